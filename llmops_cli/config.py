@@ -1,0 +1,142 @@
+"""Project configuration: ``llmops.yaml`` at the project root.
+
+Example::
+
+    models:                       # aliases prompts may name instead of a litellm model id
+      chat:
+        model: openai/gpt-4o-mini-2024-07-18
+        offline: local/smollm2    # used instead when the provider's API key is not set
+      local-vllm:
+        model: openai/meta-llama/Llama-3.1-8B-Instruct
+        api_base: http://127.0.0.1:8000/v1
+        api_key_env: VLLM_API_KEY # the *name* of an environment variable, never a key
+    judge:
+      prompt: judges/rubric       # judges are prompts in prompts/
+      model: chat
+      samples: 3
+    paths: {prompts: prompts, evals: evals, partials: prompts/_partials}
+    concurrency: 8
+    cache: {dir: .llmops/cache}
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+from .yamlio import LineMap, parse_yaml
+
+CONFIG_FILE = "llmops.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ModelAlias(_Strict):
+    """A named model: the litellm id, where to reach it and default params."""
+
+    model: str = Field(..., description="litellm model id, e.g. openai/gpt-4o-mini-2024-07-18")
+    api_base: str | None = Field(None, description="Base URL of an OpenAI-compatible server, vLLM, Ollama…")
+    api_key_env: str | None = Field(None, description="Name of the environment variable holding the key.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Default params, under the prompt's.")
+    offline: str | None = Field(
+        None, description="Model id used instead when the provider's API key is not in the environment."
+    )
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value.replace("_", "").isalnum() or value.startswith("sk-")):
+            raise ValueError("api_key_env must be the NAME of an environment variable, not a key")
+        return value
+
+
+class PathsConfig(_Strict):
+    prompts: str = "prompts"
+    evals: str = "evals"
+    partials: str = "prompts/_partials"
+
+
+class JudgeConfig(_Strict):
+    prompt: str = Field("judges/rubric", description="Default judge prompt (a prompt name).")
+    model: str | None = Field(None, description="Judge model id or alias; defaults to the judge prompt's.")
+    samples: int = Field(1, ge=1, le=20, description="Judge calls per output (K).")
+
+
+class CacheConfig(_Strict):
+    dir: str = Field(".llmops/cache", description="Response cache; LLMOPS_CACHE_DIR overrides it.")
+
+
+class EvalConfig(_Strict):
+    timeout_s: float = Field(60.0, gt=0, description="Per-call timeout.")
+    max_retries: int = Field(4, ge=0, le=20, description="Retries on 429/5xx/timeouts per call.")
+    repeat: int = Field(1, ge=1, le=50, description="Generations per case (R).")
+
+
+class GateConfig(_Strict):
+    practical: float = Field(0.02, ge=0, le=1, description="Smallest drop worth failing for (0-1 scale).")
+    margin: float = Field(0.05, ge=0, le=1, description="Non-inferiority margin for PASS.")
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    max_judge_error_rate: float = Field(0.05, ge=0, le=1)
+    overrides: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Per-prompt overrides: {prompt name: {practical, margin}}."
+    )
+
+
+class ProjectConfig(_Strict):
+    version: int = 1
+    default_model: str | None = Field(None, description="Model used by `llmops init` scaffolds.")
+    models: dict[str, ModelAlias] = Field(default_factory=dict)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    concurrency: int = Field(8, ge=1, le=512)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+    def resolve_model(self, name: str) -> tuple[str, ModelAlias | None]:
+        """(litellm model id, alias) for a model name that may be an alias."""
+        alias = self.models.get(name)
+        return (alias.model, alias) if alias else (name, None)
+
+    def cache_dir(self, root: str) -> str:
+        """Cache directory: ``$LLMOPS_CACHE_DIR`` or ``cache.dir`` relative to the project root."""
+        env = os.environ.get("LLMOPS_CACHE_DIR")
+        if env:
+            return env
+        return self.cache.dir if os.path.isabs(self.cache.dir) else os.path.join(root, self.cache.dir)
+
+
+def format_validation_error(exc: ValidationError, lines: LineMap, prefix: tuple[str | int, ...] = ()) -> tuple[str, int | None]:
+    """First problem of a pydantic error as ``(message, line)`` with the key path ``a -> b -> c``."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+    path = " -> ".join(str(p) for p in (*prefix, *loc)) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "field required"
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{path}: {msg}{suffix}", lines.line((*prefix, *loc))
+
+
+def parse_config(text: str | None, file: str = CONFIG_FILE) -> ProjectConfig:
+    """Validate ``llmops.yaml`` text (None: defaults)."""
+    if text is None:
+        return ProjectConfig()
+    data = parse_yaml(text, file)
+    if data is None:
+        return ProjectConfig()
+    if not isinstance(data, dict):
+        raise ConfigError("llmops.yaml must be a mapping", file=file, line=1)
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        msg, line = format_validation_error(exc, LineMap(text))
+        raise ConfigError(msg, file=file, line=line) from None

@@ -1,0 +1,156 @@
+"""Golden sets: ``evals/<prompt name>.yaml`` (or ``.jsonl``), the cases a prompt is evaluated on.
+
+YAML form — a list of cases, or a mapping with shared ``defaults``::
+
+    defaults:
+      assert:
+        - {type: judge, criteria: "Answers only from the context"}
+    cases:
+      - id: refund-window
+        vars: {question: "How long do I have to return shoes?", context: [...]}
+        expected: "30 days from delivery."
+        cluster: returns            # cases sharing a source; the gate clusters on it
+        tags: [returns, policy]
+        assert:
+          - {type: icontains, value: "30 days"}
+
+JSON Lines form: one case object per line (no defaults).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .config import format_validation_error
+from .errors import PromptFileError
+from .yamlio import LineMap, parse_yaml
+
+GOLDEN_SUFFIXES = (".yaml", ".yml", ".jsonl")
+
+
+class Case(BaseModel):
+    """One golden case."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(..., min_length=1)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    expected: Any = None
+    cluster: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    asserts: list[dict[str, Any]] = Field(default_factory=list, alias="assert")
+    description: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class GoldenDefaults(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    asserts: list[dict[str, Any]] = Field(default_factory=list, alias="assert")
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class GoldenFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    prompt: str | None = None
+    description: str | None = None
+    defaults: GoldenDefaults = Field(default_factory=GoldenDefaults)
+    cases: list[Case]
+
+
+@dataclass
+class GoldenSet:
+    """The parsed golden set of one prompt. ``case_lines`` maps case id to its line in the file."""
+
+    prompt: str
+    file: str
+    cases: list[Case]
+    defaults: GoldenDefaults = field(default_factory=GoldenDefaults)
+    case_lines: dict[str, int | None] = field(default_factory=dict)
+    duplicate_ids: list[str] = field(default_factory=list)
+    _lines: LineMap | None = field(default=None, repr=False)
+    _prefix: tuple[str, ...] = ("cases",)
+
+    def line_of(self, case_id: str, *key: str) -> int | None:
+        """Line of a case (or of one of its keys, e.g. ``"vars"``) in the file, when known."""
+        if case_id in self.case_lines:
+            return self.case_lines[case_id]
+        if self._lines is None:
+            return None
+        for i, c in enumerate(self.cases):
+            if c.id == case_id:
+                return self._lines.line((*self._prefix, i, *key))
+        return None
+
+    def case(self, case_id: str) -> Case:
+        from .errors import NotFoundError
+
+        for c in self.cases:
+            if c.id == case_id:
+                return c
+        raise NotFoundError(
+            f"no case {case_id!r} in the golden set of '{self.prompt}' "
+            f"({len(self.cases)} cases: {', '.join(c.id for c in self.cases[:5])}…)",
+            file=self.file,
+        )
+
+    def vars_for(self, case: Case) -> dict[str, Any]:
+        """A case's variables over the set's default variables."""
+        return {**self.defaults.vars, **case.vars}
+
+    def asserts_for(self, case: Case) -> list[dict[str, Any]]:
+        """The set's default assertions followed by the case's own."""
+        return [*self.defaults.asserts, *case.asserts]
+
+
+def parse_golden(text: str, file: str, prompt: str) -> GoldenSet:
+    """Parse a golden-set file; :class:`PromptFileError` with file:line on any problem."""
+    if file.endswith(".jsonl"):
+        cases: list[Case] = []
+        lines: dict[str, int | None] = {}
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+                case = Case.model_validate(obj)
+            except ValueError as exc:
+                msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+                raise PromptFileError(f"invalid case: {msg}", file=file, line=lineno) from None
+            cases.append(case)
+            lines.setdefault(case.id, lineno)
+        return _finish(GoldenSet(prompt=prompt, file=file, cases=cases, case_lines=lines))
+
+    data = parse_yaml(text, file)
+    prefix: tuple[str, ...] = ("cases",)
+    if isinstance(data, list):
+        data, prefix = {"cases": data}, ()
+    if not isinstance(data, dict):
+        raise PromptFileError("a golden set must be a list of cases or a mapping with 'cases'", file=file, line=1)
+    try:
+        gf = GoldenFile.model_validate(data)
+    except ValidationError as exc:
+        lines = LineMap(text)
+        msg, line = format_validation_error(exc, lines)
+        if not prefix:  # a top-level list: the synthetic "cases" key is not in the file
+            line = lines.line(tuple(exc.errors()[0]["loc"][1:]))
+        raise PromptFileError(msg.removeprefix("cases -> "), file=file, line=line) from None
+    return _finish(
+        GoldenSet(
+            prompt=prompt, file=file, cases=gf.cases, defaults=gf.defaults, _lines=LineMap(text), _prefix=prefix
+        )
+    )
+
+
+def _finish(gs: GoldenSet) -> GoldenSet:
+    seen: set[str] = set()
+    for c in gs.cases:
+        if c.id in seen:
+            gs.duplicate_ids.append(c.id)
+        seen.add(c.id)
+    return gs

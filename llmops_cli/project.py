@@ -1,0 +1,229 @@
+"""A project: ``llmops.yaml``, its prompts, partials and golden sets, read through a :class:`Source`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from pydantic import ValidationError
+
+from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
+from .errors import NotFoundError, PromptFileError, TemplateError
+from .goldens import GOLDEN_SUFFIXES, GoldenSet, parse_golden
+from .prompt import MessageTemplate, Prompt
+from .sources import FsSource, Source
+from .spec import PROMPT_SUFFIX, PromptSpec
+from .templating import TemplateEngine, TemplateOrigin
+from .yamlio import LineMap, parse_yaml
+
+
+def find_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The project root: ``$LLMOPS_ROOT``, else the nearest folder upwards holding ``llmops.yaml``,
+    else the nearest holding ``prompts/``, else ``start`` itself."""
+    env = os.environ.get("LLMOPS_ROOT")
+    if env and start is None:
+        return Path(env).resolve()
+    here = Path(start or os.getcwd()).resolve()
+    candidates = [here, *here.parents]
+    for d in candidates:
+        if (d / CONFIG_FILE).is_file():
+            return d
+    for d in candidates:
+        if (d / "prompts").is_dir():
+            return d
+        if (d / ".git").exists():
+            break
+    return here
+
+
+class Project:
+    """Prompts, golden sets and configuration of one project, as seen through one source."""
+
+    def __init__(self, source: Source, root: Path | None = None) -> None:
+        self.source = source
+        self.root = root
+        text = source.read_text(CONFIG_FILE) if source.exists(CONFIG_FILE) else None
+        self.config: ProjectConfig = parse_config(text, CONFIG_FILE)
+        self.config_text = text
+        self.engine = TemplateEngine(source, self.config.paths.partials)
+        self._prompts: dict[str, Prompt] = {}
+        self._names: list[str] | None = None
+
+    @classmethod
+    def open(cls, start: str | os.PathLike[str] | None = None) -> Project:
+        """The project on disk around ``start`` (default: the current directory)."""
+        root = find_root(start)
+        return cls(FsSource(root), root)
+
+    @classmethod
+    def at_ref(cls, ref: str, start: str | os.PathLike[str] | None = None) -> Project:
+        """The project as committed at git ``ref`` (read from objects; no checkout)."""
+        from .sources import git_source
+
+        root = find_root(start)
+        return cls(git_source(root, ref), root)
+
+    # -- prompts -----------------------------------------------------------------------------------
+    @property
+    def prompts_dir(self) -> str:
+        return self.config.paths.prompts.strip("/")
+
+    def prompt_file(self, name: str) -> str:
+        return f"{self.prompts_dir}/{name}{PROMPT_SUFFIX}"
+
+    def prompt_names(self) -> list[str]:
+        """Every prompt name, sorted (``prompts/support/answer.prompt.yaml`` → ``support/answer``)."""
+        if self._names is None:
+            files = self.source.list_files(self.prompts_dir, (PROMPT_SUFFIX,))
+            start = len(self.prompts_dir) + 1
+            self._names = [f[start : -len(PROMPT_SUFFIX)] for f in files]
+        return self._names
+
+    def name_for_file(self, path: str) -> str | None:
+        """The prompt name of a prompt file path, or None if it is not one."""
+        pre = f"{self.prompts_dir}/"
+        if path.startswith(pre) and path.endswith(PROMPT_SUFFIX):
+            return path[len(pre) : -len(PROMPT_SUFFIX)]
+        return None
+
+    def load(self, name: str) -> Prompt:
+        """Load and validate one prompt (cached per project)."""
+        if name not in self._prompts:
+            self._prompts[name] = self._load(name)
+        return self._prompts[name]
+
+    def _load(self, name: str) -> Prompt:
+        file = self.prompt_file(name)
+        if not self.source.exists(file):
+            known = self.prompt_names()
+            hint = _closest(name, known)
+            raise NotFoundError(
+                f"no prompt named '{name}' ({file} not found in {self.source.label})"
+                + (f"; did you mean '{hint}'?" if hint else "")
+            )
+        text = self.source.read_text(file)
+        spec, lines = parse_prompt_text(text, file)
+        return self.build_prompt(name, file, spec, lines)
+
+    def build_prompt(self, name: str, file: str, spec: PromptSpec, lines: LineMap | None) -> Prompt:
+        """Resolve model alias, message templates and partials of a validated spec."""
+        folder = file.rsplit("/", 1)[0] if "/" in file else ""
+        messages: list[MessageTemplate] = []
+        for i, m in enumerate(spec.messages):
+            if m.content is not None:
+                origin = TemplateOrigin(file, lines, ("messages", i, "content"))
+                messages.append(MessageTemplate(m.role, m.content, origin))
+            else:
+                tpath = _join(folder, m.template or "")
+                if not self.source.exists(tpath):
+                    raise TemplateError(
+                        f"messages -> {i} -> template: file not found: {tpath}",
+                        file=file,
+                        line=lines.line(("messages", i, "template")) if lines else None,
+                    )
+                messages.append(MessageTemplate(m.role, self.source.read_text(tpath), TemplateOrigin(tpath), tpath))
+        partials: dict[str, str] = {}
+        used: set[str] = set()
+        for m in messages:
+            info = self.engine.analyse(m.text, m.origin)
+            if info.missing_includes:
+                inc, tline = info.missing_includes[0]
+                raise TemplateError(
+                    f"included template not found: {inc!r} (looked in {self.config.paths.partials}/)",
+                    file=m.origin.file,
+                    line=m.origin.file_line(tline),
+                )
+            if info.dynamic_includes:
+                raise TemplateError(
+                    "include names must be string literals", file=m.origin.file,
+                    line=m.origin.file_line(info.dynamic_includes[0]),
+                )
+            partials.update(info.includes)
+            used |= info.variables
+        model, alias = self.config.resolve_model(spec.model)
+        return Prompt(
+            name=name,
+            file=file,
+            spec=spec,
+            model=model,
+            alias=alias,
+            messages=messages,
+            partials=dict(sorted(partials.items())),
+            variables_used=used,
+            engine=self.engine,
+        )
+
+    def load_all(self) -> dict[str, Prompt]:
+        return {n: self.load(n) for n in self.prompt_names()}
+
+    # -- golden sets -------------------------------------------------------------------------------
+    def golden_file(self, name: str) -> str | None:
+        base = f"{self.config.paths.evals.strip('/')}/{name}"
+        for suffix in GOLDEN_SUFFIXES:
+            if self.source.exists(base + suffix):
+                return base + suffix
+        return None
+
+    def golden_names(self) -> list[str]:
+        """Prompt names that have a golden-set file (whether or not the prompt exists)."""
+        evals = self.config.paths.evals.strip("/")
+        names = []
+        for f in self.source.list_files(evals, GOLDEN_SUFFIXES):
+            stem = f[len(evals) + 1 :]
+            for suffix in GOLDEN_SUFFIXES:
+                if stem.endswith(suffix):
+                    names.append(stem[: -len(suffix)])
+                    break
+        return sorted(set(names))
+
+    def golden_set(self, name: str) -> GoldenSet | None:
+        file = self.golden_file(name)
+        if file is None:
+            return None
+        return parse_golden(self.source.read_text(file), file, name)
+
+
+def parse_prompt_text(text: str, file: str) -> tuple[PromptSpec, LineMap]:
+    """Parse and validate a prompt file's YAML (never templating the raw text)."""
+    data = parse_yaml(text, file)
+    lines = LineMap(text)
+    if not isinstance(data, dict):
+        raise PromptFileError("a prompt file must be a YAML mapping", file=file, line=1)
+    try:
+        spec = PromptSpec.model_validate(data)
+    except ValidationError as exc:
+        msg, line = format_validation_error(exc, lines)
+        raise PromptFileError(msg, file=file, line=line) from None
+    return spec, lines
+
+
+def _join(folder: str, rel: str) -> str:
+    import posixpath
+
+    return posixpath.normpath(posixpath.join(folder, rel))
+
+
+def _closest(name: str, known: list[str]) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def load_prompt(
+    name: str,
+    version: str | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    bundle: str | os.PathLike[str] | None = None,
+) -> Prompt:
+    """Load a prompt for serving code.
+
+    With no ``version`` the prompt is read from the working tree of the project found from ``root``
+    (default: ``$LLMOPS_ROOT`` or the current directory, upwards).
+    """
+    if version is not None or bundle is not None:
+        from .errors import UserError
+
+        raise UserError("loading a released version needs releases (llmops release); none configured here")
+    return Project.open(root).load(name)
+

@@ -1,0 +1,139 @@
+"""The prompt file format (``prompts/**/<name>.prompt.yaml``) as pydantic models.
+
+These models validate prompt files *and* generate the published JSON Schema (``llmops schema``),
+so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PROMPT_SUFFIX = ".prompt.yaml"
+TEMPLATE_SUFFIX = ".j2"
+INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Names Jinja reserves or that would shadow sandbox globals.
+RESERVED_INPUT_NAMES = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "self"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class InputSpec(_Strict):
+    """A typed variable of the prompt. Required unless it has a ``default`` or ``required: false``."""
+
+    type: Literal["string", "number", "integer", "boolean", "array", "object"] = Field(
+        "string", description="JSON type of the value."
+    )
+    description: str | None = Field(None, description="What the variable holds (for people and docs).")
+    required: bool | None = Field(
+        None, description="Must the caller supply it? Defaults to true unless a default is given."
+    )
+    default: Any = Field(None, description="Value used when the caller supplies none.")
+    enum: list[Any] | None = Field(None, description="Allowed values.")
+    items: dict[str, Any] | None = Field(
+        None, description="JSON Schema each array item must satisfy (arrays only)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> InputSpec:
+        if self.items is not None and self.type != "array":
+            raise ValueError("'items' is only allowed for type 'array'")
+        if self.required and "default" in self.model_fields_set:
+            raise ValueError("an input with a default cannot be required")
+        return self
+
+    @property
+    def has_default(self) -> bool:
+        return "default" in self.model_fields_set
+
+    @property
+    def is_required(self) -> bool:
+        if self.required is not None:
+            return self.required
+        return not self.has_default
+
+
+class OutputSpec(_Strict):
+    """What the model is expected to return: free text, or JSON matching a JSON Schema."""
+
+    format: Literal["text", "json"] = Field("text", description="'text' or 'json'.")
+    schema_: dict[str, Any] | None = Field(
+        None, alias="schema", description="JSON Schema of the JSON output (format: json only)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"format": value}
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> OutputSpec:
+        if self.schema_ is not None and self.format != "json":
+            raise ValueError("'schema' requires format: json")
+        return self
+
+
+class MessageSpec(_Strict):
+    """One chat message: a role and a Jinja template, inline (``content``) or in a file (``template``)."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str | None = Field(None, description="Inline Jinja template.")
+    template: str | None = Field(
+        None, description="Path of a .j2 template file, relative to the prompt file's folder."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MessageSpec:
+        if (self.content is None) == (self.template is None):
+            raise ValueError("a message needs exactly one of 'content' or 'template'")
+        return self
+
+
+class PromptSpec(_Strict):
+    """A prompt file. Everything except ``description``, ``tags`` and ``metadata`` is in its content hash."""
+
+    schema_ref: str | None = Field(None, alias="$schema", description="Editor hint; ignored.")
+    description: str = Field("", description="What the prompt does.")
+    model: str = Field(..., description="A litellm model id (openai/gpt-4o-2024-08-06) or an alias.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Provider parameters: temperature, max_tokens, top_p, seed, stop…"
+    )
+    inputs: dict[str, InputSpec] = Field(default_factory=dict, description="Typed variables.")
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    messages: list[MessageSpec] = Field(..., min_length=1)
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form (owner, ticket…).")
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, value: dict[str, InputSpec]) -> dict[str, InputSpec]:
+        for name in value:
+            if not _IDENT.match(name):
+                raise ValueError(f"input name {name!r} is not a valid identifier")
+            if name in RESERVED_INPUT_NAMES:
+                raise ValueError(f"input name {name!r} is reserved by the template engine")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if "key" in key.lower() or key.lower() in {"api_base", "base_url", "headers", "extra_headers"}:
+                raise ValueError(f"param {key!r} is not allowed in a prompt file (configure it in llmops.yaml)")
+        return value
+
+
+def prompt_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a prompt file, generated from :class:`PromptSpec`."""
+    schema = PromptSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://llmops.dev/schemas/prompt.schema.json"
+    schema["title"] = "llmops prompt file"
+    return schema
