@@ -28,6 +28,7 @@ from .errors import (
     ProviderError,
     SandboxViolation,
     TemplateError,
+    UsageError,
     UserError,
     VariablesError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "RenderedPrompt",
     "SandboxViolation",
     "TemplateError",
+    "UsageError",
     "UserError",
     "VariablesError",
     "__version__",

@@ -111,7 +111,9 @@ class ProjectConfig(_Strict):
         return self.cache.dir if os.path.isabs(self.cache.dir) else os.path.join(root, self.cache.dir)
 
 
-def format_validation_error(exc: ValidationError, lines: LineMap, prefix: tuple[str | int, ...] = ()) -> tuple[str, int | None]:
+def format_validation_error(
+    exc: ValidationError, lines: LineMap, prefix: tuple[str | int, ...] = ()
+) -> tuple[str, int | None]:
     """First problem of a pydantic error as ``(message, line)`` with the key path ``a -> b -> c``."""
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))

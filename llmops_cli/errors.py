@@ -4,6 +4,7 @@
 
     LlmopsError                  base of everything llmops raises on purpose
     ├── UserError                exit 2: bad input or usage; the message names file (and line)
+    │   ├── UsageError           command-line arguments that do not fit
     │   ├── ConfigError          llmops.yaml is missing a key, malformed or contradictory
     │   ├── PromptFileError      a prompt / golden-set file does not parse or validate
     │   ├── TemplateError        Jinja syntax error, undefined variable, missing include
@@ -56,6 +57,10 @@ class UserError(LlmopsError):
     """Bad input or usage; the user can fix it. Exit code 2."""
 
     exit_code = EXIT_USAGE
+
+
+class UsageError(UserError):
+    """A command was called with arguments that do not make sense together."""
 
 
 class ConfigError(UserError):

@@ -142,7 +142,12 @@ def parse_golden(text: str, file: str, prompt: str) -> GoldenSet:
         raise PromptFileError(msg.removeprefix("cases -> "), file=file, line=line) from None
     return _finish(
         GoldenSet(
-            prompt=prompt, file=file, cases=gf.cases, defaults=gf.defaults, _lines=LineMap(text), _prefix=prefix
+            prompt=prompt,
+            file=file,
+            cases=gf.cases,
+            defaults=gf.defaults,
+            _lines=LineMap(text),
+            _prefix=prefix,
         )
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from pydantic import ValidationError
 
 from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
@@ -134,7 +135,8 @@ class Project:
                 )
             if info.dynamic_includes:
                 raise TemplateError(
-                    "include names must be string literals", file=m.origin.file,
+                    "include names must be string literals",
+                    file=m.origin.file,
                     line=m.origin.file_line(info.dynamic_includes[0]),
                 )
             partials.update(info.includes)
@@ -226,4 +228,3 @@ def load_prompt(
 
         raise UserError("loading a released version needs releases (llmops release); none configured here")
     return Project.open(root).load(name)
-

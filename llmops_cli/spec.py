@@ -35,9 +35,7 @@ class InputSpec(_Strict):
     )
     default: Any = Field(None, description="Value used when the caller supplies none.")
     enum: list[Any] | None = Field(None, description="Allowed values.")
-    items: dict[str, Any] | None = Field(
-        None, description="JSON Schema each array item must satisfy (arrays only)."
-    )
+    items: dict[str, Any] | None = Field(None, description="JSON Schema each array item must satisfy (arrays only).")
 
     @model_validator(mode="after")
     def _check(self) -> InputSpec:
@@ -85,9 +83,7 @@ class MessageSpec(_Strict):
 
     role: Literal["system", "user", "assistant"]
     content: str | None = Field(None, description="Inline Jinja template.")
-    template: str | None = Field(
-        None, description="Path of a .j2 template file, relative to the prompt file's folder."
-    )
+    template: str | None = Field(None, description="Path of a .j2 template file, relative to the prompt file's folder.")
 
     @model_validator(mode="after")
     def _one_of(self) -> MessageSpec:

@@ -173,9 +173,7 @@ class TemplateEngine:
             for chunk in tpl.generate(**variables):
                 size += len(chunk)
                 if size > MAX_OUTPUT_CHARS:
-                    raise TemplateError(
-                        f"rendered message exceeds {MAX_OUTPUT_CHARS:,} characters", file=origin.file
-                    )
+                    raise TemplateError(f"rendered message exceeds {MAX_OUTPUT_CHARS:,} characters", file=origin.file)
                 chunks.append(chunk)
             return "".join(chunks)
         except SecurityError as exc:
@@ -192,4 +190,3 @@ class TemplateEngine:
             raise
         except (TypeError, ValueError, ArithmeticError, LookupError, OverflowError) as exc:
             raise TemplateError(f"template error: {type(exc).__name__}: {exc}", file=origin.file) from None
-

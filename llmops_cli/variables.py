@@ -96,3 +96,42 @@ def coerce_text_value(spec: InputSpec | None, raw: str) -> Any:
     if spec.type == "array" and raw.strip() and not raw.strip().startswith("["):
         return [part.strip() for part in raw.split(",")]
     return raw
+
+
+def parse_assignments(inputs: Mapping[str, InputSpec], assignments: list[str]) -> dict[str, Any]:
+    """``["k=v", "n=3", "ctx=@file.txt"]`` → variables, typed by the declared inputs.
+
+    ``@path`` reads the value from a file; values of non-string inputs are parsed as JSON.
+    """
+    from .errors import UsageError
+
+    out: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var expects KEY=VALUE, got {item!r}")
+        if raw.startswith("@"):
+            raw = _read_file(raw[1:])
+        out[key] = coerce_text_value(inputs.get(key), raw)
+    return out
+
+
+def read_vars_file(path: str) -> dict[str, Any]:
+    """Variables from a YAML or JSON file holding a mapping."""
+    from .errors import UsageError
+    from .yamlio import parse_yaml
+
+    data = parse_yaml(_read_file(path), path)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a vars file must hold a mapping of variable names to values")
+    return data
+
+
+def _read_file(path: str) -> str:
+    from .errors import NotFoundError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None

@@ -24,7 +24,7 @@ PathKey = tuple[str | int, ...]
 def parse_yaml(text: str, file: str) -> Any:
     """Parse YAML text; :class:`PromptFileError` with file:line on a syntax error."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - safe loader
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

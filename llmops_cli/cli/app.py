@@ -1,0 +1,102 @@
+"""Root of the CLI: global options, command groups, and the one place exceptions become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .._version import __version__
+from ..errors import EXIT_INTERNAL, EXIT_USAGE, LlmopsError, exit_code_for
+from . import output
+from .state import STATE
+
+app = typer.Typer(
+    name="llmops",
+    help="Prompts as code: render, lint, diff, evaluate, gate and release LLM prompts from git.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        output.print_text(f"llmops {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    root: Annotated[
+        Path | None,
+        typer.Option("-C", "--root", help="Project root (default: found from the current directory)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    STATE.root = root
+    STATE.verbose = verbose
+
+
+def _register() -> None:
+    from . import init_cmd, prompt_cmd
+
+    app.add_typer(prompt_cmd.app, name="prompt")
+    init_cmd.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Maps every outcome to an exit code (0/1/2/3) in one place."""
+    import click
+
+    args = sys.argv[1:] if argv is None else argv
+    STATE.verbose = "--verbose" in args or "-v" in args
+    try:
+        rv = app(args=args, prog_name="llmops", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        output.error("aborted")
+        code = 130
+    except click.ClickException as exc:
+        output.error(exc.format_message())
+        hint = _usage_hint(exc)
+        if hint:
+            output.info(hint)
+        code = EXIT_USAGE
+    except LlmopsError as exc:
+        if STATE.verbose:
+            output.err().print_exception()
+        output.error(output.user_error_line(exc))
+        code = exit_code_for(exc)
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as exc:  # a bug: say so, hide the traceback unless --verbose
+        if STATE.verbose:
+            output.err().print_exception()
+        output.error(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)")
+        code = EXIT_INTERNAL
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _usage_hint(exc: object) -> str | None:
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return None
+    return f"Try '{ctx.command_path} --help' for help."

@@ -1,0 +1,219 @@
+"""``llmops prompt lint``: find mistakes in prompts and golden sets before review."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from .errors import UserError
+from .project import Project, parse_prompt_text
+from .prompt import Prompt
+from .variables import validate_variables
+
+Severity = Literal["error", "warning"]
+
+# A model id is pinned when it names a dated snapshot or explicit version.
+_PINNED = re.compile(r"(\d{4}-\d{2}-\d{2}|\d{8}|-\d{4}$|-\d{3}$|@\d+|:\d|v\d+(\.\d+)*$|\.gguf$)")
+# Providers whose ids are not floating aliases (local files, self-hosted servers pin by deployment).
+_SELF_HOSTED = ("local/", "ollama/", "ollama_chat/", "hosted_vllm/", "lm_studio/", "llamafile/")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One lint result."""
+
+    severity: Severity
+    code: str
+    message: str
+    file: str
+    line: int | None = None
+    prompt: str | None = None
+
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def is_pinned(model_id: str) -> bool:
+    """Does a litellm model id name a fixed snapshot (``gpt-4o-2024-08-06``, not ``gpt-4o``)?"""
+    if model_id.startswith(_SELF_HOSTED):
+        return True
+    if model_id.endswith("-latest"):
+        return False
+    return bool(_PINNED.search(model_id.rsplit("/", 1)[-1]))
+
+
+def lint_project(project: Project, names: list[str] | None = None) -> list[Finding]:
+    """Lint the named prompts (all when None) and their golden sets; orphan golden sets too."""
+    all_names = project.prompt_names()
+    targets = names if names else all_names
+    findings: list[Finding] = []
+    for name in targets:
+        if name not in all_names:
+            findings.append(Finding("error", "not-found", f"no prompt named '{name}'", project.prompt_file(name)))
+            continue
+        findings.extend(lint_prompt(project, name))
+    if not names:
+        for gname in project.golden_names():
+            if gname not in all_names:
+                file = project.golden_file(gname) or gname
+                findings.append(
+                    Finding("error", "orphan-golden-set", f"golden set for unknown prompt '{gname}'", file, 1)
+                )
+    return findings
+
+
+def lint_prompt(project: Project, name: str) -> list[Finding]:
+    """All findings for one prompt and its golden set."""
+    file = project.prompt_file(name)
+    out: list[Finding] = []
+
+    def add(sev: Severity, code: str, msg: str, f: str = file, line: int | None = None) -> None:
+        out.append(Finding(sev, code, msg, f, line, name))
+
+    try:
+        text = project.source.read_text(file)
+        spec, lines = parse_prompt_text(text, file)
+        prompt = project.build_prompt(name, file, spec, lines)
+    except UserError as exc:
+        code = type(exc).__name__.replace("Error", "").lower() or "error"
+        add("error", code, exc.message, exc.file or file, exc.line)
+        return out
+
+    for m in prompt.messages:
+        info = project.engine.analyse(m.text, m.origin)
+        for attr, tline in info.unsafe_attributes:
+            add(
+                "error",
+                "unsafe-attribute",
+                f"template reaches for {attr!r}, which the sandbox blocks",
+                m.origin.file,
+                m.origin.file_line(tline),
+            )
+
+    declared = set(spec.inputs)
+    for var in sorted(prompt.variables_used - declared):
+        add(
+            "error",
+            "undeclared-variable",
+            f"template uses `{var}` but it is not declared in inputs",
+            line=lines.line(("inputs",)) or lines.line(("messages",)),
+        )
+    for var in sorted(declared - prompt.variables_used):
+        add(
+            "warning",
+            "unused-input",
+            f"input `{var}` is declared but never used",
+            line=lines.line(("inputs", var)),
+        )
+
+    for iname, ispec in spec.inputs.items():
+        if ispec.has_default:
+            _, problems = validate_variables({iname: ispec}, {iname: ispec.default})
+            for p in problems:
+                add("error", "bad-default", f"default of {p}", line=lines.line(("inputs", iname, "default")))
+
+    if project.config.models and spec.model not in project.config.models and "/" not in spec.model:
+        add(
+            "warning",
+            "unknown-model-alias",
+            f"model '{spec.model}' is neither an alias in llmops.yaml nor a provider/model id",
+            line=lines.line(("model",)),
+        )
+    if not is_pinned(prompt.model):
+        via = f" (alias '{spec.model}')" if prompt.alias else ""
+        add(
+            "warning",
+            "unpinned-model",
+            f"model '{prompt.model}'{via} is a floating alias; pin a dated snapshot so provider updates "
+            "cannot change behaviour silently",
+            line=lines.line(("model",)),
+        )
+    if spec.output.format == "json" and spec.output.schema_ is not None:
+        out.extend(_lint_schema(prompt, lines.line(("output", "schema"))))
+    out.extend(_lint_golden(project, prompt))
+    return out
+
+
+def _lint_schema(prompt: Prompt, line: int | None) -> list[Finding]:
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(prompt.spec.output.schema_)
+    except jsonschema.SchemaError as exc:
+        return [
+            Finding(
+                "error",
+                "bad-output-schema",
+                f"output schema is not valid JSON Schema: {exc.message}",
+                prompt.file,
+                line,
+                prompt.name,
+            )
+        ]
+    return []
+
+
+def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
+    out: list[Finding] = []
+    try:
+        gs = project.golden_set(prompt.name)
+    except UserError as exc:
+        return [Finding("error", "golden-set", exc.message, exc.file or "", exc.line, prompt.name)]
+    if gs is None:
+        return [
+            Finding(
+                "warning",
+                "no-golden-set",
+                f"prompt '{prompt.name}' has no golden set in {project.config.paths.evals}/",
+                prompt.file,
+                None,
+                prompt.name,
+            )
+        ]
+    for dup in gs.duplicate_ids:
+        out.append(
+            Finding(
+                "error",
+                "duplicate-case-id",
+                f"case id {dup!r} appears more than once",
+                gs.file,
+                gs.line_of(dup),
+                prompt.name,
+            )
+        )
+    for case in gs.cases:
+        _, problems = validate_variables(prompt.spec.inputs, gs.vars_for(case))
+        for p in problems:
+            out.append(
+                Finding(
+                    "error",
+                    "case-vars",
+                    f"case {case.id!r}: {p}",
+                    gs.file,
+                    gs.line_of(case.id, "vars"),
+                    prompt.name,
+                )
+            )
+        for i, a in enumerate(gs.asserts_for(case)):
+            if not isinstance(a.get("type"), str):
+                out.append(
+                    Finding(
+                        "error",
+                        "bad-assertion",
+                        f"case {case.id!r}: assertion {i} has no 'type'",
+                        gs.file,
+                        gs.line_of(case.id, "assert"),
+                        prompt.name,
+                    )
+                )
+    return out
+
+
+def summarize(findings: list[Finding]) -> tuple[int, int]:
+    """(errors, warnings)."""
+    errors = sum(1 for f in findings if f.severity == "error")
+    return errors, len(findings) - errors
