@@ -57,42 +57,44 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Maps every outcome to an exit code (0/1/2/3) in one place."""
-    import click
-
     args = sys.argv[1:] if argv is None else argv
     STATE.verbose = "--verbose" in args or "-v" in args
     try:
         rv = app(args=args, prog_name="llmops", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.exceptions.Abort:
-        output.error("aborted")
-        code = 130
-    except click.ClickException as exc:
-        output.error(exc.format_message())
-        hint = _usage_hint(exc)
-        if hint:
-            output.info(hint)
-        code = EXIT_USAGE
+    except (typer.Exit, typer.Abort) as exc:
+        code = getattr(exc, "exit_code", 130)
+        if isinstance(exc, typer.Abort):
+            output.error("aborted")
     except LlmopsError as exc:
         if STATE.verbose:
             output.err().print_exception()
         output.error(output.user_error_line(exc))
         code = exit_code_for(exc)
+    except Exception as exc:
+        if _is_click_usage_error(exc):  # typer vendors click; match by shape, not by import path
+            output.error(exc.format_message())  # type: ignore[attr-defined]
+            hint = _usage_hint(exc)
+            if hint:
+                output.info(hint)
+            code = EXIT_USAGE
+        elif type(exc).__name__ in ("Exit", "Abort") and hasattr(exc, "exit_code"):
+            code = exc.exit_code  # type: ignore[attr-defined]
+        else:  # a bug: say so, hide the traceback unless --verbose
+            if STATE.verbose:
+                output.err().print_exception()
+            output.error(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)")
+            code = EXIT_INTERNAL
     except KeyboardInterrupt:
         output.error("interrupted")
         code = 130
-    except BrokenPipeError:
-        code = 0
-    except Exception as exc:  # a bug: say so, hide the traceback unless --verbose
-        if STATE.verbose:
-            output.err().print_exception()
-        output.error(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)")
-        code = EXIT_INTERNAL
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _is_click_usage_error(exc: BaseException) -> bool:
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
 
 
 def _usage_hint(exc: object) -> str | None:

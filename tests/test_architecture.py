@@ -1,0 +1,112 @@
+"""Guards on the architecture: a light core, a thin CLI, documented commands."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "llmops_cli"
+HEAVY = ("typer", "rich", "litellm", "click")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {m.split(".")[0] for m in out}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import llmops_cli",
+        "from llmops_cli import load_prompt",
+        "from llmops_cli.project import Project",
+        "from llmops_cli.lint import lint_project",
+    ],
+)
+def test_core_imports_stay_light(code: str) -> None:
+    loaded = _modules_after(code)
+    assert not loaded & set(HEAVY), f"{code!r} pulled in {sorted(loaded & set(HEAVY))}"
+
+
+def test_only_cli_package_imports_typer_or_rich() -> None:
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        if "cli" in path.relative_to(PKG).parts[:1]:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for n in names:
+                if n.split(".")[0] in ("typer", "rich", "click"):
+                    offenders.append(f"{path.relative_to(PKG)}: {n}")
+    assert not offenders, offenders
+
+
+def test_litellm_is_never_imported_at_module_level() -> None:
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # top-level statements only
+            if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "litellm" for a in node.names):
+                offenders.append(str(path.relative_to(PKG)))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "litellm":
+                offenders.append(str(path.relative_to(PKG)))
+    assert not offenders, offenders
+
+
+def test_public_surface_is_deliberate() -> None:
+    import llmops_cli
+
+    assert sorted(llmops_cli.__all__) == llmops_cli.__all__
+    for name in llmops_cli.__all__:
+        assert getattr(llmops_cli, name) is not None
+
+
+def _walk_commands(cmd, path=()):  # type: ignore[no-untyped-def]
+    yield path, cmd
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _walk_commands(sub, (*path, name))
+
+
+def test_every_command_and_option_has_help() -> None:
+    import typer.main
+
+    from llmops_cli.cli.app import app
+
+    root = typer.main.get_command(app)
+    missing = []
+    for path, cmd in _walk_commands(root):
+        if path and not (cmd.help or cmd.short_help):
+            missing.append(" ".join(path))
+        for param in cmd.params:
+            if param.param_type_name == "option" and not getattr(param, "help", None):
+                missing.append(f"{' '.join(path)} {param.opts[0]}")
+    assert not missing, f"commands/options without help: {missing}"
+
+
+def test_readme_documents_every_command() -> None:
+    import typer.main
+
+    from llmops_cli.cli.app import app
+
+    readme = (PKG.parent / "README.md").read_text(encoding="utf-8")
+    root = typer.main.get_command(app)
+    undocumented = [
+        "llmops " + " ".join(path)
+        for path, cmd in _walk_commands(root)
+        if path and not getattr(cmd, "commands", None) and ("llmops " + " ".join(path)) not in readme
+    ]
+    assert not undocumented, f"commands missing from README.md: {undocumented}"
