@@ -1,0 +1,1 @@
+"""PR gate: paired, cluster-aware comparison of evaluation results between two prompt versions."""
