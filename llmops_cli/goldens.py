@@ -72,7 +72,7 @@ class GoldenSet:
     cases: list[Case]
     defaults: GoldenDefaults = field(default_factory=GoldenDefaults)
     case_lines: dict[str, int | None] = field(default_factory=dict)
-    duplicate_ids: list[str] = field(default_factory=list)
+    duplicate_ids: list[tuple[str, int]] = field(default_factory=list)  # (id, index of the repeat)
     _lines: LineMap | None = field(default=None, repr=False)
     _prefix: tuple[str, ...] = ("cases",)
 
@@ -84,8 +84,14 @@ class GoldenSet:
             return None
         for i, c in enumerate(self.cases):
             if c.id == case_id:
-                return self._lines.line((*self._prefix, i, *key))
+                return self.line_at(i, *key)
         return None
+
+    def line_at(self, index: int, *key: str) -> int | None:
+        """Line of the case at ``index`` (or of one of its keys), when known."""
+        if self._lines is None:
+            return None
+        return self._lines.line((*self._prefix, index, *key))
 
     def case(self, case_id: str) -> Case:
         from .errors import NotFoundError
@@ -154,8 +160,8 @@ def parse_golden(text: str, file: str, prompt: str) -> GoldenSet:
 
 def _finish(gs: GoldenSet) -> GoldenSet:
     seen: set[str] = set()
-    for c in gs.cases:
+    for i, c in enumerate(gs.cases):
         if c.id in seen:
-            gs.duplicate_ids.append(c.id)
+            gs.duplicate_ids.append((c.id, i))
         seen.add(c.id)
     return gs

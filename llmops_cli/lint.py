@@ -174,42 +174,19 @@ def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
                 prompt.name,
             )
         ]
-    for dup in gs.duplicate_ids:
-        out.append(
-            Finding(
-                "error",
-                "duplicate-case-id",
-                f"case id {dup!r} appears more than once",
-                gs.file,
-                gs.line_of(dup),
-                prompt.name,
-            )
-        )
-    for case in gs.cases:
+
+    def add(code: str, message: str, line: int | None) -> None:
+        out.append(Finding("error", code, message, gs.file, line, prompt.name))
+
+    for dup, index in gs.duplicate_ids:
+        add("duplicate-case-id", f"case id {dup!r} appears more than once", gs.line_at(index))
+    for index, case in enumerate(gs.cases):
         _, problems = validate_variables(prompt.spec.inputs, gs.vars_for(case))
         for p in problems:
-            out.append(
-                Finding(
-                    "error",
-                    "case-vars",
-                    f"case {case.id!r}: {p}",
-                    gs.file,
-                    gs.line_of(case.id, "vars"),
-                    prompt.name,
-                )
-            )
+            add("case-vars", f"case {case.id!r}: {p}", gs.line_at(index, "vars"))
         for i, a in enumerate(gs.asserts_for(case)):
             if not isinstance(a.get("type"), str):
-                out.append(
-                    Finding(
-                        "error",
-                        "bad-assertion",
-                        f"case {case.id!r}: assertion {i} has no 'type'",
-                        gs.file,
-                        gs.line_of(case.id, "assert"),
-                        prompt.name,
-                    )
-                )
+                add("bad-assertion", f"case {case.id!r}: assertion {i} has no 'type'", gs.line_at(index, "assert"))
     return out
 
 

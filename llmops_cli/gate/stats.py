@@ -393,9 +393,7 @@ def _estimate(
     groups: dict[Any, list[tuple[float, float]]] = {}
     for case_id, b_mean, h_mean in paired:
         key = clusters.get(case_id)
-        groups.setdefault(("cluster", key) if key is not None else ("case", case_id), []).append(
-            (b_mean, h_mean)
-        )
+        groups.setdefault(("cluster", key) if key is not None else ("case", case_id), []).append((b_mean, h_mean))
     base_c = [_mean([b for b, _ in g]) for g in groups.values()]
     head_c = [_mean([h for _, h in g]) for g in groups.values()]
     diffs = [_mean([h - b for b, h in g]) for g in groups.values()]
@@ -468,9 +466,7 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
     comp.p_adjusted = p_adjusted
     if comp.n_clusters == 0:
         comp.state = "WARN"
-        comp.reason = (
-            f"No case has valid samples in both arms ({comp.n_dropped} dropped); nothing to compare."
-        )
+        comp.reason = f"No case has valid samples in both arms ({comp.n_dropped} dropped); nothing to compare."
         return
     if comp.n_clusters < 2 or p_adjusted is None:
         comp.state = "WARN"
@@ -490,14 +486,9 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
     practical = comp.delta <= -thresholds.practical
     if significant and practical:
         comp.state = "FAIL"
-        confirm = (
-            f", confirmed by {comp.confirm_method} p = {comp.confirm_p:.3g}"
-            if comp.confirm_p is not None
-            else ""
-        )
+        confirm = f", confirmed by {comp.confirm_method} p = {comp.confirm_p:.3g}" if comp.confirm_p is not None else ""
         comp.reason = (
-            f"Regression: Δ = {_fmt(comp.delta)}, {interval} below 0 "
-            f"(Holm-adjusted p = {p_adjusted:.3g}{confirm})."
+            f"Regression: Δ = {_fmt(comp.delta)}, {interval} below 0 (Holm-adjusted p = {p_adjusted:.3g}{confirm})."
         )
         return
     if comp.lb >= -thresholds.margin:
@@ -549,10 +540,7 @@ def compare_prompt(
 
     ``metrics`` maps metric name → ``(base, head, kind)``. Returns one comparison per metric, in order.
     """
-    comps = [
-        _estimate(name, base, head, clusters, thresholds, kind)
-        for name, (base, head, kind) in metrics.items()
-    ]
+    comps = [_estimate(name, base, head, clusters, thresholds, kind) for name, (base, head, kind) in metrics.items()]
     testable = [i for i, c in enumerate(comps) if c.p_gate is not None]
     adjusted = holm([comps[i].p_gate for i in testable])  # type: ignore[misc]
     adj_by_index = dict(zip(testable, adjusted, strict=True))
