@@ -186,9 +186,7 @@ def random_topic_effects(rng: random.Random, suite: Suite, sd: float) -> list[fl
 
 
 def gate_fails(suite: Suite, base: tuple[dict, dict], head: tuple[dict, dict]) -> bool:
-    clusters = {
-        cid: (f"t{c}" if c is not None else None) for cid, c in zip(suite.ids, suite.cluster, strict=True)
-    }
+    clusters = {cid: (f"t{c}" if c is not None else None) for cid, c in zip(suite.ids, suite.cluster, strict=True)}
     comps = compare_prompt(
         {"score": (base[0], head[0], "score"), "pass": (base[1], head[1], "pass")}, clusters, THRESHOLDS
     )

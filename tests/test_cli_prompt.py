@@ -29,8 +29,9 @@ def test_list_text_and_json(sample_project: Path) -> None:
 
 
 def test_render_with_vars_file_and_case(sample_project: Path) -> None:
-    r = run_cli("prompt", "render", "support/answer", "--var", "question=Hi?", "--var", 'context=["A", "B"]',
-                cwd=sample_project)
+    r = run_cli(
+        "prompt", "render", "support/answer", "--var", "question=Hi?", "--var", 'context=["A", "B"]', cwd=sample_project
+    )
     assert r.exit_code == 0, r.stderr
     assert "- A\n- B\nQuestion: Hi?" in r.stdout
     write(sample_project, "vars.yaml", "question: From file\nlocale: de\n")
@@ -69,10 +70,14 @@ def test_user_errors_exit_2_with_one_line(sample_project: Path, args: list[str],
 
 
 def test_sandbox_escape_exits_2(sample_project: Path) -> None:
-    write(sample_project, "prompts/evil.prompt.yaml", """
+    write(
+        sample_project,
+        "prompts/evil.prompt.yaml",
+        """
         model: chat
         messages: [{role: user, content: "{{ cycler.__init__.__globals__.os.system('echo pwned') }}"}]
-    """)
+    """,
+    )
     r = run_cli("prompt", "render", "evil", cwd=sample_project)
     assert r.exit_code == 2
     assert "pwned" not in r.stdout
@@ -101,7 +106,10 @@ def test_lint_clean_project_passes(sample_project: Path) -> None:
 def test_lint_finds_problems(tmp_path: Path) -> None:
     root = make_sample_project(tmp_path)
     write(root, "llmops.yaml", "models:\n  chat: {model: openai/gpt-4o}\n")
-    write(root, "prompts/p.prompt.yaml", """
+    write(
+        root,
+        "prompts/p.prompt.yaml",
+        """
         model: chat
         inputs:
           used: {type: string}
@@ -110,12 +118,17 @@ def test_lint_finds_problems(tmp_path: Path) -> None:
         messages:
           - role: user
             content: "{{ used }} {{ undeclared }} {{ bad_default }} {{ used.__class__ }}"
-    """)
-    write(root, "evals/p.yaml", """
+    """,
+    )
+    write(
+        root,
+        "evals/p.yaml",
+        """
         cases:
           - {id: a, vars: {used: x, extra: 1}}
           - {id: a, vars: {}}
-    """)
+    """,
+    )
     write(root, "evals/ghost.yaml", "cases: []\n")
     write(root, "prompts/broken.prompt.yaml", "model: chat\nmessages:\n  - role: user\n    content: '{% for %}'\n")
     r = run_cli("prompt", "lint", "--json", cwd=root)

@@ -279,9 +279,7 @@ def test_compare_prompt_applies_holm() -> None:
     mu = sum(noise) / len(noise)
     sd = math.sqrt(sum((x - mu) ** 2 for x in noise) / (len(noise) - 1))
     target_se = 0.03 / 1.85  # t ≈ -1.85 → one-sided p ≈ 0.036
-    head = {
-        c: [0.67 + (x - mu) / sd * target_se * math.sqrt(len(ids))] for c, x in zip(ids, noise, strict=True)
-    }
+    head = {c: [0.67 + (x - mu) / sd * target_se * math.sqrt(len(ids))] for c, x in zip(ids, noise, strict=True)}
     single = compare_metric("quality", base, head)
     assert single.state == "FAIL"
     assert single.p_value is not None and 0.025 < single.p_value < 0.05

@@ -77,23 +77,31 @@ def test_variables_cannot_rewrite_the_request(sample_project: Path) -> None:
     ],
 )
 def test_sandbox_blocks_escapes(sample_project: Path, expr: str) -> None:
-    write(sample_project, "prompts/evil.prompt.yaml", f"""
+    write(
+        sample_project,
+        "prompts/evil.prompt.yaml",
+        f"""
         model: chat
         inputs: {{question: {{type: string}}, context: {{type: array, default: []}}}}
         messages:
           - role: user
             content: "{expr}"
-    """)
+    """,
+    )
     p = Project.open(sample_project).load("evil")
     with pytest.raises((SandboxViolation, TemplateError)):
         p.render(question="q")
 
 
 def test_undefined_is_strict(sample_project: Path) -> None:
-    write(sample_project, "prompts/u.prompt.yaml", """
+    write(
+        sample_project,
+        "prompts/u.prompt.yaml",
+        """
         model: chat
         messages: [{role: user, content: "Hi {{ nobody }}"}]
-    """)
+    """,
+    )
     with pytest.raises(TemplateError, match="undefined"):
         Project.open(sample_project).load("u").render()
 
@@ -131,11 +139,15 @@ def test_template_file_and_nested_partials(tmp_path: Path) -> None:
     write(root, "prompts/_partials/outer.j2", 'Outer {% include "inner.j2" %}')
     write(root, "prompts/_partials/inner.j2", "inner {{ name }}")
     write(root, "prompts/greet/system.j2", '{% include "outer.j2" %}!')
-    write(root, "prompts/greet/hello.prompt.yaml", """
+    write(
+        root,
+        "prompts/greet/hello.prompt.yaml",
+        """
         model: chat
         inputs: {name: {type: string}}
         messages: [{role: system, template: system.j2}]
-    """)
+    """,
+    )
     p = Project.open(root).load("greet/hello")
     assert p.render(name="Ada").messages[0]["content"] == "Outer inner Ada!"
     assert set(p.partials) == {"outer.j2", "inner.j2"}
@@ -146,12 +158,32 @@ def test_template_file_and_nested_partials(tmp_path: Path) -> None:
     ("body", "exc", "line", "needle"),
     [
         ("model: chat\nmessages: [\n", PromptFileError, 3, "invalid YAML"),
-        ("model: chat\ncolour: red\nmessages: [{role: user, content: hi}]\n", PromptFileError, 2, "colour: unknown field"),
+        (
+            "model: chat\ncolour: red\nmessages: [{role: user, content: hi}]\n",
+            PromptFileError,
+            2,
+            "colour: unknown field",
+        ),
         ("model: chat\nmessages:\n  - role: robot\n    content: hi\n", PromptFileError, 3, "messages -> 0 -> role"),
-        ("model: chat\nmessages:\n  - role: user\n    content: |\n      ok\n      {% if %}\n", TemplateError, 6, "syntax"),
-        ("model: chat\nmessages:\n  - role: user\n    content: '{% include \"nope.j2\" %}'\n", TemplateError, 4, "nope.j2"),
+        (
+            "model: chat\nmessages:\n  - role: user\n    content: |\n      ok\n      {% if %}\n",
+            TemplateError,
+            6,
+            "syntax",
+        ),
+        (
+            "model: chat\nmessages:\n  - role: user\n    content: '{% include \"nope.j2\" %}'\n",
+            TemplateError,
+            4,
+            "nope.j2",
+        ),
         ("model: chat\nmessages: [{role: user, template: missing.j2}]\n", TemplateError, 2, "missing.j2"),
-        ("model: chat\ninputs: {a: {type: strin}}\nmessages: [{role: user, content: hi}]\n", PromptFileError, 2, "inputs -> a -> type"),
+        (
+            "model: chat\ninputs: {a: {type: strin}}\nmessages: [{role: user, content: hi}]\n",
+            PromptFileError,
+            2,
+            "inputs -> a -> type",
+        ),
         ("- just\n- a list\n", PromptFileError, 1, "mapping"),
     ],
 )
