@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fixtures import fake_llm, fake_llm_factory  # noqa: F401  (shared fixtures)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Deterministic, offline, uncoloured output for every test.
