@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +57,14 @@ def test_missing_model_package_and_files() -> None:
         resolve_model_path("local//nonexistent/dir/model.gguf")
     with pytest.raises(LocalModelUnavailable, match="Unknown local model"):
         resolve_model_path("local/gpt-9")
+
+
+def test_providers_import_is_light() -> None:
+    code = (
+        "import sys, llmops_cli.providers, llmops_cli.providers.local; "
+        "assert not {'litellm', 'llama_cpp'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
 
 
 def test_param_mapping() -> None:
@@ -167,3 +178,22 @@ def test_json_mode_returns_parseable_json(litellm_local: Any) -> None:
     )
     parsed = json.loads(response.choices[0].message.content)
     assert isinstance(parsed, dict)
+
+
+@pytest.mark.local_model
+def test_json_schema_mode_follows_schema(litellm_local: Any) -> None:
+    pytest.importorskip("llama_cpp")
+    schema = {
+        "type": "object",
+        "properties": {"sentiment": {"type": "string", "enum": ["positive", "negative"]}},
+        "required": ["sentiment"],
+    }
+    response = litellm_local.completion(
+        model="local/smollm2",
+        messages=[{"role": "user", "content": 'Classify the sentiment of "The product arrived broken".'}],
+        response_format={"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}},
+        max_tokens=32,
+        temperature=0,
+    )
+    parsed = json.loads(response.choices[0].message.content)
+    assert parsed["sentiment"] in {"positive", "negative"}
