@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..errors import ProviderError
+
 INSTALL_HINT = (
     "Install the [local] extra: pip install -e '.[local]'\n"
     "llama-cpp-python builds from source and needs a C++ compiler (g++) and cmake. Use a portable build:\n"
@@ -43,7 +45,7 @@ DEFAULT_CTX = 4096
 _PASSTHROUGH_PARAMS = ("temperature", "top_p", "stop", "frequency_penalty", "presence_penalty")
 
 
-class LocalModelUnavailable(RuntimeError):
+class LocalModelUnavailable(ProviderError):
     """The local model cannot be used: the ``[local]`` extra or the GGUF file is missing."""
 
 
@@ -53,9 +55,7 @@ def check_local_available(llama_module: str = "llama_cpp", model_package: str | 
     Uses ``importlib.util.find_spec`` so nothing is imported; module names are parameters for testability.
     """
     missing = [
-        name
-        for name in (llama_module, model_package)
-        if name is not None and importlib.util.find_spec(name) is None
+        name for name in (llama_module, model_package) if name is not None and importlib.util.find_spec(name) is None
     ]
     if missing:
         raise LocalModelUnavailable(
@@ -88,9 +88,7 @@ def resolve_model_path(model: str) -> Path:
         if not path.is_file():
             raise LocalModelUnavailable(f"GGUF file not found: {path}")
         return path.resolve()
-    raise LocalModelUnavailable(
-        f"Unknown local model {model!r}: use 'local/smollm2' or 'local/<path-to-file>.gguf'."
-    )
+    raise LocalModelUnavailable(f"Unknown local model {model!r}: use 'local/smollm2' or 'local/<path-to-file>.gguf'.")
 
 
 def preflight(model: str) -> Path:
@@ -172,9 +170,7 @@ def _flatten_content(content: Any) -> str:
 
 
 def _to_llama_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-    return [
-        {"role": str(m.get("role", "user")), "content": _flatten_content(m.get("content"))} for m in messages
-    ]
+    return [{"role": str(m.get("role", "user")), "content": _flatten_content(m.get("content"))} for m in messages]
 
 
 def _to_llama_response_format(response_format: Any) -> dict[str, Any] | None:
@@ -189,9 +185,7 @@ def _to_llama_response_format(response_format: Any) -> dict[str, Any] | None:
         return fmt
     if kind == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema")
-        return (
-            {"type": "json_object", "schema": schema} if isinstance(schema, dict) else {"type": "json_object"}
-        )
+        return {"type": "json_object", "schema": schema} if isinstance(schema, dict) else {"type": "json_object"}
     return None
 
 
@@ -220,9 +214,7 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
         return llm.create_chat_completion(messages=_to_llama_messages(messages), stream=False, **kwargs)
 
 
-async def arun_chat(
-    model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]
-) -> dict[str, Any]:
+async def arun_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:
     """Async :func:`run_chat`: waits its turn on the loop, then runs in one worker thread."""
     async with _async_lock():
         return await asyncio.to_thread(run_chat, model, messages, optional_params)
