@@ -107,7 +107,8 @@ def template_diffs(ch: PromptChange, old_label: str, new_label: str) -> list[Tex
     pb = new.partials if new else {}
     if old is not None and new is not None:
         for inc in sorted(set(pa) | set(pb)):
-            d = text_diff(f"partial {inc}", pa.get(inc), pb.get(inc), f"{old_label}:{inc}", f"{new_label}:{inc}")
+            path = new.engine.loader.path_for(inc)
+            d = text_diff(f"partial {inc}", pa.get(inc), pb.get(inc), f"{old_label}:{path}", f"{new_label}:{path}")
             if d is not None:
                 out.append(d)
     return out

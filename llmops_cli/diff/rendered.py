@@ -147,8 +147,8 @@ def _message_diffs(
         role = (mb or ma or {}).get("role", "?")
         d = text_diff(
             f"message {i + 1} ({role})",
-            ma["content"] if ma else None,
-            mb["content"] if mb else None,
+            ma["content"] + "\n" if ma else None,
+            mb["content"] + "\n" if mb else None,
             f"{old_side.label} [{cid}]",
             f"{new_side.label} [{cid}]",
         )
