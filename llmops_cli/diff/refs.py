@@ -155,7 +155,8 @@ def _is_dirty(repo, subdir: str) -> bool:
     args = ["--porcelain", "--untracked-files=normal"]
     if subdir:
         args += ["--", subdir]
-    return bool(repo.git.status(*args).strip())
+    # GIT_OPTIONAL_LOCKS=0: status must not refresh (rewrite) the user's index
+    return bool(repo.git.status(*args, env={"GIT_OPTIONAL_LOCKS": "0"}).strip())
 
 
 def check_names(names: list[str], known: set[str]) -> None:
