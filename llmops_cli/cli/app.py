@@ -46,8 +46,9 @@ def _root(
 
 
 def _register() -> None:
-    from . import init_cmd, prompt_cmd
+    from . import diff_cmd, init_cmd, prompt_cmd
 
+    diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
     init_cmd.register(app)
 
