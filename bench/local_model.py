@@ -18,9 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from llmops_cli.providers import local
 
 LONG_PROMPT = [{"role": "user", "content": "Write a short story about a lighthouse keeper and a storm."}]
-SHORT_PROMPT = [
-    {"role": "user", "content": "Is 'The product arrived broken' positive or negative? One word."}
-]
+SHORT_PROMPT = [{"role": "user", "content": "Is 'The product arrived broken' positive or negative? One word."}]
 
 
 def main() -> None:
@@ -37,9 +35,7 @@ def main() -> None:
     print(f"model: {path} ({path.stat().st_size / 1e6:.0f} MB)")
     print(f"threads: {os.environ.get('LLMOPS_LOCAL_THREADS', local.DEFAULT_THREADS)}")
     print(f"load time: {load_s:.2f} s")
-    print(
-        f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (contention skews timings)"
-    )
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (contention skews timings)")
 
     rates: list[float] = []
     for seed in range(args.runs):

@@ -164,6 +164,8 @@ def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
     except UserError as exc:
         return [Finding("error", "golden-set", exc.message, exc.file or "", exc.line, prompt.name)]
     if gs is None:
+        if prompt.name.startswith("judges/") or prompt.name == project.config.judge.prompt:
+            return []  # judges are evaluated through the prompts they judge
         return [
             Finding(
                 "warning",

@@ -129,6 +129,13 @@ class PromptSpec(_Strict):
 def prompt_json_schema() -> dict[str, Any]:
     """The JSON Schema of a prompt file, generated from :class:`PromptSpec`."""
     schema = PromptSpec.model_json_schema(by_alias=True)
+    # ``output: text`` / ``output: json`` are accepted as shorthands (see OutputSpec._shorthand).
+    output = schema["properties"]["output"]
+    schema["properties"]["output"] = {
+        "anyOf": [{"$ref": "#/$defs/OutputSpec"}, {"enum": ["text", "json"], "type": "string"}],
+        "description": "Output format: 'text', 'json', or an object with format and JSON Schema.",
+        **({"default": output["default"]} if "default" in output else {}),
+    }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://llmops.dev/schemas/prompt.schema.json"
     schema["title"] = "llmops prompt file"

@@ -185,3 +185,18 @@ def test_schema_command() -> None:
     assert r.exit_code == 0
     schema = json.loads(r.stdout)
     assert schema["title"] == "llmops prompt file" and "messages" in schema["properties"]
+
+
+def test_scaffold_judges_are_the_repo_judges() -> None:
+    """The judges `llmops init` writes are exactly this repo's (one source of truth, tested)."""
+    root = Path(__file__).resolve().parent.parent
+    scaffold = root / "llmops_cli/scaffold"
+    for f in [
+        *sorted((scaffold / "prompts/judges").glob("*.prompt.yaml")),
+        scaffold / "prompts/_partials/judge_output.j2",
+    ]:
+        rel = f.relative_to(scaffold)
+        assert f.read_text() == (root / rel).read_text(), f"{rel} differs from the repo's copy"
+    assert len(list((scaffold / "prompts/judges").glob("*.prompt.yaml"))) == len(
+        list((root / "prompts/judges").glob("*.prompt.yaml"))
+    )

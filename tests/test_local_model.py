@@ -94,9 +94,7 @@ def test_registration_is_idempotent_and_free(litellm_local: Any) -> None:
 @pytest.mark.local_model
 def test_completion_via_litellm(litellm_local: Any) -> None:
     pytest.importorskip("llama_cpp")
-    response = litellm_local.completion(
-        model="local/smollm2", messages=MESSAGES, max_tokens=16, temperature=0
-    )
+    response = litellm_local.completion(model="local/smollm2", messages=MESSAGES, max_tokens=16, temperature=0)
     assert response.choices[0].message.content.strip()
     assert response.usage.prompt_tokens > 0
     assert 0 < response.usage.completion_tokens <= 16

@@ -41,7 +41,7 @@ def list_prompts(
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("NAME", "MODEL", "INPUTS", "OUTPUT", "SHA256", "FILE"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col != "INPUTS")
     for r in rows:
         inputs = ", ".join(k if v["required"] else f"{k}?" for k, v in r["inputs"].items())
         model = r["model"] if r["model"] == r["resolved_model"] else f"{r['model']} → {r['resolved_model']}"

@@ -129,9 +129,7 @@ class Fault:
     @classmethod
     def http(cls, status: int, message: str = "error", headers: dict[str, str] | None = None) -> Fault:
         """Any HTTP error status (e.g. 400, 401, 404, 422) with an OpenAI-style error body."""
-        return cls(
-            FaultKind.HTTP_ERROR, status=status, message=message, headers=tuple((headers or {}).items())
-        )
+        return cls(FaultKind.HTTP_ERROR, status=status, message=message, headers=tuple((headers or {}).items()))
 
     @classmethod
     def hang(cls, seconds: float = 30.0) -> Fault:
@@ -324,9 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         if path not in CHAT_PATHS or not isinstance(body, dict):
-            record = fake._new_record(
-                "POST", path, headers, body if body is not None else raw.decode(errors="replace")
-            )
+            record = fake._new_record("POST", path, headers, body if body is not None else raw.decode(errors="replace"))
             status = 404 if path not in CHAT_PATHS else 400
             fake._finish_record(record, status=status, source="bad_request")
             msg = f"no route for POST {path}" if status == 404 else "request body must be a JSON object"
@@ -348,9 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif body.get("stream"):
             self._send_stream(record, body, outcome)
         else:
-            self._send_json(
-                200, fake._completion(record, body, outcome), {"x-request-id": f"req-{record.seq}"}
-            )
+            self._send_json(200, fake._completion(record, body, outcome), {"x-request-id": f"req-{record.seq}"})
 
     # -- response writers ---------------------------------------------------------------------------------
 
@@ -377,9 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Retry-After"] = str(math.ceil(fault.retry_after))
             headers["retry-after-ms"] = str(round(fault.retry_after * 1000))
         code = {FaultKind.RATE_LIMIT: "rate_limit_exceeded", FaultKind.UNAVAILABLE: "service_unavailable"}
-        self._send_json(
-            status, _error_body(fault.message, _error_type(status), code.get(fault.kind)), headers
-        )
+        self._send_json(status, _error_body(fault.message, _error_type(status), code.get(fault.kind)), headers)
 
     def _send_stream(self, record: RequestRecord, body: dict[str, Any], reply: Reply) -> None:
         fake = self.server.fake
@@ -395,9 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts += [chunk({"content": piece}, None) for piece in re.findall(r"\S+\s*|\s+", reply.content)]
         parts.append(chunk({}, reply.finish_reason))
         if (body.get("stream_options") or {}).get("include_usage"):
-            parts.append(
-                b"data: " + json.dumps({**base, "choices": [], "usage": full["usage"]}).encode() + b"\n\n"
-            )
+            parts.append(b"data: " + json.dumps({**base, "choices": [], "usage": full["usage"]}).encode() + b"\n\n")
         parts.append(b"data: [DONE]\n\n")
         self._send_bytes(200, b"".join(parts), "text/event-stream", {"Cache-Control": "no-cache"})
 
@@ -738,9 +728,7 @@ class FakeLLM:
             "created": int(record.time),
             "model": str(body.get("model", "fake-model")),
             "system_fingerprint": "fp_fakellm",
-            "choices": [
-                {"index": 0, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -771,9 +759,7 @@ _CLI_FAULTS: dict[str, Callable[[argparse.Namespace], Fault]] = {
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.support.fakellm", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tests.support.fakellm", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: pick a free one)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each response")
     parser.add_argument("--reply", default="This is a fake reply.", help="default reply content")
@@ -783,9 +769,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="rate_limit,server_error,unavailable,drop",
         help=f"comma-separated chaos faults among: {', '.join(_CLI_FAULTS)}",
     )
-    parser.add_argument(
-        "--max-faults-per-body", type=int, default=None, help="attempt N of a body never faults"
-    )
+    parser.add_argument("--max-faults-per-body", type=int, default=None, help="attempt N of a body never faults")
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds for rate_limit")
     parser.add_argument("--hang-seconds", type=float, default=30.0, help="how long a hang fault lasts")
     parser.add_argument("--seed", type=int, default=0, help="chaos seed")
