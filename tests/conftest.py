@@ -22,6 +22,8 @@ os.environ["NO_COLOR"] = "1"
 os.environ["COLUMNS"] = "200"
 os.environ.pop("GITHUB_STEP_SUMMARY", None)
 os.environ.pop("LLMOPS_ROOT", None)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # 2 workers on 2 cores: one llama.cpp thread each
+    os.environ.setdefault("LLMOPS_LOCAL_THREADS", "1")
 
 
 @dataclass
