@@ -46,9 +46,10 @@ def _root(
 
 
 def _register() -> None:
-    from . import init_cmd, prompt_cmd
+    from . import init_cmd, prompt_cmd, release_cmd
 
     app.add_typer(prompt_cmd.app, name="prompt")
+    app.add_typer(release_cmd.app, name="release")
     init_cmd.register(app)
 
 
