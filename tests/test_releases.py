@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import GitRepo, make_sample_project, run_cli
 
 from llmops_cli.errors import CheckFailed, GitError, IntegrityError, NotFoundError, UsageError
 from llmops_cli.releases import channels
 from llmops_cli.releases.bundle import build_bundle, write_bundle
 from llmops_cli.releases.create import create_release, open_repo, promote
-from llmops_cli.releases.gate_record import record_note, read_gate_file
+from llmops_cli.releases.gate_record import read_gate_file, record_note
 from llmops_cli.releases.loader import clear_cache, load_prompt
+from tests.conftest import GitRepo, make_sample_project, run_cli
 
 PROMPT = "prompts/support/answer.prompt.yaml"
 NAME = "support/answer"
@@ -156,7 +156,7 @@ def test_staged_and_untracked_files_of_the_prompt_are_refused(repo: GitRepo) -> 
         release(repo)
     repo.git("reset", "-q", "--hard")
     repo.write("evals/support/answer.jsonl", "{}\n")  # an untracked golden set
-    with pytest.raises(GitError, match="answer.jsonl"):
+    with pytest.raises(GitError, match=r"answer\.jsonl"):
         release(repo)
 
 
@@ -227,7 +227,7 @@ def test_remote_tag_with_same_name_elsewhere_is_refused(repo: GitRepo, remote: P
     create_release(NAME, root=other, allow_no_gate=True, push=True)
     remote_before = subprocess.run(["git", "ls-remote", str(remote)], capture_output=True, text=True).stdout
     edit(repo, "Answer in", "Reply in")
-    with pytest.raises(GitError, match="already has tag prompts/support/answer/v1.0.1"):
+    with pytest.raises(GitError, match=r"already has tag prompts/support/answer/v1\.0\.1"):
         release(repo, push=True)
     assert "prompts/support/answer/v1.0.1" not in repo.git("tag")
     res = run_cli("release", "create", NAME, "--push", "--allow-no-gate", cwd=repo.root)
@@ -365,8 +365,15 @@ def three_releases(repo: GitRepo) -> GitRepo:
 
 @pytest.mark.parametrize(
     ("spec", "version"),
-    [("1.0.0", "1.0.0"), ("^1.0", "1.1.0"), ("~1.0.0", "1.0.1"), (">=1.0.1,<1.1", "1.0.1"), ("latest", "2.0.0")]
-    + [("production", "1.0.1"), ("1", "1.1.0")],
+    [
+        ("1.0.0", "1.0.0"),
+        ("^1.0", "1.1.0"),
+        ("~1.0.0", "1.0.1"),
+        (">=1.0.1,<1.1", "1.0.1"),
+        ("latest", "2.0.0"),
+        ("production", "1.0.1"),
+        ("1", "1.1.0"),
+    ],
 )
 def test_load_from_tags(three_releases: GitRepo, spec: str, version: str) -> None:
     repo = three_releases
@@ -497,11 +504,15 @@ def test_complete_calls_the_model_through_litellm(repo: GitRepo) -> None:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+            message = {"role": "assistant", "content": "5 days"}
             reply = {
-                "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "5 days"}}],
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
                 "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-            }  # fmt: skip
+            }
             data = json.dumps(reply).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
