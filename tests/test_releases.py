@@ -116,7 +116,7 @@ def test_input_changes(repo: GitRepo) -> None:
     edit(repo, "Question:", "{{ customer }} asks:")
     res = release(repo)
     assert (res.version, res.impact) == ("2.0.0", "breaking")
-    assert any("required input 'customer' added" in r for r in res.reasons)
+    assert any("customer" in r for r in res.reasons), res.reasons
 
 
 def test_lower_explicit_bump_is_refused_with_reason(repo: GitRepo) -> None:

@@ -87,7 +87,8 @@ def release_entry(repo: GitRepoDir, tag: ReleaseTag) -> dict[str, Any]:
     from .loader import tag_source
     from .manifest import parse_tag_message
 
-    manifest = parse_tag_message(tag.message, tag.tag)
+    tag = repo.detailed(tag)
+    manifest = parse_tag_message(repo.tag_message(tag), tag.tag)
     recorder = RecordingSource(tag_source(repo, tag))
     prompt = Project(recorder).load(tag.name)
     verify(prompt, manifest, where=f"tag {tag.tag}", commit=tag.commit)

@@ -104,12 +104,15 @@ def current(repo: GitRepoDir, name: str, channel: str) -> ChannelMove | None:
 def history(repo: GitRepoDir, name: str, channel: str, limit: int | None = None) -> list[ChannelMove]:
     """Moves of a channel, newest first."""
     ref = channel_ref(name, channel)
-    if not repo.git("for-each-ref", "--format=%(refname)", ref).strip():
-        return []
-    args = ["log", "--format=%H%x00%an <%ae>%x00%aI%x00%B%x01", ref]
+    args = ["log", "--format=%H%x00%an <%ae>%x00%aI%x00%B%x01", f"{ref}", "--"]
     if limit:
         args.insert(1, f"-{limit}")
-    out = repo.git(*args)
+    proc = repo.git_proc(*args)
+    if proc.returncode != 0:
+        if repo.git_proc("rev-parse", "-q", "--verify", ref).returncode != 0:
+            return []  # never set
+        raise GitError(f"cannot read channel {channel} of {name}: {proc.stderr.strip()}")
+    out = proc.stdout
     moves = []
     for rec in out.split("\x01"):
         rec = rec.lstrip("\n")

@@ -271,7 +271,7 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
     rows = []
     for t in repo.release_tags(name):
         try:
-            m = parse_tag_message(t.message, t.tag)
+            m = parse_tag_message(repo.tag_message(t), t.tag)
         except IntegrityError:
             m = {}
         rows.append(
@@ -307,9 +307,9 @@ def show_release(
         entry = read_bundle(bundle)["prompts"][name]["releases"][prompt.version]
         return entry["manifest"], prompt
     repo = open_repo(root)
-    tag = resolve_tag(repo, name, spec)
+    tag = repo.detailed(resolve_tag(repo, name, spec))
     prompt = prompt_at_tag(repo, tag)
-    return parse_tag_message(tag.message, tag.tag), prompt
+    return parse_tag_message(repo.tag_message(tag), tag.tag), prompt
 
 
 def promote(

@@ -24,7 +24,6 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, NotFoundError, UserError
-from .semver import looks_like_spec, parse_spec, try_parse_version
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
@@ -102,7 +101,7 @@ def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, ref
 
 def resolve_tag(repo: GitRepoDir, name: str, spec: str, tags: list[ReleaseTag] | None = None) -> ReleaseTag:
     """The release tag of ``name`` that ``spec`` (version, range, ``latest`` or channel) selects."""
-    tags = repo.release_tags(name) if tags is None else tags
+    tags = repo.release_tags(name, detail=False) if tags is None else tags
     if not tags:
         raise NotFoundError(f"prompt '{name}' has no releases (no tags prompts/{name}/v*)")
     by_version = {t.version: t for t in tags}
@@ -118,6 +117,8 @@ def _channel_version(repo: GitRepoDir, name: str, channel: str) -> str | None:
 
 
 def _pick(name: str, spec: str, versions: list[Any], channel_lookup: Any) -> Any:
+    from .semver import looks_like_spec, parse_spec, try_parse_version
+
     spec = spec.strip()
     if spec == "latest":
         stable = [v for v in versions if not v.is_prerelease]
@@ -156,8 +157,9 @@ def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> P
     from ..project import Project
     from .manifest import parse_tag_message, verify
 
+    tag = repo.detailed(tag)
     where = f"tag {tag.tag}"
-    manifest = parse_tag_message(tag.message, tag.tag) if (check or tag.annotated) else {}
+    manifest = parse_tag_message(repo.tag_message(tag), tag.tag) if (check or tag.annotated) else {}
     if check and manifest.get("git_sha") != tag.commit:
         raise IntegrityError(
             f"{where}: points at commit {tag.commit[:12]} but was released from "
@@ -184,6 +186,8 @@ def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: 
     key = ("bundle", bkey, name, spec)
     if not refresh and key in _CACHE:
         return _CACHE[key]
+    from .semver import try_parse_version
+
     data = read_bundle(bundle)
     entry = data["prompts"].get(name)
     if not isinstance(entry, dict) or not isinstance(entry.get("releases"), dict) or not entry["releases"]:

@@ -65,12 +65,17 @@ class Version:
     def is_prerelease(self) -> bool:
         return bool(self.prerelease)
 
-    def _key(self) -> tuple:
+    def __post_init__(self) -> None:
         # A prerelease sorts before its release; numeric identifiers sort numerically, before alphanumerics.
         if not self.prerelease:
-            return (self.core, 1, ())
-        ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
-        return (self.core, 0, ids)
+            key: tuple = (self.major, self.minor, self.patch, 1, ())
+        else:
+            ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
+            key = (self.major, self.minor, self.patch, 0, ids)
+        object.__setattr__(self, "sort_key", key)
+
+    def _key(self) -> tuple:
+        return self.sort_key  # type: ignore[attr-defined,no-any-return]
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
@@ -100,6 +105,9 @@ class Version:
 
 def parse_version(text: str) -> Version:
     """``1.3.0`` (or ``v1.3.0``) → :class:`Version`; :class:`UsageError` when not a full semver."""
+    parts = text.split(".")
+    if len(parts) == 3 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts):  # fast path
+        return Version(int(parts[0]), int(parts[1]), int(parts[2]))
     m = _VERSION.match(text.strip())
     if not m:
         raise UsageError(f"not a semantic version: {text!r} (expected MAJOR.MINOR.PATCH, e.g. 1.3.0)")

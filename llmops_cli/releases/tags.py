@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,11 +48,15 @@ class ReleaseTag:
     name: str
     version: Version
     tag: str
-    object_sha: str  # the tag object (empty-typed "commit" for a lightweight tag)
-    object_type: str  # "tag" for annotated tags
-    commit: str  # the commit the tag points at (peeled)
-    message: str  # the annotated tag's message (manifest), "" for lightweight tags
+    object_sha: str  # the tag object (the commit itself for a lightweight tag)
+    object_type: str  # "tag" for annotated tags; "" until read (see GitRepoDir.detailed)
+    commit: str  # the commit the tag points at (peeled); "" until read
+    message: str | None  # the annotated tag's message (manifest); None until read
     tagger_date: str = ""
+
+    @property
+    def has_detail(self) -> bool:
+        return bool(self.object_type) and self.message is not None
 
     @property
     def annotated(self) -> bool:
@@ -71,6 +75,11 @@ class GitRepoDir:
     @classmethod
     def discover(cls, project_root: str | os.PathLike[str]) -> GitRepoDir:
         root = Path(project_root).resolve()
+        for d in (root, *root.parents):  # a plain repository: no subprocess needed
+            if (d / ".git").is_dir():
+                return cls(d, root)
+            if (d / ".git").exists():
+                break  # a worktree or submodule (.git file): ask git
         try:
             top = _run(["git", "rev-parse", "--show-toplevel"], cwd=root).strip()
         except GitError:
@@ -101,35 +110,66 @@ class GitRepoDir:
         return f"{self.subdir}/{rel}" if self.subdir else rel
 
     # -- release tags ------------------------------------------------------------------------------
-    def release_tags(self, name: str | None = None) -> list[ReleaseTag]:
-        """Every release tag (of ``name``, or of all prompts), sorted by name then version."""
+    def release_tags(self, name: str | None = None, *, detail: bool = True) -> list[ReleaseTag]:
+        """Every release tag (of ``name``, or of all prompts), sorted by name then version.
+
+        One ``git for-each-ref``. With ``detail=False`` only names and object ids are listed — no tag
+        object is opened, so resolving a version among hundreds of releases stays cheap — and
+        :meth:`detailed` reads the one tag that was chosen.
+        """
         pattern = TAG_REF_PREFIX + (f"{name}/" if name else "")
-        fmt = "%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(creatordate:iso-strict)%00%(contents)%01"
-        out = self.git("for-each-ref", f"--format={fmt}", pattern)
+        fmt = "%(refname)%00%(objectname)"
+        if detail:
+            fmt += "%00%(objecttype)%00%(*objectname)%00%(creatordate:iso-strict)%00%(contents)"
+        out = self.git("for-each-ref", f"--format={fmt}%01", pattern)
         tags: list[ReleaseTag] = []
         for record in out.split("\x01"):
             record = record.lstrip("\n")
             if not record:
                 continue
-            ref, obj, otype, peeled, date, message = record.split("\x00", 5)
-            parsed = parse_tag(ref)
+            parts = record.split("\x00", 5)
+            parsed = parse_tag(parts[0])
             if parsed is None or (name is not None and parsed[0] != name):
                 continue
-            commit = peeled or obj
+            otype, peeled, date, message = parts[2:6] if detail else ("", "", "", None)
             tags.append(
                 ReleaseTag(
                     name=parsed[0],
                     version=parsed[1],
-                    tag=ref.removeprefix("refs/tags/"),
-                    object_sha=obj,
+                    tag=parts[0].removeprefix("refs/tags/"),
+                    object_sha=parts[1],
                     object_type=otype,
-                    commit=commit,
-                    message=message if otype == "tag" else "",
+                    commit=(peeled or parts[1]) if detail else "",
+                    message=(message if otype == "tag" else "") if detail else None,
                     tagger_date=date,
                 )
             )
-        tags.sort(key=lambda t: (t.name, t.version))
+        tags.sort(key=lambda t: (t.name, t.version.sort_key))  # type: ignore[attr-defined]
         return tags
+
+    def detailed(self, tag: ReleaseTag) -> ReleaseTag:
+        """``tag`` with its type, peeled commit and message read from the object database."""
+        if tag.has_detail:
+            return tag
+        odb = self.repo.odb
+        sha, otype, message, date = tag.object_sha, "", "", ""
+        for _ in range(10):  # peel tags of tags
+            stream = odb.stream(bytes.fromhex(sha))
+            kind = stream.type.decode()
+            otype = otype or kind
+            if kind != "tag":
+                break
+            raw = stream.read().decode("utf-8", "replace")
+            head, _, body = raw.partition("\n\n")
+            message = message or body
+            headers = dict(line.split(" ", 1) for line in head.splitlines() if " " in line)
+            sha = headers.get("object", "")
+            date = date or headers.get("tagger", "").rsplit(">", 1)[-1].strip()
+        return replace(tag, object_type=otype, commit=sha, message=message if otype == "tag" else "", tagger_date=date)
+
+    def tag_message(self, tag: ReleaseTag) -> str:
+        """The annotated tag's message ("" for a lightweight tag)."""
+        return self.detailed(tag).message or ""
 
     def release_tag(self, name: str, version: Version) -> ReleaseTag | None:
         for t in self.release_tags(name):
