@@ -4,9 +4,11 @@ Serving code::
 
     from llmops_cli import load_prompt
 
-    p = load_prompt("support/answer")
+    p = load_prompt("support/answer")                    # working tree (development)
+    p = load_prompt("support/answer", version="^1.3")    # a release, from git tags
+    p = load_prompt("support/answer", version="production", bundle="prompts.lock.json")  # no git
     request = p.render(question="…", context=["…"])
-    request.messages, request.model, request.params, p.sha256
+    request.messages, request.model, request.params, p.name, p.version, p.sha256, p.git_sha
 
 Importing this package loads neither typer, rich nor litellm; submodules load on first use.
 """
@@ -34,8 +36,9 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .project import Project, load_prompt
+    from .project import Project
     from .prompt import Prompt, RenderedPrompt
+    from .releases.loader import load_prompt
 
 __all__ = [
     "CheckFailed",
@@ -60,7 +63,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "load_prompt": ".project",
+    "load_prompt": ".releases.loader",
     "Project": ".project",
     "Prompt": ".prompt",
     "RenderedPrompt": ".prompt",

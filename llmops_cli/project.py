@@ -211,20 +211,8 @@ def _closest(name: str, known: list[str]) -> str | None:
     return match[0] if match else None
 
 
-def load_prompt(
-    name: str,
-    version: str | None = None,
-    *,
-    root: str | os.PathLike[str] | None = None,
-    bundle: str | os.PathLike[str] | None = None,
-) -> Prompt:
-    """Load a prompt for serving code.
+def load_prompt(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """Moved to :func:`llmops_cli.releases.loader.load_prompt` (kept here for old imports)."""
+    from .releases.loader import load_prompt as _load
 
-    With no ``version`` the prompt is read from the working tree of the project found from ``root``
-    (default: ``$LLMOPS_ROOT`` or the current directory, upwards).
-    """
-    if version is not None or bundle is not None:
-        from .errors import UserError
-
-        raise UserError("loading a released version needs releases (llmops release); none configured here")
-    return Project.open(root).load(name)
+    return _load(*args, **kwargs)

@@ -153,3 +153,25 @@ class Prompt:
             api_base=self.alias.api_base if self.alias else None,
             variables=full,
         )
+
+    def complete(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> Any:
+        """Render, then call the model: ``litellm.completion(model=…, messages=…, **params)``.
+
+        litellm is imported on first use. ``api_base`` and the API key come from the model alias in
+        ``llmops.yaml`` (``api_key_env`` names the environment variable; the key is never logged).
+        Returns litellm's response object.
+        """
+        import os
+
+        rendered = self.render(variables, **kwargs)
+        call: dict[str, Any] = dict(rendered.params)
+        if rendered.response_format:
+            call["response_format"] = rendered.response_format
+        if rendered.api_base:
+            call["api_base"] = rendered.api_base
+        if self.alias and self.alias.api_key_env and os.environ.get(self.alias.api_key_env):
+            call["api_key"] = os.environ[self.alias.api_key_env]
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        return litellm.completion(model=rendered.model, messages=rendered.messages, **call)

@@ -46,10 +46,11 @@ def _root(
 
 
 def _register() -> None:
-    from . import diff_cmd, init_cmd, prompt_cmd
+    from . import diff_cmd, init_cmd, prompt_cmd, release_cmd
 
     diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
+    app.add_typer(release_cmd.app, name="release")
     init_cmd.register(app)
 
 

@@ -1,0 +1,238 @@
+"""``llmops release …``: immutable semver tags per prompt, channels, gate records and bundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import output
+from .state import STATE
+
+app = typer.Typer(
+    help=(
+        "Release prompts as immutable semver tags (prompts/<name>/v<X.Y.Z>), move channels "
+        "(production, staging…) and export bundles for serving without git. See docs/releases.md."
+    ),
+    no_args_is_help=True,
+)
+
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Remote = Annotated[str, typer.Option("--remote", help="Remote to push to / check against.")]
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="Prompt to release, e.g. support/answer.")],
+    bump: Annotated[
+        str,
+        typer.Option(
+            "--bump",
+            help="auto (from the diff against the previous release: breaking→major, feature→minor, "
+            "patch→patch), or major/minor/patch. A bump below the detected impact is refused.",
+        ),
+    ] = "auto",
+    message: Annotated[str, typer.Option("-m", "--message", help="Release note stored in the manifest.")] = "",
+    push: Annotated[bool, typer.Option("--push", help="Push the new tag (never forced).")] = False,
+    remote: Remote = "origin",
+    gate_result: Annotated[
+        str | None,
+        typer.Option(
+            "--gate-result",
+            help="Gate/eval results JSON for HEAD (default: $LLMOPS_GATE_RESULT, else the git note "
+            "refs/notes/llmops on HEAD).",
+        ),
+    ] = None,
+    allow_no_gate: Annotated[
+        bool,
+        typer.Option("--allow-no-gate", help="Release even though no gate result is recorded (FAIL still refuses)."),
+    ] = False,
+    first: Annotated[
+        str, typer.Option("--first", help="Version of a prompt's first release (e.g. 0.1.0 while unstable).")
+    ] = "1.0.0",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run every check and show the version; tag nothing.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Tag the committed prompt at HEAD as its next version (checks: clean files, lint, gate, new version)."""
+    from ..releases.create import create_release
+
+    res = create_release(
+        name,
+        root=STATE.root,
+        bump=bump,
+        message=message,
+        push=push,
+        remote=remote,
+        allow_no_gate=allow_no_gate,
+        gate_result=gate_result,
+        first_version=first,
+        dry_run=dry_run,
+    )
+    if as_json:
+        output.print_json(res.to_dict())
+        return
+    what = "would release" if dry_run else "released"
+    since = f" (from {res.previous}: {res.impact} → {res.bump})" if res.previous else " (first release)"
+    output.print_text(f"{what} {res.name}@{res.version}  tag {res.tag}  commit {res.commit[:12]}{since}")
+    for r in res.reasons:
+        output.info(f"  - {r}")
+    if res.gate and res.gate.get("verdict"):
+        output.info(f"gate: {res.gate['verdict']} ({res.gate['source']})")
+    else:
+        output.warning("released without a gate result (--allow-no-gate)")
+    if res.pushed_to:
+        output.info(f"pushed {res.tag} to {res.pushed_to}")
+
+
+@app.command("list")
+def list_cmd(
+    name: Annotated[str | None, typer.Argument(help="Only this prompt's releases.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List releases with commit, gate verdict and the channels pointing at each."""
+    from ..releases.create import list_releases
+
+    rows = list_releases(STATE.root, name)
+    if as_json:
+        output.print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("NAME", "VERSION", "COMMIT", "DATE", "GATE", "CHANNELS", "SHA256"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["version"],
+            r["commit"][:12],
+            r["date"],
+            str(r["gate"] or "-"),
+            ", ".join(r["channels"]),
+            (r["sha256"] or "invalid manifest")[:12],
+        )
+    output.out().print(table)
+    if not rows:
+        output.info("no releases yet (llmops release create NAME)")
+
+
+@app.command("show")
+def show(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION (a range, 'latest' or a channel also works).")],
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Read from this exported bundle instead of git tags.", dir_okay=False),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show a release's manifest after verifying its content (exit 2 if tampered or moved)."""
+    from ..releases.create import show_release
+
+    manifest, prompt = show_release(ref, STATE.root, str(bundle) if bundle else None)
+    if as_json:
+        output.print_json({**manifest, "verified": True})
+        return
+    con = output.out()
+    from rich.markup import escape
+
+    con.print(f"[bold]{escape(prompt.name)}@{prompt.version}[/]  [green]verified[/]")
+    for key in ("git_sha", "sha256", "model", "params", "inputs", "output", "previous", "bump", "impact", "gate"):
+        if manifest.get(key) is not None:
+            con.print(f"  {key:<9} {escape(str(manifest[key]))}")
+    if manifest.get("message"):
+        con.print(f"  message   {escape(manifest['message'])}")
+
+
+@app.command("promote")
+def promote_cmd(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION to point the channel at (an older one = rollback).")],
+    to: Annotated[str, typer.Option("--to", help="Channel: production, staging or any name.")],
+    reason: Annotated[str, typer.Option("-m", "--message", help="Why (kept in the channel history).")] = "",
+    push: Annotated[bool, typer.Option("--push", help="Push the channel ref (fast-forward only).")] = False,
+    remote: Remote = "origin",
+    as_json: AsJson = False,
+) -> None:
+    """Move a channel to a release; every move is a commit in the channel's history."""
+    from ..releases.create import promote
+
+    tag, move = promote(ref, to, root=STATE.root, reason=reason, push=push, remote=remote)
+    if as_json:
+        output.print_json({"tag": tag.tag, "version": str(tag.version), "moved": move.to_dict() if move else None})
+        return
+    if move is None:
+        output.info(f"{to} already points at {tag.name}@{tag.version}; nothing moved")
+        return
+    prev = f" (was {move.previous})" if move.previous else ""
+    output.print_text(f"{to}: {tag.name} → {tag.version}{prev}")
+
+
+@app.command("history")
+def history_cmd(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel (default: all).")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show the moves of a prompt's channels, newest first."""
+    from ..releases import channels as ch
+    from ..releases.create import open_repo
+
+    repo = open_repo(STATE.root)
+    names = [channel] if channel else sorted(ch.all_channels(repo, name).get(name, {}))
+    moves = [m for c in names for m in ch.history(repo, name, c)]
+    moves.sort(key=lambda m: m.moved_at, reverse=True)
+    if as_json:
+        output.print_json([m.to_dict() for m in moves])
+        return
+    for m in moves:
+        prev = f" (was {m.previous})" if m.previous else ""
+        why = f"  {m.reason}" if m.reason else ""
+        output.print_text(f"{m.moved_at}  {m.channel:<12} {m.version}{prev}  by {m.moved_by}{why}")
+    if not moves:
+        output.info(f"no channel of '{name}' was ever set")
+
+
+@app.command("export")
+def export_cmd(
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(help="NAME or NAME@RANGE (e.g. support/answer@^1.2, support/answer@production); default: all."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Bundle file to write.", dir_okay=False)] = Path(
+        "prompts.lock.json"
+    ),
+) -> None:
+    """Write a bundle of verified releases for deploys without git (load_prompt(..., bundle=FILE))."""
+    from ..releases.bundle import build_bundle, write_bundle
+    from ..releases.create import open_repo, split_ref
+
+    repo = open_repo(STATE.root)
+    selections = [split_ref(r) for r in refs] if refs else None
+    bundle = build_bundle(repo, selections)
+    path = write_bundle(bundle, out)
+    count = sum(len(p["releases"]) for p in bundle["prompts"].values())
+    output.info(f"wrote {count} release(s) of {len(bundle['prompts'])} prompt(s) to {path}")
+
+
+@app.command("record-gate")
+def record_gate(
+    file: Annotated[Path, typer.Argument(help="Gate or eval results JSON (must carry run.git_sha and a verdict).")],
+    commit: Annotated[
+        str | None, typer.Option("--commit", help="Commit to annotate (default: the result's run.git_sha).")
+    ] = None,
+    push: Annotated[bool, typer.Option("--push", help="Push refs/notes/llmops afterwards.")] = False,
+    remote: Remote = "origin",
+) -> None:
+    """Store a gate verdict as a git note (refs/notes/llmops) so `release create` finds it."""
+    from ..releases.create import open_repo
+    from ..releases.gate_record import NOTES_REF, read_gate_file, record_note
+
+    repo = open_repo(STATE.root)
+    rec = read_gate_file(file)
+    sha = record_note(repo, rec, commit)
+    output.print_text(f"recorded {rec.verdict} for {sha[:12]} in {NOTES_REF}")
+    if push:
+        repo.git("push", remote, f"{NOTES_REF}:{NOTES_REF}")
+        output.info(f"pushed {NOTES_REF} to {remote}")

@@ -1,0 +1,196 @@
+"""Channels (``production``, ``staging``, any name): movable, auditable pointers at releases.
+
+A channel of a prompt is the ref ``refs/llmops/channels/<prompt>/@<channel>``. It points at a chain
+of *move commits*: each move is a commit with the empty tree, the previous move as its parent, and a
+message whose body is JSON (prompt, channel, version, tag, tag object, released commit, previous
+version, reason). So:
+
+* the current target is the newest move; ``git log`` of the ref is the channel's full history;
+* moves are append-only: a push of a channel ref is a fast-forward, and two people moving the same
+  channel concurrently get a rejected push, never a silent overwrite (no force anywhere);
+* rollback is a new move pointing at an earlier release (the history keeps both).
+
+Push and fetch them like any ref: ``git push origin 'refs/llmops/*:refs/llmops/*'`` /
+``git fetch origin '+refs/llmops/*:refs/llmops/*'`` (``llmops release promote --push`` pushes the one moved).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import GitError, NotFoundError, UsageError
+from .tags import GitRepoDir
+
+CHANNEL_REF_PREFIX = "refs/llmops/channels/"
+MOVE_SCHEMA = "llmops.channel-move/1"
+_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,62}$")
+RESERVED = frozenset({"latest"})
+
+
+def check_channel(channel: str) -> str:
+    if not _CHANNEL.match(channel) or channel in RESERVED or channel.endswith((".", ".lock")):
+        raise UsageError(
+            f"bad channel name {channel!r}: use letters, digits, '.', '_' or '-', starting with a letter "
+            "(and not 'latest')"
+        )
+    return channel
+
+
+def channel_ref(name: str, channel: str) -> str:
+    return f"{CHANNEL_REF_PREFIX}{name}/@{check_channel(channel)}"
+
+
+@dataclass(frozen=True)
+class ChannelMove:
+    """One move of a channel (newest first in histories)."""
+
+    commit: str
+    prompt: str
+    channel: str
+    version: str
+    tag: str
+    previous: str | None
+    reason: str
+    moved_by: str
+    moved_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "channel": self.channel,
+            "version": self.version,
+            "previous": self.previous,
+            "tag": self.tag,
+            "reason": self.reason,
+            "moved_by": self.moved_by,
+            "moved_at": self.moved_at,
+            "move": self.commit,
+        }
+
+
+def _parse_move(commit: str, author: str, date: str, body: str) -> ChannelMove | None:
+    _, _, rest = body.partition("\n")
+    start = rest.find("{")
+    if start < 0:
+        return None
+    try:
+        data, _ = json.JSONDecoder().raw_decode(rest[start:])
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or data.get("schema") != MOVE_SCHEMA:
+        return None
+    return ChannelMove(
+        commit=commit,
+        prompt=str(data.get("prompt")),
+        channel=str(data.get("channel")),
+        version=str(data.get("version")),
+        tag=str(data.get("tag")),
+        previous=data.get("previous"),
+        reason=str(data.get("reason") or ""),
+        moved_by=author,
+        moved_at=date,
+    )
+
+
+def current(repo: GitRepoDir, name: str, channel: str) -> ChannelMove | None:
+    """The newest move of a channel, None when the channel was never set."""
+    moves = history(repo, name, channel, limit=1)
+    return moves[0] if moves else None
+
+
+def history(repo: GitRepoDir, name: str, channel: str, limit: int | None = None) -> list[ChannelMove]:
+    """Moves of a channel, newest first."""
+    ref = channel_ref(name, channel)
+    args = ["log", "--format=%H%x00%an <%ae>%x00%aI%x00%B%x01", f"{ref}", "--"]
+    if limit:
+        args.insert(1, f"-{limit}")
+    proc = repo.git_proc(*args)
+    if proc.returncode != 0:
+        if repo.git_proc("rev-parse", "-q", "--verify", ref).returncode != 0:
+            return []  # never set
+        raise GitError(f"cannot read channel {channel} of {name}: {proc.stderr.strip()}")
+    out = proc.stdout
+    moves = []
+    for rec in out.split("\x01"):
+        rec = rec.lstrip("\n")
+        if not rec:
+            continue
+        sha, author, date, body = rec.split("\x00", 3)
+        move = _parse_move(sha, author, date, body)
+        if move is not None:
+            moves.append(move)
+    return moves
+
+
+def all_channels(repo: GitRepoDir, name: str | None = None) -> dict[str, dict[str, str]]:
+    """{prompt: {channel: version}} for every channel ref (one ``for-each-ref``)."""
+    pattern = CHANNEL_REF_PREFIX + (f"{name}/" if name else "")
+    out = repo.git("for-each-ref", "--format=%(refname)%00%(contents)%01", pattern)
+    result: dict[str, dict[str, str]] = {}
+    for rec in out.split("\x01"):
+        rec = rec.lstrip("\n")
+        if not rec:
+            continue
+        ref, body = rec.split("\x00", 1)
+        rest = ref[len(CHANNEL_REF_PREFIX) :]
+        prompt, _, ch = rest.rpartition("/@")
+        if not prompt or (name is not None and prompt != name):
+            continue
+        move = _parse_move("", "", "", "title\n" + body)
+        if move is not None:
+            result.setdefault(prompt, {})[ch] = move.version
+    return result
+
+
+def move(repo: GitRepoDir, name: str, channel: str, version: str, tag: str, reason: str = "") -> ChannelMove | None:
+    """Point ``channel`` of prompt ``name`` at release ``version`` (a new move commit).
+
+    Returns None (and moves nothing) when the channel already points at that version.
+    The ref is updated with compare-and-swap, so a concurrent move makes this fail instead of losing one.
+    """
+    ref = channel_ref(name, channel)
+    prev = current(repo, name, channel)
+    if prev is not None and prev.version == version:
+        return None
+    body = {
+        "schema": MOVE_SCHEMA,
+        "prompt": name,
+        "channel": channel,
+        "version": version,
+        "tag": tag,
+        "tag_object": repo.git("rev-parse", f"refs/tags/{tag}").strip(),
+        "released_commit": repo.git("rev-parse", f"refs/tags/{tag}^{{commit}}").strip(),
+        "previous": prev.version if prev else None,
+        "reason": reason,
+    }
+    arrow = f"{prev.version} → {version}" if prev else version
+    message = f"{channel}: {name} {arrow}\n\n{json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)}\n"
+    empty_tree = repo.git("mktree", input="").strip()
+    args = ["commit-tree", empty_tree]
+    if prev is not None:
+        args += ["-p", prev.commit]
+    new = repo.git(*args, "-F", "-", input=message).strip()
+    proc = repo.git_proc(
+        "update-ref", "-m", f"llmops promote {name}@{version} to {channel}", ref, new, prev.commit if prev else ""
+    )
+    if proc.returncode != 0:
+        raise GitError(f"channel {channel} of {name} moved concurrently; try again ({proc.stderr.strip()})")
+    moved = current(repo, name, channel)
+    if moved is None:  # pragma: no cover - just written
+        raise NotFoundError(f"channel {channel} of {name} vanished after the move")
+    return moved
+
+
+def push(repo: GitRepoDir, remote: str, name: str, channel: str) -> None:
+    """Push a channel ref (fast-forward only; a concurrent remote move is refused, never overwritten)."""
+    ref = channel_ref(name, channel)
+    proc = repo.git_proc("push", "--porcelain", remote, f"{ref}:{ref}")
+    if proc.returncode != 0:
+        raise GitError(
+            f"push of channel {channel} of {name} to {remote} was refused (someone moved it meanwhile? "
+            f"fetch with `git fetch {remote} '+refs/llmops/*:refs/llmops/*'` and promote again): "
+            f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:] or ''}"
+        )

@@ -1,0 +1,105 @@
+"""The release manifest: what an annotated release tag's message records, and checking it.
+
+A tag message is a one-line title, a blank line, then the manifest as JSON::
+
+    llmops release support/answer 1.3.0
+
+    {
+      "schema": "llmops.release/1",
+      "name": "support/answer",
+      "version": "1.3.0",
+      "sha256": "…",            # Prompt.sha256 of the released content
+      "git_sha": "…",           # the commit the tag points at
+      "model": "openai/gpt-4o-mini-2024-07-18", "model_name": "chat",
+      "params": {…}, "inputs": {"question": {"type": "string", "required": true}, …},
+      "output": {"format": "json", "fields": {"answer": "string"}},
+      "file": "prompts/support/answer.prompt.yaml",
+      "previous": "1.2.0", "bump": "minor", "impact": "feature", "impact_reasons": […],
+      "gate": {"verdict": "PASS", "source": "…", "git_sha": "…"} | null,
+      "message": "…", "created_at": "…", "llmops_version": "…"
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IntegrityError
+
+if TYPE_CHECKING:
+    from ..prompt import Prompt
+
+MANIFEST_SCHEMA = "llmops.release/1"
+
+
+def schema_summary(prompt: Prompt) -> dict[str, Any]:
+    """Inputs and output in brief: names, types, required flags, top-level output fields."""
+    inputs = {
+        k: {"type": v.type, "required": v.is_required, **({"enum": v.enum} if v.enum else {})}
+        for k, v in prompt.spec.inputs.items()
+    }
+    out: dict[str, Any] = {"format": prompt.spec.output.format}
+    schema = prompt.spec.output.schema_
+    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+        out["fields"] = {
+            k: (v.get("type", "any") if isinstance(v, dict) else "any") for k, v in schema["properties"].items()
+        }
+        if isinstance(schema.get("required"), list):
+            out["required"] = schema["required"]
+    return {"inputs": inputs, "output": out}
+
+
+def build_manifest(prompt: Prompt, version: str, git_sha: str, **extra: Any) -> dict[str, Any]:
+    from .._version import __version__
+
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "name": prompt.name,
+        "version": version,
+        "sha256": prompt.sha256,
+        "git_sha": git_sha,
+        "model": prompt.model,
+        "model_name": prompt.model_name,
+        "params": prompt.params,
+        **schema_summary(prompt),
+        "file": prompt.file,
+        **extra,
+        "llmops_version": __version__,
+    }
+
+
+def format_tag_message(manifest: dict[str, Any]) -> str:
+    title = f"llmops release {manifest['name']} {manifest['version']}"
+    return f"{title}\n\n{json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str)}\n"
+
+
+def parse_tag_message(message: str, tag: str) -> dict[str, Any]:
+    """The manifest in a release tag's message; :class:`IntegrityError` when there is none."""
+    _, _, body = message.partition("\n")
+    start = body.find("{")
+    if start < 0:
+        raise IntegrityError(f"tag {tag} carries no release manifest (not made by `llmops release create`?)")
+    try:
+        data, _ = json.JSONDecoder().raw_decode(body[start:])
+    except json.JSONDecodeError as exc:
+        raise IntegrityError(f"tag {tag}: release manifest is not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or data.get("schema") != MANIFEST_SCHEMA:
+        raise IntegrityError(f"tag {tag}: not an llmops release manifest")
+    return data
+
+
+def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str | None = None) -> None:
+    """Refuse content that does not match its manifest (tampered bundle, re-pointed tag)."""
+    if prompt.name != manifest.get("name"):
+        raise IntegrityError(f"{where}: manifest is for {manifest.get('name')!r}, not {prompt.name!r}")
+    if commit is not None and manifest.get("git_sha") != commit:
+        raise IntegrityError(
+            f"{where}: tag points at commit {commit[:12]} but was released from "
+            f"{str(manifest.get('git_sha'))[:12]} — the tag was moved; refusing to load it"
+        )
+    if prompt.sha256 != manifest.get("sha256"):
+        raise IntegrityError(
+            f"{where}: content sha256 {prompt.sha256[:16]}… does not match the released "
+            f"{str(manifest.get('sha256'))[:16]}… — refusing to load modified content"
+        )
