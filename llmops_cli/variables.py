@@ -48,13 +48,62 @@ def value_matches(spec: InputSpec, value: Any) -> str | None:
     if spec.enum is not None and value not in spec.enum:
         return f"{value!r} is not one of {spec.enum}"
     if spec.items is not None:
+        for i, item in enumerate(value):
+            reason = item_problem(spec.items, item)
+            if reason:
+                return f"item {i}: {reason}"
+    return None
+
+
+# JSON Schema keywords the fast path understands; anything else goes to the jsonschema package.
+_SIMPLE_KEYWORDS = frozenset({"type", "required", "properties", "enum", "description", "title", "additionalProperties"})
+_JSON_TYPES: dict[str, tuple[type, ...]] = {**_PY_TYPES, "null": (type(None),)}
+
+
+def item_problem(schema: dict[str, Any], item: Any) -> str | None:
+    """Why ``item`` does not satisfy ``schema`` (None if it does).
+
+    Render is on the CLI's start-up path, and the simple item schemas prompts use (type, required,
+    properties, enum) are checked here without importing jsonschema (~25 ms). Other keywords are
+    delegated to jsonschema, so the result is the same either way.
+    """
+    if not set(schema) <= _SIMPLE_KEYWORDS or not isinstance(schema.get("additionalProperties", False), bool):
         import jsonschema
 
-        for i, item in enumerate(value):
-            errors = sorted(jsonschema.Draft202012Validator(spec.items).iter_errors(item), key=str)
-            if errors:
-                return f"item {i}: {errors[0].message}"
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(item), key=str)
+        return errors[0].message if errors else None
+    expected = schema.get("type")
+    if expected is not None:
+        names = [expected] if isinstance(expected, str) else list(expected)
+        if not any(_is_json_type(item, n) for n in names):
+            return f"{item!r} is not of type {expected!r}"
+    if "enum" in schema and item not in schema["enum"]:
+        return f"{item!r} is not one of {schema['enum']}"
+    if isinstance(item, dict):
+        for key in schema.get("required", []):
+            if key not in item:
+                return f"{key!r} is a required property"
+        props = schema.get("properties", {})
+        for key, sub in props.items():
+            if key in item and isinstance(sub, dict):
+                reason = item_problem(sub, item[key])
+                if reason:
+                    return reason
+        if schema.get("additionalProperties") is False:
+            extra = sorted(set(item) - set(props))
+            if extra:
+                return f"additional properties are not allowed ({', '.join(map(repr, extra))})"
     return None
+
+
+def _is_json_type(value: Any, name: str) -> bool:
+    if name not in _JSON_TYPES:
+        return False
+    if isinstance(value, bool):
+        return name == "boolean"
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, _JSON_TYPES[name])
 
 
 def validate_variables(inputs: Mapping[str, InputSpec], given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
