@@ -75,6 +75,13 @@ class EvalConfig(_Strict):
     timeout_s: float = Field(60.0, gt=0, description="Per-call timeout.")
     max_retries: int = Field(4, ge=0, le=20, description="Retries on 429/5xx/timeouts per call.")
     repeat: int = Field(1, ge=1, le=50, description="Generations per case (R).")
+    min_pass_rate: float = Field(
+        1.0, ge=0, le=1, description="Share of outputs that must pass per prompt (a golden set's defaults override)."
+    )
+    max_error_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of outputs that may end in a provider or judge error per prompt."
+    )
+    backoff_s: float = Field(0.5, gt=0, le=60, description="Base of the exponential back-off between retries.")
 
 
 class GateConfig(_Strict):
