@@ -88,10 +88,27 @@ class GateConfig(_Strict):
     practical: float = Field(0.02, ge=0, le=1, description="Smallest drop worth failing for (0-1 scale).")
     margin: float = Field(0.05, ge=0, le=1, description="Non-inferiority margin for PASS.")
     alpha: float = Field(0.05, gt=0, lt=0.5)
-    max_judge_error_rate: float = Field(0.05, ge=0, le=1)
-    overrides: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="Per-prompt overrides: {prompt name: {practical, margin}}."
+    max_judge_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Share of judge calls that may error per arm before the gate fails closed."
     )
+    max_provider_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Share of generations that may error per arm before the gate fails closed."
+    )
+    overrides: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Per-prompt overrides: {prompt name: {practical, margin, alpha}}."
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _override_keys(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for name, over in value.items():
+            unknown = sorted(set(over) - {"practical", "margin", "alpha"})
+            if unknown:
+                raise ValueError(f"{name}: unknown override {', '.join(unknown)} (allowed: practical, margin, alpha)")
+            for key, v in over.items():
+                if not (0 < v < 0.5 if key == "alpha" else 0 <= v <= 1):
+                    raise ValueError(f"{name}: {key} = {v} is out of range")
+        return value
 
 
 class ProjectConfig(_Strict):

@@ -46,10 +46,11 @@ def _root(
 
 
 def _register() -> None:
-    from . import diff_cmd, eval_cmd, init_cmd, prompt_cmd
+    from . import diff_cmd, eval_cmd, gate_cmd, init_cmd, prompt_cmd
 
     diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
+    gate_cmd.register(eval_cmd.app)
     app.add_typer(eval_cmd.app, name="eval")
     init_cmd.register(app)
 
