@@ -279,6 +279,7 @@ def test_cost_known_and_unknown_model(cli, repo: GitRepo):
     assert known["new"]["max_input_tokens"] >= known["new"]["mean_input_tokens"]
     assert known["old"]["assumed_output_tokens"] == 300 and known["old"]["output_tokens_from"] == "params.max_tokens"
     assert known["old"]["cost_per_1k_calls_usd"] > 0 and known["delta_per_1k_calls_usd"] is not None
+    assert data["support/answer"]["rendered"] is None  # --cost alone renders, but shows no case diffs
     unknown = data["other/plain"]["cost"]
     assert unknown["new"]["cost_per_1k_calls_usd"] is None and unknown["delta_per_1k_calls_usd"] is None
     text_out = cli("prompt", "diff", "--cost", cwd=repo.root).stdout

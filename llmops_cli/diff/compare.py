@@ -30,7 +30,7 @@ def diff_prompts(
 
 def diff_target(target: DiffTarget, *, rendered: bool = False, cost: bool = False) -> DiffReport:
     cs = find_changes(target, target.names)
-    prompts = [_prompt_diff(ch, cs, target, rendered or cost, cost) for ch in cs.changes]
+    prompts = [_prompt_diff(ch, cs, target, rendered, cost) for ch in cs.changes]
     return DiffReport(
         old=SideInfo(target.old.label, target.old.commit),
         new=SideInfo(target.new.label, target.new.commit),
@@ -44,7 +44,7 @@ def diff_target(target: DiffTarget, *, rendered: bool = False, cost: bool = Fals
     )
 
 
-def _prompt_diff(ch: PromptChange, cs: ChangeSet, target: DiffTarget, render: bool, cost: bool) -> PromptDiff:
+def _prompt_diff(ch: PromptChange, cs: ChangeSet, target: DiffTarget, show_rendered: bool, cost: bool) -> PromptDiff:
     old_file = cs.old_project.prompt_file(ch.old_name) if ch.old_name else None
     new_file = cs.new_project.prompt_file(ch.new_name) if ch.new_name else None
     pd = PromptDiff(
@@ -67,7 +67,7 @@ def _prompt_diff(ch: PromptChange, cs: ChangeSet, target: DiffTarget, render: bo
         pd.impact = impact
         pd.changes = impact.changes
         pd.template_diffs = template_diffs(ch, target.old.label, target.new.label)
-    if render and (ch.old is not None or ch.new is not None):
+    if (show_rendered or cost) and (ch.old is not None or ch.new is not None):
         from .rendered import render_goldens
 
         pd.rendered = render_goldens(
@@ -85,6 +85,8 @@ def _prompt_diff(ch: PromptChange, cs: ChangeSet, target: DiffTarget, render: bo
             from .cost import cost_diff
 
             pd.cost = cost_diff(ch.old, ch.new, pd.rendered.old_renders, pd.rendered.new_renders)
+        if not show_rendered:  # --cost alone: renders feed the token counts, their diffs are not shown
+            pd.rendered = None
     return pd
 
 

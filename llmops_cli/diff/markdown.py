@@ -101,7 +101,9 @@ def render_markdown(report: DiffReport) -> str:
 
 
 def _details(p: PromptDiff) -> list[str]:
-    out = [f"<details><summary><b>{p.name}</b> — {p.status}, {_impact(p)}</summary>", ""]
+    import html
+
+    out = [f"<details><summary><b>{html.escape(p.name)}</b> — {p.status}, {_impact(p)}</summary>", ""]
     if p.status == "renamed":
         out.append(f"Renamed from {_code(p.old_file or '')} to {_code(p.new_file or '')}.")
         out.append("")

@@ -411,7 +411,7 @@ class Executor:
                 results[i] = evaluate(spec, ctx)
         jstats = {"samples": 0, "errors": 0, "replays": 0, "tokens": {"prompt": 0, "completion": 0}, "cost_usd": 0.0}
         if judge_tasks:
-            outs = await asyncio.gather(*(self.judge(pp, cp, spec, gen.text, messages) for _, spec in judge_tasks))
+            outs = await asyncio.gather(*(self.judge(cp, spec, gen.text, messages, sample) for _, spec in judge_tasks))
             for (i, spec), samples in zip(judge_tasks, outs, strict=True):
                 results[i] = _judge_result(spec, samples)
                 for js in samples:
@@ -441,7 +441,7 @@ class Executor:
         return rec, paid
 
     async def judge(
-        self, pp: PromptPlan, cp: CasePlan, spec: AssertionSpec, output: str, messages: list[dict[str, Any]]
+        self, cp: CasePlan, spec: AssertionSpec, output: str, messages: list[dict[str, Any]], sample: int
     ) -> list[_JudgeSample]:
         jplan = self.plan.judges[cp.judge_of[spec.index]]
         cands = candidate_inputs(
@@ -449,12 +449,12 @@ class Executor:
         )
         rendered = jplan.prompt.render(select_inputs(jplan.prompt.spec.inputs, cands))
         return list(
-            await asyncio.gather(*(self.judge_sample(jplan, rendered, output, k) for k in range(jplan.samples)))
+            await asyncio.gather(*(self.judge_sample(jplan, rendered, output, sample, k) for k in range(jplan.samples)))
         )
 
-    async def judge_sample(self, jplan: JudgePlan, rendered: Any, output: str, k: int) -> _JudgeSample:
+    async def judge_sample(self, jplan: JudgePlan, rendered: Any, output: str, sample: int, k: int) -> _JudgeSample:
         t = jplan.target
-        extra = {"judge_prompt_sha256": jplan.prompt.sha256, "output": output}
+        extra = {"judge_prompt_sha256": jplan.prompt.sha256, "output": output, "generation_sample": sample}
         msgs, params, rf = rendered.messages, rendered.params, rendered.response_format
         js = _JudgeSample(None)
 
