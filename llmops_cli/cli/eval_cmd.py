@@ -154,6 +154,10 @@ def run(
     )
     project = STATE.project()
     outcome = run_eval(project, options, resume=resume, progress=_progress(quiet), notify=output.info)
+    if "litellm" in sys.modules:
+        import gc
+
+        gc.freeze()  # the final garbage collection over litellm's objects would add ~1 s to the exit
     if not outcome.prompts:
         output.info("no prompts to evaluate" + (f" (none changed since {changed_since})" if changed_since else ""))
     results = None

@@ -10,6 +10,7 @@ successes (additive increase, multiplicative decrease). litellm is imported on t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import os
 import random
@@ -281,10 +282,8 @@ def import_litellm() -> Any:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         import litellm
 
-        try:  # the OpenAI SDK imports its resources on the first call (~1 s): do it now, outside any timing
+        with contextlib.suppress(ImportError):  # the OpenAI SDK imports these on its first call (~1 s): now
             import openai.resources  # noqa: F401
-        except ImportError:  # pragma: no cover
-            pass
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         try:

@@ -227,10 +227,17 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
         cases: list[CasePlan] = []
         used: dict[str, JudgePlan] = {}
         for case in golden.cases:
-            line = golden.line_of(case.id, "assert") if case.asserts else golden.line_of(case.id)
-            specs = parse_assertions(
-                golden.asserts_for(case), file=golden.file, line=line, where=f"case {case.id!r}", output_schema=schema
-            )
+            try:
+                specs = parse_assertions(
+                    golden.asserts_for(case),
+                    file=golden.file,
+                    line=None,
+                    where=f"case {case.id!r}",
+                    output_schema=schema,
+                )
+            except PromptFileError as exc:  # the line is looked up only when needed (it re-reads the YAML)
+                exc.line = _assert_line(golden, case)
+                raise
             variables = golden.vars_for(case)
             try:
                 prompt.validate(variables)
@@ -254,7 +261,7 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                             + ", ".join(what.get(m, repr(m)) for m in missing)
                             + f" for judge '{jplan.name}'",
                             file=golden.file,
-                            line=line,
+                            line=_assert_line(golden, case),
                         )
             if options.shard and shard_of(name, case.id, options.shard[1]) != options.shard[0]:
                 continue
@@ -276,6 +283,10 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
         )
     selection = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}
     return Plan(plans, judges, repeat, k, concurrency, selection, notices)
+
+
+def _assert_line(golden: GoldenSet, case: Case) -> int | None:
+    return golden.line_of(case.id, "assert") if case.asserts else golden.line_of(case.id)
 
 
 # -- execution ----------------------------------------------------------------------------------------------
@@ -316,7 +327,9 @@ class Executor:
 
     async def run(self, done: set[tuple[str, str, int]]) -> None:
         items = ((pp, cp, s) for pp, cp, s in self.plan.items() if (pp.name, cp.case.id, s) not in done)
-        workers = max(1, self.plan.concurrency)
+        # more workers than call slots, so a slot freed by a finished call is refilled while that worker scores
+        # and journals its result
+        workers = max(2, 2 * self.plan.concurrency)
 
         async def worker() -> None:
             for pp, cp, s in items:
