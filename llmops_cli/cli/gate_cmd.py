@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -195,6 +196,10 @@ def gate(
         folder = str(out_dir) if out_dir else os.path.join(root, ".llmops", "gate")
         options = GateOptions(base=base, head=str(head) if head else None, out_dir=folder, concurrency=concurrency)
         report = run_gate(project, options, notify=output.info)
+        if "litellm" in sys.modules:
+            import gc
+
+            gc.freeze()  # skip the final garbage collection over litellm's objects at exit
     except UserError as exc:
         if github_status:
             try:
