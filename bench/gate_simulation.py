@@ -14,8 +14,10 @@ Model (pure Python, ``random.Random(seed)``):
   ``f(q) = E[clip(N(q, σ_gen² + σ_judge²), 0, 1)]`` (closed form), so a "0.10 drop" is a drop of
   exactly 0.10 in the expected score, clipping included.
 
-Every rep drives the real ``compare_prompt`` (metrics "score" and "pass", Holm across them); a rep
-counts as FAIL when ``overall_state`` is FAIL.
+Every rep drives the gate's real decision function ``llmops_cli.gate.decide.compare_arms`` (the same one
+``llmops eval gate`` uses: ``compare_prompt`` on the metrics "score" (judged) and "pass" (0/1), Holm across
+them, plus the fail-closed judge/provider error checks, here with no errors) on per-case ``Arm`` objects;
+a rep counts as FAIL when the prompt's state is FAIL.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ from statistics import NormalDist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from llmops_cli.config import GateConfig
+from llmops_cli.gate.collect import Arm, CaseData
+from llmops_cli.gate.decide import compare_arms
 from llmops_cli.gate.stats import (
     Thresholds,
     betainc,
     compare_metric,
-    compare_prompt,
-    overall_state,
     t_cdf,
 )
 
@@ -48,6 +51,7 @@ HELP_HURT = 0.15
 TOPIC_SD = 0.08
 """sd of the per-cluster expected-score change in the random-topic-effects scenario."""
 THRESHOLDS = Thresholds()
+GATE_CONFIG = GateConfig(practical=THRESHOLDS.practical, margin=THRESHOLDS.margin, alpha=THRESHOLDS.alpha)
 
 
 @dataclass(frozen=True)
@@ -185,12 +189,20 @@ def random_topic_effects(rng: random.Random, suite: Suite, sd: float) -> list[fl
 # ----------------------------------------------------------------------------------------------------
 
 
+def _to_arm(suite: Suite, arm: tuple[dict, dict]) -> Arm:
+    """One simulated arm as the gate sees a results file: per case, the score (judged) and pass samples."""
+    out = Arm("sim", judged_metrics={"score"})
+    for cid, c in zip(suite.ids, suite.cluster, strict=True):
+        cluster = f"t{c}" if c is not None else None
+        out.cases[cid] = CaseData(cid, cluster, {"score": arm[0][cid], "pass": arm[1][cid]}, ["output"])
+    out.generations = len(suite.ids) * P.r
+    out.judge_calls = len(suite.ids) * P.r * P.k
+    return out
+
+
 def gate_fails(suite: Suite, base: tuple[dict, dict], head: tuple[dict, dict]) -> bool:
-    clusters = {cid: (f"t{c}" if c is not None else None) for cid, c in zip(suite.ids, suite.cluster, strict=True)}
-    comps = compare_prompt(
-        {"score": (base[0], head[0], "score"), "pass": (base[1], head[1], "pass")}, clusters, THRESHOLDS
-    )
-    return overall_state([c.state for c in comps]) == "FAIL"
+    """The real decision of ``llmops eval gate`` for one prompt."""
+    return compare_arms("sim", _to_arm(suite, base), _to_arm(suite, head), GATE_CONFIG).state == "FAIL"
 
 
 def _case_means(arm: dict) -> list[float]:

@@ -75,16 +75,40 @@ class EvalConfig(_Strict):
     timeout_s: float = Field(60.0, gt=0, description="Per-call timeout.")
     max_retries: int = Field(4, ge=0, le=20, description="Retries on 429/5xx/timeouts per call.")
     repeat: int = Field(1, ge=1, le=50, description="Generations per case (R).")
+    min_pass_rate: float = Field(
+        1.0, ge=0, le=1, description="Share of outputs that must pass per prompt (a golden set's defaults override)."
+    )
+    max_error_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of outputs that may end in a provider or judge error per prompt."
+    )
+    backoff_s: float = Field(0.5, gt=0, le=60, description="Base of the exponential back-off between retries.")
 
 
 class GateConfig(_Strict):
     practical: float = Field(0.02, ge=0, le=1, description="Smallest drop worth failing for (0-1 scale).")
     margin: float = Field(0.05, ge=0, le=1, description="Non-inferiority margin for PASS.")
     alpha: float = Field(0.05, gt=0, lt=0.5)
-    max_judge_error_rate: float = Field(0.05, ge=0, le=1)
-    overrides: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="Per-prompt overrides: {prompt name: {practical, margin}}."
+    max_judge_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Share of judge calls that may error per arm before the gate fails closed."
     )
+    max_provider_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Share of generations that may error per arm before the gate fails closed."
+    )
+    overrides: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Per-prompt overrides: {prompt name: {practical, margin, alpha}}."
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _override_keys(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for name, over in value.items():
+            unknown = sorted(set(over) - {"practical", "margin", "alpha"})
+            if unknown:
+                raise ValueError(f"{name}: unknown override {', '.join(unknown)} (allowed: practical, margin, alpha)")
+            for key, v in over.items():
+                if not (0 < v < 0.5 if key == "alpha" else 0 <= v <= 1):
+                    raise ValueError(f"{name}: {key} = {v} is out of range")
+        return value
 
 
 class ProjectConfig(_Strict):

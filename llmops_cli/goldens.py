@@ -52,6 +52,9 @@ class GoldenDefaults(BaseModel):
 
     asserts: list[dict[str, Any]] = Field(default_factory=list, alias="assert")
     vars: dict[str, Any] = Field(default_factory=dict)
+    min_pass_rate: float | None = Field(
+        None, ge=0, le=1, description="Share of outputs that must pass for `llmops eval run` to succeed."
+    )
 
 
 class GoldenFile(BaseModel):

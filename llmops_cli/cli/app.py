@@ -46,10 +46,12 @@ def _root(
 
 
 def _register() -> None:
-    from . import diff_cmd, init_cmd, prompt_cmd, release_cmd
+    from . import diff_cmd, eval_cmd, gate_cmd, init_cmd, prompt_cmd, release_cmd
 
     diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
+    gate_cmd.register(eval_cmd.app)
+    app.add_typer(eval_cmd.app, name="eval")
     app.add_typer(release_cmd.app, name="release")
     init_cmd.register(app)
 

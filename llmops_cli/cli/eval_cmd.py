@@ -1,0 +1,301 @@
+"""``llmops eval …``: run golden sets through models and judges, merge shard results, show results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import CheckFailed, UsageError
+from . import output
+from .state import STATE
+
+app = typer.Typer(
+    help="Evaluate prompts on their golden sets (assertions and LLM judges), merge shards, show results.",
+    no_args_is_help=True,
+)
+
+
+class _RichProgress:
+    """A progress bar on stderr: cases done, errors, ETA, cost so far."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.errors = 0
+        self.failed = 0
+        self.cost = 0.0
+        self._bar = Progress(
+            TextColumn("[bold]eval[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[extra]}"),
+            TimeRemainingColumn(),
+            console=output.err(),
+            transient=True,
+        )
+        self._task: Any = None
+
+    def start(self, total: int, done: int) -> None:
+        self._bar.start()
+        self._task = self._bar.add_task("eval", total=total, completed=done, extra="")
+
+    def advance(self, record: dict[str, Any]) -> None:
+        self.errors += record.get("status") == "error"
+        self.failed += record.get("status") == "fail"
+        self.cost += float(record.get("cost_usd") or 0) + float((record.get("judge") or {}).get("cost_usd") or 0)
+        extra = f"fail {self.failed}  err {self.errors}  ${self.cost:.4f}"
+        self._bar.update(self._task, advance=1, extra=extra)
+
+    def finish(self) -> None:
+        self._bar.stop()
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return None
+    return _RichProgress()
+
+
+@app.command("run")
+def run(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Prompts to evaluate (default: every prompt with a golden set).")
+    ] = None,
+    changed_since: Annotated[
+        str | None,
+        typer.Option(
+            "--changed-since",
+            metavar="REF",
+            help="Only prompts whose file, templates, partials, model alias, judges or golden set changed since "
+            "merge-base(REF, HEAD).",
+        ),
+    ] = None,
+    repeat: Annotated[
+        int | None, typer.Option("--repeat", "-r", min=1, help="Generations per case (R; default eval.repeat).")
+    ] = None,
+    judge_samples: Annotated[
+        int | None,
+        typer.Option("--judge-samples", "-k", min=1, help="Judge calls per output (K; default judge.samples)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-j", min=1, help="Most provider calls in flight (default: concurrency)."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model alias or litellm id used for every prompt instead of its own.")
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option("--judge-model", help="Model alias or id for the judges (default: judge.model).")
+    ] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option("--api-base", metavar="URL", help="Base URL of an OpenAI-compatible server for every prompt."),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", metavar="I/N", help="Run only slice I of N (stable hash of prompt and case id)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results file (default: .llmops/runs/<run-id>/results.json).", dir_okay=False),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write JUnit XML for CI systems.", dir_okay=False)
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read the response cache (answers are still written to it).")
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Finish an interrupted run (a run id under .llmops/runs/) with its saved options.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.1, help="Per-call timeout in seconds (default eval.timeout_s).")
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option("--max-retries", min=0, help="Retries per call on 429/5xx/timeouts (default eval.max_retries)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run prompts over their golden sets; exit 1 when a pass-rate threshold is not met.
+
+    Every answer is cached on disk, so a re-run with unchanged prompts makes no provider call. Results are
+    journaled as they finish: after a crash, [bold]--resume RUN[/] completes the run without paying twice.
+    """
+    from ..evals.results import load_results
+    from ..evals.runner import EvalOptions, run_eval
+    from ..evals.selection import parse_shard
+
+    if resume and (names or changed_since or shard or repeat or judge_samples or model or judge_model or api_base):
+        raise UsageError("--resume reuses the run's saved options; give only --concurrency, --out or --junit with it")
+    options = EvalOptions(
+        names=list(names) if names else None,
+        changed_since=changed_since,
+        repeat=repeat,
+        judge_samples=judge_samples,
+        concurrency=concurrency,
+        model=model,
+        judge_model=judge_model,
+        api_base=api_base,
+        shard=parse_shard(shard) if shard else None,
+        use_cache=not no_cache,
+        timeout_s=timeout,
+        max_retries=max_retries,
+        out=str(out) if out else None,
+    )
+    project = STATE.project()
+    outcome = run_eval(project, options, resume=resume, progress=_progress(quiet), notify=output.info)
+    if "litellm" in sys.modules:
+        import gc
+
+        gc.freeze()  # the final garbage collection over litellm's objects would add ~1 s to the exit
+    if not outcome.prompts:
+        output.info("no prompts to evaluate" + (f" (none changed since {changed_since})" if changed_since else ""))
+    results = None
+    if junit or _step_summary_wanted():
+        results = load_results(outcome.results_path)
+    if junit:
+        from ..evals.report import junit_xml
+
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(junit_xml(results), encoding="utf-8")
+    if results is not None:
+        from ..evals.report import append_step_summary
+
+        append_step_summary(results)
+    if as_json:
+        output.print_json({"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary})
+    else:
+        _print_summary(outcome.summary)
+    output.info(f"results: {outcome.results_path}  (run {outcome.run_id})")
+    _verdict(outcome.summary)
+
+
+def _step_summary_wanted() -> bool:
+    import os
+
+    return bool(os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
+def _verdict(summary: dict[str, Any]) -> None:
+    if not summary["passed"]:
+        bad = [n for n, s in summary["prompts"].items() if s["status"] != "pass"]
+        raise CheckFailed(f"{len(bad)} prompt(s) below their thresholds: {', '.join(bad)}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from ..evals.report import fmt_num, fmt_rate
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in (
+        "PROMPT",
+        "STATUS",
+        "PASS (MIN)",
+        "SAMPLES",
+        "ERR",
+        "METRICS (MEAN)",
+        "GEN TOK IN/OUT",
+        "JUDGE TOK IN/OUT",
+        "COST $",
+        "P50/P95 MS",
+    ):
+        table.add_column(col, overflow="fold")
+    for name, s in summary["prompts"].items():
+        status = "[green]pass[/]" if s["status"] == "pass" else "[bold red]FAIL[/]"
+        metrics = ", ".join(f"{m} {v['mean']:.2f}" for m, v in s["metrics"].items() if v["mean"] is not None)
+        err = str(s["errors"]) + (f" (+{s['judge_errors']} judge)" if s["judge_errors"] else "")
+        table.add_row(
+            name,
+            status,
+            f"{fmt_rate(s['pass_rate'])} ({fmt_rate(s['min_pass_rate'])})",
+            str(s["samples"]),
+            err,
+            metrics or "—",
+            f"{s['tokens']['generation']['prompt']}/{s['tokens']['generation']['completion']}",
+            f"{s['tokens']['judge']['prompt']}/{s['tokens']['judge']['completion']}",
+            fmt_num(s["cost_usd"]["total"], 4),
+            f"{fmt_num(s['latency_ms']['p50'])}/{fmt_num(s['latency_ms']['p95'])}",
+        )
+    output.out().print(table)
+    t = summary["totals"]
+    verdict = "[bold green]✓ passed[/]" if summary["passed"] else "[bold red]✗ failed[/]"
+    output.out().print(
+        f"{verdict}: {t['samples']} samples, {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, "
+        f"{t['judge_errors']} judge errors, ${t['cost_usd'] or 0:.4f}"
+    )
+
+
+@app.command("merge")
+def merge(
+    files: Annotated[
+        list[Path], typer.Argument(help="Shard results files (from --shard I/N runs).", exists=True, dir_okay=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Merged results file.", dir_okay=False)],
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write JUnit XML.", dir_okay=False)] = None,
+) -> None:
+    """Join shard results into one results file (same content as an unsharded run); exit 1 if it fails."""
+    from ..evals.results import merge_results, missing_shards, save_results
+
+    merged = merge_results([str(f) for f in files])
+    missing = missing_shards(merged["run"]["execution"]["shards"])
+    if missing:
+        output.warning(f"shards missing from the merge: {', '.join(missing)}")
+    save_results(str(out), merged)
+    if junit:
+        from ..evals.report import junit_xml
+
+        junit.write_text(junit_xml(merged), encoding="utf-8")
+    _print_summary(merged["summary"])
+    output.info(f"merged {len(files)} file(s) into {out}")
+    _verdict(merged["summary"])
+
+
+@app.command("show")
+def show(
+    file: Annotated[Path, typer.Argument(help="A results file.", exists=True, dir_okay=False)],
+    failed: Annotated[
+        bool, typer.Option("--failed", help="List every sample that did not pass, with reasons.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show a results file: the per-prompt summary, and with --failed the samples that did not pass."""
+    from ..evals.report import failed_samples, sample_problems
+    from ..evals.results import load_results
+
+    results = load_results(str(file))
+    if as_json:
+        data: dict[str, Any] = {"run": results["run"], "summary": results["summary"]}
+        if failed:
+            data["failed"] = [
+                {
+                    "prompt": r["prompt"],
+                    "case_id": r["case_id"],
+                    "sample": r["sample"],
+                    "status": r["status"],
+                    "problems": sample_problems(r),
+                }
+                for r in failed_samples(results)
+            ]
+        output.print_json(data)
+        return
+    _print_summary(results["summary"])
+    if failed:
+        from rich.markup import escape
+
+        con = output.out()
+        for r in failed_samples(results):
+            style = "red" if r["status"] == "fail" else "yellow"
+            con.print(f"[{style}]{r['status']}[/] {escape(r['prompt'])} / {escape(r['case_id'])} #{r['sample']}")
+            for p in sample_problems(r):
+                con.print(f"    {escape(p)}")

@@ -1,0 +1,226 @@
+"""``llmops eval compare`` and ``llmops eval gate``: base vs head on the same cases, PASS / WARN / FAIL."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import CheckFailed, UserError
+from . import output
+from .state import STATE
+
+if TYPE_CHECKING:
+    from ..gate.decide import GateReport
+
+
+class Format(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    fail = "fail"
+    warn = "warn"
+
+
+STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"}
+
+
+def register(eval_app: typer.Typer) -> None:
+    eval_app.command("compare")(compare)
+    eval_app.command("gate")(gate)
+
+
+def _print_text(report: GateReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = output.out()
+    level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in (
+        "PROMPT",
+        "METRIC",
+        "STATE",
+        "Δ",
+        f"{level}% INTERVAL",
+        "MDE",
+        "N",
+        "CLUSTERS",
+        "FLIPS ↓/↑",
+        "$/1K B→H",
+    ):
+        table.add_column(col, overflow="fold")
+    k = report.settings.get("judge_samples")
+    for p in report.gated:
+        cost = "—"
+        if p.base and p.head:
+            b, h = p.base.cost_per_1k, p.head.cost_per_1k
+            cost = f"{'—' if b is None else f'{b:.4f}'}→{'—' if h is None else f'{h:.4f}'}"
+        rows = p.metrics or [None]
+        for m in rows:
+            if m is None:
+                table.add_row(escape(p.prompt), "—", f"[{STYLE[p.state or 'WARN']}]{p.state}[/]", *[""] * 6, cost)
+                continue
+            table.add_row(
+                escape(p.prompt),
+                escape(m.metric),
+                f"[{STYLE[m.state]}]{m.state}[/]",
+                "—" if m.delta is None else f"{m.delta:+.3f}",
+                "—" if m.lb is None else f"[{m.lb:+.3f}, {m.ub:+.3f}]",
+                "—" if m.mde is None else f"{m.mde:.3f}",
+                str(m.n_cases),
+                str(m.n_clusters),
+                f"{m.flips[0]}/{m.flips[1]}" if m.flips else "",
+                cost,
+            )
+        if any(e.failed for e in p.errors):
+            table.add_row(escape(p.prompt), "errors", "[bold red]FAIL[/]", *[""] * 6, cost)
+    if report.gated:
+        con.print(table)
+    for p in report.prompts:
+        if p.status != "gated":
+            con.print(f"[dim]{escape(p.prompt)}: {p.status} — {escape(p.reason)}[/]")
+        elif p.state != "PASS":
+            con.print(f"[{STYLE[p.state or 'WARN']}]{escape(p.prompt)}[/]: {escape(p.reason)}")
+            for c in (p.cases_added, p.cases_removed):
+                if c:
+                    what = "added" if c is p.cases_added else "removed"
+                    con.print(f"    cases {what} (not paired): {escape(', '.join(c))}")
+    con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
+
+
+def _render(report: GateReport, fmt: Format) -> None:
+    if fmt is Format.json:
+        output.print_json(report.to_dict())
+    elif fmt is Format.markdown:
+        from ..gate.markdown import to_markdown
+
+        output.print_text(to_markdown(report))
+    else:
+        _print_text(report)
+
+
+def _exit(report: GateReport, fail_on: FailOn) -> None:
+    if report.verdict == "FAIL" or (report.verdict == "WARN" and fail_on is FailOn.warn):
+        raise CheckFailed(f"gate {report.line}")
+
+
+def compare(
+    base_results: Annotated[Path, typer.Argument(help="Results file of the base (from `llmops eval run`).")],
+    head_results: Annotated[Path, typer.Argument(help="Results file of the head, judged the same way.")],
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text (terminal), markdown (PR comment) or json (stable).")
+    ] = Format.text,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 on FAIL only (default) or on WARN too.")
+    ] = FailOn.fail,
+) -> None:
+    """Compare two results files case by case: paired Δ per prompt and metric, PASS / WARN / FAIL.
+
+    Both files must carry the same config hash, judges, K and R (else exit 2). Exit 1 on FAIL.
+    """
+    from ..evals.results import load_results
+    from ..gate.run import compare_results
+
+    base = load_results(str(base_results))
+    head = load_results(str(head_results))
+    report = compare_results(base, head, STATE.project(), base_label=str(base_results), head_label=str(head_results))
+    _render(report, fmt)
+    _exit(report, fail_on)
+
+
+def gate(
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base",
+            metavar="REF_OR_RESULTS",
+            help="Git ref to compare against (evaluated at merge-base(REF, HEAD) with HEAD's judges), or a "
+            "results file judged the same way as head.",
+        ),
+    ],
+    head: Annotated[
+        Path | None,
+        typer.Option(
+            "--head", metavar="RESULTS", help="Head results file (default: evaluate the working tree).", dir_okay=False
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 on FAIL only (default) or on WARN too.")
+    ] = FailOn.fail,
+    github_status: Annotated[
+        bool,
+        typer.Option(
+            "--github-status",
+            help="Post the commit status 'llmops/eval' for the PR head (needs GITHUB_TOKEN, GITHUB_REPOSITORY).",
+        ),
+    ] = False,
+    markdown: Annotated[
+        Path | None,
+        typer.Option("--markdown", metavar="FILE", help="Also write the markdown report to FILE.", dir_okay=False),
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text (terminal), markdown or json (stable, schema_version).")
+    ] = Format.text,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir", help="Where base.json, head.json and gate.json go (default .llmops/gate).", file_okay=False
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", min=1, help="Most provider calls in flight.")
+    ] = None,
+) -> None:
+    """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.
+
+    Only prompts whose eval inputs changed are evaluated; unchanged requests replay from the cache, so a
+    re-run gives the same verdict. Exit 0 on PASS (and WARN unless --fail-on warn), 1 on FAIL, 2 on bad input.
+    Appends the markdown report to $GITHUB_STEP_SUMMARY when set.
+    """
+    from ..gate.github import STATES, StatusError, append_step_summary, post_status
+    from ..gate.markdown import to_markdown
+    from ..gate.run import GateOptions, run_gate
+
+    try:
+        project = STATE.project()
+        root = str(project.root or os.getcwd())
+        folder = str(out_dir) if out_dir else os.path.join(root, ".llmops", "gate")
+        options = GateOptions(base=base, head=str(head) if head else None, out_dir=folder, concurrency=concurrency)
+        report = run_gate(project, options, notify=output.info)
+        if "litellm" in sys.modules:
+            import gc
+
+            gc.freeze()  # skip the final garbage collection over litellm's objects at exit
+    except UserError as exc:
+        if github_status:
+            try:
+                post_status(STATES["ERROR"], f"llmops gate error: {exc.message}")
+            except StatusError as serr:
+                output.warning(serr.message)
+        raise
+    md = to_markdown(report)
+    Path(folder, "gate.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(md, encoding="utf-8")
+    append_step_summary(md)
+    _render(report, fmt)
+    if github_status:
+        state = STATES[report.verdict]
+        if report.verdict == "WARN" and fail_on is FailOn.warn:
+            state = "failure"
+        try:
+            post_status(state, report.line)
+            output.info(f"commit status llmops/eval: {state}")
+        except StatusError as exc:
+            output.warning(exc.message)
+    _exit(report, fail_on)

@@ -1,0 +1,415 @@
+"""Assertions: the checks a golden case applies to a model output.
+
+Each assertion is a dict with ``type`` and its fields, plus optional ``weight`` (default 1), ``threshold``
+(a scored assertion passes when ``score >= threshold``) and ``metric`` (the name it is reported under;
+default: the type). A ``not-`` prefix negates a deterministic type. Every assertion yields a score in
+[0, 1], a pass/fail verdict and a reason. Model-graded types (:data:`JUDGE_TYPES`) are scored by
+:mod:`llmops_cli.evals.judges`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PromptFileError
+
+COMMON_FIELDS = frozenset({"type", "weight", "threshold", "metric"})
+
+# type -> (required fields, optional fields)
+DETERMINISTIC_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "equals": (("value",), ()),
+    "contains": (("value",), ()),
+    "icontains": (("value",), ()),
+    "contains-any": (("values",), ()),
+    "icontains-any": (("values",), ()),
+    "contains-all": (("values",), ()),
+    "icontains-all": (("values",), ()),
+    "starts-with": (("value",), ()),
+    "regex": (("value",), ("flags",)),
+    "is-json": ((), ()),
+    "json-schema": ((), ("schema",)),
+    "json-path": (("path", "value"), ()),
+    "word-count": ((), ("min", "max")),
+    "char-count": ((), ("min", "max")),
+    "latency": (("max_ms",), ()),
+    "cost": (("max_usd",), ()),
+}
+JUDGE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "judge": (("criteria",), ("rubric", "prompt")),
+    "factuality": ((), ("prompt",)),
+    "faithfulness": ((), ("context_var", "prompt")),
+    "answer-relevance": ((), ("question_var", "prompt")),
+}
+JUDGE_TYPES = frozenset(JUDGE_FIELDS)
+ALL_TYPES = frozenset(DETERMINISTIC_FIELDS) | JUDGE_TYPES
+DEFAULT_JUDGE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class AssertionSpec:
+    """A validated assertion."""
+
+    type: str  # without the ``not-`` prefix
+    negate: bool
+    fields: dict[str, Any]
+    weight: float
+    threshold: float
+    metric: str
+    index: int  # position in the case's (defaults + own) assertion list
+
+    @property
+    def is_judge(self) -> bool:
+        return self.type in JUDGE_TYPES
+
+    @property
+    def label(self) -> str:
+        return ("not-" if self.negate else "") + self.type
+
+
+@dataclass
+class AssertionResult:
+    """The outcome of one assertion on one output. ``score``/``passed`` are None when it could not be
+    scored (all judge samples errored): such a result is an error, never a 0 or a pass."""
+
+    index: int
+    type: str
+    metric: str
+    weight: float
+    threshold: float
+    score: float | None
+    passed: bool | None
+    reason: str
+    samples: list[float | None] = field(default_factory=list)  # judge sample scores (None: judge error)
+    judge_errors: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "index": self.index,
+            "type": self.type,
+            "metric": self.metric,
+            "weight": self.weight,
+            "threshold": self.threshold,
+            "score": self.score,
+            "passed": self.passed,
+            "reason": self.reason,
+        }
+        if self.type.removeprefix("not-") in JUDGE_TYPES:
+            d["samples"] = self.samples
+            d["judge_errors"] = self.judge_errors
+        return d
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    """What deterministic assertions look at besides the output text."""
+
+    output: str
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    output_schema: dict[str, Any] | None = None
+
+
+# -- validation ---------------------------------------------------------------------------------------------
+
+
+def parse_assertions(
+    raw: list[Any], *, file: str, line: int | None, where: str, output_schema: dict[str, Any] | None = None
+) -> list[AssertionSpec]:
+    """Validate assertion dicts; :class:`PromptFileError` naming ``file:line`` and the assertion on a problem."""
+    specs = []
+    for i, item in enumerate(raw):
+        specs.append(_parse_one(item, i, file=file, line=line, where=where, output_schema=output_schema))
+    return specs
+
+
+def _parse_one(
+    item: Any, index: int, *, file: str, line: int | None, where: str, output_schema: dict[str, Any] | None
+) -> AssertionSpec:
+    def fail(msg: str) -> PromptFileError:
+        return PromptFileError(f"{where}: assertion {index}: {msg}", file=file, line=line)
+
+    if not isinstance(item, dict):
+        raise fail("must be a mapping with a 'type'")
+    raw_type = item.get("type")
+    if not isinstance(raw_type, str) or not raw_type:
+        raise fail("has no 'type'")
+    negate = raw_type.startswith("not-")
+    atype = raw_type[4:] if negate else raw_type
+    if atype not in ALL_TYPES:
+        import difflib
+
+        hint = difflib.get_close_matches(raw_type, sorted(ALL_TYPES), n=1)
+        raise fail(f"unknown type {raw_type!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+    if negate and atype in JUDGE_TYPES:
+        raise fail(f"'not-' cannot negate the model-graded type {atype!r}")
+    required, optional = (DETERMINISTIC_FIELDS | JUDGE_FIELDS)[atype]
+    for key in required:
+        if key not in item:
+            raise fail(f"type {raw_type!r} needs field {key!r}")
+    unknown = set(item) - COMMON_FIELDS - set(required) - set(optional)
+    if unknown:
+        allowed = ", ".join([*required, *optional, "weight", "threshold", "metric"])
+        raise fail(f"unknown field {sorted(unknown)[0]!r} for type {raw_type!r} (allowed: {allowed})")
+    fields = {k: v for k, v in item.items() if k not in COMMON_FIELDS}
+    weight = item.get("weight", 1)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        raise fail("'weight' must be a number >= 0")
+    default_threshold = DEFAULT_JUDGE_THRESHOLD if atype in JUDGE_TYPES else 1.0
+    threshold = item.get("threshold", default_threshold)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+        raise fail("'threshold' must be a number in [0, 1]")
+    metric = item.get("metric", raw_type)
+    if not isinstance(metric, str) or not metric:
+        raise fail("'metric' must be a non-empty string")
+    _check_fields(atype, fields, fail, output_schema)
+    return AssertionSpec(atype, negate, fields, float(weight), float(threshold), metric, index)
+
+
+def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[str, Any] | None) -> None:
+    if atype in ("contains", "icontains", "starts-with") and not isinstance(f["value"], str | int | float):
+        raise fail("'value' must be a string")
+    if atype.endswith(("-any", "-all")):
+        values = f["values"]
+        if not isinstance(values, list) or not values or not all(isinstance(v, str | int | float) for v in values):
+            raise fail("'values' must be a non-empty list of strings")
+    if atype == "regex":
+        if not isinstance(f["value"], str):
+            raise fail("'value' must be a regular expression string")
+        try:
+            re.compile(f["value"], _regex_flags(f.get("flags", "")))
+        except (re.error, ValueError) as exc:
+            raise fail(f"invalid regular expression: {exc}") from None
+    if atype == "json-schema":
+        schema = f.get("schema", output_schema)
+        if not isinstance(schema, dict):
+            raise fail("needs 'schema' (the prompt has no output.schema to default to)")
+        import jsonschema
+
+        try:
+            jsonschema.validators.validator_for(schema).check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise fail(f"invalid JSON Schema: {exc.message}") from None
+    if atype == "json-path":
+        try:
+            parse_json_path(f["path"])
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    if atype in ("word-count", "char-count"):
+        if "min" not in f and "max" not in f:
+            raise fail("needs 'min' and/or 'max'")
+        for k in ("min", "max"):
+            if k in f and (isinstance(f[k], bool) or not isinstance(f[k], int) or f[k] < 0):
+                raise fail(f"'{k}' must be a whole number >= 0")
+    if atype == "latency" and (isinstance(f["max_ms"], bool) or not isinstance(f["max_ms"], int | float)):
+        raise fail("'max_ms' must be a number")
+    if atype == "cost" and (isinstance(f["max_usd"], bool) or not isinstance(f["max_usd"], int | float)):
+        raise fail("'max_usd' must be a number")
+    if atype == "judge":
+        if not isinstance(f["criteria"], str) or not f["criteria"].strip():
+            raise fail("'criteria' must be a non-empty string")
+        if "rubric" in f and not isinstance(f["rubric"], str):
+            raise fail("'rubric' must be a string")
+    for key in ("prompt", "context_var", "question_var"):
+        if key in f and (not isinstance(f[key], str) or not f[key]):
+            raise fail(f"'{key}' must be a non-empty string")
+
+
+def _regex_flags(flags: str) -> int:
+    value = 0
+    for ch in flags or "":
+        value |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(ch, -1)
+        if value < 0:
+            raise ValueError(f"unknown regex flag {ch!r} (use i, m, s, x)")
+    return value
+
+
+# -- JSON helpers -------------------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)
+_PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(-?\d+)\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
+
+
+def parse_json_output(text: str) -> Any:
+    """JSON of an output: the whole text, or the body of one surrounding Markdown code fence.
+
+    :class:`ValueError` when it is not JSON."""
+    s = text.strip()
+    m = _FENCE.match(s)
+    if m:
+        s = m.group(1).strip()
+    return json.loads(s)
+
+
+def parse_json_path(path: Any) -> list[str | int]:
+    """Steps of a JSON path in the supported subset: ``$``, ``.key``, ``['key']``, ``["key"]``, ``[0]``, ``[-1]``."""
+    if not isinstance(path, str) or not path.startswith("$"):
+        raise ValueError("'path' must be a JSON path starting with '$' (e.g. $.items[0].name)")
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(path):
+        m = _PATH_TOKEN.match(path, pos)
+        if not m:
+            raise ValueError(f"unsupported JSON path {path!r} at {path[pos:]!r} (use .key, ['key'], [0])")
+        key, idx, sq, dq = m.groups()
+        steps.append(int(idx) if idx is not None else (key if key is not None else (sq if sq is not None else dq)))
+        pos = m.end()
+    return steps
+
+
+_MISSING = object()
+
+
+def json_path_get(doc: Any, steps: list[str | int]) -> Any:
+    """The value at ``steps`` in ``doc``, or ``_MISSING``."""
+    cur = doc
+    for step in steps:
+        if isinstance(step, int):
+            if not isinstance(cur, list) or not -len(cur) <= step < len(cur):
+                return _MISSING
+            cur = cur[step]
+        else:
+            if not isinstance(cur, dict) or step not in cur:
+                return _MISSING
+            cur = cur[step]
+    return cur
+
+
+# -- evaluation ---------------------------------------------------------------------------------------------
+
+
+def evaluate(spec: AssertionSpec, ctx: OutputContext) -> AssertionResult:
+    """Score a deterministic assertion on an output."""
+    score, reason = _score(spec, ctx)
+    passed = score >= spec.threshold
+    if spec.negate:
+        passed = not passed
+        score = 1.0 if passed else 0.0
+        reason = ("not: " if passed else "negated, but: ") + reason
+    return AssertionResult(spec.index, spec.label, spec.metric, spec.weight, spec.threshold, score, passed, reason)
+
+
+def _short(value: Any, n: int = 60) -> str:
+    s = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return repr(s if len(s) <= n else s[: n - 1] + "…")
+
+
+def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
+    t, f, out = spec.type, spec.fields, ctx.output
+    if t == "equals":
+        value = f["value"]
+        if isinstance(value, str):
+            ok = out.strip() == value.strip()
+        else:
+            try:
+                ok = parse_json_output(out) == value
+            except ValueError:
+                ok = False
+        return _binary(ok, f"output equals {_short(value)}", f"output differs from {_short(value)}")
+    if t in ("contains", "icontains"):
+        value = str(f["value"])
+        ok = value.lower() in out.lower() if t == "icontains" else value in out
+        return _binary(ok, f"contains {_short(value)}", f"does not contain {_short(value)}")
+    if t.endswith(("-any", "-all")):
+        fold = t.startswith("i")
+        hay = out.lower() if fold else out
+        values = [str(v) for v in f["values"]]
+        found = [v for v in values if (v.lower() if fold else v) in hay]
+        missing = [v for v in values if v not in found]
+        if t.endswith("-any"):
+            return _binary(bool(found), f"contains {_short(found[0]) if found else ''}", "contains none of the values")
+        score = len(found) / len(values)
+        reason = "contains all values" if not missing else f"missing {len(missing)} of {len(values)}: {_short(missing)}"
+        return score, reason
+    if t == "starts-with":
+        value = str(f["value"])
+        return _binary(
+            out.lstrip().startswith(value), f"starts with {_short(value)}", f"does not start with {_short(value)}"
+        )
+    if t == "regex":
+        m = re.search(f["value"], out, _regex_flags(f.get("flags", "")))
+        return _binary(m is not None, f"matches /{f['value']}/", f"no match for /{f['value']}/")
+    if t == "is-json":
+        try:
+            parse_json_output(out)
+            return 1.0, "valid JSON"
+        except ValueError as exc:
+            return 0.0, f"not JSON: {exc}"
+    if t == "json-schema":
+        import jsonschema
+
+        schema = f.get("schema", ctx.output_schema) or {}
+        try:
+            doc = parse_json_output(out)
+        except ValueError as exc:
+            return 0.0, f"not JSON: {exc}"
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+        if error is None:
+            return 1.0, "matches the JSON Schema"
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return 0.0, f"schema violation at {where}: {error.message}"
+    if t == "json-path":
+        try:
+            doc = parse_json_output(out)
+        except ValueError as exc:
+            return 0.0, f"not JSON: {exc}"
+        got = json_path_get(doc, parse_json_path(f["path"]))
+        if got is _MISSING:
+            return 0.0, f"{f['path']} not found"
+        ok = _json_equal(got, f["value"])
+        return _binary(
+            ok, f"{f['path']} == {_short(f['value'])}", f"{f['path']} is {_short(got)}, not {_short(f['value'])}"
+        )
+    if t in ("word-count", "char-count"):
+        n = len(out.split()) if t == "word-count" else len(out)
+        unit = "words" if t == "word-count" else "characters"
+        lo, hi = f.get("min"), f.get("max")
+        ok = (lo is None or n >= lo) and (hi is None or n <= hi)
+        bounds = f"[{lo if lo is not None else 0}, {hi if hi is not None else '∞'}]"
+        return _binary(ok, f"{n} {unit} within {bounds}", f"{n} {unit} outside {bounds}")
+    if t == "latency":
+        if ctx.latency_ms is None:
+            return 0.0, "latency unknown"
+        ok = ctx.latency_ms <= f["max_ms"]
+        return _binary(
+            ok, f"{ctx.latency_ms:.0f} ms <= {f['max_ms']} ms", f"{ctx.latency_ms:.0f} ms > {f['max_ms']} ms"
+        )
+    if t == "cost":
+        cost = ctx.cost_usd or 0.0
+        ok = cost <= f["max_usd"]
+        note = "" if ctx.cost_usd is not None else " (cost unknown, counted as 0)"
+        return _binary(ok, f"${cost:.6f} <= ${f['max_usd']}{note}", f"${cost:.6f} > ${f['max_usd']}")
+    raise AssertionError(f"not a deterministic assertion type: {t}")  # pragma: no cover
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    """JSON equality: ``true`` is not ``1``, ``1`` equals ``1.0``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _binary(ok: bool, yes: str, no: str) -> tuple[float, str]:
+    return (1.0, yes) if ok else (0.0, no)
+
+
+def sample_verdict(results: list[AssertionResult]) -> tuple[float | None, bool | None]:
+    """Weighted mean score and pass (every scored assertion passed) of one output; None when an assertion
+    could not be scored (a judge error) and nothing else failed, so the output is neither pass nor fail."""
+    scored = [r for r in results if r.score is not None]
+    total_w = sum(r.weight for r in scored)
+    score = sum(r.weight * (r.score or 0.0) for r in scored) / total_w if total_w else (1.0 if scored else None)
+    if not results:
+        return None, True
+    if any(r.passed is False for r in results):
+        return score, False
+    if any(r.passed is None for r in results):
+        return score, None
+    return score, True

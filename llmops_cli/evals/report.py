@@ -1,0 +1,145 @@
+"""Reports from a results file: summary rows, JUnit XML for CI systems, a Markdown summary."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+
+def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per prompt for tables."""
+    rows = []
+    for name, s in results["summary"]["prompts"].items():
+        rows.append(
+            {
+                "prompt": name,
+                "status": s["status"],
+                "cases": s["cases"],
+                "samples": s["samples"],
+                "pass_rate": s["pass_rate"],
+                "min_pass_rate": s["min_pass_rate"],
+                "errors": s["errors"],
+                "judge_errors": s["judge_errors"],
+                "metrics": {m: v["mean"] for m, v in s["metrics"].items()},
+                "tokens_gen": f"{s['tokens']['generation']['prompt']}/{s['tokens']['generation']['completion']}",
+                "tokens_judge": f"{s['tokens']['judge']['prompt']}/{s['tokens']['judge']['completion']}",
+                "cost_usd": s["cost_usd"]["total"],
+                "p50_ms": s["latency_ms"]["p50"],
+                "p95_ms": s["latency_ms"]["p95"],
+            }
+        )
+    return rows
+
+
+def fmt_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def fmt_num(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def failed_samples(results: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    return (r for r in results["samples"] if r["status"] != "pass")
+
+
+def sample_problems(rec: dict[str, Any]) -> list[str]:
+    """Human-readable reasons a sample did not pass."""
+    if rec.get("error"):
+        e = rec["error"]
+        return [f"error: {e.get('kind')}: {e.get('message')} (after {e.get('attempts')} attempt(s))"]
+    out = []
+    for a in rec.get("assertions", []):
+        if a.get("passed") is False:
+            score = "" if a.get("score") is None else f" (score {a['score']:.2f} < {a['threshold']})"
+            out.append(f"{a['metric']}: {a['reason']}{score}")
+        elif a.get("passed") is None:
+            out.append(f"{a['metric']}: {a['reason']}")
+    return out
+
+
+def junit_xml(results: dict[str, Any]) -> str:
+    """JUnit XML: a test suite per prompt, a test case per case x sample."""
+    suites = []
+    by_prompt: dict[str, list[dict[str, Any]]] = {}
+    for rec in results["samples"]:
+        by_prompt.setdefault(rec["prompt"], []).append(rec)
+    total = fails = errs = 0
+    for name in sorted(results["summary"]["prompts"]):
+        recs = by_prompt.get(name, [])
+        cases = []
+        s_fail = s_err = 0
+        for rec in recs:
+            tname = rec["case_id"] + (f" #{rec['sample']}" if results["run"].get("repeat", 1) > 1 else "")
+            secs = (rec.get("latency_ms") or 0) / 1000
+            body = ""
+            problems = "\n".join(sample_problems(rec))
+            if rec["status"] == "fail":
+                s_fail += 1
+                first = problems.splitlines()[0] if problems else "assertion failed"
+                body = f"<failure message={quoteattr(first)}>{escape(problems)}</failure>"
+            elif rec["status"] == "error":
+                s_err += 1
+                first = problems.splitlines()[0] if problems else "error"
+                body = f"<error message={quoteattr(first)}>{escape(problems)}</error>"
+            cases.append(
+                f"    <testcase classname={quoteattr('llmops.eval.' + name)} name={quoteattr(tname)} "
+                f'time="{secs:.3f}">{body}</testcase>'
+            )
+        total += len(recs)
+        fails += s_fail
+        errs += s_err
+        suites.append(
+            f'  <testsuite name={quoteattr(name)} tests="{len(recs)}" failures="{s_fail}" errors="{s_err}">\n'
+            + "\n".join(cases)
+            + ("\n" if cases else "")
+            + "  </testsuite>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites name="llmops eval" tests="{total}" failures="{fails}" errors="{errs}">\n'
+        + "\n".join(suites)
+        + ("\n" if suites else "")
+        + "</testsuites>\n"
+    )
+
+
+def markdown_summary(results: dict[str, Any], max_failures: int = 20) -> str:
+    """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``)."""
+    summ = results["summary"]
+    verdict = "✅ passed" if summ["passed"] else "❌ failed"
+    lines = [
+        f"### llmops eval: {verdict}",
+        "",
+        "| prompt | status | pass rate (min) | samples | errors | metrics | cost $ | p50/p95 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in summary_rows(results):
+        metrics = ", ".join(f"{m} {v:.2f}" for m, v in r["metrics"].items() if v is not None)
+        lines.append(
+            f"| `{r['prompt']}` | {r['status']} | {fmt_rate(r['pass_rate'])} ({fmt_rate(r['min_pass_rate'])}) "
+            f"| {r['samples']} | {r['errors']} | {metrics} | {fmt_num(r['cost_usd'], 4)} "
+            f"| {fmt_num(r['p50_ms'])}/{fmt_num(r['p95_ms'])} |"
+        )
+    failed = list(failed_samples(results))
+    if failed:
+        lines += ["", f"<details><summary>{len(failed)} sample(s) not passing</summary>", ""]
+        for rec in failed[:max_failures]:
+            why = "; ".join(sample_problems(rec)).replace("|", "\\|")
+            lines.append(f"- `{rec['prompt']}` / `{rec['case_id']}` #{rec['sample']}: {why}")
+        if len(failed) > max_failures:
+            lines.append(f"- … and {len(failed) - max_failures} more")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def append_step_summary(results: dict[str, Any]) -> bool:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(markdown_summary(results) + "\n")
+    return True

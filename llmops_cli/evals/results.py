@@ -1,0 +1,325 @@
+"""The results file (``schema_version: 1``): writing it from a journal, reading, merging shards, summaries.
+
+Layout (documented in ``docs/eval.md``)::
+
+    {"schema_version": 1, "kind": "llmops-eval-results",
+     "run": {...stable run metadata..., "execution": {...volatile: id, times, shard, cache and call counts...}},
+     "prompts": {name: {prompt_sha256, model, golden_set: {file, sha256, cases}, min_pass_rate, clusters, judges}},
+     "summary": {"passed": bool, "prompts": {name: {...pass rate, metrics, tokens, cost, latency...}}},
+     "samples": [one record per prompt x case x sample, sorted by (prompt, case_id, sample)]}
+
+Files are written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PromptFileError, UserError
+from . import RESULTS_SCHEMA_VERSION
+
+RESULTS_KIND = "llmops-eval-results"
+# Fields that legitimately differ between two runs of the same content (excluded by content_view()).
+VOLATILE_RUN_KEYS = ("execution",)
+VOLATILE_SAMPLE_KEYS = ("latency_ms", "replay", "attempts")
+VOLATILE_SUMMARY_KEYS = ("latency_ms", "replays")
+
+
+# -- summary ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PromptTally:
+    """Streaming accumulator of one prompt's samples."""
+
+    min_pass_rate: float = 1.0
+    max_error_rate: float = 0.0
+    samples: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    judge_calls: int = 0
+    judge_errors: int = 0
+    replays: int = 0
+    cases: set[str] = field(default_factory=set)
+    metric_sum: dict[str, float] = field(default_factory=dict)
+    metric_n: dict[str, int] = field(default_factory=dict)
+    gen_in: int = 0
+    gen_out: int = 0
+    judge_in: int = 0
+    judge_out: int = 0
+    gen_cost: float = 0.0
+    judge_cost: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, rec: dict[str, Any]) -> None:
+        self.samples += 1
+        self.cases.add(rec["case_id"])
+        status = rec.get("status")
+        if status == "pass":
+            self.passed += 1
+        elif status == "fail":
+            self.failed += 1
+        else:
+            self.errors += 1
+        if rec.get("replay"):
+            self.replays += 1
+        tokens = rec.get("tokens") or {}
+        self.gen_in += int(tokens.get("prompt") or 0)
+        self.gen_out += int(tokens.get("completion") or 0)
+        self.gen_cost += float(rec.get("cost_usd") or 0.0)
+        if rec.get("error") is None and rec.get("latency_ms") is not None:
+            self.latencies.append(float(rec["latency_ms"]))
+        judge = rec.get("judge") or {}
+        jt = judge.get("tokens") or {}
+        self.judge_in += int(jt.get("prompt") or 0)
+        self.judge_out += int(jt.get("completion") or 0)
+        self.judge_cost += float(judge.get("cost_usd") or 0.0)
+        self.judge_calls += int(judge.get("samples") or 0)
+        self.judge_errors += int(judge.get("errors") or 0)
+        for a in rec.get("assertions") or []:
+            scores = [s for s in a.get("samples", []) if s is not None] if "samples" in a else [a.get("score")]
+            for s in scores:
+                if s is None:
+                    continue
+                m = a["metric"]
+                self.metric_sum[m] = self.metric_sum.get(m, 0.0) + float(s)
+                self.metric_n[m] = self.metric_n.get(m, 0) + 1
+
+    def summary(self) -> dict[str, Any]:
+        scored = self.passed + self.failed
+        pass_rate = self.passed / scored if scored else None
+        error_rate = self.errors / self.samples if self.samples else 0.0
+        ok = (
+            pass_rate is None or pass_rate >= self.min_pass_rate - 1e-12
+        ) and error_rate <= self.max_error_rate + 1e-12
+        lat = sorted(self.latencies)
+        return {
+            "status": "pass" if ok else "fail",
+            "cases": len(self.cases),
+            "samples": self.samples,
+            "passed": self.passed,
+            "failed": self.failed,
+            "errors": self.errors,
+            "pass_rate": _round(pass_rate),
+            "min_pass_rate": self.min_pass_rate,
+            "error_rate": _round(error_rate),
+            "max_error_rate": self.max_error_rate,
+            "judge_calls": self.judge_calls,
+            "judge_errors": self.judge_errors,
+            "metrics": {
+                m: {"mean": _round(self.metric_sum[m] / self.metric_n[m]), "n": self.metric_n[m]}
+                for m in sorted(self.metric_n)
+            },
+            "tokens": {
+                "generation": {"prompt": self.gen_in, "completion": self.gen_out},
+                "judge": {"prompt": self.judge_in, "completion": self.judge_out},
+            },
+            "cost_usd": {
+                "generation": _round(self.gen_cost, 8),
+                "judge": _round(self.judge_cost, 8),
+                "total": _round(self.gen_cost + self.judge_cost, 8),
+            },
+            "latency_ms": {"p50": _round(percentile(lat, 50), 1), "p95": _round(percentile(lat, 95), 1)},
+            "replays": self.replays,
+        }
+
+
+def percentile(sorted_values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted values (None when empty)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarize(prompts: dict[str, dict[str, Any]], records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Per-prompt summary and overall verdict of a stream of sample records."""
+    tallies = {
+        name: PromptTally(min_pass_rate=p.get("min_pass_rate", 1.0), max_error_rate=p.get("max_error_rate", 0.0))
+        for name, p in prompts.items()
+    }
+    for rec in records:
+        tallies.setdefault(rec["prompt"], PromptTally()).add(rec)
+    per_prompt = {name: tallies[name].summary() for name in sorted(tallies)}
+    totals = {
+        "samples": sum(s["samples"] for s in per_prompt.values()),
+        "passed": sum(s["passed"] for s in per_prompt.values()),
+        "failed": sum(s["failed"] for s in per_prompt.values()),
+        "errors": sum(s["errors"] for s in per_prompt.values()),
+        "judge_errors": sum(s["judge_errors"] for s in per_prompt.values()),
+        "cost_usd": _round(sum(s["cost_usd"]["total"] or 0.0 for s in per_prompt.values()), 8),
+    }
+    return {
+        "passed": all(s["status"] == "pass" for s in per_prompt.values()),
+        "totals": totals,
+        "prompts": per_prompt,
+    }
+
+
+# -- writing ------------------------------------------------------------------------------------------------
+
+
+def sample_sort_key(rec: dict[str, Any]) -> tuple[str, str, int]:
+    return (rec["prompt"], rec["case_id"], int(rec["sample"]))
+
+
+def write_results(
+    path: str,
+    run: dict[str, Any],
+    prompts: dict[str, dict[str, Any]],
+    summary: dict[str, Any],
+    samples: Iterable[dict[str, Any]],
+) -> None:
+    """Write a results file, streaming ``samples`` (already in canonical order) one per line."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    dump = _dumps
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("{\n")
+        fh.write(f'"schema_version": {RESULTS_SCHEMA_VERSION},\n"kind": "{RESULTS_KIND}",\n')
+        fh.write(f'"run": {dump(run)},\n"prompts": {dump(prompts)},\n"summary": {dump(summary)},\n"samples": [')
+        first = True
+        for rec in samples:
+            fh.write(("\n" if first else ",\n") + dump(rec))
+            first = False
+        fh.write("\n]\n}\n")
+    os.replace(tmp, path)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+
+def load_results(path: str) -> dict[str, Any]:
+    """Read and check a results file; :class:`UserError` when it is not one this version understands."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise UserError(f"no such results file: {path}") from None
+    except ValueError as exc:
+        raise PromptFileError(f"not a JSON results file: {exc}", file=path) from None
+    if not isinstance(data, dict) or data.get("kind") != RESULTS_KIND:
+        raise PromptFileError("not an llmops eval results file", file=path)
+    if data.get("schema_version") != RESULTS_SCHEMA_VERSION:
+        raise PromptFileError(
+            f"results schema_version {data.get('schema_version')!r} is not supported "
+            f"(this llmops reads {RESULTS_SCHEMA_VERSION})",
+            file=path,
+        )
+    return data
+
+
+def iter_samples(results: dict[str, Any], prompt: str | None = None) -> Iterator[dict[str, Any]]:
+    for rec in results.get("samples", []):
+        if prompt is None or rec["prompt"] == prompt:
+            yield rec
+
+
+def case_metric_scores(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """For pairing by the gate: ``{(prompt, case_id): {metric: [every score over R samples x K judge samples]}}``.
+    Judge errors and provider errors contribute nothing (they are not scores)."""
+    out: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for rec in iter_samples(results):
+        per = out.setdefault((rec["prompt"], rec["case_id"]), {})
+        for a in rec.get("assertions") or []:
+            scores = a.get("samples") if "samples" in a else [a.get("score")]
+            per.setdefault(a["metric"], []).extend(float(s) for s in scores or [] if s is not None)
+    return out
+
+
+def content_view(results: dict[str, Any]) -> dict[str, Any]:
+    """The results without fields that differ between runs of identical content (timings, replay flags,
+    run id, shard): two such views of an unsharded run and of its merged shards are equal."""
+    view = json.loads(json.dumps(results))
+    for k in VOLATILE_RUN_KEYS:
+        view.get("run", {}).pop(k, None)
+    for s in view.get("summary", {}).get("prompts", {}).values():
+        for k in VOLATILE_SUMMARY_KEYS:
+            s.pop(k, None)
+    for rec in view.get("samples", []):
+        for k in VOLATILE_SAMPLE_KEYS:
+            rec.pop(k, None)
+        (rec.get("judge") or {}).pop("replays", None)
+    return view
+
+
+# -- merging shards -----------------------------------------------------------------------------------------
+
+_MUST_MATCH = ("llmops_version", "git_sha", "config_hash", "repeat", "judge_samples", "judges", "selection")
+
+
+def merge_results(paths: list[str]) -> dict[str, Any]:
+    """Join shard results into one results dict equal in content to an unsharded run (see
+    :func:`content_view`). The shards must come from the same commit, config and settings, and must not
+    overlap."""
+    if not paths:
+        raise UserError("eval merge needs at least one results file")
+    parts = [(p, load_results(p)) for p in paths]
+    first_path, first = parts[0]
+    prompts: dict[str, dict[str, Any]] = {}
+    samples: dict[tuple[str, str, int], dict[str, Any]] = {}
+    shards: list[str] = []
+    executions = []
+    for path, data in parts:
+        for key in _MUST_MATCH:
+            if data["run"].get(key) != first["run"].get(key):
+                raise UserError(f"cannot merge {path} with {first_path}: run.{key} differs")
+        for name, info in data["prompts"].items():
+            if name in prompts and prompts[name] != info:
+                raise UserError(f"cannot merge {path}: prompt {name!r} differs from the other shards")
+            prompts[name] = info
+        for rec in data["samples"]:
+            k = sample_sort_key(rec)
+            if k in samples:
+                raise UserError(f"cannot merge {path}: sample {k} also appears in another file (overlapping shards?)")
+            samples[k] = rec
+        ex = data["run"].get("execution", {})
+        executions.append(ex)
+        if ex.get("shard"):
+            shards.append(ex["shard"])
+    run = {k: v for k, v in first["run"].items() if k != "execution"}
+    started = [e.get("started_at") for e in executions if e.get("started_at")]
+    finished = [e.get("finished_at") for e in executions if e.get("finished_at")]
+    run["execution"] = {
+        "merged_from": len(parts),
+        "shards": sorted(shards),
+        "started_at": min(started) if started else None,
+        "finished_at": max(finished) if finished else None,
+    }
+    ordered = [samples[k] for k in sorted(samples)]
+    return {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "kind": RESULTS_KIND,
+        "run": run,
+        "prompts": dict(sorted(prompts.items())),
+        "summary": summarize(prompts, ordered),
+        "samples": ordered,
+    }
+
+
+def missing_shards(shards: list[str]) -> list[str]:
+    """Shards ``I/N`` not among ``shards`` (empty when complete or unsharded)."""
+    if not shards:
+        return []
+    n = int(shards[0].split("/")[1])
+    have = {s for s in shards}
+    return [f"{i}/{n}" for i in range(1, n + 1) if f"{i}/{n}" not in have]
+
+
+def save_results(path: str, results: dict[str, Any]) -> None:
+    write_results(path, results["run"], results["prompts"], results["summary"], results["samples"])

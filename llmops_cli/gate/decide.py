@@ -1,0 +1,400 @@
+"""The gate's decision: per prompt and metric PASS / WARN / FAIL, error checks that fail closed, one verdict.
+
+Statistics are :mod:`llmops_cli.gate.stats` (paired, cluster-robust, one-sided t, sign-flip
+confirmation, Holm across a prompt's metrics). On top of them, per prompt:
+
+* only cases present on both sides are paired; cases added or removed are listed, never paired;
+* **fail closed on errors**: the prompt is FAIL when, in either arm, judge errors exceed
+  ``gate.max_judge_error_rate`` of judge calls or provider errors exceed ``gate.max_provider_error_rate``
+  of generations, or when the error rates *differ clearly* between arms — a two-sided pooled
+  two-proportion z-test with ``p < alpha`` **and** an absolute difference above half the allowed rate
+  (errors are missing scores; a lopsided loss of scores can hide a regression);
+* a prompt with no metric in common on both sides is WARN (nothing could be compared).
+
+The overall verdict is FAIL if any prompt is FAIL, else WARN if any is WARN, else PASS. Prompts added
+(no base), removed, or unchanged (identical eval inputs) are listed and not gated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+from ..config import GateConfig
+from .collect import PASS_METRIC, Arm, metric_kinds
+from .stats import MetricComparison, Thresholds, compare_prompt, overall_state
+
+SCHEMA_VERSION = 1
+WORST_CASES = 5
+OUTPUT_CHARS = 600
+
+
+@dataclass
+class ErrorCheck:
+    """Judge or provider errors of one prompt in both arms."""
+
+    kind: str  # "judge" or "provider"
+    base_errors: int
+    base_total: int
+    head_errors: int
+    head_total: int
+    max_rate: float
+    failed: bool = False
+    reason: str = ""
+
+    @property
+    def base_rate(self) -> float:
+        return self.base_errors / self.base_total if self.base_total else 0.0
+
+    @property
+    def head_rate(self) -> float:
+        return self.head_errors / self.head_total if self.head_total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "base": {"errors": self.base_errors, "total": self.base_total, "rate": round(self.base_rate, 6)},
+            "head": {"errors": self.head_errors, "total": self.head_total, "rate": round(self.head_rate, 6)},
+            "max_rate": self.max_rate,
+            "failed": self.failed,
+            "reason": self.reason,
+        }
+
+
+def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
+    """Two-sided pooled z-test p-value for equal proportions (1.0 when undefined)."""
+    if n1 == 0 or n2 == 0:
+        return 1.0
+    pooled = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = abs(x1 / n1 - x2 / n2) / se
+    return 2.0 * (1.0 - NormalDist().cdf(z))
+
+
+def check_errors(
+    kind: str, base_errors: int, base_total: int, head_errors: int, head_total: int, max_rate: float, alpha: float
+) -> ErrorCheck:
+    """Apply the fail-closed rule (see the module docstring) to one kind of error."""
+    chk = ErrorCheck(kind, base_errors, base_total, head_errors, head_total, max_rate)
+    what = "judge calls" if kind == "judge" else "generations"
+    for arm, rate, errors, total in (
+        ("base", chk.base_rate, base_errors, base_total),
+        ("head", chk.head_rate, head_errors, head_total),
+    ):
+        if rate > max_rate + 1e-12:
+            chk.failed = True
+            chk.reason = (
+                f"{kind} errors in {arm}: {errors} of {total} {what} ({rate:.1%}) exceed "
+                f"max_{kind}_error_rate {max_rate:.1%}; the scores are incomplete, failing closed."
+            )
+            return chk
+    p = two_proportion_p(base_errors, base_total, head_errors, head_total)
+    if p < alpha and abs(chk.head_rate - chk.base_rate) > max_rate / 2:
+        chk.failed = True
+        chk.reason = (
+            f"{kind} error rates differ between arms: base {chk.base_rate:.1%}, head {chk.head_rate:.1%} "
+            f"(two-proportion p = {p:.3g}); failing closed."
+        )
+    return chk
+
+
+@dataclass
+class CaseChange:
+    """A paired case whose score moved: the worst ones are shown in the report."""
+
+    case_id: str
+    metric: str
+    base_score: float
+    head_score: float
+    base_output: str | None
+    head_output: str | None
+
+    @property
+    def delta(self) -> float:
+        return self.head_score - self.base_score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "metric": self.metric,
+            "base": round(self.base_score, 6),
+            "head": round(self.head_score, 6),
+            "delta": round(self.delta, 6),
+            "base_output": self.base_output,
+            "head_output": self.head_output,
+        }
+
+
+@dataclass
+class ArmInfo:
+    """What the report says about one side of one prompt."""
+
+    prompt_sha256: str | None
+    model: str | None
+    cases: int
+    generations: int
+    provider_errors: int
+    judge_calls: int
+    judge_errors: int
+    cost_per_1k: float | None
+    eval_cost: float
+
+    @classmethod
+    def of(cls, arm: Arm) -> ArmInfo:
+        return cls(
+            arm.prompt_sha256,
+            arm.model,
+            len(arm.cases),
+            arm.generations,
+            arm.provider_errors,
+            arm.judge_calls,
+            arm.judge_errors,
+            arm.cost_per_1k(),
+            round(arm.generation_cost + arm.judge_cost, 8),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PromptGate:
+    """The gate's finding on one prompt. ``status``: gated, added, removed or unchanged."""
+
+    prompt: str
+    status: str
+    state: str | None  # PASS / WARN / FAIL; None when not gated
+    reason: str
+    thresholds: Thresholds | None = None
+    metrics: list[MetricComparison] = field(default_factory=list)
+    errors: list[ErrorCheck] = field(default_factory=list)
+    cases_added: list[str] = field(default_factory=list)
+    cases_removed: list[str] = field(default_factory=list)
+    worst: list[CaseChange] = field(default_factory=list)
+    base: ArmInfo | None = None
+    head: ArmInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "status": self.status,
+            "state": self.state,
+            "reason": self.reason,
+            "thresholds": dict(self.thresholds.__dict__) if self.thresholds else None,
+            "metrics": [_round_floats(m.to_dict()) for m in self.metrics],
+            "errors": [e.to_dict() for e in self.errors],
+            "cases_added": self.cases_added,
+            "cases_removed": self.cases_removed,
+            "worst_cases": [w.to_dict() for w in self.worst],
+            "base": self.base.to_dict() if self.base else None,
+            "head": self.head.to_dict() if self.head else None,
+        }
+
+
+@dataclass
+class GateReport:
+    """The whole gate: verdict, one line for a commit status, every prompt, and the run settings."""
+
+    verdict: str
+    line: str
+    prompts: list[PromptGate]
+    base: dict[str, Any]
+    head: dict[str, Any]
+    settings: dict[str, Any]
+
+    @property
+    def gated(self) -> list[PromptGate]:
+        return [p for p in self.prompts if p.status == "gated"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "llmops-gate-report",
+            "verdict": self.verdict,
+            "line": self.line,
+            "base": self.base,
+            "head": self.head,
+            "settings": self.settings,
+            "prompts": [p.to_dict() for p in self.prompts],
+        }
+
+
+def _round_floats(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
+    return {k: round(v, digits) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def thresholds_for(prompt: str, config: GateConfig) -> Thresholds:
+    """Thresholds of a prompt: ``gate:`` in llmops.yaml, with ``gate.overrides[prompt]`` applied."""
+    over = config.overrides.get(prompt, {})
+    return Thresholds(
+        practical=float(over.get("practical", config.practical)),
+        margin=float(over.get("margin", config.margin)),
+        alpha=float(over.get("alpha", config.alpha)),
+    )
+
+
+def _mean(xs: list[float]) -> float:
+    return math.fsum(xs) / len(xs)
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= OUTPUT_CHARS:
+        return text
+    return text[: OUTPUT_CHARS - 1] + "…"
+
+
+def _worst_cases(base: Arm, head: Arm, paired: list[str], metrics: list[str]) -> list[CaseChange]:
+    changes: list[CaseChange] = []
+    for cid in paired:
+        b, h = base.cases[cid], head.cases[cid]
+        worst: CaseChange | None = None
+        for m in metrics:
+            bs, hs = b.scores.get(m), h.scores.get(m)
+            if not bs or not hs:
+                continue
+            c = CaseChange(cid, m, _mean(bs), _mean(hs), None, None)
+            if c.delta < -1e-12 and (worst is None or c.delta < worst.delta):
+                worst = c
+        if worst is not None:
+            worst.base_output = _clip(next((o for o in b.outputs if o is not None), None))
+            worst.head_output = _clip(next((o for o in h.outputs if o is not None), None))
+            changes.append(worst)
+    changes.sort(key=lambda c: (c.delta, c.case_id))
+    return changes[:WORST_CASES]
+
+
+def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> PromptGate:
+    """Gate one prompt present on both sides."""
+    th = thresholds_for(prompt, config)
+    base_ids, head_ids = set(base.cases), set(head.cases)
+    paired = sorted(base_ids & head_ids)
+    gate = PromptGate(
+        prompt,
+        "gated",
+        "PASS",
+        "",
+        thresholds=th,
+        cases_added=sorted(head_ids - base_ids),
+        cases_removed=sorted(base_ids - head_ids),
+        base=ArmInfo.of(base),
+        head=ArmInfo.of(head),
+    )
+    kinds = metric_kinds(base, head)
+    clusters = {cid: head.cases[cid].cluster for cid in paired}
+    spec = {
+        m: (
+            {cid: s for cid, s in base.samples(m).items() if cid in clusters},
+            {cid: s for cid, s in head.samples(m).items() if cid in clusters},
+            kind,
+        )
+        for m, kind in kinds.items()
+    }
+    gate.metrics = compare_prompt(spec, clusters, th)  # type: ignore[arg-type]
+    assertion_metrics = [m for m in kinds if m != PASS_METRIC]
+    gate.worst = _worst_cases(base, head, paired, assertion_metrics) or _worst_cases(base, head, paired, list(kinds))
+    gate.errors = [
+        check_errors(
+            "judge",
+            base.judge_errors,
+            base.judge_calls,
+            head.judge_errors,
+            head.judge_calls,
+            config.max_judge_error_rate,
+            th.alpha,
+        ),
+        check_errors(
+            "provider",
+            base.provider_errors,
+            base.generations,
+            head.provider_errors,
+            head.generations,
+            config.max_provider_error_rate,
+            th.alpha,
+        ),
+    ]
+    failed_checks = [e for e in gate.errors if e.failed]
+    if failed_checks:
+        gate.state, gate.reason = "FAIL", " ".join(e.reason for e in failed_checks)
+        return gate
+    if not gate.metrics:
+        gate.state = "WARN"
+        gate.reason = "No metric scored on both sides (no assertions, or every sample errored); nothing compared."
+        return gate
+    gate.state = overall_state([m.state for m in gate.metrics])
+    lead = [m for m in gate.metrics if m.state == gate.state]
+    gate.reason = f"{lead[0].metric}: {lead[0].reason}" if gate.state != "PASS" else "Every metric non-inferior."
+    if gate.state == "PASS" and all(m.delta == 0 and m.se == 0 for m in gate.metrics):
+        gate.reason = "No differences: every paired case scored identically."
+    return gate
+
+
+def _fmt_delta(m: MetricComparison) -> str:
+    return "n/a" if m.delta is None else f"{m.delta:+.3f}"
+
+
+def verdict_line(verdict: str, prompts: list[PromptGate]) -> str:
+    """One line (≤ 140 characters, for a commit status): verdict, counts and the first failing prompt."""
+    gated = [p for p in prompts if p.status == "gated"]
+    if not gated:
+        return f"{verdict}: no changed prompt to gate"[:140]
+    counts = ", ".join(f"{sum(p.state == s for p in gated)} {s}" for s in ("FAIL", "WARN", "PASS"))
+    line = f"{verdict}: {len(gated)} prompt{'s' if len(gated) != 1 else ''} gated ({counts})"
+    worst = next((p for p in gated if p.state == "FAIL"), None) or next((p for p in gated if p.state == "WARN"), None)
+    if worst is not None:
+        bad = next((m for m in worst.metrics if m.state == worst.state), None)
+        detail = f"{bad.metric} Δ {_fmt_delta(bad)}" if bad else "errors"
+        line += f"; {worst.prompt}: {detail}"
+    return line if len(line) <= 140 else line[:139] + "…"
+
+
+def decide(
+    base: dict[str, Arm],
+    head: dict[str, Arm],
+    config: GateConfig,
+    *,
+    not_gated: dict[str, tuple[str, str]] | None = None,
+    base_meta: dict[str, Any] | None = None,
+    head_meta: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> GateReport:
+    """Gate every prompt of ``head`` against ``base``. ``not_gated``: prompt → (status, reason) to list."""
+    prompts: list[PromptGate] = []
+    listed = dict(not_gated or {})
+    for name in sorted(set(base) | set(head) | set(listed)):
+        if name in listed:
+            status, reason = listed[name]
+            prompts.append(PromptGate(name, status, None, reason))
+        elif name not in base:
+            prompts.append(
+                PromptGate(
+                    name, "added", None, "New prompt (no base version): listed, not gated.", head=ArmInfo.of(head[name])
+                )
+            )
+        elif name not in head:
+            prompts.append(
+                PromptGate(
+                    name, "removed", None, "Prompt removed in head: listed, not gated.", base=ArmInfo.of(base[name])
+                )
+            )
+        else:
+            prompts.append(compare_arms(name, base[name], head[name], config))
+    verdict = overall_state([p.state for p in prompts if p.state is not None])
+    return GateReport(
+        verdict,
+        verdict_line(verdict, prompts),
+        prompts,
+        base_meta or {},
+        head_meta or {},
+        {
+            "practical": config.practical,
+            "margin": config.margin,
+            "alpha": config.alpha,
+            "max_judge_error_rate": config.max_judge_error_rate,
+            "max_provider_error_rate": config.max_provider_error_rate,
+            **(settings or {}),
+        },
+    )

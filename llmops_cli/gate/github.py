@@ -1,0 +1,122 @@
+"""GitHub Actions integration: the commit status ``llmops/eval`` and the step summary.
+
+The status goes to ``POST {GITHUB_API_URL}/repos/{owner}/{repo}/statuses/{sha}`` for the pull request's
+head commit (``pull_request.head.sha`` from ``$GITHUB_EVENT_PATH``, else ``$GITHUB_SHA``), authenticated
+with ``$GITHUB_TOKEN``. Standard library only (urllib), a timeout, one retry on a 5xx or a network error.
+The token is only ever put in the ``Authorization`` header: never logged, printed or written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import UserError
+
+CONTEXT = "llmops/eval"
+STATES = {"PASS": "success", "WARN": "success", "FAIL": "failure", "ERROR": "error"}
+TIMEOUT_S = 10.0
+RETRY_DELAY_S = 1.0
+
+
+class StatusError(UserError):
+    """The commit status could not be posted (missing environment, HTTP error)."""
+
+
+@dataclass(frozen=True)
+class StatusTarget:
+    api_url: str
+    repository: str
+    sha: str
+    target_url: str | None
+
+
+def head_sha(env: Mapping[str, str]) -> str | None:
+    """The PR head commit from the event payload, else ``GITHUB_SHA`` (a merge commit on pull_request)."""
+    path = env.get("GITHUB_EVENT_PATH")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                event = json.load(fh)
+            sha = ((event.get("pull_request") or {}).get("head") or {}).get("sha")
+            if isinstance(sha, str) and sha:
+                return sha
+        except (OSError, ValueError, AttributeError):
+            pass
+    return env.get("GITHUB_SHA") or None
+
+
+def status_target(env: Mapping[str, str]) -> StatusTarget:
+    """Where to post, from the Actions environment; :class:`StatusError` naming what is missing."""
+    missing = [k for k in ("GITHUB_TOKEN", "GITHUB_REPOSITORY") if not env.get(k)]
+    sha = head_sha(env)
+    if not sha:
+        missing.append("GITHUB_EVENT_PATH (pull_request.head.sha) or GITHUB_SHA")
+    if missing:
+        raise StatusError(f"--github-status needs {', '.join(missing)} in the environment (GitHub Actions sets them)")
+    repo = env["GITHUB_REPOSITORY"]
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    run_id = env.get("GITHUB_RUN_ID")
+    target = f"{server}/{repo}/actions/runs/{run_id}" if run_id else None
+    api = (env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+    return StatusTarget(api, repo, str(sha), target)
+
+
+def status_description(line: str) -> str:
+    """A commit status description: one line, at most 140 characters."""
+    line = " ".join(line.split())
+    return line if len(line) <= 140 else line[:139] + "…"
+
+
+def post_status(
+    state: str, description: str, env: Mapping[str, str] | None = None, *, timeout: float = TIMEOUT_S
+) -> StatusTarget:
+    """Post the ``llmops/eval`` commit status (``state``: success, failure or error)."""
+    env = os.environ if env is None else env
+    if state not in ("success", "failure", "error", "pending"):
+        raise ValueError(f"bad status state {state!r}")
+    t = status_target(env)
+    body = {"state": state, "description": status_description(description), "context": CONTEXT}
+    if t.target_url:
+        body["target_url"] = t.target_url
+    url = f"{t.api_url}/repos/{t.repository}/statuses/{t.sha}"
+    data = json.dumps(body).encode()
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {env['GITHUB_TOKEN']}",
+        "Content-Type": "application/json",
+        "User-Agent": "llmops-cli",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    last = ""
+    for attempt in range(2):
+        req = urllib.request.Request(url, data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                resp.read()
+                return t
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+            if exc.code < 500:
+                break
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            last = type(exc).__name__
+        if attempt == 0:
+            time.sleep(RETRY_DELAY_S)
+    raise StatusError(f"could not post the commit status to {t.api_url} for {t.sha[:12]}: {last}")
+
+
+def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Append to ``$GITHUB_STEP_SUMMARY`` when set; returns the path written."""
+    env = os.environ if env is None else env
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return None
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    return path

@@ -1,0 +1,237 @@
+"""Produce the base and head results the gate compares, then decide.
+
+``--base REF``: the prompts as they are at ``git merge-base REF HEAD`` are read from git objects
+(:meth:`Project.at_ref`, no checkout) and evaluated with HEAD's judges, judge model, K (judge samples)
+and R (repeat), through the same response cache. Only prompts whose eval inputs changed (``--changed-since``
+semantics: prompt, templates, partials, model alias, golden set, judges) are evaluated; an unchanged prompt
+renders byte-identical requests, so it would replay the same cached answers on both sides (Δ = 0) and is
+listed as unchanged instead. ``--base FILE``: a results file, which must carry the same config hash, judges,
+K and R as the head results (else :class:`GateInputError`, exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UserError
+from ..hashing import sha256_of
+from ..project import Project
+from .collect import collect
+from .decide import GateReport, decide
+
+Notify = Callable[[str], None]
+
+
+class GateInputError(UserError):
+    """The two sides cannot be compared honestly (different judges or configuration)."""
+
+
+@dataclass
+class GateOptions:
+    base: str  # a git ref or a results file
+    head: str | None = None  # a results file; None: evaluate the working tree
+    out_dir: str | None = None  # where base.json / head.json go (default .llmops/gate)
+    concurrency: int | None = None
+    use_cache: bool = True
+
+
+def _is_results_file(spec: str) -> bool:
+    return os.path.isfile(spec) and spec.endswith(".json")
+
+
+def check_comparable(
+    base: dict[str, Any], head: dict[str, Any], base_label: str, head_label: str, *, config: bool = True
+) -> None:
+    """Refuse results produced under different judge configurations (exit 2). ``config``: also require the
+    same llmops.yaml hash (results files; a base re-evaluated from a ref legitimately has its own)."""
+    b, h = base.get("run", {}), head.get("run", {})
+    problems = []
+    if config and b.get("config_hash") != h.get("config_hash"):
+        problems.append("config_hash (llmops.yaml) differs")
+    for key, what in (("judge_samples", "judge samples K"), ("repeat", "repeat R")):
+        if b.get(key) != h.get(key):
+            problems.append(f"{what} differs ({b.get(key)} vs {h.get(key)})")
+    bj, hj = b.get("judges") or {}, h.get("judges") or {}
+    for name in sorted(set(bj) & set(hj)):
+        if bj[name] != hj[name]:
+            problems.append(f"judge {name!r} differs (prompt hash or model)")
+    if problems:
+        raise GateInputError(
+            f"cannot compare {base_label} with {head_label}: "
+            + "; ".join(problems)
+            + ". Both sides must be judged the same way: use --base REF to re-evaluate the base with HEAD's judges."
+        )
+
+
+def _meta(results: dict[str, Any], label: str) -> dict[str, Any]:
+    run = results.get("run", {})
+    return {
+        "label": label,
+        "git_sha": run.get("git_sha"),
+        "source": run.get("source"),
+        "config_hash": run.get("config_hash"),
+        "repeat": run.get("repeat"),
+        "judge_samples": run.get("judge_samples"),
+        "judges": run.get("judges"),
+        "run_id": (run.get("execution") or {}).get("id"),
+        "calls": (run.get("execution") or {}).get("calls"),
+        "cache": {k: v for k, v in ((run.get("execution") or {}).get("cache") or {}).items() if k != "dir"},
+    }
+
+
+def compare_results(
+    base: dict[str, Any],
+    head: dict[str, Any],
+    config_project: Project,
+    *,
+    base_label: str = "base",
+    head_label: str = "head",
+    not_gated: dict[str, tuple[str, str]] | None = None,
+    check_config: bool = True,
+) -> GateReport:
+    """Gate two loaded results files (thresholds from ``config_project``'s ``gate:`` section)."""
+    check_comparable(base, head, base_label, head_label, config=check_config)
+    skip = set(not_gated or {})
+    names = [n for n in {*base.get("prompts", {}), *head.get("prompts", {})} if n not in skip]
+    return decide(
+        collect(base, names),
+        collect(head, names),
+        config_project.config.gate,
+        not_gated=not_gated,
+        base_meta=_meta(base, base_label),
+        head_meta=_meta(head, head_label),
+        settings={
+            "repeat": head.get("run", {}).get("repeat"),
+            "judge_samples": head.get("run", {}).get("judge_samples"),
+        },
+    )
+
+
+def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = None) -> GateReport:
+    """Evaluate what is needed on each side and gate HEAD against the base."""
+    from ..evals.results import load_results
+    from ..evals.runner import EvalOptions, run_eval
+    from ..evals.selection import changed_prompts, merge_base
+
+    say = notify or (lambda _msg: None)
+    root = str(project.root or os.getcwd())
+    out_dir = options.out_dir or os.path.join(root, ".llmops", "gate")
+    os.makedirs(out_dir, exist_ok=True)
+    cfg = project.config
+    head_results = load_results(options.head) if options.head else None
+
+    if _is_results_file(options.base):
+        base_results = load_results(options.base)
+        head_conf = sha256_of(cfg.model_dump(mode="json"))
+        if head_results is None and base_results["run"].get("config_hash") != head_conf:
+            raise GateInputError(
+                f"cannot compare {options.base} with the working tree: config_hash (llmops.yaml) differs. "
+                "Use --base REF to re-evaluate the base with HEAD's judges."
+            )
+        if head_results is None:
+            names = [n for n in base_results.get("prompts", {}) if n in project.golden_names()]
+            head_results = _evaluate(
+                project, names, options, os.path.join(out_dir, "head.json"), run_eval, EvalOptions, notify=say
+            )
+        return compare_results(base_results, head_results, project, base_label=options.base, head_label="head")
+
+    if os.path.exists(options.base) and not os.path.isdir(options.base):
+        raise GateInputError(f"--base {options.base}: a results file must be a .json file written by `llmops eval run`")
+    base_sha = merge_base(root, options.base)
+    base_project = Project.at_ref(base_sha, root)
+    base_label = f"{options.base} (merge-base {base_sha[:12]})"
+    say(f"base: {base_label}")
+
+    head_names = (
+        sorted(head_results.get("prompts", {}))
+        if head_results is not None
+        else [n for n in project.golden_names() if project.source.exists(project.prompt_file(n))]
+    )
+    base_names = set(base_project.golden_names())
+    not_gated: dict[str, tuple[str, str]] = {}
+    for n in sorted(base_names - set(head_names)):
+        if head_results is None and not project.source.exists(project.prompt_file(n)):
+            not_gated[n] = ("removed", "Prompt (or its golden set) removed in head: listed, not gated.")
+    added = [
+        n for n in head_names if n not in base_names or not base_project.source.exists(base_project.prompt_file(n))
+    ]
+    for n in added:
+        not_gated[n] = ("added", "New prompt or golden set (no base version): listed, not gated.")
+    candidates = [n for n in head_names if n not in not_gated]
+    changed = changed_prompts(project, base_sha, candidates) if candidates else []
+    for n in candidates:
+        if n not in changed:
+            not_gated[n] = ("unchanged", "Eval inputs identical on both sides (cached answers, Δ = 0): not re-run.")
+    say(f"gating {len(changed)} changed prompt(s); {len(candidates) - len(changed)} unchanged, {len(added)} added")
+
+    if head_results is None:
+        head_results = _evaluate(
+            project,
+            changed,
+            options,
+            os.path.join(out_dir, "head.json"),
+            run_eval,
+            EvalOptions,
+            repeat=cfg.eval.repeat,
+            judge_samples=cfg.judge.samples,
+            notify=say,
+        )
+    base_results = _evaluate(
+        base_project,
+        changed,
+        options,
+        os.path.join(out_dir, "base.json"),
+        run_eval,
+        EvalOptions,
+        judge_project=project,
+        repeat=head_results.get("run", {}).get("repeat") or cfg.eval.repeat,
+        judge_samples=head_results.get("run", {}).get("judge_samples") or cfg.judge.samples,
+        run_root=root,
+        notify=say,
+    )
+    report = compare_results(
+        base_results,
+        head_results,
+        project,
+        base_label=base_label,
+        head_label=options.head or "head",
+        not_gated=not_gated,
+        check_config=False,
+    )
+    report.base["ref"] = options.base
+    report.base["merge_base"] = base_sha
+    return report
+
+
+def _evaluate(
+    project: Project,
+    names: list[str],
+    options: GateOptions,
+    out: str,
+    run_eval: Any,
+    eval_options: Any,
+    *,
+    judge_project: Project | None = None,
+    repeat: int | None = None,
+    judge_samples: int | None = None,
+    run_root: str | None = None,
+    notify: Notify | None = None,
+) -> dict[str, Any]:
+    """One side: ``run_eval`` over ``names`` (an empty list runs nothing), written to ``out``, loaded back."""
+    from ..evals.results import load_results
+
+    opts = eval_options(
+        names=list(names),
+        repeat=repeat,
+        judge_samples=judge_samples,
+        concurrency=options.concurrency,
+        use_cache=options.use_cache,
+        out=out,
+    )
+    if not names:
+        return {"run": {"repeat": repeat, "judge_samples": judge_samples}, "prompts": {}, "samples": []}
+    outcome = run_eval(project, opts, judge_project=judge_project, run_root=run_root, notify=notify)
+    return load_results(outcome.results_path)
