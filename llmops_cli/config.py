@@ -19,7 +19,6 @@ Example::
     cache: {dir: .llmops/cache}
 """
 
-from __future__ import annotations
 
 import os
 from typing import Any

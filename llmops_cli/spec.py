@@ -4,7 +4,6 @@ These models validate prompt files *and* generate the published JSON Schema (``l
 so the two cannot drift apart.
 """
 
-from __future__ import annotations
 
 import re
 from typing import Any, Literal
@@ -38,7 +37,7 @@ class InputSpec(_Strict):
     items: dict[str, Any] | None = Field(None, description="JSON Schema each array item must satisfy (arrays only).")
 
     @model_validator(mode="after")
-    def _check(self) -> InputSpec:
+    def _check(self) -> "InputSpec":
         if self.items is not None and self.type != "array":
             raise ValueError("'items' is only allowed for type 'array'")
         if self.required and "default" in self.model_fields_set:
@@ -72,7 +71,7 @@ class OutputSpec(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _check(self) -> OutputSpec:
+    def _check(self) -> "OutputSpec":
         if self.schema_ is not None and self.format != "json":
             raise ValueError("'schema' requires format: json")
         return self
@@ -86,7 +85,7 @@ class MessageSpec(_Strict):
     template: str | None = Field(None, description="Path of a .j2 template file, relative to the prompt file's folder.")
 
     @model_validator(mode="after")
-    def _one_of(self) -> MessageSpec:
+    def _one_of(self) -> "MessageSpec":
         if (self.content is None) == (self.template is None):
             raise ValueError("a message needs exactly one of 'content' or 'template'")
         return self

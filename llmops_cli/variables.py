@@ -56,7 +56,9 @@ def value_matches(spec: InputSpec, value: Any) -> str | None:
 
 
 # JSON Schema keywords the fast path understands; anything else goes to the jsonschema package.
-_SIMPLE_KEYWORDS = frozenset({"type", "required", "properties", "enum", "description", "title", "additionalProperties"})
+_SIMPLE_KEYWORDS = frozenset(
+    {"type", "required", "properties", "enum", "description", "title", "additionalProperties", "minLength", "maxLength"}
+)
 _JSON_TYPES: dict[str, tuple[type, ...]] = {**_PY_TYPES, "null": (type(None),)}
 
 
@@ -79,6 +81,11 @@ def item_problem(schema: dict[str, Any], item: Any) -> str | None:
             return f"{item!r} is not of type {expected!r}"
     if "enum" in schema and item not in schema["enum"]:
         return f"{item!r} is not one of {schema['enum']}"
+    if isinstance(item, str):
+        if len(item) < schema.get("minLength", 0):
+            return f"{item!r} is shorter than {schema['minLength']} characters"
+        if "maxLength" in schema and len(item) > schema["maxLength"]:
+            return f"{item!r} is longer than {schema['maxLength']} characters"
     if isinstance(item, dict):
         for key in schema.get("required", []):
             if key not in item:

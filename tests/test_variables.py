@@ -14,9 +14,24 @@ SCHEMAS = [
     {"enum": ["a", "b"]},
     {"type": "object", "required": ["title", "text"], "properties": {"title": {"type": "string"}}},
     {"type": "object", "properties": {"n": {"type": "number"}}, "additionalProperties": False},
-    {"type": "string", "minLength": 3},  # not in the fast path: delegated
+    {"type": "string", "minLength": 3, "maxLength": 4},
+    {"type": "string", "pattern": "^a"},  # not in the fast path: delegated
 ]
-ITEMS = ["x", "abcd", 3, 3.0, 2.5, True, None, {"title": "t", "text": "b"}, {"title": 1, "text": "b"}, {"n": 1}, {"m": 1}, [], "a"]
+ITEMS = [
+    "x",
+    "abcd",
+    3,
+    3.0,
+    2.5,
+    True,
+    None,
+    {"title": "t", "text": "b"},
+    {"title": 1, "text": "b"},
+    {"n": 1},
+    {"m": 1},
+    [],
+    "a",
+]
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
