@@ -76,7 +76,7 @@ def test_contains_all_is_graded_and_threshold_applies() -> None:
 def test_json_schema_defaults_to_the_prompt_output_schema() -> None:
     schema = {"type": "object", "required": ["label"], "properties": {"label": {"enum": ["bug", "question"]}}}
     assert check({"type": "json-schema"}, '{"label": "bug"}', output_schema=schema)[1] is True
-    score, ok, reason = check({"type": "json-schema"}, '{"label": "praise"}', output_schema=schema)
+    _, ok, reason = check({"type": "json-schema"}, '{"label": "praise"}', output_schema=schema)
     assert ok is False and "label" in reason
     inline = {"type": "json-schema", "schema": {"type": "array"}}
     assert check(inline, "[1]")[1] is True

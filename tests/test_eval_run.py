@@ -1,6 +1,8 @@
 """``llmops eval``: litellm over real HTTP to the loopback fake server — judges, retries, cache, resume,
 shards, JUnit, exit codes, --changed-since in a real git repository."""
 
+# ruff: noqa: F811  (pytest fixtures imported by name)
+
 from __future__ import annotations
 
 import json
@@ -468,3 +470,16 @@ def test_judge_prompt_change_reselects_and_git_ref_project_runs(tmp_git_repo: An
     head_judge_sha = Project.open(root).load("judges/rubric").sha256
     assert res["run"]["judges"]["judges/rubric"]["prompt_sha256"] == head_judge_sha
     assert samples(out)["a#0"]["status"] == "pass"
+
+
+def test_render_error_mid_run_is_bad_input(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    root = make_eval_project(tmp_path, fake_llm.url, golden="cases: [{id: a, vars: {question: q, meta: {}}}]")
+    write(
+        root,
+        "prompts/support/answer.prompt.yaml",
+        "model: chat\ninputs: {question: {type: string}, meta: {type: object}}\n"
+        "messages: [{role: user, content: '{{ meta.missing.deeper }}'}]\n",
+    )
+    r = run_cli("eval", "run", cwd=root)
+    assert r.exit_code == 2, r.stderr
+    assert "prompts/support/answer.prompt.yaml" in r.stderr and fake_llm.count == 0

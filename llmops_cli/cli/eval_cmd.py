@@ -128,9 +128,8 @@ def run(
 ) -> None:
     """Run prompts over their golden sets; exit 1 when a pass-rate threshold is not met.
 
-    Every answer is cached on disk, so a re-run with unchanged prompts makes no provider call. Results are
-    journaled as they finish: after a crash, [bold]--resume RUN[/] completes the run without paying twice.
-    """
+    Answers are cached on disk: a re-run with nothing changed makes no provider call. Results are journaled as they finish: after a crash, [bold]--resume RUN[/] completes the run without paying twice.
+    """  # noqa: E501
     from ..evals.results import load_results
     from ..evals.runner import EvalOptions, run_eval
     from ..evals.selection import parse_shard

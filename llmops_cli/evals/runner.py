@@ -285,6 +285,11 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
     return Plan(plans, judges, repeat, k, concurrency, selection, notices)
 
 
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def _assert_line(golden: GoldenSet, case: Case) -> int | None:
     return golden.line_of(case.id, "assert") if case.asserts else golden.line_of(case.id)
 
@@ -337,9 +342,12 @@ class Executor:
                 self.journal.append(rec, durable=paid)
                 self.progress.advance(rec)
 
-        async with asyncio.TaskGroup() as tg:
-            for _ in range(workers):
-                tg.create_task(worker())
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(workers):
+                    tg.create_task(worker())
+        except BaseExceptionGroup as group:  # e.g. a template error while rendering: report the first one
+            raise _first_leaf(group) from None
 
     async def call(
         self, key: str, kind: str, target: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any

@@ -23,7 +23,9 @@ messages:
   - role: system
     content: You are a strict GRADER. Reply with JSON {"reasoning", "score"}.
   - role: user
-    content: "GRADE criteria={{ criteria }} question={{ question }} answer={{ answer }}{% if reference %} reference={{ reference }}{% endif %}"
+    content: >-
+      GRADE criteria={{ criteria }} question={{ question }} answer={{ answer }}{%
+      if reference %} reference={{ reference }}{% endif %}
 """
 
 FACTUALITY_PROMPT = """
