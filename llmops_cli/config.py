@@ -19,7 +19,6 @@ Example::
     cache: {dir: .llmops/cache}
 """
 
-
 import os
 from typing import Any
 

@@ -17,7 +17,6 @@ YAML form — a list of cases, or a mapping with shared ``defaults``::
 JSON Lines form: one case object per line (no defaults).
 """
 
-
 import json
 from dataclasses import dataclass, field
 from typing import Any

@@ -4,7 +4,6 @@ These models validate prompt files *and* generate the published JSON Schema (``l
 so the two cannot drift apart.
 """
 
-
 import re
 from typing import Any, Literal
 
