@@ -50,6 +50,11 @@ class Target:
     api_key_env: str | None = None
     label: str = ""  # the alias or id as written
     offline_from: str | None = None  # the model replaced by its offline fallback
+    params: dict[str, Any] = field(default_factory=dict, hash=False)  # the offline alias's params, on top
+
+    def call_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The prompt's params with this target's own on top (e.g. a smaller max_tokens offline)."""
+        return {**params, **self.params} if self.params else params
 
     def api_key(self) -> str | None:
         """The key, read from the environment at call time (never stored, never logged)."""
@@ -89,12 +94,14 @@ def resolve_target(
     api_base = alias.api_base if alias else None
     key_env = alias.api_key_env if alias else None
     offline_from = None
+    extra_params: dict[str, Any] = {}
     if alias and alias.offline and _key_missing(model, alias):
         offline_from = model
         off_model, off_alias = config.resolve_model(alias.offline)
         model = off_model
         api_base = off_alias.api_base if off_alias else None
         key_env = off_alias.api_key_env if off_alias else None
+        extra_params = dict(off_alias.params) if off_alias else {}
     if api_base_override:
         api_base = api_base_override
     if not key_env and not api_base and _key_missing(model, None):
@@ -108,7 +115,14 @@ def resolve_target(
             f"model {wanted!r} needs an API key in the environment variable {key_env}, which is not set",
             file="llmops.yaml",
         )
-    return Target(model=model, api_base=api_base, api_key_env=key_env, label=wanted, offline_from=offline_from)
+    return Target(
+        model=model,
+        api_base=api_base,
+        api_key_env=key_env,
+        label=wanted,
+        offline_from=offline_from,
+        params=extra_params,
+    )
 
 
 # -- results and errors ---------------------------------------------------------------------------------------
