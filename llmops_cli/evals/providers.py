@@ -71,6 +71,11 @@ class Target:
         return d
 
 
+def is_in_process(model: str) -> bool:
+    """Models run inside this process (llama.cpp), not behind an HTTP API."""
+    return model.startswith("local/")
+
+
 def provider_of(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else "openai"
 
@@ -104,6 +109,10 @@ def resolve_target(
         extra_params = dict(off_alias.params) if off_alias else {}
     if api_base_override:
         api_base = api_base_override
+    if is_in_process(model):
+        from ..providers.local import preflight
+
+        preflight(model)  # the [local] extra and the model file: a clear error before any call
     if not key_env and not api_base and _key_missing(model, None):
         env = PROVIDER_KEY_ENV[provider_of(model)]
         raise ProviderError(
@@ -330,6 +339,14 @@ class Caller:
         self.stats = CallStats()
         self._limiter: AimdLimiter | None = None
         self._no_cost_models: set[str] = set()
+        self._serial: dict[str, asyncio.Semaphore] = {}
+
+    def _model_slot(self, target: Target) -> contextlib.AbstractAsyncContextManager[Any]:
+        """In-process models (``local/…``) run one call at a time: waiting for the model must not count
+        against the call's timeout, nor hold a slot that a remote provider could use."""
+        if not is_in_process(target.model):
+            return contextlib.nullcontext()
+        return self._serial.setdefault(target.model, asyncio.Semaphore(1))
 
     @property
     def limiter(self) -> AimdLimiter:
@@ -368,23 +385,24 @@ class Caller:
             kwargs["api_key"] = key
         attempt = 0
         while True:
-            limiter = self.limiter
-            await limiter.acquire()
-            self.stats.calls += 1
-            start = time.perf_counter()
-            outcome = "error"
-            try:
-                resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.timeout_s + 5.0)
-                result = self._result(litellm, resp, target, time.perf_counter() - start, attempt + 1)
-                outcome = "ok"
-                return result
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failure = classify(exc)
-                outcome = failure.kind
-            finally:
-                await limiter.release(outcome)
+            async with self._model_slot(target):
+                limiter = self.limiter
+                await limiter.acquire()
+                self.stats.calls += 1
+                start = time.perf_counter()
+                outcome = "error"
+                try:
+                    resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.timeout_s + 5.0)
+                    result = self._result(litellm, resp, target, time.perf_counter() - start, attempt + 1)
+                    outcome = "ok"
+                    return result
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    failure = classify(exc)
+                    outcome = failure.kind
+                finally:
+                    await limiter.release(outcome)
             self.stats.by_kind[failure.kind] = self.stats.by_kind.get(failure.kind, 0) + 1
             if failure.kind == "rate_limit":
                 self.stats.rate_limited += 1
