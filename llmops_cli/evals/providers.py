@@ -52,9 +52,22 @@ class Target:
     offline_from: str | None = None  # the model replaced by its offline fallback
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # the offline alias's params, on top
 
-    def call_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The prompt's params with this target's own on top (e.g. a smaller max_tokens offline)."""
-        return {**params, **self.params} if self.params else params
+    def prepare(
+        self, params: dict[str, Any], response_format: dict[str, Any] | None, output_schema: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The request's params and response format for this target.
+
+        The target's own params go on top of the prompt's (e.g. a smaller ``max_tokens`` offline). An
+        in-process model also gets the prompt's output schema as a grammar, so a small model emits the
+        declared JSON object instead of free-form JSON.
+        """
+        if self.params:
+            params = {**params, **self.params}
+        if response_format and output_schema and is_in_process(self.model):
+            from ..providers.local import schema_response_format
+
+            response_format = schema_response_format(output_schema, params.get("max_tokens"))
+        return params, response_format
 
     def api_key(self) -> str | None:
         """The key, read from the environment at call time (never stored, never logged)."""

@@ -376,7 +376,8 @@ class Executor:
     async def run_item(self, pp: PromptPlan, cp: CasePlan, sample: int) -> tuple[dict[str, Any], bool]:
         rendered = pp.prompt.render(cp.variables)
         t = pp.target
-        messages, params, rf = rendered.messages, t.call_params(rendered.params), rendered.response_format
+        params, rf = t.prepare(rendered.params, rendered.response_format, pp.prompt.spec.output.schema_)
+        messages = rendered.messages
         request_hash = sha256_of(
             {"model": t.model, "api_base": t.api_base, "messages": messages, "params": params, "response_format": rf}
         )
@@ -476,7 +477,8 @@ class Executor:
     async def judge_sample(self, jplan: JudgePlan, rendered: Any, output: str, sample: int, k: int) -> _JudgeSample:
         t = jplan.target
         extra = {"judge_prompt_sha256": jplan.prompt.sha256, "output": output, "generation_sample": sample}
-        msgs, params, rf = rendered.messages, t.call_params(rendered.params), rendered.response_format
+        params, rf = t.prepare(rendered.params, rendered.response_format, jplan.prompt.spec.output.schema_)
+        msgs = rendered.messages
         js = _JudgeSample(None)
 
         async def ask(kind: str, messages: list[dict[str, Any]]) -> CallResult | None:

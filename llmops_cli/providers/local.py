@@ -13,6 +13,7 @@ imported when a model is first loaded.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import os
 import threading
@@ -203,9 +204,53 @@ def build_call_kwargs(optional_params: dict[str, Any]) -> dict[str, Any]:
     seed = optional_params.get("seed")
     kwargs["seed"] = int(seed) if seed is not None else DEFAULT_SEED
     response_format = _to_llama_response_format(optional_params.get("response_format"))
-    if response_format is not None:
+    if response_format == {"type": "json_object"}:
+        # Plain JSON mode: a grammar whose strings are bounded, so a small model's JSON closes within
+        # max_tokens instead of rambling inside one string until it is cut off unparseable.
+        kwargs["grammar"] = bounded_json_grammar(max(32, 2 * kwargs["max_tokens"]))
+    elif response_format is not None:
         kwargs["response_format"] = response_format
     return kwargs
+
+
+def schema_response_format(schema: dict[str, Any], max_tokens: int | None) -> dict[str, Any]:
+    """A ``json_schema`` response format for ``schema`` whose strings are bounded by the token budget.
+
+    llama.cpp turns the schema into a grammar; without a bound, a small model can spend its whole budget
+    inside one string and be cut off with unparseable JSON.
+    """
+    budget_chars = 2 * int(max_tokens or DEFAULT_MAX_TOKENS)
+
+    def bound(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: bound(v) for k, v in node.items()}
+            if node.get("type") == "string" and "enum" not in node:
+                node["maxLength"] = min(int(node.get("maxLength", budget_chars)), max(16, budget_chars))
+            return node
+        if isinstance(node, list):
+            return [bound(v) for v in node]
+        return node
+
+    return {"type": "json_schema", "json_schema": {"name": "output", "schema": bound(schema)}}
+
+
+_BOUNDED_JSON_GBNF = r"""
+root   ::= object
+value  ::= object | array | string | number | ("true" | "false" | "null") ws
+object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value){0,24} )? "}" ws
+array  ::= "[" ws ( value ("," ws value){0,32} )? "]" ws
+string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4}) ){0,MAXCHARS} "\"" ws
+number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
+ws     ::= | " " | "\n" [ \t]{0,20}
+"""
+
+
+@functools.lru_cache(maxsize=8)
+def bounded_json_grammar(max_chars: int) -> Any:
+    """llama.cpp's JSON grammar with strings of at most ``max_chars`` characters (cached per bound)."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(_BOUNDED_JSON_GBNF.replace("MAXCHARS", str(max_chars)), verbose=False)
 
 
 def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:
