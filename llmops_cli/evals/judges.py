@@ -135,7 +135,7 @@ def parse_verdict(text: str) -> tuple[float, str]:
         if block is None:
             raise JudgeParseError("no JSON object in the reply") from None
         try:
-            doc = json.loads(block)
+            doc = json.loads(block, strict=False)  # raw newlines inside the reasoning string are harmless
         except ValueError as exc:
             raise JudgeParseError(f"invalid JSON: {exc}") from None
     if not isinstance(doc, dict):

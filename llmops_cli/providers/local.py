@@ -213,19 +213,26 @@ def build_call_kwargs(optional_params: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+MAX_GRAMMAR_STRING = 200  # characters; each bounded string expands into that many nested grammar rules
+_UNSAFE_SCHEMA_KEYWORDS = frozenset({"pattern", "patternProperties", "format", "minLength"})
+
+
 def schema_response_format(schema: dict[str, Any], max_tokens: int | None) -> dict[str, Any]:
     """A ``json_schema`` response format for ``schema`` whose strings are bounded by the token budget.
 
     llama.cpp turns the schema into a grammar; without a bound, a small model can spend its whole budget
     inside one string and be cut off with unparseable JSON.
     """
-    budget_chars = 2 * int(max_tokens or DEFAULT_MAX_TOKENS)
+    budget_chars = min(MAX_GRAMMAR_STRING, max(16, 2 * int(max_tokens or DEFAULT_MAX_TOKENS)))
 
     def bound(node: Any) -> Any:
         if isinstance(node, dict):
-            node = {k: bound(v) for k, v in node.items()}
-            if node.get("type") == "string" and "enum" not in node:
-                node["maxLength"] = min(int(node.get("maxLength", budget_chars)), max(16, budget_chars))
+            # keywords llama.cpp's schema-to-grammar converter mistranslates (an invalid grammar crashes
+            # the native sampler), so they are left to the json-schema assertion to check
+            node = {k: bound(v) for k, v in node.items() if k not in _UNSAFE_SCHEMA_KEYWORDS}
+            if node.get("type") == "string" and "enum" not in node and "const" not in node:
+                node["maxLength"] = min(int(node.get("maxLength", budget_chars)), budget_chars)
+                node.pop("minLength", None)
             return node
         if isinstance(node, list):
             return [bound(v) for v in node]
