@@ -13,6 +13,8 @@ imported when a model is first loaded.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import functools
 import importlib.util
 import os
@@ -146,8 +148,18 @@ def load_model(path: Path) -> Any:
             # Keep the evaluated state of recent prompts: golden cases of one prompt (and calls to one
             # judge) share long instruction prefixes, and on 2 CPU cores prefill dominates (~3x faster).
             model.set_cache(LlamaRAMCache(capacity_bytes=_env_int("LLMOPS_LOCAL_CACHE_MB", DEFAULT_CACHE_MB) << 20))
+            if not _models:
+                atexit.register(close_models)
             _models[path] = model
     return model
+
+
+def close_models() -> None:
+    """Free loaded models while the interpreter is intact (llama-cpp-python's ``__del__`` fails at exit)."""
+    while _models:
+        _, model = _models.popitem()
+        with contextlib.suppress(Exception):
+            model.close()
 
 
 def _async_lock() -> asyncio.Lock:
