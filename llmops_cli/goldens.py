@@ -27,8 +27,6 @@ from .config import format_validation_error
 from .errors import PromptFileError
 from .yamlio import LineMap, parse_yaml
 
-GOLDEN_SUFFIXES = (".yaml", ".yml", ".jsonl")
-
 
 class Case(BaseModel):
     """One golden case."""

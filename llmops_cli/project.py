@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
 from .errors import NotFoundError, PromptFileError, TemplateError
-from .goldens import GOLDEN_SUFFIXES, GoldenSet, parse_golden
 from .prompt import MessageTemplate, Prompt
 from .sources import FsSource, Source
 from .spec import PROMPT_SUFFIX, PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
 from .yamlio import LineMap, parse_yaml
+
+if TYPE_CHECKING:
+    from .goldens import GoldenSet
+
+GOLDEN_SUFFIXES = (".yaml", ".yml", ".jsonl")  # evals/<prompt name><suffix>
 
 
 def find_root(start: str | os.PathLike[str] | None = None) -> Path:
@@ -181,6 +186,8 @@ class Project:
         file = self.golden_file(name)
         if file is None:
             return None
+        from .goldens import parse_golden  # golden sets are not needed to list or render prompts
+
         return parse_golden(self.source.read_text(file), file, name)
 
 

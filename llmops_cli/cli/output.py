@@ -1,27 +1,40 @@
-"""All terminal output flows through here: data to stdout, status and errors to stderr."""
+"""All terminal output flows through here: data to stdout, status and errors to stderr.
+
+rich is imported only by commands that draw tables, diffs or progress bars (``out()``/``err()``);
+messages, JSON, plain tables and rendered prompts are written directly, which keeps start-up of the
+everyday commands (``prompt render``, ``prompt list``) free of rich's ~20 ms import.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Sequence
 from functools import cache
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import LlmopsError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
 
 @cache
 def out() -> Console:
-    """Console for data (stdout). Respects NO_COLOR; plain when not a terminal."""
+    """rich Console for data (stdout). Respects NO_COLOR; plain when not a terminal."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False, width=_width(sys.stdout))
 
 
 @cache
 def err() -> Console:
-    """Console for status, warnings and errors (stderr)."""
+    """rich Console for status, warnings and errors (stderr)."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 
@@ -31,6 +44,28 @@ def _width(stream: Any) -> int | None:
     if cols and cols.isdigit():
         return int(cols)
     return None if stream.isatty() else 160
+
+
+def color_enabled(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def style(text: str, *styles: str, stream: TextIO | None = None) -> str:
+    """``text`` wrapped in ANSI styles when ``stream`` (default stdout) shows colour."""
+    if not styles or not color_enabled(stream or sys.stdout):
+        return text
+    codes = ";".join(_ANSI[s] for s in styles)
+    return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def rule(title: str, width: int | None = None) -> str:
+    """A horizontal rule with a title on the left: ``── system ─────``."""
+    import shutil
+
+    total = min(width or _width(sys.stdout) or shutil.get_terminal_size().columns, 120)
+    head = f"── {title} "
+    return head + "─" * max(3, total - len(head))
 
 
 def print_json(data: Any) -> None:
@@ -45,24 +80,36 @@ def print_text(text: str) -> None:
     sys.stdout.flush()
 
 
+def print_columns(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """An aligned plain-text table on stdout (headers in bold on a terminal)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [style(line(headers), "bold"), *(line(r) for r in rows)]
+    print_text("\n".join(lines))
+
+
+def _message(label: str, color: str, message: str) -> None:
+    prefix = style(label, "bold", color, stream=sys.stderr) if label else ""
+    sys.stderr.write(f"{prefix}{' ' if prefix else ''}{message}\n")
+    sys.stderr.flush()
+
+
 def error(message: str) -> None:
-    err().print(f"[bold red]error:[/] {_escape(message)}")
+    _message("error:", "red", message)
 
 
 def warning(message: str) -> None:
-    err().print(f"[yellow]warning:[/] {_escape(message)}")
+    _message("warning:", "yellow", message)
 
 
 def info(message: str) -> None:
-    err().print(_escape(message), style="dim")
+    sys.stderr.write(style(message, "dim", stream=sys.stderr) + "\n")
+    sys.stderr.flush()
 
 
 def user_error_line(exc: LlmopsError) -> str:
     """The one-line form of an llmops error: ``file:line: message``."""
     return str(exc).replace("\n", " ")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

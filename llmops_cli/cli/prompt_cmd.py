@@ -37,17 +37,14 @@ def list_prompts(
     if as_json:
         output.print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("NAME", "MODEL", "INPUTS", "OUTPUT", "SHA256", "FILE"):
-        table.add_column(col, overflow="fold", no_wrap=col != "INPUTS")
+    table = []
     for r in rows:
         inputs = ", ".join(k if v["required"] else f"{k}?" for k, v in r["inputs"].items())
         model = r["model"] if r["model"] == r["resolved_model"] else f"{r['model']} → {r['resolved_model']}"
-        table.add_row(r["name"], model, inputs, r["output"], r["sha256"][:12], r["file"])
-    output.out().print(table)
-    if not rows:
+        table.append([r["name"], model, inputs, r["output"], r["sha256"][:12], r["file"]])
+    if table:
+        output.print_columns(["NAME", "MODEL", "INPUTS", "OUTPUT", "SHA256", "FILE"], table)
+    else:
         output.info(f"no prompts found under {project.prompts_dir}/ (llmops init scaffolds one)")
 
 
@@ -83,18 +80,16 @@ def render(
     if as_json:
         output.print_json(rendered.to_dict())
         return
-    con = output.out()
     params = ", ".join(f"{k}={v}" for k, v in rendered.params.items())
-    con.print(f"[bold]{name}[/]  model [cyan]{rendered.model}[/]" + (f"  {params}" if params else ""))
-    from rich.markup import escape
-    from rich.rule import Rule
-
+    lines = [
+        f"{output.style(name, 'bold')}  model {output.style(rendered.model, 'cyan')}"
+        + (f"  {params}" if params else "")
+    ]
     for m in rendered.messages:
-        con.print(Rule(f"[bold]{m['role']}[/]", align="left", style="dim"))
-        con.print(escape(m["content"]))
+        lines += [output.style(output.rule(m["role"]), "dim"), m["content"]]
     if rendered.response_format:
-        con.print(Rule(style="dim"))
-        con.print(f"[dim]response_format: {rendered.response_format}[/]")
+        lines += [output.style(output.rule("response_format"), "dim"), str(rendered.response_format)]
+    output.print_text("\n".join(lines))
 
 
 @app.command("lint")

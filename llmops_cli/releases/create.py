@@ -74,7 +74,7 @@ def release_paths(project: Project, name: str) -> list[str]:
     """Project-relative files a release of ``name`` depends on: prompt, templates, partials, golden set,
     judge prompt(s) and ``llmops.yaml``. Best effort: files that fail to load still list their own path."""
     from ..config import CONFIG_FILE
-    from ..goldens import GOLDEN_SUFFIXES
+    from ..project import GOLDEN_SUFFIXES
 
     paths = {CONFIG_FILE, project.prompt_file(name)}
     evals = project.config.paths.evals.strip("/")
