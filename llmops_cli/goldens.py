@@ -113,7 +113,7 @@ class GoldenSet:
         return [*self.defaults.asserts, *case.asserts]
 
 
-def parse_golden(text: str, file: str, prompt: str) -> GoldenSet:
+def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None) -> GoldenSet:
     """Parse a golden-set file; :class:`PromptFileError` with file:line on any problem."""
     if file.endswith(".jsonl"):
         cases: list[Case] = []
@@ -131,7 +131,7 @@ def parse_golden(text: str, file: str, prompt: str) -> GoldenSet:
             lines.setdefault(case.id, lineno)
         return _finish(GoldenSet(prompt=prompt, file=file, cases=cases, case_lines=lines))
 
-    data = parse_yaml(text, file)
+    data = parse_yaml(text, file, cache_dir)
     prefix: tuple[str, ...] = ("cases",)
     if isinstance(data, list):
         data, prefix = {"cases": data}, ()

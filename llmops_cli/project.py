@@ -188,7 +188,8 @@ class Project:
             return None
         from .goldens import parse_golden  # golden sets are not needed to list or render prompts
 
-        return parse_golden(self.source.read_text(file), file, name)
+        cache_dir = self.config.cache_dir(str(self.root)) if self.root else None
+        return parse_golden(self.source.read_text(file), file, name, cache_dir)
 
 
 def parse_prompt_text(text: str, file: str) -> tuple[PromptSpec, LineMap]:

@@ -21,8 +21,18 @@ except AttributeError:  # pragma: no cover - libyaml missing
 PathKey = tuple[str | int, ...]
 
 
-def parse_yaml(text: str, file: str) -> Any:
-    """Parse YAML text; :class:`PromptFileError` with file:line on a syntax error."""
+LARGE_YAML_CHARS = 32_768  # above this, parsed documents are worth caching (PyYAML builds objects in Python)
+
+
+def parse_yaml(text: str, file: str, cache_dir: str | None = None) -> Any:
+    """Parse YAML text; :class:`PromptFileError` with file:line on a syntax error.
+
+    With ``cache_dir``, a large document's parsed form is kept as JSON under its content hash, so a
+    1,000-case golden set loads in milliseconds the next time (only documents that survive a JSON round
+    trip unchanged are cached: string keys, no dates).
+    """
+    if cache_dir and len(text) > LARGE_YAML_CHARS:
+        return _cached_parse(text, file, cache_dir)
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -83,3 +93,43 @@ class LineMap:
                 return self._lines[p]
             p = p[:-1]
         return self._lines.get(())
+
+
+def _cached_parse(text: str, file: str, cache_dir: str) -> Any:
+    import hashlib
+    import json
+    import os
+    import tempfile
+
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    folder = os.path.join(cache_dir, "parsed-yaml")
+    path = os.path.join(folder, f"{digest}.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        pass
+    data = parse_yaml(text, file)
+    if _json_exact(data):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, ensure_ascii=False)
+            os.replace(tmp, path)  # atomic: concurrent runs never see a partial file
+        except OSError:
+            pass  # a read-only cache is only slower
+    return data
+
+
+def _json_exact(value: Any) -> bool:
+    """Does ``value`` survive ``json.loads(json.dumps(value))`` unchanged?"""
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, list):
+        return all(_json_exact(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_exact(v) for k, v in value.items())
+    return False

@@ -223,3 +223,17 @@ def test_schema_file_is_current_and_validates_real_prompts() -> None:
     assert files
     for f in files:
         jsonschema.validate(yaml.safe_load(f.read_text()), committed)
+
+
+def test_large_golden_sets_are_parsed_once(tmp_path: Path) -> None:
+    """A large YAML golden set is cached as JSON by content hash; edits are seen at once."""
+    root = make_sample_project(tmp_path / "p")
+    cases = "".join(f"  - {{id: c{i}, vars: {{question: 'Question number {i}?'}}, tags: [t{i % 7}]}}\n" for i in range(800))
+    write(root, "evals/support/answer.yaml", "cases:\n" + cases)
+    first = Project.open(root).golden_set("support/answer")
+    cached = list((root / ".llmops/cache/parsed-yaml").glob("*.json"))
+    assert len(first.cases) == 800 and len(cached) == 1
+    again = Project.open(root).golden_set("support/answer")
+    assert [c.model_dump() for c in again.cases] == [c.model_dump() for c in first.cases]
+    write(root, "evals/support/answer.yaml", "cases:\n" + cases.replace("c799", "last"))
+    assert Project.open(root).golden_set("support/answer").cases[-1].id == "last"
