@@ -64,6 +64,9 @@ def main() -> None:
     args = ap.parse_args()
 
     py = sys.executable
+    # as installed: pip byte-compiles packages, but an editable checkout under PYTHONDONTWRITEBYTECODE=1
+    # would recompile llmops_cli on every start
+    subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "llmops_cli")], check=True)
     case = _first_case(args.prompt)
     render = [py, "-m", "llmops_cli", "prompt", "render", args.prompt]
     render += ["--case", case] if case else []

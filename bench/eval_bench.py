@@ -34,6 +34,9 @@ sys.path.insert(0, str(REPO))
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project, many_cases  # noqa: E402
 from tests.support.fakellm import FakeLLM, Fault  # noqa: E402
 
+# as installed: byte-compiled (an editable checkout under PYTHONDONTWRITEBYTECODE=1 recompiles on every start)
+subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "llmops_cli")], check=True)
+
 ENV = {**os.environ, "PYTHONPATH": str(REPO), KEY_ENV: KEY_VALUE, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 ENV.pop("LLMOPS_CACHE_DIR", None)
 
