@@ -228,7 +228,9 @@ def test_schema_file_is_current_and_validates_real_prompts() -> None:
 def test_large_golden_sets_are_parsed_once(tmp_path: Path) -> None:
     """A large YAML golden set is cached as JSON by content hash; edits are seen at once."""
     root = make_sample_project(tmp_path / "p")
-    cases = "".join(f"  - {{id: c{i}, vars: {{question: 'Question number {i}?'}}, tags: [t{i % 7}]}}\n" for i in range(800))
+    cases = "".join(
+        f"  - {{id: c{i}, vars: {{question: 'Question number {i}?'}}, tags: [t{i % 7}]}}\n" for i in range(800)
+    )
     write(root, "evals/support/answer.yaml", "cases:\n" + cases)
     first = Project.open(root).golden_set("support/answer")
     cached = list((root / ".llmops/cache/parsed-yaml").glob("*.json"))
@@ -237,3 +239,22 @@ def test_large_golden_sets_are_parsed_once(tmp_path: Path) -> None:
     assert [c.model_dump() for c in again.cases] == [c.model_dump() for c in first.cases]
     write(root, "evals/support/answer.yaml", "cases:\n" + cases.replace("c799", "last"))
     assert Project.open(root).golden_set("support/answer").cases[-1].id == "last"
+
+
+def test_jsonl_golden_sets(sample_project: Path) -> None:
+    (sample_project / "evals/support/answer.yaml").unlink()
+    write(
+        sample_project,
+        "evals/support/answer.jsonl",
+        """
+        {"id": "a", "vars": {"question": "Hi?"}, "cluster": "x"}
+
+        {"id": "b", "vars": {"question": "Bye?"}, "assert": [{"type": "icontains", "value": "bye"}]}
+    """,
+    )
+    gs = Project.open(sample_project).golden_set("support/answer")
+    assert [c.id for c in gs.cases] == ["a", "b"] and gs.line_of("b") == 3
+    write(sample_project, "evals/support/answer.jsonl", '{"id": "a", "vars": {}}\n{"id": "b", "colour": 1}\n')
+    with pytest.raises(PromptFileError) as exc:
+        Project.open(sample_project).golden_set("support/answer")
+    assert exc.value.line == 2 and exc.value.file == "evals/support/answer.jsonl"
