@@ -21,13 +21,14 @@ from pathlib import Path
 from ..errors import GitError, UsageError
 from ..sources import FsSource, GitSource, Source, open_repo, resolve_commit
 
-RELEASE_TAG = "prompts/{name}/v{version}"
 _RELEASE = re.compile(r"^(?P<name>[^@\s]+)@v?(?P<version>\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$")
 
 
 def release_tag(name: str, version: str) -> str:
-    """The git tag of a prompt release: ``prompts/<name>/v<semver>``."""
-    return RELEASE_TAG.format(name=name, version=version.removeprefix("v"))
+    """The git tag of a prompt release (the scheme is defined once, in :mod:`llmops_cli.releases.tags`)."""
+    from ..releases.tags import tag_name
+
+    return tag_name(name, version.removeprefix("v"))
 
 
 @dataclass
