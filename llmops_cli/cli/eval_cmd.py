@@ -192,44 +192,35 @@ def _verdict(summary: dict[str, Any]) -> None:
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
+    """The per-prompt table and the verdict line (plain columns: no rich import on the cached fast path)."""
     from ..evals.report import fmt_num, fmt_rate
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in (
-        "PROMPT",
-        "STATUS",
-        "PASS (MIN)",
-        "SAMPLES",
-        "ERR",
-        "METRICS (MEAN)",
-        "GEN TOK IN/OUT",
-        "JUDGE TOK IN/OUT",
-        "COST $",
-        "P50/P95 MS",
-    ):
-        table.add_column(col, overflow="fold")
+    headers = ["PROMPT", "STATUS", "PASS (MIN)", "SAMPLES", "ERR", "GEN TOK IN/OUT", "JUDGE TOK IN/OUT", "COST $"]
+    headers += ["P50/P95 MS", "METRICS (MEAN)"]
+    rows = []
     for name, s in summary["prompts"].items():
-        status = "[green]pass[/]" if s["status"] == "pass" else "[bold red]FAIL[/]"
         metrics = ", ".join(f"{m} {v['mean']:.2f}" for m, v in s["metrics"].items() if v["mean"] is not None)
         err = str(s["errors"]) + (f" (+{s['judge_errors']} judge)" if s["judge_errors"] else "")
-        table.add_row(
-            name,
-            status,
-            f"{fmt_rate(s['pass_rate'])} ({fmt_rate(s['min_pass_rate'])})",
-            str(s["samples"]),
-            err,
-            metrics or "—",
-            f"{s['tokens']['generation']['prompt']}/{s['tokens']['generation']['completion']}",
-            f"{s['tokens']['judge']['prompt']}/{s['tokens']['judge']['completion']}",
-            fmt_num(s["cost_usd"]["total"], 4),
-            f"{fmt_num(s['latency_ms']['p50'])}/{fmt_num(s['latency_ms']['p95'])}",
+        rows.append(
+            [
+                name,
+                "pass" if s["status"] == "pass" else "FAIL",
+                f"{fmt_rate(s['pass_rate'])} ({fmt_rate(s['min_pass_rate'])})",
+                str(s["samples"]),
+                err,
+                f"{s['tokens']['generation']['prompt']}/{s['tokens']['generation']['completion']}",
+                f"{s['tokens']['judge']['prompt']}/{s['tokens']['judge']['completion']}",
+                fmt_num(s["cost_usd"]["total"], 4),
+                f"{fmt_num(s['latency_ms']['p50'])}/{fmt_num(s['latency_ms']['p95'])}",
+                metrics or "—",
+            ]
         )
-    output.out().print(table)
+    output.print_columns(headers, rows)
     t = summary["totals"]
-    verdict = "[bold green]✓ passed[/]" if summary["passed"] else "[bold red]✗ failed[/]"
-    output.out().print(
+    verdict = (
+        output.style("✓ passed", "bold", "green") if summary["passed"] else output.style("✗ failed", "bold", "red")
+    )
+    output.print_text(
         f"{verdict}: {t['samples']} samples, {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, "
         f"{t['judge_errors']} judge errors, ${t['cost_usd'] or 0:.4f}"
     )
