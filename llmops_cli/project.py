@@ -217,10 +217,3 @@ def _closest(name: str, known: list[str]) -> str | None:
 
     match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return match[0] if match else None
-
-
-def load_prompt(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """Moved to :func:`llmops_cli.releases.loader.load_prompt` (kept here for old imports)."""
-    from .releases.loader import load_prompt as _load
-
-    return _load(*args, **kwargs)

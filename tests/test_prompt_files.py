@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops_cli import PromptFileError, SandboxViolation, TemplateError, VariablesError
-from llmops_cli.project import Project, load_prompt
+from llmops_cli import PromptFileError, SandboxViolation, TemplateError, VariablesError, load_prompt
+from llmops_cli.project import Project
 from tests.conftest import make_sample_project, write
 
 
