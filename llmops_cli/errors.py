@@ -49,8 +49,10 @@ class LlmopsError(Exception):
         return self.file or ""
 
     def __str__(self) -> str:
+        from .redact import redact  # every message llmops raises is redacted (keys, tokens)
+
         loc = self.location()
-        return f"{loc}: {self.message}" if loc else self.message
+        return redact(f"{loc}: {self.message}" if loc else self.message)
 
 
 class UserError(LlmopsError):

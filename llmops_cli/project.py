@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
 from .errors import NotFoundError, PromptFileError, TemplateError
+from .models.targets import resolve_route
 from .prompt import MessageTemplate, Prompt
 from .sources import FsSource, Source
 from .spec import PROMPT_SUFFIX, PromptSpec
@@ -157,6 +158,7 @@ class Project:
             partials=dict(sorted(partials.items())),
             variables_used=used,
             engine=self.engine,
+            route=resolve_route(self.config, spec.model),
         )
 
     def load_all(self) -> dict[str, Prompt]:

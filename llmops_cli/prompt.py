@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import VariablesError
 from .hashing import sha256_of
+from .models.targets import ModelRoute
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
 from .variables import validate_variables
 
 if TYPE_CHECKING:
     from .config import ModelAlias
+    from .models.targets import Target
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,14 @@ class Prompt:
     engine: TemplateEngine = field(repr=False)
     version: str | None = None  # set when loaded from a release
     git_sha: str | None = None
+    route: ModelRoute | None = None  # the model resolved through llmops.yaml (offline stand-in included)
     _sha256: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.route is None:  # built without a config: the alias alone decides
+            a = self.alias
+            base, key_env = (a.api_base, a.api_key_env) if a else (None, None)
+            self.route = ModelRoute(self.spec.model, self.model, base, key_env)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -99,8 +108,10 @@ class Prompt:
         return self.spec.inputs
 
     def hash_payload(self) -> dict[str, Any]:
-        """The behaviour-relevant content the hash covers (documented in the README)."""
-        return {
+        """The behaviour-relevant content the hash covers (documented in the README): everything that decides
+        what is sent, where, and with which key variable. ``call`` (the alias's ``api_base``, ``api_key_env``
+        and ``offline`` stand-in) is present only when one of them is set."""
+        payload: dict[str, Any] = {
             "model": self.model,
             "params": self.params,
             "inputs": {
@@ -110,6 +121,29 @@ class Prompt:
             "output": self.spec.output.model_dump(by_alias=True),
             "messages": [{"role": m.role, "template": m.text} for m in self.messages],
             "partials": self.partials,
+        }
+        call = self.route.hash_fields() if self.route else {}
+        if call:
+            payload["call"] = call
+        return payload
+
+    def legacy_sha256(self) -> str:
+        """The content hash as llmops 0.1.0 computed it (without the call target), to recognise old releases."""
+        payload = self.hash_payload()
+        payload.pop("call", None)
+        return sha256_of(payload)
+
+    def call_fields(self) -> dict[str, Any]:
+        """Everything that decides where a call goes, with which key variable and params — recorded in the
+        release manifest and checked on load."""
+        route = self.route
+        return {
+            "model": self.model,
+            "api_base": route.api_base if route else None,
+            "api_key_env": route.api_key_env if route else None,
+            "params": self.params,
+            "response_format": self.response_format,
+            "offline": route.offline.describe() if route and route.offline else None,
         }
 
     @property
@@ -154,24 +188,42 @@ class Prompt:
             variables=full,
         )
 
-    def complete(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> Any:
-        """Render, then call the model: ``litellm.completion(model=…, messages=…, **params)``.
+    def target(self, *, api_base: str | None = None) -> Target:
+        """Where a call of this prompt goes now (offline fallback applied); :class:`ProviderError` when a key
+        it needs is not in the environment."""
+        from .models.targets import choose_target
 
-        litellm is imported on first use. ``api_base`` and the API key come from the model alias in
-        ``llmops.yaml`` (``api_key_env`` names the environment variable; the key is never logged).
-        Returns litellm's response object.
+        assert self.route is not None
+        return choose_target(self.route, api_base_override=api_base)
+
+    def complete(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> Any:
+        """Render, then call the model through the model layer; returns litellm's response object.
+
+        The call goes where the release says (model, ``api_base``, the alias's ``offline`` stand-in when the
+        provider's key is not set, ``local/…`` models in-process). The key rule: a key is sent only to the
+        provider's own endpoint or to an ``api_base`` whose alias names its ``api_key_env``; any other base URL
+        gets a placeholder. litellm is imported on first use; error messages are redacted.
         """
-        import os
+        from .models.runtime import complete
 
         rendered = self.render(variables, **kwargs)
-        call: dict[str, Any] = dict(rendered.params)
-        if rendered.response_format:
-            call["response_format"] = rendered.response_format
-        if rendered.api_base:
-            call["api_base"] = rendered.api_base
-        if self.alias and self.alias.api_key_env and os.environ.get(self.alias.api_key_env):
-            call["api_key"] = os.environ[self.alias.api_key_env]
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
+        return complete(
+            self.target(),
+            rendered.messages,
+            rendered.params,
+            rendered.response_format,
+            output_schema=self.spec.output.schema_,
+        )
 
-        return litellm.completion(model=rendered.model, messages=rendered.messages, **call)
+    async def acomplete(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> Any:
+        """:meth:`complete`, awaited (``litellm.acompletion``)."""
+        from .models.runtime import acomplete
+
+        rendered = self.render(variables, **kwargs)
+        return await acomplete(
+            self.target(),
+            rendered.messages,
+            rendered.params,
+            rendered.response_format,
+            output_schema=self.spec.output.schema_,
+        )

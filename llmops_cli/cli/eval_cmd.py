@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import CheckFailed, UsageError
+from ..redact import redact
 from . import output
 from .state import STATE
 
@@ -166,7 +167,7 @@ def run(
         from ..evals.report import junit_xml
 
         junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text(junit_xml(results), encoding="utf-8")
+        junit.write_text(redact(junit_xml(results)), encoding="utf-8")
     if results is not None:
         from ..evals.report import append_step_summary
 
@@ -245,7 +246,7 @@ def merge(
     if junit:
         from ..evals.report import junit_xml
 
-        junit.write_text(junit_xml(merged), encoding="utf-8")
+        junit.write_text(redact(junit_xml(merged)), encoding="utf-8")
     _print_summary(merged["summary"])
     output.info(f"merged {len(files)} file(s) into {out}")
     _verdict(merged["summary"])

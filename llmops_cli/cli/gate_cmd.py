@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import CheckFailed, UserError
+from ..redact import redact
 from . import output
 from .state import STATE
 
@@ -207,8 +208,9 @@ def gate(
             except StatusError as serr:
                 output.warning(serr.message)
         raise
-    md = to_markdown(report)
-    Path(folder, "gate.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    md = redact(to_markdown(report))
+    gate_json = redact(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    Path(folder, "gate.json").write_text(gate_json + "\n", "utf-8")
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(md, encoding="utf-8")

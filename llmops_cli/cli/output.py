@@ -1,4 +1,5 @@
-"""All terminal output flows through here: data to stdout, status and errors to stderr.
+"""All terminal output flows through here: data to stdout, status and errors to stderr — and through the
+redactor (:func:`llmops_cli.redact.redact`) on its way, rich's consoles included.
 
 rich is imported only by commands that draw tables, diffs or progress bars (``out()``/``err()``);
 messages, JSON, plain tables and rendered prompts are written directly, which keeps start-up of the
@@ -15,6 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import LlmopsError
+from ..redact import redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,12 +24,31 @@ if TYPE_CHECKING:
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
 
+class _Redacting:
+    """A text stream that redacts what it writes and forwards to ``sys.stdout`` / ``sys.stderr`` as they are
+    at write time (so captured streams keep working)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def _inner(self) -> TextIO:
+        return getattr(sys, self._name)
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._inner, attr)
+
+
 @cache
 def out() -> Console:
     """rich Console for data (stdout). Respects NO_COLOR; plain when not a terminal."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, width=_width(sys.stdout))
+    return Console(file=_Redacting("stdout"), highlight=False, soft_wrap=False, width=_width(sys.stdout))  # type: ignore[arg-type]
 
 
 @cache
@@ -35,7 +56,7 @@ def err() -> Console:
     """rich Console for status, warnings and errors (stderr)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
+    return Console(file=_Redacting("stderr"), highlight=False, soft_wrap=True, width=_width(sys.stderr))  # type: ignore[arg-type]
 
 
 def _width(stream: Any) -> int | None:
@@ -70,12 +91,13 @@ def rule(title: str, width: int | None = None) -> str:
 
 def print_json(data: Any) -> None:
     """Machine-readable output: plain JSON on stdout, no colour, no wrapping."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
     sys.stdout.flush()
 
 
 def print_text(text: str) -> None:
     """Raw text on stdout (no markup interpretation)."""
+    text = redact(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
@@ -93,7 +115,7 @@ def print_columns(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None
 
 def _message(label: str, color: str, message: str) -> None:
     prefix = style(label, "bold", color, stream=sys.stderr) if label else ""
-    sys.stderr.write(f"{prefix}{' ' if prefix else ''}{message}\n")
+    sys.stderr.write(f"{prefix}{' ' if prefix else ''}{redact(message)}\n")
     sys.stderr.flush()
 
 
@@ -106,7 +128,7 @@ def warning(message: str) -> None:
 
 
 def info(message: str) -> None:
-    sys.stderr.write(style(message, "dim", stream=sys.stderr) + "\n")
+    sys.stderr.write(style(redact(message), "dim", stream=sys.stderr) + "\n")
     sys.stderr.flush()
 
 

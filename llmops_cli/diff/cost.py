@@ -1,8 +1,8 @@
 """``--cost``: input tokens of the rendered golden cases and the estimated cost per 1,000 calls.
 
-Token counts and prices come from litellm's bundled token counter and price table, read offline
-(``LITELLM_LOCAL_MODEL_COST_MAP=True``); litellm is imported here, lazily, and only when asked.
-A model litellm has no price for is *unknown* (None), never $0.
+Token counts and prices come from the model layer (:mod:`llmops_cli.models.prices`: litellm's bundled token
+counter and price table, read offline, litellm imported only when asked). A model litellm has no price for
+is *unknown* (None), never $0.
 
 Output tokens cannot be measured without calling the model, so each call is assumed to produce
 ``params.max_tokens`` output tokens (an upper bound) or :data:`DEFAULT_OUTPUT_TOKENS` when the
@@ -11,24 +11,15 @@ prompt sets no ``max_tokens``; the report says which.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..models.prices import Price
     from ..prompt import Prompt, RenderedPrompt
 
 DEFAULT_OUTPUT_TOKENS = 256
 CALLS = 1000
-
-
-@dataclass(frozen=True)
-class Price:
-    input_per_token: float
-    output_per_token: float
 
 
 @dataclass(frozen=True)
@@ -83,41 +74,10 @@ class CostDiff:
         }
 
 
-@cache
-def _litellm() -> Any:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    with contextlib.redirect_stdout(io.StringIO()):
-        import litellm
-
-    litellm.suppress_debug_info = True
-    return litellm
-
-
-@cache
-def price_of(model: str) -> Price | None:
-    """Per-token prices from litellm's bundled table; None when the model is not priced there."""
-    litellm = _litellm()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            info = litellm.get_model_info(model)
-    except Exception:  # litellm raises a bare Exception for unmapped models
-        return None
-    pin, pout = info.get("input_cost_per_token"), info.get("output_cost_per_token")
-    # Self-hosted entries list zero prices: say unknown rather than claim $0.
-    if pin is None or pout is None or (pin == 0 and pout == 0):
-        return None
-    return Price(float(pin), float(pout))
-
-
-def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
-    """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback)."""
-    litellm = _litellm()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return int(litellm.token_counter(model=model, messages=messages))
-
-
 def side_cost(prompt: Prompt, renders: list[RenderedPrompt]) -> SideCost:
     """Token statistics and cost of one prompt version over its rendered golden cases."""
+    from ..models.prices import count_tokens, price_of
+
     model = prompt.model
     tokens = [count_tokens(model, r.messages) for r in renders]
     max_tokens = prompt.params.get("max_tokens")

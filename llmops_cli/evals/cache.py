@@ -4,7 +4,8 @@ An entry lives at ``<dir>/v1/<key[:2]>/<key[2:4]>/<key>.json`` where ``key`` is 
 canonical JSON of everything that determines the answer (see :func:`cache_key`). Entries are written to
 a temporary file in the same folder and moved into place with :func:`os.replace`, so a reader sees a
 whole entry or none, and two runs writing the same key at once both succeed (last one wins; the content
-is equivalent). A corrupt or unreadable entry is a miss.
+is equivalent). A corrupt or unreadable entry is a miss. Entries pass through the redactor (a provider that
+echoes a key in its answer does not get it stored).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 from typing import Any
 
 from ..hashing import sha256_of
+from ..redact import redact
 
 CACHE_LAYOUT = "v1"
 
@@ -89,7 +91,7 @@ class ResponseCache:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh, ensure_ascii=False, separators=(",", ":"))
+                fh.write(redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":"))))
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -1,5 +1,5 @@
 """The run journal: ``.llmops/runs/<run-id>/`` with ``run.json`` (what was asked) and ``journal.jsonl``
-(one line per finished sample, appended as it completes).
+(one line per finished sample, appended as it completes). Every line passes through the redactor.
 
 Records are handed to a writer thread that appends them in order, flushes and fsyncs each batch (group
 commit), so the event loop never blocks on the disk. After a crash or ``kill -9`` the journal holds every
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import NotFoundError, UserError
+from ..redact import redact
 
 RUNS_DIR = os.path.join(".llmops", "runs")
 JOURNAL_FILE = "journal.jsonl"
@@ -56,7 +57,7 @@ class Journal:
         j = cls(directory)
         tmp = j.meta_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(meta, fh, indent=2, ensure_ascii=False)
+            fh.write(redact(json.dumps(meta, indent=2, ensure_ascii=False)))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, j.meta_path)
@@ -105,7 +106,7 @@ class Journal:
     # -- writing ------------------------------------------------------------------------------------------
     def append(self, record: dict[str, Any], *, durable: bool = True) -> None:
         """Queue one record; the writer thread appends it (and fsyncs when ``durable``)."""
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = redact(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
         if self._thread is None:
             self._write_batch([(line, durable)])
         else:

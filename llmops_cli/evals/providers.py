@@ -1,4 +1,5 @@
-"""Provider calls through ``litellm.acompletion``: model resolution, retries with back-off, AIMD limiting.
+"""Eval provider calls: retries with back-off and AIMD limiting around the model layer (:mod:`llmops_cli.models`,
+which resolves targets, applies the key rule and imports litellm).
 
 litellm's and the OpenAI SDK's own retries are switched off (``num_retries=0``, ``max_retries=0``); this
 module retries 429, 5xx, timeouts, dropped connections and unparsable bodies itself, with exponential
@@ -12,139 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import os
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import ModelAlias, ProjectConfig
-from ..errors import ProviderError
+from ..models import Target, is_in_process
+from ..models.runtime import import_litellm, request_kwargs, response_cost
+from ..redact import redact
 
-# Environment variables litellm reads a provider's key from (for the offline fallback decision).
-PROVIDER_KEY_ENV = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "gemini": "GEMINI_API_KEY",
-    "mistral": "MISTRAL_API_KEY",
-    "groq": "GROQ_API_KEY",
-    "cohere": "COHERE_API_KEY",
-    "together_ai": "TOGETHERAI_API_KEY",
-    "deepseek": "DEEPSEEK_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-    "xai": "XAI_API_KEY",
-    "fireworks_ai": "FIREWORKS_AI_API_KEY",
-    "azure": "AZURE_API_KEY",
-}
-# Sent as the key to a custom api_base with no api_key_env, so an ambient provider key never leaves for it.
-PLACEHOLDER_KEY = "no-key"
 MAX_RETRY_AFTER_S = 60.0
 
-
-@dataclass(frozen=True)
-class Target:
-    """Where a call goes: the litellm model id, base URL and the NAME of the key's env var."""
-
-    model: str
-    api_base: str | None = None
-    api_key_env: str | None = None
-    label: str = ""  # the alias or id as written
-    offline_from: str | None = None  # the model replaced by its offline fallback
-    params: dict[str, Any] = field(default_factory=dict, hash=False)  # the offline alias's params, on top
-
-    def prepare(
-        self, params: dict[str, Any], response_format: dict[str, Any] | None, output_schema: dict[str, Any] | None
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """The request's params and response format for this target.
-
-        The target's own params go on top of the prompt's (e.g. a smaller ``max_tokens`` offline). An
-        in-process model also gets the prompt's output schema as a grammar, so a small model emits the
-        declared JSON object instead of free-form JSON.
-        """
-        if self.params:
-            params = {**params, **self.params}
-        if response_format and output_schema and is_in_process(self.model):
-            from ..providers.local import schema_response_format
-
-            response_format = schema_response_format(output_schema, params.get("max_tokens"))
-        return params, response_format
-
-    def api_key(self) -> str | None:
-        """The key, read from the environment at call time (never stored, never logged)."""
-        if self.api_key_env:
-            return os.environ.get(self.api_key_env)
-        if self.api_base:
-            return PLACEHOLDER_KEY
-        return None
-
-    def describe(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"model": self.model, "api_base": self.api_base}
-        if self.offline_from:
-            d["offline_from"] = self.offline_from
-        return d
-
-
-def is_in_process(model: str) -> bool:
-    """Models run inside this process (llama.cpp), not behind an HTTP API."""
-    return model.startswith("local/")
-
-
-def provider_of(model: str) -> str:
-    return model.split("/", 1)[0] if "/" in model else "openai"
-
-
-def _key_missing(model: str, alias: ModelAlias | None) -> bool:
-    env = alias.api_key_env if alias and alias.api_key_env else PROVIDER_KEY_ENV.get(provider_of(model))
-    return bool(env) and not os.environ.get(env or "")
-
-
-def resolve_target(
-    config: ProjectConfig,
-    name: str,
-    *,
-    model_override: str | None = None,
-    api_base_override: str | None = None,
-) -> Target:
-    """The call target for a model name (alias or id), applying ``--model`` / ``--api-base`` and the
-    alias's ``offline`` fallback when the provider's key is not in the environment."""
-    wanted = model_override or name
-    model, alias = config.resolve_model(wanted)
-    api_base = alias.api_base if alias else None
-    key_env = alias.api_key_env if alias else None
-    offline_from = None
-    extra_params: dict[str, Any] = {}
-    if alias and alias.offline and _key_missing(model, alias):
-        offline_from = model
-        off_model, off_alias = config.resolve_model(alias.offline)
-        model = off_model
-        api_base = off_alias.api_base if off_alias else None
-        key_env = off_alias.api_key_env if off_alias else None
-        extra_params = dict(off_alias.params) if off_alias else {}
-    if api_base_override:
-        api_base = api_base_override
-    if is_in_process(model):
-        from ..providers.local import preflight
-
-        preflight(model)  # the [local] extra and the model file: a clear error before any call
-    if not key_env and not api_base and _key_missing(model, None):
-        env = PROVIDER_KEY_ENV[provider_of(model)]
-        raise ProviderError(
-            f"model {wanted!r} ({model}) needs {env} in the environment; set it, or give the alias an "
-            "'offline' model in llmops.yaml"
-        )
-    if key_env and not os.environ.get(key_env):
-        raise ProviderError(
-            f"model {wanted!r} needs an API key in the environment variable {key_env}, which is not set",
-            file="llmops.yaml",
-        )
-    return Target(
-        model=model,
-        api_base=api_base,
-        api_key_env=key_env,
-        label=wanted,
-        offline_from=offline_from,
-        params=extra_params,
-    )
+__all__ = ["AimdLimiter", "CallFailed", "CallResult", "CallStats", "Caller", "classify", "import_litellm"]
 
 
 # -- results and errors ---------------------------------------------------------------------------------------
@@ -256,7 +136,7 @@ def classify(exc: BaseException) -> _Failure:
 
 
 def _clean_message(exc: BaseException) -> str:
-    text = str(exc).replace("\n", " ").strip()
+    text = redact(str(exc)).replace("\n", " ").strip()
     for prefix in ("litellm.",):
         text = text.removeprefix(prefix)
     return text[:500]
@@ -308,30 +188,6 @@ class CallStats:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-_LITELLM: Any = None
-
-
-def import_litellm() -> Any:
-    """litellm, imported on first need with the local cost map (no network) and custom providers."""
-    global _LITELLM
-    if _LITELLM is None:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        with contextlib.suppress(ImportError):  # the OpenAI SDK imports these on its first call (~1 s): now
-            import openai.resources  # noqa: F401
-        litellm.suppress_debug_info = True
-        litellm.telemetry = False
-        try:
-            from ..providers import register_custom_providers  # type: ignore[attr-defined]
-        except ImportError:
-            pass
-        else:
-            register_custom_providers(litellm)
-        _LITELLM = litellm
-    return _LITELLM
-
-
 class Caller:
     """Makes provider calls with retries, back-off and an AIMD limiter shared by every call of a run."""
 
@@ -380,22 +236,10 @@ class Caller:
     ) -> CallResult:
         """One chat completion; :class:`CallFailed` when it fails for good."""
         litellm = import_litellm()
-        kwargs: dict[str, Any] = dict(params)
-        kwargs.update(
-            model=target.model,
-            messages=messages,
-            timeout=self.timeout_s,
-            num_retries=0,
-            max_retries=0,
+        kwargs = request_kwargs(
+            target, messages, params, response_format, timeout=self.timeout_s, num_retries=0, max_retries=0,
             drop_params=True,
-        )
-        if response_format:
-            kwargs["response_format"] = response_format
-        if target.api_base:
-            kwargs["api_base"] = target.api_base
-        key = target.api_key()
-        if key:
-            kwargs["api_key"] = key
+        )  # fmt: skip
         attempt = 0
         while True:
             async with self._model_slot(target):
@@ -439,18 +283,12 @@ class Caller:
         usage = getattr(resp, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = (getattr(resp, "_hidden_params", None) or {}).get("response_cost")
-        if cost is None and target.model not in self._no_cost_models:
-            try:
-                cost = float(litellm.completion_cost(completion_response=resp, model=target.model))
-            except Exception:
-                self._no_cost_models.add(target.model)
-                cost = None
+        cost = response_cost(litellm, resp, target.model, self._no_cost_models)
         return CallResult(
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost_usd=float(cost) if cost is not None else None,
+            cost_usd=cost,
             latency_ms=seconds * 1000.0,
             model=str(getattr(resp, "model", None) or target.model),
             attempts=attempts,

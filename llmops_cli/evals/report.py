@@ -140,6 +140,8 @@ def append_step_summary(results: dict[str, Any]) -> bool:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
+    from ..redact import redact
+
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(markdown_summary(results) + "\n")
+        fh.write(redact(markdown_summary(results)) + "\n")
     return True

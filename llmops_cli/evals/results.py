@@ -184,7 +184,11 @@ def write_results(
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
-    dump = _dumps
+    from ..redact import redact
+
+    def dump(value: Any) -> str:
+        return redact(_dumps(value))
+
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write("{\n")
         fh.write(f'"schema_version": {RESULTS_SCHEMA_VERSION},\n"kind": "{RESULTS_KIND}",\n')

@@ -27,6 +27,7 @@ from .._version import __version__
 from ..errors import NotFoundError, PromptFileError, UsageError, UserError
 from ..goldens import Case, GoldenSet
 from ..hashing import sha256_of
+from ..models import Target, resolve_target
 from ..project import Project
 from ..prompt import Prompt
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, parse_assertions, sample_verdict
@@ -42,7 +43,7 @@ from .judges import (
     repair_messages,
     select_inputs,
 )
-from .providers import Caller, CallFailed, CallResult, Target, resolve_target
+from .providers import Caller, CallFailed, CallResult
 from .results import summarize, write_results
 from .selection import changed_prompts, merge_base, shard_of
 
@@ -211,7 +212,9 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
         if name not in judges:
             jp = jproject.load(name)
             model_name = options.judge_model or jproject.config.judge.model or jp.model_name
-            judges[name] = JudgePlan(name, jp, target_for(jproject, model_name, None, None), k)
+            # --api-base follows --judge-model to the judges; without it judges keep their configured server
+            api_base = options.api_base if options.judge_model else None
+            judges[name] = JudgePlan(name, jp, target_for(jproject, model_name, None, api_base), k)
         return judges[name]
 
     plans: list[PromptPlan] = []

@@ -69,7 +69,9 @@ def status_target(env: Mapping[str, str]) -> StatusTarget:
 
 def status_description(line: str) -> str:
     """A commit status description: one line, at most 140 characters."""
-    line = " ".join(line.split())
+    from ..redact import redact
+
+    line = " ".join(redact(line).split())
     return line if len(line) <= 140 else line[:139] + "…"
 
 
@@ -117,6 +119,9 @@ def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> 
     path = env.get("GITHUB_STEP_SUMMARY")
     if not path:
         return None
+    from ..redact import redact
+
+    markdown = redact(markdown)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
     return path

@@ -11,13 +11,19 @@ A tag message is a one-line title, a blank line, then the manifest as JSON::
       "sha256": "…",            # Prompt.sha256 of the released content
       "git_sha": "…",           # the commit the tag points at
       "model": "openai/gpt-4o-mini-2024-07-18", "model_name": "chat",
-      "params": {…}, "inputs": {"question": {"type": "string", "required": true}, …},
+      "params": {…}, "api_base": null, "api_key_env": null, "response_format": null,
+      "offline": {"model": "local/smollm2", "api_base": null, "api_key_env": null, "params": {…}} | null,
+      "inputs": {"question": {"type": "string", "required": true}, …},
       "output": {"format": "json", "fields": {"answer": "string"}},
       "file": "prompts/support/answer.prompt.yaml",
       "previous": "1.2.0", "bump": "minor", "impact": "feature", "impact_reasons": […],
       "gate": {"verdict": "PASS", "source": "…", "git_sha": "…"} | null,
       "message": "…", "created_at": "…", "llmops_version": "…"
     }
+
+The call fields (:data:`CALL_FIELDS`: model, api_base, api_key_env, params, response_format, offline) say
+where the release's calls go, with which key variable and params; the content sha256 covers them too. A
+manifest whose call fields differ from the content it describes is refused (:class:`IntegrityError`).
 """
 
 from __future__ import annotations
@@ -26,11 +32,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError
+from ..hashing import canonical_json
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
 
 MANIFEST_SCHEMA = "llmops.release/1"
+CALL_FIELDS = ("model", "api_base", "api_key_env", "params", "response_format", "offline")
 
 
 def schema_summary(prompt: Prompt) -> dict[str, Any]:
@@ -59,9 +67,8 @@ def build_manifest(prompt: Prompt, version: str, git_sha: str, **extra: Any) -> 
         "version": version,
         "sha256": prompt.sha256,
         "git_sha": git_sha,
-        "model": prompt.model,
+        **prompt.call_fields(),
         "model_name": prompt.model_name,
-        "params": prompt.params,
         **schema_summary(prompt),
         "file": prompt.file,
         **extra,
@@ -98,8 +105,26 @@ def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str 
             f"{where}: tag points at commit {commit[:12]} but was released from "
             f"{str(manifest.get('git_sha'))[:12]} — the tag was moved; refusing to load it"
         )
+    call = prompt.call_fields()
+    for key in CALL_FIELDS:
+        if key in manifest and canonical_json(manifest[key]) != canonical_json(call[key]):
+            raise IntegrityError(
+                f"{where}: the manifest's {key} ({_short(manifest[key])}) differs from the released content's "
+                f"({_short(call[key])}) — refusing to load it"
+            )
     if prompt.sha256 != manifest.get("sha256"):
+        if "api_base" not in manifest and prompt.legacy_sha256() == manifest.get("sha256"):
+            raise IntegrityError(
+                f"{where}: released by llmops 0.1.0, whose content hash does not cover the model's api_base, "
+                "api_key_env or offline stand-in, which this prompt's alias sets; re-release it "
+                "(llmops release create) to load it"
+            )
         raise IntegrityError(
             f"{where}: content sha256 {prompt.sha256[:16]}… does not match the released "
             f"{str(manifest.get('sha256'))[:16]}… — refusing to load modified content"
         )
+
+
+def _short(value: Any) -> str:
+    text = canonical_json(value)
+    return text if len(text) <= 80 else text[:77] + "..."

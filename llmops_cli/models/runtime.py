@@ -1,0 +1,129 @@
+"""The one place litellm is imported and set up, and the request every provider call sends.
+
+litellm is imported on first need (``import_litellm``), with the bundled cost map (no network:
+``LITELLM_LOCAL_MODEL_COST_MAP=True``), its debug output and telemetry off, and llmops' custom providers
+(``local/…``) registered. Eval generations, judges, ``prompt diff --cost`` and ``Prompt.complete()`` /
+``Prompt.acomplete()`` all come through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+from typing import Any
+
+from ..redact import redact_exception
+from .targets import Target, is_in_process
+
+_LITELLM: Any = None
+_LOCK = threading.Lock()
+
+
+def import_litellm() -> Any:
+    """litellm, imported once with the local cost map (no network) and the custom providers registered."""
+    global _LITELLM
+    if _LITELLM is not None:
+        return _LITELLM
+    with _LOCK:
+        if _LITELLM is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            with contextlib.redirect_stdout(io.StringIO()):
+                import litellm
+
+            with contextlib.suppress(ImportError):  # the OpenAI SDK imports these on its first call (~1 s): now
+                import openai.resources  # noqa: F401
+            litellm.suppress_debug_info = True
+            litellm.telemetry = False
+            from ..providers import register_custom_providers
+
+            register_custom_providers(litellm)
+            _LITELLM = litellm
+    return _LITELLM
+
+
+def request_kwargs(
+    target: Target,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    response_format: dict[str, Any] | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """litellm's keyword arguments for one chat completion; the key follows the key rule (see
+    :mod:`llmops_cli.models.targets`)."""
+    kwargs: dict[str, Any] = dict(params)
+    kwargs.update(extra)
+    kwargs["model"] = target.model
+    kwargs["messages"] = messages
+    if response_format:
+        kwargs["response_format"] = response_format
+    if target.api_base:
+        kwargs["api_base"] = target.api_base
+    key = target.api_key()
+    if key:
+        kwargs["api_key"] = key
+    return kwargs
+
+
+def complete(
+    target: Target,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    response_format: dict[str, Any] | None,
+    *,
+    output_schema: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Any:
+    """One chat completion (blocking); litellm's response object. Errors are litellm's, their messages
+    redacted."""
+    params, response_format = target.prepare(params, response_format, output_schema)
+    kwargs = request_kwargs(target, messages, params, response_format, **extra)
+    litellm = import_litellm()
+    try:
+        return litellm.completion(**kwargs)
+    except Exception as exc:
+        raise redact_exception(exc) from None
+
+
+async def acomplete(
+    target: Target,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    response_format: dict[str, Any] | None,
+    *,
+    output_schema: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Any:
+    """One chat completion, awaited; litellm's response object. In-process models run one call at a time."""
+    params, response_format = target.prepare(params, response_format, output_schema)
+    kwargs = request_kwargs(target, messages, params, response_format, **extra)
+    litellm = import_litellm()
+    try:
+        return await litellm.acompletion(**kwargs)
+    except Exception as exc:
+        raise redact_exception(exc) from None
+
+
+def response_cost(litellm: Any, response: Any, model: str, no_price: set[str] | None = None) -> float | None:
+    """USD cost of a response from litellm's price table; None when the model has no (non-zero) price there.
+    In-process models cost exactly 0. ``no_price`` remembers models already found unpriced."""
+    if is_in_process(model):
+        return 0.0
+    if no_price is not None and model in no_price:
+        return None
+    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    if cost is None:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                cost = float(litellm.completion_cost(completion_response=response, model=model))
+        except Exception:
+            cost = None
+    if not cost:  # None, or a 0 from a table entry that lists no price: unknown, never $0
+        from .prices import price_of
+
+        if cost is None or price_of(model) is None:
+            if no_price is not None:
+                no_price.add(model)
+            return None
+    return float(cost)
