@@ -1,5 +1,5 @@
-"""Prices and token counts from litellm's bundled tables, read offline. A model litellm has no price for is
-*unknown* (None), never $0 — except in-process models (``local/…``), which cost exactly 0."""
+"""Prices and token counts from litellm's bundled tables, read offline. A model litellm has no price for — or
+lists at zero, as self-hosted entries do — is *unknown* (None), never $0."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from .runtime import import_litellm
-from .targets import is_in_process
 
 
 @dataclass(frozen=True)
@@ -21,8 +20,6 @@ class Price:
 @cache
 def price_of(model: str) -> Price | None:
     """Per-token prices from litellm's bundled table; None when the model is not priced there."""
-    if is_in_process(model):
-        return Price(0.0, 0.0)
     litellm = import_litellm()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

@@ -106,12 +106,7 @@ def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str 
             f"{str(manifest.get('git_sha'))[:12]} — the tag was moved; refusing to load it"
         )
     call = prompt.call_fields()
-    for key in CALL_FIELDS:
-        if key in manifest and canonical_json(manifest[key]) != canonical_json(call[key]):
-            raise IntegrityError(
-                f"{where}: the manifest's {key} ({_short(manifest[key])}) differs from the released content's "
-                f"({_short(call[key])}) — refusing to load it"
-            )
+    differ = [k for k in CALL_FIELDS if k in manifest and canonical_json(manifest[k]) != canonical_json(call[k])]
     if prompt.sha256 != manifest.get("sha256"):
         if "api_base" not in manifest and prompt.legacy_sha256() == manifest.get("sha256"):
             raise IntegrityError(
@@ -119,9 +114,16 @@ def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str 
                 "api_key_env or offline stand-in, which this prompt's alias sets; re-release it "
                 "(llmops release create) to load it"
             )
+        also = f" (the call differs too: {', '.join(differ)})" if differ else ""
         raise IntegrityError(
             f"{where}: content sha256 {prompt.sha256[:16]}… does not match the released "
-            f"{str(manifest.get('sha256'))[:16]}… — refusing to load modified content"
+            f"{str(manifest.get('sha256'))[:16]}…{also} — refusing to load modified content"
+        )
+    if differ:
+        key = differ[0]
+        raise IntegrityError(
+            f"{where}: the manifest's {key} ({_short(manifest[key])}) differs from the released content's "
+            f"({_short(call[key])}) — refusing to load it"
         )
 
 
