@@ -78,7 +78,7 @@ _SHAPES = (
     r"|github_pat_[A-Za-z0-9_]{20,}"
     r"|hf_[A-Za-z0-9]{20,}"
     r"|xox[abpr]-[A-Za-z0-9\-]{10,})"
-    r"|(?P<bearer>[Bb]earer|BEARER)\s+[A-Za-z0-9._~+/=\-]{8,}"
+    r"|(?P<bearer>[Bb]earer|BEARER)\s+(?P<token>[A-Za-z0-9._~+/=\-]{8,})"
 )
 _SHAPE_LITERALS = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "hf_", "xox", "earer", "EARER")
 
@@ -118,7 +118,8 @@ class _Redactor:
         if secret is not None:
             return f"[REDACTED:{self.names[secret]}]"
         if m.group("bearer"):
-            return f"{m.group('bearer')} [REDACTED]"
+            name = self.names.get(m.group("token"))
+            return f"{m.group('bearer')} [REDACTED{':' + name if name else ''}]"
         return "[REDACTED]"
 
     def __call__(self, text: str) -> str:

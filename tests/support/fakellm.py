@@ -32,7 +32,9 @@ How a reply is chosen, first hit wins:
 5. ``default_reply``.
 
 A reply spec is a ``str``, a :class:`Reply`, a :class:`Fault`, or a callable taking the parsed request JSON
-and returning one of those (templated replies). Faults: 429 + ``Retry-After``, 500, 503, any HTTP error,
+and returning one of those (templated replies). :data:`ECHO` in a reply's content or a fault's message is
+replaced by the request's credential headers (``authorization: Bearer …``, ``api-key``, ``x-api-key``), as a
+careless provider or proxy echoes them in error bodies — for the secret-redaction tests. Faults: 429 + ``Retry-After``, 500, 503, any HTTP error,
 a hang (sleep, then close without answering), a dropped connection and a garbage 200 body.
 ``MALFORMED_JSON_REPLY`` is a well-formed completion whose *content* is broken JSON.
 
@@ -60,13 +62,14 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
 __all__ = [
     "DEFAULT_CHAOS_FAULTS",
+    "ECHO",
     "MALFORMED_JSON_REPLY",
     "FakeLLM",
     "Fault",
@@ -150,6 +153,20 @@ class Fault:
     ) -> Fault:
         """A response whose body is not JSON (200 and ``application/json`` by default)."""
         return cls(FaultKind.GARBAGE, status=status, body=body, content_type=content_type)
+
+
+#: In a reply's content or a fault's message: replaced by the request's credential headers.
+ECHO = "{echo-credentials}"
+_CREDENTIAL_HEADERS = ("authorization", "api-key", "x-api-key")
+
+
+def _echo(outcome: Fault | Reply, headers: dict[str, str]) -> Fault | Reply:
+    creds = " ".join(f"{k}: {headers[k]}" for k in _CREDENTIAL_HEADERS if k in headers)
+    if isinstance(outcome, Reply) and ECHO in outcome.content:
+        return replace(outcome, content=outcome.content.replace(ECHO, creds))
+    if isinstance(outcome, Fault) and ECHO in outcome.message:
+        return replace(outcome, message=outcome.message.replace(ECHO, creds))
+    return outcome
 
 
 #: Faults drawn by the chaos layer when ``fault_rate`` is set but ``faults`` is not.
@@ -678,7 +695,7 @@ class FakeLLM:
             self._records.append(record)
         try:
             spec, source, latency = self._pick(body, record.attempt)
-            outcome = self._resolve(spec, body)
+            outcome = _echo(self._resolve(spec, body), record.headers)
         except Exception as exc:  # a broken matcher/reply callable: answer 500 and keep it for the test
             with self._lock:
                 self.script_errors.append(exc)
