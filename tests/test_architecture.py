@@ -30,6 +30,9 @@ def _modules_after(code: str) -> set[str]:
         "from llmops_cli import load_prompt",
         "from llmops_cli.project import Project",
         "from llmops_cli.lint import lint_project",
+        "import llmops_cli.models",
+        "from llmops_cli.models import resolve_target, Target",
+        "import llmops_cli.redact",
     ],
 )
 def test_core_imports_stay_light(code: str) -> None:
@@ -65,6 +68,36 @@ def test_litellm_is_never_imported_at_module_level() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "litellm":
                 offenders.append(str(path.relative_to(PKG)))
     assert not offenders, offenders
+
+
+def test_litellm_is_imported_only_by_the_model_layer() -> None:
+    """One model layer: every ``import litellm`` (at any depth, any form) lives in llmops_cli/models/."""
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+                "import_module",
+                "__import__",
+            ):
+                names = [a.value for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if any(n.split(".")[0] == "litellm" for n in names) and rel.parts[0] != "models":
+                offenders.append(f"{rel}:{node.lineno}")
+    assert not offenders, f"litellm imported outside llmops_cli/models/: {offenders}"
+    # and inside it, exactly once
+    sites = [
+        f"{p.name}:{n.lineno}"
+        for p in (PKG / "models").rglob("*.py")
+        for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(n, ast.Import) and any(a.name == "litellm" for a in n.names)
+    ]
+    assert sites == [sites[0]] and sites[0].startswith("runtime.py"), sites
 
 
 def test_public_surface_is_deliberate() -> None:

@@ -108,16 +108,45 @@ def test_no_key_in_any_output(tmp_path: Path, fake_llm: FakeLLM) -> None:
 
     results = out / "results.json"
     runs = [
-        run_cli("eval", "run", "--out", str(results), "--junit", str(out / "junit.xml"), "--max-retries", "0",
-                cwd=root, env=env),  # fmt: skip
+        run_cli(
+            "eval",
+            "run",
+            "--out",
+            str(results),
+            "--junit",
+            str(out / "junit.xml"),
+            "--max-retries",
+            "0",
+            cwd=root,
+            env=env,
+        ),
         run_cli("eval", "run", "--out", str(out / "again.json"), "--json", cwd=root, env=env),  # the cached re-run
         run_cli("eval", "show", str(results), cwd=root, env=env),
         run_cli("eval", "show", str(results), "--failed", cwd=root, env=env),
         run_cli("eval", "show", str(results), "--json", cwd=root, env=env),
-        run_cli("eval", "merge", str(results), "--out", str(out / "merged.json"), "--junit", str(out / "m.xml"),
-                cwd=root, env=env),  # fmt: skip
-        run_cli("eval", "gate", "--base", str(results), "--head", str(results), "--markdown", str(out / "gate.md"),
-                cwd=root, env=env),  # fmt: skip
+        run_cli(
+            "eval",
+            "merge",
+            str(results),
+            "--out",
+            str(out / "merged.json"),
+            "--junit",
+            str(out / "m.xml"),
+            cwd=root,
+            env=env,
+        ),
+        run_cli(
+            "eval",
+            "gate",
+            "--base",
+            str(results),
+            "--head",
+            str(results),
+            "--markdown",
+            str(out / "gate.md"),
+            cwd=root,
+            env=env,
+        ),
         run_cli("eval", "compare", str(results), str(results), cwd=root, env=env),
     ]
     assert runs[0].exit_code == 1, runs[0].output  # the errored cases fail the run

@@ -110,9 +110,9 @@ def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str 
     if prompt.sha256 != manifest.get("sha256"):
         if "api_base" not in manifest and prompt.legacy_sha256() == manifest.get("sha256"):
             raise IntegrityError(
-                f"{where}: released by llmops 0.1.0, whose content hash does not cover the model's api_base, "
-                "api_key_env or offline stand-in, which this prompt's alias sets; re-release it "
-                "(llmops release create) to load it"
+                f"{where}: its manifest (llmops 0.1.0) hashes no call target, but this content sets the model's "
+                "api_base, api_key_env or offline stand-in, which may have been added since — refusing to load "
+                "it; re-release the prompt (llmops release create) to cover the target"
             )
         also = f" (the call differs too: {', '.join(differ)})" if differ else ""
         raise IntegrityError(
