@@ -17,6 +17,7 @@ committed files, and changing a byte would break their hash.
 
 Cheap by design: one regex, compiled once per set of secrets; a text that contains none of the secrets'
 values and none of the token shapes' literal prefixes is returned untouched after a few substring scans.
+Writers of many records (the journal, results files) take one :func:`redactor` for the whole run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "known_key_envs",
     "redact",
     "redact_exception",
+    "redactor",
     "register_key_envs",
 ]
 
@@ -127,6 +129,12 @@ class _Redactor:
             if lit in text:
                 return self.regex.sub(self._replace, text)
         return text
+
+
+def redactor() -> _Redactor:
+    """The redactor for the environment as it is now: a callable ``text -> text``. A writer of many records
+    takes one and reuses it (reading the key variables costs more than scanning a short text)."""
+    return _current()
 
 
 def _current() -> _Redactor:

@@ -15,11 +15,11 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import NotFoundError, UserError
-from ..redact import redact
+from ..redact import redact, redactor
 
 RUNS_DIR = os.path.join(".llmops", "runs")
 JOURNAL_FILE = "journal.jsonl"
@@ -48,6 +48,7 @@ class Journal:
         self._queue: queue.Queue[tuple[str, bool] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._redact: Callable[[str], str] | None = None  # taken at the first append (after planning)
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     @classmethod
@@ -106,7 +107,9 @@ class Journal:
     # -- writing ------------------------------------------------------------------------------------------
     def append(self, record: dict[str, Any], *, durable: bool = True) -> None:
         """Queue one record; the writer thread appends it (and fsyncs when ``durable``)."""
-        line = redact(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
+        if self._redact is None:
+            self._redact = redactor()  # the key variables, read once per run
+        line = self._redact(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
         if self._thread is None:
             self._write_batch([(line, durable)])
         else:

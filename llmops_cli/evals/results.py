@@ -184,7 +184,9 @@ def write_results(
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
-    from ..redact import redact
+    from ..redact import redactor
+
+    redact = redactor()
 
     def dump(value: Any) -> str:
         return redact(_dumps(value))
