@@ -139,7 +139,8 @@ def show(
     from rich.markup import escape
 
     con.print(f"[bold]{escape(prompt.name)}@{prompt.version}[/]  [green]verified[/]")
-    for key in ("git_sha", "sha256", "model", "params", "inputs", "output", "previous", "bump", "impact", "gate"):
+    keys = ("git_sha", "sha256", "model", "api_base", "api_key_env", "params", "response_format", "offline")
+    for key in (*keys, "inputs", "output", "previous", "bump", "impact", "gate"):
         if manifest.get(key) is not None:
             con.print(f"  {key:<9} {escape(str(manifest[key]))}")
     if manifest.get("message"):
