@@ -195,7 +195,7 @@ def test_complete_with_local_smollm2_from_a_release(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     code = (
         "import asyncio; from llmops_cli import load_prompt; "
-        f"p = load_prompt('qa', '^0', root={str(repo.root)!r}); "
+        f"p = load_prompt('qa', '1.0.0', root={str(repo.root)!r}); "
         "r = p.complete(question='Say hi'); a = asyncio.run(p.acomplete(question='Say hi')); "
         "print(r.model, '|', r.choices[0].message.content, '|', a.choices[0].message.content)"
     )
