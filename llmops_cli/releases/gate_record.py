@@ -173,7 +173,9 @@ def record_note(repo: GitRepoDir, record: GateRecord, commit: str | None = None)
         "source": os.path.basename(record.source),
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    line = json.dumps(note, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    from ..redact import redact
+
+    line = redact(json.dumps(note, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
     repo.git("notes", f"--ref={NOTES_REF}", "append", "-m", line, sha)
     return sha
 
