@@ -239,8 +239,8 @@ def test_api_base_applies_to_judges_with_judge_model(
     assert out.summary["passed"], out.summary
     judged = [r for r in fake_llm.chat_requests if "GRADE" in json.dumps(r.body)]
     assert len(judged) == 1
-    # generations: --api-base differs from the alias's base? No — same URL, so the alias's key goes with it;
-    # the judge's raw id at --api-base gets the placeholder, never the ambient OPENAI_API_KEY
+    # the judge (a raw id sent to --api-base) gets the placeholder, never the ambient OPENAI_API_KEY; the
+    # generations go to their alias's own base URL (the same as --api-base here), so the alias's key goes along
     assert judged[0].headers["authorization"] == f"Bearer {PLACEHOLDER_KEY}"
     gens = [r for r in fake_llm.chat_requests if "GRADE" not in json.dumps(r.body)]
     assert gens and all(r.headers["authorization"] == f"Bearer {KEY_VALUE}" for r in gens)
