@@ -22,7 +22,7 @@ MAX_VALUE_LEN = 1_000_000  # a string or sequence a template computes
 MAX_INT_BITS = 10_000  # an integer a template computes (~3,000 digits)
 MAX_RANGE = 10_000  # range() length
 MAX_LOOP_ITERATIONS = 1_000_000  # loop iterations per render, all loops together
-MAX_CALLS = 1_000_000  # function, method and macro calls per render
+MAX_CALLS = 100_000  # function, method and macro calls per render
 RENDER_BUDGET_S = 2.0  # wall-clock time per render
 MAX_FORMAT_WIDTH = 100_000  # widths and precisions in format strings, padding filters
 

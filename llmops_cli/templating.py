@@ -210,8 +210,10 @@ def _safe_range(*args: int) -> range:
 
 
 def _guarded_filter(orig: Callable[..., Any], check: Callable[..., None]) -> Callable[..., Any]:
+    skip = 1 if getattr(orig, "jinja_pass_arg", None) is not None else 0  # context/eval_ctx/environment first
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        check(*args, **kwargs)
+        check(*args[skip:], **kwargs)
         return _capped(orig(*args, **kwargs))
 
     return functools.update_wrapper(wrapper, orig)
@@ -232,11 +234,11 @@ def _f_format(value: Any, *args: Any, **kwargs: Any) -> None:
         _check_percent_format(value)
 
 
-def _f_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: Any = None) -> None:
+def _f_replace(s: Any, old: Any, new: Any, count: Any = None) -> None:
     _check_replace(str(s) if not isinstance(s, str) else s, old, new, count)
 
 
-def _f_join(eval_ctx: Any, value: Any, d: Any = "", attribute: Any = None) -> None:
+def _f_join(value: Any, d: Any = "", attribute: Any = None) -> None:
     if isinstance(value, list | tuple) and attribute is None:
         _check_join(d, value)
 
@@ -246,13 +248,13 @@ def _f_count(value: Any, n: Any, *args: Any, **kwargs: Any) -> None:
         raise _limit(f"{n:,} is too large (at most {limits.MAX_RANGE:,})")
 
 
-def _f_tojson(eval_ctx: Any, value: Any, indent: Any = None) -> None:
+def _f_tojson(value: Any, indent: Any = None) -> None:
     if (isinstance(indent, int) and indent > 100) or (isinstance(indent, str) and len(indent) > 100):
         raise _limit("tojson indent above 100 is not allowed")
 
 
 def _f_wordwrap(
-    env: Any, s: Any, width: Any = 79, break_long_words: Any = True, wrapstring: Any = None, *args: Any, **kwargs: Any
+    s: Any, width: Any = 79, break_long_words: Any = True, wrapstring: Any = None, *args: Any, **kwargs: Any
 ) -> None:
     if isinstance(wrapstring, str) and len(wrapstring) > 100:
         raise _limit("wordwrap wrapstring longer than 100 characters is not allowed")
