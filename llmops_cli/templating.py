@@ -32,7 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 
 from . import limits
-from .errors import NotFoundError, SandboxViolation, TemplateError, TemplatePathError
+from .errors import LlmopsError, NotFoundError, SandboxViolation, TemplateError, TemplatePathError
 from .limits import MAX_OUTPUT_CHARS
 from .sources import Source, path_problem
 from .yamlio import LineMap
@@ -504,9 +504,9 @@ class TemplateEngine:
             raise TemplateError(
                 f"Jinja syntax error: {exc.message}", file=exc.filename or origin.file, line=exc.lineno
             ) from None
-        except TemplateError:
+        except LlmopsError:
             raise
-        except (TypeError, ValueError, ArithmeticError, LookupError, OverflowError) as exc:
+        except Exception as exc:  # whatever a template raises is the template's problem: exit 2, not a crash
             file, line = _error_location(exc, origin)
             msg = f"template error: {type(exc).__name__}: {str(exc)[:300]}"
             raise TemplateError(msg, file=file, line=line) from None
