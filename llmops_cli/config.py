@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
-from .limits import MAX_PROMPT_FILE_CHARS
+from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES
 from .yamlio import LineMap, parse_yaml
 
 CONFIG_FILE = "llmops.yaml"
@@ -170,7 +170,7 @@ def parse_config(text: str | None, file: str = CONFIG_FILE) -> ProjectConfig:
     """Validate ``llmops.yaml`` text (None: defaults)."""
     if text is None:
         return ProjectConfig()
-    data = parse_yaml(text, file, aliases="cap", max_chars=MAX_PROMPT_FILE_CHARS)
+    data = parse_yaml(text, file, aliases="cap", max_chars=MAX_PROMPT_FILE_CHARS, max_nodes=MAX_SMALL_YAML_NODES)
     if data is None:
         return ProjectConfig()
     if not isinstance(data, dict):

@@ -10,11 +10,12 @@ import re
 
 # -- files ----------------------------------------------------------------------------------------------------
 MAX_FILE_BYTES = 32 * 1024 * 1024  # any file read from the project (golden sets are the largest)
-MAX_PROMPT_FILE_CHARS = 1024 * 1024  # a prompt file, a .j2 template, a partial, llmops.yaml, a vars file
+MAX_PROMPT_FILE_CHARS = 256 * 1024  # a prompt file, a .j2 template, a partial, llmops.yaml, a vars file
 
 # -- YAML -----------------------------------------------------------------------------------------------------
 MAX_YAML_DEPTH = 64  # nested mappings/sequences
-MAX_YAML_NODES = 1_000_000  # nodes after alias expansion (where aliases are allowed at all)
+MAX_YAML_NODES = 500_000  # nodes (after alias expansion, where aliases are allowed): a golden set
+MAX_SMALL_YAML_NODES = 50_000  # nodes in a prompt file, llmops.yaml or a vars file
 
 # -- templates ------------------------------------------------------------------------------------------------
 MAX_OUTPUT_CHARS = 1_000_000  # a rendered message

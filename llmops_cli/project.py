@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
 from .errors import NotFoundError, PromptFileError, TemplateError, TemplatePathError, UsageError
-from .limits import MAX_PROMPT_FILE_CHARS, name_problem
+from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, name_problem
 from .prompt import MessageTemplate, Prompt
 from .sources import FsSource, Source, path_problem
 from .spec import PROMPT_SUFFIX, PromptSpec
@@ -27,19 +27,22 @@ def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     """The project root: ``$LLMOPS_ROOT``, else the nearest folder upwards holding ``llmops.yaml``,
     else the nearest holding ``prompts/``, else ``start`` itself."""
     env = os.environ.get("LLMOPS_ROOT")
-    if env and start is None:
-        return Path(env).resolve()
-    here = Path(start or os.getcwd()).resolve()
-    candidates = [here, *here.parents]
-    for d in candidates:
-        if (d / CONFIG_FILE).is_file():
-            return d
-    for d in candidates:
-        if (d / "prompts").is_dir():
-            return d
-        if (d / ".git").exists():
-            break
-    return here
+    try:
+        if env and start is None:
+            return Path(env).resolve()
+        here = Path(start or os.getcwd()).resolve()
+        candidates = [here, *here.parents]
+        for d in candidates:
+            if (d / CONFIG_FILE).is_file():
+                return d
+        for d in candidates:
+            if (d / "prompts").is_dir():
+                return d
+            if (d / ".git").exists():
+                break
+        return here
+    except OSError as exc:
+        raise UsageError(f"cannot use {str(start or env)[:200]!r} as the project root: {exc.strerror}") from None
 
 
 class Project:
@@ -211,7 +214,7 @@ class Project:
 
 def parse_prompt_text(text: str, file: str) -> tuple[PromptSpec, LineMap]:
     """Parse and validate a prompt file's YAML (never templating the raw text)."""
-    data = parse_yaml(text, file, max_chars=MAX_PROMPT_FILE_CHARS)
+    data = parse_yaml(text, file, max_chars=MAX_PROMPT_FILE_CHARS, max_nodes=MAX_SMALL_YAML_NODES)
     lines = LineMap(text)
     if not isinstance(data, dict):
         raise PromptFileError("a prompt file must be a YAML mapping", file=file, line=1)

@@ -423,7 +423,14 @@ class TemplateEngine:
         if cached is not None:
             return cached
         info = TemplateInfo()
-        self._walk(self._parse(text, origin), origin, info, seen=set())
+        try:
+            self._walk(self._parse(text, origin), origin, info, seen=set())
+        except jinja2.TemplateSyntaxError as exc:  # e.g. an unknown filter, found while analysing
+            file = exc.filename if exc.filename and not exc.filename.startswith("<") else origin.file
+            line = exc.lineno if file != origin.file else origin.file_line(exc.lineno)
+            raise TemplateError(f"Jinja error: {exc.message}", file=file, line=line) from None
+        except (RecursionError, MemoryError):
+            raise TemplateError("template is nested too deeply", file=origin.file) from None
         self._infos[text] = info
         return info
 

@@ -175,10 +175,9 @@ def parse_assignments(inputs: Mapping[str, InputSpec], assignments: list[str]) -
 def read_vars_file(path: str) -> dict[str, Any]:
     """Variables from a YAML or JSON file holding a mapping."""
     from .errors import UsageError
-    from .limits import MAX_PROMPT_FILE_CHARS
     from .yamlio import parse_yaml
 
-    data = parse_yaml(_read_file(path), path, aliases="cap", max_chars=MAX_PROMPT_FILE_CHARS)
+    data = parse_yaml(_read_file(path), path, aliases="cap")
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a vars file must hold a mapping of variable names to values")
     return data

@@ -57,7 +57,7 @@ class _Frame:
         self.expect_key = True
 
 
-def check_yaml(text: str, file: str, aliases: Aliases = "refuse") -> None:
+def check_yaml(text: str, file: str, aliases: Aliases = "refuse", max_nodes: int = MAX_YAML_NODES) -> None:
     """Refuse YAML that is too deep, repeats a key, holds a non-finite number or uses anchors.
 
     One iterative pass over the C parser's events; :class:`PromptFileError` with file:line.
@@ -100,8 +100,8 @@ def check_yaml(text: str, file: str, aliases: Aliases = "refuse") -> None:
                 count += sizes.get(anchor, 1)
             else:
                 count += 1
-            if count > MAX_YAML_NODES:
-                raise fail(f"YAML document expands to more than {MAX_YAML_NODES:,} nodes", ev)
+            if count > max_nodes:
+                raise fail(f"YAML document has (or expands to) more than {max_nodes:,} nodes", ev)
             if cls is yaml.ScalarEvent:
                 floaty = (ev.implicit[0] and not ev.style and _FLOAT.match(ev.value)) or ev.tag == _FLOAT_TAG
                 if floaty and _non_finite(ev.value):
@@ -133,6 +133,7 @@ def parse_yaml(
     *,
     aliases: Aliases = "refuse",
     max_chars: int = MAX_FILE_BYTES,
+    max_nodes: int = MAX_YAML_NODES,
 ) -> Any:
     """Parse YAML text; :class:`PromptFileError` with file:line on a syntax error or a broken bound.
 
@@ -145,7 +146,7 @@ def parse_yaml(
         raise PromptFileError(f"file is {len(text):,} characters, more than the {max_chars:,} allowed", file=file)
     if cache_dir and len(text) > LARGE_YAML_CHARS:
         return _cached_parse(text, file, cache_dir, aliases)
-    check_yaml(text, file, aliases)
+    check_yaml(text, file, aliases, max_nodes)
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
