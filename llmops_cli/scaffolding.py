@@ -112,7 +112,7 @@ def requirements_text(source: str | None) -> str:
     path = Path(spec)
     if not spec.startswith(("git+", "http")) and path.is_file():
         lines = path.read_text(encoding="utf-8").replace("\\\n", " ").splitlines()
-        reqs = [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+        reqs = [" ".join(ln.split()) for ln in lines if ln.strip() and not ln.strip().startswith("#")]
         bad = [ln for ln in reqs if not _HASHED_LINE.match(ln)]
         if not reqs or bad:
             raise UsageError(

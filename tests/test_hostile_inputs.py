@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GitRepo, run_cli
+from tests.conftest import run_cli
 
 PROMPT = "prompts/p.prompt.yaml"
 GOLDEN = "evals/p.yaml"
@@ -58,7 +58,7 @@ class H:
     links: dict[str, str] = field(default_factory=dict)  # symlink path -> target
 
 
-def T(id: str, content: str, **kw: object) -> H:  # noqa: N802 - a template in the prompt file
+def T(id: str, content: str, **kw: object) -> H:
     files = kw.pop("files", {})
     return H(id, {PROMPT: prompt_yaml(content), **files}, **kw)  # type: ignore[arg-type, dict-item]
 
@@ -215,7 +215,7 @@ DOS = [
 _TPL = "  - role: user\n    template: {}\n"
 
 
-def TP(id: str, template: str, **kw: object) -> H:  # noqa: N802 - a message template path
+def TP(id: str, template: str, **kw: object) -> H:
     files = kw.pop("files", {})
     return H(id, {PROMPT: prompt_yaml(message=_TPL.format(json.dumps(template))), **files}, **kw)  # type: ignore[arg-type]
 
@@ -317,16 +317,16 @@ DEEP_FLOW = "[" * 100_000 + "]" * 100_000
 DEEP_BLOCK = "".join("  " * i + f"k{i}:\n" for i in range(200)) + "  " * 200 + "v\n"
 
 
-def P(id: str, head: str, **kw: object) -> H:  # noqa: N802 - a hostile prompt file header
+def P(id: str, head: str, **kw: object) -> H:
     return H(id, {PROMPT: prompt_yaml(head=head)}, **kw)  # type: ignore[arg-type]
 
 
-def G(id: str, text: str, file: str = GOLDEN, **kw: object) -> H:  # noqa: N802 - a hostile golden set
+def G(id: str, text: str, file: str = GOLDEN, **kw: object) -> H:
     files = {file: text} if file == GOLDEN else {file: text, GOLDEN: None}
     return H(id, files, ("prompt", "render", "p", "--case", "c1"), names=file, **kw)  # type: ignore[arg-type]
 
 
-def C(id: str, text: str, **kw: object) -> H:  # noqa: N802 - a hostile llmops.yaml
+def C(id: str, text: str, **kw: object) -> H:
     return H(id, {CONFIG: text}, ("prompt", "list"), names=CONFIG, **kw)  # type: ignore[arg-type]
 
 
