@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES
 from .yamlio import LineMap, parse_yaml
 
 CONFIG_FILE = "llmops.yaml"
@@ -52,11 +53,26 @@ class ModelAlias(_Strict):
             raise ValueError("api_key_env must be the NAME of an environment variable, not a key")
         return value
 
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from .spec import check_params
+
+        return check_params(value)
+
 
 class PathsConfig(_Strict):
     prompts: str = "prompts"
     evals: str = "evals"
     partials: str = "prompts/_partials"
+
+    @field_validator("prompts", "evals", "partials")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = value.strip("/").split("/")
+        if value.startswith("/") or "\\" in value or ".." in parts or ".git" in parts or not value.strip("/"):
+            raise ValueError("must be a folder inside the project (relative, no '..', not .git)")
+        return value
 
 
 class JudgeConfig(_Strict):
@@ -154,7 +170,7 @@ def parse_config(text: str | None, file: str = CONFIG_FILE) -> ProjectConfig:
     """Validate ``llmops.yaml`` text (None: defaults)."""
     if text is None:
         return ProjectConfig()
-    data = parse_yaml(text, file)
+    data = parse_yaml(text, file, aliases="cap", max_chars=MAX_PROMPT_FILE_CHARS, max_nodes=MAX_SMALL_YAML_NODES)
     if data is None:
         return ProjectConfig()
     if not isinstance(data, dict):

@@ -7,7 +7,8 @@
     │   ├── UsageError           command-line arguments that do not fit
     │   ├── ConfigError          llmops.yaml is missing a key, malformed or contradictory
     │   ├── PromptFileError      a prompt / golden-set file does not parse or validate
-    │   ├── TemplateError        Jinja syntax error, undefined variable, missing include
+    │   ├── TemplateError        Jinja syntax error, undefined variable, missing include, a limit hit
+    │   │   ├── TemplatePathError a template file or partial outside its folder (``..``, ``.git``, symlink)
     │   │   └── SandboxViolation a template reached for an unsafe attribute (``__class__``, ``mro``…)
     │   ├── VariablesError       render variables missing, unknown or wrongly typed
     │   ├── NotFoundError        a prompt, case, file or release that does not exist
@@ -75,6 +76,12 @@ class PromptFileError(UserError):
 
 class TemplateError(UserError):
     """A Jinja template has a syntax error, uses an undefined variable or includes a missing file."""
+
+
+class TemplatePathError(TemplateError):
+    """A ``template:`` file or partial outside its folder, under ``.git``, or a symbolic link out of it."""
+
+    code = "template-path"
 
 
 class SandboxViolation(TemplateError):

@@ -21,10 +21,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config import format_validation_error
 from .errors import PromptFileError
+from .limits import MAX_FILE_BYTES, name_problem
 from .yamlio import LineMap, parse_yaml
 
 
@@ -41,6 +42,14 @@ class Case(BaseModel):
     asserts: list[dict[str, Any]] = Field(default_factory=list, alias="assert")
     description: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        problem = name_problem(value, "case id")
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class GoldenDefaults(BaseModel):
@@ -115,6 +124,8 @@ class GoldenSet:
 
 def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None) -> GoldenSet:
     """Parse a golden-set file; :class:`PromptFileError` with file:line on any problem."""
+    if len(text) > MAX_FILE_BYTES:
+        raise PromptFileError(f"file is {len(text):,} characters, more than the {MAX_FILE_BYTES:,} allowed", file=file)
     if file.endswith(".jsonl"):
         cases: list[Case] = []
         lines: dict[str, int | None] = {}
@@ -122,10 +133,13 @@ def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw)
+                obj = json.loads(raw, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
                 case = Case.model_validate(obj)
+            except RecursionError:
+                raise PromptFileError("invalid case: nested too deeply", file=file, line=lineno) from None
             except ValueError as exc:
                 msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+                msg = msg.removeprefix("Value error, ")
                 raise PromptFileError(f"invalid case: {msg}", file=file, line=lineno) from None
             cases.append(case)
             lines.setdefault(case.id, lineno)
@@ -155,6 +169,19 @@ def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None
             _prefix=prefix,
         )
     )
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key[:80]!r}")
+        out[key] = value
+    return out
 
 
 def _finish(gs: GoldenSet) -> GoldenSet:

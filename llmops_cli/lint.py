@@ -79,7 +79,7 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
         spec, lines = parse_prompt_text(text, file)
         prompt = project.build_prompt(name, file, spec, lines)
     except UserError as exc:
-        code = type(exc).__name__.replace("Error", "").lower() or "error"
+        code = getattr(exc, "code", None) or type(exc).__name__.replace("Error", "").lower() or "error"
         add("error", code, exc.message, exc.file or file, exc.line)
         return out
 

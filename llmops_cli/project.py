@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
-from .errors import NotFoundError, PromptFileError, TemplateError
+from .errors import NotFoundError, PromptFileError, TemplateError, TemplatePathError, UsageError
+from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, name_problem
 from .models.targets import resolve_route
 from .prompt import MessageTemplate, Prompt
-from .sources import FsSource, Source
+from .sources import FsSource, Source, path_problem
 from .spec import PROMPT_SUFFIX, PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
 from .yamlio import LineMap, parse_yaml
@@ -27,19 +28,22 @@ def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     """The project root: ``$LLMOPS_ROOT``, else the nearest folder upwards holding ``llmops.yaml``,
     else the nearest holding ``prompts/``, else ``start`` itself."""
     env = os.environ.get("LLMOPS_ROOT")
-    if env and start is None:
-        return Path(env).resolve()
-    here = Path(start or os.getcwd()).resolve()
-    candidates = [here, *here.parents]
-    for d in candidates:
-        if (d / CONFIG_FILE).is_file():
-            return d
-    for d in candidates:
-        if (d / "prompts").is_dir():
-            return d
-        if (d / ".git").exists():
-            break
-    return here
+    try:
+        if env and start is None:
+            return Path(env).resolve()
+        here = Path(start or os.getcwd()).resolve()
+        candidates = [here, *here.parents]
+        for d in candidates:
+            if (d / CONFIG_FILE).is_file():
+                return d
+        for d in candidates:
+            if (d / "prompts").is_dir():
+                return d
+            if (d / ".git").exists():
+                break
+        return here
+    except OSError as exc:
+        raise UsageError(f"cannot use {str(start or env)[:200]!r} as the project root: {exc.strerror}") from None
 
 
 class Project:
@@ -99,6 +103,11 @@ class Project:
         return self._prompts[name]
 
     def _load(self, name: str) -> Prompt:
+        problem = name_problem(name, "prompt name")
+        if problem:
+            if name in self.prompt_names():  # a file in the tree: name it
+                raise PromptFileError(problem, file=self.prompt_file(name))
+            raise UsageError(problem)
         file = self.prompt_file(name)
         if not self.source.exists(file):
             known = self.prompt_names()
@@ -111,23 +120,34 @@ class Project:
         spec, lines = parse_prompt_text(text, file)
         return self.build_prompt(name, file, spec, lines)
 
+    def template_path(self, file: str, rel: str, line: int | None) -> str:
+        """The project path of a message's ``template:`` file, confined to the prompts folder."""
+        folder = file.rsplit("/", 1)[0] if "/" in file else ""
+        if rel.startswith("/") or ".." in rel.split("/"):
+            problem: str | None = "must be a relative path without '..'"
+        else:
+            problem = path_problem(self.source, f"{folder}/{rel}" if folder else rel, self.prompts_dir)
+        if problem:
+            raise TemplatePathError(f"template {rel[:200]!r} {problem}", file=file, line=line)
+        return _join(folder, rel)
+
     def build_prompt(self, name: str, file: str, spec: PromptSpec, lines: LineMap | None) -> Prompt:
         """Resolve model alias, message templates and partials of a validated spec."""
-        folder = file.rsplit("/", 1)[0] if "/" in file else ""
         messages: list[MessageTemplate] = []
         for i, m in enumerate(spec.messages):
             if m.content is not None:
                 origin = TemplateOrigin(file, lines, ("messages", i, "content"))
                 messages.append(MessageTemplate(m.role, m.content, origin))
             else:
-                tpath = _join(folder, m.template or "")
+                tline = lines.line(("messages", i, "template")) if lines else None
+                tpath = self.template_path(file, m.template or "", tline)
                 if not self.source.exists(tpath):
-                    raise TemplateError(
-                        f"messages -> {i} -> template: file not found: {tpath}",
-                        file=file,
-                        line=lines.line(("messages", i, "template")) if lines else None,
-                    )
-                messages.append(MessageTemplate(m.role, self.source.read_text(tpath), TemplateOrigin(tpath), tpath))
+                    raise TemplateError(f"messages -> {i} -> template: file not found: {tpath}", file=file, line=tline)
+                ttext = self.source.read_text(tpath)
+                if len(ttext) > MAX_PROMPT_FILE_CHARS:
+                    msg = f"template {tpath} is larger than {MAX_PROMPT_FILE_CHARS:,} characters"
+                    raise TemplateError(msg, file=file, line=tline)
+                messages.append(MessageTemplate(m.role, ttext, TemplateOrigin(tpath), tpath))
         partials: dict[str, str] = {}
         used: set[str] = set()
         for m in messages:
@@ -196,7 +216,7 @@ class Project:
 
 def parse_prompt_text(text: str, file: str) -> tuple[PromptSpec, LineMap]:
     """Parse and validate a prompt file's YAML (never templating the raw text)."""
-    data = parse_yaml(text, file)
+    data = parse_yaml(text, file, max_chars=MAX_PROMPT_FILE_CHARS, max_nodes=MAX_SMALL_YAML_NODES)
     lines = LineMap(text)
     if not isinstance(data, dict):
         raise PromptFileError("a prompt file must be a YAML mapping", file=file, line=1)

@@ -1,17 +1,53 @@
-"""``llmops init``: copy the starter project (``llmops_cli/scaffold/``) into a directory."""
+"""``llmops init``: copy the starter project (``llmops_cli/scaffold/``) into a directory.
+
+Besides the starter files, ``init`` writes two generated files:
+
+* ``schemas/prompt.schema.json`` — the JSON Schema of the prompt file, which the scaffolded prompts name
+  by relative path (``$schema=../../schemas/prompt.schema.json``): editors never fetch it from a domain.
+* ``.github/llmops-requirements.txt`` — exactly what the PR workflow installs. It is pinned: a git
+  commit, a wheel or archive URL with its sha256, or a fully hash-pinned lock file (``--llmops-source``).
+  The default is the source this llmops was itself installed from, when pip recorded a pinned one
+  (PEP 610 ``direct_url.json``: a git commit or a hashed archive); otherwise the file holds only
+  instructions, and the workflow fails at the install step until a pin is written. Never an unpinned
+  package name: that job holds the provider key.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+
+from .errors import UsageError
+
+REQUIREMENTS_FILE = ".github/llmops-requirements.txt"
+SCHEMA_FILE = "schemas/prompt.schema.json"
+
+_GIT = re.compile(r"^git\+https://[A-Za-z0-9.-]+(?::\d+)?/[A-Za-z0-9._~/-]+@[0-9a-f]{40}$")
+_ARCHIVE = re.compile(r"^https://[^\s#]+\.(?:whl|tar\.gz|zip)#sha256=[0-9a-f]{64}$")
+_HASHED_LINE = re.compile(r"^[A-Za-z0-9._\[\],-]+==[A-Za-z0-9.+!-]+(?:\s*;[^\\]*)?(?:\s+--hash=sha256:[0-9a-f]{64})+$")
+
+_HEADER = """\
+# What .github/workflows/llmops-pr.yml installs (`pip install -r` this file). Written by `llmops init`.
+#
+# Keep it pinned: that job holds your provider key, so whoever controls what this file resolves to controls
+# the job. Allowed forms (`llmops init --llmops-source …` writes them):
+#   llmops-cli @ git+https://HOST/OWNER/REPO@<full 40-hex commit>     (a commit, never a branch or tag)
+#   llmops-cli @ https://…/llmops_cli-X.Y.Z-py3-none-any.whl#sha256=<64 hex>
+#   a hash-pinned lock: every line NAME==VERSION --hash=sha256:… (e.g. `pip-compile --generate-hashes`)
+# For a fully reproducible job, prefer the lock: it pins llmops' dependencies too (pip then checks every hash).
+# Never write an unpinned package name. See "Security model" in the llmops README.
+"""
 
 
 @dataclass
 class ScaffoldResult:
     created: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # existed already and were left alone
+    source: str | None = None  # the pinned llmops source written to the requirements file (None: none known)
 
 
 def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
@@ -33,16 +69,86 @@ def scaffold_files() -> list[tuple[str, Traversable]]:
     return [(rel.replace("dot-", ".", 1) if rel.startswith("dot-") else rel, res) for rel, res in _walk(root)]
 
 
-def init_project(target: Path, *, force: bool = False) -> ScaffoldResult:
-    """Write the starter files into ``target``; existing files are kept unless ``force``."""
-    result = ScaffoldResult()
+def installed_source() -> str | None:
+    """The pinned source the running llmops was installed from (PEP 610), or None."""
+    from importlib import metadata
+
+    try:
+        raw = metadata.distribution("llmops-cli").read_text("direct_url.json")
+        info = json.loads(raw) if raw else None
+    except (metadata.PackageNotFoundError, ValueError, OSError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str):
+        return None
+    url = info["url"]
+    vcs = info.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git":
+        candidate = f"git+{url}@{vcs.get('commit_id', '')}"
+        return candidate if _GIT.match(candidate) else None
+    archive = info.get("archive_info")
+    if isinstance(archive, dict):
+        digest = (archive.get("hashes") or {}).get("sha256")
+        if not digest and str(archive.get("hash", "")).startswith("sha256="):
+            digest = archive["hash"].split("=", 1)[1]
+        candidate = f"{url}#sha256={digest}"
+        return candidate if digest and _ARCHIVE.match(candidate) else None
+    return None
+
+
+def requirements_text(source: str | None) -> str:
+    """The requirements file for a pinned ``source`` (or only the instructions when None).
+
+    :class:`UsageError` for anything that is not pinned: a bare or ranged package name, a branch or tag,
+    a short commit, an http (not https) URL, an archive without its sha256, a lock line without a hash.
+    """
+    if source is None:
+        return (
+            _HEADER
+            + "#\n# No pinned source was given to `llmops init`: add one line above (the install fails until then).\n"
+        )
+    spec = source.strip()
+    if _GIT.match(spec) or _ARCHIVE.match(spec):
+        return _HEADER + f"llmops-cli @ {spec}\n"
+    path = Path(spec)
+    if not spec.startswith(("git+", "http")) and path.is_file():
+        lines = path.read_text(encoding="utf-8").replace("\\\n", " ").splitlines()
+        reqs = [" ".join(ln.split()) for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+        bad = [ln for ln in reqs if not _HASHED_LINE.match(ln)]
+        if not reqs or bad:
+            raise UsageError(
+                f"--llmops-source {spec[:200]}: every line of a lock file must be NAME==VERSION --hash=sha256:… "
+                f"(first offending line: {(bad or ['(no requirements)'])[0][:120]!r})"
+            )
+        if not any(re.match(r"^llmops-cli==", ln, re.IGNORECASE) for ln in reqs):
+            raise UsageError(f"--llmops-source {spec[:200]}: the lock file does not pin llmops-cli")
+        return _HEADER + "\n".join(reqs) + "\n"
+    raise UsageError(
+        f"--llmops-source {spec[:200]!r} is not pinned: give git+https://HOST/OWNER/REPO@<40-hex commit>, "
+        "an https URL of a wheel or archive ending in #sha256=<64 hex>, or a hash-pinned lock file"
+    )
+
+
+def init_project(target: Path, *, force: bool = False, source: str | None = None) -> ScaffoldResult:
+    """Write the starter files into ``target``; existing files are kept unless ``force``.
+
+    ``source``: where the PR workflow installs llmops from (see :func:`requirements_text`); default: the
+    pinned source this llmops was installed from, if any.
+    """
+    chosen = source if source is not None else installed_source()
+    generated = {REQUIREMENTS_FILE: requirements_text(chosen)}  # validated before anything is written
+    from .spec import prompt_json_schema
+
+    generated[SCHEMA_FILE] = json.dumps(prompt_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    result = ScaffoldResult(source=chosen)
     target.mkdir(parents=True, exist_ok=True)
-    for rel, res in scaffold_files():
+    files: list[tuple[str, bytes]] = [(rel, res.read_bytes()) for rel, res in scaffold_files()]
+    files += [(rel, text.encode("utf-8")) for rel, text in generated.items()]
+    for rel, data in files:
         dest = target / rel
-        if dest.exists() and not force:
+        if dest.exists() and not (force or (rel == REQUIREMENTS_FILE and source is not None)):
             result.skipped.append(rel)
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(res.read_bytes())
+        dest.write_bytes(data)
         result.created.append(rel)
     return result

@@ -8,10 +8,13 @@ tag — without a checkout, a stash or a temporary clone.
 from __future__ import annotations
 
 import os
+import posixpath
+import stat
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import GitError, NotFoundError
+from .errors import GitError, NotFoundError, PromptFileError
+from .limits import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     import git
@@ -37,9 +40,36 @@ class Source(Protocol):
         ...
 
 
-def _decode(data: bytes, path: str, label: str) -> str:
-    from .errors import PromptFileError
+def _too_large(size: int, path: str) -> PromptFileError:
+    return PromptFileError(f"file is {size:,} bytes, more than the {MAX_FILE_BYTES:,} allowed", file=path)
 
+
+def path_problem(source: Source, path: str, folder: str) -> str | None:
+    """Why ``path`` may not be read as a template confined to ``folder`` (None: it may).
+
+    Lexically: no absolute path, no ``..``, nothing under ``.git``, inside ``folder``. Then, where the
+    source knows links (the working tree, git objects), after resolving symlinks the file must be a
+    regular file inside ``folder``; in git objects a symlink blob is refused outright.
+    """
+    if not path or path.startswith("/") or "\\" in path or any(c in path for c in "\0\n\r"):
+        return "must be a relative path"
+    parts = path.split("/")
+    if ".." in parts:
+        return "must not contain '..'"
+    if ".git" in parts:
+        return "must not point into .git"
+    folder = folder.strip("/")
+    norm = posixpath.normpath(path)
+    if folder and not norm.startswith(folder + "/"):
+        return f"must be inside {folder}/"
+    base = source
+    while hasattr(base, "inner"):  # wrappers (recording, error capture) delegate to a real source
+        base = base.inner
+    check = getattr(base, "link_problem", None)
+    return check(norm, folder) if check else None
+
+
+def _decode(data: bytes, path: str, label: str) -> str:
     if b"\x00" in data[:8192]:
         raise PromptFileError(f"binary file, not text ({label})", file=path)
     try:
@@ -56,24 +86,55 @@ class FsSource:
         self.label = "working tree"
 
     def _abs(self, path: str) -> Path:
-        p = (self.root / path).resolve()
+        try:
+            p = (self.root / path).resolve()
+        except (OSError, RuntimeError, ValueError):
+            raise NotFoundError("no such file", file=path[:200]) from None
         if p != self.root and self.root not in p.parents:
-            raise NotFoundError(f"path escapes the project root: {path}")
+            raise NotFoundError(f"path escapes the project root: {path[:200]}")
+        if ".git" in p.relative_to(self.root).parts:
+            raise NotFoundError(f"path points into .git: {path[:200]}")
         return p
 
     def read_text(self, path: str) -> str:
         p = self._abs(path)
         try:
-            data = p.read_bytes()
+            with open(p, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size > MAX_FILE_BYTES:
+                    raise _too_large(size, path)
+                data = fh.read(MAX_FILE_BYTES + 1)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise NotFoundError("no such file", file=path) from None
+            raise NotFoundError("no such file", file=path[:200]) from None
+        except OSError as exc:
+            raise NotFoundError(f"cannot read file: {exc.strerror}", file=path[:200]) from None
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_large(len(data), path)
         return _decode(data, path, self.label)
 
     def exists(self, path: str) -> bool:
         try:
             return self._abs(path).is_file()
-        except NotFoundError:
+        except (NotFoundError, OSError):
             return False
+
+    def link_problem(self, path: str, folder: str) -> str | None:
+        """After resolving symlinks: a regular file inside ``folder``? (None when it is.)"""
+        try:
+            real = (self.root / path).resolve(strict=True)
+            base = (self.root / folder).resolve()
+            mode = real.stat().st_mode
+        except FileNotFoundError:
+            return None  # a missing file is reported as missing
+        except (OSError, RuntimeError):
+            return "cannot be resolved"
+        if real != base and base not in real.parents:
+            return f"resolves outside {folder}/ (symbolic link)"
+        if ".git" in real.parts[len(self.root.parts) :]:
+            return "must not point into .git"
+        if not stat.S_ISREG(mode):
+            return "is not a regular file"
+        return None
 
     def list_files(self, prefix: str, suffixes: tuple[str, ...]) -> list[str]:
         base = self._abs(prefix) if prefix else self.root
@@ -106,6 +167,7 @@ class GitSource:
         self.subdir = subdir.strip("/")
         self._tree = commit.tree
         self._index: dict[str, str] | None = None
+        self._modes: dict[str, str] = {}
 
     def _full(self, path: str) -> str:
         return f"{self.subdir}/{path}" if self.subdir else path
@@ -123,6 +185,7 @@ class GitSource:
                 parts = meta.split()
                 if len(parts) == 3 and parts[1] == "blob" and path.startswith(prefix):
                     idx[path[len(prefix) :]] = parts[2]
+                    self._modes[path[len(prefix) :]] = parts[0]
             self._index = idx
         return self._index
 
@@ -131,8 +194,18 @@ class GitSource:
         sha = self._files().get(path)
         if sha is None:
             raise NotFoundError(f"no such file at {self.label}", file=path)
-        data = self.repo.odb.stream(bytes.fromhex(sha)).read()
-        return _decode(data, path, self.label)
+        stream = self.repo.odb.stream(bytes.fromhex(sha))
+        if stream.size > MAX_FILE_BYTES:
+            raise _too_large(stream.size, path)
+        return _decode(stream.read(), path, self.label)
+
+    def link_problem(self, path: str, folder: str) -> str | None:
+        """A symlink blob is refused (git stores the link, never what it points to)."""
+        self._files()
+        mode = self._modes.get(str(PurePosixPath(path)))
+        if mode == "120000":
+            return "is a symbolic link (refused in git objects)"
+        return None
 
     def exists(self, path: str) -> bool:
         return str(PurePosixPath(path)) in self._files()

@@ -4,6 +4,7 @@ These models validate prompt files *and* generate the published JSON Schema (``l
 so the two cannot drift apart.
 """
 
+import math
 import re
 from typing import Any, Literal
 
@@ -117,11 +118,79 @@ class PromptSpec(_Strict):
 
     @field_validator("params")
     @classmethod
-    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            if "key" in key.lower() or key.lower() in {"api_base", "base_url", "headers", "extra_headers"}:
-                raise ValueError(f"param {key!r} is not allowed in a prompt file (configure it in llmops.yaml)")
-        return value
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_params(value)
+
+
+def _number(lo: float, hi: float, integer: bool = False) -> Any:
+    def check(v: Any) -> str | None:
+        kind = int if integer else (int, float)
+        if isinstance(v, bool) or not isinstance(v, kind):
+            return "must be " + ("a whole number" if integer else "a number")
+        if not math.isfinite(v) or not lo <= v <= hi:
+            return f"must be between {lo:g} and {hi:g}"
+        return None
+
+    return check
+
+
+def _stop(v: Any) -> str | None:
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not 1 <= len(v) <= 16 or not all(isinstance(s, str) and len(s) <= 200 for s in v):
+        return "must be a string or a list of up to 16 strings"
+    return None
+
+
+def _logit_bias(v: Any) -> str | None:
+    if not isinstance(v, dict) or len(v) > 1000:
+        return "must be a mapping of token ids to numbers"
+    for bias in v.values():
+        if isinstance(bias, bool) or not isinstance(bias, int | float) or not math.isfinite(bias):
+            return "must be a mapping of token ids to finite numbers"
+    return None
+
+
+def _choice(*options: str) -> Any:
+    return lambda v: None if v in options else f"must be one of {', '.join(options)}"
+
+
+# Generation parameters a prompt (or a model alias) may set. Anything that decides where, whether or how
+# a call is made (mock_response, api_base, base_url, api_key, extra_body, headers, callbacks, timeout…)
+# is not a generation parameter and is refused.
+GENERATION_PARAMS: dict[str, Any] = {
+    "temperature": _number(0, 2),
+    "top_p": _number(0, 1),
+    "top_k": _number(0, 1_000_000, integer=True),
+    "min_p": _number(0, 1),
+    "max_tokens": _number(1, 10_000_000, integer=True),
+    "max_completion_tokens": _number(1, 10_000_000, integer=True),
+    "seed": _number(-(2**63), 2**63 - 1, integer=True),
+    "stop": _stop,
+    "presence_penalty": _number(-2, 2),
+    "frequency_penalty": _number(-2, 2),
+    "repetition_penalty": _number(0, 10),
+    "n": _number(1, 16, integer=True),
+    "logit_bias": _logit_bias,
+    "logprobs": lambda v: None if isinstance(v, bool) else "must be true or false",
+    "top_logprobs": _number(0, 20, integer=True),
+    "reasoning_effort": _choice("minimal", "low", "medium", "high"),
+}
+
+
+def check_params(value: dict[str, Any]) -> dict[str, Any]:
+    """Validate generation parameters against :data:`GENERATION_PARAMS` (an allowlist)."""
+    for key, v in value.items():
+        check = GENERATION_PARAMS.get(key) if isinstance(key, str) else None
+        if check is None:
+            raise ValueError(
+                f"param {str(key)[:60]!r} is not an allowed generation parameter "
+                f"(allowed: {', '.join(GENERATION_PARAMS)}; endpoints and keys belong in llmops.yaml model aliases)"
+            )
+        problem = check(v)
+        if problem:
+            raise ValueError(f"param {key!r} {problem}")
+    return value
 
 
 def prompt_json_schema() -> dict[str, Any]:
@@ -134,7 +203,7 @@ def prompt_json_schema() -> dict[str, Any]:
         "description": "Output format: 'text', 'json', or an object with format and JSON Schema.",
         **({"default": output["default"]} if "default" in output else {}),
     }
+    schema["properties"]["params"]["propertyNames"] = {"enum": list(GENERATION_PARAMS)}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://llmops.dev/schemas/prompt.schema.json"
     schema["title"] = "llmops prompt file"
     return schema

@@ -177,17 +177,23 @@ def read_vars_file(path: str) -> dict[str, Any]:
     from .errors import UsageError
     from .yamlio import parse_yaml
 
-    data = parse_yaml(_read_file(path), path)
+    data = parse_yaml(_read_file(path), path, aliases="cap")
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a vars file must hold a mapping of variable names to values")
     return data
 
 
 def _read_file(path: str) -> str:
-    from .errors import NotFoundError
+    from .errors import NotFoundError, UsageError
+    from .limits import MAX_FILE_BYTES
 
     try:
         with open(path, encoding="utf-8") as fh:
-            return fh.read()
+            text = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+        raise NotFoundError(f"cannot read {path[:200]}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path[:200]}: not valid UTF-8 at byte {exc.start}") from None
+    if len(text) > MAX_FILE_BYTES:
+        raise UsageError(f"{path[:200]}: larger than {MAX_FILE_BYTES:,} characters")
+    return text

@@ -60,6 +60,14 @@ def _progress(quiet: bool) -> Any:
     return _RichProgress()
 
 
+def _finite(value: float | None) -> float | None:
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter("must be a finite number")
+    return value
+
+
 @app.command("run")
 def run(
     names: Annotated[
@@ -75,15 +83,17 @@ def run(
         ),
     ] = None,
     repeat: Annotated[
-        int | None, typer.Option("--repeat", "-r", min=1, help="Generations per case (R; default eval.repeat).")
+        int | None, typer.Option("--repeat", "-r", min=1, max=50, help="Generations per case (R; default eval.repeat).")
     ] = None,
     judge_samples: Annotated[
         int | None,
-        typer.Option("--judge-samples", "-k", min=1, help="Judge calls per output (K; default judge.samples)."),
+        typer.Option("--judge-samples", "-k", min=1, max=20, help="Judge calls per output (K; default judge.samples)."),
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option("--concurrency", "-j", min=1, help="Most provider calls in flight (default: concurrency)."),
+        typer.Option(
+            "--concurrency", "-j", min=1, max=512, help="Most provider calls in flight (default: concurrency)."
+        ),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Model alias or litellm id used for every prompt instead of its own.")
@@ -118,11 +128,20 @@ def run(
         ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0.1, help="Per-call timeout in seconds (default eval.timeout_s).")
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0.1,
+            max=3600,
+            callback=_finite,
+            help="Per-call timeout in seconds (default eval.timeout_s).",
+        ),
     ] = None,
     max_retries: Annotated[
         int | None,
-        typer.Option("--max-retries", min=0, help="Retries per call on 429/5xx/timeouts (default eval.max_retries)."),
+        typer.Option(
+            "--max-retries", min=0, max=20, help="Retries per call on 429/5xx/timeouts (default eval.max_retries)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

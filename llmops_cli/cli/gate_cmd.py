@@ -178,7 +178,7 @@ def gate(
         ),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", "-j", min=1, help="Most provider calls in flight.")
+        int | None, typer.Option("--concurrency", "-j", min=1, max=512, help="Most provider calls in flight.")
     ] = None,
 ) -> None:
     """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.

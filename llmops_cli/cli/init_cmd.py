@@ -9,6 +9,12 @@ import typer
 
 from . import output
 
+SOURCE_HELP = (
+    "Where the PR workflow installs llmops from, pinned: git+https://HOST/OWNER/REPO@<40-hex commit>, "
+    "https://…/llmops_cli-….whl#sha256=<64 hex>, or a hash-pinned lock file (every line NAME==VERSION "
+    "--hash=sha256:…). Default: the pinned source this llmops was installed from, if pip recorded one."
+)
+
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
@@ -18,15 +24,23 @@ def register(app: typer.Typer) -> None:
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    llmops_source: Annotated[
+        str | None, typer.Option("--llmops-source", metavar="PINNED", help=SOURCE_HELP, show_default=False)
+    ] = None,
 ) -> None:
-    """Scaffold llmops.yaml, prompts/, evals/ and CI workflows."""
-    from ..scaffolding import init_project
+    """Scaffold llmops.yaml, prompts/, evals/, the prompt schema and CI workflows (llmops pinned for CI)."""
+    from ..scaffolding import REQUIREMENTS_FILE, init_project
 
-    result = init_project(directory, force=force)
+    result = init_project(directory, force=force, source=llmops_source)
     for rel in result.created:
         output.print_text(f"created  {directory / rel}")
     for rel in result.skipped:
         output.info(f"kept     {directory / rel} (exists; --force overwrites)")
+    if result.source is None:
+        output.warning(
+            f"{REQUIREMENTS_FILE}: no pinned llmops source known; the PR workflow fails at its install step "
+            "until you pin one (rerun with --llmops-source, see the comments in that file)"
+        )
     output.info("next: llmops prompt list · llmops prompt render <name> --case <id> · llmops prompt lint")
 
 

@@ -133,5 +133,8 @@ def info(message: str) -> None:
 
 
 def user_error_line(exc: LlmopsError) -> str:
-    """The one-line form of an llmops error: ``file:line: message``."""
-    return str(exc).replace("\n", " ")
+    """The one-line form of an llmops error: ``file:line: message`` (control characters shown escaped)."""
+    import re
+
+    text = str(exc).replace("\n", " ")
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -9,6 +9,7 @@ default: the type). A ``not-`` prefix negates a deterministic type. Every assert
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -179,8 +180,8 @@ def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[
         if not isinstance(f["value"], str):
             raise fail("'value' must be a regular expression string")
         try:
-            re.compile(f["value"], _regex_flags(f.get("flags", "")))
-        except (re.error, ValueError) as exc:
+            compile_regex(f["value"], f.get("flags", ""))
+        except ValueError as exc:
             raise fail(f"invalid regular expression: {exc}") from None
     if atype == "json-schema":
         schema = f.get("schema", output_schema)
@@ -217,13 +218,41 @@ def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[
             raise fail(f"'{key}' must be a non-empty string")
 
 
-def _regex_flags(flags: str) -> int:
-    value = 0
-    for ch in flags or "":
-        value |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(ch, -1)
-        if value < 0:
-            raise ValueError(f"unknown regex flag {ch!r} (use i, m, s, x)")
-    return value
+MAX_REGEX_CHARS = 10_000
+
+
+@functools.lru_cache(maxsize=256)
+def compile_regex(pattern: str, flags: str = "") -> Any:
+    """Compile a ``regex`` assertion with RE2: linear time in the input, whatever the pattern.
+
+    Golden sets come from pull requests: a backtracking engine would let ``^(a+)+$`` hang CI on a
+    34-character output. RE2 has no backreferences or lookaround; such patterns are refused as invalid.
+    Flags: ``i`` (ignore case), ``m`` (multi-line ``^``/``$``), ``s`` (``.`` matches newlines).
+    """
+    import re2
+
+    if not isinstance(flags, str):
+        raise ValueError("'flags' must be a string of i, m, s")
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise ValueError(f"pattern is longer than {MAX_REGEX_CHARS:,} characters")
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 8 << 20
+    prefix = ""
+    for ch in flags:
+        if ch == "i":
+            options.case_sensitive = False
+        elif ch == "s":
+            options.dot_nl = True
+        elif ch == "m":
+            prefix = "(?m)"
+        else:
+            raise ValueError(f"unknown regex flag {ch!r} (use i, m, s)")
+    try:
+        return re2.compile(prefix + pattern, options)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"{detail} (RE2 syntax: no backreferences or lookaround)") from None
 
 
 # -- JSON helpers -------------------------------------------------------------------------------------------
@@ -329,7 +358,7 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
             out.lstrip().startswith(value), f"starts with {_short(value)}", f"does not start with {_short(value)}"
         )
     if t == "regex":
-        m = re.search(f["value"], out, _regex_flags(f.get("flags", "")))
+        m = compile_regex(f["value"], f.get("flags", "")).search(out)
         return _binary(m is not None, f"matches /{f['value']}/", f"no match for /{f['value']}/")
     if t == "is-json":
         try:

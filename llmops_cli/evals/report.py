@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _xml_escape
+from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
 
 def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,6 +60,23 @@ def sample_problems(rec: dict[str, Any]) -> list[str]:
         elif a.get("passed") is None:
             out.append(f"{a['metric']}: {a['reason']}")
     return out
+
+
+# Characters XML 1.0 cannot carry at all (not even escaped): C0 controls other than tab/LF/CR, surrogates,
+# U+FFFE/U+FFFF. Results files may come from a PR (eval compare), so case ids are cleaned, not trusted.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_clean(text: str) -> str:
+    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def escape(text: str) -> str:
+    return _xml_escape(_xml_clean(text))
+
+
+def quoteattr(text: str) -> str:
+    return _xml_quoteattr(_xml_clean(text))
 
 
 def junit_xml(results: dict[str, Any]) -> str:

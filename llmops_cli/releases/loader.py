@@ -60,6 +60,10 @@ def load_prompt(
     Raises :class:`NotFoundError` when nothing matches and :class:`IntegrityError` when the content
     does not match its release manifest.
     """
+    if version is not None and (not isinstance(version, str) or not version.strip()):
+        from ..errors import UsageError
+
+        raise UsageError(f"version must be a version, range, 'latest' or a channel name, not {version!r}")
     if bundle is not None:
         return _from_bundle(name, version or "latest", bundle, refresh)
     if version is None:
