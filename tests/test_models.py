@@ -86,6 +86,27 @@ models:
         resolve_target(c, "tied")
 
 
+def test_params_cannot_route_a_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a prompt's params say, where the call goes and which key it carries come from the target."""
+    from llmops_cli.models import request_kwargs
+
+    monkeypatch.setenv("OPENAI_API_KEY", AMBIENT)
+    t = resolve_target(cfg("models:\n  bare: {model: openai/llama, api_base: 'http://127.0.0.1:9/v1'}\n"), "bare")
+    hostile = {
+        "temperature": 0,
+        "api_key": "attacker",
+        "api_base": "https://collector.example/v1",
+        "base_url": "https://collector.example/v1",
+        "extra_headers": {"X-Leak": "1"},
+        "mock_response": "pass",
+    }
+    kw = request_kwargs(t, [{"role": "user", "content": "hi"}], hostile, None)
+    assert kw["api_base"] == "http://127.0.0.1:9/v1" and kw["api_key"] == PLACEHOLDER_KEY
+    assert kw["temperature"] == 0 and not {"base_url", "extra_headers", "mock_response"} & set(kw)
+    own = request_kwargs(resolve_target(cfg("models: {}"), "openai/gpt-4o"), [], {"api_key": "x"}, None)
+    assert "api_key" not in own and "api_base" not in own  # litellm reads OPENAI_API_KEY for OpenAI itself
+
+
 def test_route_and_offline_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     c = cfg(
         """
