@@ -6,8 +6,9 @@ It removes
   (:data:`STANDARD_KEY_ENVS`, e.g. ``OPENAI_API_KEY``, ``HF_TOKEN``, ``GITHUB_TOKEN``) and each alias's
   ``api_key_env`` (registered by the model layer when a project's models are resolved) — replaced by
   ``[REDACTED:NAME]``;
-* token-shaped strings whatever their source: ``Bearer <token>``, ``sk-…``, GitHub (``ghp_…``,
-  ``github_pat_…``), Hugging Face (``hf_…``) and Slack (``xox…-``) tokens — replaced by ``[REDACTED]``.
+* token-shaped strings whatever their source: ``Bearer <token>``, ``Authorization: Basic <credentials>`` (as
+  ``actions/checkout`` persists in ``.git/config``), ``sk-…``, GitHub (``ghp_…``, ``github_pat_…``), Hugging Face
+  (``hf_…``) and Slack (``xox…-``) tokens — replaced by ``[REDACTED]``.
 
 Values shorter than :data:`MIN_SECRET_CHARS` are not treated as secrets (redacting ``"test"`` everywhere would
 garble output without protecting anything). The sinks: the journal, the response cache, results files, JUnit,
@@ -80,9 +81,12 @@ _SHAPES = (
     r"|github_pat_[A-Za-z0-9_]{20,}"
     r"|hf_[A-Za-z0-9]{20,}"
     r"|xox[abpr]-[A-Za-z0-9\-]{10,})"
-    r"|(?P<bearer>[Bb]earer|BEARER)\s+(?P<token>[A-Za-z0-9._~+/=\-]{8,})"
+    r"|(?P<bearer>[Bb]earer|BEARER|(?i:authorization\s*:\s*basic))\s+(?P<token>[A-Za-z0-9._~+/=\-]{8,})"
 )
-_SHAPE_LITERALS = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "hf_", "xox", "earer", "EARER")
+_SHAPE_LITERALS = (
+    *("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "hf_", "xox"),
+    *("earer", "EARER", "uthorization", "UTHORIZATION"),
+)
 
 _extra_envs: set[str] = set()
 _cache: dict[tuple[tuple[str, str], ...], _Redactor] = {}

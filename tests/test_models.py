@@ -21,7 +21,7 @@ from llmops_cli.evals.runner import EvalOptions, run_eval
 from llmops_cli.models import PLACEHOLDER_KEY, Target, choose_target, resolve_route, resolve_target
 from llmops_cli.project import Project
 from llmops_cli.releases.loader import clear_cache, load_prompt
-from tests.conftest import write
+from tests.conftest import GitRepo, write
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project
 from tests.support.fakellm import FakeLLM
 
@@ -86,6 +86,27 @@ models:
         resolve_target(c, "tied")
 
 
+def test_params_cannot_route_a_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a prompt's params say, where the call goes and which key it carries come from the target."""
+    from llmops_cli.models import request_kwargs
+
+    monkeypatch.setenv("OPENAI_API_KEY", AMBIENT)
+    t = resolve_target(cfg("models:\n  bare: {model: openai/llama, api_base: 'http://127.0.0.1:9/v1'}\n"), "bare")
+    hostile = {
+        "temperature": 0,
+        "api_key": "attacker",
+        "api_base": "https://collector.example/v1",
+        "base_url": "https://collector.example/v1",
+        "extra_headers": {"X-Leak": "1"},
+        "mock_response": "pass",
+    }
+    kw = request_kwargs(t, [{"role": "user", "content": "hi"}], hostile, None)
+    assert kw["api_base"] == "http://127.0.0.1:9/v1" and kw["api_key"] == PLACEHOLDER_KEY
+    assert kw["temperature"] == 0 and not {"base_url", "extra_headers", "mock_response"} & set(kw)
+    own = request_kwargs(resolve_target(cfg("models: {}"), "openai/gpt-4o"), [], {"api_key": "x"}, None)
+    assert "api_key" not in own and "api_base" not in own  # litellm reads OPENAI_API_KEY for OpenAI itself
+
+
 def test_route_and_offline_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     c = cfg(
         """
@@ -127,6 +148,25 @@ def test_complete_sends_placeholder_not_ambient_key_to_custom_base(
     assert req.headers["authorization"] == f"Bearer {PLACEHOLDER_KEY}"
     assert AMBIENT not in json.dumps(req.headers) + json.dumps(req.body)
     assert req.body["messages"] == [{"role": "user", "content": "Q: refunds?"}] and req.body["max_tokens"] == 20
+
+
+def test_released_bundle_complete_sends_placeholder(
+    tmp_git_repo: GitRepo, tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same from a release exported to a bundle (serving code without git)."""
+    from llmops_cli.releases.bundle import build_bundle, write_bundle
+    from llmops_cli.releases.create import create_release, open_repo
+
+    monkeypatch.setenv("OPENAI_API_KEY", AMBIENT)
+    project(tmp_git_repo.root, f"  custom: {{model: openai/fake-model, api_base: '{fake_llm.url}'}}\n")
+    tmp_git_repo.commit("prompt")
+    create_release("qa", root=tmp_git_repo.root, allow_no_gate=True)
+    out = write_bundle(build_bundle(open_repo(tmp_git_repo.root)), tmp_path / "prompts.lock.json")
+    p = load_prompt("qa", "1.0.0", bundle=out)
+    p.complete(question="from the bundle")
+    req = fake_llm.last_request
+    assert req.headers["authorization"] == f"Bearer {PLACEHOLDER_KEY}" and AMBIENT not in json.dumps(req.headers)
+    assert req.body["messages"][0]["content"] == "Q: from the bundle"
 
 
 def test_acomplete_sends_the_named_key_to_its_alias_base(
@@ -185,7 +225,7 @@ def test_release_complete_uses_offline_stand_in(
 def test_complete_with_local_smollm2_from_a_release(tmp_path: Path) -> None:
     """``local/smollm2`` works from serving code: a released prompt, a fresh process, litellm's custom provider."""
     pytest.importorskip("llama_cpp")
-    from tests.conftest import GitRepo, run_cli
+    from tests.conftest import run_cli
 
     (tmp_path / "r").mkdir()
     repo = GitRepo(tmp_path / "r")

@@ -37,12 +37,14 @@ def test_redacts_known_variables_and_token_shapes(monkeypatch: pytest.MonkeyPatc
         "hf_" + "C" * 30: "[REDACTED]",
         "Authorization: Bearer abc.def-ghi_jkl": "Authorization: Bearer [REDACTED]",
         "bearer alias-secret-value-789": "bearer [REDACTED:MY_ALIAS_KEY]",
+        "extraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3h4eA==": "extraheader = AUTHORIZATION: basic [REDACTED]",
+        "Authorization: Basic dXNlcjpwYXNzd29yZA==": "Authorization: Basic [REDACTED]",
     }
     for raw, want in shaped.items():
         assert redact(f"x {raw} y") == f"x {want} y", raw
     # not secrets: short values, words that merely contain the prefixes
     monkeypatch.setenv("ANTHROPIC_API_KEY", "short")
-    same = "short task-abcdefghijklmnopqrstu ask-me bearer of news hf_x"
+    same = "short task-abcdefghijklmnopqrstu ask-me bearer of news hf_x basic authorization rules"
     assert redact(same) is same or redact(same) == same
 
 

@@ -20,6 +20,19 @@ from .targets import Target, is_in_process
 _LITELLM: Any = None
 _LOCK = threading.Lock()
 
+# Request options that decide where a call goes, with which credentials, or whether it is made at all. They come
+# only from the target (the alias in llmops.yaml), never from params (which prompt files set): any such key in
+# params is dropped here, whatever the parser let through.
+ROUTING_KEYS = frozenset(
+    {
+        "api_key", "api_base", "base_url", "api_version", "organization", "custom_llm_provider",
+        "extra_headers", "headers", "extra_body", "extra_query", "mock_response", "mock_tool_calls",
+        "azure_ad_token", "azure_ad_token_provider", "aws_access_key_id", "aws_secret_access_key",
+        "aws_session_token", "vertex_credentials", "callbacks", "success_callback", "failure_callback",
+        "input_callback", "litellm_logging_obj", "model_list", "proxy_server_request", "client",
+    }
+)  # fmt: skip
+
 
 def import_litellm() -> Any:
     """litellm, imported once with the local cost map (no network) and the custom providers registered."""
@@ -51,8 +64,8 @@ def request_kwargs(
     **extra: Any,
 ) -> dict[str, Any]:
     """litellm's keyword arguments for one chat completion; the key follows the key rule (see
-    :mod:`llmops_cli.models.targets`)."""
-    kwargs: dict[str, Any] = dict(params)
+    :mod:`llmops_cli.models.targets`); routing and credential options in ``params`` are dropped."""
+    kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in ROUTING_KEYS}
     kwargs.update(extra)
     kwargs["model"] = target.model
     kwargs["messages"] = messages
