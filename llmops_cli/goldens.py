@@ -133,7 +133,9 @@ def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+                obj = json.loads(
+                    raw, parse_constant=_no_constant, parse_float=_finite_float, object_pairs_hook=_no_duplicates
+                )
                 case = Case.model_validate(obj)
             except RecursionError:
                 raise PromptFileError("invalid case: nested too deeply", file=file, line=lineno) from None
@@ -173,6 +175,13 @@ def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"non-finite number {name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"non-finite number {text} is not allowed")
+    return value
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

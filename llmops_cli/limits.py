@@ -18,12 +18,13 @@ MAX_YAML_NODES = 500_000  # nodes (after alias expansion, where aliases are allo
 MAX_SMALL_YAML_NODES = 50_000  # nodes in a prompt file, llmops.yaml or a vars file
 
 # -- templates ------------------------------------------------------------------------------------------------
+MAX_TEMPLATE_DEPTH = 100  # nested syntax nodes in a template (loops in loops in conditions…)
 MAX_OUTPUT_CHARS = 1_000_000  # a rendered message
 MAX_VALUE_LEN = 1_000_000  # a string or sequence a template computes
 MAX_INT_BITS = 10_000  # an integer a template computes (~3,000 digits)
 MAX_RANGE = 10_000  # range() length
 MAX_LOOP_ITERATIONS = 1_000_000  # loop iterations per render, all loops together
-MAX_CALLS = 100_000  # function, method and macro calls per render
+MAX_CALLS = 50_000  # function, method and macro calls per render
 RENDER_BUDGET_S = 2.0  # wall-clock time per render
 MAX_FORMAT_WIDTH = 100_000  # widths and precisions in format strings, padding filters
 

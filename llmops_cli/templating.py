@@ -288,6 +288,20 @@ class _Guard(NodeTransformer):
         return nodes.Filter(node, "_llmops_cap", [], [], None, None, lineno=node.lineno)
 
 
+def _check_depth(ast: nodes.Template, origin: TemplateOrigin) -> None:
+    """Refuse templates nested deeper than :data:`~llmops_cli.limits.MAX_TEMPLATE_DEPTH` (Jinja's compiler
+    is quadratic in nesting: 200 nested loops take seconds to compile)."""
+    stack: list[tuple[nodes.Node, int]] = [(ast, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limits.MAX_TEMPLATE_DEPTH:
+            line = origin.file_line(getattr(node, "lineno", None))
+            raise TemplateError(
+                f"template nested deeper than {limits.MAX_TEMPLATE_DEPTH} levels", file=origin.file, line=line
+            )
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+
+
 class LimitedSandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox plus the bounds of :mod:`llmops_cli.limits`."""
 
@@ -401,7 +415,9 @@ class TemplateEngine:
     # -- static analysis -------------------------------------------------------------------------
     def _parse(self, text: str, origin: TemplateOrigin) -> nodes.Template:
         try:
-            return self.env.parse(text)
+            ast = self.env.parse(text)
+            _check_depth(ast, origin)
+            return ast
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"Jinja syntax error: {exc.message}", file=origin.file, line=origin.file_line(exc.lineno)

@@ -144,14 +144,26 @@ def coerce_text_value(spec: InputSpec | None, raw: str) -> Any:
     if spec is None or spec.type == "string":
         return raw
     try:
-        return json.loads(raw)
-    except ValueError:
+        # NaN, Infinity and overflowing numbers stay strings (and are then refused as the wrong type)
+        return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
         pass
     if spec.type == "boolean" and raw.lower() in {"true", "false", "yes", "no"}:
         return raw.lower() in {"true", "yes"}
     if spec.type == "array" and raw.strip() and not raw.strip().startswith("["):
         return [part.strip() for part in raw.split(",")]
     return raw
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"non-finite number {text} is not allowed")
+    return value
 
 
 def parse_assignments(inputs: Mapping[str, InputSpec], assignments: list[str]) -> dict[str, Any]:

@@ -256,3 +256,15 @@ def test_no_reference_to_domains_the_project_does_not_own() -> None:
                 if needle in text:
                     hits.append(f"{path.relative_to(ROOT)}: {needle}")
     assert not hits, hits
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "[1, NaN]", "1e999"])
+def test_non_finite_command_line_numbers_are_refused(sample_project: Path, value: str) -> None:
+    (sample_project / "prompts/n.prompt.yaml").write_text(
+        "model: chat\ninputs:\n  n: {type: number}\n  l: {type: array, default: []}\n"
+        "messages: [{role: user, content: '{{ n }} {{ l }}'}]\n"
+    )
+    name = "l" if value.startswith("[") else "n"
+    r = run_cli("prompt", "render", "n", "--var", "n=1", "--var", f"{name}={value}", cwd=sample_project)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error:") and "nan" not in r.stdout.lower() and "inf" not in r.stdout.lower()

@@ -421,6 +421,7 @@ YAML = [
     G("golden-bad-utf8", b"cases:\n  - id: \xff\n"),
     G("jsonl-nan", '{"id": "c1", "vars": {"q": NaN}}\n', file="evals/p.jsonl"),
     G("jsonl-infinity", '{"id": "c1", "vars": {"q": -Infinity}}\n', file="evals/p.jsonl"),
+    G("jsonl-overflow", '{"id": "c1", "vars": {"q": 1e999}}\n', file="evals/p.jsonl"),
     G("jsonl-duplicate-key", '{"id": "c1", "id": "c2"}\n', file="evals/p.jsonl"),
     G("jsonl-deep", '{"id": "c1", "vars": {"q": ' + "[" * 100_000 + "]" * 100_000 + "}}\n", file="evals/p.jsonl"),
     G("jsonl-not-json", "{id: c1}\n", file="evals/p.jsonl"),
