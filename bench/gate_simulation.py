@@ -330,25 +330,53 @@ def scenarios(quick: bool) -> list[Scenario]:
         for k in (1, 3):
             for n in (50, 100):
                 out.append(
-                    Scenario(f"drop{delta}-k{k}-n{n}", f"drop {delta:.2f}", n, k, effect="drop", delta=delta,
-                             target="FAIL within 3 points of the oracle")  # fmt: skip
+                    Scenario(
+                        f"drop{delta}-k{k}-n{n}",
+                        f"drop {delta:.2f}",
+                        n,
+                        k,
+                        effect="drop",
+                        delta=delta,
+                        target="FAIL within 3 points of the oracle",
+                    )  # fmt: skip
                 )
     for k in (1, 3):
         for n in (50, 100):
             out.append(
-                Scenario(f"largest-k{k}-n{n}", "drop 0.10 (case-weighted) confined to the largest cluster", n, k,
-                         clusters=(2, 10), effect="drop-largest", delta=0.10,
-                         target="FAIL within 5 points of the uniform drop 0.10")  # fmt: skip
+                Scenario(
+                    f"largest-k{k}-n{n}",
+                    "drop 0.10 (case-weighted) confined to the largest cluster",
+                    n,
+                    k,
+                    clusters=(2, 10),
+                    effect="drop-largest",
+                    delta=0.10,
+                    target="FAIL within 5 points of the uniform drop 0.10",
+                )  # fmt: skip
             )
     for n, c in ((5, 1), (5, 2), (5, 3), (5, 4), (20, 4), (20, 20)):
         out.append(
-            Scenario(f"collapse-n{n}-c{c}", "total collapse 1.0 → 0.0", n, 1, clusters=(c, c), effect="collapse",
-                     target="FAIL 100%")  # fmt: skip
+            Scenario(
+                f"collapse-n{n}-c{c}",
+                "total collapse 1.0 → 0.0",
+                n,
+                1,
+                clusters=(c, c),
+                effect="collapse",
+                target="FAIL 100%",
+            )  # fmt: skip
         )
     for k in (1, 3):
         out.append(
-            Scenario(f"helphurt-k{k}", "helps one cluster, hurts another (Δ = 0)", 50, k, clusters=(2, 10),
-                     effect="help-hurt", target="FAIL ≤ 6%")  # fmt: skip
+            Scenario(
+                f"helphurt-k{k}",
+                "helps one cluster, hurts another (Δ = 0)",
+                50,
+                k,
+                clusters=(2, 10),
+                effect="help-hurt",
+                target="FAIL ≤ 6%",
+            )  # fmt: skip
         )
     out.append(Scenario("err-equal", "judge errors 3% in both arms", 50, 3, err_base=0.03, err_head=0.03,
                         target="error-rule FAIL ≤ 5%"))  # fmt: skip

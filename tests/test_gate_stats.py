@@ -196,7 +196,7 @@ def test_suggestive_drop_warns_with_the_mde() -> None:
 
 def test_no_evidence_passes_and_states_the_mde() -> None:
     rng = random.Random(2)
-    comp = compare_metric("judge", *_arms([rng.gauss(0.01, 0.1) for _ in range(40)]))
+    comp = compare_metric("judge", *_arms([rng.gauss(0.03, 0.1) for _ in range(40)]))
     assert comp.state == "PASS" and comp.mde is not None and f"{comp.mde:.3f}" in comp.reason
     assert comp.mde == pytest.approx((t_ppf(0.95, 39) + t_ppf(0.8, 39)) * comp.se)
 

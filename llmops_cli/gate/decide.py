@@ -150,7 +150,7 @@ class ArmInfo:
     judge_calls: int
     judge_errors: int
     cost_per_1k: float | None
-    eval_cost: float
+    eval_cost: float | None  # None when the model is unpriced (never a misleading $0)
 
     @classmethod
     def of(cls, arm: Arm) -> ArmInfo:
@@ -163,7 +163,7 @@ class ArmInfo:
             arm.judge_calls,
             arm.judge_errors,
             arm.cost_per_1k(),
-            round(arm.generation_cost + arm.judge_cost, 8),
+            None if arm.unpriced else round(arm.generation_cost + arm.judge_cost, 8),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def _details(p: PromptGate) -> list[str]:
         out.append(f"- cases removed in head (not paired): {', '.join(f'`{_cell(c)}`' for c in p.cases_removed)}")
     if p.base and p.head:
         out.append(
-            f"- eval cost: base ${p.base.eval_cost:.4f}, head ${p.head.eval_cost:.4f}; "
+            f"- eval cost: base {cost_text(p.base.eval_cost)}, head {cost_text(p.head.eval_cost)}; "
             f"generation cost per 1k calls: {prompt_cost(p)}"
         )
     if p.worst:
