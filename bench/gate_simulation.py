@@ -43,9 +43,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from llmops_cli.config import GateConfig  # noqa: E402
-from llmops_cli.gate.collect import collect  # noqa: E402
-from llmops_cli.gate.decide import compare_arms  # noqa: E402
+from llmops_cli.config import GateConfig
+from llmops_cli.gate.collect import collect
+from llmops_cli.gate.decide import compare_arms
 
 _N = NormalDist()
 SD_GEN = 0.5
@@ -338,7 +338,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                         effect="drop",
                         delta=delta,
                         target="FAIL within 3 points of the oracle",
-                    )  # fmt: skip
+                    )
                 )
     for k in (1, 3):
         for n in (50, 100):
@@ -352,7 +352,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                     effect="drop-largest",
                     delta=0.10,
                     target="FAIL within 5 points of the uniform drop 0.10",
-                )  # fmt: skip
+                )
             )
     for n, c in ((5, 1), (5, 2), (5, 3), (5, 4), (20, 4), (20, 20)):
         out.append(
@@ -364,7 +364,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                 clusters=(c, c),
                 effect="collapse",
                 target="FAIL 100%",
-            )  # fmt: skip
+            )
         )
     for k in (1, 3):
         out.append(
@@ -376,12 +376,13 @@ def scenarios(quick: bool) -> list[Scenario]:
                 clusters=(2, 10),
                 effect="help-hurt",
                 target="FAIL ≤ 6%",
-            )  # fmt: skip
+            )
         )
-    out.append(Scenario("err-equal", "judge errors 3% in both arms", 50, 3, err_base=0.03, err_head=0.03,
-                        target="error-rule FAIL ≤ 5%"))  # fmt: skip
-    out.append(Scenario("err-head", "judge errors 8% in head, 0% in base", 50, 3, err_head=0.08,
-                        target="FAIL ≥ 80%"))  # fmt: skip
+    equal = Scenario("err-equal", "judge errors 3% in both arms", 50, 3, err_base=0.03, err_head=0.03,
+                     target="error-rule FAIL ≤ 5%")  # fmt: skip
+    lopsided = Scenario("err-head", "judge errors 8% in head, 0% in base", 50, 3, err_head=0.08,
+                        target="FAIL ≥ 80%")  # fmt: skip
+    out += [equal, lopsided]
     if quick:
         out = [s for s in out if s.n in (5, 50) or s.effect == "collapse"]
     return out

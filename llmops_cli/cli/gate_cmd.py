@@ -76,9 +76,8 @@ def _print_text(report: GateReport, verbose: bool) -> None:
         con.print(table)
     passed = [p for p in report.gated if p.state == "PASS"]
     if passed and not verbose:
-        con.print(
-            f"[green]{len(passed)} prompt(s) PASS[/] (--verbose lists them): {escape(', '.join(p.prompt for p in passed))}"
-        )
+        names = escape(", ".join(p.prompt for p in passed))
+        con.print(f"[green]{len(passed)} prompt(s) PASS[/] (--verbose lists them): {names}")
     for p in report.prompts:
         if p.status != "gated":
             con.print(f"[dim]{escape(p.prompt)}: {p.status} — {escape(p.reason)}[/]")

@@ -240,7 +240,7 @@ class _Bad(Exception):
 def _typed(value: Any, types: tuple[type, ...], where: str, what: str, *, optional: bool = False) -> Any:
     if value is None and optional:
         return None
-    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
         raise _Bad(where, f"{_show(value)} is not {what}")
     return value
 
