@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -90,6 +91,16 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 
+def _head_results(head: Path | None, folder: str, since: float) -> dict[str, Any] | None:
+    """Head's results for the HTML report: --head, or the head.json this gate run wrote (never an older one)."""
+    from ..evals.results import load_results
+
+    path = str(head) if head else os.path.join(folder, "head.json")
+    if not os.path.isfile(path) or (head is None and os.path.getmtime(path) < since - 1):
+        return None
+    return load_results(path)
+
+
 def _render(report: GateReport, fmt: Format, verbose: bool = False) -> None:
     if fmt is Format.json:
         output.print_json(report.to_dict())
@@ -118,6 +129,10 @@ def compare(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Every metric of every prompt (default: one line per prompt).")
     ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Also write the self-contained HTML report.", dir_okay=False),
+    ] = None,
 ) -> None:
     """Compare two results files case by case: paired Δ per prompt and metric, PASS / WARN / FAIL.
 
@@ -130,6 +145,10 @@ def compare(
     base = load_results(str(base_results))
     head = load_results(str(head_results))
     report = compare_results(base, head, STATE.project(), base_label=str(base_results), head_label=str(head_results))
+    if html:
+        from .eval_cmd import write_html_report
+
+        write_html_report(html, results=head, gate=report.to_dict())
     _render(report, fmt, verbose or STATE.verbose)
     _exit(report, fail_on)
 
@@ -188,6 +207,10 @@ def gate(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Every metric of every prompt (default: one line per prompt).")
     ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Also write the self-contained HTML report.", dir_okay=False),
+    ] = None,
 ) -> None:
     """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.
 
@@ -199,6 +222,7 @@ def gate(
     from ..gate.markdown import to_markdown
     from ..gate.run import GateOptions, run_gate
 
+    started = time.time()
     try:
         project = STATE.project()
         root = str(project.root or os.getcwd())
@@ -230,6 +254,10 @@ def gate(
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(md, encoding="utf-8")
+    if html:
+        from .eval_cmd import write_html_report
+
+        write_html_report(html, results=_head_results(head, folder, started), gate=report.to_dict())
     append_step_summary(md)
     _render(report, fmt, verbose)
     if github_status:
