@@ -28,7 +28,7 @@ MAX_TEXT = 20_000  # characters of any one output, message, reason or expected v
 MAX_DIFF_TOKENS = 2_000  # words per side diffed; longer texts are diffed on their first words
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
-_WORD = re.compile(r"\s+|[^\s]+")
+_WORD = re.compile(r"\s+|\S+\s*")
 
 
 def _asset(name: str) -> str:
@@ -112,7 +112,7 @@ def _get(d: Any, *path: str) -> Any:
 
 def word_diff(base: str | None, head: str | None, limit: int = MAX_DIFF_TOKENS) -> list[list[str]]:
     """Word-level diff of two texts: ``[[op, text], …]`` with op ``=`` (same), ``-`` (only base), ``+``
-    (only head). Whitespace runs are tokens of their own, so joining the ``=``/``-`` parts gives the base
+    (only head). A word keeps its trailing whitespace, so joining the ``=``/``-`` parts gives the base
     back and the ``=``/``+`` parts the head (up to ``limit`` tokens per side; the rest is one ``-``/``+``)."""
     a, b = _WORD.findall(base or ""), _WORD.findall(head or "")
     tail_a, tail_b = "".join(a[limit:]), "".join(b[limit:])

@@ -1,5 +1,5 @@
 /* llmops HTML report. Renders the JSON embedded in #llmops-data with DOM calls and textContent only:
-   no innerHTML, no eval, no network. */
+   no HTML parsing of data, no dynamic code, no network. */
 (function () {
   "use strict";
   const DATA = JSON.parse(document.getElementById("llmops-data").textContent);
@@ -10,10 +10,10 @@
     "data-case", "data-tab", "data-view", "data-filter", "value", "min", "max"]);
 
   // -- DOM helpers ------------------------------------------------------------------------------------------
-  function add(node, kids) {
+  function add(node, ...kids) {
     for (const k of kids) {
       if (k === null || k === undefined || k === false) continue;
-      if (Array.isArray(k)) add(node, k);
+      if (Array.isArray(k)) add(node, ...k);
       else if (typeof k === "object" && k.nodeType) node.appendChild(k);
       else node.appendChild(document.createTextNode(String(k)));
     }
@@ -271,7 +271,7 @@
       const y = T + i * RH + RH / 2;
       const g = s("g", { class: "mark s-" + str(m.state).toLowerCase(), "data-prompt": p.prompt, "data-metric": m.metric, "data-state": str(m.state) },
         s("title", null, p.prompt + " · " + m.metric + ": Δ " + signed(m.delta) + " [" + signed(m.lb) + ", " + signed(m.ub) + "] " + str(m.state)));
-      add(svg, s("text", { x: 8, y: y + 4, class: "label" }, (p.prompt + " · " + m.metric).slice(0, 44)));
+      add(svg, s("text", { x: 8, y: y + 4, class: "rowlabel" }, (p.prompt + " · " + m.metric).slice(0, 44)));
       if (isNum(m.lb) && isNum(m.ub)) add(g, s("line", { x1: x(m.lb), x2: x(m.ub), y1: y, y2: y, class: "ci" }));
       if (isNum(m.delta)) add(g, s("circle", { cx: x(m.delta), cy: y, r: 5, class: "dot" }));
       else add(g, s("text", { x: x(0) + 6, y: y + 4, class: "tick" }, "n/a"));
