@@ -171,9 +171,10 @@ class Page:
         assert self.page.evaluate("typeof window.pwned") == "undefined"
         assert self.errors == [] and self.remote() == [], (self.errors, self.remote())
 
-    def shot(self, name: str, folder: Path) -> None:
+    def shot(self, name: str, folder: Path, height: int = 1400) -> None:
+        """A screenshot of the page's top ``height`` pixels."""
         target = folder / name
-        self.page.screenshot(path=str(target), full_page=False)
+        self.page.screenshot(path=str(target), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": height})
         extra = os.environ.get("LLMOPS_SCREENSHOT_DIR")
         if extra:
             Path(extra).mkdir(parents=True, exist_ok=True)
@@ -254,6 +255,10 @@ def test_results_view_filters_expands_and_stays_offline(open_report: Callable[..
     # an errored case shows its error
     p.page.click("tr.case[data-status=error] >> nth=0")
     assert "timeout: the provider did not answer" in p.page.locator("tr.detail-row").text_content()
+    p.page.click("tr.case[data-status=error] >> nth=0")
+    p.page.check("#f-failed")
+    p.page.click("tr.case[data-status=fail] >> nth=0")
+    assert "judge sample 1" in p.page.locator("tr.detail-row").text_content()
     p.shot("report-results.png", tmp_path)
     p.check_clean()
 

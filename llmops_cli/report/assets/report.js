@@ -260,12 +260,11 @@
     svg.appendChild(s("rect", { x: x(lo), y: T - 8, width: x(-practical) - x(lo), height: rows.length * RH + 8, class: "zone-bad" }));
     for (const t of ticks(lo, hi)) {
       add(svg, s("line", { x1: x(t), x2: x(t), y1: T - 8, y2: T + rows.length * RH, class: "grid" }),
-        s("text", { x: x(t), y: T + rows.length * RH + 16, class: "tick" }, signed(t)));
+        s("text", { x: x(t), y: T + rows.length * RH + 16, class: "tick" }, t === 0 ? "0" : signed(t)));
     }
     add(svg, s("line", { x1: x(0), x2: x(0), y1: T - 12, y2: T + rows.length * RH, class: "zero" }),
       s("line", { x1: x(-practical), x2: x(-practical), y1: T - 12, y2: T + rows.length * RH, class: "practical" }),
-      s("text", { x: x(-practical), y: T - 14, class: "tick" }, "−practical " + practical),
-      s("text", { x: x(0), y: T - 14, class: "tick" }, "0"),
+      s("text", { x: x(-practical) - 4, y: T - 12, class: "tick end" }, "drops beyond −practical (" + practical + ") ◂"),
       s("text", { x: L + (W - L - R) / 2, y: H - 4, class: "axis" }, "Δ = head − base, with its interval"));
     rows.forEach(({ p, m }, i) => {
       const y = T + i * RH + RH / 2;
