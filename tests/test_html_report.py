@@ -27,6 +27,7 @@ from llmops_cli.evals.results import save_results
 from llmops_cli.report.html import MAX_TEXT, embed_json, gate_html, results_html, word_diff
 from tests.conftest import GitRepo, run_cli
 from tests.support import gateproj as gp
+from tests.support.fakellm import all_text
 from tests.support.htmlreport import XSS, synthetic_context, synthetic_gate, synthetic_results
 
 CHROMIUM = "/usr/bin/chromium"
@@ -338,12 +339,56 @@ def test_ten_thousand_cases_open_and_filter(open_report: Callable[..., Page]) ->
 # -- the CLI end to end ------------------------------------------------------------------------------------------
 
 
+SCAFFOLD_CONFIG = f"""
+models:
+  chat: {{model: openai/fake-model, api_base: '@URL@', api_key_env: {gp.KEY_ENV}}}
+judge: {{prompt: judges/rubric, model: chat, samples: 1}}
+concurrency: 4
+eval: {{timeout_s: 5, max_retries: 1, backoff_s: 0.05}}
+"""
+
+
+def _golden(n: int = 10) -> str:
+    """The scaffold's FAQ golden set, with a `returns` and a `catalogue` cluster."""
+    lines = ["cases:"]
+    for i in range(n):
+        returns = i < 6  # six regressed cases: p = 1/64, a FAIL
+        lines += [
+            f"  - id: {'return' if returns else 'unknown'}-{i}",
+            f"    vars: {{question: 'Question {i}?', faq: ['{'Items can be returned within 30 days.' if returns else 'Shipping is free.'}']}}",
+            f"    cluster: {'returns' if returns else 'catalogue'}",
+            f"    tags: [{'policy' if returns else 'catalogue'}]",
+            "    assert: [{type: icontains, value: '30 days'}]"
+            if returns
+            else "    assert: [{type: icontains, value: 'know'}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _faq_responder(body: dict[str, Any]) -> str:
+    text = all_text(body)
+    if "returned within 30 days" in text:
+        if "Never mention time limits" in text:
+            return "You can return items for a full refund."
+        return "You can return items within 30 days of delivery."
+    return "I don't know; I can connect you with a human agent."
+
+
+def _scaffolded(repo: GitRepo, url: str) -> str:
+    from llmops_cli.scaffolding import init_project
+
+    init_project(repo.root)
+    repo.write("llmops.yaml", SCAFFOLD_CONFIG.replace("@URL@", url))
+    repo.write("evals/faq/answer.yaml", _golden())
+    repo.write(".gitignore", ".llmops/\n")
+    repo.commit("scaffold")
+    return (repo.root / "prompts/faq/answer.prompt.yaml").read_text()
+
+
 def test_gate_and_report_html_from_the_cli(
     tmp_git_repo: GitRepo, fake_llm_factory: Callable[..., Any], browser: Any, tmp_path: Path
 ) -> None:
-    from tests.test_gate_e2e import _scaffolded, faq_responder
-
-    server = fake_llm_factory(responder=faq_responder)
+    server = fake_llm_factory(responder=_faq_responder)
     repo = tmp_git_repo
     prompt = _scaffolded(repo, server.url)
     repo.git("checkout", "-q", "-b", "feature")
@@ -363,9 +408,13 @@ def test_gate_and_report_html_from_the_cli(
         assert p.page.locator("svg.forest g.mark").count() == len(decisive) > 0
         assert "returns" in p.page.locator("section.prompt").first.text_content()
         p.page.click("button[data-tab=results]")
+        assert p.rows() == 10
+        _select(p, "tag", "policy")  # tags, like messages, come from the unchanged golden set
+        assert p.rows() == 6
         p.page.click("tr.case >> nth=0")
-        # the project is unchanged since the run: the rendered messages are shown
-        assert "Rendered messages" in p.page.locator("tr.detail-row").text_content()
+        detail = p.page.locator("tr.detail-row").text_content()
+        assert "Rendered messages" in detail and "Never mention time limits" in detail
+        assert "You can return items for a full refund." in detail
         p.check_clean()
     finally:
         p.close()
