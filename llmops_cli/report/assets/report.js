@@ -123,7 +123,6 @@
       run.started_at ? " · started " + run.started_at : null, run.id ? " · run " + run.id : null]));
 
     // per-prompt summary
-    const metricNames = [...new Set(R.prompts.flatMap((p) => Object.keys(p.metrics || {})))].sort();
     add(root, section("Prompts", table(
       ["prompt", "status", "pass rate (min)", "cases", "samples", "errors", "metric means", "cost", "p50 / p95"],
       R.prompts.map((p) => h("tr", { "data-prompt": p.name },
