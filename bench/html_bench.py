@@ -1,6 +1,6 @@
 """Benchmark of the HTML report with 10,000 cases in headless Chromium, pinned to 2 CPU cores.
 
-    PYTHONPATH=. .venv/bin/python bench/html_bench.py [--cases 10000] [--runs 5]
+    PYTHONPATH=. .venv/bin/python bench/html_bench.py [--cases 10000] [--runs 7]
 
 Needs Debian's chromium (/usr/bin/chromium) and Playwright (the dev extra); no browser download. The
 report is the results view of a synthetic results file (tests/support/htmlreport.py: two prompts, two
@@ -58,7 +58,7 @@ def _wait_count(page, prefix_not: str) -> str:  # type: ignore[no-untyped-def]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=10_000)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--cores", type=int, default=2, help="CPU cores the browser may use (0: no pinning)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
