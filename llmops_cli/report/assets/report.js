@@ -248,6 +248,7 @@
     }
     if (!rows.length) return h("p", { class: "muted" }, "No decisive metric was compared.");
     const practical = isNum(G.settings.practical) ? G.settings.practical : 0.02;
+    const level = isNum(G.settings.alpha) ? Math.round(100 * (1 - 2 * G.settings.alpha)) + "%" : "";
     let lo = -2 * practical, hi = 2 * practical;
     for (const { m } of rows) for (const v of [m.lb, m.ub, m.delta]) if (isNum(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     const span = hi - lo || 1;
@@ -264,7 +265,7 @@
     add(svg, s("line", { x1: x(0), x2: x(0), y1: T - 12, y2: T + rows.length * RH, class: "zero" }),
       s("line", { x1: x(-practical), x2: x(-practical), y1: T - 12, y2: T + rows.length * RH, class: "practical" }),
       s("text", { x: x(-practical) - 4, y: T - 12, class: "tick end" }, "drops beyond −practical (" + practical + ") ◂"),
-      s("text", { x: L + (W - L - R) / 2, y: H - 4, class: "axis" }, "Δ = head − base, with its interval"));
+      s("text", { x: L + (W - L - R) / 2, y: H - 4, class: "axis" }, "Δ = head − base, with its " + level + " interval"));
     rows.forEach(({ p, m }, i) => {
       const y = T + i * RH + RH / 2;
       const g = s("g", { class: "mark s-" + str(m.state).toLowerCase(), "data-prompt": p.prompt, "data-metric": m.metric, "data-state": str(m.state) },
@@ -299,7 +300,8 @@
     const card = h("section", { class: "card prompt", "data-prompt": p.prompt, "data-state": str(p.state) },
       h("h2", null, badge(p.state), " ", p.prompt), h("p", { class: "reason" }, p.reason));
     if (p.metrics.length) {
-      add(card, h("h3", null, "Metrics"), table(["metric", "state", "Δ", "interval", "MDE", "base → head", "n", "clusters", "p (adj.)", "reason"],
+      const level = isNum(G.settings.alpha) ? Math.round(100 * (1 - 2 * G.settings.alpha)) + "% " : "";
+      add(card, h("h3", null, "Metrics"), table(["metric", "state", "Δ", level + "interval", "MDE", "base → head", "n", "clusters", "p (adj.)", "reason"],
         p.metrics.map((m) => h("tr", { "data-metric": m.metric },
           h("td", null, m.metric, m.decisive ? null : h("span", { class: "muted" }, " (info)")), h("td", null, badge(m.state)),
           h("td", { class: "n" }, signed(m.delta)), h("td", { class: "n" }, "[" + signed(m.lb) + ", " + signed(m.ub) + "]"),
