@@ -444,3 +444,51 @@ def test_compare_html_and_report_refuse_bad_input(tmp_path: Path) -> None:
     r = run_cli("eval", "report", "bad.json", "--html", "x.html", cwd=tmp_path)
     assert r.exit_code == 2 and "bad.json" in r.stderr and "Traceback" not in r.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_real_run_judge_reasoning_per_sample_is_recorded_and_inert(
+    tmp_path: Path, fake_llm_factory: Callable[..., Any], browser: Any
+) -> None:
+    """Through the real pipeline: K = 2 judge samples, each reasoning recorded in results.json; hostile
+    outputs, reasonings and golden-set values reach the page as text only."""
+    from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project
+
+    calls = iter(range(1_000))
+
+    def responder(body: dict[str, Any]) -> str:
+        if "GRADE" in all_text(body):
+            n = next(calls)
+            return json.dumps({"reasoning": f"{XSS[1]} grader note {n}", "score": 4})
+        return f"Refunds take 5 days. {XSS[3]} {XSS[2]}"
+
+    server = fake_llm_factory(responder=responder)
+    golden = f"""
+    cases:
+      - id: refund
+        vars: {{question: "How do refunds work? {XSS[0]}"}}
+        expected: "{XSS[4].strip()}"
+        tags: [billing]
+        assert: [{{type: judge, criteria: Answers the question}}, {{type: contains, value: "5 days"}}]
+    """
+    root = make_eval_project(tmp_path / "proj", server.url, golden=golden, samples=2)
+    env = {KEY_ENV: KEY_VALUE, "LLMOPS_CACHE_DIR": str(tmp_path / "cache")}
+    r = run_cli("eval", "run", "-o", "results.json", cwd=root, env=env)
+    assert r.exit_code == 0, r.output
+    (rec,) = json.loads((root / "results.json").read_text())["samples"]
+    judge = rec["assertions"][0]
+    assert len(judge["reasonings"]) == 2 and judge["reasonings"][0] != judge["reasonings"][1]
+    assert all("grader note" in x for x in judge["reasonings"])
+    r = run_cli("eval", "report", "results.json", "--html", "report.html", cwd=root)
+    assert r.exit_code == 0, r.output
+    p = Page(browser, root / "report.html")
+    try:
+        _select(p, "tag", "billing")
+        assert p.rows() == 1
+        p.page.click("tr.case")
+        detail = p.page.locator("tr.detail-row").text_content()
+        for text in (*judge["reasonings"], XSS[0], XSS[2], XSS[3], rec["output"]):
+            assert text in detail
+        assert p.page.locator("img, iframe, textarea, a[href]").count() == 0
+        p.check_clean()
+    finally:
+        p.close()
