@@ -210,6 +210,9 @@ def test_no_evidence_passes_and_states_the_mde() -> None:
     comp = compare_metric("judge", *_arms([rng.gauss(0.03, 0.1) for _ in range(40)]))
     assert comp.state == "PASS" and comp.mde is not None and f"{comp.mde:.3f}" in comp.reason
     assert comp.mde == pytest.approx((t_ppf(0.95, 39) + t_ppf(0.8, 39)) * comp.se)
+    assert "underpowered" not in comp.reason
+    small = compare_metric("judge", *_arms([0.3, -0.2, 0.1, -0.25, 0.2, 0.05]))
+    assert small.state == "PASS" and "underpowered" in small.reason
 
 
 def test_significant_but_not_practical_passes() -> None:

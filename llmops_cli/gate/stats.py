@@ -87,6 +87,8 @@ Arm = Mapping[str, Sequence[float]]
 
 EXACT_MAX_NONZERO = 22
 STRATIFIED_MIN_DF = 20
+UNDERPOWERED = 5
+"""A PASS whose MDE exceeds this many times the practical size says the suite is underpowered."""
 """The large-sample test centres differences within clusters when that leaves at least this many df."""
 """Up to this many non-zero differences the exact sign-flip test is used; the paired t-test beyond."""
 _ENUMERATE_MAX = 24
@@ -539,6 +541,8 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
         note = f" (significant, but smaller than the practical size {thresholds.practical:g})"
     elif comp.min_p is not None and comp.min_p > thresholds.alpha and 0.5**comp.n_cases > thresholds.alpha:
         note = f" (with {comp.n_cases} cases no test can reach p < {thresholds.alpha:g}: add cases)"
+    if comp.mde is not None and comp.mde > UNDERPOWERED * thresholds.practical:
+        mde += " (underpowered for drops near the practical size: add cases, or raise K or R)"
     comp.reason = f"No evidence of a relevant drop{note}: {stat}{mde}."
 
 
