@@ -147,8 +147,19 @@ def test_paired_test_picks_an_exact_test_when_it_can() -> None:
     assert (p, name, min_p) == (1 / 32, "sign test exact (McNemar)", 1 / 32)
     p, name, _ = paired_test([-0.5, -0.25, -0.75, 0.25, -0.5])
     assert name == "sign-flip exact" and p == sign_flip_p([-0.5, -0.25, -0.75, 0.25, -0.5])
-    p, name, _ = paired_test([-0.25 if i % 3 else 0.5 for i in range(40)])
-    assert name == "sign-flip normal" and 0 < p < 1
+    diffs = [-0.25 if i % 3 else 0.5 for i in range(40)]
+    p, name, _ = paired_test(diffs)
+    assert name == "paired t" and p == pytest.approx(t_cdf((sum(diffs) / 40) / (_sd(diffs) / 40**0.5), 39))
+    # a drop confined to one cluster: centring within clusters removes its spread from the variance
+    confined = [-0.4 + 0.1 * (i % 3) for i in range(30)] + [0.1 * ((i % 3) - 1) for i in range(30)]
+    strata = ["a"] * 30 + ["b"] * 30
+    p_within, name, _ = paired_test(confined, strata)
+    assert name == "paired t within clusters" and p_within < paired_test(confined)[0]
+
+
+def _sd(xs: list[float]) -> float:
+    m = sum(xs) / len(xs)
+    return (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
 
 
 def test_total_collapse_fails_at_five_cases_whatever_the_clusters() -> None:
@@ -199,6 +210,9 @@ def test_no_evidence_passes_and_states_the_mde() -> None:
     comp = compare_metric("judge", *_arms([rng.gauss(0.03, 0.1) for _ in range(40)]))
     assert comp.state == "PASS" and comp.mde is not None and f"{comp.mde:.3f}" in comp.reason
     assert comp.mde == pytest.approx((t_ppf(0.95, 39) + t_ppf(0.8, 39)) * comp.se)
+    assert "underpowered" not in comp.reason
+    small = compare_metric("judge", *_arms([0.3, -0.2, 0.1, -0.25, 0.2, 0.05]))
+    assert small.state == "PASS" and "underpowered" in small.reason
 
 
 def test_significant_but_not_practical_passes() -> None:

@@ -349,6 +349,10 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
         gate.reason = "No metric scored on both sides (no assertions, or every sample errored); nothing compared."
         return gate
     decisive = [m for m in gate.metrics if m.decisive]
+    if not decisive:
+        gate.state = "WARN"
+        gate.reason = "No decisive metric scored on both sides; nothing compared."
+        return gate
     gate.state = overall_state([m.state for m in decisive])
     lead = gate.lead
     assert lead is not None

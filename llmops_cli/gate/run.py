@@ -134,7 +134,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     if _is_results_file(options.base):
         base_results = load_results(options.base)
         head_conf = sha256_of(cfg.model_dump(mode="json"))
-        if head_results is None and base_results["run"].get("config_hash") != head_conf:
+        judged_with = (base_results["run"].get("gate") or {}).get("judged_with_config")
+        if head_results is None and head_conf not in (base_results["run"].get("config_hash"), judged_with):
             raise GateInputError(
                 f"cannot compare {options.base} with the working tree: config_hash (llmops.yaml) differs. "
                 "Use --base REF to re-evaluate the base with HEAD's judges."

@@ -20,15 +20,18 @@ Test (one-sided, H0 "head and base are exchangeable on every case", alternative 
   is the exact one-sided McNemar test on the flips;
 * at most :data:`EXACT_MAX_NONZERO` non-zero differences: the exact sign-flip (randomisation) test on
   ``Σ d_i`` (meet-in-the-middle enumeration); zeros contribute nothing whatever their sign;
-* more: the normal approximation of the same sign-flip test, ``Σ d_i / √(Σ d_i²)`` against N(0, 1) —
-  ``Σ d_i²`` is the exact variance of ``Σ ±|d_i|`` under H0, so no variance is estimated under the
-  alternative; it holds its level on discrete scores where the studentised t-test runs slightly liberal.
+* more: the paired t-test — with the differences centred *within clusters* (``n − C`` degrees of
+  freedom) when that leaves at least :data:`STRATIFIED_MIN_DF` degrees of freedom, else the plain paired t
+  (``n − 1``). Centring within clusters removes a drop's spread *between* clusters from the variance, so a
+  drop confined to one cluster is found as well as the same case-weighted drop spread evenly; under H0 every
+  ``d_i`` has mean 0, so the within-cluster variance is still an unbiased estimate.
 
-The interval and the MDE use the paired t (``n − 1`` degrees of freedom) on the same differences.
+The interval and the MDE use the plain paired t (``n − 1`` degrees of freedom) on the same differences.
 
 The exact tests are valid at any number of cases and clusters; their smallest attainable p-value is
-``2^-m`` for ``m`` non-zero differences (``min_p``). Clusters do not enter the test: they explain
-(per-cluster Δ, regressed clusters named in the reason).
+``2^-m`` for ``m`` non-zero differences (``min_p``). Clusters never weight the estimate (every case
+counts once); they explain (per-cluster Δ, regressed clusters named in the reason) and, in the
+large-sample test, centre the variance.
 
 Multiplicity
 ------------
@@ -83,6 +86,10 @@ State = Literal["PASS", "WARN", "FAIL"]
 Arm = Mapping[str, Sequence[float]]
 
 EXACT_MAX_NONZERO = 22
+STRATIFIED_MIN_DF = 20
+UNDERPOWERED = 5
+"""A PASS whose MDE exceeds this many times the practical size says the suite is underpowered."""
+"""The large-sample test centres differences within clusters when that leaves at least this many df."""
 """Up to this many non-zero differences the exact sign-flip test is used; the paired t-test beyond."""
 _ENUMERATE_MAX = 24
 MC_DRAWS = 10_000
@@ -373,10 +380,10 @@ def _mean(xs: Sequence[float]) -> float:
     return math.fsum(xs) / len(xs)
 
 
-def paired_test(diffs: Sequence[float]) -> tuple[float, str, float]:
+def paired_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> tuple[float, str, float]:
     """One-sided test of "head is worse" on case-level differences: ``(p, test name, smallest attainable p)``.
 
-    See the module docstring for which test runs when.
+    ``strata``: the cluster of each difference (used by the large-sample test only). See the module docstring.
     """
     nonzero = [d for d in diffs if abs(d) > _ZERO]
     m = len(nonzero)
@@ -388,8 +395,22 @@ def paired_test(diffs: Sequence[float]) -> tuple[float, str, float]:
         return binom_sf(drops, m, 0.5), "sign test exact (McNemar)", 0.5**m
     if m <= EXACT_MAX_NONZERO:
         return sign_flip_p(nonzero), "sign-flip exact", 0.5**m
-    z = math.fsum(nonzero) / math.sqrt(math.fsum(d * d for d in nonzero))
-    return NormalDist().cdf(z), "sign-flip normal", 0.0
+    n = len(diffs)
+    groups: dict[Any, list[float]] = {}
+    for d, g in zip(diffs, strata if strata is not None else [None] * n, strict=True):
+        groups.setdefault(g, []).append(d)
+    df = n - len(groups)
+    if len(groups) > 1 and df >= STRATIFIED_MIN_DF:
+        resid = math.fsum((d - _mean(ds)) ** 2 for ds in groups.values() for d in ds)
+        name = "paired t within clusters"
+    else:
+        df = n - 1
+        resid = math.fsum((d - _mean(diffs)) ** 2 for d in diffs)
+        name = "paired t"
+    if resid <= 0:
+        return (0.0 if sum(diffs) < 0 else 1.0), name, 0.0
+    se = math.sqrt(resid / df) / math.sqrt(n)
+    return t_cdf(_mean(diffs) / se, df), name, 0.0
 
 
 def _estimate(
@@ -458,7 +479,7 @@ def _estimate(
         return comp
     if comp.n_nonzero == 0:
         comp.delta = 0.0
-    comp.p_value, comp.test, comp.min_p = paired_test(diffs)
+    comp.p_value, comp.test, comp.min_p = paired_test(diffs, [clusters.get(cid) for cid, _, _ in paired])
     if n >= 2:
         delta = comp.delta or 0.0
         se = math.sqrt(math.fsum((d - delta) ** 2 for d in diffs) / (n - 1)) / math.sqrt(n)
@@ -520,6 +541,8 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
         note = f" (significant, but smaller than the practical size {thresholds.practical:g})"
     elif comp.min_p is not None and comp.min_p > thresholds.alpha and 0.5**comp.n_cases > thresholds.alpha:
         note = f" (with {comp.n_cases} cases no test can reach p < {thresholds.alpha:g}: add cases)"
+    if comp.mde is not None and comp.mde > UNDERPOWERED * thresholds.practical:
+        mde += " (underpowered for drops near the practical size: add cases, or raise K or R)"
     comp.reason = f"No evidence of a relevant drop{note}: {stat}{mde}."
 
 
