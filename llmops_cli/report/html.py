@@ -18,6 +18,7 @@ import base64
 import difflib
 import hashlib
 import json
+import math
 import re
 from importlib import resources
 from typing import Any
@@ -38,7 +39,7 @@ def _asset(name: str) -> str:
 def _finite(value: Any, depth: int = 0) -> Any:
     """``value`` with non-finite floats as None (JSON has no NaN) and nesting bounded."""
     if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
+        return value if math.isfinite(value) else None
     if depth > 40:
         return None
     if isinstance(value, dict):
@@ -99,7 +100,11 @@ def _clip(value: Any, limit: int = MAX_TEXT) -> str | None:
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if value == value and abs(value) != float("inf") else None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _get(d: Any, *path: str) -> Any:
