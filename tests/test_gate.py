@@ -13,7 +13,7 @@ import pytest
 
 from llmops_cli.config import GateConfig
 from llmops_cli.gate.collect import PASS_METRIC, Arm, CaseData, collect
-from llmops_cli.gate.decide import check_errors, compare_arms, decide, two_proportion_p, verdict_line
+from llmops_cli.gate.decide import check_errors, compare_arms, decide, fisher_p, verdict_line
 from llmops_cli.gate.github import StatusError, head_sha, post_status, status_description
 from tests.conftest import GitRepo, run_cli
 from tests.support import gateproj as gp
@@ -143,7 +143,7 @@ def test_wording_change_passes_without_judge_calls_and_replays_identically(
     assert report["verdict"] == "PASS"
     (answer,) = [p for p in report["prompts"] if p["status"] == "gated"]
     assert all(m["delta"] == 0 and m["state"] == "PASS" for m in answer["metrics"])
-    assert "No differences" in answer["reason"]
+    assert "answers byte-identical" in answer["reason"]  # not "No differences": the requests differ
 
     server.reset_history()
     second = run_cli("eval", "gate", "--base", "main", "-f", "json", cwd=repo.root, env=ENV)
@@ -230,25 +230,26 @@ def test_judge_errors_fail_closed() -> None:
     chk = check_errors("judge", 0, 2000, 90, 2000, 0.05, 0.05)
     assert chk.failed and "differ" in chk.reason
     assert not check_errors("judge", 3, 100, 4, 100, 0.05, 0.05).failed
-    assert two_proportion_p(5, 100, 5, 100) == pytest.approx(1.0)
+    assert fisher_p(5, 100, 5, 100) == pytest.approx(1.0)
+    assert fisher_p(0, 150, 12, 150) < 0.001
 
 
 def test_inconclusive_drop_warns_with_the_mde() -> None:
-    diffs = [-0.1, 0.05, -0.12, 0.02, -0.08, 0.03]
-    base = {f"c{i}": [0.6] for i in range(6)}
+    diffs = [-0.1, 0.05, -0.12, 0.02, -0.08, 0.03, -0.05]
+    base = {f"c{i}": [0.6] for i in range(7)}
     head = {f"c{i}": [0.6 + d] for i, d in enumerate(diffs)}
-    gate = compare_arms("p", _arm("p", base), _arm("p", head), GateConfig(practical=0.02, margin=0.01))
-    assert gate.state == "WARN" and "minimum detectable effect" in gate.reason
+    gate = compare_arms("p", _arm("p", base), _arm("p", head), GateConfig(practical=0.02))
+    assert gate.state == "WARN" and "detects drops ≥" in gate.reason
 
 
 def test_overrides_apply_per_prompt() -> None:
     base = {f"c{i}": [0.8] for i in range(10)}
-    head = {f"c{i}": [0.8 - 0.01 * (i % 2) - 0.005] for i in range(10)}
-    strict = compare_arms("p", _arm("p", base), _arm("p", head), GateConfig(margin=0.005))
+    head = {f"c{i}": [0.8 - 0.05 - 0.01 * (i % 2)] for i in range(10)}
+    strict = compare_arms("p", _arm("p", base), _arm("p", head), GateConfig(practical=0.02))
     loose = compare_arms(
-        "p", _arm("p", base), _arm("p", head), GateConfig(margin=0.005, overrides={"p": {"margin": 0.1}})
+        "p", _arm("p", base), _arm("p", head), GateConfig(practical=0.02, overrides={"p": {"practical": 0.1}})
     )
-    assert strict.state != "PASS" and loose.state == "PASS" and loose.thresholds.margin == 0.1
+    assert strict.state == "FAIL" and loose.state == "PASS" and loose.thresholds.practical == 0.1
 
 
 def test_collect_reads_judge_samples_errors_and_the_verdict_metric() -> None:

@@ -19,6 +19,7 @@ from llmops_cli.gate.stats import (
     holm,
     mcnemar_p,
     overall_state,
+    paired_test,
     sign_flip_p,
     t_cdf,
     t_ppf,
@@ -129,231 +130,166 @@ def _noisy_arm(rng: random.Random, means: dict[str, float], k: int, sd: float) -
     return {cid: [min(1.0, max(0.0, m + rng.gauss(0, sd))) for _ in range(k)] for cid, m in means.items()}
 
 
-def test_zero_difference_passes_exactly() -> None:
-    base = {f"c{i}": [0.1 * (i % 10), 0.5] for i in range(25)}
-    head = {cid: list(v) for cid, v in base.items()}
-    comp = compare_metric("quality", base, head)
-    assert comp.state == "PASS"
-    assert comp.delta == 0.0 and comp.se == 0.0 and comp.mde == 0.0
-    assert comp.lb == 0.0 and comp.ub == 0.0
-    assert comp.p_value == 1.0
-    assert comp.n_cases == 25 and comp.n_dropped == 0
+# ------------------------------------------------------------------------------------------------
+# Comparisons
+# ------------------------------------------------------------------------------------------------
 
 
-def test_clear_regression_fails() -> None:
+def _arms(diffs: list[float], base: float = 0.5) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    b = {f"c{i:02d}": [base] for i in range(len(diffs))}
+    h = {f"c{i:02d}": [base + d] for i, d in enumerate(diffs)}
+    return b, h
+
+
+def test_paired_test_picks_an_exact_test_when_it_can() -> None:
+    assert paired_test([0.0, 0.0]) == (1.0, "none (every difference is 0)", 1.0)
+    p, name, min_p = paired_test([-1.0] * 5 + [0.0] * 20)
+    assert (p, name, min_p) == (1 / 32, "sign test exact (McNemar)", 1 / 32)
+    p, name, _ = paired_test([-0.5, -0.25, -0.75, 0.25, -0.5])
+    assert name == "sign-flip exact" and p == sign_flip_p([-0.5, -0.25, -0.75, 0.25, -0.5])
+    diffs = [-0.25 if i % 3 else 0.5 for i in range(40)]
+    p, name, _ = paired_test(diffs)
+    assert name == "paired t" and p == pytest.approx(t_cdf((sum(diffs) / 40) / (_sd(diffs) / 40**0.5), 39))
+    # a drop confined to one cluster: centring within clusters removes its spread from the variance
+    confined = [-0.4 + 0.1 * (i % 3) for i in range(30)] + [0.1 * ((i % 3) - 1) for i in range(30)]
+    strata = ["a"] * 30 + ["b"] * 30
+    p_within, name, _ = paired_test(confined, strata)
+    assert name == "paired t within clusters" and p_within < paired_test(confined)[0]
+
+
+def _sd(xs: list[float]) -> float:
+    m = sum(xs) / len(xs)
+    return (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
+
+
+def test_total_collapse_fails_at_five_cases_whatever_the_clusters() -> None:
+    for n_clusters in (1, 2, 3, 4, 5):
+        b, h = _arms([-1.0] * 5, base=1.0)
+        clusters = {cid: f"k{i % n_clusters}" for i, cid in enumerate(sorted(b))}
+        comp = compare_metric("judge", b, h, clusters)
+        assert comp.state == "FAIL", comp.reason
+        assert comp.p_value == 1 / 32 and comp.n_clusters == n_clusters
+
+
+def test_tiny_suites_warn_instead_of_failing() -> None:
+    comp = compare_metric("judge", *_arms([-1.0] * 3, base=1.0))
+    assert comp.state == "WARN" and "not established" in comp.reason  # p = 1/8 < warn_alpha
+    comp = compare_metric("judge", *_arms([-1.0] * 2, base=1.0))
+    assert comp.state == "WARN" and "too small to test" in comp.reason
+
+
+def test_cache_identical_says_no_differences_but_sampled_ties_do_not() -> None:
+    b, h = _arms([0.0] * 8)
+    assert "No differences" in compare_metric("judge", b, h, identical="cache").reason
+    tied = compare_metric("judge", b, h)
+    assert tied.state == "PASS" and "No differences" not in tied.reason and "tied" in tied.reason
+    assert tied.mde is None  # no variation observed: nothing honest to say about the MDE
+
+
+def test_clear_regression_fails_and_names_the_cluster() -> None:
     rng = random.Random(1)
-    difficulty = {f"c{i}": rng.uniform(0.5, 0.95) for i in range(40)}
-    base = _noisy_arm(rng, difficulty, 3, 0.05)
-    head = _noisy_arm(rng, {c: m - 0.15 for c, m in difficulty.items()}, 3, 0.05)
-    comp = compare_metric("quality", base, head)
-    assert comp.state == "FAIL", comp.reason
-    assert comp.delta == pytest.approx(-0.15, abs=0.03)
-    assert comp.ub is not None and comp.ub < 0
-    assert comp.p_value is not None and comp.p_value < 1e-6
-    assert comp.confirm_p is None  # C = 40 ≥ 30 and no zero differences: no confirmation needed
-    assert "Regression" in comp.reason
+    diffs = [-0.3 + rng.gauss(0, 0.05) if i < 6 else rng.gauss(0, 0.05) for i in range(30)]
+    b, h = _arms(diffs)
+    clusters = {cid: "returns" if i < 6 else "catalogue" for i, cid in enumerate(sorted(b))}
+    comp = compare_metric("judge", b, h, clusters)
+    assert comp.state == "FAIL"
+    assert "cluster `returns` -0.29, n = 6" in comp.reason and "n = 6" in comp.reason and "catalogue" not in comp.reason
+    assert comp.regressed[0].cluster == "returns"
+    assert comp.delta == pytest.approx(sum(diffs) / 30)  # case-weighted: every case counts once
 
 
-def test_small_noisy_sample_warns_with_mde() -> None:
-    diffs = [0.3, -0.25, 0.1, -0.35, 0.2, -0.15, 0.05, -0.2]
-    base = {f"c{i}": [0.5] for i in range(len(diffs))}
-    head = {f"c{i}": [0.5 + d] for i, d in enumerate(diffs)}
-    comp = compare_metric("quality", base, head)
-    assert comp.state == "WARN"
-    assert comp.mde is not None and comp.se is not None and comp.t_crit is not None
-    expected_mde = (t_ppf(0.95, 7) + t_ppf(0.8, 7)) * comp.se
-    assert comp.mde == pytest.approx(expected_mde)
-    assert comp.t_crit == pytest.approx(1.894579, abs=1e-6)
-    assert "minimum detectable effect" in comp.reason
+def test_suggestive_drop_warns_with_the_mde() -> None:
+    diffs = [-0.1, 0.05, -0.12, 0.02, -0.08, 0.03, -0.05]
+    comp = compare_metric("judge", *_arms(diffs))
+    assert 0.05 <= comp.p_value < 0.15
+    assert comp.state == "WARN" and "detects drops ≥" in comp.reason
 
 
-def test_small_improvement_passes() -> None:
-    rng = random.Random(5)
-    base = {f"c{i}": [0.7] for i in range(40)}
-    head = {f"c{i}": [0.72 + rng.gauss(0, 0.02)] for i in range(40)}
-    comp = compare_metric("quality", base, head)
-    assert comp.state == "PASS", comp.reason
-    assert comp.lb is not None and comp.lb >= -0.05
+def test_no_evidence_passes_and_states_the_mde() -> None:
+    rng = random.Random(2)
+    comp = compare_metric("judge", *_arms([rng.gauss(0.03, 0.1) for _ in range(40)]))
+    assert comp.state == "PASS" and comp.mde is not None and f"{comp.mde:.3f}" in comp.reason
+    assert comp.mde == pytest.approx((t_ppf(0.95, 39) + t_ppf(0.8, 39)) * comp.se)
+    assert "underpowered" not in comp.reason
+    small = compare_metric("judge", *_arms([0.3, -0.2, 0.1, -0.25, 0.2, 0.05]))
+    assert small.state == "PASS" and "underpowered" in small.reason
 
 
-def test_cluster_aggregation_hand_computed() -> None:
-    base = {"a": [0.5], "b": [0.7], "c": [0.6, 0.8], "d": [0.9]}
-    head = {"a": [0.4], "b": [0.5], "c": [0.7], "d": [0.8, 0.9, 1.0]}
-    clusters = {"a": "X", "b": "X", "c": "Y"}  # d has no cluster → its own
-    comp = compare_metric("quality", base, head, clusters)
-    # d_a = -0.1, d_b = -0.2 → cluster X = -0.15; cluster Y = 0.0; d = 0.0.
-    assert comp.n_cases == 4 and comp.n_clusters == 3
-    assert comp.delta == pytest.approx(-0.05)
-    # sd(-0.15, 0, 0) = sqrt(0.015 / 2); SE = sd / sqrt(3) = 0.05.
-    assert comp.se == pytest.approx(0.05)
-    t2 = 2.919986
-    assert comp.t_crit == pytest.approx(t2, abs=1e-6)
-    assert comp.ub == pytest.approx(-0.05 + t2 * 0.05, abs=1e-6)
-    assert comp.lb == pytest.approx(-0.05 - t2 * 0.05, abs=1e-6)
-    assert comp.base_mean is not None and comp.head_mean is not None
-    assert comp.head_mean - comp.base_mean == pytest.approx(comp.delta)
-    assert comp.state == "WARN"
-    # Without clusters the same data has 4 independent cases.
-    assert compare_metric("quality", base, head).n_clusters == 4
+def test_significant_but_not_practical_passes() -> None:
+    comp = compare_metric("judge", *_arms([-0.01] * 30), thresholds=Thresholds(practical=0.02))
+    assert comp.p_value < 0.05 and comp.state == "PASS" and "smaller than the practical size" in comp.reason
 
 
-def test_none_cluster_means_own_cluster() -> None:
-    base = {"a": [0.5], "b": [0.5], "c": [0.5]}
-    head = {"a": [0.4], "b": [0.6], "c": [0.5]}
-    comp = compare_metric("q", base, head, {"a": None, "b": None, "c": None})
-    assert comp.n_clusters == 3
+def test_pass_metric_counts_flips_and_validates() -> None:
+    b = {f"c{i}": [1.0] for i in range(10)}
+    h = {f"c{i}": [0.0 if i < 7 else 1.0] for i in range(10)}
+    h["c9"] = [1.0]
+    comp = compare_metric("(checks)", b, h, kind="pass")
+    assert comp.flips == (7, 0) and comp.mcnemar_p == 1 / 128 and comp.p_value == 1 / 128
+    with pytest.raises(ValueError, match="other than 0/1"):
+        compare_metric("x", {"a": [0.5]}, {"a": [1.0]}, kind="pass")
 
 
 def test_dropped_cases_are_counted() -> None:
-    base = {"a": [0.5], "b": [0.6], "c": [0.7], "d": [0.8], "e": [], "f": [math.nan, 0.4]}
-    head = {"a": [0.5], "b": [0.6], "c": [], "e": [0.4], "f": [0.3], "g": [0.9]}
-    comp = compare_metric("quality", base, head)
-    # c: no head sample; d: missing in head; e: no base sample; g: missing in base. f keeps 0.4 vs 0.3.
-    assert comp.n_dropped == 4
-    assert comp.n_cases == 3
-    assert comp.delta == pytest.approx(-0.1 / 3)
+    comp = compare_metric("judge", {"a": [1.0], "b": [float("nan")], "c": [1.0]}, {"a": [1.0], "b": [1.0]})
+    assert comp.n_cases == 1 and comp.n_dropped == 2
 
 
-def test_all_dropped_or_single_cluster_warns() -> None:
-    comp = compare_metric("q", {"a": []}, {"a": [0.5]})
-    assert comp.state == "WARN" and comp.n_clusters == 0 and comp.n_dropped == 1
-    assert comp.delta is None and "nothing to compare" in comp.reason
-    comp = compare_metric("q", {"a": [0.5], "b": [0.5]}, {"a": [0.1], "b": [0.2]}, {"a": "s", "b": "s"})
-    assert comp.state == "WARN" and comp.n_clusters == 1
-    assert comp.delta == pytest.approx(-0.35) and comp.se is None
-    assert "cannot be estimated" in comp.reason
+def test_nothing_to_compare_warns() -> None:
+    comp = compare_metric("judge", {"a": []}, {"a": [1.0]})
+    assert comp.state == "WARN" and "nothing to compare" in comp.reason
 
 
-def test_mcnemar_on_known_flips_matches_sign_flip() -> None:
-    base = {f"c{i}": [1.0] for i in range(10)}
-    head = {f"c{i}": [0.0] for i in range(6)} | {f"c{i}": [1.0] for i in range(6, 9)} | {"c9": [1.0]}
-    base["c9"] = [0.0]  # fail → pass
-    comp = compare_metric("passes", base, head, kind="pass")
-    assert comp.flips == (6, 1)
-    assert comp.mcnemar_p == 8 / 128
-    # One 0/1 sample per case and no clusters: the exact sign-flip confirmation *is* McNemar.
-    assert comp.confirm_p == comp.mcnemar_p
-    assert comp.state == "WARN"  # t-test alone would fail, the exact test does not confirm at 5%
+def test_derived_metric_does_not_split_alpha() -> None:
+    b, h = _arms([-1.0] * 5, base=1.0)
+    comps = compare_prompt({"judge": (b, h, "score", True), "(pass)": (b, h, "pass", False)})
+    judge, verdict = comps
+    assert judge.p_adjusted == judge.p_value == 1 / 32 and judge.state == "FAIL"
+    assert not verdict.decisive
 
 
-def test_pass_kind_majority_flips_and_validation() -> None:
-    base = {"a": [1, 1, 0], "b": [1, 0, 0], "c": [0, 0, 1]}
-    head = {"a": [0, 0, 1], "b": [1, 1, 0], "c": [0, 0, 0]}
-    comp = compare_metric("passes", base, head, kind="pass")
-    assert comp.flips == (1, 1)
-    with pytest.raises(ValueError):
-        compare_metric("passes", {"a": [0.5]}, {"a": [1.0]}, kind="pass")
-
-
-def test_mostly_zero_differences_need_confirmation() -> None:
-    base = {f"c{i}": [0.8] for i in range(100)}
-    head = dict(base)
-    for i in range(4):
-        head[f"c{i}"] = [0.0]
-    comp = compare_metric("quality", base, head)
-    assert comp.delta == pytest.approx(-0.032)
-    assert comp.p_value is not None and comp.p_value < 0.05  # t-test alone says "significant"
-    assert comp.confirm_p == 1 / 16  # 4 non-zero differences: exact sign-flip
-    assert comp.state == "WARN" and "not confirmed" in comp.reason
-    for i in range(4, 6):
-        head[f"c{i}"] = [0.0]
-    comp = compare_metric("quality", base, head)
-    assert comp.confirm_p == 1 / 64
-    assert comp.state == "FAIL"
-
-
-def test_significant_but_not_practical_is_not_fail() -> None:
-    base = {f"c{i}": [0.8] for i in range(60)}
-    head = {f"c{i}": [0.79 + (0.002 if i % 2 else -0.002)] for i in range(60)}
-    comp = compare_metric("quality", base, head)
-    assert comp.p_value is not None and comp.p_value < 1e-6
-    assert comp.state == "PASS"  # Δ = -0.01: significant, but within margin and below practical
-
-
-def test_compare_prompt_applies_holm() -> None:
-    rng = random.Random(7)
-    ids = [f"c{i}" for i in range(40)]
-    base = {c: [0.7] for c in ids}
-    # Drop of ~0.03 with noise chosen so the raw p-value is between α/2 and α.
-    noise = [rng.gauss(0, 1) for _ in ids]
-    mu = sum(noise) / len(noise)
-    sd = math.sqrt(sum((x - mu) ** 2 for x in noise) / (len(noise) - 1))
-    target_se = 0.03 / 1.85  # t ≈ -1.85 → one-sided p ≈ 0.036
-    head = {c: [0.67 + (x - mu) / sd * target_se * math.sqrt(len(ids))] for c, x in zip(ids, noise, strict=True)}
-    single = compare_metric("quality", base, head)
-    assert single.state == "FAIL"
-    assert single.p_value is not None and 0.025 < single.p_value < 0.05
-    same = {c: [0.5] for c in ids}
-    comps = compare_prompt(
-        {"quality": (base, head, "score"), "other": (same, same, "score")},
-        thresholds=Thresholds(),
-    )
-    quality, other = comps
-    assert other.state == "PASS" and other.p_adjusted == 1.0
-    # Holm with the unchanged metric at p = 1: smallest p is multiplied by 2 → no longer significant.
-    assert quality.p_adjusted == pytest.approx(2 * single.p_value)
-    assert quality.state == "WARN"
-    assert overall_state([c.state for c in comps]) == "WARN"
+def test_holm_only_over_metrics_that_can_reach_alpha() -> None:
+    b, h = _arms([-1.0] * 6, base=1.0)
+    flat = {cid: [1.0] for cid in b}
+    comps = compare_prompt({"judge": (b, h, "score"), "icontains": (flat, flat, "pass")})
+    assert comps[0].p_adjusted == comps[0].p_value  # icontains (all differences 0) cannot reject: not in the family
+    comps = compare_prompt({"judge": (b, h, "score"), "other": (b, h, "score")})
+    assert comps[0].p_adjusted == pytest.approx(2 * comps[0].p_value)
 
 
 def test_overall_state() -> None:
-    assert overall_state(["PASS", "WARN", "FAIL"]) == "FAIL"
-    assert overall_state(["PASS", "WARN"]) == "WARN"
-    assert overall_state(["PASS", "PASS"]) == "PASS"
     assert overall_state([]) == "PASS"
-
-
-def test_thresholds_are_used() -> None:
-    rng = random.Random(11)
-    base = {f"c{i}": [0.7] for i in range(50)}
-    head = {f"c{i}": [0.66 + rng.gauss(0, 0.01)] for i in range(50)}
-    assert compare_metric("q", base, head).state == "FAIL"
-    assert compare_metric("q", base, head, thresholds=Thresholds(practical=0.05, margin=0.1)).state == "PASS"
+    assert overall_state(["PASS", "WARN"]) == "WARN"
+    assert overall_state(["WARN", "FAIL", "PASS"]) == "FAIL"
 
 
 def test_to_dict_is_json_serializable() -> None:
-    comp = compare_metric("passes", {"a": [1.0], "b": [0.0]}, {"a": [0.0], "b": [0.0]}, kind="pass")
-    d = comp.to_dict()
-    assert json.loads(json.dumps(d))["flips"] == [1, 0]
-    assert set(d) >= {"metric", "n_cases", "n_clusters", "n_dropped", "delta", "se", "lb", "ub", "mde"}
-    assert set(d) >= {"t_crit", "p_value", "p_adjusted", "confirm_p", "state", "reason", "mcnemar_p"}
+    b, h = _arms([-1.0] * 5, base=1.0)
+    comp = compare_metric("judge", b, h, {cid: "k" for cid in b})
     assert isinstance(comp, MetricComparison)
+    d = json.loads(json.dumps(comp.to_dict()))
+    assert d["state"] == "FAIL" and d["clusters"] == [{"cluster": "k", "n": 5, "delta": -1.0}]
 
 
-def _random_prompt(seed: int, n: int = 100, n_clusters: int = 0) -> dict:
-    rng = random.Random(seed)
-    ids = [f"case-{i}" for i in range(n)]
-    q = {c: rng.betavariate(4, 2) for c in ids}
-    metrics = {}
-    for name, shift in (("quality", -0.03), ("faithfulness", 0.0), ("tone", 0.01)):
-        base = _noisy_arm(rng, q, 3, 0.2)
-        head = _noisy_arm(rng, {c: v + shift for c, v in q.items()}, 3, 0.2)
-        metrics[name] = (base, head, "score")
-    clusters = {c: f"src{i % n_clusters}" for i, c in enumerate(ids)} if n_clusters else None
-    return {"metrics": metrics, "clusters": clusters}
-
-
-def test_determinism() -> None:
-    for n_clusters in (0, 28):
-        # 28 clusters with drops: the Monte-Carlo sign-flip path (> 24 non-zero) is exercised.
-        args = _random_prompt(42, n=112, n_clusters=n_clusters)
-        args["metrics"]["quality"] = (
-            args["metrics"]["quality"][0],
-            {c: [v - 0.2 for v in s] for c, s in args["metrics"]["quality"][0].items()},
-            "score",
-        )
-        first = [c.to_dict() for c in compare_prompt(**args)]
-        second = [c.to_dict() for c in compare_prompt(**args)]
-        assert first == second
-    assert first[0]["confirm_method"] == "sign-flip monte-carlo"
+def test_no_change_false_fail_rate_is_bounded() -> None:
+    """A small in-test simulation (the full one is bench/gate_simulation.py): discrete scores, no change."""
+    rng = random.Random(11)
+    fails = warns = 0
+    reps = 300
+    for _ in range(reps):
+        levels = [rng.choice([0.5, 0.75, 1.0]) for _ in range(20)]
+        draw = lambda m: [min(1.0, max(0.0, m + rng.choice([-0.25, 0.0, 0.0, 0.25])))]  # noqa: E731
+        b = {f"c{i}": draw(m) for i, m in enumerate(levels)}
+        h = {f"c{i}": draw(m) for i, m in enumerate(levels)}
+        state = compare_metric("judge", b, h).state
+        fails += state == "FAIL"
+        warns += state == "WARN"
+    assert fails / reps <= 0.08 and warns / reps <= 0.2
 
 
 def test_speed_100_cases_3_metrics() -> None:
-    args = _random_prompt(1)
-    compare_prompt(**args)  # warm the t-quantile cache
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        compare_prompt(**args)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.05
+    rng = random.Random(5)
+    arms = {m: _arms([rng.gauss(-0.02, 0.2) for _ in range(100)]) for m in ("a", "b", "c")}
+    start = time.perf_counter()
+    compare_prompt({m: (b, h, "score") for m, (b, h) in arms.items()})
+    assert time.perf_counter() - start < 0.5

@@ -130,3 +130,20 @@ def test_the_checker_catches_bad_lines() -> None:
     assert check_against_cli(args) == ["llmops eval gate: unknown option --nope"]
     assert check_against_cli(["eval", "gates"]) == ["llmops eval: unknown subcommand 'gates'"]
     assert llmops_invocations("pip install x && llmops prompt lint") == [["prompt", "lint"]]
+
+
+def _commented_commands(path: Path) -> list[list[str]]:
+    """``llmops …`` lines of the commented matrix workflow at the end of a workflow file."""
+    text = path.read_text(encoding="utf-8")
+    block = text[text.index("#  gate-shard:") :].splitlines()
+    lines = [line.lstrip("# ").removeprefix("- run: ") for line in block]
+    return [a for line in lines if line.startswith("llmops ") for a in llmops_invocations(line)]
+
+
+def test_commented_matrix_workflow_uses_existing_commands() -> None:
+    commands = _commented_commands(SCAFFOLD_PR_WORKFLOW)
+    assert [c[:2] for c in commands] == [["eval", "gate"], ["eval", "merge"], ["eval", "merge"], ["eval", "gate"]]
+    assert "--shard" in commands[0]
+    assert any(c[:2] == ["eval", "gate"] and "base.json" in c and "head.json" in c for c in commands)
+    problems = [p for args in commands for p in check_against_cli(args)]
+    assert not problems, problems

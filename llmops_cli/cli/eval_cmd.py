@@ -309,3 +309,40 @@ def show(
             con.print(f"[{style}]{r['status']}[/] {escape(r['prompt'])} / {escape(r['case_id'])} #{r['sample']}")
             for p in sample_problems(r):
                 con.print(f"    {escape(p)}")
+
+
+@app.command("report")
+def report(
+    file: Annotated[Path, typer.Argument(help="A results file.", exists=True, dir_okay=False)],
+    html: Annotated[
+        Path, typer.Option("--html", metavar="FILE", help="Write the self-contained HTML report here.", dir_okay=False)
+    ],
+) -> None:
+    """Write a results file as one self-contained HTML page: summary, filterable cases, every assertion."""
+    from ..evals.results import load_results
+
+    results = load_results(str(file))
+    write_html_report(html, results=results)
+    output.info(f"wrote {html}")
+
+
+def write_html_report(path: Path, *, results: dict[str, Any] | None = None, gate: dict[str, Any] | None = None) -> None:
+    """Write the results view (or, with ``gate``, the gate view) to ``path``; messages, expected values and
+    tags come from the current project when it has the evaluated prompt and golden set unchanged."""
+    from ..errors import UserError
+    from ..report.context import case_context
+    from ..report.html import gate_html, results_html
+
+    context = None
+    if results is not None:
+        try:
+            context = case_context(STATE.project(), results)
+        except UserError:  # no project here: the report shows what the results file holds
+            context = None
+    text = (
+        gate_html(gate, head_results=results, context=context)
+        if gate is not None
+        else results_html(results or {}, context=context)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -39,53 +40,46 @@ def register(eval_app: typer.Typer) -> None:
     eval_app.command("gate")(gate)
 
 
-def _print_text(report: GateReport) -> None:
+def _print_text(report: GateReport, verbose: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from ..gate.markdown import interval_text, prompt_cost
+
     con = output.out()
     level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in (
-        "PROMPT",
-        "METRIC",
-        "STATE",
-        "Δ",
-        f"{level}% INTERVAL",
-        "MDE",
-        "N",
-        "CLUSTERS",
-        "FLIPS ↓/↑",
-        "$/1K B→H",
-    ):
-        table.add_column(col, overflow="fold")
     k = report.settings.get("judge_samples")
-    for p in report.gated:
-        cost = "—"
-        if p.base and p.head:
-            b, h = p.base.cost_per_1k, p.head.cost_per_1k
-            cost = f"{'—' if b is None else f'{b:.4f}'}→{'—' if h is None else f'{h:.4f}'}"
-        rows = p.metrics or [None]
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("PROMPT", "STATE", "METRIC", "Δ", f"{level}% INTERVAL", "MDE", "N", "CLUSTERS", "K", "$/1K B→H"):
+        table.add_column(col, overflow="fold")
+    shown = [p for p in report.gated if verbose or p.state != "PASS"]
+    for p in shown:
+        errors = any(e.failed for e in p.errors)
+        rows = p.metrics if verbose else ([] if errors else [p.lead])
+        if errors or not rows:
+            table.add_row(escape(p.prompt), f"[{STYLE[p.state or 'WARN']}]{p.state}[/]", "errors" if errors else "—",
+                          *[""] * 5, str(k), prompt_cost(p))  # fmt: skip
         for m in rows:
             if m is None:
-                table.add_row(escape(p.prompt), "—", f"[{STYLE[p.state or 'WARN']}]{p.state}[/]", *[""] * 6, cost)
                 continue
             table.add_row(
                 escape(p.prompt),
-                escape(m.metric),
                 f"[{STYLE[m.state]}]{m.state}[/]",
+                escape(m.metric) + ("" if m.decisive else " (info)"),
                 "—" if m.delta is None else f"{m.delta:+.3f}",
-                "—" if m.lb is None else f"[{m.lb:+.3f}, {m.ub:+.3f}]",
+                interval_text(m),
                 "—" if m.mde is None else f"{m.mde:.3f}",
                 str(m.n_cases),
                 str(m.n_clusters),
-                f"{m.flips[0]}/{m.flips[1]}" if m.flips else "",
-                cost,
+                str(k),
+                prompt_cost(p),
             )
-        if any(e.failed for e in p.errors):
-            table.add_row(escape(p.prompt), "errors", "[bold red]FAIL[/]", *[""] * 6, cost)
-    if report.gated:
+    if shown:
         con.print(table)
+    passed = [p for p in report.gated if p.state == "PASS"]
+    if passed and not verbose:
+        names = escape(", ".join(p.prompt for p in passed))
+        con.print(f"[green]{len(passed)} prompt(s) PASS[/] (--verbose lists them): {names}")
     for p in report.prompts:
         if p.status != "gated":
             con.print(f"[dim]{escape(p.prompt)}: {p.status} — {escape(p.reason)}[/]")
@@ -98,15 +92,25 @@ def _print_text(report: GateReport) -> None:
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 
-def _render(report: GateReport, fmt: Format) -> None:
+def _head_results(head: Path | None, folder: str, since: float) -> dict[str, Any] | None:
+    """Head's results for the HTML report: --head, or the head.json this gate run wrote (never an older one)."""
+    from ..evals.results import load_results
+
+    path = str(head) if head else os.path.join(folder, "head.json")
+    if not os.path.isfile(path) or (head is None and os.path.getmtime(path) < since - 1):
+        return None
+    return load_results(path)
+
+
+def _render(report: GateReport, fmt: Format, verbose: bool = False) -> None:
     if fmt is Format.json:
         output.print_json(report.to_dict())
     elif fmt is Format.markdown:
         from ..gate.markdown import to_markdown
 
-        output.print_text(to_markdown(report))
+        output.print_text(to_markdown(report, verbose=verbose))
     else:
-        _print_text(report)
+        _print_text(report, verbose)
 
 
 def _exit(report: GateReport, fail_on: FailOn) -> None:
@@ -123,10 +127,18 @@ def compare(
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 on FAIL only (default) or on WARN too.")
     ] = FailOn.fail,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every metric of every prompt (default: one line per prompt).")
+    ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Also write the self-contained HTML report.", dir_okay=False),
+    ] = None,
 ) -> None:
     """Compare two results files case by case: paired Δ per prompt and metric, PASS / WARN / FAIL.
 
-    Both files must carry the same config hash, judges, K and R (else exit 2). Exit 1 on FAIL.
+    Both files must be judged the same way: same judges, K and R, and the same config hash unless the base was
+    evaluated by `eval gate` under head's configuration (else exit 2). Invalid files: exit 2. Exit 1 on FAIL.
     """
     from ..evals.results import load_results
     from ..gate.run import compare_results
@@ -134,7 +146,11 @@ def compare(
     base = load_results(str(base_results))
     head = load_results(str(head_results))
     report = compare_results(base, head, STATE.project(), base_label=str(base_results), head_label=str(head_results))
-    _render(report, fmt)
+    if html:
+        from .eval_cmd import write_html_report
+
+        write_html_report(html, results=head, gate=report.to_dict())
+    _render(report, fmt, verbose or STATE.verbose)
     _exit(report, fail_on)
 
 
@@ -180,6 +196,22 @@ def gate(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-j", min=1, max=512, help="Most provider calls in flight.")
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Evaluate only slice I of N of the cases, on both sides (merge the shards' base.json and "
+            "head.json with `eval merge`, then `eval gate --base base.json --head head.json`).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every metric of every prompt (default: one line per prompt).")
+    ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Also write the self-contained HTML report.", dir_okay=False),
+    ] = None,
 ) -> None:
     """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.
 
@@ -191,11 +223,20 @@ def gate(
     from ..gate.markdown import to_markdown
     from ..gate.run import GateOptions, run_gate
 
+    started = time.time()
     try:
         project = STATE.project()
         root = str(project.root or os.getcwd())
         folder = str(out_dir) if out_dir else os.path.join(root, ".llmops", "gate")
-        options = GateOptions(base=base, head=str(head) if head else None, out_dir=folder, concurrency=concurrency)
+        from ..evals.selection import parse_shard
+
+        options = GateOptions(
+            base=base,
+            head=str(head) if head else None,
+            out_dir=folder,
+            concurrency=concurrency,
+            shard=parse_shard(shard) if shard else None,
+        )
         report = run_gate(project, options, notify=output.info)
         if "litellm" in sys.modules:
             import gc
@@ -208,14 +249,19 @@ def gate(
             except StatusError as serr:
                 output.warning(serr.message)
         raise
-    md = redact(to_markdown(report))
+    verbose = verbose or STATE.verbose
+    md = redact(to_markdown(report, verbose=verbose))
     gate_json = redact(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     Path(folder, "gate.json").write_text(gate_json + "\n", "utf-8")
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(md, encoding="utf-8")
+    if html:
+        from .eval_cmd import write_html_report
+
+        write_html_report(html, results=_head_results(head, folder, started), gate=report.to_dict())
     append_step_summary(md)
-    _render(report, fmt)
+    _render(report, fmt, verbose)
     if github_status:
         state = STATES[report.verdict]
         if report.verdict == "WARN" and fail_on is FailOn.warn:

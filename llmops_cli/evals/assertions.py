@@ -85,6 +85,7 @@ class AssertionResult:
     reason: str
     samples: list[float | None] = field(default_factory=list)  # judge sample scores (None: judge error)
     judge_errors: int = 0
+    reasonings: list[str | None] = field(default_factory=list)  # per judge sample (the error when it failed)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -100,6 +101,7 @@ class AssertionResult:
         if self.type.removeprefix("not-") in JUDGE_TYPES:
             d["samples"] = self.samples
             d["judge_errors"] = self.judge_errors
+            d["reasonings"] = self.reasonings
         return d
 
 

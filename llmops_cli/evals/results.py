@@ -211,23 +211,138 @@ def _dumps(value: Any) -> str:
 
 
 def load_results(path: str) -> dict[str, Any]:
-    """Read and check a results file; :class:`UserError` when it is not one this version understands."""
+    """Read and validate a results file (:func:`validate_results`); :class:`UserError` (exit 2) naming the
+    file and the JSON path when it is not one this version understands."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except FileNotFoundError:
         raise UserError(f"no such results file: {path}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PromptFileError(f"not a JSON results file: {exc}", file=path) from None
+    except OSError as exc:
+        raise UserError(f"cannot read results file {path}: {exc.strerror or exc}") from None
     if not isinstance(data, dict) or data.get("kind") != RESULTS_KIND:
         raise PromptFileError("not an llmops eval results file", file=path)
-    if data.get("schema_version") != RESULTS_SCHEMA_VERSION:
+    version = data.get("schema_version")
+    if version != RESULTS_SCHEMA_VERSION or isinstance(version, bool):
         raise PromptFileError(
-            f"results schema_version {data.get('schema_version')!r} is not supported "
-            f"(this llmops reads {RESULTS_SCHEMA_VERSION})",
+            f"results schema_version {version!r} is not supported (this llmops reads {RESULTS_SCHEMA_VERSION})",
             file=path,
         )
+    problem = validate_results(data)
+    if problem:
+        raise PromptFileError(f"invalid results file: {problem}", file=path)
     return data
+
+
+class _Bad(Exception):
+    """A validation problem: ``where`` is the JSON path, ``what`` the complaint."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+
+
+def _typed(value: Any, types: tuple[type, ...], where: str, what: str, *, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+        raise _Bad(where, f"{_show(value)} is not {what}")
+    return value
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _count(value: Any, where: str, *, optional: bool = True) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Bad(where, f"{_show(value)} is not a non-negative integer")
+    return value
+
+
+def _amount(value: Any, where: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise _Bad(where, f"{_show(value)} is not a finite non-negative number")
+
+
+def _score(value: Any, where: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and 0 <= value <= 1):
+        raise _Bad(where, f"{_show(value)} is not a finite score in [0, 1]")
+
+
+def validate_results(data: dict[str, Any]) -> str | None:
+    """What is wrong with a loaded results dict (``"<JSON path>: <problem>"``), or None.
+
+    Checks types, finite scores in [0, 1], non-negative counts and costs, judge errors ≤ judge samples,
+    and unique ``(prompt, case_id, sample)`` records.
+    """
+    try:
+        _validate(data)
+    except _Bad as bad:
+        return str(bad)
+    return None
+
+
+def _validate(data: dict[str, Any]) -> None:
+    run = _typed(data.get("run", {}), (dict,), "run", "an object")
+    for key in ("repeat", "judge_samples"):
+        _count(run.get(key), f"run.{key}")
+    prompts = _typed(data.get("prompts", {}), (dict,), "prompts", "an object")
+    for name, info in prompts.items():
+        where = f"prompts[{_show(name)}]"
+        _typed(info, (dict,), where, "an object")
+        clusters = _typed(info.get("clusters"), (dict,), f"{where}.clusters", "an object", optional=True) or {}
+        for cid, cl in clusters.items():
+            _typed(cl, (str,), f"{where}.clusters[{_show(cid)}]", "a string or null", optional=True)
+    samples = _typed(data.get("samples", []), (list,), "samples", "an array")
+    seen: set[tuple[str, str, int]] = set()
+    for i, rec in enumerate(samples):
+        at = f"samples[{i}]"
+        _typed(rec, (dict,), at, "an object")
+        prompt = _typed(rec.get("prompt"), (str,), f"{at}.prompt", "a string")
+        case_id = _typed(rec.get("case_id"), (str,), f"{at}.case_id", "a string")
+        sample = _count(rec.get("sample"), f"{at}.sample", optional=False)
+        key = (prompt, case_id, sample)
+        if key in seen:
+            raise _Bad(at, f"duplicate sample {sample} of case {_show(case_id)} of prompt {_show(prompt)}")
+        seen.add(key)
+        for field_name in ("cluster", "output", "request_hash"):
+            _typed(rec.get(field_name), (str,), f"{at}.{field_name}", "a string or null", optional=True)
+        _typed(rec.get("error"), (dict,), f"{at}.error", "an object or null", optional=True)
+        if rec.get("status") not in (None, "pass", "fail", "error"):
+            raise _Bad(f"{at}.status", f"{_show(rec.get('status'))} is not pass, fail or error")
+        _amount(rec.get("cost_usd"), f"{at}.cost_usd")
+        _amount(rec.get("latency_ms"), f"{at}.latency_ms")
+        _score(rec.get("score"), f"{at}.score")
+        tokens = _typed(rec.get("tokens"), (dict,), f"{at}.tokens", "an object", optional=True) or {}
+        for k, v in tokens.items():
+            _count(v, f"{at}.tokens.{k}")
+        judge = _typed(rec.get("judge"), (dict,), f"{at}.judge", "an object", optional=True) or {}
+        calls = _count(judge.get("samples"), f"{at}.judge.samples") or 0
+        errors = _count(judge.get("errors"), f"{at}.judge.errors") or 0
+        _count(judge.get("replays"), f"{at}.judge.replays")
+        if errors > calls:
+            raise _Bad(f"{at}.judge.errors", f"{errors} judge errors exceed the {calls} judge samples")
+        _amount(judge.get("cost_usd"), f"{at}.judge.cost_usd")
+        assertions = _typed(rec.get("assertions"), (list,), f"{at}.assertions", "an array", optional=True) or []
+        for j, a in enumerate(assertions):
+            aat = f"{at}.assertions[{j}]"
+            _typed(a, (dict,), aat, "an object")
+            _typed(a.get("metric"), (str,), f"{aat}.metric", "a string")
+            _typed(a.get("type"), (str,), f"{aat}.type", "a string", optional=True)
+            _typed(a.get("passed"), (bool,), f"{aat}.passed", "true, false or null", optional=True)
+            _score(a.get("score"), f"{aat}.score")
+            if "samples" in a:
+                for k, v in enumerate(_typed(a["samples"], (list,), f"{aat}.samples", "an array")):
+                    _score(v, f"{aat}.samples[{k}]")
 
 
 def iter_samples(results: dict[str, Any], prompt: str | None = None) -> Iterator[dict[str, Any]]:

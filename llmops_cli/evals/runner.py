@@ -524,11 +524,12 @@ def _judge_result(spec: AssertionSpec, samples: list[_JudgeSample]) -> Assertion
     scores = [s.score for s in samples]
     valid = [s for s in scores if s is not None]
     errors = sum(1 for s in samples if s.error is not None)
+    reasonings = [_clip_reason(s.reasoning if s.score is not None else s.error) for s in samples]
     if not valid:
         first_error = next((s.error for s in samples if s.error), "no judge sample")
         return AssertionResult(
             spec.index, spec.type, spec.metric, spec.weight, spec.threshold, None, None,
-            f"judge error: {first_error}", [None] * len(samples), errors,
+            f"judge error: {first_error}", [None] * len(samples), errors, reasonings,
         )  # fmt: skip
     score = sum(valid) / len(valid)
     reasoning = next((s.reasoning for s in samples if s.score is not None and s.reasoning), "")
@@ -537,8 +538,15 @@ def _judge_result(spec: AssertionSpec, samples: list[_JudgeSample]) -> Assertion
     note = f" ({errors} of {len(samples)} judge samples errored)" if errors else ""
     return AssertionResult(
         spec.index, spec.type, spec.metric, spec.weight, spec.threshold, round(score, 6), score >= spec.threshold,
-        reasoning + note, [None if s is None else round(s, 6) for s in scores], errors,
+        reasoning + note, [None if s is None else round(s, 6) for s in scores], errors, reasonings,
     )  # fmt: skip
+
+
+def _clip_reason(text: str | None) -> str | None:
+    """A judge sample's reasoning (or error) as stored in results: at most 600 characters."""
+    if not text:
+        return None
+    return text if len(text) <= 600 else text[:599] + "…"
 
 
 # -- the whole run ------------------------------------------------------------------------------------------

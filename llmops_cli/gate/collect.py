@@ -1,13 +1,22 @@
 """Results file → what the gate compares: per prompt, per case, per metric, every sample score.
 
 One :class:`Arm` per prompt and side (base or head). Scores come from the results file's sample records
-(``llmops_cli.evals.results``): each assertion contributes its judge samples (K per generation; ``None``
-= a judge error, not a score) or its single deterministic score, over the R generations of the case. A
-sample that ended in a provider error contributes nothing but is counted.
+(``llmops_cli.evals.results``, validated on load): each assertion contributes its judge samples (K per
+generation; ``None`` = a judge error, not a score) or its single deterministic score, over the R
+generations of the case. A sample that ended in a provider error contributes nothing but is counted.
 
-Metric kinds: a metric is ``"pass"`` (0/1, McNemar flips reported) when no judge graded it and every
-score is 0 or 1, else ``"score"``. Besides the assertion metrics, the sample verdict (pass / fail of
-all assertions) is the metric :data:`PASS_METRIC`, unless it would duplicate a single 0/1 metric.
+Metrics and which of them decide (:func:`metric_plan`)
+------------------------------------------------------
+* every **judged** metric (an LLM judge graded it) is decisive: each is distinct graded information;
+* the deterministic assertions are summarised by :data:`CHECKS_METRIC` — 1 when every deterministic
+  assertion of the output passed — which is decisive; with a single deterministic metric that metric
+  itself is decisive instead (same information, clearer name). The individual deterministic metrics are
+  reported, not tested: thirteen assertion types must not split α thirteen ways;
+* the per-output verdict :data:`PASS_METRIC` (every assertion passed) is derived from the metrics above
+  (a judge's pass/fail is its score against a threshold): reported with its flips, never decisive.
+
+Kinds: a metric is ``"pass"`` (0/1, flips and McNemar reported) when no judge graded it and every
+score is 0 or 1, else ``"score"``.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from ..evals.assertions import JUDGE_TYPES
 
 PASS_METRIC = "(pass)"
 """The per-sample verdict as a 0/1 metric: every assertion of the output passed."""
+CHECKS_METRIC = "(checks)"
+"""1 when every deterministic (non-judge) assertion of the output passed, else 0."""
 
 
 @dataclass
@@ -30,7 +41,7 @@ class CaseData:
     cluster: str | None = None
     scores: dict[str, list[float]] = field(default_factory=dict)  # metric -> every valid sample score
     outputs: list[str | None] = field(default_factory=list)  # one per generation (None: provider error)
-    request_hashes: list[str] = field(default_factory=list)
+    request_hashes: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +59,8 @@ class Arm:
     judge_errors: int = 0
     generation_cost: float = 0.0
     judge_cost: float = 0.0
+    unpriced: int = 0
+    """Successful generations without a price (cost_usd null): the cost per 1k calls is unknown."""
 
     @property
     def provider_error_rate(self) -> float:
@@ -58,9 +71,10 @@ class Arm:
         return self.judge_errors / self.judge_calls if self.judge_calls else 0.0
 
     def cost_per_1k(self) -> float | None:
-        """Generation cost in USD per 1,000 calls of the prompt (what production pays), None when unpriced."""
+        """Generation cost in USD per 1,000 calls of the prompt (what production pays); None when unknown
+        (no successful generation, or any of them unpriced)."""
         ok = self.generations - self.provider_errors
-        if ok <= 0:
+        if ok <= 0 or self.unpriced:
             return None
         return round(1000.0 * self.generation_cost / ok, 6)
 
@@ -107,22 +121,28 @@ def collect(results: dict[str, Any], prompts: Iterable[str] | None = None) -> di
             case.cluster = rec.get("cluster")
         arm.generations += 1
         case.outputs.append(rec.get("output"))
-        if rec.get("request_hash"):
-            case.request_hashes.append(rec["request_hash"])
+        case.request_hashes.append(rec.get("request_hash"))
         if rec.get("error") is not None:
             arm.provider_errors += 1
             continue
+        if rec.get("cost_usd") is None:
+            arm.unpriced += 1
         arm.generation_cost += float(rec.get("cost_usd") or 0.0)
         judge = rec.get("judge") or {}
         arm.judge_calls += int(judge.get("samples") or 0)
         arm.judge_errors += int(judge.get("errors") or 0)
         arm.judge_cost += float(judge.get("cost_usd") or 0.0)
+        checks: list[bool] = []
         for a in rec.get("assertions") or []:
             scores, judged = _scores_of(a)
             metric = str(a["metric"])
             if judged:
                 arm.judged_metrics.add(metric)
+            elif a.get("passed") is not None:
+                checks.append(bool(a["passed"]))
             case.scores.setdefault(metric, []).extend(scores)
+        if checks:
+            case.scores.setdefault(CHECKS_METRIC, []).append(1.0 if all(checks) else 0.0)
         status = rec.get("status")
         if status in ("pass", "fail") and rec.get("assertions"):
             case.scores.setdefault(PASS_METRIC, []).append(1.0 if status == "pass" else 0.0)
@@ -131,22 +151,38 @@ def collect(results: dict[str, Any], prompts: Iterable[str] | None = None) -> di
     return arms
 
 
-def metric_kinds(base: Arm, head: Arm) -> dict[str, str]:
-    """Metrics present on both sides → ``"pass"`` or ``"score"``; the redundant verdict metric left out."""
+def metric_plan(base: Arm, head: Arm) -> dict[str, tuple[str, bool]]:
+    """Metrics present on both sides → ``(kind, decisive)``; decisive metrics first, in name order."""
     common = [m for m in head.metrics() if m in set(base.metrics())]
-    kinds: dict[str, str] = {}
+    judged = {m for m in common if m in base.judged_metrics or m in head.judged_metrics}
+    plan: dict[str, tuple[str, bool]] = {}
     for m in common:
-        judged = m in base.judged_metrics or m in head.judged_metrics
         binary = all(v in (0.0, 1.0) for arm in (base, head) for s in arm.samples(m).values() for v in s)
-        kinds[m] = "pass" if binary and not judged else "score"
-    if PASS_METRIC in kinds:
-        others = [m for m in kinds if m != PASS_METRIC]
-        for m in others:
-            if kinds[m] == "pass" and all(
-                arm.samples(m) == arm.samples(PASS_METRIC) for arm in (base, head)
-            ):  # the verdict is that metric: testing it twice only costs Holm power
-                del kinds[PASS_METRIC]
-                break
-    if PASS_METRIC in kinds:  # the verdict metric last: assertion metrics lead the report
-        kinds[PASS_METRIC] = kinds.pop(PASS_METRIC)
-    return kinds
+        plan[m] = ("pass" if binary and m not in judged else "score", m in judged)
+    deterministic = [m for m in common if m not in judged and m not in (PASS_METRIC, CHECKS_METRIC)]
+    if CHECKS_METRIC in plan:
+        if len(deterministic) == 1:
+            only = deterministic[0]
+            plan[only] = (plan[only][0], True)
+            del plan[CHECKS_METRIC]
+        else:
+            plan[CHECKS_METRIC] = (plan[CHECKS_METRIC][0], True)
+    if PASS_METRIC in plan:
+        plan[PASS_METRIC] = (plan[PASS_METRIC][0], False)
+    order = sorted(plan, key=lambda m: (not plan[m][1], m in (PASS_METRIC, CHECKS_METRIC), m))
+    return {m: plan[m] for m in order}
+
+
+def identical_pairs(base: Arm, head: Arm, case_ids: Iterable[str]) -> str | None:
+    """``"cache"`` when every paired case replays byte-identical requests and answers with identical
+    scores on both sides, ``"answers"`` when only the answers (and scores) are identical, else None."""
+    ids = list(case_ids)
+    if not ids:
+        return None
+    same_requests = True
+    for cid in ids:
+        b, h = base.cases[cid], head.cases[cid]
+        if b.outputs != h.outputs or any(o is None for o in b.outputs) or b.scores != h.scores:
+            return None
+        same_requests = same_requests and b.request_hashes == h.request_hashes and None not in b.request_hashes
+    return "cache" if same_requests else "answers"

@@ -1,14 +1,15 @@
 """The gate's decision: per prompt and metric PASS / WARN / FAIL, error checks that fail closed, one verdict.
 
-Statistics are :mod:`llmops_cli.gate.stats` (paired, cluster-robust, one-sided t, sign-flip
-confirmation, Holm across a prompt's metrics). On top of them, per prompt:
+Statistics are :mod:`llmops_cli.gate.stats` (case-level paired differences, exact tests, Holm across a
+prompt's decisive metrics). On top of them, per prompt:
 
 * only cases present on both sides are paired; cases added or removed are listed, never paired;
-* **fail closed on errors**: the prompt is FAIL when, in either arm, judge errors exceed
-  ``gate.max_judge_error_rate`` of judge calls or provider errors exceed ``gate.max_provider_error_rate``
-  of generations, or when the error rates *differ clearly* between arms — a two-sided pooled
-  two-proportion z-test with ``p < alpha`` **and** an absolute difference above half the allowed rate
-  (errors are missing scores; a lopsided loss of scores can hide a regression);
+* **fail closed on errors, by test** (errors are missing scores; a lopsided loss of scores can hide a
+  regression), for judge errors (of judge calls) and provider errors (of generations):
+  - *above the allowed rate*: in either arm, the exact one-sided binomial test of H0 "rate ≤
+    ``max_*_error_rate``" rejects at ``alpha/4`` (Bonferroni over the two arms, half of α);
+  - *arms differ*: the two-sided exact conditional (Fisher) test of equal rates rejects at ``alpha/2``;
+  so equal error rates below the limit fail closed at most at rate α, whatever the noise;
 * a prompt with no metric in common on both sides is WARN (nothing could be compared).
 
 The overall verdict is FAIL if any prompt is FAIL, else WARN if any is WARN, else PASS. Prompts added
@@ -19,12 +20,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any
 
 from ..config import GateConfig
-from .collect import PASS_METRIC, Arm, metric_kinds
-from .stats import MetricComparison, Thresholds, compare_prompt, overall_state
+from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
+from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
 
 SCHEMA_VERSION = 1
 WORST_CASES = 5
@@ -63,41 +63,50 @@ class ErrorCheck:
         }
 
 
-def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
-    """Two-sided pooled z-test p-value for equal proportions (1.0 when undefined)."""
-    if n1 == 0 or n2 == 0:
+def fisher_p(x1: int, n1: int, x2: int, n2: int) -> float:
+    """Two-sided exact conditional (Fisher) p-value for equal proportions ``x1/n1`` and ``x2/n2``."""
+    total = x1 + x2
+    if n1 <= 0 or n2 <= 0 or total == 0 or total == n1 + n2:
         return 1.0
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 1.0
-    z = abs(x1 / n1 - x2 / n2) / se
-    return 2.0 * (1.0 - NormalDist().cdf(z))
+
+    def logp(k: int) -> float:  # hypergeometric: k of the ``total`` errors fall in arm 1
+        return _lcomb(n1, k) + _lcomb(n2, total - k) - _lcomb(n1 + n2, total)
+
+    lo, hi = max(0, total - n2), min(total, n1)
+    observed = logp(x1)
+    return min(1.0, math.fsum(math.exp(lp) for k in range(lo, hi + 1) if (lp := logp(k)) <= observed + 1e-9))
+
+
+def _lcomb(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
 
 def check_errors(
     kind: str, base_errors: int, base_total: int, head_errors: int, head_total: int, max_rate: float, alpha: float
 ) -> ErrorCheck:
-    """Apply the fail-closed rule (see the module docstring) to one kind of error."""
+    """Apply the fail-closed tests (see the module docstring) to one kind of error."""
     chk = ErrorCheck(kind, base_errors, base_total, head_errors, head_total, max_rate)
     what = "judge calls" if kind == "judge" else "generations"
     for arm, rate, errors, total in (
-        ("base", chk.base_rate, base_errors, base_total),
         ("head", chk.head_rate, head_errors, head_total),
+        ("base", chk.base_rate, base_errors, base_total),
     ):
-        if rate > max_rate + 1e-12:
-            chk.failed = True
-            chk.reason = (
-                f"{kind} errors in {arm}: {errors} of {total} {what} ({rate:.1%}) exceed "
-                f"max_{kind}_error_rate {max_rate:.1%}; the scores are incomplete, failing closed."
-            )
-            return chk
-    p = two_proportion_p(base_errors, base_total, head_errors, head_total)
-    if p < alpha and abs(chk.head_rate - chk.base_rate) > max_rate / 2:
+        if errors and total:
+            p = binom_sf(errors, total, max_rate) if max_rate > 0 else 0.0
+            if p < alpha / 4:
+                chk.failed = True
+                chk.reason = (
+                    f"{kind} errors in {arm}: {errors} of {total} {what} ({rate:.1%}) are above "
+                    f"max_{kind}_error_rate {max_rate:.1%} (binomial p = {p:.3g}); the scores are incomplete, "
+                    "failing closed."
+                )
+                return chk
+    p = fisher_p(base_errors, base_total, head_errors, head_total)
+    if p < alpha / 2:
         chk.failed = True
         chk.reason = (
-            f"{kind} error rates differ between arms: base {chk.base_rate:.1%}, head {chk.head_rate:.1%} "
-            f"(two-proportion p = {p:.3g}); failing closed."
+            f"{kind} error rates differ between arms: base {base_errors}/{base_total} ({chk.base_rate:.1%}), "
+            f"head {head_errors}/{head_total} ({chk.head_rate:.1%}) (Fisher exact p = {p:.3g}); failing closed."
         )
     return chk
 
@@ -141,7 +150,7 @@ class ArmInfo:
     judge_calls: int
     judge_errors: int
     cost_per_1k: float | None
-    eval_cost: float
+    eval_cost: float | None  # None when the model is unpriced (never a misleading $0)
 
     @classmethod
     def of(cls, arm: Arm) -> ArmInfo:
@@ -154,7 +163,7 @@ class ArmInfo:
             arm.judge_calls,
             arm.judge_errors,
             arm.cost_per_1k(),
-            round(arm.generation_cost + arm.judge_cost, 8),
+            None if arm.unpriced else round(arm.generation_cost + arm.judge_cost, 8),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,12 +187,24 @@ class PromptGate:
     base: ArmInfo | None = None
     head: ArmInfo | None = None
 
+    @property
+    def lead(self) -> MetricComparison | None:
+        """The metric the one-line report shows: the decisive metric that set the state (smallest p)."""
+        decisive = [m for m in self.metrics if m.decisive] or self.metrics
+        if not decisive:
+            return None
+        same = [m for m in decisive if m.state == self.state] or decisive
+        return min(same, key=lambda m: (m.p_adjusted if m.p_adjusted is not None else 2.0, m.metric))
+
     def to_dict(self) -> dict[str, Any]:
+        lead = self.lead
         return {
             "prompt": self.prompt,
             "status": self.status,
             "state": self.state,
             "reason": self.reason,
+            "decisive_metric": lead.metric if lead else None,
+            "regressed_clusters": [c.__dict__ for c in lead.regressed] if lead and self.state != "PASS" else [],
             "thresholds": dict(self.thresholds.__dict__) if self.thresholds else None,
             "metrics": [_round_floats(m.to_dict()) for m in self.metrics],
             "errors": [e.to_dict() for e in self.errors],
@@ -224,7 +245,10 @@ class GateReport:
 
 
 def _round_floats(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
-    return {k: round(v, digits) if isinstance(v, float) else v for k, v in d.items()}
+    out = {k: round(v, digits) if isinstance(v, float) else v for k, v in d.items()}
+    if isinstance(out.get("clusters"), list):
+        out["clusters"] = [_round_floats(c, digits) for c in out["clusters"]]
+    return out
 
 
 def thresholds_for(prompt: str, config: GateConfig) -> Thresholds:
@@ -232,7 +256,6 @@ def thresholds_for(prompt: str, config: GateConfig) -> Thresholds:
     over = config.overrides.get(prompt, {})
     return Thresholds(
         practical=float(over.get("practical", config.practical)),
-        margin=float(over.get("margin", config.margin)),
         alpha=float(over.get("alpha", config.alpha)),
     )
 
@@ -283,19 +306,20 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
         base=ArmInfo.of(base),
         head=ArmInfo.of(head),
     )
-    kinds = metric_kinds(base, head)
+    plan = metric_plan(base, head)
     clusters = {cid: head.cases[cid].cluster for cid in paired}
     spec = {
         m: (
             {cid: s for cid, s in base.samples(m).items() if cid in clusters},
             {cid: s for cid, s in head.samples(m).items() if cid in clusters},
             kind,
+            decisive,
         )
-        for m, kind in kinds.items()
+        for m, (kind, decisive) in plan.items()
     }
-    gate.metrics = compare_prompt(spec, clusters, th)  # type: ignore[arg-type]
-    assertion_metrics = [m for m in kinds if m != PASS_METRIC]
-    gate.worst = _worst_cases(base, head, paired, assertion_metrics) or _worst_cases(base, head, paired, list(kinds))
+    gate.metrics = compare_prompt(spec, clusters, th, identical=identical_pairs(base, head, paired))  # type: ignore[arg-type]
+    assertion_metrics = [m for m in plan if m not in (PASS_METRIC, CHECKS_METRIC)]
+    gate.worst = _worst_cases(base, head, paired, assertion_metrics) or _worst_cases(base, head, paired, list(plan))
     gate.errors = [
         check_errors(
             "judge",
@@ -324,11 +348,15 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
         gate.state = "WARN"
         gate.reason = "No metric scored on both sides (no assertions, or every sample errored); nothing compared."
         return gate
-    gate.state = overall_state([m.state for m in gate.metrics])
-    lead = [m for m in gate.metrics if m.state == gate.state]
-    gate.reason = f"{lead[0].metric}: {lead[0].reason}" if gate.state != "PASS" else "Every metric non-inferior."
-    if gate.state == "PASS" and all(m.delta == 0 and m.se == 0 for m in gate.metrics):
-        gate.reason = "No differences: every paired case scored identically."
+    decisive = [m for m in gate.metrics if m.decisive]
+    if not decisive:
+        gate.state = "WARN"
+        gate.reason = "No decisive metric scored on both sides; nothing compared."
+        return gate
+    gate.state = overall_state([m.state for m in decisive])
+    lead = gate.lead
+    assert lead is not None
+    gate.reason = f"{lead.metric}: {lead.reason}"
     return gate
 
 
@@ -345,7 +373,7 @@ def verdict_line(verdict: str, prompts: list[PromptGate]) -> str:
     line = f"{verdict}: {len(gated)} prompt{'s' if len(gated) != 1 else ''} gated ({counts})"
     worst = next((p for p in gated if p.state == "FAIL"), None) or next((p for p in gated if p.state == "WARN"), None)
     if worst is not None:
-        bad = next((m for m in worst.metrics if m.state == worst.state), None)
+        bad = worst.lead if not any(e.failed for e in worst.errors) else None
         detail = f"{bad.metric} Δ {_fmt_delta(bad)}" if bad else "errors"
         line += f"; {worst.prompt}: {detail}"
     return line if len(line) <= 140 else line[:139] + "…"
@@ -391,8 +419,8 @@ def decide(
         head_meta or {},
         {
             "practical": config.practical,
-            "margin": config.margin,
             "alpha": config.alpha,
+            "warn_alpha": Thresholds().warn_alpha,
             "max_judge_error_rate": config.max_judge_error_rate,
             "max_provider_error_rate": config.max_provider_error_rate,
             **(settings or {}),

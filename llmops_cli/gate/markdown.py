@@ -1,9 +1,11 @@
-"""The gate report as GitHub-flavoured markdown: verdict first, a per-prompt table, then details.
+"""The gate report as GitHub-flavoured markdown: verdict first, one line per prompt, then details.
 
-Layout: a verdict heading and line; a table with one row per gated prompt × metric (state, Δ, interval,
-MDE, n, clusters, K, flips, cost of base and head per 1k calls); prompts not gated; then, per prompt, a
-collapsible ``<details>`` block with the reasons, error counts, added/removed cases and the worst regressed
-cases with base and head outputs side by side.
+Layout: a verdict heading and line; a table with one row per gated prompt that did not PASS (state,
+decisive metric, Δ, interval, MDE, n, clusters, K, generation cost per 1k calls base → head — "unknown"
+when unpriced), followed by the reason with the regressed clusters named; the PASS prompts folded in a
+``<details>`` block (``verbose``: every metric of every prompt in the table); prompts not gated; then per
+non-PASS prompt a collapsible block with each metric's reason, error counts, added/removed cases and the
+worst regressed cases with base and head outputs side by side.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import html
 
 from .decide import GateReport, PromptGate
+from .stats import MetricComparison
 
 ICONS = {"PASS": "✅", "WARN": "⚠️", "FAIL": "❌"}
 
@@ -23,40 +26,48 @@ def _cell(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
-def _cost(x: float | None) -> str:
-    return "—" if x is None else f"${x:.4f}"
+def cost_text(x: float | None) -> str:
+    """A cost per 1k calls: ``$0.0123``, or ``unknown`` (never ``$0`` for an unpriced model)."""
+    return "unknown" if x is None else f"${x:.4f}"
 
 
-def _table(report: GateReport) -> list[str]:
-    k = report.settings.get("judge_samples")
+def prompt_cost(p: PromptGate) -> str:
+    return f"{cost_text(p.base.cost_per_1k if p.base else None)} → {cost_text(p.head.cost_per_1k if p.head else None)}"
+
+
+def interval_text(m: MetricComparison | None) -> str:
+    return "—" if m is None or m.lb is None or m.ub is None else f"[{m.lb:+.3f}, {m.ub:+.3f}]"
+
+
+HEADER = "| prompt | state | metric | Δ | {level}% interval | MDE | n | clusters | K | $/1k calls base → head |"
+RULE = "|---|---|---|---:|---|---:|---:|---:|---:|---|"
+
+
+def _row(p: PromptGate, m: MetricComparison | None, k: object, state: str | None = None) -> str:
+    state = state or p.state or "WARN"
+    metric = "errors" if m is None else _cell(m.metric) + ("" if m.decisive else " (info)")
+    return (
+        f"| `{_cell(p.prompt)}` | {ICONS[state]} {state} | {metric} | {_f(m.delta if m else None)} "
+        f"| {interval_text(m)} | {_f(m.mde if m else None, '.3f')} | {m.n_cases if m else ''} "
+        f"| {m.n_clusters if m else ''} | {k} | {prompt_cost(p)} |"
+    )
+
+
+def _rows(p: PromptGate, k: object, verbose: bool) -> list[str]:
+    if any(e.failed for e in p.errors) and not verbose:
+        return [_row(p, None, k, "FAIL")]
+    if verbose:
+        return [_row(p, m, k, m.state) for m in p.metrics] or [_row(p, None, k)]
+    return [_row(p, p.lead, k)]
+
+
+def _table(report: GateReport, prompts: list[PromptGate], verbose: bool) -> list[str]:
     level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
-    lines = [
-        f"| prompt | metric | state | Δ | {level}% interval | MDE | n | clusters | K | flips ↓/↑ "
-        "| $/1k calls base → head |",
-        "|---|---|---|---:|---|---:|---:|---:|---:|---|---|",
-    ]
-    for p in report.gated:
-        cost = f"{_cost(p.base.cost_per_1k if p.base else None)} → {_cost(p.head.cost_per_1k if p.head else None)}"
-        if not p.metrics:
-            lines.append(
-                f"| `{_cell(p.prompt)}` | — | {ICONS[p.state or 'WARN']} {p.state} | | | | | | {k} | | {cost} |"
-            )
-            continue
-        for m in p.metrics:
-            state = m.state
-            interval = "—" if m.lb is None else f"[{m.lb:+.3f}, {m.ub:+.3f}]"
-            flips = f"{m.flips[0]}/{m.flips[1]}" if m.flips else ""
-            lines.append(
-                f"| `{_cell(p.prompt)}` | {_cell(m.metric)} | {ICONS[state]} {state} | {_f(m.delta)} | {interval} "
-                f"| {_f(m.mde, '.3f')} | {m.n_cases} | {m.n_clusters} | {k} | {flips} | {cost} |"
-            )
-        if _error_failed(p):
-            lines.append(f"| `{_cell(p.prompt)}` | errors | ❌ FAIL | | | | | | {k} | | {cost} |")
+    k = report.settings.get("judge_samples")
+    lines = [HEADER.format(level=level), RULE]
+    for p in prompts:
+        lines += _rows(p, k, verbose)
     return lines
-
-
-def _error_failed(p: PromptGate) -> bool:
-    return any(e.failed for e in p.errors)
 
 
 def _details(p: PromptGate) -> list[str]:
@@ -66,8 +77,9 @@ def _details(p: PromptGate) -> list[str]:
         "",
     ]
     for m in p.metrics:
-        extra = f" McNemar p = {m.mcnemar_p:.3g}." if m.mcnemar_p is not None and m.flips != (0, 0) else ""
-        out.append(f"- **{_cell(m.metric)}** ({m.kind}): {_cell(m.reason)}{extra}")
+        role = "decisive" if m.decisive else "reported, not decisive"
+        flips = f" Flips pass→fail/fail→pass {m.flips[0]}/{m.flips[1]}." if m.flips else ""
+        out.append(f"- **{_cell(m.metric)}** ({m.kind}, {role}): {_cell(m.reason)}{flips}")
     for e in p.errors:
         note = f" — **{_cell(e.reason)}**" if e.failed else ""
         out.append(
@@ -80,8 +92,8 @@ def _details(p: PromptGate) -> list[str]:
         out.append(f"- cases removed in head (not paired): {', '.join(f'`{_cell(c)}`' for c in p.cases_removed)}")
     if p.base and p.head:
         out.append(
-            f"- eval cost: base ${p.base.eval_cost:.4f}, head ${p.head.eval_cost:.4f}; "
-            f"generation cost per 1k calls: base {_cost(p.base.cost_per_1k)}, head {_cost(p.head.cost_per_1k)}"
+            f"- eval cost: base {cost_text(p.base.eval_cost)}, head {cost_text(p.head.eval_cost)}; "
+            f"generation cost per 1k calls: {prompt_cost(p)}"
         )
     if p.worst:
         out += ["", "Worst regressed cases:", "", "| case | metric | base | head | base output | head output |"]
@@ -95,27 +107,36 @@ def _details(p: PromptGate) -> list[str]:
     return out
 
 
-def to_markdown(report: GateReport) -> str:
-    """The report as markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
+def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
+    """The report as markdown for a PR comment or ``$GITHUB_STEP_SUMMARY`` (``verbose``: every metric row)."""
     lines = [f"## {ICONS[report.verdict]} llmops eval gate: {report.verdict}", "", _cell(report.line), ""]
     base = report.base.get("label") or "base"
     lines.append(
         f"Base: `{_cell(str(base))}` · head: `{_cell(str(report.head.get('label') or 'head'))}` · "
         f"R = {report.settings.get('repeat')}, K = {report.settings.get('judge_samples')}, "
-        f"practical {report.settings['practical']}, margin {report.settings['margin']}, "
-        f"α {report.settings['alpha']} (one-sided)"
+        f"practical {report.settings['practical']}, α {report.settings['alpha']} (one-sided)"
     )
     lines.append("")
-    if report.gated:
-        lines += _table(report)
+    shown = [p for p in report.gated if verbose or p.state != "PASS"]
+    passed = [p for p in report.gated if not verbose and p.state == "PASS"]
+    if shown:
+        lines += _table(report, shown, verbose)
         lines.append("")
+        for p in shown:
+            if p.state != "PASS":
+                lines.append(f"- {ICONS[p.state or 'WARN']} `{_cell(p.prompt)}` — {_cell(p.reason)}")
+        lines.append("")
+    if passed:
+        lines += [f"<details><summary>✅ {len(passed)} prompt{'s' if len(passed) != 1 else ''} PASS</summary>", ""]
+        lines += _table(report, passed, False)
+        lines += ["", "</details>", ""]
     others = [p for p in report.prompts if p.status != "gated"]
     if others:
-        lines.append("Not gated:")
-        lines.append("")
+        lines += ["Not gated:", ""]
         for p in others:
             lines.append(f"- `{_cell(p.prompt)}` — {p.status}: {_cell(p.reason)}")
         lines.append("")
     for p in report.gated:
-        lines += _details(p)
+        if verbose or p.state != "PASS":
+            lines += _details(p)
     return "\n".join(lines).rstrip() + "\n"

@@ -7,6 +7,12 @@ semantics: prompt, templates, partials, model alias, golden set, judges) are eva
 renders byte-identical requests, so it would replay the same cached answers on both sides (Δ = 0) and is
 listed as unchanged instead. ``--base FILE``: a results file, which must carry the same config hash, judges,
 K and R as the head results (else :class:`GateInputError`, exit 2).
+
+Sharding (``GateOptions.shard``): both sides evaluate only the cases of slice I/N (the same stable hash of
+prompt and case id as ``eval run --shard``), so the shards' ``base.json`` and ``head.json`` merge with
+``eval merge`` into exactly the unsharded files; ``eval gate --base base.json --head head.json`` then gives
+the unsharded report. Each side's results carry ``run.gate`` (which arm, and the hash of the configuration
+it was judged under), so a base evaluated at a ref under head's judges is accepted as comparable.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class GateOptions:
     out_dir: str | None = None  # where base.json / head.json go (default .llmops/gate)
     concurrency: int | None = None
     use_cache: bool = True
+    shard: tuple[int, int] | None = None
 
 
 def _is_results_file(spec: str) -> bool:
@@ -49,7 +56,8 @@ def check_comparable(
     same llmops.yaml hash (results files; a base re-evaluated from a ref legitimately has its own)."""
     b, h = base.get("run", {}), head.get("run", {})
     problems = []
-    if config and b.get("config_hash") != h.get("config_hash"):
+    judged_with = (b.get("gate") or {}).get("judged_with_config")
+    if config and b.get("config_hash") != h.get("config_hash") and judged_with != h.get("config_hash"):
         problems.append("config_hash (llmops.yaml) differs")
     for key, what in (("judge_samples", "judge samples K"), ("repeat", "repeat R")):
         if b.get(key) != h.get(key):
@@ -126,7 +134,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     if _is_results_file(options.base):
         base_results = load_results(options.base)
         head_conf = sha256_of(cfg.model_dump(mode="json"))
-        if head_results is None and base_results["run"].get("config_hash") != head_conf:
+        judged_with = (base_results["run"].get("gate") or {}).get("judged_with_config")
+        if head_results is None and head_conf not in (base_results["run"].get("config_hash"), judged_with):
             raise GateInputError(
                 f"cannot compare {options.base} with the working tree: config_hash (llmops.yaml) differs. "
                 "Use --base REF to re-evaluate the base with HEAD's judges."
@@ -178,6 +187,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             repeat=cfg.eval.repeat,
             judge_samples=cfg.judge.samples,
             notify=say,
+            arm="head",
         )
     base_results = _evaluate(
         base_project,
@@ -191,6 +201,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         judge_samples=head_results.get("run", {}).get("judge_samples") or cfg.judge.samples,
         run_root=root,
         notify=say,
+        arm="base",
+        judged_with=sha256_of(cfg.model_dump(mode="json")),
     )
     report = compare_results(
         base_results,
@@ -219,9 +231,12 @@ def _evaluate(
     judge_samples: int | None = None,
     run_root: str | None = None,
     notify: Notify | None = None,
+    arm: str = "head",
+    judged_with: str | None = None,
 ) -> dict[str, Any]:
-    """One side: ``run_eval`` over ``names`` (an empty list runs nothing), written to ``out``, loaded back."""
-    from ..evals.results import load_results
+    """One side: ``run_eval`` over ``names`` (an empty list runs nothing), written to ``out`` with
+    ``run.gate`` added, loaded back."""
+    from ..evals.results import load_results, save_results, summarize
 
     opts = eval_options(
         names=list(names),
@@ -229,9 +244,20 @@ def _evaluate(
         judge_samples=judge_samples,
         concurrency=options.concurrency,
         use_cache=options.use_cache,
+        shard=options.shard,
         out=out,
     )
+    gate_info = {"arm": arm, "judged_with_config": judged_with or sha256_of(project.config.model_dump(mode="json"))}
     if not names:
-        return {"run": {"repeat": repeat, "judge_samples": judge_samples}, "prompts": {}, "samples": []}
-    outcome = run_eval(project, opts, judge_project=judge_project, run_root=run_root, notify=notify)
-    return load_results(outcome.results_path)
+        results: dict[str, Any] = {
+            "run": {"repeat": repeat, "judge_samples": judge_samples, "gate": gate_info},
+            "prompts": {},
+            "summary": summarize({}, []),
+            "samples": [],
+        }
+    else:
+        outcome = run_eval(project, opts, judge_project=judge_project, run_root=run_root, notify=notify)
+        results = load_results(outcome.results_path)
+        results["run"]["gate"] = gate_info
+    save_results(out, results)
+    return load_results(out)

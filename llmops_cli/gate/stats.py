@@ -1,57 +1,56 @@
-"""Statistics core of the PR gate: paired, cluster-aware comparison of base vs head scores.
+"""Statistics core of the PR gate: is head worse than base on *these* golden cases?
 
-Pure functions, pure Python (no numpy/scipy), deterministic.
+Pure functions, pure Python (no numpy/scipy), deterministic. The reasoning is in ``docs/gate.md``.
+
+Inference is conditional on the golden set: the cases are fixed and reviewed like code, the randomness
+is generation (R samples) and judging (K samples).
 
 Estimate (per metric)
 ---------------------
-* Per case and arm, the score is the mean of its valid samples (R generations × K judge samples).
-  A case with no valid sample in either arm (or present in only one arm) is dropped and counted in
-  ``n_dropped``.
-* Paired difference ``d_i = head_i - base_i``. Cases sharing a ``cluster`` key are averaged first
-  (``d_c``); a case with no cluster is its own cluster. ``C`` = number of clusters.
-* ``Δ = mean(d_c)``, ``SE = sd(d_c)/√C`` (sample sd, C-1 denominator), ``t = t_{1-α, C-1}``,
-  ``UB = Δ + t·SE``, ``LB = Δ - t·SE`` (a two-sided 90% interval for α = 0.05),
-  ``MDE = (t_{1-α, C-1} + t_{power, C-1})·SE``.
-* ``p_value``: one-sided paired t-test of H0 ``Δ ≥ 0`` on the cluster differences
-  (``t_cdf(Δ/SE, C-1)``; with ``SE = 0`` it is 0 when ``Δ < 0`` and 1 otherwise).
+* Per case and arm, the score is the mean of its valid samples (R generations × K judge samples). A
+  case with no valid sample in either arm (or present in one arm only) is dropped and counted.
+* Paired difference ``d_i = head_i − base_i``; ``Δ = mean(d_i)`` — every case counts once, whatever its
+  cluster. ``SE = sd(d)/√n``; the interval is ``Δ ± t_{1−α, n−1}·SE`` (two-sided ``1 − 2α``, 90% by
+  default); ``MDE = (t_{1−α, n−1} + t_{power, n−1})·SE`` is the drop this suite detects with the
+  requested power.
 
-Confirmation test
------------------
-The t-test is only trusted on its own when ``C ≥ 30`` and fewer than half of the ``d_c`` are exactly
-zero. Otherwise (small C, or mostly-zero differences such as mostly cached answers) a one-sided
-sign-flip permutation test on ``Σ d_c`` is run: exact (meet-in-the-middle enumeration) for up to 24
-non-zero cluster differences, Monte-Carlo with a fixed seed (10 000 draws) beyond. Its p-value is
-``confirm_p``. It is computed whenever it is required and ``p_value < α`` (when ``p_value ≥ α`` it
-cannot change any decision, see below). For a pass/fail metric with one sample per case and no
-clusters this test is exactly the one-sided McNemar test.
+Test (one-sided, H0 "head and base are exchangeable on every case", alternative "head is worse")
+-----------------------------------------------------------------------------------------------
+* all non-zero ``|d_i|`` equal (pass/fail metrics with one sample per case): the exact sign test, which
+  is the exact one-sided McNemar test on the flips;
+* at most :data:`EXACT_MAX_NONZERO` non-zero differences: the exact sign-flip (randomisation) test on
+  ``Σ d_i`` (meet-in-the-middle enumeration); zeros contribute nothing whatever their sign;
+* more: the paired t-test — with the differences centred *within clusters* (``n − C`` degrees of
+  freedom) when that leaves at least :data:`STRATIFIED_MIN_DF` degrees of freedom, else the plain paired t
+  (``n − 1``). Centring within clusters removes a drop's spread *between* clusters from the variance, so a
+  drop confined to one cluster is found as well as the same case-weighted drop spread evenly; under H0 every
+  ``d_i`` has mean 0, so the within-cluster variance is still an unbiased estimate.
 
-Gate p-value and Holm
----------------------
-``p_gate = max(p_value, confirm_p)`` when the confirmation test was run, else ``p_value`` (the max
-of two valid p-values is a valid p-value, so FAIL needs *both* tests). The ``p_gate`` of all
-metrics of one prompt are Holm-adjusted together (``p_adjusted``), controlling the family-wise rate
-of false FAILs per prompt at α. Skipping the confirmation when ``p_value ≥ α`` is harmless: such a
-``p_gate`` is ≥ α either way, and Holm's rejections only depend on the p-values below α.
+The interval and the MDE use the plain paired t (``n − 1`` degrees of freedom) on the same differences.
 
-States (checked in this order)
-------------------------------
-* ``C == 0`` or ``C == 1`` → **WARN** (nothing to compare / cannot estimate the uncertainty).
-* **FAIL** iff ``p_adjusted < α`` and ``Δ ≤ -practical``. (``p_adjusted < α`` implies the raw
-  ``UB < 0``; for a single metric without confirmation it is exactly ``UB < 0``.)
-* **PASS** iff ``LB ≥ -margin`` (non-inferiority; all-zero differences give ``Δ = SE = 0`` → PASS).
-  PASS is not multiplicity-adjusted: a prompt passes only if *every* metric passes, an
-  intersection-union test, which is valid at α without adjustment.
-* **WARN** otherwise (inconclusive: the reason quotes Δ, the interval and the MDE).
+The exact tests are valid at any number of cases and clusters; their smallest attainable p-value is
+``2^-m`` for ``m`` non-zero differences (``min_p``). Clusters never weight the estimate (every case
+counts once); they explain (per-cluster Δ, regressed clusters named in the reason) and, in the
+large-sample test, centre the variance.
 
-A statistically significant but practically small drop (``Δ > -practical``) can still PASS if it
-is within the margin, else it WARNs.
+Multiplicity
+------------
+Only *decisive* metrics decide a prompt (see :mod:`llmops_cli.gate.collect`: derived duplicates such
+as the per-output verdict are reported, not tested). Holm adjusts the p-values of the decisive metrics
+whose smallest attainable p-value is ≤ α (a metric that cannot reach α given its ``|d_i|`` — e.g. all
+differences zero — cannot reject and is left out of the family, Tarone's argument: the family is
+chosen from the ``|d_i|``, on which the randomisation test conditions).
 
-Pass/fail metrics (``kind="pass"``)
------------------------------------
-Samples are 0/1; the estimate above runs on pass rates. In addition each case is classified by
-majority (``mean ≥ 0.5`` passes) and the flips ``b`` (pass→fail) and ``c`` (fail→pass) are counted;
-``mcnemar_p = P(Binom(b + c, ½) ≥ b)`` is the exact one-sided McNemar p-value (reported; it ignores
-clusters, so the decision uses the cluster-level tests above).
+States
+------
+* **FAIL** — ``p_adjusted < α`` and ``Δ ≤ −practical``: a significant drop whose estimate is of
+  practical size (testing H0 at 0 rather than at ``−practical`` keeps the power of the plain test).
+* **WARN** — not FAIL, ``Δ ≤ −practical`` and either ``p_adjusted < warn_alpha`` (the data suggests a
+  relevant drop but cannot establish it) or the suite is too small for any test to reach ``warn_alpha``
+  (``2^-n ≥ warn_alpha``: one or two cases).
+* **PASS** — otherwise: no evidence of a practically relevant drop; the reason states the MDE. "No
+  differences" is said only for cache-identical pairs (requests and answers byte-identical); differences
+  that are zero by chance are data like any other.
 """
 
 from __future__ import annotations
@@ -60,12 +59,13 @@ import math
 import random
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from statistics import NormalDist
 from typing import Any, Literal
 
 __all__ = [
+    "ClusterDelta",
     "MetricComparison",
     "Thresholds",
     "betainc",
@@ -75,6 +75,7 @@ __all__ = [
     "holm",
     "mcnemar_p",
     "overall_state",
+    "paired_test",
     "sign_flip_p",
     "t_cdf",
     "t_ppf",
@@ -84,11 +85,13 @@ Kind = Literal["score", "pass"]
 State = Literal["PASS", "WARN", "FAIL"]
 Arm = Mapping[str, Sequence[float]]
 
-CONFIRM_MIN_CLUSTERS = 30
-"""Below this many clusters the t-test must be confirmed by the sign-flip test."""
-MOSTLY_ZERO_FRACTION = 0.5
-"""At or above this fraction of exactly-zero cluster differences the t-test must be confirmed."""
-EXACT_MAX_NONZERO = 24
+EXACT_MAX_NONZERO = 22
+STRATIFIED_MIN_DF = 20
+UNDERPOWERED = 5
+"""A PASS whose MDE exceeds this many times the practical size says the suite is underpowered."""
+"""The large-sample test centres differences within clusters when that leaves at least this many df."""
+"""Up to this many non-zero differences the exact sign-flip test is used; the paired t-test beyond."""
+_ENUMERATE_MAX = 24
 MC_DRAWS = 10_000
 MC_SEED = 20_240_917
 _ZERO = 1e-12
@@ -260,7 +263,7 @@ def _subset_sums(values: Sequence[float]) -> list[float]:
 def sign_flip_p(diffs: Sequence[float], *, seed: int = MC_SEED, draws: int = MC_DRAWS) -> float:
     """One-sided sign-flip permutation p-value for H0 "differences symmetric about 0" vs a drop.
 
-    ``P(Σ ±|d| ≤ Σ d)`` over independent random signs. Exact for up to ``EXACT_MAX_NONZERO``
+    ``P(Σ ±|d| ≤ Σ d)`` over independent random signs. Exact for up to 24
     non-zero differences (meet-in-the-middle), otherwise Monte-Carlo with a fixed seed.
     """
     vals = [abs(d) for d in diffs if abs(d) > _ZERO]
@@ -269,7 +272,7 @@ def sign_flip_p(diffs: Sequence[float], *, seed: int = MC_SEED, draws: int = MC_
         return 1.0
     observed = sum(d for d in diffs if abs(d) > _ZERO)
     tol = 1e-9 * max(1.0, sum(vals))
-    if m <= EXACT_MAX_NONZERO:
+    if m <= _ENUMERATE_MAX:
         left = _subset_sums(vals[: m // 2])
         right = sorted(_subset_sums(vals[m // 2 :]))
         bound = observed + tol
@@ -304,24 +307,39 @@ class Thresholds:
     """Gate thresholds on the metric's 0–1 scale."""
 
     practical: float = 0.02
-    """A FAIL needs a drop of at least this much (δ_practical)."""
-    margin: float = 0.05
-    """PASS needs the lower bound of the difference to be ≥ -margin (δ_margin)."""
+    """FAIL and WARN need an estimated drop of at least this much (δ_practical)."""
     alpha: float = 0.05
-    """One-sided significance level."""
+    """One-sided significance level of FAIL."""
+    warn_alpha: float = 0.15
+    """WARN: a practical-size drop with a (Holm-adjusted) p-value below this, but not below alpha."""
     power: float = 0.8
-    """Power used for the minimum detectable effect (1 - β)."""
+    """Power used for the minimum detectable effect (1 − β)."""
+
+
+@dataclass
+class ClusterDelta:
+    """Δ of the cases of one cluster (``None``: cases without a cluster)."""
+
+    cluster: str | None
+    n: int
+    delta: float
+
+    def label(self) -> str:
+        name = f"cluster `{self.cluster}`" if self.cluster is not None else "cases without a cluster"
+        return f"{name} {self.delta:+.2f}, n = {self.n}"
 
 
 @dataclass
 class MetricComparison:
-    """Result of comparing one metric between base and head. Interval fields are None when C < 2."""
+    """Result of comparing one metric between base and head. Interval fields are None when n < 2."""
 
     metric: str
     kind: str
+    decisive: bool
     n_cases: int
     n_clusters: int
     n_dropped: int
+    n_nonzero: int
     base_mean: float | None
     head_mean: float | None
     delta: float | None
@@ -329,27 +347,24 @@ class MetricComparison:
     lb: float | None
     ub: float | None
     mde: float | None
-    t_crit: float | None
+    test: str | None
     p_value: float | None
+    min_p: float | None
     p_adjusted: float | None
-    confirm_p: float | None
-    confirm_method: str | None
     state: str
     reason: str
+    identical: str | None = None
     flips: tuple[int, int] | None = None
     mcnemar_p: float | None = None
+    clusters: list[ClusterDelta] = field(default_factory=list)
 
     @property
-    def p_gate(self) -> float | None:
-        """p-value entering Holm: ``max(p_value, confirm_p)`` when the confirmation test ran."""
-        if self.p_value is None:
-            return None
-        if self.confirm_p is None:
-            return self.p_value
-        return max(self.p_value, self.confirm_p)
+    def regressed(self) -> list[ClusterDelta]:
+        """Clusters whose Δ is a drop (< 0), largest contribution to the overall drop first."""
+        return sorted((c for c in self.clusters if c.delta < -_ZERO), key=lambda c: (c.delta * c.n, str(c.cluster)))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict (flips as a list)."""
+        """JSON-friendly dict."""
         out = asdict(self)
         out["flips"] = list(self.flips) if self.flips is not None else None
         return out
@@ -365,6 +380,39 @@ def _mean(xs: Sequence[float]) -> float:
     return math.fsum(xs) / len(xs)
 
 
+def paired_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> tuple[float, str, float]:
+    """One-sided test of "head is worse" on case-level differences: ``(p, test name, smallest attainable p)``.
+
+    ``strata``: the cluster of each difference (used by the large-sample test only). See the module docstring.
+    """
+    nonzero = [d for d in diffs if abs(d) > _ZERO]
+    m = len(nonzero)
+    if m == 0:
+        return 1.0, "none (every difference is 0)", 1.0
+    mags = [abs(d) for d in nonzero]
+    if max(mags) - min(mags) <= 1e-9 * max(1.0, max(mags)):
+        drops = sum(1 for d in nonzero if d < 0)
+        return binom_sf(drops, m, 0.5), "sign test exact (McNemar)", 0.5**m
+    if m <= EXACT_MAX_NONZERO:
+        return sign_flip_p(nonzero), "sign-flip exact", 0.5**m
+    n = len(diffs)
+    groups: dict[Any, list[float]] = {}
+    for d, g in zip(diffs, strata if strata is not None else [None] * n, strict=True):
+        groups.setdefault(g, []).append(d)
+    df = n - len(groups)
+    if len(groups) > 1 and df >= STRATIFIED_MIN_DF:
+        resid = math.fsum((d - _mean(ds)) ** 2 for ds in groups.values() for d in ds)
+        name = "paired t within clusters"
+    else:
+        df = n - 1
+        resid = math.fsum((d - _mean(diffs)) ** 2 for d in diffs)
+        name = "paired t"
+    if resid <= 0:
+        return (0.0 if sum(diffs) < 0 else 1.0), name, 0.0
+    se = math.sqrt(resid / df) / math.sqrt(n)
+    return t_cdf(_mean(diffs) / se, df), name, 0.0
+
+
 def _estimate(
     metric: str,
     base: Arm,
@@ -372,15 +420,15 @@ def _estimate(
     clusters: Mapping[str, str | None] | None,
     thresholds: Thresholds,
     kind: Kind,
+    decisive: bool,
 ) -> MetricComparison:
     """Everything except the Holm adjustment and the state."""
     if kind not in ("score", "pass"):
         raise ValueError(f"kind must be 'score' or 'pass', got {kind!r}")
     clusters = clusters or {}
-    all_ids = sorted(set(base) | set(head))
     paired: list[tuple[str, float, float]] = []
     n_dropped = 0
-    for case_id in all_ids:
+    for case_id in sorted(set(base) | set(head)):
         b = _valid(base.get(case_id))
         h = _valid(head.get(case_id))
         if not b or not h:
@@ -389,127 +437,113 @@ def _estimate(
         if kind == "pass" and any(v not in (0.0, 1.0) for v in (*b, *h)):
             raise ValueError(f"pass metric {metric!r}: case {case_id!r} has samples other than 0/1")
         paired.append((case_id, _mean(b), _mean(h)))
-
-    groups: dict[Any, list[tuple[float, float]]] = {}
-    for case_id, b_mean, h_mean in paired:
-        key = clusters.get(case_id)
-        groups.setdefault(("cluster", key) if key is not None else ("case", case_id), []).append((b_mean, h_mean))
-    base_c = [_mean([b for b, _ in g]) for g in groups.values()]
-    head_c = [_mean([h for _, h in g]) for g in groups.values()]
-    diffs = [_mean([h - b for b, h in g]) for g in groups.values()]
-    n_cl = len(diffs)
-
+    n = len(paired)
+    diffs = [h - b for _, b, h in paired]
+    groups: dict[str | None, list[float]] = {}
+    for (case_id, _, _), d in zip(paired, diffs, strict=True):
+        groups.setdefault(clusters.get(case_id), []).append(d)
+    per_cluster = [ClusterDelta(c, len(ds), _mean(ds)) for c, ds in groups.items()]
+    per_cluster.sort(key=lambda c: (c.cluster is None, str(c.cluster)))
     flips: tuple[int, int] | None = None
     mc_p: float | None = None
     if kind == "pass":
         n_b = sum(1 for _, b, h in paired if b >= 0.5 and h < 0.5)
         n_c = sum(1 for _, b, h in paired if b < 0.5 and h >= 0.5)
         flips, mc_p = (n_b, n_c), mcnemar_p(n_b, n_c)
-
     comp = MetricComparison(
         metric=metric,
         kind=kind,
-        n_cases=len(paired),
-        n_clusters=n_cl,
+        decisive=decisive,
+        n_cases=n,
+        n_clusters=sum(1 for c in groups if c is not None) + len(groups.get(None, [])),
         n_dropped=n_dropped,
-        base_mean=_mean(base_c) if n_cl else None,
-        head_mean=_mean(head_c) if n_cl else None,
-        delta=_mean(diffs) if n_cl else None,
+        n_nonzero=sum(1 for d in diffs if abs(d) > _ZERO),
+        base_mean=_mean([b for _, b, _ in paired]) if n else None,
+        head_mean=_mean([h for _, _, h in paired]) if n else None,
+        delta=_mean(diffs) if n else None,
         se=None,
         lb=None,
         ub=None,
         mde=None,
-        t_crit=None,
+        test=None,
         p_value=None,
+        min_p=None,
         p_adjusted=None,
-        confirm_p=None,
-        confirm_method=None,
-        state="WARN",
+        state="PASS",
         reason="",
         flips=flips,
         mcnemar_p=mc_p,
+        clusters=per_cluster,
     )
-    if n_cl < 2:
+    if n == 0:
         return comp
-
-    df = n_cl - 1
-    delta = _mean(diffs)
-    if all(abs(d) <= _ZERO for d in diffs):
-        delta, sd = 0.0, 0.0
-    else:
-        sd = math.sqrt(math.fsum((d - delta) ** 2 for d in diffs) / df)
-    se = sd / math.sqrt(n_cl)
-    t_crit = t_ppf(1.0 - thresholds.alpha, df)
-    comp.delta, comp.se, comp.t_crit = delta, se, t_crit
-    comp.lb, comp.ub = delta - t_crit * se, delta + t_crit * se
-    comp.mde = (t_crit + t_ppf(thresholds.power, df)) * se
-    if se > 0:
-        comp.p_value = t_cdf(delta / se, df)
-    else:
-        comp.p_value = 0.0 if delta < 0 else 1.0
-
-    n_zero = sum(1 for d in diffs if abs(d) <= _ZERO)
-    needs_confirm = n_cl < CONFIRM_MIN_CLUSTERS or n_zero >= MOSTLY_ZERO_FRACTION * n_cl
-    if needs_confirm and comp.p_value < thresholds.alpha:
-        n_nonzero = n_cl - n_zero
-        comp.confirm_method = "sign-flip exact" if n_nonzero <= EXACT_MAX_NONZERO else "sign-flip monte-carlo"
-        comp.confirm_p = sign_flip_p(diffs)
+    if comp.n_nonzero == 0:
+        comp.delta = 0.0
+    comp.p_value, comp.test, comp.min_p = paired_test(diffs, [clusters.get(cid) for cid, _, _ in paired])
+    if n >= 2:
+        delta = comp.delta or 0.0
+        se = math.sqrt(math.fsum((d - delta) ** 2 for d in diffs) / (n - 1)) / math.sqrt(n)
+        t_crit = t_ppf(1.0 - thresholds.alpha, n - 1)
+        comp.se = se
+        comp.lb, comp.ub = delta - t_crit * se, delta + t_crit * se
+        comp.mde = (t_crit + t_ppf(thresholds.power, n - 1)) * se if se > 0 else None
     return comp
 
 
-def _fmt(x: float) -> str:
+def _f(x: float) -> str:
     return f"{x:+.3f}"
 
 
 def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresholds) -> None:
     """Set ``p_adjusted``, ``state`` and ``reason`` in place."""
     comp.p_adjusted = p_adjusted
-    if comp.n_clusters == 0:
+    if comp.n_cases == 0 or comp.delta is None or p_adjusted is None:
         comp.state = "WARN"
         comp.reason = f"No case has valid samples in both arms ({comp.n_dropped} dropped); nothing to compare."
         return
-    if comp.n_clusters < 2 or p_adjusted is None:
+    delta = comp.delta
+    level = round(100 * (1 - 2 * thresholds.alpha))
+    interval = f", {level}% interval [{_f(comp.lb)}, {_f(comp.ub)}]" if comp.lb is not None else ""
+    mde = f"; this suite detects drops ≥ {comp.mde:.3f}" if comp.mde is not None else ""
+    named = any(c.cluster is not None for c in comp.clusters)
+    where = "; ".join(c.label() for c in comp.regressed[:3] if c.delta <= -thresholds.practical) if named else ""
+    where = f"; regressed: {where}" if where else ""
+    stat = f"Δ = {_f(delta)}{interval}, {comp.test} p = {p_adjusted:.3g}"
+    if p_adjusted != comp.p_value:
+        stat += " (Holm-adjusted)"
+    practical = delta <= -thresholds.practical
+    if comp.identical == "cache":
+        comp.state = "PASS"
+        comp.reason = f"No differences: requests and answers byte-identical (cache replay) on all {comp.n_cases} cases."
+        return
+    if practical and p_adjusted < thresholds.alpha:
+        comp.state = "FAIL"
+        comp.reason = f"Regression: {stat}{where}."
+        return
+    if practical and p_adjusted < thresholds.warn_alpha:
+        comp.state = "WARN"
+        comp.reason = f"Drop suggested, not established: {stat}{where}{mde}."
+        return
+    if practical and 0.5**comp.n_cases >= thresholds.warn_alpha:
         comp.state = "WARN"
         comp.reason = (
-            f"Only one independent cluster (Δ = {_fmt(comp.delta or 0.0)}); the uncertainty cannot be "
-            "estimated, add cases from more sources."
+            f"Drop observed on a suite too small to test ({comp.n_cases} case{'s' if comp.n_cases != 1 else ''}): "
+            f"Δ = {_f(delta)}{where}; add cases."
         )
         return
-    assert comp.delta is not None and comp.lb is not None and comp.ub is not None and comp.mde is not None
-    level = round(100 * (1 - 2 * thresholds.alpha))
-    interval = f"{level}% interval [{_fmt(comp.lb)}, {_fmt(comp.ub)}]"
-    if comp.se == 0 and comp.delta == 0:
-        comp.state = "PASS"
-        comp.reason = f"No differences: all {comp.n_cases} paired cases scored identically."
+    comp.state = "PASS"
+    if comp.n_nonzero == 0:
+        what = "answers byte-identical" if comp.identical == "answers" else "scores tied on every case"
+        comp.reason = f"No evidence of a drop: {what} (Δ = 0, n = {comp.n_cases})."
         return
-    significant = p_adjusted < thresholds.alpha
-    practical = comp.delta <= -thresholds.practical
-    if significant and practical:
-        comp.state = "FAIL"
-        confirm = f", confirmed by {comp.confirm_method} p = {comp.confirm_p:.3g}" if comp.confirm_p is not None else ""
-        comp.reason = (
-            f"Regression: Δ = {_fmt(comp.delta)}, {interval} below 0 (Holm-adjusted p = {p_adjusted:.3g}{confirm})."
-        )
-        return
-    if comp.lb >= -thresholds.margin:
-        comp.state = "PASS"
-        comp.reason = f"Non-inferior: Δ = {_fmt(comp.delta)}, {interval} ≥ -{thresholds.margin:g}."
-        return
-    comp.state = "WARN"
-    p_value = comp.p_value if comp.p_value is not None else 1.0
-    if significant:
-        why = f"significant drop smaller than the practical threshold {thresholds.practical:g}"
-    elif practical and p_value < thresholds.alpha:
-        if comp.confirm_p is not None and comp.confirm_p >= thresholds.alpha:
-            why = f"t-test significant but not confirmed by {comp.confirm_method} (p = {comp.confirm_p:.3g})"
-        else:
-            why = f"drop not significant after Holm correction (p = {p_adjusted:.3g})"
-    else:
-        why = "inconclusive"
-    comp.reason = (
-        f"Inconclusive ({why}): Δ = {_fmt(comp.delta)}, {interval}, "
-        f"minimum detectable effect {comp.mde:.3f} with C = {comp.n_clusters}."
-    )
+    note = ""
+    if p_adjusted < thresholds.alpha:
+        note = f" (significant, but smaller than the practical size {thresholds.practical:g})"
+    elif comp.min_p is not None and comp.min_p > thresholds.alpha and 0.5**comp.n_cases > thresholds.alpha:
+        note = f" (with {comp.n_cases} cases no test can reach p < {thresholds.alpha:g}: add cases)"
+    if comp.mde is not None and comp.mde > UNDERPOWERED * thresholds.practical:
+        mde += " (underpowered for drops near the practical size: add cases, or raise K or R)"
+    comp.reason = f"No evidence of a relevant drop{note}: {stat}{mde}."
 
 
 def compare_metric(
@@ -520,32 +554,59 @@ def compare_metric(
     *,
     thresholds: Thresholds = Thresholds(),
     kind: Kind = "score",
+    identical: str | None = None,
 ) -> MetricComparison:
-    """Compare one metric on its own (Holm over a family of one: ``p_adjusted == p_gate``).
+    """Compare one metric on its own (a family of one: ``p_adjusted == p_value``).
 
     ``base``/``head`` map case id → the valid sample scores of that case (0–1; 0/1 for ``"pass"``).
-    ``clusters`` maps case id → source/cluster key (None or missing: the case is its own cluster).
+    ``clusters`` maps case id → cluster (explanation only). ``identical``: ``"cache"`` when every pair is a
+    byte-identical replay, ``"answers"`` when every answer is byte-identical.
     """
-    comp = _estimate(metric, base, head, clusters, thresholds, kind)
-    _decide(comp, comp.p_gate, thresholds)
+    comp = _estimate(metric, base, head, clusters, thresholds, kind, True)
+    comp.identical = identical
+    _decide(comp, comp.p_value, thresholds)
     return comp
 
 
+MetricSpec = tuple[Arm, Arm, Kind] | tuple[Arm, Arm, Kind, bool]
+
+
 def compare_prompt(
-    metrics: Mapping[str, tuple[Arm, Arm, Kind]],
+    metrics: Mapping[str, MetricSpec],
     clusters: Mapping[str, str | None] | None = None,
     thresholds: Thresholds = Thresholds(),
+    *,
+    identical: str | None = None,
 ) -> list[MetricComparison]:
-    """Compare all metrics of one prompt, Holm-adjusting their gate p-values together.
+    """Compare all metrics of one prompt; Holm across the decisive metrics that can reach α.
 
-    ``metrics`` maps metric name → ``(base, head, kind)``. Returns one comparison per metric, in order.
+    ``metrics`` maps metric name → ``(base, head, kind[, decisive])`` (decisive by default). Non-decisive
+    metrics get their own unadjusted state for information; they do not decide the prompt.
     """
-    comps = [_estimate(name, base, head, clusters, thresholds, kind) for name, (base, head, kind) in metrics.items()]
-    testable = [i for i, c in enumerate(comps) if c.p_gate is not None]
-    adjusted = holm([comps[i].p_gate for i in testable])  # type: ignore[misc]
-    adj_by_index = dict(zip(testable, adjusted, strict=True))
+    comps = []
+    for name, spec in metrics.items():
+        base, head, kind = spec[0], spec[1], spec[2]
+        decisive = bool(spec[3]) if len(spec) > 3 else True  # type: ignore[misc]
+        comp = _estimate(name, base, head, clusters, thresholds, kind, decisive)
+        comp.identical = identical
+        comps.append(comp)
+    family = [
+        i
+        for i, c in enumerate(comps)
+        if c.decisive and c.p_value is not None and c.min_p is not None and c.min_p <= thresholds.alpha
+    ]
+    adjusted = dict(zip(family, holm([comps[i].p_value for i in family]), strict=True))  # type: ignore[misc]
+    size = max(1, len(family))
     for i, comp in enumerate(comps):
-        _decide(comp, adj_by_index.get(i), thresholds)
+        if comp.p_value is None:
+            p_adj = None
+        elif i in adjusted:
+            p_adj = adjusted[i]
+        elif comp.decisive:
+            p_adj = min(1.0, comp.p_value * size)  # outside the family: cannot reach α, kept conservative
+        else:
+            p_adj = comp.p_value
+        _decide(comp, p_adj, thresholds)
     return comps
 
 
