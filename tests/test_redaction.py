@@ -146,10 +146,13 @@ def test_no_key_in_any_output(tmp_path: Path, fake_llm: FakeLLM) -> None:
             str(results),
             "--markdown",
             str(out / "gate.md"),
+            "--html",
+            str(out / "gate.html"),
             cwd=root,
             env=env,
         ),
         run_cli("eval", "compare", str(results), str(results), cwd=root, env=env),
+        run_cli("eval", "report", str(results), "--html", str(out / "report.html"), cwd=root, env=env),
     ]
     assert runs[0].exit_code == 1, runs[0].output  # the errored cases fail the run
     # the leak was real: the alias key went to the server and came back in every kind of answer
@@ -159,7 +162,7 @@ def test_no_key_in_any_output(tmp_path: Path, fake_llm: FakeLLM) -> None:
 
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     names = {p.name for p in written}
-    assert {"results.json", "junit.xml", "journal.jsonl", "run.json", "gate.json", "gate.md", "m.xml"} <= names
+    assert {"results.json", "junit.xml", "journal.jsonl", "run.json", "gate.json", "gate.md", "m.xml", "gate.html", "report.html"} <= names
     assert any(".llmops" in p.parts and "cache" in p.parts for p in written)  # cache entries were written
     secrets_to_find = [*keys.values(), *SHAPED]
     for path in written:

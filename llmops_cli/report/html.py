@@ -23,6 +23,8 @@ import re
 from importlib import resources
 from typing import Any
 
+from ..redact import redact
+
 from .._version import __version__
 
 MAX_TEXT = 20_000  # characters of any one output, message, reason or expected value shown
@@ -52,6 +54,7 @@ def _finite(value: Any, depth: int = 0) -> Any:
 def embed_json(data: Any) -> str:
     """JSON that is safe as the text of a ``<script type="application/json">`` element."""
     text = json.dumps(_finite(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    text = redact(text)  # outputs and errors may echo keys; the replacement is JSON-safe text
     return _JSON_UNSAFE.sub(lambda m: _JSON_ESCAPES[m.group()], text)
 
 
