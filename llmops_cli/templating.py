@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from string import Formatter
+from types import BuiltinMethodType, FunctionType
 from typing import Any
 
 import jinja2
@@ -150,14 +151,18 @@ def _check_join(sep: Any, items: Any) -> None:
 
 def _check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """Pre-checks for str methods that can amplify their input; returns the (possibly materialised) args."""
-    wrapped = getattr(obj, "__wrapped__", None)
-    if wrapped is not None and isinstance(getattr(wrapped, "__self__", None), str):  # sandboxed str.format
-        _check_brace_format(wrapped.__self__)
+    kind = type(obj)
+    if kind is FunctionType:  # the sandbox's str.format wrapper (or a plain function)
+        wrapped = getattr(obj, "__wrapped__", None)
+        if wrapped is not None and isinstance(getattr(wrapped, "__self__", None), str):
+            _check_brace_format(wrapped.__self__)
         return args
-    owner = getattr(obj, "__self__", None)
+    if kind is not BuiltinMethodType:
+        return args
+    owner = obj.__self__
     if not isinstance(owner, str | bytes):
         return args
-    name = getattr(obj, "__name__", "")
+    name = obj.__name__
     if name in ("ljust", "rjust", "center", "zfill"):
         _check_width(args[0] if args else kwargs.get("width"))
     elif name == "expandtabs":

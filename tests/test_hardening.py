@@ -268,3 +268,16 @@ def test_non_finite_command_line_numbers_are_refused(sample_project: Path, value
     r = run_cli("prompt", "render", "n", "--var", "n=1", "--var", f"{name}={value}", cwd=sample_project)
     assert r.exit_code == 2, r.output
     assert r.stderr.startswith("error:") and "nan" not in r.stdout.lower() and "inf" not in r.stdout.lower()
+
+
+def test_error_line_lookup_never_expands_an_alias_bomb() -> None:
+    """The line map used for error messages composes only checked YAML and visits a shared node once."""
+    from llmops_cli.yamlio import LineMap
+    from tests.test_hostile_inputs import BOMB
+
+    t0 = time.monotonic()
+    lines = LineMap("root:\n" + BOMB + "\n")
+    assert lines.line(("root", "i", 3)) in (None, 10)
+    deep = LineMap("a: " + "[" * 200_000 + "]" * 200_000 + "\n")  # would crash libyaml's recursive composer
+    assert deep.line(("a",)) is None
+    assert time.monotonic() - t0 < 2
