@@ -301,3 +301,14 @@ def test_status_retries_once_on_5xx_and_reads_the_pr_head(github_api: Any, tmp_p
     assert head_sha({"GITHUB_SHA": "s"}) == "s"
     with pytest.raises(StatusError, match="GITHUB_TOKEN"):
         post_status("success", "x", {"GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": "s"})
+
+
+def test_error_rules_are_tests_not_thresholds() -> None:
+    # 3% vs 3% of 150 judge calls: noise, not a reason to fail closed (the old raw-threshold rule often did)
+    assert not check_errors("judge", 4, 150, 5, 150, 0.05, 0.05).failed
+    assert not check_errors("judge", 9, 150, 8, 150, 0.05, 0.05).failed  # 6% observed, not shown above 5%
+    lopsided = check_errors("judge", 0, 150, 12, 150, 0.05, 0.05)  # 8% in head vs 0% in base
+    assert lopsided.failed and "differ" in lopsided.reason and "Fisher" in lopsided.reason
+    above = check_errors("provider", 30, 150, 30, 150, 0.05, 0.05)  # 20% in both: clearly above the limit
+    assert above.failed and "above max_provider_error_rate" in above.reason and "binomial" in above.reason
+    assert check_errors("judge", 0, 50, 1, 50, 0.0, 0.05).failed  # no error allowed: any error fails closed
