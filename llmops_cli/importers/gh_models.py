@@ -201,7 +201,7 @@ def _evaluator(
         for case in draft.cases:
             env = {**case.vars, "expected": case.expected if case.expected is not None else ""}
             rendered = dict(assertion)
-            for key in ("value",):
+            for key in ("value", "criteria"):
                 if key in rendered:
                     rendered[key] = re.sub(
                         r"\{\{([A-Za-z_]\w*)\}\}",
@@ -264,13 +264,15 @@ def _evaluator(
         return
     llm = ev.get("llm")
     if isinstance(llm, dict) and isinstance(llm.get("prompt"), str) and llm["prompt"].strip():
-        a = {"type": "judge", "criteria": llm["prompt"].strip()}
+        criteria = llm["prompt"].strip().replace("{{completion}}", "the answer")
+        criteria = criteria.replace("{{expected}}", "the reference answer").replace("{{input}}", "the input")
+        a = {"type": "judge", "criteria": criteria}
         choices = llm.get("choices")
         if isinstance(choices, list) and choices:
             a["rubric"] = "\n".join(
                 f"{c.get('choice')}: score {c.get('score')}" for c in choices if isinstance(c, dict)
             )
-        add(a, False)
+        add(a, bool(re.search(r"\{\{[A-Za-z_]\w*\}\}", criteria)))
         log.add(
             "approximated",
             (*path, "llm"),

@@ -88,8 +88,17 @@ def finish(draft: DraftPrompt, log: GapLog) -> tuple[dict[str, Any], dict[str, A
         declared = dict(draft.declared_inputs.get(name, {}))
         holders = [c for c in draft.cases if name in c.vars or name in default_vars]
         values = [c.vars.get(name, default_vars.get(name)) for c in holders]
-        typ = declared.get("type") or infer_type(values)
-        if typ is None or (declared.get("type") and infer_type(values) not in (typ, None, "integer")):
+        inferred = infer_type(values)
+        typ = declared.get("type") or inferred
+        if values and inferred and typ != inferred and not (typ == "number" and inferred == "integer"):
+            log.add(
+                "approximated",
+                (),
+                f"input `{name}` declared {typ}",
+                f"the examples hold {inferred} values; declared as {inferred}",
+            )
+            typ = inferred
+        if typ is None:
             typ = "string"
             for c in holders:
                 if name in c.vars and not isinstance(c.vars[name], str):
@@ -97,8 +106,6 @@ def finish(draft: DraftPrompt, log: GapLog) -> tuple[dict[str, Any], dict[str, A
             if name in default_vars and not isinstance(default_vars[name], str):
                 default_vars[name] = stringify(default_vars[name])
             log.add("approximated", (), f"variable `{name}` of mixed types", "declared as string; values printed")
-        if typ == "number":
-            pass  # integers fit number
         spec: dict[str, Any] = {"type": typ}
         if declared.get("description"):
             spec["description"] = str(declared["description"])
