@@ -958,8 +958,6 @@ def _map_assert(
             return gap("context-faithfulness assertion", "the test has no `context` variable")
         mapped = {"type": "faithfulness", "context_var": "context"}
         judge_vars.add("context")
-        if "query" in variables:
-            judge_vars.add("query")
     else:
         detail = {
             "javascript": "JavaScript cannot run in llmops",
