@@ -165,7 +165,8 @@ def parse_promptfoo(
     base = name or _base_name(config_path)
     prompts = _prompts(st)
     if not prompts:
-        raise PromptFileError("no prompt could be imported (see the constructs reported above)", file=label, line=1)
+        why = "; ".join(g.marker() for lg in st.logs.values() for g in lg.gaps if g.kind == "unmapped")
+        raise PromptFileError(f"no prompt could be imported ({why or 'no prompts'})", file=label, line=1)
     cases, defaults, prompt_gaps = _tests(st)
 
     drafts: list[DraftPrompt] = []
