@@ -544,3 +544,42 @@ def test_cli_import_text_json_and_errors(tmp_path: Path) -> None:
     assert res.exit_code == 2
     res = run_cli("prompt", "lint", cwd=out)
     assert res.exit_code == 0 and "import-gap" in res.stdout
+
+
+def test_hostile_values_are_refused_or_reported(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(
+        src,
+        "promptfooconfig.yaml",
+        """
+        prompts: ["{{q}} {{when}}"]
+        providers: [openai:gpt-4o-2024-08-06]
+        tests:
+          - vars: {q: a, when: 2024-05-01}
+            assert:
+              - {type: icontains, value: "{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}"}
+              - {type: icontains, value: "{{ q.__class__ }}"}
+              - {type: latency, threshold: .inf}
+        """,
+    )
+    out = tmp_path / "out"
+    report = do_import(src, "promptfoo", ["promptfooconfig.yaml"], out)
+    details = {g.path: g.detail for g in report.unmapped}
+    assert "template logic" in details["tests[0].assert[0]"]
+    assert "not a variable" in details["tests[0].assert[1]"]
+    assert "finite" in details["tests[0].assert[2]"]
+    case = load(out / "evals/src.yaml")["cases"][0]
+    assert case["vars"]["when"] == "2024-05-01" and "assert" not in case
+    assert lint_errors(out) == []
+    write(src, "deep.yaml", "prompts: ['{{q}}']\ntests: file://deep.jsonl\n")
+    (src / "deep.jsonl").write_text('{"vars": {"q": ' + "[" * 100_000 + "]" * 100_000 + "}}\n")
+    with pytest.raises(PromptFileError, match="nested too deeply"):
+        do_import(src, "promptfoo", ["deep.yaml"], out)
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/../b", "a b"])
+def test_name_option_is_checked(tmp_path: Path, name: str) -> None:
+    src = tmp_path / "src"
+    write(src, "x.prompty", "user:\n{{q}}\n")
+    with pytest.raises(UsageError, match="--name"):
+        do_import(src, "prompty", ["x.prompty"], tmp_path / "out", name=name)

@@ -10,6 +10,7 @@ that does not map is reported with its file and YAML path / line, and the import
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 from ..errors import UsageError
@@ -50,6 +51,11 @@ def import_files(
         raise UsageError("no file to import")
     if name is not None and len(paths) > 1:
         raise UsageError("--name applies to a single imported file")
+    if name is not None and (
+        len(name) > 150
+        or not all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", p) and ".." not in p for p in name.split("/"))
+    ):
+        raise UsageError(f"--name {name!r}: use letters, digits, '_', '-', '.' and '/' between parts (no '..')")
     parse = _parsers()[fmt]
     report = ImportReport(format=fmt, dry_run=dry_run)
     cwd = os.getcwd()

@@ -8,6 +8,7 @@ symlink out), and sizes are bounded. Problems are :class:`~llmops_cli.errors.Pro
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -100,7 +101,10 @@ def read_bounded(path: str, *, file: str | None = None, line: int | None = None,
 
 def load_yaml_text(text: str, file: str) -> Any:
     """Parse YAML with the project's strict safe loader; JSON is YAML too."""
-    return parse_yaml(text, file)
+    try:
+        return parse_yaml(text, file)
+    except RecursionError:
+        raise PromptFileError("nested too deeply", file=file) from None
 
 
 def load_data_file(path: str, text: str, label: str) -> Any:
@@ -110,6 +114,8 @@ def load_data_file(path: str, text: str, label: str) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise PromptFileError(f"invalid JSON: {exc.msg}", file=label, line=exc.lineno) from None
+        except RecursionError:
+            raise PromptFileError("nested too deeply", file=label) from None
     return load_yaml_text(text, label)
 
 
@@ -273,3 +279,22 @@ def stringify(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """JSON-compatible copy of a parsed value: dates as ISO strings, keys as strings, bounded depth."""
+    import datetime
+
+    if depth > 64:
+        raise PromptFileError("a value is nested more than 64 levels deep (refused)")
+    if isinstance(value, dict):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v, depth + 1) for v in value]
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

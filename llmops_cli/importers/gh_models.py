@@ -14,7 +14,17 @@ import re
 from typing import Any
 
 from ..errors import PromptFileError
-from .common import MAX_CASES, DraftCase, DraftPrompt, GapLog, ModelAliasDraft, load_yaml_text, read_bounded, slug
+from .common import (
+    MAX_CASES,
+    DraftCase,
+    DraftPrompt,
+    GapLog,
+    ModelAliasDraft,
+    load_yaml_text,
+    plain,
+    read_bounded,
+    slug,
+)
 from .templates import literal_to_jinja
 
 PARAMS = {
@@ -166,7 +176,8 @@ def parse_gh_models(
         if not isinstance(row, dict):
             log.add("unmapped", ("testData", n - 1), "testData row", "not a mapping")
             continue
-        case = DraftCase(id=f"case-{n:03d}", vars={str(k): v for k, v in row.items() if k != "expected"})
+        row = plain(row)
+        case = DraftCase(id=f"case-{n:03d}", vars={k: v for k, v in row.items() if k != "expected"})
         if row.get("expected") not in (None, ""):
             case.expected = row["expected"]
         if "expected" in row and any("{{ expected }}" in t for _, t in messages):

@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import os
 import re
 from typing import Any
@@ -30,8 +31,10 @@ from .common import (
     SourceDir,
     load_data_file,
     load_yaml_text,
+    plain,
     read_bounded,
     slug,
+    stringify,
     unique,
 )
 from .report import Gap
@@ -631,6 +634,8 @@ def _test_file(
                 continue
             try:
                 rows.append((json.loads(raw), _LineLog(flog, lineno), ()))
+            except RecursionError:
+                raise PromptFileError("nested too deeply", file=flog.file, line=lineno) from None
             except ValueError as exc:
                 raise PromptFileError(f"invalid JSON line: {exc}", file=flog.file, line=lineno) from None
         return rows
@@ -662,7 +667,10 @@ class _LineLog(GapLog):
 
 def _csv_tests(text: str, flog: GapLog, delimiter: str) -> list[tuple[Any, GapLog, tuple[str | int, ...]]]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = list(itertools.islice(reader, MAX_CASES + 2))
+    try:
+        rows = list(itertools.islice(reader, MAX_CASES + 2))
+    except csv.Error as exc:
+        raise PromptFileError(f"invalid CSV: {exc}", file=flog.file, line=reader.line_num) from None
     if not rows:
         return []
     header = [h.strip() for h in rows[0]]
@@ -732,12 +740,13 @@ def _vars(st: _State, raw: Any, log: GapLog, path: tuple[str | int, ...]) -> tup
                 )
                 continue
             fpath, text = st.src.read_text(value, file=log.file, line=log.line(vpath))
-            out[key] = (
+            loaded = (
                 load_data_file(fpath, text, st.src.label(fpath)) if fpath.endswith((".json", ".yaml", ".yml")) else text
             )
+            out[key] = plain(loaded)
             st.mapped("file:// variable")
         else:
-            out[key] = value
+            out[key] = plain(value)
     return out, gaps
 
 
@@ -802,17 +811,29 @@ def _cases_of_test(
     return out
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
+
+
 def _render_value(value: Any, variables: dict[str, Any]) -> Any:
-    """Render ``{{var}}`` in an assertion value with the case's variables, as promptfoo does."""
+    """Substitute ``{{var}}`` / ``{{var.key}}`` in an assertion value with the case's variables, as promptfoo
+    renders assertion values. Only plain placeholders: template logic in a value is refused (ValueError)."""
     if isinstance(value, list):
         return [_render_value(v, variables) for v in value]
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
         return value
-    import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
-    return env.from_string(value).render(**variables)
+    def sub(m: re.Match[str]) -> str:
+        cur: Any = variables
+        for part in m.group(1).split("."):
+            if not isinstance(cur, dict) or part not in cur:
+                raise ValueError(f"`{m.group(1)}` is not a variable of the test")
+            cur = cur[part]
+        return stringify(cur)
+
+    out = _PLACEHOLDER.sub(sub, value)
+    if "{{" in _PLACEHOLDER.sub("", value) or "{%" in value:
+        raise ValueError("template logic in an assertion value")
+    return out
 
 
 def _map_assert(
@@ -879,8 +900,8 @@ def _map_assert(
         value = load_data_file(fpath, text, st.src.label(fpath)) if fpath.endswith((".json", ".yaml", ".yml")) else text
     try:
         value = _render_value(value, variables)
-    except Exception as exc:  # a template the case cannot render: report, never guess
-        return gap(f"{raw_type} assertion", f"value template does not render: {type(exc).__name__}: {exc}")
+    except ValueError as exc:  # a template the case cannot render: report, never guess
+        return gap(f"{raw_type} assertion", f"value template does not render: {exc}")
     extra: dict[str, Any] = {}
     if isinstance(a.get("weight"), int | float) and not isinstance(a.get("weight"), bool) and a["weight"] >= 0:
         extra["weight"] = a["weight"]
@@ -929,8 +950,8 @@ def _map_assert(
                 "llmops checks the whole output (or one fenced block) is JSON; promptfoo finds JSON anywhere in it",
             )
     elif base in ("cost", "latency") and not negate:
-        if not isinstance(threshold, int | float) or isinstance(threshold, bool):
-            return gap(f"{base} assertion", "no numeric threshold")
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not math.isfinite(threshold):
+            return gap(f"{base} assertion", "no finite numeric threshold")
         mapped = {"type": "cost", "max_usd": threshold} if base == "cost" else {"type": "latency", "max_ms": threshold}
         threshold = None
     elif base in JUDGED and negate:

@@ -21,6 +21,7 @@ from .common import (
     SourceDir,
     load_data_file,
     load_yaml_text,
+    plain,
     read_bounded,
     slug,
 )
@@ -220,7 +221,7 @@ def parse_prompty(
         if not isinstance(s, dict):
             log.add("unmapped", ("sample",), "sample entry", "not a mapping")
             continue
-        draft.cases.append(DraftCase(id="sample" if len(samples) == 1 else f"sample-{i + 1}", vars=dict(s)))
+        draft.cases.append(DraftCase(id="sample" if len(samples) == 1 else f"sample-{i + 1}", vars=plain(s)))
         count("sample")
     return [draft], [alias] if alias else [], [log], mapped
 
