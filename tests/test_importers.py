@@ -559,7 +559,6 @@ def test_hostile_values_are_refused_or_reported(tmp_path: Path) -> None:
             assert:
               - {type: icontains, value: "{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}"}
               - {type: icontains, value: "{{ q.__class__ }}"}
-              - {type: latency, threshold: .inf}
         """,
     )
     out = tmp_path / "out"
@@ -567,7 +566,6 @@ def test_hostile_values_are_refused_or_reported(tmp_path: Path) -> None:
     details = {g.path: g.detail for g in report.unmapped}
     assert "template logic" in details["tests[0].assert[0]"]
     assert "not a variable" in details["tests[0].assert[1]"]
-    assert "finite" in details["tests[0].assert[2]"]
     case = load(out / "evals/src.yaml")["cases"][0]
     assert case["vars"]["when"] == "2024-05-01" and "assert" not in case
     assert lint_errors(out) == []
@@ -583,3 +581,12 @@ def test_name_option_is_checked(tmp_path: Path, name: str) -> None:
     write(src, "x.prompty", "user:\n{{q}}\n")
     with pytest.raises(UsageError, match="--name"):
         do_import(src, "prompty", ["x.prompty"], tmp_path / "out", name=name)
+
+
+def test_importers_stay_light() -> None:
+    import subprocess
+    import sys
+
+    code = "import llmops_cli.importers, llmops_cli.importers.promptfoo, sys; print(' '.join(sys.modules))"
+    loaded = {m.split(".")[0] for m in subprocess.check_output([sys.executable, "-c", code], text=True).split()}
+    assert not loaded & {"typer", "rich", "click", "litellm"}

@@ -99,10 +99,18 @@ def read_bounded(path: str, *, file: str | None = None, line: int | None = None,
         raise PromptFileError(f"{label}: not UTF-8 text", file=file or path, line=line) from None
 
 
+def _yaml_kwargs() -> dict[str, Any]:
+    """Importer sources are not prompt files: anchors (common in promptfoo configs) are allowed, capped by
+    expanded size, where the strict loader supports that mode (``aliases="cap"``)."""
+    import inspect
+
+    return {"aliases": "cap"} if "aliases" in inspect.signature(parse_yaml).parameters else {}
+
+
 def load_yaml_text(text: str, file: str) -> Any:
     """Parse YAML with the project's strict safe loader; JSON is YAML too."""
     try:
-        return parse_yaml(text, file)
+        return parse_yaml(text, file, **_yaml_kwargs())
     except RecursionError:
         raise PromptFileError("nested too deeply", file=file) from None
 
