@@ -84,21 +84,22 @@ class SourceDir:
 def read_bounded(path: str, *, file: str | None = None, line: int | None = None, what: str | None = None) -> str:
     """UTF-8 text of a file no larger than :data:`MAX_SOURCE_BYTES`."""
     label = what or path
+    pre = f"{label}: "
     if file is None or file == label:  # the message is about the file itself: name it once
-        file, label = label, "file"
+        file, pre = label, ""
     try:
         if not os.path.isfile(path):
-            raise PromptFileError(f"{label}: no such file", file=file, line=line)
+            raise PromptFileError(f"{pre}no such file", file=file, line=line)
         if os.path.getsize(path) > MAX_SOURCE_BYTES:
-            raise PromptFileError(f"{label}: larger than {MAX_SOURCE_BYTES:,} bytes (refused)", file=file, line=line)
+            raise PromptFileError(f"{pre}larger than {MAX_SOURCE_BYTES:,} bytes (refused)", file=file, line=line)
         with open(path, "rb") as fh:
             data = fh.read(MAX_SOURCE_BYTES + 1)
     except OSError as exc:
-        raise PromptFileError(f"{label}: cannot read: {exc.strerror}", file=file, line=line) from None
+        raise PromptFileError(f"{pre}cannot read: {exc.strerror}", file=file, line=line) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise PromptFileError(f"{label}: not UTF-8 text", file=file, line=line) from None
+        raise PromptFileError(f"{pre}not UTF-8 text", file=file, line=line) from None
 
 
 def _yaml_kwargs() -> dict[str, Any]:
