@@ -590,3 +590,47 @@ def test_importers_stay_light() -> None:
     code = "import llmops_cli.importers, llmops_cli.importers.promptfoo, sys; print(' '.join(sys.modules))"
     loaded = {m.split(".")[0] for m in subprocess.check_output([sys.executable, "-c", code], text=True).split()}
     assert not loaded & {"typer", "rich", "click", "litellm"}
+
+
+SWAPS: list[Any] = [None, 7, True, "text {{x}}", ["a", {"b": 1}], {"k": [1]}, "file://nope.txt"]
+
+
+def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    items = data.items() if isinstance(data, dict) else enumerate(data[:2]) if isinstance(data, list) else []
+    for k, v in items:
+        out.append((*path, k))
+        if len(path) < 2:
+            out += _paths(v, (*path, k))
+    return out
+
+
+@pytest.mark.parametrize("fixture", ["pf-graded-mix", "pf-json-contract", "pf-rag-judge", "gh-llm-evaluator"])
+def test_mutated_sources_never_crash(tmp_path: Path, fixture: str) -> None:
+    """Every value swapped for another type: the import succeeds or is a user error (exit 2), never a bug."""
+    import contextlib
+    import random
+    import shutil
+
+    from llmops_cli.errors import UserError
+    from tests.support.importcorpus import CORPUS, expectation
+
+    exp = expectation(CORPUS / fixture)
+    source = CORPUS / fixture / exp["files"][0]
+    data = yaml.load(source.read_text(), Loader=yaml.CSafeLoader)
+    rnd = random.Random(fixture)
+    runs = 0
+    for n, path in enumerate(_paths(data)):
+        for value in rnd.sample(SWAPS, 2):
+            mutated = json.loads(json.dumps(data))
+            target = mutated
+            for p in path[:-1]:
+                target = target[p]
+            target[path[-1]] = value
+            src = tmp_path / f"m{n}-{runs}"
+            shutil.copytree(CORPUS / fixture, src)
+            (src / exp["files"][0]).write_text(yaml.safe_dump(mutated))
+            with contextlib.suppress(UserError):
+                do_import(src, exp["format"], exp["files"], src / "out")
+            runs += 1
+    assert runs > 20
