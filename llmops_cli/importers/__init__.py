@@ -107,10 +107,14 @@ def import_files(
     for d, prompt, golden in finished:
         prompt["model"] = alias_names.get(d.model, d.model)
         header = HEADER.format(fmt=fmt, source=d.source)
-        plan.add(f"{prompts_dir}/{d.name}{PROMPT_SUFFIX}", header + dump_yaml(prompt))
+        prompt_rel = f"{prompts_dir}/{d.name}{PROMPT_SUFFIX}"
+        plan.add(prompt_rel, header + dump_yaml(prompt))
+        golden_text = None
         if golden is not None:
-            plan.add(f"{evals_dir}/{d.name}.yaml", header + dump_yaml(golden))
+            golden_text = header + dump_yaml(golden)
+            plan.add(f"{evals_dir}/{d.name}.yaml", golden_text)
             report.cases += len(golden["cases"])
+        _validate(prompt_rel, plan.files[prompt_rel], f"{evals_dir}/{d.name}.yaml", golden_text, d.name)
         report.prompts.append(d.name)
     for rel, text in judges.items():
         plan.add(rel, text)
@@ -126,3 +130,21 @@ def import_files(
                 report.gaps.append(g)
     apply(plan, report, force=force, dry_run=dry_run, keep_existing=set(judges))
     return report
+
+
+def _validate(prompt_file: str, prompt_text: str, golden_file: str, golden_text: str | None, name: str) -> None:
+    """Every generated file must load as llmops would load it; a failure here is a bug in the importer."""
+    from ..errors import InternalError, UserError
+    from ..evals.assertions import parse_assertions
+    from ..goldens import parse_golden
+    from ..project import parse_prompt_text
+
+    try:
+        spec, _ = parse_prompt_text(prompt_text, prompt_file)
+        if golden_text is not None:
+            gs = parse_golden(golden_text, golden_file, name)
+            schema = spec.output.schema_
+            for case in gs.cases:
+                parse_assertions(gs.asserts_for(case), file=golden_file, line=None, where=case.id, output_schema=schema)
+    except UserError as exc:
+        raise InternalError(f"the import produced an invalid file: {exc}") from None
