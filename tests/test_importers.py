@@ -229,7 +229,7 @@ def test_unmapped_constructs_are_listed_with_locations_and_marked(tmp_path: Path
         tests:
           - vars: {q: one}
             assert:
-              - {type: javascript, value: "output.length > 1"}
+              - {type: javascript, value: "JSON.parse(output).ok === true"}
               - {type: python, value: "True"}
               - {type: similar, value: x, threshold: 0.8}
               - {type: not-llm-rubric, value: rude}
@@ -634,3 +634,38 @@ def test_mutated_sources_never_crash(tmp_path: Path, fixture: str) -> None:
                 do_import(src, exp["format"], exp["files"], src / "out")
             runs += 1
     assert runs > 20
+
+
+def test_simple_javascript_checks_map_to_the_same_assertion(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(
+        src,
+        "promptfooconfig.yaml",
+        """
+        prompts: ["{{q}}"]
+        providers: [openai:gpt-4o-2024-08-06]
+        tests:
+          - vars: {q: a}
+            assert:
+              - {type: javascript, value: "output.length <= 280 ? 1 : 0"}
+              - {type: javascript, value: "return output.length > 10;"}
+              - {type: javascript, value: "output.includes('Paris')"}
+              - {type: javascript, value: "!output.toLowerCase().includes('sorry')"}
+              - {type: not-javascript, value: "output.includes('x')"}
+              - {type: not-javascript, value: "!output.includes('y')"}
+              - {type: javascript, value: "output.toLowerCase().includes('NYC')"}
+              - {type: javascript, value: "output.length < 180 ? 1 : 0.5"}
+        """,
+    )
+    out = tmp_path / "out"
+    report = do_import(src, "promptfoo", ["promptfooconfig.yaml"], out)
+    assert load(out / "evals/src.yaml")["cases"][0]["assert"] == [
+        {"type": "char-count", "max": 280},
+        {"type": "char-count", "min": 11},
+        {"type": "contains", "value": "Paris"},
+        {"type": "not-icontains", "value": "sorry"},
+        {"type": "not-contains", "value": "x"},
+        {"type": "contains", "value": "y"},
+    ]
+    assert [g.path for g in report.unmapped] == ["tests[0].assert[6]", "tests[0].assert[7]"]
+    assert sum(g.construct.startswith("javascript `") for g in report.approximated) >= 4

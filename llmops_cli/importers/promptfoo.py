@@ -980,6 +980,14 @@ def _map_assert(
             return gap("context-faithfulness assertion", "the test has no `context` variable")
         mapped = {"type": "faithfulness", "context_var": "context"}
         judge_vars.add("context")
+    elif base == "javascript" and isinstance(value, str) and (js := _js_expression(value)) is not None:
+        mapped = js
+        log.add(
+            "approximated",
+            path,
+            f"javascript `{value.strip()[:60]}`",
+            f"a simple length/includes check, mapped to {js['type']} (JavaScript counts UTF-16 code units)",
+        )
     else:
         detail = {
             "javascript": "JavaScript cannot run in llmops",
@@ -991,7 +999,8 @@ def _map_assert(
         }.get(base, "no llmops assertion with the same meaning")
         return gap(f"{raw_type} assertion", detail)
     if negate:
-        mapped["type"] = f"not-{mapped['type']}"
+        t = mapped["type"]
+        mapped["type"] = t[4:] if t.startswith("not-") else f"not-{t}"
     if threshold is not None:
         if isinstance(threshold, int | float) and not isinstance(threshold, bool) and 0 <= threshold <= 1:
             if mapped["type"] in ("judge", "factuality", "answer-relevance", "faithfulness"):
@@ -1011,3 +1020,27 @@ def _yp(path: tuple[str | int, ...]) -> str:
     from .common import yaml_path
 
     return yaml_path(path)
+
+
+_JS_LENGTH = re.compile(r"^(?:return\s+)?output\.length\s*(<=|<|>=|>)\s*(\d{1,9})\s*(?:\?\s*1\s*:\s*0\s*)?;?$")
+_JS_INCLUDES = re.compile(
+    r"""^(?:return\s+)?(!?)\s*output(\.toLowerCase\(\))?\.includes\(\s*(['"])([^'"\\]{1,200})\3\s*\)\s*;?$"""
+)
+
+
+def _js_expression(code: str) -> dict[str, Any] | None:
+    """The llmops assertion with the same meaning as a one-line JavaScript length or ``includes`` check."""
+    text = code.strip()
+    m = _JS_LENGTH.match(text)
+    if m:
+        op, n = m.group(1), int(m.group(2))
+        bound = {"<=": ("max", n), "<": ("max", n - 1), ">=": ("min", n), ">": ("min", n + 1)}[op]
+        return None if bound[1] < 0 else {"type": "char-count", bound[0]: bound[1]}
+    m = _JS_INCLUDES.match(text)
+    if m:
+        negate, lower, _, needle = m.groups()
+        if lower and needle != needle.lower():
+            return None  # lower-cased output never includes an upper-case needle: leave it to the report
+        kind = "icontains" if lower else "contains"
+        return {"type": f"not-{kind}" if negate else kind, "value": needle}
+    return None
