@@ -669,3 +669,28 @@ def test_simple_javascript_checks_map_to_the_same_assertion(tmp_path: Path) -> N
     ]
     assert [g.path for g in report.unmapped] == ["tests[0].assert[6]", "tests[0].assert[7]"]
     assert sum(g.construct.startswith("javascript `") for g in report.approximated) >= 4
+
+
+def test_provider_options_and_metadata_are_not_dropped(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(
+        src,
+        "promptfooconfig.yaml",
+        """
+        prompts: ["{{q}}"]
+        providers:
+          - {id: openai:gpt-4o-2024-08-06, label: main, delay: 100, prompts: [x]}
+        tests:
+          - vars: {q: a}
+            metadata: {since: 2024-01-02, owner: qa}
+        """,
+    )
+    out = tmp_path / "out"
+    report = do_import(src, "promptfoo", ["promptfooconfig.yaml"], out)
+    assert {(g.construct, g.line) for g in report.unmapped} == {
+        ("provider option `delay`", 3),
+        ("provider option `prompts`", 3),
+    }
+    case = load(out / "evals/src.yaml")["cases"][0]
+    assert case["metadata"]["since"] == "2024-01-02" and case["metadata"]["owner"] == "qa"
+    assert load(out / "prompts/src.prompt.yaml")["model"] == "main"

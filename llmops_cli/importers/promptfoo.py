@@ -243,6 +243,9 @@ def _providers(st: _State) -> tuple[list[ModelAliasDraft], str, Any]:
         if pid is None:
             log.add("unmapped", path, "provider", "not a provider id or {id, config} mapping")
             continue
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            for extra in sorted(set(item) - {"id", "label", "config"}):
+                log.add("unmapped", (*path, extra), f"provider option `{extra}`", "no llmops equivalent")
         model = _litellm_id(pid)
         if model is None:
             log.add("unmapped", path, f"custom provider `{_safe(pid)}`", "llmops calls models through litellm ids only")
@@ -791,7 +794,7 @@ def _cases_of_test(
         case = DraftCase(id=cid, vars=case_vars, description=desc, gaps=list(gaps))
         meta = test.get("metadata")
         if isinstance(meta, dict):
-            case.metadata.update({str(k): v for k, v in meta.items()})
+            case.metadata.update(plain(meta))
         all_vars = {**defaults["vars"], **case_vars}
         judge_vars: set[str] = set()
         default_mapped: list[dict[str, Any]] = []
