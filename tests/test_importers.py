@@ -694,3 +694,47 @@ def test_provider_options_and_metadata_are_not_dropped(tmp_path: Path) -> None:
     case = load(out / "evals/src.yaml")["cases"][0]
     assert case["metadata"]["since"] == "2024-01-02" and case["metadata"]["owner"] == "qa"
     assert load(out / "prompts/src.prompt.yaml")["model"] == "main"
+
+
+def _corpus(tmp_path: Path, name: str) -> tuple[ImportReport, Path]:
+    from tests.support.importcorpus import CORPUS, expectation
+
+    exp = expectation(CORPUS / name)
+    out = tmp_path / name
+    return do_import(CORPUS / name, exp["format"], exp["files"], out), out
+
+
+def test_corpus_mappings_in_detail(tmp_path: Path) -> None:
+    _, out = _corpus(tmp_path, "pf-json-contract")
+    prompt = load(out / "prompts/pf-json-contract.prompt.yaml")
+    assert prompt["output"] == "json" and [m["role"] for m in prompt["messages"]] == ["system", "user"]
+    golden = load(out / "evals/pf-json-contract.yaml")
+    assert golden["defaults"]["assert"][0]["type"] == "json-schema"
+    _, out = _corpus(tmp_path, "pf-graded-mix")
+    cases = {c["id"]: c for c in load(out / "evals/pf-graded-mix.yaml")["cases"]}
+    assert cases["mountains"]["assert"][:2] == [
+        {"type": "icontains", "value": "kilimanjaro"},
+        {"type": "not-icontains", "value": "everest"},
+    ]  # assert-set without a threshold is flattened
+    assert cases["capital-of-kenya"]["expected"] == "Nairobi is the capital of Kenya."
+    assert {"type": "answer-relevance", "question_var": "query", "threshold": 0.6} in cases["capital-of-kenya"][
+        "assert"
+    ]
+    _, out = _corpus(tmp_path, "pf-assertion-templates")
+    case = load(out / "evals/pf-assertion-templates.yaml")["cases"][0]
+    assert case["assert"][0] == {"type": "icontains-all", "values": ["test helpers", "vitest"]}
+    assert case["vars"]["spec"].startswith("it('says hello'")
+    _, out = _corpus(tmp_path, "pf-glob-tests")
+    ids = [c["id"] for c in load(out / "evals/pf-glob-tests.yaml")["cases"]]
+    assert ids == ["confirm-modal", "settings-page"]  # cases/*.yaml in sorted order
+    _, out = _corpus(tmp_path, "pf-jsonl-labels")
+    assert sorted(p.name for p in (out / "prompts/pf-jsonl-labels").iterdir()) == [
+        "extraction-v1.prompt.yaml",
+        "extraction-v2-1.prompt.yaml",
+        "extraction-v2-2.prompt.yaml",
+    ]
+    report, out = _corpus(tmp_path, "prompty-sample-file")
+    prompt = load(out / "prompts/catalog.prompt.yaml")
+    assert prompt["inputs"]["documents"]["type"] == "array"  # the sample holds a list, prompty said object
+    assert any(g.construct == "input `documents` declared object" for g in report.approximated)
+    assert load(out / "llmops.yaml")["models"]["gpt-4o-catalog"]["model"] == "azure/gpt-4o-catalog"

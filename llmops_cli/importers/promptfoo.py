@@ -734,7 +734,7 @@ def _vars(st: _State, raw: Any, log: GapLog, path: tuple[str | int, ...]) -> tup
         key = str(key)
         if isinstance(value, str) and value.startswith("file://"):
             name = value[7:]
-            if name.lower().endswith(_CODE_EXT) or re.search(r"\.(js|py):\w+$", name):
+            if name.lower().endswith((".js", ".mjs", ".cjs", ".py")) or re.search(r"\.(js|mjs|cjs|ts|py):\w+$", name):
                 gaps.append(log.add("unmapped", vpath, "variable computed by code", f"{name}: not imported"))
                 continue
             if name.lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".mp3", ".wav")):
