@@ -315,7 +315,7 @@ def test_gh_models_mapping(tmp_path: Path) -> None:
     golden = load(out / "evals/label.yaml")
     assert golden["defaults"]["assert"] == [
         {"type": "starts-with", "value": "Label", "metric": "starts"},
-        {"type": "regex", "value": "\\.\\Z", "metric": "ends"},
+        {"type": "regex", "value": "\\.$", "metric": "ends"},
         {"type": "equals", "value": "bug", "metric": "same"},
         {"type": "judge", "criteria": "The answer conveys the same meaning as the reference answer.", "metric": "sim"},
         {"type": "answer-relevance", "metric": "rel"},

@@ -309,3 +309,19 @@ def plain(value: Any, depth: int = 0) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value
+
+
+def assertion_problem(assertion: dict[str, Any]) -> str | None:
+    """None when llmops accepts the assertion exactly as it would in a golden set; else why not."""
+    from ..evals.assertions import parse_assertions
+
+    try:
+        parse_assertions([assertion], file="", line=None, where="")
+    except PromptFileError as exc:
+        return exc.message.split(": ", 2)[-1]
+    return None
+
+
+def regex_literal(text: str) -> str:
+    """``text`` as a regular expression matching it literally, valid in Python's ``re`` and in RE2."""
+    return "".join("\\" + c if c in "\\.^$|?*+()[]{}" else c for c in text)

@@ -20,9 +20,11 @@ from .common import (
     DraftPrompt,
     GapLog,
     ModelAliasDraft,
+    assertion_problem,
     load_yaml_text,
     plain,
     read_bounded,
+    regex_literal,
     slug,
 )
 from .templates import literal_to_jinja
@@ -207,6 +209,10 @@ def _evaluator(
         if metric:
             assertion["metric"] = metric
         if not templated:
+            problem = assertion_problem(assertion)
+            if problem:
+                log.add("unmapped", path, f"{assertion['type']} evaluator", f"not valid in llmops: {problem}")
+                return
             shared.append(assertion)
             return
         for case in draft.cases:
@@ -222,6 +228,11 @@ def _evaluator(
             if rendered["type"] == "regex" and "value" in rendered:
                 rendered["value"] = assertion["_regex"](rendered["value"])
             rendered.pop("_regex", None)
+            problem = assertion_problem(rendered)
+            if problem:
+                gap = log.add("unmapped", path, f"{rendered['type']} evaluator", f"not valid in llmops: {problem}")
+                case.gaps.append(gap)
+                continue
             case.asserts.append(rendered)
 
     if isinstance(ev.get("string"), dict):
@@ -239,7 +250,7 @@ def _evaluator(
                 add({"type": "equals", "value": value}, templated)
                 log.add("approximated", (*path, "string", key), "equals", "llmops ignores leading/trailing whitespace")
             elif key == "endsWith":
-                escape = lambda v: re.escape(v) + r"\Z"  # noqa: E731
+                escape = lambda v: regex_literal(v) + "$"  # noqa: E731
                 a: dict[str, Any] = {"type": "regex", "value": value if templated else escape(value)}
                 if templated:
                     a["_regex"] = escape

@@ -29,6 +29,7 @@ from .common import (
     GapLog,
     ModelAliasDraft,
     SourceDir,
+    assertion_problem,
     load_data_file,
     load_yaml_text,
     plain,
@@ -1015,6 +1016,9 @@ def _map_assert(
         else:
             return gap(f"{raw_type} assertion threshold", f"{threshold!r} is not in [0, 1]")
     mapped.update(extra)
+    problem = assertion_problem(mapped)
+    if problem:
+        return gap(f"{raw_type} assertion", f"not valid in llmops: {problem}")
     st.mapped(f"assert {raw_type}")
     return [mapped]
 
