@@ -738,3 +738,23 @@ def test_corpus_mappings_in_detail(tmp_path: Path) -> None:
     assert prompt["inputs"]["documents"]["type"] == "array"  # the sample holds a list, prompty said object
     assert any(g.construct == "input `documents` declared object" for g in report.approximated)
     assert load(out / "llmops.yaml")["models"]["gpt-4o-catalog"]["model"] == "azure/gpt-4o-catalog"
+
+
+def test_param_values_llmops_refuses_are_reported(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(
+        src,
+        "p.prompt.yml",
+        """
+        model: openai/gpt-4o-2024-08-06
+        modelParameters: {temperature: 7, max_tokens: 0.5, top_p: 0.5}
+        messages: [{role: user, content: "{{q}}"}]
+        """,
+    )
+    out = tmp_path / "out"
+    report = do_import(src, "gh-models", ["p.prompt.yml"], out)
+    assert load(out / "prompts/p.prompt.yaml")["params"] == {"top_p": 0.5}
+    assert {g.construct for g in report.unmapped} == {
+        "model parameter `temperature`",
+        "model parameter `max_tokens`",
+    }

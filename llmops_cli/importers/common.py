@@ -325,3 +325,37 @@ def assertion_problem(assertion: dict[str, Any]) -> str | None:
 def regex_literal(text: str) -> str:
     """``text`` as a regular expression matching it literally, valid in Python's ``re`` and in RE2."""
     return "".join("\\" + c if c in "\\.^$|?*+()[]{}" else c for c in text)
+
+
+def param_problem(key: str, value: Any) -> str | None:
+    """None when llmops accepts ``value`` for the generation param ``key``; else why not."""
+    from .. import spec
+
+    check = getattr(spec, "check_params", None)  # the allowlist with value ranges, where the project has one
+    if check is not None:
+        try:
+            check({key: value})
+        except ValueError as exc:
+            return str(exc)
+        return None
+    if key == "stop":
+        ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        return None if ok else "must be a string or a list of strings"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "must be a finite number"
+    lo, hi, integer = _RANGES.get(key, (-math.inf, math.inf, False))
+    if integer and not isinstance(value, int):
+        return "must be a whole number"
+    if not lo <= value <= hi:
+        return f"must be between {lo} and {hi}"
+    return None
+
+
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "temperature": (0, 2, False),
+    "top_p": (0, 1, False),
+    "max_tokens": (1, 10_000_000, True),
+    "seed": (-(2**63), 2**63 - 1, True),
+    "presence_penalty": (-2, 2, False),
+    "frequency_penalty": (-2, 2, False),
+}

@@ -22,6 +22,7 @@ from .common import (
     ModelAliasDraft,
     assertion_problem,
     load_yaml_text,
+    param_problem,
     plain,
     read_bounded,
     regex_literal,
@@ -130,9 +131,11 @@ def parse_gh_models(
     mp = data.get("modelParameters") or {}
     if isinstance(mp, dict):
         for key, value in mp.items():
-            if key in PARAMS and isinstance(value, int | float | str | list) and not isinstance(value, bool):
+            if key in PARAMS and (problem := param_problem(PARAMS[key], value)) is None:
                 params[PARAMS[key]] = value
                 count(f"modelParameters.{key}")
+            elif key in PARAMS:
+                log.add("unmapped", ("modelParameters", key), f"model parameter `{key}`", f"value refused: {problem}")
             else:
                 log.add("unmapped", ("modelParameters", key), f"model parameter `{key}`", "not a generation param")
     output: Any = "text"

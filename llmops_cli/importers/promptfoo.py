@@ -32,6 +32,7 @@ from .common import (
     assertion_problem,
     load_data_file,
     load_yaml_text,
+    param_problem,
     plain,
     read_bounded,
     slug,
@@ -256,9 +257,11 @@ def _providers(st: _State) -> tuple[list[ModelAliasDraft], str, Any]:
             log.add("approximated", path, f"completion provider `{pid}`", "imported as a chat model")
         for ckey, value in (config or {}).items():
             cpath = (*path, "config", ckey)
-            if ckey in PARAMS and isinstance(value, int | float | str | list) and not isinstance(value, bool):
+            if ckey in PARAMS and (problem := param_problem(PARAMS[ckey], value)) is None:
                 alias.params[PARAMS[ckey]] = value
                 st.mapped(f"provider param {ckey}")
+            elif ckey in PARAMS:
+                log.add("unmapped", cpath, f"provider config `{ckey}`", f"value not accepted by llmops: {problem}")
             elif ckey in ("apiKey", "api_key"):
                 log.add(
                     "unmapped", cpath, "API key written in the config", "not imported: keys belong in the environment"

@@ -21,6 +21,7 @@ from .common import (
     SourceDir,
     load_data_file,
     load_yaml_text,
+    param_problem,
     plain,
     read_bounded,
     slug,
@@ -284,9 +285,11 @@ def _model(model: Any, log: GapLog, count: Any) -> tuple[ModelAliasDraft | None,
     if isinstance(parameters, dict):
         for key, value in parameters.items():
             ppath = ("model", "parameters", key)
-            if key in PARAMS and isinstance(value, int | float | str | list) and not isinstance(value, bool):
+            if key in PARAMS and (problem := param_problem(PARAMS[key], value)) is None:
                 params[PARAMS[key]] = value
                 count(f"parameter {key}")
+            elif key in PARAMS:
+                log.add("unmapped", ppath, f"model parameter `{key}`", f"value refused: {problem}")
             elif (
                 key == "response_format" and isinstance(value, dict) and str(value.get("type")).lower() == "json_object"
             ):
