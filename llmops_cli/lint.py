@@ -132,6 +132,8 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
             "cannot change behaviour silently",
             line=lines.line(("model",)),
         )
+    for gap in _import_gaps(spec.metadata):
+        add("warning", "import-gap", f"not imported: {gap}", line=lines.line(("metadata", "import")))
     if spec.output.format == "json" and spec.output.schema_ is not None:
         out.extend(_lint_schema(prompt, lines.line(("output", "schema"))))
     out.extend(_lint_golden(project, prompt))
@@ -186,10 +188,28 @@ def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
         _, problems = validate_variables(prompt.spec.inputs, gs.vars_for(case))
         for p in problems:
             add("case-vars", f"case {case.id!r}: {p}", gs.line_at(index, "vars"))
+        for gap in _import_gaps(case.metadata):
+            out.append(
+                Finding(
+                    "warning",
+                    "import-gap",
+                    f"case {case.id!r}: not imported: {gap}",
+                    gs.file,
+                    gs.line_at(index, "metadata"),
+                    prompt.name,
+                )
+            )
         for i, a in enumerate(gs.asserts_for(case)):
             if not isinstance(a.get("type"), str):
                 add("bad-assertion", f"case {case.id!r}: assertion {i} has no 'type'", gs.line_at(index, "assert"))
     return out
+
+
+def _import_gaps(metadata: dict[str, object]) -> list[str]:
+    """Constructs ``llmops import`` could not map, as recorded in ``metadata.import.unmapped``."""
+    record = metadata.get("import")
+    gaps = record.get("unmapped") if isinstance(record, dict) else None
+    return [str(g) for g in gaps] if isinstance(gaps, list) else []
 
 
 def summarize(findings: list[Finding]) -> tuple[int, int]:

@@ -1,0 +1,361 @@
+"""Shared pieces of the importers: confined file access, draft prompts and golden sets, input inference.
+
+Importer inputs are untrusted like any prompt file: YAML goes through the project's strict loader, every
+``file://`` reference is confined to the source's folder (no ``..`` escape, no absolute path outside it, no
+symlink out), and sizes are bounded. Problems are :class:`~llmops_cli.errors.PromptFileError` with file:line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PromptFileError
+from ..spec import RESERVED_INPUT_NAMES
+from ..yamlio import LineMap, parse_yaml
+from .report import Gap, GapKind
+
+MAX_SOURCE_BYTES = 2_000_000  # a config, prompt or test file larger than this is refused
+MAX_FILES = 500  # file:// references and glob matches per import
+MAX_CASES = 10_000  # test cases per imported golden set
+MAX_EXPANSION = 1_000  # cases one promptfoo test may expand into (array vars)
+MAX_NAME = 200  # prompt names and case ids
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MISSING: Any = object()
+
+
+class SourceDir:
+    """Reads files named by an untrusted source, confined to one folder (the config's)."""
+
+    def __init__(self, base: str, label_root: str | None = None) -> None:
+        self.base = os.path.realpath(base)
+        self.label_root = os.path.realpath(label_root) if label_root else self.base
+        self.count = 0
+
+    def label(self, path: str) -> str:
+        """A path for messages: relative to where the import started when possible."""
+        real = os.path.realpath(path)
+        try:
+            rel = os.path.relpath(real, self.label_root)
+        except ValueError:
+            return real
+        return real if rel.startswith("..") else rel.replace(os.sep, "/")
+
+    def resolve(self, ref: str, *, file: str, line: int | None) -> str:
+        """The real path of ``ref`` (relative to the base, ``file://`` prefix removed), refused if it leaves it."""
+        name = ref[7:] if ref.startswith("file://") else ref
+        if not name or "\x00" in name:
+            raise PromptFileError(f"empty or invalid file reference {ref!r}", file=file, line=line)
+        joined = name if os.path.isabs(name) else os.path.join(self.base, name)
+        real = os.path.realpath(joined)
+        if real != self.base and not real.startswith(self.base + os.sep):
+            raise PromptFileError(
+                f"file reference {ref!r} leaves the folder of the imported file (refused)", file=file, line=line
+            )
+        return real
+
+    def glob(self, ref: str, *, file: str, line: int | None) -> list[str]:
+        """Files matching a glob reference, sorted, each confined; an error when none matches."""
+        import glob as globmod
+
+        name = ref[7:] if ref.startswith("file://") else ref
+        if os.path.isabs(name) or ".." in name.replace("\\", "/").split("/"):
+            raise PromptFileError(
+                f"file reference {ref!r} leaves the folder of the imported file", file=file, line=line
+            )
+        matches = sorted(globmod.glob(os.path.join(self.base, name), recursive=True))
+        files = [self.resolve(m, file=file, line=line) for m in matches if os.path.isfile(m)]
+        if not files:
+            raise PromptFileError(f"no file matches {ref!r}", file=file, line=line)
+        if len(files) > MAX_FILES:
+            raise PromptFileError(f"{ref!r} matches more than {MAX_FILES} files", file=file, line=line)
+        return files
+
+    def read_text(self, ref: str, *, file: str, line: int | None) -> tuple[str, str]:
+        """(real path, text) of a confined file reference."""
+        path = self.resolve(ref, file=file, line=line)
+        return path, read_bounded(path, file=file, line=line, what=ref)
+
+
+def read_bounded(path: str, *, file: str | None = None, line: int | None = None, what: str | None = None) -> str:
+    """UTF-8 text of a file no larger than :data:`MAX_SOURCE_BYTES`."""
+    label = what or path
+    pre = f"{label}: "
+    if file is None or file == label:  # the message is about the file itself: name it once
+        file, pre = label, ""
+    try:
+        if not os.path.isfile(path):
+            raise PromptFileError(f"{pre}no such file", file=file, line=line)
+        if os.path.getsize(path) > MAX_SOURCE_BYTES:
+            raise PromptFileError(f"{pre}larger than {MAX_SOURCE_BYTES:,} bytes (refused)", file=file, line=line)
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_SOURCE_BYTES + 1)
+    except OSError as exc:
+        raise PromptFileError(f"{pre}cannot read: {exc.strerror}", file=file, line=line) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PromptFileError(f"{pre}not UTF-8 text", file=file, line=line) from None
+
+
+def _yaml_kwargs() -> dict[str, Any]:
+    """Importer sources are not prompt files: anchors (common in promptfoo configs) are allowed, capped by
+    expanded size, where the strict loader supports that mode (``aliases="cap"``)."""
+    import inspect
+
+    return {"aliases": "cap"} if "aliases" in inspect.signature(parse_yaml).parameters else {}
+
+
+def load_yaml_text(text: str, file: str) -> Any:
+    """Parse YAML with the project's strict safe loader; JSON is YAML too."""
+    try:
+        return parse_yaml(text, file, **_yaml_kwargs())
+    except RecursionError:
+        raise PromptFileError("nested too deeply", file=file) from None
+
+
+def load_data_file(path: str, text: str, label: str) -> Any:
+    """Parse a ``.json`` / ``.yaml`` / ``.yml`` data file (PromptFileError with file:line)."""
+    if path.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PromptFileError(f"invalid JSON: {exc.msg}", file=label, line=exc.lineno) from None
+        except RecursionError:
+            raise PromptFileError("nested too deeply", file=label) from None
+    return load_yaml_text(text, label)
+
+
+class GapLog:
+    """Collects gaps for one source file, with lines looked up in its YAML text."""
+
+    def __init__(self, file: str, text: str | None = None) -> None:
+        self.file = file
+        self.lines = LineMap(text) if text is not None else None
+        self.gaps: list[Gap] = []
+
+    def line(self, path: tuple[str | int, ...]) -> int | None:
+        return self.lines.line(path) if self.lines is not None and path else (1 if self.lines else None)
+
+    def add(
+        self, kind: GapKind, path: tuple[str | int, ...], construct: str, detail: str = "", *, line: int | None = None
+    ) -> Gap:
+        gap = Gap(kind, self.file, yaml_path(path), line if line is not None else self.line(path), construct, detail)
+        self.gaps.append(gap)
+        return gap
+
+
+def yaml_path(path: tuple[str | int, ...]) -> str:
+    """``("tests", 2, "assert", 0)`` → ``tests[2].assert[0]``."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+# -- drafts ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DraftCase:
+    """A golden case before it is written."""
+
+    id: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    expected: Any = MISSING
+    asserts: list[dict[str, Any]] = field(default_factory=list)
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    gaps: list[Gap] = field(default_factory=list)  # unmapped constructs that applied to this case
+
+
+@dataclass
+class DraftPrompt:
+    """A prompt and its golden set before they are written."""
+
+    name: str
+    model: str  # an alias written to llmops.yaml
+    messages: list[tuple[str, str]]
+    description: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    output: Any = "text"
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    declared_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # types the source declares
+    cases: list[DraftCase] = field(default_factory=list)
+    default_vars: dict[str, Any] = field(default_factory=dict)
+    default_asserts: list[dict[str, Any]] = field(default_factory=list)
+    judge_vars: set[str] = field(default_factory=set)  # case vars read by judges, not by the template
+    gaps: list[Gap] = field(default_factory=list)  # prompt-level unmapped constructs
+    source: str = ""
+
+
+@dataclass
+class ModelAliasDraft:
+    """An alias to add to ``llmops.yaml``."""
+
+    name: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    api_base: str | None = None
+    api_key_env: str | None = None
+
+
+# -- names ----------------------------------------------------------------------------------------------------
+
+
+def slug(text: str, fallback: str, limit: int = 60) -> str:
+    """A lower-case file-name-safe slug (letters, digits, ``-``, ``_``), never ``..``."""
+    s = re.sub(r"[^a-z0-9_]+", "-", str(text).lower()).strip("-_")
+    s = s[:limit].strip("-_")
+    return s or fallback
+
+
+def unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``… whichever is free; added to ``taken``."""
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate = f"{name}-{n}"
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+def is_identifier(name: str) -> bool:
+    return bool(_IDENT.match(name)) and name not in RESERVED_INPUT_NAMES
+
+
+# -- template variables and inputs -----------------------------------------------------------------------------
+
+
+def template_variables(texts: list[str]) -> set[str]:
+    """Variables the Jinja templates read (loop and ``set`` variables excluded)."""
+    import jinja2
+    from jinja2 import meta
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    used: set[str] = set()
+    for text in texts:
+        used |= meta.find_undeclared_variables(env.parse(text))
+    return used
+
+
+def check_compiles(text: str) -> str | None:
+    """None when ``text`` compiles as a sandboxed Jinja template (filters and tests known); else the error."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    try:
+        env.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"line {exc.lineno}: {exc.message}"
+    return None
+
+
+_JSON_TYPE = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+_EMPTY: dict[str, Any] = {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}
+
+
+def json_type(value: Any) -> str | None:
+    for py, name in _JSON_TYPE.items():
+        if type(value) is py:
+            return name
+    return None
+
+
+def infer_type(values: list[Any]) -> str | None:
+    """The one input type that fits every value (integers widen to number); None when they disagree."""
+    types = {json_type(v) for v in values}
+    if not types:
+        return "string"
+    if types <= {"integer", "number"}:
+        return "number" if "number" in types else "integer"
+    if len(types) == 1:
+        return types.pop()
+    return None
+
+
+def stringify(value: Any) -> str:
+    """How Nunjucks / mustache would print a scalar; JSON for structures."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """JSON-compatible copy of a parsed value: dates as ISO strings, keys as strings, bounded depth."""
+    import datetime
+
+    if depth > 64:
+        raise PromptFileError("a value is nested more than 64 levels deep (refused)")
+    if isinstance(value, dict):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v, depth + 1) for v in value]
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def assertion_problem(assertion: dict[str, Any]) -> str | None:
+    """None when llmops accepts the assertion exactly as it would in a golden set; else why not."""
+    from ..evals.assertions import parse_assertions
+
+    try:
+        parse_assertions([assertion], file="", line=None, where="")
+    except PromptFileError as exc:
+        return exc.message.split(": ", 2)[-1]
+    return None
+
+
+def regex_literal(text: str) -> str:
+    """``text`` as a regular expression matching it literally, valid in Python's ``re`` and in RE2."""
+    return "".join("\\" + c if c in "\\.^$|?*+()[]{}" else c for c in text)
+
+
+def param_problem(key: str, value: Any) -> str | None:
+    """None when llmops accepts ``value`` for the generation param ``key``; else why not."""
+    from .. import spec
+
+    check = getattr(spec, "check_params", None)  # the allowlist with value ranges, where the project has one
+    if check is not None:
+        try:
+            check({key: value})
+        except ValueError as exc:
+            return str(exc)
+        return None
+    if key == "stop":
+        ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        return None if ok else "must be a string or a list of strings"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "must be a finite number"
+    lo, hi, integer = _RANGES.get(key, (-math.inf, math.inf, False))
+    if integer and not isinstance(value, int):
+        return "must be a whole number"
+    if not lo <= value <= hi:
+        return f"must be between {lo} and {hi}"
+    return None
+
+
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "temperature": (0, 2, False),
+    "top_p": (0, 1, False),
+    "max_tokens": (1, 10_000_000, True),
+    "seed": (-(2**63), 2**63 - 1, True),
+    "presence_penalty": (-2, 2, False),
+    "frequency_penalty": (-2, 2, False),
+}
