@@ -102,18 +102,11 @@ def read_bounded(path: str, *, file: str | None = None, line: int | None = None,
         raise PromptFileError(f"{pre}not UTF-8 text", file=file, line=line) from None
 
 
-def _yaml_kwargs() -> dict[str, Any]:
-    """Importer sources are not prompt files: anchors (common in promptfoo configs) are allowed, capped by
-    expanded size, where the strict loader supports that mode (``aliases="cap"``)."""
-    import inspect
-
-    return {"aliases": "cap"} if "aliases" in inspect.signature(parse_yaml).parameters else {}
-
-
 def load_yaml_text(text: str, file: str) -> Any:
-    """Parse YAML with the project's strict safe loader; JSON is YAML too."""
+    """Parse YAML with the project's strict safe loader; JSON is YAML too. Importer sources are not prompt
+    files: anchors (common in promptfoo configs) are allowed, capped by expanded size."""
     try:
-        return parse_yaml(text, file, **_yaml_kwargs())
+        return parse_yaml(text, file, aliases="cap")
     except RecursionError:
         raise PromptFileError("nested too deeply", file=file) from None
 
