@@ -17,6 +17,11 @@ MAX_YAML_DEPTH = 64  # nested mappings/sequences
 MAX_YAML_NODES = 500_000  # nodes (after alias expansion, where aliases are allowed): a golden set
 MAX_SMALL_YAML_NODES = 50_000  # nodes in a prompt file, llmops.yaml or a vars file
 
+# -- JSON (results files, bundles) ---------------------------------------------------------------------------
+MAX_JSON_FILE_BYTES = 256 * 1024 * 1024  # a results file of many thousand samples, a bundle of many releases
+MAX_JSON_DEPTH = 128  # nested objects/arrays (golden values nest up to 64 YAML levels, inside a record)
+MAX_JSON_INT_DIGITS = 30  # integers in results and bundles are counts, far below 10**30
+
 # -- templates ------------------------------------------------------------------------------------------------
 MAX_TEMPLATE_DEPTH = 100  # nested syntax nodes in a template (loops in loops in conditions…)
 MAX_OUTPUT_CHARS = 1_000_000  # a rendered message

@@ -213,15 +213,9 @@ def _dumps(value: Any) -> str:
 def load_results(path: str) -> dict[str, Any]:
     """Read and validate a results file (:func:`validate_results`); :class:`UserError` (exit 2) naming the
     file and the JSON path when it is not one this version understands."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise UserError(f"no such results file: {path}") from None
-    except (ValueError, RecursionError) as exc:
-        raise PromptFileError(f"not a JSON results file: {exc}", file=path) from None
-    except OSError as exc:
-        raise UserError(f"cannot read results file {path}: {exc.strerror or exc}") from None
+    from ..jsonio import load_file_strict
+
+    data = load_file_strict(path, what="results file")
     if not isinstance(data, dict) or data.get("kind") != RESULTS_KIND:
         raise PromptFileError("not an llmops eval results file", file=path)
     version = data.get("schema_version")
@@ -291,14 +285,103 @@ def validate_results(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _validate(data: dict[str, Any]) -> None:
-    run = _typed(data.get("run", {}), (dict,), "run", "an object")
+def _rate(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise _Bad(where, f"{_show(value)} is not a number in [0, 1]")
+
+
+def _strings(obj: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for key in keys:
+        _typed(obj.get(key), (str,), f"{where}.{key}", "a string or null", optional=True)
+
+
+def _validate_run(run: dict[str, Any]) -> None:
     for key in ("repeat", "judge_samples"):
         _count(run.get(key), f"run.{key}")
+    _strings(run, ("llmops_version", "git_sha", "source", "config_hash", "model_override", "judge_model_override"), "run")
+    judges = _typed(run.get("judges"), (dict,), "run.judges", "an object", optional=True) or {}
+    for name, j in judges.items():
+        _typed(j, (dict,), f"run.judges[{_show(name)}]", "an object")
+    gate = _typed(run.get("gate"), (dict,), "run.gate", "an object", optional=True) or {}
+    _strings(gate, ("judged_with_config",), "run.gate")
+    ex = _typed(run.get("execution"), (dict,), "run.execution", "an object", optional=True) or {}
+    _strings(ex, ("id", "started_at", "finished_at", "journal"), "run.execution")
+    shard = _typed(ex.get("shard"), (str,), "run.execution.shard", "a string I/N or null", optional=True)
+    if shard is not None:
+        i, _, n = shard.partition("/")
+        if not (i.isdigit() and n.isdigit() and len(n) <= 6 and 1 <= int(i) <= int(n)):
+            raise _Bad("run.execution.shard", f"{_show(shard)} is not a shard I/N")
+    shards = _typed(ex.get("shards"), (list,), "run.execution.shards", "an array", optional=True) or []
+    for k, sh in enumerate(shards):
+        _typed(sh, (str,), f"run.execution.shards[{k}]", "a string")
+    _typed(ex.get("calls"), (dict,), "run.execution.calls", "an object", optional=True)
+    cache = _typed(ex.get("cache"), (dict,), "run.execution.cache", "an object", optional=True) or {}
+    for k in ("hits", "misses"):
+        _count(cache.get(k), f"run.execution.cache.{k}")
+    _amount(ex.get("duration_s"), "run.execution.duration_s")
+
+
+_SUMMARY_COUNTS = ("cases", "samples", "passed", "failed", "errors", "judge_calls", "judge_errors", "replays")
+
+
+def _validate_summary(summary: dict[str, Any]) -> None:
+    passed = _typed(summary.get("passed"), (bool,), "summary.passed", "true or false", optional=True)
+    prompts = _typed(summary.get("prompts"), (dict,), "summary.prompts", "an object", optional=passed is None) or {}
+    for name, s in prompts.items():
+        at = f"summary.prompts[{_show(name)}]"
+        _typed(s, (dict,), at, "an object")
+        if s.get("status") not in ("pass", "fail"):
+            raise _Bad(f"{at}.status", f"{_show(s.get('status'))} is not pass or fail")
+        for key in _SUMMARY_COUNTS:
+            _count(s.get(key), f"{at}.{key}", optional=key == "replays")
+        for key in ("pass_rate", "error_rate"):
+            if s.get(key) is not None:
+                _rate(s.get(key), f"{at}.{key}")
+        for key in ("min_pass_rate", "max_error_rate"):
+            _rate(s.get(key), f"{at}.{key}")
+        metrics = _typed(s.get("metrics"), (dict,), f"{at}.metrics", "an object")
+        for m, v in metrics.items():
+            mat = f"{at}.metrics[{_show(m)}]"
+            _typed(v, (dict,), mat, "an object")
+            _score(v.get("mean"), f"{mat}.mean")
+            _count(v.get("n"), f"{mat}.n", optional=False)
+        tokens = _typed(s.get("tokens"), (dict,), f"{at}.tokens", "an object")
+        for side in ("generation", "judge"):
+            t = _typed(tokens.get(side), (dict,), f"{at}.tokens.{side}", "an object")
+            for k in ("prompt", "completion"):
+                _count(t.get(k), f"{at}.tokens.{side}.{k}", optional=False)
+        cost = _typed(s.get("cost_usd"), (dict,), f"{at}.cost_usd", "an object")
+        for k in ("generation", "judge", "total"):
+            _amount(cost.get(k), f"{at}.cost_usd.{k}")
+        lat = _typed(s.get("latency_ms"), (dict,), f"{at}.latency_ms", "an object")
+        for k in ("p50", "p95"):
+            _amount(lat.get(k), f"{at}.latency_ms.{k}")
+    if "totals" in summary or prompts:
+        totals = _typed(summary.get("totals"), (dict,), "summary.totals", "an object")
+        for key in ("samples", "passed", "failed", "errors", "judge_errors"):
+            _count(totals.get(key), f"summary.totals.{key}", optional=False)
+        _amount(totals.get("cost_usd"), "summary.totals.cost_usd")
+    if prompts and passed is None:
+        raise _Bad("summary.passed", "missing")
+
+
+def _validate(data: dict[str, Any]) -> None:
+    run = _typed(data.get("run", {}), (dict,), "run", "an object")
+    _validate_run(run)
     prompts = _typed(data.get("prompts", {}), (dict,), "prompts", "an object")
     for name, info in prompts.items():
         where = f"prompts[{_show(name)}]"
         _typed(info, (dict,), where, "an object")
+        for key in ("min_pass_rate", "max_error_rate"):
+            if key in info:
+                _rate(info[key], f"{where}.{key}")
+        _strings(info, ("prompt_sha256", "model"), where)
+        judges = _typed(info.get("judges"), (list,), f"{where}.judges", "an array", optional=True) or []
+        for k, j in enumerate(judges):
+            _typed(j, (str,), f"{where}.judges[{k}]", "a string")
+        golden = _typed(info.get("golden_set"), (dict,), f"{where}.golden_set", "an object", optional=True) or {}
+        _strings(golden, ("file", "sha256"), f"{where}.golden_set")
+        _count(golden.get("cases"), f"{where}.golden_set.cases")
         clusters = _typed(info.get("clusters"), (dict,), f"{where}.clusters", "an object", optional=True) or {}
         for cid, cl in clusters.items():
             _typed(cl, (str,), f"{where}.clusters[{_show(cid)}]", "a string or null", optional=True)
@@ -325,14 +408,19 @@ def _validate(data: dict[str, Any]) -> None:
         tokens = _typed(rec.get("tokens"), (dict,), f"{at}.tokens", "an object", optional=True) or {}
         for k, v in tokens.items():
             _count(v, f"{at}.tokens.{k}")
+        _typed(rec.get("replay"), (bool,), f"{at}.replay", "true, false or null", optional=True)
+        _count(rec.get("attempts"), f"{at}.attempts")
         judge = _typed(rec.get("judge"), (dict,), f"{at}.judge", "an object", optional=True) or {}
+        jtokens = _typed(judge.get("tokens"), (dict,), f"{at}.judge.tokens", "an object", optional=True) or {}
+        for k, v in jtokens.items():
+            _count(v, f"{at}.judge.tokens.{k}")
         calls = _count(judge.get("samples"), f"{at}.judge.samples") or 0
         errors = _count(judge.get("errors"), f"{at}.judge.errors") or 0
         _count(judge.get("replays"), f"{at}.judge.replays")
         if errors > calls:
             raise _Bad(f"{at}.judge.errors", f"{errors} judge errors exceed the {calls} judge samples")
         _amount(judge.get("cost_usd"), f"{at}.judge.cost_usd")
-        assertions = _typed(rec.get("assertions"), (list,), f"{at}.assertions", "an array", optional=True) or []
+        assertions = _typed(rec.get("assertions", []), (list,), f"{at}.assertions", "an array")
         for j, a in enumerate(assertions):
             aat = f"{at}.assertions[{j}]"
             _typed(a, (dict,), aat, "an object")
@@ -340,6 +428,13 @@ def _validate(data: dict[str, Any]) -> None:
             _typed(a.get("type"), (str,), f"{aat}.type", "a string", optional=True)
             _typed(a.get("passed"), (bool,), f"{aat}.passed", "true, false or null", optional=True)
             _score(a.get("score"), f"{aat}.score")
+            _typed(a.get("reason"), (str,), f"{aat}.reason", "a string or null", optional=True)
+            _amount(a.get("weight"), f"{aat}.weight")
+            _score(a.get("threshold"), f"{aat}.threshold")
+            _count(a.get("judge_errors"), f"{aat}.judge_errors")
+            if "reasonings" in a:
+                for k, v in enumerate(_typed(a["reasonings"], (list,), f"{aat}.reasonings", "an array")):
+                    _typed(v, (str,), f"{aat}.reasonings[{k}]", "a string or null", optional=True)
             if "samples" in a:
                 for k, v in enumerate(_typed(a["samples"], (list,), f"{aat}.samples", "an array")):
                     _score(v, f"{aat}.samples[{k}]")
