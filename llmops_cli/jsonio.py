@@ -35,9 +35,9 @@ def _finite_float(text: str) -> float | _NonFinite:
     return value if math.isfinite(value) else _NonFinite(text[:40])
 
 
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_JSON_INT_DIGITS:
-        raise _Refused(f"integer of {len(text):,} digits is too large (at most {MAX_JSON_INT_DIGITS})")
+def _bounded_int(text: str, limit: int = MAX_JSON_INT_DIGITS) -> int:
+    if len(text.lstrip("-")) > limit:
+        raise _Refused(f"integer of {len(text):,} digits is too large (at most {limit})")
     return int(text)
 
 
@@ -67,6 +67,25 @@ def _problem(value: Any, limit: int) -> str | None:
             return f"{where}: nested deeper than {limit} levels"
         stack.extend((c, w, d + 1) for w, c in items if isinstance(c, dict | list | _NonFinite))
     return None
+
+
+def parse_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, *, max_int_digits: int = MAX_JSON_INT_DIGITS) -> Any:
+    """Parse untrusted JSON text (e.g. a model's output); :class:`ValueError` when it is not strict JSON
+    (``NaN``, a repeated key, a huge integer) or nests deeper than ``max_depth`` — never ``RecursionError``."""
+    try:
+        data = json.loads(
+            text,
+            parse_constant=_NonFinite,
+            parse_float=_finite_float,
+            parse_int=lambda t: _bounded_int(t, max_int_digits),
+            object_pairs_hook=_no_duplicates,
+        )
+    except RecursionError:
+        raise ValueError(f"nested deeper than {max_depth} levels") from None
+    problem = _problem(data, max_depth)
+    if problem:
+        raise ValueError(problem)
+    return data
 
 
 def loads_strict(text: str, file: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:

@@ -189,12 +189,10 @@ def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[
         schema = f.get("schema", output_schema)
         if not isinstance(schema, dict):
             raise fail("needs 'schema' (the prompt has no output.schema to default to)")
-        import jsonschema
-
         try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise fail(f"invalid JSON Schema: {exc.message}") from None
+            check_json_schema(schema)
+        except ValueError as exc:
+            raise fail(f"invalid JSON Schema: {exc}") from None
     if atype == "json-path":
         try:
             parse_json_path(f["path"])
@@ -263,15 +261,130 @@ _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)
 _PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(-?\d+)\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 
 
+MAX_OUTPUT_JSON_DEPTH = 32  # nesting of a model's JSON output that assertions look into
+MAX_OUTPUT_INT_DIGITS = 1000  # digits of an integer in it (int() of a long digit string is quadratic)
+
+
 def parse_json_output(text: str) -> Any:
     """JSON of an output: the whole text, or the body of one surrounding Markdown code fence.
 
-    :class:`ValueError` when it is not JSON."""
+    :class:`ValueError` when it is not strict JSON (``NaN``, a repeated key) or nests deeper than
+    :data:`MAX_OUTPUT_JSON_DEPTH` levels: a model's output is untrusted, it must not crash the run."""
+    from ..jsonio import parse_bounded
+
     s = text.strip()
     m = _FENCE.match(s)
     if m:
         s = m.group(1).strip()
-    return json.loads(s)
+    return parse_bounded(s, MAX_OUTPUT_JSON_DEPTH, max_int_digits=MAX_OUTPUT_INT_DIGITS)
+
+
+# -- JSON Schema, with RE2 for every regex it applies --------------------------------------------------------
+#
+# jsonschema applies ``pattern``, ``patternProperties`` and (through them) ``additionalProperties`` with
+# Python's backtracking ``re``: ``{"pattern": "^(a+)+$"}`` on a 40-character output hangs the run. The
+# validator below re-implements those keywords over RE2; ``unevaluatedProperties`` next to a
+# ``patternProperties`` is refused (jsonschema evaluates it with ``re``); ``$ref`` must stay inside the schema.
+
+_RE_KEYWORDS = ("pattern", "patternProperties")
+
+
+def _re2_search(pattern: str, text: str) -> bool:
+    return compile_regex(pattern).search(text) is not None
+
+
+def _kw_pattern(validator: Any, patrn: str, instance: Any, schema: dict[str, Any]) -> Any:
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not _re2_search(patrn, instance):
+        yield ValidationError(f"{_short(instance)} does not match {_short(patrn)}")
+
+
+def _kw_pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for k, v in instance.items():
+            if _re2_search(pattern, k):
+                yield from validator.descend(v, subschema, path=k, schema_path=pattern)
+
+
+def _kw_additional_properties(validator: Any, ap: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    from jsonschema.exceptions import ValidationError
+
+    if not validator.is_type(instance, "object"):
+        return
+    props = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [k for k in instance if k not in props and not any(_re2_search(p, k) for p in patterns)]
+    if validator.is_type(ap, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], ap, path=extra)
+    elif not ap and extras:
+        names = ", ".join(_short(e, 40) for e in sorted(extras)[:10])
+        yield ValidationError(f"Additional properties are not allowed ({names} unexpected)")
+
+
+@functools.lru_cache(maxsize=16)
+def _validator_class(base: type) -> type:
+    import jsonschema
+
+    overrides = {"pattern": _kw_pattern, "patternProperties": _kw_pattern_properties}
+    if "additionalProperties" in base.VALIDATORS:
+        overrides["additionalProperties"] = _kw_additional_properties
+    overrides = {k: v for k, v in overrides.items() if k in base.VALIDATORS}
+    return jsonschema.validators.extend(base, overrides)
+
+
+def _schema_nodes(schema: Any) -> Any:
+    """Every mapping inside a schema (iterative)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+
+
+def check_json_schema(schema: dict[str, Any]) -> None:
+    """Refuse (:class:`ValueError`) a schema that is invalid, whose regexes RE2 cannot run, whose ``$ref``
+    leaves the schema, or whose references loop without consuming the instance."""
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ValueError(exc.message) from None
+    has_pattern_props = False
+    for node in _schema_nodes(schema):
+        if isinstance(node.get("pattern"), str):
+            compile_regex(node["pattern"])
+        if isinstance(node.get("patternProperties"), dict):
+            has_pattern_props = True
+            for key in node["patternProperties"]:
+                compile_regex(key)
+        for key in ("$ref", "$dynamicRef", "$recursiveRef"):
+            ref = node.get(key)
+            if isinstance(ref, str) and not ref.startswith("#"):
+                raise ValueError(f"{key} {_short(ref)} must point inside the schema ('#...')")
+    if has_pattern_props and any("unevaluatedProperties" in n for n in _schema_nodes(schema)):
+        raise ValueError("'unevaluatedProperties' cannot be combined with 'patternProperties'")
+    for probe in (None, True, 0, 1.5, "", "a", [], [None], {}, {"a": None}):
+        try:
+            _schema_errors(schema, probe)
+        except RecursionError:
+            raise ValueError("its $ref references loop without end") from None
+        except Exception as exc:  # referencing errors: an unresolvable $ref
+            raise ValueError(f"cannot be applied: {str(exc)[:160]}") from None
+
+
+def _schema_errors(schema: dict[str, Any], doc: Any) -> Any:
+    import jsonschema
+
+    cls = _validator_class(jsonschema.validators.validator_for(schema))
+    return jsonschema.exceptions.best_match(cls(schema).iter_errors(doc))
 
 
 def parse_json_path(path: Any) -> list[str | int]:
@@ -370,14 +483,19 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
             return 0.0, f"not JSON: {exc}"
     if t == "json-schema":
         import jsonschema
+        import referencing.exceptions
 
         schema = f.get("schema", ctx.output_schema) or {}
         try:
             doc = parse_json_output(out)
         except ValueError as exc:
             return 0.0, f"not JSON: {exc}"
-        validator = jsonschema.validators.validator_for(schema)(schema)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+        try:
+            error = _schema_errors(schema, doc)
+        except RecursionError:
+            return 0.0, "the JSON Schema's references recurse too deeply on this output"
+        except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable) as exc:
+            return 0.0, f"the JSON Schema cannot be applied: {str(exc)[:160]}"
         if error is None:
             return 1.0, "matches the JSON Schema"
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"

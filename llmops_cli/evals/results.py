@@ -385,6 +385,7 @@ def _validate(data: dict[str, Any]) -> None:
         clusters = _typed(info.get("clusters"), (dict,), f"{where}.clusters", "an object", optional=True) or {}
         for cid, cl in clusters.items():
             _typed(cl, (str,), f"{where}.clusters[{_show(cid)}]", "a string or null", optional=True)
+    _validate_summary(_typed(data.get("summary", {}), (dict,), "summary", "an object"))
     samples = _typed(data.get("samples", []), (list,), "samples", "an array")
     seen: set[tuple[str, str, int]] = set()
     for i, rec in enumerate(samples):
