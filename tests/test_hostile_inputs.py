@@ -571,7 +571,112 @@ OPTIONS = [
     H("opt-gate-concurrency-huge", args=("eval", "gate", "--base", "HEAD", "-j", "1000000"), names="--concurrency"),
 ]
 
-# -- 6. data renders literally: a variable's VALUE is never a template --------------------------------------------
+# -- 6. results files (eval show / report / compare / merge / gate --head): strict JSON, every field typed -----------
+RESULTS = "r.json"
+
+
+def results_doc(**over: object) -> dict:
+    """A minimal valid results file; ``over`` replaces top-level parts."""
+    rec = {
+        "prompt": "p", "case_id": "c1", "sample": 0, "cluster": None, "output": "o", "request_hash": "h",
+        "error": None, "status": "pass", "cost_usd": None, "score": 1.0, "tokens": {"prompt": 1, "completion": 1},
+        "judge": {"samples": 0, "errors": 0, "cost_usd": 0.0},
+        "assertions": [{"type": "equals", "metric": "equals", "score": 1.0, "passed": True, "reason": "ok"}],
+    }  # fmt: skip
+    summary = {
+        "passed": True,
+        "totals": {"samples": 1, "passed": 1, "failed": 0, "errors": 0, "judge_errors": 0, "cost_usd": 0.0},
+        "prompts": {
+            "p": {
+                "status": "pass", "cases": 1, "samples": 1, "passed": 1, "failed": 0, "errors": 0, "judge_calls": 0,
+                "judge_errors": 0, "replays": 0, "pass_rate": 1.0, "min_pass_rate": 1.0, "error_rate": 0.0,
+                "max_error_rate": 0.0, "metrics": {"equals": {"mean": 1.0, "n": 1}},
+                "tokens": {"generation": {"prompt": 1, "completion": 1}, "judge": {"prompt": 0, "completion": 0}},
+                "cost_usd": {"generation": 0.0, "judge": 0.0, "total": 0.0}, "latency_ms": {"p50": 1.0, "p95": 1.0},
+            }
+        },
+    }  # fmt: skip
+    doc = {
+        "schema_version": 1,
+        "kind": "llmops-eval-results",
+        "run": {"repeat": 1, "judge_samples": 1, "config_hash": "x", "judges": {}, "execution": {"id": "r"}},
+        "prompts": {"p": {"min_pass_rate": 1.0, "clusters": {"c1": None}}},
+        "summary": summary,
+        "samples": [rec],
+    }
+    doc.update(over)  # type: ignore[arg-type]
+    return doc
+
+
+def _with(path: str, value: object) -> str:
+    """The valid results file with the value at ``path`` (dotted, ``[i]`` for list items) replaced."""
+    doc = results_doc()
+    cur: object = doc
+    steps = [int(x) if x.isdigit() else x for x in path.replace("[", ".").replace("]", "").split(".")]
+    for step in steps[:-1]:
+        cur = cur[step]  # type: ignore[index]
+    cur[steps[-1]] = value  # type: ignore[index]
+    return json.dumps(doc)
+
+
+_RESULT_COMMANDS = (
+    ("eval", "show", RESULTS, "--failed"),
+    ("eval", "report", RESULTS, "--html", "out.html"),
+    ("eval", "merge", RESULTS, "--out", "m.json", "--junit", "j.xml"),
+    ("eval", "compare", RESULTS, RESULTS, "-f", "json"),
+)
+_VALID = json.dumps(results_doc())
+RESULT_TEXTS = {
+    "nan-literal": _VALID.replace('"score": 1.0', '"score": NaN', 1),
+    "infinity-literal": _VALID.replace('"cost_usd": null', '"cost_usd": Infinity', 1),
+    "neg-infinity-literal": _VALID.replace('"cost_usd": null', '"cost_usd": -Infinity', 1),
+    "overflow-float": _VALID.replace('"cost_usd": null', '"cost_usd": 1e400', 1),
+    "huge-int": _VALID.replace('"sample": 0', '"sample": ' + "9" * 5000, 1),
+    "big-int": _VALID.replace('"sample": 0', '"sample": ' + "9" * 40, 1),
+    "duplicate-key": _VALID.replace('"status": "pass"', '"status": "fail", "status": "pass"', 1),
+    "duplicate-top-key": _VALID.replace('"kind": "llmops-eval-results"', '"kind": "x", "kind": "llmops-eval-results"'),
+    "deep-array": _VALID.replace('"output": "o"', '"output": "o", "x": ' + "[" * 100_000 + "]" * 100_000, 1),
+    "deep-object": _VALID.replace('"output": "o"', '"output": "o", "x": ' + '{"a":' * 500 + "1" + "}" * 500, 1),
+    "deep-200": _VALID.replace('"error": null', '"error": ' + "[" * 200 + "]" * 200, 1),
+    "not-utf8": "BYTES",
+    "truncated": _VALID[:-10],
+    "empty": "",
+    "top-level-array": "[" + _VALID + "]",
+    "run-execution-string": _with("run.execution", "x"),
+    "run-execution-shard-garbage": _with("run.execution", {"shard": "a/b"}),
+    "run-execution-shard-huge": _with("run.execution", {"shard": "1/" + "9" * 500}),
+    "run-judges-list": _with("run.judges", [{}]),
+    "run-repeat-null-merge": _with("run.repeat", "3"),
+    "prompts-min-pass-rate-string": _with("prompts.p.min_pass_rate", "high"),
+    "prompts-min-pass-rate-above-1": _with("prompts.p.min_pass_rate", 7),
+    "prompts-judges-object": _with("prompts.p.judges", {"a": 1}),
+    "summary-string": _with("summary", "x"),
+    "summary-prompts-list": _with("summary.prompts", []),
+    "summary-prompt-empty": _with("summary.prompts.p", {}),
+    "summary-metrics-mean-object": _with("summary.prompts.p.metrics.equals.mean", {}),
+    "summary-tokens-missing": _with("summary.prompts.p.tokens", {}),
+    "summary-cost-string": _with("summary.totals.cost_usd", "1"),
+    "summary-totals-empty": _with("summary.totals", {}),
+    "summary-pass-rate-negative": _with("summary.prompts.p.pass_rate", -0.5),
+    "sample-assertions-null": _with("samples[0].assertions", None),
+    "sample-assertion-reason-list": _with("samples[0].assertions[0].reason", [1]),
+    "sample-judge-tokens-string": _with("samples[0].judge", {"samples": 0, "errors": 0, "tokens": {"prompt": "x"}}),
+    "sample-case-id-object": _with("samples[0].case_id", {}),
+    "sample-tokens-float": _with("samples[0].tokens.prompt", 1.5),
+    "sample-replay-string": _with("samples[0].replay", "yes"),
+}
+RESULTS_CASES = [
+    H(
+        f"results-{name}-{cmd[1]}",
+        {RESULTS: text.encode() if name != "not-utf8" else b"\xff\xfe{\x00"},
+        cmd,
+        names=RESULTS,
+    )
+    for name, text in RESULT_TEXTS.items()
+    for cmd in _RESULT_COMMANDS
+]
+
+# -- 7. data renders literally: a variable's VALUE is never a template --------------------------------------------
 VALUES = [
     "{{ 7*7 }}",
     "{{ 9**(9**9) }}",
@@ -624,6 +729,7 @@ CASES: list[H] = [
     *PARAMS,
     *NAMES,
     *OPTIONS,
+    *RESULTS_CASES,
     *LITERAL,
 ]
 

@@ -91,7 +91,7 @@ def junit_xml(results: dict[str, Any]) -> str:
         cases = []
         s_fail = s_err = 0
         for rec in recs:
-            tname = rec["case_id"] + (f" #{rec['sample']}" if results["run"].get("repeat", 1) > 1 else "")
+            tname = rec["case_id"] + (f" #{rec['sample']}" if (results["run"].get("repeat") or 1) > 1 else "")
             secs = (rec.get("latency_ms") or 0) / 1000
             body = ""
             problems = "\n".join(sample_problems(rec))

@@ -505,7 +505,7 @@ def merge_results(paths: list[str]) -> dict[str, Any]:
             if k in samples:
                 raise UserError(f"cannot merge {path}: sample {k} also appears in another file (overlapping shards?)")
             samples[k] = rec
-        ex = data["run"].get("execution", {})
+        ex = data["run"].get("execution") or {}
         executions.append(ex)
         if ex.get("shard"):
             shards.append(ex["shard"])
