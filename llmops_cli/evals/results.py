@@ -151,18 +151,21 @@ def summarize(prompts: dict[str, dict[str, Any]], records: Iterable[dict[str, An
     for rec in records:
         tallies.setdefault(rec["prompt"], PromptTally()).add(rec)
     per_prompt = {name: tallies[name].summary() for name in sorted(tallies)}
-    totals = {
+    return {
+        "passed": all(s["status"] == "pass" for s in per_prompt.values()),
+        "totals": _totals(per_prompt),
+        "prompts": per_prompt,
+    }
+
+
+def _totals(per_prompt: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
         "samples": sum(s["samples"] for s in per_prompt.values()),
         "passed": sum(s["passed"] for s in per_prompt.values()),
         "failed": sum(s["failed"] for s in per_prompt.values()),
         "errors": sum(s["errors"] for s in per_prompt.values()),
         "judge_errors": sum(s["judge_errors"] for s in per_prompt.values()),
         "cost_usd": _round(sum(s["cost_usd"]["total"] or 0.0 for s in per_prompt.values()), 8),
-    }
-    return {
-        "passed": all(s["status"] == "pass" for s in per_prompt.values()),
-        "totals": totals,
-        "prompts": per_prompt,
     }
 
 
@@ -227,6 +230,14 @@ def load_results(path: str) -> dict[str, Any]:
     problem = validate_results(data)
     if problem:
         raise PromptFileError(f"invalid results file: {problem}", file=path)
+    data.setdefault("run", {})
+    data.setdefault("prompts", {})
+    data.setdefault("samples", [])
+    summary = data.get("summary") or {}
+    if "prompts" not in summary or "passed" not in summary:  # derived data: recompute what is not there
+        data["summary"] = summarize(data["prompts"], data["samples"])
+    elif "totals" not in summary:
+        data["summary"]["totals"] = _totals(summary["prompts"])
     return data
 
 
@@ -326,7 +337,7 @@ _SUMMARY_COUNTS = ("cases", "samples", "passed", "failed", "errors", "judge_call
 
 def _validate_summary(summary: dict[str, Any]) -> None:
     passed = _typed(summary.get("passed"), (bool,), "summary.passed", "true or false", optional=True)
-    prompts = _typed(summary.get("prompts"), (dict,), "summary.prompts", "an object", optional=passed is None) or {}
+    prompts = _typed(summary.get("prompts"), (dict,), "summary.prompts", "an object", optional=True) or {}
     for name, s in prompts.items():
         at = f"summary.prompts[{_show(name)}]"
         _typed(s, (dict,), at, "an object")
@@ -362,7 +373,7 @@ def _validate_summary(summary: dict[str, Any]) -> None:
             _count(totals.get(key), f"summary.totals.{key}", optional=False)
         _amount(totals.get("cost_usd"), "summary.totals.cost_usd")
     if prompts and passed is None:
-        raise _Bad("summary.passed", "missing")
+        raise _Bad("summary.passed", "missing (the summary has prompts)")
 
 
 def _validate(data: dict[str, Any]) -> None:
