@@ -100,7 +100,9 @@ class EvalConfig(_Strict):
 
 class GateConfig(_Strict):
     practical: float = Field(0.02, ge=0, le=1, description="Smallest drop worth failing for (0-1 scale).")
-    margin: float = Field(0.05, ge=0, le=1, description="Deprecated and ignored (v0.1 non-inferiority margin; see docs/gate.md).")
+    margin: float = Field(
+        0.05, ge=0, le=1, description="Deprecated and ignored (v0.1 non-inferiority margin; see docs/gate.md)."
+    )
     alpha: float = Field(0.05, gt=0, lt=0.5)
     max_judge_error_rate: float = Field(
         0.05, ge=0, le=1, description="Share of judge calls that may error per arm before the gate fails closed."

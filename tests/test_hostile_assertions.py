@@ -57,9 +57,7 @@ REFUSED = {
     "pattern-properties-lookbehind": schema({"patternProperties": {"(?<=a)b": {}}}),
     "nested-pattern-backreference": schema({"properties": {"x": {"items": {"pattern": "(b)\\1"}}}}),
     "pattern-too-long": schema({"pattern": "a" * 20_000}),
-    "unevaluated-with-pattern-properties": schema(
-        {"patternProperties": {"^a": {}}, "unevaluatedProperties": False}
-    ),
+    "unevaluated-with-pattern-properties": schema({"patternProperties": {"^a": {}}, "unevaluatedProperties": False}),
     "regex-backreference": {"type": "regex", "value": "(a)\\1"},
     "regex-bad-flag": {"type": "regex", "value": "a", "flags": "x"},
 }
@@ -138,7 +136,9 @@ def test_hostile_output_fails_the_assertion_quickly(
     assert a["passed"] is False and a["score"] == 0.0
 
 
-def test_legitimate_schema_features_still_work(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_legitimate_schema_features_still_work(
+    tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """RE2 changes nothing for ordinary schemas: patterns, patternProperties, additionalProperties, local $ref."""
     s = {
         "$defs": {"code": {"type": "string", "pattern": "^[A-Z]{3}-\\d+$"}},

@@ -309,7 +309,8 @@ def _strings(obj: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
 def _validate_run(run: dict[str, Any]) -> None:
     for key in ("repeat", "judge_samples"):
         _count(run.get(key), f"run.{key}")
-    _strings(run, ("llmops_version", "git_sha", "source", "config_hash", "model_override", "judge_model_override"), "run")
+    texts = ("llmops_version", "git_sha", "source", "config_hash", "model_override", "judge_model_override")
+    _strings(run, texts, "run")
     judges = _typed(run.get("judges"), (dict,), "run.judges", "an object", optional=True) or {}
     for name, j in judges.items():
         _typed(j, (dict,), f"run.judges[{_show(name)}]", "an object")

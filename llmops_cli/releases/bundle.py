@@ -172,17 +172,41 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
     cached = _BUNDLES.get(key)
     if cached is not None:
         return cached
+    from ..errors import PromptFileError
+    from ..jsonio import load_file_strict
+
     try:
-        with open(key[0], encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read bundle: {exc}", file=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise IntegrityError(f"bundle is not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+        data = load_file_strict(key[0], what="bundle")
+    except PromptFileError as exc:  # not strict JSON, too large or too deep: not a bundle llmops wrote
+        raise IntegrityError(f"bundle is not valid: {exc.message}", file=str(path), line=exc.line) from None
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT or not isinstance(data.get("prompts"), dict):
         raise IntegrityError(f"not an llmops bundle (expected format {BUNDLE_FORMAT})", file=str(path))
+    problem = _shape_problem(data["prompts"])
+    if problem:
+        raise IntegrityError(f"malformed bundle: {problem}", file=str(path))
     _BUNDLES[key] = data
     return data
+
+
+def _shape_problem(prompts: dict[str, Any]) -> str | None:
+    """Where a bundle's ``prompts`` part differs from the shape :func:`build_bundle` writes, or None."""
+    for name, entry in prompts.items():
+        at = f"prompts[{name[:80]!r}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("releases"), dict):
+            return f"{at} has no 'releases' object"
+        channels = entry.get("channels")
+        if channels is not None and (
+            not isinstance(channels, dict) or not all(isinstance(v, str) for v in channels.values())
+        ):
+            return f"{at}.channels is not an object of version strings"
+        for version, rel in entry["releases"].items():
+            rat = f"{at}.releases[{version[:40]!r}]"
+            if not isinstance(rel, dict) or not isinstance(rel.get("manifest"), dict):
+                return f"{rat} has no 'manifest' object"
+            files = rel.get("files")
+            if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+                return f"{rat}.files is not an object of file texts"
+    return None
 
 
 def prompt_from_entry(name: str, version: str, entry: Any, where: str) -> Prompt:
