@@ -652,6 +652,8 @@ RESULT_TEXTS = {
     "prompts-judges-object": _with("prompts.p.judges", {"a": 1}),
     "summary-string": _with("summary", "x"),
     "summary-prompts-list": _with("summary.prompts", []),
+    "summary-prompts-null": _with("summary.prompts", None),
+    "summary-passed-null": _with("summary.passed", None),
     "summary-prompt-empty": _with("summary.prompts.p", {}),
     "summary-metrics-mean-object": _with("summary.prompts.p.metrics.equals.mean", {}),
     "summary-tokens-missing": _with("summary.prompts.p.tokens", {}),

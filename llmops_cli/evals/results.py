@@ -337,8 +337,9 @@ _SUMMARY_COUNTS = ("cases", "samples", "passed", "failed", "errors", "judge_call
 
 
 def _validate_summary(summary: dict[str, Any]) -> None:
-    passed = _typed(summary.get("passed"), (bool,), "summary.passed", "true or false", optional=True)
-    prompts = _typed(summary.get("prompts"), (dict,), "summary.prompts", "an object", optional=True) or {}
+    passed = _typed(summary.get("passed"), (bool,), "summary.passed", "true or false", optional="passed" not in summary)
+    present = "prompts" in summary
+    prompts = _typed(summary.get("prompts"), (dict,), "summary.prompts", "an object", optional=not present) or {}
     for name, s in prompts.items():
         at = f"summary.prompts[{_show(name)}]"
         _typed(s, (dict,), at, "an object")
