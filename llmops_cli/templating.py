@@ -70,6 +70,35 @@ def _capped(value: Any) -> Any:
     return value
 
 
+def _weight(value: Any, limit: int = limits.MAX_VALUE_LEN) -> int:
+    """Items in ``value`` counted through nested lists, tuples and dicts, each reference again (what ``str()``
+    or ``tojson`` would write out); stops counting past ``limit``. ``[[1] * 10000] * 10000`` is 10,000 long
+    but weighs 100,010,000: printing it takes seconds and gigabytes."""
+    if not isinstance(value, list | tuple | dict | set | frozenset):
+        return 0
+    total = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        total += len(v)
+        if total > limit:
+            return total
+        for item in v.values() if isinstance(v, dict) else v:
+            if isinstance(item, list | tuple | dict | set | frozenset) and item:
+                stack.append(item)
+    return total
+
+
+def _check_weight(value: Any, *args: Any, **kwargs: Any) -> None:
+    if isinstance(value, list | tuple | dict | set | frozenset) and _weight(value) > limits.MAX_VALUE_LEN:
+        raise _limit(f"a computed value holds more than {limits.MAX_VALUE_LEN:,} items (counting nested ones)")
+
+
+def _weighed(value: Any) -> Any:
+    _check_weight(value)
+    return value
+
+
 def _int_bits(x: Any) -> int:
     if isinstance(x, bool) or not isinstance(x, int):
         return 0
@@ -89,6 +118,8 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
             raise _limit("a product exceeds the integer limit")
         for seq, n in ((left, right), (right, left)):
             size = _size(seq)
+            if isinstance(seq, list | tuple):
+                size = max(size or 0, _weight(seq))
             if size is not None and isinstance(n, int) and size * n > limits.MAX_VALUE_LEN:
                 raise _limit(f"repetition would make {size * n:,} items (at most {limits.MAX_VALUE_LEN:,})")
     elif op == "+":
@@ -97,6 +128,7 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
             raise _limit(f"concatenation would make {a + b:,} items")
     elif op == "%" and isinstance(left, str):
         _check_percent_format(left)
+        _check_weight(right)
 
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -151,6 +183,10 @@ def _check_join(sep: Any, items: Any) -> None:
 
 def _check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """Pre-checks for str methods that can amplify their input; returns the (possibly materialised) args."""
+    owner = getattr(getattr(obj, "__wrapped__", obj), "__self__", None)
+    if isinstance(owner, str):  # str.format(...), str.join(...) write their arguments out in full
+        for arg in (*args, *kwargs.values()):
+            _check_weight(arg)
     kind = type(obj)
     if kind is FunctionType:  # the sandbox's str.format wrapper (or a plain function)
         wrapped = getattr(obj, "__wrapped__", None)
@@ -244,6 +280,7 @@ def _f_replace(s: Any, old: Any, new: Any, count: Any = None) -> None:
 
 
 def _f_join(value: Any, d: Any = "", attribute: Any = None) -> None:
+    _check_weight(value)
     if isinstance(value, list | tuple) and attribute is None:
         _check_join(d, value)
 
@@ -254,6 +291,7 @@ def _f_count(value: Any, n: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def _f_tojson(value: Any, indent: Any = None) -> None:
+    _check_weight(value)
     if (isinstance(indent, int) and indent > 100) or (isinstance(indent, str) and len(indent) > 100):
         raise _limit("tojson indent above 100 is not allowed")
 
@@ -277,6 +315,11 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
     "slice": _f_count,
     "tojson": _f_tojson,
     "wordwrap": _f_wordwrap,
+    "string": _check_weight,
+    "pprint": _check_weight,
+    "list": _check_weight,
+    "unique": _check_weight,
+    "sort": _check_weight,
 }
 
 
@@ -290,6 +333,7 @@ class _Guard(NodeTransformer):
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
+        node.nodes = [nodes.Filter(n, "_llmops_weigh", [], [], None, None, lineno=node.lineno) for n in node.nodes]
         return nodes.Filter(node, "_llmops_cap", [], [], None, None, lineno=node.lineno)
 
 
@@ -320,6 +364,8 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
             self.filters[name] = _guarded_filter(self.filters[name], check)
         self.filters["_llmops_loop"] = _bounded
         self.filters["_llmops_cap"] = _capped
+        self.filters["_llmops_weigh"] = _weighed
+        self.finalize = _weighed  # every {{ value }}: str() of a nested structure is written out in full
 
     def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         return super()._generate(_Guard().visit(source), *args, **kwargs)

@@ -153,6 +153,7 @@ SSTI = [
 ]
 
 # -- 2. bounds on work: loops, numbers, repetition, recursion, output size ---------------------------------------
+NEST = "{% set a = [1]*100000 %}{% set b = [a,a,a,a,a,a,a,a,a,a] %}{% set c = [b,b,b,b,b,b,b,b,b,b] %}"
 DOS = [
     "{{ 9**(9**9) }}",
     "{{ 10**100000 }}",
@@ -209,6 +210,19 @@ DOS = [
     "{{ 1" + " + 1" * 20000 + " }}",
     "{% if 1 %}" * 3000 + "{% endif %}" * 3000,
     "{% for i in range(100) %}" * 200 + "{% endfor %}" * 200,
+    # nested structures: short at the top, enormous when written out (str(), tojson, ~, %, format)
+    "{{ [[1]*10000]*10000 }}",
+    "{{ ([[0]*1000]*1000)|string|length }}",
+    "{{ [[[1]*100]*100]*100 }}",
+    NEST + "{{ c }}",
+    NEST + "{{ c|string|length }}",
+    NEST + "{{ c|tojson|length }}",
+    NEST + "{{ c|pprint|length }}",
+    NEST + "{{ (c ~ '')|length }}",
+    NEST + "{{ c|join(',')|length }}",
+    NEST + "{{ ('%s' % (c,))|length }}",
+    NEST + "{{ '{}'.format(c)|length }}",
+    NEST + "{{ {'k': c}|dictsort }}",
 ]
 
 # -- 3. paths: message templates and partials confined to their folders, no .git, no symlink out -----------------
