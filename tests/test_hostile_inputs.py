@@ -672,6 +672,8 @@ RESULT_TEXTS = {
     "summary-metrics-mean-object": _with("summary.prompts.p.metrics.equals.mean", {}),
     "summary-tokens-missing": _with("summary.prompts.p.tokens", {}),
     "summary-cost-string": _with("summary.totals.cost_usd", "1"),
+    "summary-prompt-cost-empty": _with("summary.prompts.p.cost_usd", {}),
+    "summary-prompt-latency-empty": _with("summary.prompts.p.latency_ms", {}),
     "summary-totals-empty": _with("summary.totals", {}),
     "summary-pass-rate-negative": _with("summary.prompts.p.pass_rate", -0.5),
     "sample-assertions-null": _with("samples[0].assertions", None),

@@ -336,6 +336,11 @@ def _validate_run(run: dict[str, Any]) -> None:
 _SUMMARY_COUNTS = ("cases", "samples", "passed", "failed", "errors", "judge_calls", "judge_errors", "replays")
 
 
+def _present(obj: dict[str, Any], key: str, where: str) -> None:
+    if key not in obj:
+        raise _Bad(f"{where}.{key}", "missing")
+
+
 def _validate_summary(summary: dict[str, Any]) -> None:
     passed = _typed(summary.get("passed"), (bool,), "summary.passed", "true or false", optional="passed" not in summary)
     present = "prompts" in summary
@@ -356,6 +361,7 @@ def _validate_summary(summary: dict[str, Any]) -> None:
         for m, v in metrics.items():
             mat = f"{at}.metrics[{_show(m)}]"
             _typed(v, (dict,), mat, "an object")
+            _present(v, "mean", mat)
             _score(v.get("mean"), f"{mat}.mean")
             _count(v.get("n"), f"{mat}.n", optional=False)
         tokens = _typed(s.get("tokens"), (dict,), f"{at}.tokens", "an object")
@@ -365,9 +371,11 @@ def _validate_summary(summary: dict[str, Any]) -> None:
                 _count(t.get(k), f"{at}.tokens.{side}.{k}", optional=False)
         cost = _typed(s.get("cost_usd"), (dict,), f"{at}.cost_usd", "an object")
         for k in ("generation", "judge", "total"):
+            _present(cost, k, f"{at}.cost_usd")
             _amount(cost.get(k), f"{at}.cost_usd.{k}")
         lat = _typed(s.get("latency_ms"), (dict,), f"{at}.latency_ms", "an object")
         for k in ("p50", "p95"):
+            _present(lat, k, f"{at}.latency_ms")
             _amount(lat.get(k), f"{at}.latency_ms.{k}")
     if "totals" in summary or prompts:
         totals = _typed(summary.get("totals"), (dict,), "summary.totals", "an object")
