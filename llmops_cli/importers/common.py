@@ -113,13 +113,10 @@ def load_yaml_text(text: str, file: str) -> Any:
 
 def load_data_file(path: str, text: str, label: str) -> Any:
     """Parse a ``.json`` / ``.yaml`` / ``.yml`` data file (PromptFileError with file:line)."""
-    if path.endswith(".json"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PromptFileError(f"invalid JSON: {exc.msg}", file=label, line=exc.lineno) from None
-        except RecursionError:
-            raise PromptFileError("nested too deeply", file=label) from None
+    if path.endswith(".json"):  # strict: no NaN/Infinity, no repeated keys, bounded depth and integers
+        from ..jsonio import loads_strict
+
+        return loads_strict(text, label)
     return load_yaml_text(text, label)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GitError, UsageError
+from ..jsonio import parse_bounded
 from .tags import GitRepoDir
 
 NOTES_REF = "refs/notes/llmops"
@@ -143,13 +144,11 @@ def parse_gate_result(data: Any, source: str) -> GateRecord:
 
 
 def read_gate_file(path: str | os.PathLike[str]) -> GateRecord:
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError("gate result file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"gate result is not readable JSON: {exc}", file=str(path)) from None
+    from ..jsonio import load_file_strict
+
+    if not Path(path).is_file():
+        raise UsageError("gate result file not found", file=str(path))
+    data = load_file_strict(str(path), what="gate result")  # strict and bounded: the file may come from a PR
     return parse_gate_result(data, str(path))
 
 
@@ -191,8 +190,8 @@ def note_records(repo: GitRepoDir, commit: str) -> list[GateRecord]:
         if not line.startswith("{"):
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
+            data = parse_bounded(line)
+        except (ValueError, RecursionError):  # a note anyone with push access could have written
             continue
         if isinstance(data, dict) and data.get("schema") == NOTE_SCHEMA and data.get("verdict") in _WORDS.values():
             records.append(
