@@ -23,10 +23,12 @@ Writers of many records (the journal, results files) take one :func:`redactor` f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 __all__ = [
     "MIN_SECRET_CHARS",
@@ -34,6 +36,7 @@ __all__ = [
     "known_key_envs",
     "redact",
     "redact_exception",
+    "redacted_std_streams",
     "redactor",
     "register_key_envs",
 ]
@@ -115,24 +118,33 @@ class _Redactor:
             variants.setdefault(ascii_escaped, name)
         self.names = variants
         ordered = sorted(variants, key=len, reverse=True)  # the longest first: no partial replacement
-        literal = "|".join(re.escape(v) for v in ordered)
-        self.regex = re.compile(f"(?P<secret>{literal})|{_SHAPES}" if literal else _SHAPES)
-        self.literals = (*ordered, *_SHAPE_LITERALS)
+        # Two passes: known values first (wherever they stand, also right after "Bearer", where the token
+        # shape would otherwise claim only the part of a value made of token characters), then token shapes.
+        self.secret_regex = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+        self.secrets = tuple(ordered)
+        self.regex = _SHAPES_RE
+
+    def _replace_secret(self, m: re.Match[str]) -> str:
+        return f"[REDACTED:{self.names[m.group()]}]"
 
     def _replace(self, m: re.Match[str]) -> str:
-        secret = m.group("secret") if "secret" in self.regex.groupindex else None
-        if secret is not None:
-            return f"[REDACTED:{self.names[secret]}]"
         if m.group("bearer"):
-            name = self.names.get(m.group("token"))
-            return f"{m.group('bearer')} [REDACTED{':' + name if name else ''}]"
+            return f"{m.group('bearer')} [REDACTED]"
         return "[REDACTED]"
 
     def __call__(self, text: str) -> str:
-        for lit in self.literals:
+        if self.secret_regex is not None:
+            for lit in self.secrets:
+                if lit in text:
+                    text = self.secret_regex.sub(self._replace_secret, text)
+                    break
+        for lit in _SHAPE_LITERALS:
             if lit in text:
                 return self.regex.sub(self._replace, text)
         return text
+
+
+_SHAPES_RE = re.compile(_SHAPES)
 
 
 def redactor() -> _Redactor:
@@ -179,3 +191,37 @@ def redact_exception(exc: BaseException) -> BaseException:
     except (AttributeError, TypeError):  # an exception type with read-only fields: leave it
         pass
     return exc
+
+
+class RedactingStream:
+    """A text stream that redacts each write and forwards it to ``inner``: installed as ``sys.stdout`` /
+    ``sys.stderr`` for a CLI command (:func:`redacted_std_streams`), it also covers what bypasses llmops'
+    own output functions — Python warnings, ``logging``'s last-resort handler, a library's ``print()``,
+    tracebacks."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text) if isinstance(text, str) else text)
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._inner, attr)
+
+
+@contextlib.contextmanager
+def redacted_std_streams() -> Iterator[None]:
+    """Route ``sys.stdout`` and ``sys.stderr`` through the redactor while the block runs."""
+    import sys
+
+    before = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(before[0]), RedactingStream(before[1])  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = before

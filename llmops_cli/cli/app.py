@@ -10,6 +10,7 @@ import typer
 
 from .._version import __version__
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, LlmopsError, exit_code_for
+from ..redact import redacted_std_streams
 from . import output
 from .state import STATE
 
@@ -64,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Maps every outcome to an exit code (0/1/2/3) in one place."""
     args = sys.argv[1:] if argv is None else argv
     STATE.verbose = "--verbose" in args or "-v" in args
+    with redacted_std_streams():  # warnings, logging, libraries' prints: no key reaches the terminal
+        code = _run(args)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _run(args: list[str]) -> int:
     try:
         rv = app(args=args, prog_name="llmops", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -93,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         output.error("interrupted")
         code = 130
-    if argv is None:
-        sys.exit(code)
     return code
 
 
