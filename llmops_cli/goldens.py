@@ -17,7 +17,6 @@ YAML form — a list of cases, or a mapping with shared ``defaults``::
 JSON Lines form: one case object per line (no defaults).
 """
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .config import format_validation_error
 from .errors import PromptFileError
-from .limits import MAX_FILE_BYTES, name_problem
+from .jsonio import parse_bounded
+from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, name_problem
 from .yamlio import LineMap, parse_yaml
 
 
@@ -133,9 +133,9 @@ def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(
-                    raw, parse_constant=_no_constant, parse_float=_finite_float, object_pairs_hook=_no_duplicates
-                )
+                # strict (no NaN, no repeated keys) and as deep as YAML may nest: a case from JSON Lines must
+                # fit wherever a YAML case fits (results files, the journal, the cache)
+                obj = parse_bounded(raw, MAX_YAML_DEPTH, max_int_digits=1000)
                 case = Case.model_validate(obj)
             except RecursionError:
                 raise PromptFileError("invalid case: nested too deeply", file=file, line=lineno) from None
@@ -171,26 +171,6 @@ def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None
             _prefix=prefix,
         )
     )
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name} is not allowed")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"non-finite number {text} is not allowed")
-    return value
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key[:80]!r}")
-        out[key] = value
-    return out
 
 
 def _finish(gs: GoldenSet) -> GoldenSet:
