@@ -56,6 +56,8 @@ class SourceDir:
             raise PromptFileError(
                 f"file reference {ref!r} leaves the folder of the imported file (refused)", file=file, line=line
             )
+        if ".git" in os.path.relpath(real, self.base).split(os.sep):  # .git/config may hold a CI token
+            raise PromptFileError(f"file reference {ref!r} points into .git (refused)", file=file, line=line)
         return real
 
     def glob(self, ref: str, *, file: str, line: int | None) -> list[str]:
@@ -68,6 +70,7 @@ class SourceDir:
                 f"file reference {ref!r} leaves the folder of the imported file", file=file, line=line
             )
         matches = sorted(globmod.glob(os.path.join(self.base, name), recursive=True))
+        matches = [m for m in matches if ".git" not in os.path.relpath(m, self.base).split(os.sep)]
         files = [self.resolve(m, file=file, line=line) for m in matches if os.path.isfile(m)]
         if not files:
             raise PromptFileError(f"no file matches {ref!r}", file=file, line=line)
