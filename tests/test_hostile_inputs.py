@@ -685,6 +685,14 @@ RESULT_TEXTS = {
     "sample-case-id-object": _with("samples[0].case_id", {}),
     "sample-tokens-float": _with("samples[0].tokens.prompt", 1.5),
     "sample-replay-string": _with("samples[0].replay", "yes"),
+    "sample-prompt-escape": _with("samples[0].prompt", "p\x1b[2J"),
+    "sample-prompt-dotdot": _with("samples[0].prompt", "../p"),
+    "sample-case-id-escape": _with("samples[0].case_id", "c1\x1b[31m"),
+    "sample-case-id-5000": _with("samples[0].case_id", "c" * 5000),
+    "sample-metric-escape": _with("samples[0].assertions[0].metric", "m\x1b]0;title\x07"),
+    "sample-cluster-escape": _with("samples[0].cluster", "k\x1b[8m"),
+    "prompts-key-escape": json.dumps(results_doc(prompts={"p\x1b[31m": {}})),
+    "summary-metric-escape": _with("summary.prompts.p.metrics", {"m\u2028": {"mean": 1.0, "n": 1}}),
 }
 RESULTS_CASES = [
     H(
@@ -696,6 +704,27 @@ RESULTS_CASES = [
     for name, text in RESULT_TEXTS.items()
     for cmd in _RESULT_COMMANDS
 ]
+
+
+def test_results_free_text_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """Reasons and errors are free text (they quote model output): printed escaped, never as escape codes; an
+    assertion without ``threshold`` or ``reason`` is shown, not a KeyError."""
+    doc = results_doc()
+    rec = doc["samples"][0]
+    rec["status"] = "fail"
+    rec["assertions"][0].update(passed=False, score=0.0, reason="bad \x1b[2J\x1b[31mFAKE OK\x07 \x9b31m")
+    root = tmp_path / "proj"
+    _project(root, H("x", {RESULTS: json.dumps(doc)}))
+    code, stdout, stderr = run_in_process(("eval", "show", RESULTS, "--failed"), root)
+    assert code in (0, 1) and "\x1b" not in stdout + stderr and "\x07" not in stdout + stderr, stderr
+    assert "FAKE OK" in stdout
+    del rec["assertions"][0]["reason"]
+    rec["error"] = {"kind": "http\x1b[31m", "message": "boom\x1b]0;pwned\x07", "attempts": 1}
+    (root / RESULTS).write_text(json.dumps(doc))
+    code, stdout, stderr = run_in_process(("eval", "show", RESULTS, "--failed"), root)
+    assert code in (0, 1) and "\x1b" not in stdout + stderr, stderr
+    assert "boom" in stdout
+
 
 # -- 7. data renders literally: a variable's VALUE is never a template --------------------------------------------
 VALUES = [

@@ -51,15 +51,27 @@ def sample_problems(rec: dict[str, Any]) -> list[str]:
     """Human-readable reasons a sample did not pass."""
     if rec.get("error"):
         e = rec["error"]
-        return [f"error: {e.get('kind')}: {e.get('message')} (after {e.get('attempts')} attempt(s))"]
+        return [_printable(f"error: {e.get('kind')}: {e.get('message')} (after {e.get('attempts')} attempt(s))")]
     out = []
-    for a in rec.get("assertions", []):
+    for a in rec.get("assertions") or []:  # results files may come from a PR: every field is optional here
+        reason = _printable(str(a.get("reason") or "no reason recorded"))
         if a.get("passed") is False:
-            score = "" if a.get("score") is None else f" (score {a['score']:.2f} < {a['threshold']})"
-            out.append(f"{a['metric']}: {a['reason']}{score}")
+            threshold = a.get("threshold")
+            score = "" if a.get("score") is None else f" (score {a['score']:.2f}"
+            score += "" if not score else (f" < {threshold})" if threshold is not None else ")")
+            out.append(f"{a['metric']}: {reason}{score}")
         elif a.get("passed") is None:
-            out.append(f"{a['metric']}: {a['reason']}")
+            out.append(f"{a['metric']}: {reason}")
     return out
+
+
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN``: a reason may quote a model's output, and an
+    escape sequence in it must not drive the terminal that prints it."""
+    return _TERMINAL_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 # Characters XML 1.0 cannot carry at all (not even escaped): C0 controls other than tab/LF/CR, surrogates,

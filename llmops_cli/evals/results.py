@@ -296,6 +296,23 @@ def validate_results(data: dict[str, Any]) -> str | None:
     return None
 
 
+def _name(value: Any, where: str, what: str) -> str:
+    """A prompt name, case id, metric or cluster: a string with no control characters (it reaches the
+    terminal, JUnit and HTML), at most 200 characters, and for prompt names and case ids no ``..``."""
+    from ..limits import _CONTROL, MAX_NAME_CHARS, name_problem
+
+    _typed(value, (str,), where, f"a {what}")
+    if what in ("prompt name", "case id"):
+        problem = name_problem(value, what)
+    elif len(value) > MAX_NAME_CHARS:
+        problem = f"{what} is {len(value):,} characters long (at most {MAX_NAME_CHARS})"
+    else:
+        problem = f"{what} {value[:40]!r} contains control characters" if _CONTROL.search(value) else None
+    if problem:
+        raise _Bad(where, problem)
+    return value
+
+
 def _rate(value: Any, where: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise _Bad(where, f"{_show(value)} is not a number in [0, 1]")
@@ -347,6 +364,7 @@ def _validate_summary(summary: dict[str, Any]) -> None:
     prompts = _typed(summary.get("prompts"), (dict,), "summary.prompts", "an object", optional=not present) or {}
     for name, s in prompts.items():
         at = f"summary.prompts[{_show(name)}]"
+        _name(name, at, "prompt name")
         _typed(s, (dict,), at, "an object")
         if s.get("status") not in ("pass", "fail"):
             raise _Bad(f"{at}.status", f"{_show(s.get('status'))} is not pass or fail")
@@ -360,6 +378,7 @@ def _validate_summary(summary: dict[str, Any]) -> None:
         metrics = _typed(s.get("metrics"), (dict,), f"{at}.metrics", "an object")
         for m, v in metrics.items():
             mat = f"{at}.metrics[{_show(m)}]"
+            _name(m, mat, "metric")
             _typed(v, (dict,), mat, "an object")
             _present(v, "mean", mat)
             _score(v.get("mean"), f"{mat}.mean")
@@ -392,6 +411,7 @@ def _validate(data: dict[str, Any]) -> None:
     prompts = _typed(data.get("prompts", {}), (dict,), "prompts", "an object")
     for name, info in prompts.items():
         where = f"prompts[{_show(name)}]"
+        _name(name, where, "prompt name")
         _typed(info, (dict,), where, "an object")
         for key in ("min_pass_rate", "max_error_rate"):
             if key in info:
@@ -405,21 +425,25 @@ def _validate(data: dict[str, Any]) -> None:
         _count(golden.get("cases"), f"{where}.golden_set.cases")
         clusters = _typed(info.get("clusters"), (dict,), f"{where}.clusters", "an object", optional=True) or {}
         for cid, cl in clusters.items():
-            _typed(cl, (str,), f"{where}.clusters[{_show(cid)}]", "a string or null", optional=True)
+            _name(cid, f"{where}.clusters[{_show(cid)}]", "case id")
+            if cl is not None:
+                _name(cl, f"{where}.clusters[{_show(cid)}]", "cluster")
     _validate_summary(_typed(data.get("summary", {}), (dict,), "summary", "an object"))
     samples = _typed(data.get("samples", []), (list,), "samples", "an array")
     seen: set[tuple[str, str, int]] = set()
     for i, rec in enumerate(samples):
         at = f"samples[{i}]"
         _typed(rec, (dict,), at, "an object")
-        prompt = _typed(rec.get("prompt"), (str,), f"{at}.prompt", "a string")
-        case_id = _typed(rec.get("case_id"), (str,), f"{at}.case_id", "a string")
+        prompt = _name(rec.get("prompt"), f"{at}.prompt", "prompt name")
+        case_id = _name(rec.get("case_id"), f"{at}.case_id", "case id")
         sample = _count(rec.get("sample"), f"{at}.sample", optional=False)
         key = (prompt, case_id, sample)
         if key in seen:
             raise _Bad(at, f"duplicate sample {sample} of case {_show(case_id)} of prompt {_show(prompt)}")
         seen.add(key)
-        for field_name in ("cluster", "output", "request_hash"):
+        if rec.get("cluster") is not None:
+            _name(rec["cluster"], f"{at}.cluster", "cluster")
+        for field_name in ("output", "request_hash"):
             _typed(rec.get(field_name), (str,), f"{at}.{field_name}", "a string or null", optional=True)
         _typed(rec.get("error"), (dict,), f"{at}.error", "an object or null", optional=True)
         if rec.get("status") not in (None, "pass", "fail", "error"):
@@ -446,7 +470,7 @@ def _validate(data: dict[str, Any]) -> None:
         for j, a in enumerate(assertions):
             aat = f"{at}.assertions[{j}]"
             _typed(a, (dict,), aat, "an object")
-            _typed(a.get("metric"), (str,), f"{aat}.metric", "a string")
+            _name(a.get("metric"), f"{aat}.metric", "metric")
             _typed(a.get("type"), (str,), f"{aat}.type", "a string", optional=True)
             _typed(a.get("passed"), (bool,), f"{aat}.passed", "true, false or null", optional=True)
             _score(a.get("score"), f"{aat}.score")
