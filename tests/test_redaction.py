@@ -162,7 +162,17 @@ def test_no_key_in_any_output(tmp_path: Path, fake_llm: FakeLLM) -> None:
 
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     names = {p.name for p in written}
-    assert {"results.json", "junit.xml", "journal.jsonl", "run.json", "gate.json", "gate.md", "m.xml", "gate.html", "report.html"} <= names
+    assert {
+        "results.json",
+        "junit.xml",
+        "journal.jsonl",
+        "run.json",
+        "gate.json",
+        "gate.md",
+        "m.xml",
+        "gate.html",
+        "report.html",
+    } <= names
     assert any(".llmops" in p.parts and "cache" in p.parts for p in written)  # cache entries were written
     secrets_to_find = [*keys.values(), *SHAPED]
     for path in written:

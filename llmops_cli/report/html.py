@@ -23,9 +23,8 @@ import re
 from importlib import resources
 from typing import Any
 
-from ..redact import redact
-
 from .._version import __version__
+from ..redact import redact
 
 MAX_TEXT = 20_000  # characters of any one output, message, reason or expected value shown
 MAX_DIFF_TOKENS = 2_000  # words per side diffed; longer texts are diffed on their first words
