@@ -59,6 +59,18 @@ def test_plain_progress_every_ten_percent_and_thirty_seconds() -> None:
     assert rows[-1].group(4) == "10" and rows[-1].group(7) == "2m40s" and rows[-1].group(8) == "264m00s"
 
 
+def test_a_line_every_thirty_seconds_while_no_case_finishes() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    p = PlainProgress(out, clock=clock)
+    p.start(100, 0)
+    for _ in range(95):  # the runner ticks about once a second
+        clock.t += 1
+        p.tick()
+    rows = [LINE.match(line) for line in out.getvalue().splitlines()[1:]]
+    assert len(rows) == 3 and all(rows)  # at 30, 60 and 90 s
+    assert [m.group(7) for m in rows] == ["30s", "1m00s", "1m30s"] and rows[0].group(8) == "?"  # no rate yet
+
+
 def test_resumed_run_counts_done_cases_and_eta_from_this_run() -> None:
     out, clock = io.StringIO(), FakeClock()
     p = PlainProgress(out, clock=clock)

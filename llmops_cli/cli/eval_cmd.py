@@ -50,6 +50,9 @@ class _RichProgress:
         extra = f"fail {self.failed}  err {self.errors}  ${self.cost:.4f}"
         self._bar.update(self._task, advance=1, extra=extra)
 
+    def tick(self) -> None:
+        """The bar refreshes itself."""
+
     def finish(self) -> None:
         self._bar.stop()
 

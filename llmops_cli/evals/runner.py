@@ -312,6 +312,9 @@ class Progress:
 
     def advance(self, record: dict[str, Any]) -> None: ...
 
+    def tick(self) -> None:
+        """Called about once a second while the run is in progress."""
+
     def finish(self) -> None: ...
 
 
@@ -351,6 +354,12 @@ class PlainProgress(Progress):
         pct = 100.0 * self.done / self.total if self.total else 100.0
         if pct - self._last_pct >= self.every_pct or now - self._last_t >= self.every_s or self.done == self.total:
             self._last_pct, self._last_t = pct, now
+            self._write(self.line(now))
+
+    def tick(self) -> None:
+        now = self.clock()
+        if now - self._last_t >= self.every_s and self.done < self.total:
+            self._last_t = now
             self._write(self.line(now))
 
     def line(self, now: float) -> str:
@@ -407,14 +416,29 @@ class Executor:
         # and journals its result
         workers = max(2, 2 * self.plan.concurrency)
 
+        running = workers
+
         async def worker() -> None:
-            for pp, cp, s in items:
-                rec, paid = await self.run_item(pp, cp, s)
-                self.journal.append(rec, durable=paid)
-                self.progress.advance(rec)
+            nonlocal running
+            try:
+                for pp, cp, s in items:
+                    rec, paid = await self.run_item(pp, cp, s)
+                    self.journal.append(rec, durable=paid)
+                    self.progress.advance(rec)
+            finally:
+                running -= 1
+                if not running:
+                    ticker.cancel()
+
+        async def tick() -> None:  # lets a progress report time-based lines while no case finishes
+            report = getattr(self.progress, "tick", None)
+            while report is not None:
+                await asyncio.sleep(1.0)
+                report()
 
         try:
             async with asyncio.TaskGroup() as tg:
+                ticker = tg.create_task(tick())
                 for _ in range(workers):
                     tg.create_task(worker())
         except BaseExceptionGroup as group:  # e.g. a template error while rendering: report the first one
