@@ -27,7 +27,7 @@ from .._version import __version__
 from ..errors import NotFoundError, PromptFileError, UsageError, UserError
 from ..goldens import Case, GoldenSet
 from ..hashing import sha256_of
-from ..models import Target, resolve_target
+from ..models import Target, is_in_process, resolve_target
 from ..project import Project
 from ..prompt import Prompt
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, parse_assertions, sample_verdict
@@ -413,8 +413,12 @@ class Executor:
     async def run(self, done: set[tuple[str, str, int]]) -> None:
         items = ((pp, cp, s) for pp, cp, s in self.plan.items() if (pp.name, cp.case.id, s) not in done)
         # more workers than call slots, so a slot freed by a finished call is refilled while that worker scores
-        # and journals its result
-        workers = max(2, 2 * self.plan.concurrency)
+        # and journals its result. In-process models run one call at a time anyway: two items in flight keep
+        # the model busy, and each case's judges run right after its generation, so cases finish steadily
+        # (progress and ETA mean something) instead of all generations first and every case at the end.
+        targets = [p.target for p in self.plan.prompts] + [j.target for j in self.plan.judges.values()]
+        local_only = bool(targets) and all(is_in_process(t.model) for t in targets)
+        workers = 2 if local_only else max(2, 2 * self.plan.concurrency)
 
         running = workers
 
