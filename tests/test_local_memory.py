@@ -60,6 +60,7 @@ class FakeState:
         self.input_ids = np.array(tokens, dtype=np.intc)
         self.scores = np.zeros((rows, 1000), dtype=np.single)
         self.llama_state_size = native
+        self.llama_state = b"\0" * native
         self.n_tokens = len(tokens)
 
 

@@ -189,7 +189,8 @@ class PrefixStateCache:
         key = tuple(key)
         if state.scores is not None and len(state.scores) > 1:
             state.scores = state.scores[-1:].copy()  # broadcast back by load_state; never sampled from
-        size = int(state.llama_state_size) + int(state.scores.nbytes) + int(state.input_ids.nbytes)
+        native = max(int(state.llama_state_size), len(state.llama_state or b""))  # the buffer, not just its data
+        size = native + int(state.scores.nbytes) + int(state.input_ids.nbytes)
         if size > self.capacity_bytes:
             return
         # a state whose tokens extend a cached key makes that shorter entry redundant
