@@ -20,7 +20,7 @@ Example::
 """
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -45,6 +45,18 @@ class ModelAlias(_Strict):
     offline: str | None = Field(
         None, description="Model id used instead when the provider's API key is not in the environment."
     )
+    budgets: dict[Literal["text", "json", "judge"], int] = Field(
+        default_factory=dict,
+        description="max_tokens per kind of output (free text, JSON, judge verdicts), on top of params.",
+    )
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, value: dict[str, int]) -> dict[str, int]:
+        for kind, tokens in value.items():
+            if isinstance(tokens, bool) or not 1 <= tokens <= 100_000:
+                raise ValueError(f"budgets.{kind} must be a whole number of tokens from 1 to 100000")
+        return value
 
     @field_validator("api_key_env")
     @classmethod

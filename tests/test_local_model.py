@@ -68,6 +68,7 @@ def test_providers_import_is_light() -> None:
 
 
 def test_param_mapping() -> None:
+    pytest.importorskip("llama_cpp", reason="grammars need the [local] extra")
     kwargs = build_call_kwargs({"temperature": 0.0, "top_p": 0.5, "max_tokens": 7, "tools": []})
     assert kwargs == {"temperature": 0.0, "top_p": 0.5, "max_tokens": 7, "seed": local.DEFAULT_SEED}
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
@@ -75,7 +76,10 @@ def test_param_mapping() -> None:
         {"seed": 3, "response_format": {"type": "json_schema", "json_schema": {"schema": schema}}}
     )
     assert kwargs["seed"] == 3 and kwargs["max_tokens"] == local.DEFAULT_MAX_TOKENS
-    assert kwargs["response_format"] == {"type": "json_object", "schema": schema}
+    # the schema becomes a grammar built once per schema (not llama-cpp-python's per-call conversion)
+    assert "response_format" not in kwargs and kwargs["grammar"] is local.schema_grammar(json.dumps(schema))
+    again = build_call_kwargs({"response_format": {"type": "json_schema", "json_schema": {"schema": dict(schema)}}})
+    assert again["grammar"] is kwargs["grammar"]
 
 
 def test_registration_is_idempotent_and_free(litellm_local: Any) -> None:

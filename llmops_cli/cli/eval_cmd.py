@@ -50,13 +50,20 @@ class _RichProgress:
         extra = f"fail {self.failed}  err {self.errors}  ${self.cost:.4f}"
         self._bar.update(self._task, advance=1, extra=extra)
 
+    def tick(self) -> None:
+        """The bar refreshes itself."""
+
     def finish(self) -> None:
         self._bar.stop()
 
 
 def _progress(quiet: bool) -> Any:
-    if quiet or not sys.stderr.isatty():
+    if quiet:
         return None
+    if not sys.stderr.isatty():
+        from ..evals.runner import PlainProgress
+
+        return PlainProgress(sys.stderr)
     return _RichProgress()
 
 
@@ -192,11 +199,34 @@ def run(
 
         append_step_summary(results)
     if as_json:
-        output.print_json({"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary})
+        data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary}
+        if outcome.offline:
+            data["offline"] = outcome.offline
+        output.print_json(data)
     else:
         _print_summary(outcome.summary)
+        if outcome.offline:
+            output.print_text(offline_note(outcome.offline))
     output.info(f"results: {outcome.results_path}  (run {outcome.run_id})")
     _verdict(outcome.summary)
+
+
+def offline_note(offline: list[dict[str, str]]) -> str:
+    """What a run on the offline stand-in means, and the one change that switches to the real models."""
+    from ..models import PROVIDER_KEY_ENV, provider_of
+
+    aliases = ", ".join(f"{o['alias']} ({o['replaces']})" for o in offline)
+    stand_ins = ", ".join(sorted({o["model"] for o in offline}))
+    envs = sorted({PROVIDER_KEY_ENV.get(provider_of(o["replaces"]), "the provider's API key") for o in offline})
+    first = offline[0]["alias"]
+    return (
+        f"note: this run used the offline stand-in {stand_ins} for {aliases}, because no API key was set.\n"
+        "  Deterministic assertions (contains, regex, JSON schema, word count, latency) mean what they always do;\n"
+        "  judge scores come from a tiny local model: use them to check the pipeline, never compare them with\n"
+        "  a hosted model's or read them as quality.\n"
+        f"  To evaluate with the real models: export {' and '.join(envs)}=... — or, in llmops.yaml, point the\n"
+        f"  `model:` line of models.{first} at a model you can reach (e.g. a local server with api_base)."
+    )
 
 
 def _step_summary_wanted() -> bool:

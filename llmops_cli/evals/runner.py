@@ -27,7 +27,7 @@ from .._version import __version__
 from ..errors import NotFoundError, PromptFileError, UsageError, UserError
 from ..goldens import Case, GoldenSet
 from ..hashing import sha256_of
-from ..models import Target, resolve_target
+from ..models import Target, is_in_process, resolve_target
 from ..project import Project
 from ..prompt import Prompt
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, parse_assertions, sample_verdict
@@ -135,6 +135,7 @@ class Plan:
     concurrency: int
     selection: dict[str, Any]
     notices: list[str] = field(default_factory=list)
+    offline: list[dict[str, str]] = field(default_factory=list)  # aliases that fell back to their stand-in
 
     def total(self) -> int:
         return sum(len(p.cases) for p in self.prompts) * self.repeat
@@ -193,6 +194,7 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
         names = changed_prompts(project, options.changed_since, names)
 
     notices: list[str] = []
+    offline: list[dict[str, str]] = []
     targets: dict[str, Target] = {}
 
     def target_for(config_project: Project, model_name: str, override: str | None, api_base: str | None) -> Target:
@@ -203,6 +205,9 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                 notices.append(
                     f"{t.label}: no API key for {t.offline_from} in the environment; using offline model {t.model}"
                 )
+                entry = {"alias": t.label, "model": t.model, "replaces": t.offline_from}
+                if entry not in offline:
+                    offline.append(entry)
             targets[key] = t
         return targets[key]
 
@@ -285,7 +290,7 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
             )
         )
     selection = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}
-    return Plan(plans, judges, repeat, k, concurrency, selection, notices)
+    return Plan(plans, judges, repeat, k, concurrency, selection, notices, offline)
 
 
 def _first_leaf(group: BaseExceptionGroup) -> BaseException:
@@ -307,7 +312,79 @@ class Progress:
 
     def advance(self, record: dict[str, Any]) -> None: ...
 
+    def tick(self) -> None:
+        """Called about once a second while the run is in progress."""
+
     def finish(self) -> None: ...
+
+
+class PlainProgress(Progress):
+    """Progress as plain lines for logs (stderr not a terminal): one line every ``every_pct`` percent of the
+    cases or ``every_s`` seconds, whichever comes first, with cases done, failures, errors, elapsed and ETA."""
+
+    def __init__(
+        self,
+        stream: Any,
+        *,
+        every_pct: float = 10.0,
+        every_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.every_pct = every_pct
+        self.every_s = every_s
+        self.clock = clock
+        self.total = self.done = self.start_done = self.failed = self.errors = self.judge_errors = 0
+        self._t0 = self._last_t = 0.0
+        self._last_pct = 0.0
+
+    def start(self, total: int, done: int) -> None:
+        self.total, self.done, self.start_done = total, done, done
+        self._t0 = self._last_t = self.clock()
+        self._last_pct = 100.0 * done / total if total else 100.0
+        resumed = f" ({done} already done)" if done else ""
+        self._write(f"eval: {total} cases to run{resumed}")
+
+    def advance(self, record: dict[str, Any]) -> None:
+        self.done += 1
+        self.failed += record.get("status") == "fail"
+        self.errors += record.get("status") == "error"
+        self.judge_errors += int((record.get("judge") or {}).get("errors") or 0)
+        now = self.clock()
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        if pct - self._last_pct >= self.every_pct or now - self._last_t >= self.every_s or self.done == self.total:
+            self._last_pct, self._last_t = pct, now
+            self._write(self.line(now))
+
+    def tick(self) -> None:
+        now = self.clock()
+        if now - self._last_t >= self.every_s and self.done < self.total:
+            self._last_t = now
+            self._write(self.line(now))
+
+    def line(self, now: float) -> str:
+        """``eval: 58/116 cases (50%), 3 failed, 1 errors, 0 judge errors, elapsed 1m12s, ETA 1m12s``."""
+        elapsed = now - self._t0
+        ran = self.done - self.start_done
+        left = self.total - self.done
+        eta = _fmt_s(elapsed / ran * left) if ran and left else ("0s" if not left else "?")
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        return (
+            f"eval: {self.done}/{self.total} cases ({pct:.0f}%), {self.failed} failed, {self.errors} errors, "
+            f"{self.judge_errors} judge errors, elapsed {_fmt_s(elapsed)}, ETA {eta}"
+        )
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed pipe must not stop the run
+            pass
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 @dataclass
@@ -336,17 +413,36 @@ class Executor:
     async def run(self, done: set[tuple[str, str, int]]) -> None:
         items = ((pp, cp, s) for pp, cp, s in self.plan.items() if (pp.name, cp.case.id, s) not in done)
         # more workers than call slots, so a slot freed by a finished call is refilled while that worker scores
-        # and journals its result
-        workers = max(2, 2 * self.plan.concurrency)
+        # and journals its result. In-process models run one call at a time anyway: two items in flight keep
+        # the model busy, and each case's judges run right after its generation, so cases finish steadily
+        # (progress and ETA mean something) instead of all generations first and every case at the end.
+        targets = [p.target for p in self.plan.prompts] + [j.target for j in self.plan.judges.values()]
+        local_only = bool(targets) and all(is_in_process(t.model) for t in targets)
+        workers = 2 if local_only else max(2, 2 * self.plan.concurrency)
+
+        running = workers
 
         async def worker() -> None:
-            for pp, cp, s in items:
-                rec, paid = await self.run_item(pp, cp, s)
-                self.journal.append(rec, durable=paid)
-                self.progress.advance(rec)
+            nonlocal running
+            try:
+                for pp, cp, s in items:
+                    rec, paid = await self.run_item(pp, cp, s)
+                    self.journal.append(rec, durable=paid)
+                    self.progress.advance(rec)
+            finally:
+                running -= 1
+                if not running:
+                    ticker.cancel()
+
+        async def tick() -> None:  # lets a progress report time-based lines while no case finishes
+            report = getattr(self.progress, "tick", None)
+            while report is not None:
+                await asyncio.sleep(1.0)
+                report()
 
         try:
             async with asyncio.TaskGroup() as tg:
+                ticker = tg.create_task(tick())
                 for _ in range(workers):
                     tg.create_task(worker())
         except BaseExceptionGroup as group:  # e.g. a template error while rendering: report the first one
@@ -480,7 +576,7 @@ class Executor:
     async def judge_sample(self, jplan: JudgePlan, rendered: Any, output: str, sample: int, k: int) -> _JudgeSample:
         t = jplan.target
         extra = {"judge_prompt_sha256": jplan.prompt.sha256, "output": output, "generation_sample": sample}
-        params, rf = t.prepare(rendered.params, rendered.response_format, jplan.prompt.spec.output.schema_)
+        params, rf = t.prepare(rendered.params, rendered.response_format, jplan.prompt.spec.output.schema_, judge=True)
         msgs = rendered.messages
         js = _JudgeSample(None)
 
@@ -560,6 +656,7 @@ class RunOutcome:
     prompts: dict[str, dict[str, Any]]
     notices: list[str]
     stats: dict[str, Any]
+    offline: list[dict[str, str]] = field(default_factory=list)  # {alias, model, replaces} per stand-in used
 
 
 def git_sha_of(project: Project) -> str | None:
@@ -681,7 +778,7 @@ def run_eval(
     }
     out = options.out or os.path.join(journal.directory, "results.json")
     write_results(out, run, prompts, summary, records())
-    return RunOutcome(run_id, out, summary, prompts, plan.notices, asdict(caller.stats))
+    return RunOutcome(run_id, out, summary, prompts, plan.notices, asdict(caller.stats), plan.offline)
 
 
-__all__ = ["EvalOptions", "Plan", "Progress", "RunOutcome", "build_plan", "record_key", "run_eval"]
+__all__ = ["EvalOptions", "PlainProgress", "Plan", "Progress", "RunOutcome", "build_plan", "record_key", "run_eval"]

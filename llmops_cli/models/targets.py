@@ -67,9 +67,13 @@ class Endpoint:
     api_base: str | None = None
     api_key_env: str | None = None
     params: dict[str, Any] = field(default_factory=dict, hash=False)
+    budgets: dict[str, int] = field(default_factory=dict, hash=False)  # max_tokens per kind of output
 
     def describe(self) -> dict[str, Any]:
-        return {"model": self.model, "api_base": self.api_base, "api_key_env": self.api_key_env, "params": self.params}
+        d = {"model": self.model, "api_base": self.api_base, "api_key_env": self.api_key_env, "params": self.params}
+        if self.budgets:
+            d["budgets"] = dict(sorted(self.budgets.items()))
+        return d
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def resolve_route(config: ProjectConfig, name: str) -> ModelRoute:
             off_alias.api_base if off_alias else None,
             off_alias.api_key_env if off_alias else None,
             dict(off_alias.params) if off_alias else {},
+            dict(off_alias.budgets) if off_alias else {},
         )
     return ModelRoute(name, model, alias.api_base, alias.api_key_env, offline)
 
@@ -124,22 +129,39 @@ class Target:
     offline_from: str | None = None  # the model replaced by its offline fallback
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # the offline alias's params, on top
     key_for_base: bool = True  # False when api_base is not the one the alias naming api_key_env gave
+    budgets: dict[str, int] = field(default_factory=dict, hash=False)  # the offline alias's max_tokens per kind
 
     def prepare(
-        self, params: dict[str, Any], response_format: dict[str, Any] | None, output_schema: dict[str, Any] | None
+        self,
+        params: dict[str, Any],
+        response_format: dict[str, Any] | None,
+        output_schema: dict[str, Any] | None,
+        *,
+        judge: bool = False,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The request's params and response format for this target.
 
-        The target's own params go on top of the prompt's (e.g. a smaller ``max_tokens`` offline). An
-        in-process model also gets the prompt's output schema as a grammar, so a small model emits the
-        declared JSON object instead of free-form JSON.
+        The target's own params go on top of the prompt's (e.g. a smaller ``max_tokens`` offline), then its
+        ``budgets`` set ``max_tokens`` by kind of output: ``judge`` (a judge's verdict), ``json`` (a response
+        format) or ``text``. An in-process model also gets the prompt's output schema as a grammar whose
+        strings and arrays are bounded by that budget, so a small model emits the declared JSON object and
+        closes it within ``max_tokens`` (raised to what the schema's structure alone needs, if more).
         """
         if self.params:
             params = {**params, **self.params}
+        kind = "judge" if judge else ("json" if response_format else "text")
+        if kind not in self.budgets and kind == "judge" and response_format:
+            kind = "json"
+        if kind in self.budgets:
+            params = {**params, "max_tokens": self.budgets[kind]}
         if response_format and output_schema and is_in_process(self.model):
-            from ..providers.local import schema_response_format
+            from ..providers.local import schema_budget, schema_response_format
 
-            response_format = schema_response_format(output_schema, params.get("max_tokens"))
+            budget = params.get("max_tokens")
+            response_format = schema_response_format(output_schema, budget)
+            needed = schema_budget(output_schema, budget)
+            if budget and needed > int(budget):
+                params = {**params, "max_tokens": needed}
         return params, response_format
 
     @property
@@ -168,11 +190,13 @@ def choose_target(route: ModelRoute, *, api_base_override: str | None = None, la
     environment, then ``api_base_override``; :class:`ProviderError` when a needed key is missing."""
     model, api_base, key_env = route.model, route.api_base, route.api_key_env
     params: dict[str, Any] = {}
+    budgets: dict[str, int] = {}
     offline_from = None
     if route.offline is not None and _key_missing(model, key_env):
         offline_from = model
         off = route.offline
         model, api_base, key_env, params = off.model, off.api_base, off.api_key_env, dict(off.params)
+        budgets = dict(off.budgets)
     key_for_base = True
     if api_base_override and api_base_override != api_base:
         api_base, key_for_base = api_base_override, False
@@ -181,7 +205,7 @@ def choose_target(route: ModelRoute, *, api_base_override: str | None = None, la
 
         preflight(model)  # the [local] extra and the model file: a clear error before any call
     wanted = label or route.name
-    target = Target(model, api_base, key_env, wanted, offline_from, params, key_for_base)
+    target = Target(model, api_base, key_env, wanted, offline_from, params, key_for_base, budgets)
     if not key_env and not api_base and _key_missing(model, None):
         env = PROVIDER_KEY_ENV[provider_of(model)]
         raise ProviderError(
