@@ -84,6 +84,13 @@ class SourceDir:
         return path, read_bounded(path, file=file, line=line, what=ref)
 
 
+GENERATION_PARAMS: dict[str, str] = {
+    name: name
+    for name in ("temperature", "max_tokens", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
+}
+"""Source parameter → llmops param, for the generation parameters every format spells the OpenAI way."""
+
+
 def read_bounded(path: str, *, file: str | None = None, line: int | None = None, what: str | None = None) -> str:
     """UTF-8 text of a file no larger than :data:`MAX_SOURCE_BYTES`."""
     label = what or path

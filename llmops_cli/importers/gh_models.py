@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import PromptFileError
 from .common import (
+    GENERATION_PARAMS,
     MAX_CASES,
     DraftCase,
     DraftPrompt,
@@ -31,17 +32,11 @@ from .common import (
 from .templates import literal_to_jinja
 
 PARAMS = {
-    "temperature": "temperature",
-    "max_tokens": "max_tokens",
+    **GENERATION_PARAMS,
     "maxTokens": "max_tokens",
     "max_completion_tokens": "max_tokens",
-    "top_p": "top_p",
     "topP": "top_p",
-    "seed": "seed",
-    "stop": "stop",
-    "presence_penalty": "presence_penalty",
     "presencePenalty": "presence_penalty",
-    "frequency_penalty": "frequency_penalty",
     "frequencyPenalty": "frequency_penalty",
 }
 _KNOWN = {"name", "description", "model", "modelParameters", "messages", "testData", "evaluators"}

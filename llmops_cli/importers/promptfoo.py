@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import PromptFileError
 from .common import (
+    GENERATION_PARAMS,
     MAX_CASES,
     MAX_EXPANSION,
     MAX_FILES,
@@ -99,16 +100,7 @@ PROVIDERS = {
 }
 _KINDS = {"chat", "messages", "completion", "responses", "text-generation"}
 # provider config key → llmops param (same meaning)
-PARAMS = {
-    "temperature": "temperature",
-    "max_tokens": "max_tokens",
-    "top_p": "top_p",
-    "seed": "seed",
-    "stop": "stop",
-    "presence_penalty": "presence_penalty",
-    "frequency_penalty": "frequency_penalty",
-    "num_predict": "max_tokens",
-}
+PARAMS = {**GENERATION_PARAMS, "num_predict": "max_tokens"}
 _PROMPT_EXT = (".txt", ".md", ".j2", ".njk", ".nunjucks", ".prompt", ".json", ".yaml", ".yml", ".jsonl")
 _CODE_EXT = (".js", ".mjs", ".cjs", ".ts", ".py")
 

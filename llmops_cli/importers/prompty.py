@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import PromptFileError
 from .common import (
+    GENERATION_PARAMS,
     DraftCase,
     DraftPrompt,
     GapLog,
@@ -29,15 +30,7 @@ from .common import (
 from .gh_models import model_id
 from .templates import literal_to_jinja
 
-PARAMS = {
-    "temperature": "temperature",
-    "max_tokens": "max_tokens",
-    "top_p": "top_p",
-    "seed": "seed",
-    "stop": "stop",
-    "presence_penalty": "presence_penalty",
-    "frequency_penalty": "frequency_penalty",
-}
+PARAMS = GENERATION_PARAMS
 TYPES = {
     "string": "string",
     "str": "string",
