@@ -141,8 +141,9 @@ def main() -> None:
         t = time.perf_counter()
         build_repo(root, args.releases)
         build_s = time.perf_counter() - t
+        from llmops_cli.git import discover as open_repo
         from llmops_cli.releases.bundle import build_bundle, write_bundle
-        from llmops_cli.releases.create import open_repo, promote
+        from llmops_cli.releases.create import promote
         from llmops_cli.releases.loader import clear_cache, load_prompt
 
         mid = f"1.{(args.releases // 2) // 100}.{(args.releases // 2) % 100}"

@@ -13,6 +13,7 @@ from .errors import NotFoundError, PromptFileError, TemplateError, TemplatePathE
 from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, name_problem
 from .models.targets import resolve_route
 from .prompt import MessageTemplate, Prompt
+from .root import find_root
 from .sources import FsSource, Source, path_problem
 from .spec import PROMPT_SUFFIX, PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
@@ -22,28 +23,6 @@ if TYPE_CHECKING:
     from .goldens import GoldenSet
 
 GOLDEN_SUFFIXES = (".yaml", ".yml", ".jsonl")  # evals/<prompt name><suffix>
-
-
-def find_root(start: str | os.PathLike[str] | None = None) -> Path:
-    """The project root: ``$LLMOPS_ROOT``, else the nearest folder upwards holding ``llmops.yaml``,
-    else the nearest holding ``prompts/``, else ``start`` itself."""
-    env = os.environ.get("LLMOPS_ROOT")
-    try:
-        if env and start is None:
-            return Path(env).resolve()
-        here = Path(start or os.getcwd()).resolve()
-        candidates = [here, *here.parents]
-        for d in candidates:
-            if (d / CONFIG_FILE).is_file():
-                return d
-        for d in candidates:
-            if (d / "prompts").is_dir():
-                return d
-            if (d / ".git").exists():
-                break
-        return here
-    except OSError as exc:
-        raise UsageError(f"cannot use {str(start or env)[:200]!r} as the project root: {exc.strerror}") from None
 
 
 class Project:

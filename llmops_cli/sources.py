@@ -13,11 +13,13 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import GitError, NotFoundError, PromptFileError
+from .errors import NotFoundError, PromptFileError
 from .limits import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     import git
+
+    from .git import GitRepoDir
 
 
 class Source(Protocol):
@@ -219,29 +221,9 @@ class GitSource:
         return self._files().get(str(PurePosixPath(path)))
 
 
-def open_repo(path: str | os.PathLike[str]) -> git.Repo:
-    """The git repository containing ``path``; :class:`GitError` when there is none."""
-    import git
-
-    try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise GitError(f"not a git repository: {path}") from None
-
-
-def resolve_commit(repo: git.Repo, ref: str) -> git.Commit:
-    """A commit for a branch, tag, SHA or any rev expression; :class:`GitError` when unknown."""
-    import git
-
-    try:
-        obj = repo.rev_parse(ref)
-    except (git.BadName, git.BadObject, ValueError, IndexError):
-        raise GitError(f"unknown git ref: {ref!r}") from None
-    while obj.type == "tag":
-        obj = obj.object
-    if obj.type != "commit":
-        raise GitError(f"git ref {ref!r} does not name a commit")
-    return obj
+def commit_source(repo: GitRepoDir, sha: str, label: str) -> GitSource:
+    """A :class:`GitSource` for commit ``sha`` of ``repo`` (project-relative paths)."""
+    return GitSource(repo.repo, repo.commit(sha), label=label, subdir=repo.subdir)
 
 
 def git_source(root: str | os.PathLike[str], ref: str) -> GitSource:
@@ -249,8 +231,7 @@ def git_source(root: str | os.PathLike[str], ref: str) -> GitSource:
 
     When the project lives in a subdirectory of the repository, paths stay project-relative.
     """
+    from .git import open_repo, resolve_commit, subdir_of
+
     repo = open_repo(root)
-    commit = resolve_commit(repo, ref)
-    work = Path(repo.working_tree_dir or ".").resolve()
-    sub = Path(root).resolve().relative_to(work).as_posix()
-    return GitSource(repo, commit, label=ref, subdir="" if sub == "." else sub)
+    return GitSource(repo, resolve_commit(repo, ref), label=ref, subdir=subdir_of(repo, root))

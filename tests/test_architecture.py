@@ -143,3 +143,95 @@ def test_readme_documents_every_command() -> None:
         if path and not getattr(cmd, "commands", None) and ("llmops " + " ".join(path)) not in readme
     ]
     assert not undocumented, f"commands missing from README.md: {undocumented}"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """ids of the import nodes under ``if TYPE_CHECKING:`` (never executed, so no edge)."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            test = node.test
+            name = test.id if isinstance(test, ast.Name) else test.attr if isinstance(test, ast.Attribute) else ""
+            if name == "TYPE_CHECKING":
+                for inner in node.body:
+                    skip.update(id(n) for n in ast.walk(inner))
+    return skip
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """module -> the package modules it imports, module-level and function-level alike.
+
+    Relative imports are resolved; ``from PKG import NAME`` is an edge to ``PKG.NAME`` when that is a
+    module and to ``PKG`` (its ``__init__``) otherwise.
+    """
+    files = {_module_name(p): p for p in PKG.rglob("*.py")}
+    packages = {_module_name(p) for p in PKG.rglob("__init__.py")}
+    graph: dict[str, set[str]] = {}
+    for mod, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _type_checking_nodes(tree)
+        base = mod if mod in packages else mod.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in files)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = base.split(".")
+                    parts = parts[: len(parts) - (node.level - 1)]
+                    target = ".".join([*parts, node.module] if node.module else parts)
+                else:
+                    target = node.module or ""
+                if not target.startswith(PKG.name):
+                    continue
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    edges.add(sub if sub in files else target)
+        edges.discard(mod)
+        graph[mod] = {e for e in edges if e in files}
+    return graph
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_import_graph_walker_sees_function_level_and_relative_imports() -> None:
+    graph = _import_graph()
+    assert "llmops_cli.errors" in graph["llmops_cli.sources"]  # module level, relative
+    assert "llmops_cli.git" in graph["llmops_cli.releases.loader"]  # function level, two dots
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_package_has_no_import_cycles() -> None:
+    cycle = _find_cycle(_import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])

@@ -154,8 +154,9 @@ def test_released_bundle_complete_sends_placeholder(
     tmp_git_repo: GitRepo, tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same from a release exported to a bundle (serving code without git)."""
+    from llmops_cli.git import discover as open_repo
     from llmops_cli.releases.bundle import build_bundle, write_bundle
-    from llmops_cli.releases.create import create_release, open_repo
+    from llmops_cli.releases.create import create_release
 
     monkeypatch.setenv("OPENAI_API_KEY", AMBIENT)
     project(tmp_git_repo.root, f"  custom: {{model: openai/fake-model, api_base: '{fake_llm.url}'}}\n")

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from llmops_cli.errors import IntegrityError
+from llmops_cli.git import discover as open_repo
 from llmops_cli.releases.bundle import build_bundle, write_bundle
-from llmops_cli.releases.create import create_release, open_repo
+from llmops_cli.releases.create import create_release
 from llmops_cli.releases.loader import clear_cache, load_prompt
 from tests.conftest import SAMPLE_GOLDEN, GitRepo, run_cli, write
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from llmops_cli.errors import CheckFailed, GitError, IntegrityError, NotFoundError, UsageError
+from llmops_cli.git import discover as open_repo
 from llmops_cli.releases import channels
 from llmops_cli.releases.bundle import build_bundle, write_bundle
-from llmops_cli.releases.create import create_release, open_repo, promote
+from llmops_cli.releases.create import create_release, promote
 from llmops_cli.releases.gate_record import read_gate_file, record_note
 from llmops_cli.releases.loader import clear_cache, load_prompt
 from tests.conftest import GitRepo, make_sample_project, run_cli

@@ -67,7 +67,7 @@ def diff(
     ] = False,
 ) -> None:
     from ..diff.compare import diff_prompts
-    from ..project import find_root
+    from ..root import find_root
 
     root = find_root(STATE.root)
     report = diff_prompts(root, args or [], rendered=rendered, cost=cost)

@@ -72,7 +72,7 @@ def _run(
     fmt: str, files: list[Path], out: Path | None, dry_run: bool, as_json: bool, force: bool, name: str | None
 ) -> None:
     from ..importers import import_files
-    from ..project import find_root
+    from ..root import find_root
 
     target = out if out is not None else (STATE.root or find_root())
     report = import_files(fmt, [str(f) for f in files], str(target), force=force, dry_run=dry_run, name=name)

@@ -177,10 +177,10 @@ def history_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Show the moves of a prompt's channels, newest first."""
+    from ..git import discover
     from ..releases import channels as ch
-    from ..releases.create import open_repo
 
-    repo = open_repo(STATE.root)
+    repo = discover(STATE.root)
     names = [channel] if channel else sorted(ch.all_channels(repo, name).get(name, {}))
     moves = [m for c in names for m in ch.history(repo, name, c)]
     moves.sort(key=lambda m: m.moved_at, reverse=True)
@@ -206,10 +206,11 @@ def export_cmd(
     ),
 ) -> None:
     """Write a bundle of verified releases for deploys without git (load_prompt(..., bundle=FILE))."""
+    from ..git import discover
     from ..releases.bundle import build_bundle, write_bundle
-    from ..releases.create import open_repo, split_ref
+    from ..releases.create import split_ref
 
-    repo = open_repo(STATE.root)
+    repo = discover(STATE.root)
     selections = [split_ref(r) for r in refs] if refs else None
     bundle = build_bundle(repo, selections)
     path = write_bundle(bundle, out)
@@ -227,13 +228,13 @@ def record_gate(
     remote: Remote = "origin",
 ) -> None:
     """Store a gate verdict as a git note (refs/notes/llmops) so `release create` finds it."""
-    from ..releases.create import open_repo
+    from ..git import discover
     from ..releases.gate_record import NOTES_REF, read_gate_file, record_note
 
-    repo = open_repo(STATE.root)
+    repo = discover(STATE.root)
     rec = read_gate_file(file)
     sha = record_note(repo, rec, commit)
     output.print_text(f"recorded {rec.verdict} for {sha[:12]} in {NOTES_REF}")
     if push:
-        repo.git("push", remote, f"{NOTES_REF}:{NOTES_REF}")
+        repo.push(remote, f"{NOTES_REF}:{NOTES_REF}")
         output.info(f"pushed {NOTES_REF} to {remote}")

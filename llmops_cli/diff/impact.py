@@ -127,3 +127,16 @@ def impact_of(changes: list[Change]) -> Impact:
     level = max_level([level_of(c) for c in changes])
     reasons = [c.text for c in changes if level_of(c) == level] if level != "none" else []
     return Impact(level, reasons, list(changes))
+
+
+def detect_impact(old: Prompt | None, new: Prompt | None) -> tuple[str | None, list[str]]:
+    """The impact of a change between two releases, for ``release create --bump auto``.
+
+    ``(breaking|feature|patch, reasons)``, or ``(None, [])`` when nothing behaviour-relevant changed.
+    """
+    if old is not None and new is not None and old.sha256 == new.sha256:
+        return None, []
+    impact = classify_impact(old, new)
+    if impact.level == "none":  # the content hash moved, but no rule names the change
+        return "patch", ["content changed"]
+    return impact.level, list(impact.reasons)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GitError, UsageError
-from ..sources import FsSource, GitSource, Source, open_repo, resolve_commit
+from ..git import merge_base_of, open_repo, resolve_commit, subdir_of
+from ..sources import FsSource, GitSource, Source
 
 _RELEASE = re.compile(r"^(?P<name>[^@\s]+)@v?(?P<version>\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$")
 
@@ -70,9 +71,7 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
     arguments that do not fit.
     """
     repo = open_repo(root)
-    work = Path(repo.working_tree_dir or ".").resolve()
-    sub = Path(root).resolve().relative_to(work).as_posix()
-    subdir = "" if sub == "." else sub
+    subdir = subdir_of(repo, root)
 
     refs: list[tuple[str, object, bool]] = []  # (label, commit, exact)
     ranges: list[tuple[str, object, object, bool]] = []
@@ -146,10 +145,10 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
 
 
 def _merge_base(repo, a, b, label: str):
-    bases = repo.merge_base(a, b)
-    if not bases:
+    base = merge_base_of(repo, a, b)
+    if base is None:
         raise GitError(f"{label!r} and HEAD have no common ancestor; name two refs to compare them directly")
-    return bases[0]
+    return base
 
 
 def _is_dirty(repo, subdir: str) -> bool:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import Target, is_in_process
-from ..models.runtime import import_litellm, request_kwargs, response_cost
+from ..models.prices import response_cost
+from ..models.runtime import import_litellm, request_kwargs
 from ..redact import redact
 
 MAX_RETRY_AFTER_S = 60.0

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import NotFoundError, PromptFileError, UsageError, UserError
+from ..git import head_sha, merge_base
 from ..goldens import Case, GoldenSet
 from ..hashing import sha256_of
 from ..models import Target, is_in_process, resolve_target
@@ -45,7 +45,7 @@ from .judges import (
 )
 from .providers import Caller, CallFailed, CallResult
 from .results import summarize, write_results
-from .selection import changed_prompts, merge_base, shard_of
+from .selection import changed_prompts, shard_of
 
 Notify = Callable[[str], None]
 
@@ -663,13 +663,7 @@ def git_sha_of(project: Project) -> str | None:
     commit = getattr(project.source, "commit", None)
     if commit is not None:
         return commit.hexsha
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=str(project.root or "."), capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return head_sha(project.root or ".")
 
 
 def _now() -> str:

@@ -6,7 +6,7 @@ import hashlib
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GitError, LlmopsError, UsageError
+from ..errors import LlmopsError, UsageError
 from ..hashing import sha256_of
 from .assertions import JUDGE_TYPES
 
@@ -30,22 +30,6 @@ def shard_of(prompt: str, case_id: str, n: int) -> int:
     """The 1-based shard a case belongs to: a stable hash of prompt name and case id, modulo ``n``."""
     digest = hashlib.sha256(f"{prompt}\0{case_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % n + 1
-
-
-def merge_base(root: str | os.PathLike[str], ref: str) -> str:
-    """``git merge-base REF HEAD`` of the repository holding ``root``."""
-    from ..sources import open_repo, resolve_commit
-
-    repo = open_repo(root)
-    other = resolve_commit(repo, ref)
-    try:
-        head = repo.head.commit
-    except ValueError:
-        raise GitError("the repository has no commits yet") from None
-    bases = repo.merge_base(other, head)
-    if not bases:
-        raise GitError(f"{ref!r} and HEAD have no common ancestor")
-    return bases[0].hexsha
 
 
 def judge_names(project: Project, name: str, judge_project: Project | None = None) -> list[str]:
@@ -95,6 +79,7 @@ def fingerprint(project: Project, name: str) -> str | None:
 
 def changed_prompts(project: Project, ref: str, names: list[str]) -> list[str]:
     """The prompts among ``names`` whose eval inputs differ between ``merge-base(REF, HEAD)`` and ``project``."""
+    from ..git import merge_base
     from ..project import Project as _Project
 
     root = project.root or os.getcwd()

@@ -122,7 +122,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     """Evaluate what is needed on each side and gate HEAD against the base."""
     from ..evals.results import load_results
     from ..evals.runner import EvalOptions, run_eval
-    from ..evals.selection import changed_prompts, merge_base
+    from ..evals.selection import changed_prompts
+    from ..git import merge_base
 
     say = notify or (lambda _msg: None)
     root = str(project.root or os.getcwd())

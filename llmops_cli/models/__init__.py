@@ -28,8 +28,8 @@ from .targets import (
 )
 
 if TYPE_CHECKING:
-    from .prices import Price, count_tokens, price_of
-    from .runtime import acomplete, complete, import_litellm, request_kwargs, response_cost
+    from .prices import Price, count_tokens, price_of, response_cost
+    from .runtime import acomplete, complete, import_litellm, request_kwargs
 
 __all__ = [
     "PLACEHOLDER_KEY",
@@ -60,7 +60,7 @@ _LAZY = {
     "complete": ".runtime",
     "import_litellm": ".runtime",
     "request_kwargs": ".runtime",
-    "response_cost": ".runtime",
+    "response_cost": ".prices",
 }
 
 

@@ -7,8 +7,10 @@ import contextlib
 import io
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from .runtime import import_litellm
+from .targets import is_in_process
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,25 @@ def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
     litellm = import_litellm()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         return int(litellm.token_counter(model=model, messages=messages))
+
+
+def response_cost(litellm: Any, response: Any, model: str, no_price: set[str] | None = None) -> float | None:
+    """USD cost of a response from litellm's price table; None when the model has no (non-zero) price there.
+    In-process models cost exactly 0. ``no_price`` remembers models already found unpriced."""
+    if is_in_process(model):
+        return 0.0
+    if no_price is not None and model in no_price:
+        return None
+    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    if cost is None:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                cost = float(litellm.completion_cost(completion_response=response, model=model))
+        except Exception:
+            cost = None
+    # None, or a 0 from a table entry that lists no price: unknown, never $0
+    if not cost and (cost is None or price_of(model) is None):
+        if no_price is not None:
+            no_price.add(model)
+        return None
+    return float(cost)

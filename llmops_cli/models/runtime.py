@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from ..redact import redact_exception
-from .targets import Target, is_in_process
+from .targets import Target
 
 _LITELLM: Any = None
 _LOCK = threading.Lock()
@@ -116,27 +116,3 @@ async def acomplete(
         return await litellm.acompletion(**kwargs)
     except Exception as exc:
         raise redact_exception(exc) from None
-
-
-def response_cost(litellm: Any, response: Any, model: str, no_price: set[str] | None = None) -> float | None:
-    """USD cost of a response from litellm's price table; None when the model has no (non-zero) price there.
-    In-process models cost exactly 0. ``no_price`` remembers models already found unpriced."""
-    if is_in_process(model):
-        return 0.0
-    if no_price is not None and model in no_price:
-        return None
-    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if cost is None:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                cost = float(litellm.completion_cost(completion_response=response, model=model))
-        except Exception:
-            cost = None
-    if not cost:  # None, or a 0 from a table entry that lists no price: unknown, never $0
-        from .prices import price_of
-
-        if cost is None or price_of(model) is None:
-            if no_price is not None:
-                no_price.add(model)
-            return None
-    return float(cost)

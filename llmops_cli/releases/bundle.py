@@ -25,9 +25,10 @@ from ..errors import IntegrityError, NotFoundError, UserError
 from .manifest import verify
 
 if TYPE_CHECKING:
+    from ..git import GitRepoDir
     from ..prompt import Prompt
     from ..sources import Source
-    from .tags import GitRepoDir, ReleaseTag
+    from .tags import ReleaseTag
 
 BUNDLE_FORMAT = "llmops.bundle/1"
 
@@ -84,12 +85,12 @@ class RecordingSource:
 def release_entry(repo: GitRepoDir, tag: ReleaseTag) -> dict[str, Any]:
     """A bundle entry for one release tag (verified against its manifest first)."""
     from ..project import Project
-    from .loader import tag_source
+    from ..sources import commit_source
     from .manifest import parse_tag_message
 
     tag = repo.detailed(tag)
     manifest = parse_tag_message(repo.tag_message(tag), tag.tag)
-    recorder = RecordingSource(tag_source(repo, tag))
+    recorder = RecordingSource(commit_source(repo, tag.commit, tag.tag))
     prompt = Project(recorder).load(tag.name)
     verify(prompt, manifest, where=f"tag {tag.tag}", commit=tag.commit)
     return {
@@ -106,7 +107,7 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
     from datetime import UTC, datetime
 
     from . import channels as ch
-    from .loader import resolve_tag
+    from .resolve import resolve_tag
     from .semver import looks_like_spec, parse_spec
 
     all_tags = repo.release_tags()

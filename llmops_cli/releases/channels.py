@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GitError, NotFoundError, UsageError
-from .tags import GitRepoDir
+from ..git import GitRepoDir
 
 CHANNEL_REF_PREFIX = "refs/llmops/channels/"
 MOVE_SCHEMA = "llmops.channel-move/1"
@@ -187,7 +187,7 @@ def move(repo: GitRepoDir, name: str, channel: str, version: str, tag: str, reas
 def push(repo: GitRepoDir, remote: str, name: str, channel: str) -> None:
     """Push a channel ref (fast-forward only; a concurrent remote move is refused, never overwritten)."""
     ref = channel_ref(name, channel)
-    proc = repo.git_proc("push", "--porcelain", remote, f"{ref}:{ref}")
+    proc = repo.push_proc(remote, f"{ref}:{ref}")
     if proc.returncode != 0:
         raise GitError(
             f"push of channel {channel} of {name} to {remote} was refused (someone moved it meanwhile? "

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckFailed, GitError, IntegrityError, NotFoundError, UsageError, UserError
+from ..git import GitRepoDir, discover
 from .semver import BUMPS, Version, bump_rank, impact_to_bump, parse_version
-from .tags import GitRepoDir, ReleaseTag, tag_name
+from .tags import ReleaseTag, tag_name
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -52,22 +53,13 @@ class ReleaseResult:
         }
 
 
-def open_repo(root: str | os.PathLike[str] | None) -> GitRepoDir:
-    from ..project import find_root
-
-    return GitRepoDir.discover(find_root(root))
-
-
 def head_project(repo: GitRepoDir) -> tuple[Project, str]:
     """The project as committed at HEAD (read from objects) and HEAD's SHA."""
-    import git
-
     from ..project import Project
-    from ..sources import GitSource
+    from ..sources import commit_source
 
     head = repo.head()
-    commit = git.Commit(repo.repo, bytes.fromhex(head))
-    return Project(GitSource(repo.repo, commit, label="HEAD", subdir=repo.subdir), repo.project_root), head
+    return Project(commit_source(repo, head, "HEAD"), repo.project_root), head
 
 
 def release_paths(project: Project, name: str) -> list[str]:
@@ -135,14 +127,14 @@ def create_release(
     """Tag HEAD's ``name`` as its next version, after every check (see docs/releases.md)."""
     from datetime import UTC, datetime
 
+    from ..diff.impact import detect_impact
     from ..lint import lint_prompt
-    from .impact import detect_impact
     from .loader import prompt_at_tag
     from .manifest import build_manifest, format_tag_message
 
     if bump not in ("auto", *BUMPS):
         raise UsageError(f"--bump must be auto, major, minor or patch (got {bump!r})")
-    repo = open_repo(root)
+    repo = discover(root)
     try:
         project, head = head_project(repo)
     except GitError:
@@ -239,7 +231,7 @@ def create_release(
     if proc.returncode != 0:
         raise GitError(f"could not create tag {tag}: {proc.stderr.strip()}")
     if push:
-        pushed = repo.git_proc("push", "--porcelain", remote, f"refs/tags/{tag}:refs/tags/{tag}")
+        pushed = repo.push_proc(remote, f"refs/tags/{tag}:refs/tags/{tag}")
         if pushed.returncode != 0:
             last = (pushed.stderr or pushed.stdout).strip().splitlines()
             raise GitError(
@@ -266,7 +258,7 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
     from . import channels as ch
     from .manifest import parse_tag_message
 
-    repo = open_repo(root)
+    repo = discover(root)
     chans = ch.all_channels(repo, name)
     rows = []
     for t in repo.release_tags(name):
@@ -295,8 +287,9 @@ def show_release(
     ref: str, root: str | os.PathLike[str] | None = None, bundle: str | None = None
 ) -> tuple[dict[str, Any], Prompt]:
     """(manifest, verified prompt) of ``NAME@VERSION`` (a spec or channel works too)."""
-    from .loader import load_prompt, prompt_at_tag, resolve_tag
+    from .loader import load_prompt, prompt_at_tag
     from .manifest import parse_tag_message
+    from .resolve import resolve_tag
 
     name, spec = split_ref(ref)
     spec = spec or "latest"
@@ -306,7 +299,7 @@ def show_release(
         prompt = load_prompt(name, spec, bundle=bundle, refresh=True)
         entry = read_bundle(bundle)["prompts"][name]["releases"][prompt.version]
         return entry["manifest"], prompt
-    repo = open_repo(root)
+    repo = discover(root)
     tag = repo.detailed(resolve_tag(repo, name, spec))
     prompt = prompt_at_tag(repo, tag)
     return parse_tag_message(repo.tag_message(tag), tag.tag), prompt
@@ -323,13 +316,14 @@ def promote(
 ) -> tuple[ReleaseTag, ChannelMove | None]:
     """Point ``channel`` at the release ``NAME@VERSION`` (verified first). None move: already there."""
     from . import channels as ch
-    from .loader import prompt_at_tag, resolve_tag
+    from .loader import prompt_at_tag
+    from .resolve import resolve_tag
 
     name, spec = split_ref(ref)
     if spec is None:
         raise UsageError(f"say which release to promote: {name}@VERSION")
     ch.check_channel(channel)
-    repo = open_repo(root)
+    repo = discover(root)
     tag = resolve_tag(repo, name, spec)
     prompt_at_tag(repo, tag)  # refuses a moved or tampered release
     moved = ch.move(repo, name, channel, str(tag.version), tag.tag, reason)

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GitError, UsageError
+from ..git import GitRepoDir
 from ..jsonio import parse_bounded
-from .tags import GitRepoDir
 
 NOTES_REF = "refs/notes/llmops"
 GATE_ENV = "LLMOPS_GATE_RESULT"
@@ -175,17 +175,17 @@ def record_note(repo: GitRepoDir, record: GateRecord, commit: str | None = None)
     from ..redact import redact
 
     line = redact(json.dumps(note, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-    repo.git("notes", f"--ref={NOTES_REF}", "append", "-m", line, sha)
+    repo.append_note(NOTES_REF, line, sha)
     return sha
 
 
 def note_records(repo: GitRepoDir, commit: str) -> list[GateRecord]:
     """Gate records noted on ``commit``, oldest first."""
-    proc = repo.git_proc("notes", f"--ref={NOTES_REF}", "show", commit)
-    if proc.returncode != 0:
+    note = repo.read_note(NOTES_REF, commit)
+    if note is None:
         return []
     records = []
-    for line in proc.stdout.splitlines():
+    for line in note.splitlines():
         line = line.strip()
         if not line.startswith("{"):
             continue

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IntegrityError, NotFoundError, UserError
 
 if TYPE_CHECKING:
+    from ..git import GitRepoDir
     from ..prompt import Prompt
-    from ..sources import GitSource
-    from .tags import GitRepoDir, ReleaseTag
+    from .tags import ReleaseTag
 
 _CACHE: dict[tuple[Any, ...], Prompt] = {}
 _REPOS: dict[str, GitRepoDir] = {}
@@ -78,8 +78,8 @@ load_prompt.cache_clear = clear_cache  # type: ignore[attr-defined]
 
 # -- from git tags ---------------------------------------------------------------------------------
 def _repo_for(root: str | os.PathLike[str] | None) -> GitRepoDir:
-    from ..project import find_root
-    from .tags import GitRepoDir
+    from ..git import GitRepoDir
+    from ..root import find_root
 
     project_root = find_root(root)
     key = str(project_root)
@@ -93,6 +93,8 @@ def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, ref
     key = ("git", str(root or os.environ.get("LLMOPS_ROOT") or os.getcwd()), name, version)
     if not refresh and key in _CACHE:
         return _CACHE[key]
+    from .resolve import resolve_tag
+
     repo = _repo_for(root)
     tag = resolve_tag(repo, name, version)
     pkey = ("tag", str(repo.toplevel), tag.tag, tag.object_sha)
@@ -103,62 +105,10 @@ def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, ref
     return prompt
 
 
-def resolve_tag(repo: GitRepoDir, name: str, spec: str, tags: list[ReleaseTag] | None = None) -> ReleaseTag:
-    """The release tag of ``name`` that ``spec`` (version, range, ``latest`` or channel) selects."""
-    tags = repo.release_tags(name, detail=False) if tags is None else tags
-    if not tags:
-        raise NotFoundError(f"prompt '{name}' has no releases (no tags prompts/{name}/v*)")
-    by_version = {t.version: t for t in tags}
-    chosen = _pick(name, spec, list(by_version), lambda ch: _channel_version(repo, name, ch))
-    return by_version[chosen]
-
-
-def _channel_version(repo: GitRepoDir, name: str, channel: str) -> str | None:
-    from . import channels
-
-    move = channels.current(repo, name, channel)
-    return move.version if move else None
-
-
-def _pick(name: str, spec: str, versions: list[Any], channel_lookup: Any) -> Any:
-    from .semver import looks_like_spec, parse_spec, try_parse_version
-
-    spec = spec.strip()
-    if spec == "latest":
-        stable = [v for v in versions if not v.is_prerelease]
-        if not stable:
-            raise NotFoundError(f"prompt '{name}' has only prereleases; ask for one by version")
-        return max(stable)
-    if looks_like_spec(spec):
-        found = parse_spec(spec).select(versions)
-        if found is None:
-            have = ", ".join(str(v) for v in sorted(versions)[-5:])
-            raise NotFoundError(f"no release of '{name}' matches {spec!r} (latest releases: {have})")
-        return found
-    target = channel_lookup(spec)
-    if target is None:
-        raise NotFoundError(
-            f"channel '{spec}' of prompt '{name}' is not set (llmops release promote {name}@VER --to {spec})"
-        )
-    v = try_parse_version(target)
-    if v is None or v not in versions:
-        raise IntegrityError(f"channel '{spec}' of '{name}' points at {target}, which is not a release")
-    return v
-
-
-def tag_source(repo: GitRepoDir, tag: ReleaseTag) -> GitSource:
-    """A :class:`GitSource` for a release tag's commit (project-relative paths)."""
-    import git
-
-    from ..sources import GitSource
-
-    commit = git.Commit(repo.repo, bytes.fromhex(tag.commit))
-    return GitSource(repo.repo, commit, label=tag.tag, subdir=repo.subdir)
-
-
 def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> Prompt:
     """The prompt a release tag points at, verified against the manifest in the tag message."""
     from ..project import Project
+    from ..sources import commit_source
     from .manifest import parse_tag_message, verify
 
     tag = repo.detailed(tag)
@@ -170,7 +120,7 @@ def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> P
             f"{str(manifest.get('git_sha'))[:12]} — the tag was moved; refusing to load it"
         )
     try:
-        prompt = Project(tag_source(repo, tag), repo.project_root).load(tag.name)
+        prompt = Project(commit_source(repo, tag.commit, tag.tag), repo.project_root).load(tag.name)
     except UserError as exc:
         if not check:
             raise
@@ -185,6 +135,7 @@ def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> P
 # -- from a bundle ---------------------------------------------------------------------------------
 def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: bool) -> Prompt:
     from .bundle import bundle_key, prompt_from_entry, read_bundle
+    from .resolve import pick_version
 
     bkey = bundle_key(bundle)
     key = ("bundle", bkey, name, spec)
@@ -203,7 +154,7 @@ def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: 
         if v is not None:
             versions[v] = text
     channels = entry.get("channels") or {}
-    chosen = _pick(name, spec, list(versions), lambda ch: channels.get(ch))
+    chosen = pick_version(name, spec, list(versions), lambda ch: channels.get(ch))
     vtext = versions[chosen]
     pkey = ("bundle", bkey, name, vtext)
     prompt = None if refresh else _CACHE.get(pkey)

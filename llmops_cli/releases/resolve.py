@@ -1,0 +1,57 @@
+"""Which release a version spec selects: an exact version, a range, ``latest`` or a channel name.
+
+Shared by :mod:`.loader` (``load_prompt``), :mod:`.bundle` and :mod:`.create`, below all three.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IntegrityError, NotFoundError
+
+if TYPE_CHECKING:
+    from ..git import GitRepoDir
+    from .tags import ReleaseTag
+
+
+def resolve_tag(repo: GitRepoDir, name: str, spec: str, tags: list[ReleaseTag] | None = None) -> ReleaseTag:
+    """The release tag of ``name`` that ``spec`` (version, range, ``latest`` or channel) selects."""
+    tags = repo.release_tags(name, detail=False) if tags is None else tags
+    if not tags:
+        raise NotFoundError(f"prompt '{name}' has no releases (no tags prompts/{name}/v*)")
+    by_version = {t.version: t for t in tags}
+    chosen = pick_version(name, spec, list(by_version), lambda ch: _channel_version(repo, name, ch))
+    return by_version[chosen]
+
+
+def _channel_version(repo: GitRepoDir, name: str, channel: str) -> str | None:
+    from . import channels
+
+    move = channels.current(repo, name, channel)
+    return move.version if move else None
+
+
+def pick_version(name: str, spec: str, versions: list[Any], channel_lookup: Any) -> Any:
+    from .semver import looks_like_spec, parse_spec, try_parse_version
+
+    spec = spec.strip()
+    if spec == "latest":
+        stable = [v for v in versions if not v.is_prerelease]
+        if not stable:
+            raise NotFoundError(f"prompt '{name}' has only prereleases; ask for one by version")
+        return max(stable)
+    if looks_like_spec(spec):
+        found = parse_spec(spec).select(versions)
+        if found is None:
+            have = ", ".join(str(v) for v in sorted(versions)[-5:])
+            raise NotFoundError(f"no release of '{name}' matches {spec!r} (latest releases: {have})")
+        return found
+    target = channel_lookup(spec)
+    if target is None:
+        raise NotFoundError(
+            f"channel '{spec}' of prompt '{name}' is not set (llmops release promote {name}@VER --to {spec})"
+        )
+    v = try_parse_version(target)
+    if v is None or v not in versions:
+        raise IntegrityError(f"channel '{spec}' of '{name}' points at {target}, which is not a release")
+    return v
