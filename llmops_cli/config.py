@@ -141,7 +141,6 @@ class GateConfig(_Strict):
 
 class ProjectConfig(_Strict):
     version: int = 1
-    default_model: str | None = Field(None, description="Model used by `llmops init` scaffolds.")
     models: dict[str, ModelAlias] = Field(default_factory=dict)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)

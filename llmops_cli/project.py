@@ -160,9 +160,6 @@ class Project:
             route=resolve_route(self.config, spec.model),
         )
 
-    def load_all(self) -> dict[str, Prompt]:
-        return {n: self.load(n) for n in self.prompt_names()}
-
     # -- golden sets -------------------------------------------------------------------------------
     def golden_file(self, name: str) -> str | None:
         base = f"{self.config.paths.evals.strip('/')}/{name}"

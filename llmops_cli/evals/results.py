@@ -492,18 +492,6 @@ def iter_samples(results: dict[str, Any], prompt: str | None = None) -> Iterator
             yield rec
 
 
-def case_metric_scores(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, list[float]]]:
-    """For pairing by the gate: ``{(prompt, case_id): {metric: [every score over R samples x K judge samples]}}``.
-    Judge errors and provider errors contribute nothing (they are not scores)."""
-    out: dict[tuple[str, str], dict[str, list[float]]] = {}
-    for rec in iter_samples(results):
-        per = out.setdefault((rec["prompt"], rec["case_id"]), {})
-        for a in rec.get("assertions") or []:
-            scores = a.get("samples") if "samples" in a else [a.get("score")]
-            per.setdefault(a["metric"], []).extend(float(s) for s in scores or [] if s is not None)
-    return out
-
-
 def content_view(results: dict[str, Any]) -> dict[str, Any]:
     """The results without fields that differ between runs of identical content (timings, replay flags,
     run id, shard): two such views of an unsharded run and of its merged shards are equal."""

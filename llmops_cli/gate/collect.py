@@ -62,14 +62,6 @@ class Arm:
     unpriced: int = 0
     """Successful generations without a price (cost_usd null): the cost per 1k calls is unknown."""
 
-    @property
-    def provider_error_rate(self) -> float:
-        return self.provider_errors / self.generations if self.generations else 0.0
-
-    @property
-    def judge_error_rate(self) -> float:
-        return self.judge_errors / self.judge_calls if self.judge_calls else 0.0
-
     def cost_per_1k(self) -> float | None:
         """Generation cost in USD per 1,000 calls of the prompt (what production pays); None when unknown
         (no successful generation, or any of them unpriced)."""

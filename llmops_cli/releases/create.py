@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckFailed, GitError, IntegrityError, NotFoundError, UsageError, UserError
 from ..git import GitRepoDir, discover
-from .semver import BUMPS, Version, bump_rank, impact_to_bump, parse_version
+from .semver import BUMPS, bump_rank, impact_to_bump, parse_version
 from .tags import ReleaseTag, tag_name
 
 if TYPE_CHECKING:
@@ -330,8 +330,3 @@ def promote(
     if push:
         ch.push(repo, remote, name, channel)
     return tag, moved
-
-
-def first_version_arg(text: str) -> str:
-    v: Version = parse_version(text)
-    return str(v)
