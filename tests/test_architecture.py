@@ -235,3 +235,21 @@ def test_import_graph_walker_sees_function_level_and_relative_imports() -> None:
 def test_package_has_no_import_cycles() -> None:
     cycle = _find_cycle(_import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_git_is_reached_only_through_the_git_layer() -> None:
+    """gitpython (outside type hints) and subprocess are imported by llmops_cli/git.py alone."""
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _type_checking_nodes(tree)
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            if any(n.split(".")[0] in ("git", "subprocess") for n in names) and rel.as_posix() != "git.py":
+                offenders.append(f"{rel}:{node.lineno}")
+    assert not offenders, f"git reached outside llmops_cli/git.py: {offenders}"
