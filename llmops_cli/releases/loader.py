@@ -135,12 +135,12 @@ def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> P
 # -- from a bundle ---------------------------------------------------------------------------------
 def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: bool) -> Prompt:
     from .bundle import bundle_key, prompt_from_entry, read_bundle
-    from .resolve import pick_version
 
     bkey = bundle_key(bundle)
     key = ("bundle", bkey, name, spec)
     if not refresh and key in _CACHE:
         return _CACHE[key]
+    from .resolve import pick_version
     from .semver import try_parse_version
 
     data = read_bundle(bundle)
