@@ -30,19 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from llmops_cli.report.html import results_html  # noqa: E402
-from tests.support.htmlreport import synthetic_context, synthetic_results  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.htmlreport import ARGS, CHROMIUM, synthetic_context, synthetic_results  # noqa: E402
 
 
 def _wait_count(page, prefix_not: str) -> str:  # type: ignore[no-untyped-def]

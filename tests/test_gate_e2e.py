@@ -14,7 +14,7 @@ from llmops_cli.evals.results import save_results, validate_results
 from llmops_cli.gate.collect import CHECKS_METRIC, PASS_METRIC, collect, metric_plan
 from tests.conftest import GitRepo, run_cli
 from tests.support import gateproj as gp
-from tests.support.fakellm import FakeLLM, all_text
+from tests.support.fakellm import FakeLLM
 
 ENV = {gp.KEY_ENV: gp.KEY_VALUE}
 
@@ -49,19 +49,9 @@ def scaffold_golden(returns: int = 6, catalogue: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
-def faq_responder(body: dict[str, Any]) -> str:
-    """Answers from the FAQ in the system message; "never mention" instructions drop the time limit."""
-    text = all_text(body)
-    if "returned within 30 days" in text:
-        if "Never mention time limits" in text:
-            return "You can return items for a full refund."
-        return "You can return items within 30 days of delivery."
-    return "I don't know; I can connect you with a human agent."
-
-
 @pytest.fixture
 def faq_server(fake_llm_factory: Callable[..., FakeLLM]) -> FakeLLM:
-    return fake_llm_factory(responder=faq_responder)
+    return fake_llm_factory(responder=gp.faq_responder)
 
 
 def _scaffolded(repo: GitRepo, url: str) -> str:

@@ -28,19 +28,8 @@ from llmops_cli.report.html import MAX_TEXT, embed_json, gate_html, results_html
 from tests.conftest import GitRepo, run_cli
 from tests.support import gateproj as gp
 from tests.support.fakellm import all_text
-from tests.support.htmlreport import XSS, synthetic_context, synthetic_gate, synthetic_results
+from tests.support.htmlreport import ARGS, CHROMIUM, XSS, synthetic_context, synthetic_gate, synthetic_results
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DATA_ISLAND = re.compile(r'<script type="application/json" id="llmops-data">(.*?)</script>', re.S)
 
 
@@ -366,15 +355,6 @@ def _golden(n: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _faq_responder(body: dict[str, Any]) -> str:
-    text = all_text(body)
-    if "returned within 30 days" in text:
-        if "Never mention time limits" in text:
-            return "You can return items for a full refund."
-        return "You can return items within 30 days of delivery."
-    return "I don't know; I can connect you with a human agent."
-
-
 def _scaffolded(repo: GitRepo, url: str) -> str:
     from llmops_cli.scaffolding import init_project
 
@@ -389,7 +369,7 @@ def _scaffolded(repo: GitRepo, url: str) -> str:
 def test_gate_and_report_html_from_the_cli(
     tmp_git_repo: GitRepo, fake_llm_factory: Callable[..., Any], browser: Any, tmp_path: Path
 ) -> None:
-    server = fake_llm_factory(responder=_faq_responder)
+    server = fake_llm_factory(responder=gp.faq_responder)
     repo = tmp_git_repo
     prompt = _scaffolded(repo, server.url)
     repo.git("checkout", "-q", "-b", "feature")

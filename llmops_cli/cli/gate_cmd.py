@@ -35,6 +35,15 @@ class FailOn(StrEnum):
 STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"}
 
 
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Every metric of every prompt (default: one line per prompt).")
+]
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option("--html", metavar="FILE", help="Also write the self-contained HTML report.", dir_okay=False),
+]
+
+
 def register(eval_app: typer.Typer) -> None:
     eval_app.command("compare")(compare)
     eval_app.command("gate")(gate)
@@ -127,13 +136,8 @@ def compare(
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 on FAIL only (default) or on WARN too.")
     ] = FailOn.fail,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Every metric of every prompt (default: one line per prompt).")
-    ] = False,
-    html: Annotated[
-        Path | None,
-        typer.Option("--html", metavar="FILE", help="Also write the self-contained HTML report.", dir_okay=False),
-    ] = None,
+    verbose: VerboseOpt = False,
+    html: HtmlOpt = None,
 ) -> None:
     """Compare two results files case by case: paired Δ per prompt and metric, PASS / WARN / FAIL.
 
@@ -205,13 +209,8 @@ def gate(
             "head.json with `eval merge`, then `eval gate --base base.json --head head.json`).",
         ),
     ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Every metric of every prompt (default: one line per prompt).")
-    ] = False,
-    html: Annotated[
-        Path | None,
-        typer.Option("--html", metavar="FILE", help="Also write the self-contained HTML report.", dir_okay=False),
-    ] = None,
+    verbose: VerboseOpt = False,
+    html: HtmlOpt = None,
 ) -> None:
     """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.
 

@@ -88,3 +88,13 @@ def make_repo(repo: GitRepo, url: str, n: int = 12) -> None:
 
 def answer_prompt(system: str) -> str:
     return ANSWER_PROMPT.replace("@SYSTEM@", system)
+
+
+def faq_responder(body: dict[str, Any]) -> str:
+    """Answers from the FAQ in the system message; "never mention" instructions drop the time limit."""
+    text = all_text(body)
+    if "returned within 30 days" in text:
+        if "Never mention time limits" in text:
+            return "You can return items for a full refund."
+        return "You can return items within 30 days of delivery."
+    return "I don't know; I can connect you with a human agent."
