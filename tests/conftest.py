@@ -26,6 +26,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # 2 workers on 2 cores: one llama.cpp
     os.environ.setdefault("LLMOPS_LOCAL_THREADS", "1")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="Rewrite tests/golden/* from the current output (also: LLMOPS_UPDATE_GOLDENS=1); review the git diff.",
+    )
+
+
 @dataclass
 class CliResult:
     exit_code: int
