@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import output
+from .options import Format
 from .state import STATE
 
 if TYPE_CHECKING:
@@ -29,12 +29,6 @@ Per prompt: status (added, removed, renamed, modified, or affected by a
 partial / model alias), impact for semver (breaking, feature, patch), the
 structural changes in words, and template diffs. Files are read from git
 objects: no checkout; the working tree is never touched. See docs/diff.md."""
-
-
-class Format(StrEnum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
 
 
 def diff(

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import CheckFailed, UsageError
-from ..redact import redact
 from . import output
 from .state import STATE
 
@@ -157,7 +156,6 @@ def run(
 
     Answers are cached on disk: a re-run with nothing changed makes no provider call. Results are journaled as they finish: after a crash, [bold]--resume RUN[/] completes the run without paying twice.
     """  # noqa: E501
-    from ..evals.results import load_results
     from ..evals.runner import EvalOptions, run_eval
     from ..evals.selection import parse_shard
 
@@ -186,18 +184,9 @@ def run(
         gc.freeze()  # the final garbage collection over litellm's objects would add ~1 s to the exit
     if not outcome.prompts:
         output.info("no prompts to evaluate" + (f" (none changed since {changed_since})" if changed_since else ""))
-    results = None
-    if junit or _step_summary_wanted():
-        results = load_results(outcome.results_path)
-    if junit:
-        from ..evals.report import junit_xml
+    from ..evals.report import publish_run
 
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text(redact(junit_xml(results)), encoding="utf-8")
-    if results is not None:
-        from ..evals.report import append_step_summary
-
-        append_step_summary(results)
+    publish_run(outcome.results_path, junit)
     if as_json:
         data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary}
         if outcome.offline:
@@ -229,12 +218,6 @@ def offline_note(offline: list[dict[str, str]]) -> str:
     )
 
 
-def _step_summary_wanted() -> bool:
-    import os
-
-    return bool(os.environ.get("GITHUB_STEP_SUMMARY"))
-
-
 def _verdict(summary: dict[str, Any]) -> None:
     if not summary["passed"]:
         bad = [n for n, s in summary["prompts"].items() if s["status"] != "pass"]
@@ -243,37 +226,13 @@ def _verdict(summary: dict[str, Any]) -> None:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     """The per-prompt table and the verdict line (plain columns: no rich import on the cached fast path)."""
-    from ..evals.report import fmt_num, fmt_rate
+    from ..evals.report import SUMMARY_HEADERS, summary_cells, totals_text
 
-    headers = ["PROMPT", "STATUS", "PASS (MIN)", "SAMPLES", "ERR", "GEN TOK IN/OUT", "JUDGE TOK IN/OUT", "COST $"]
-    headers += ["P50/P95 MS", "METRICS (MEAN)"]
-    rows = []
-    for name, s in summary["prompts"].items():
-        metrics = ", ".join(f"{m} {v['mean']:.2f}" for m, v in s["metrics"].items() if v["mean"] is not None)
-        err = str(s["errors"]) + (f" (+{s['judge_errors']} judge)" if s["judge_errors"] else "")
-        rows.append(
-            [
-                name,
-                "pass" if s["status"] == "pass" else "FAIL",
-                f"{fmt_rate(s['pass_rate'])} ({fmt_rate(s['min_pass_rate'])})",
-                str(s["samples"]),
-                err,
-                f"{s['tokens']['generation']['prompt']}/{s['tokens']['generation']['completion']}",
-                f"{s['tokens']['judge']['prompt']}/{s['tokens']['judge']['completion']}",
-                fmt_num(s["cost_usd"]["total"], 4),
-                f"{fmt_num(s['latency_ms']['p50'])}/{fmt_num(s['latency_ms']['p95'])}",
-                metrics or "—",
-            ]
-        )
-    output.print_columns(headers, rows)
-    t = summary["totals"]
+    output.print_columns(SUMMARY_HEADERS, summary_cells(summary))
     verdict = (
         output.style("✓ passed", "bold", "green") if summary["passed"] else output.style("✗ failed", "bold", "red")
     )
-    output.print_text(
-        f"{verdict}: {t['samples']} samples, {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, "
-        f"{t['judge_errors']} judge errors, ${t['cost_usd'] or 0:.4f}"
-    )
+    output.print_text(f"{verdict}: {totals_text(summary)}")
 
 
 @app.command("merge")
@@ -293,9 +252,9 @@ def merge(
         output.warning(f"shards missing from the merge: {', '.join(missing)}")
     save_results(str(out), merged)
     if junit:
-        from ..evals.report import junit_xml
+        from ..evals.report import write_junit
 
-        junit.write_text(redact(junit_xml(merged)), encoding="utf-8")
+        write_junit(junit, merged)
     _print_summary(merged["summary"])
     output.info(f"merged {len(files)} file(s) into {out}")
     _verdict(merged["summary"])
@@ -350,29 +309,8 @@ def report(
 ) -> None:
     """Write a results file as one self-contained HTML page: summary, filterable cases, every assertion."""
     from ..evals.results import load_results
+    from ..report.publish import write_html_report
 
     results = load_results(str(file))
-    write_html_report(html, results=results)
+    write_html_report(html, results=results, root=STATE.root)
     output.info(f"wrote {html}")
-
-
-def write_html_report(path: Path, *, results: dict[str, Any] | None = None, gate: dict[str, Any] | None = None) -> None:
-    """Write the results view (or, with ``gate``, the gate view) to ``path``; messages, expected values and
-    tags come from the current project when it has the evaluated prompt and golden set unchanged."""
-    from ..errors import UserError
-    from ..report.context import case_context
-    from ..report.html import gate_html, results_html
-
-    context = None
-    if results is not None:
-        try:
-            context = case_context(STATE.project(), results)
-        except UserError:  # no project here: the report shows what the results file holds
-            context = None
-    text = (
-        gate_html(gate, head_results=results, context=context)
-        if gate is not None
-        else results_html(results or {}, context=context)
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")

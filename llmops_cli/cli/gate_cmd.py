@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import CheckFailed, UserError
-from ..redact import redact
 from . import output
+from .options import Format
 from .state import STATE
 
 if TYPE_CHECKING:
     from ..gate.decide import GateReport
-
-
-class Format(StrEnum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
 
 
 class FailOn(StrEnum):
@@ -101,16 +93,6 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 
-def _head_results(head: Path | None, folder: str, since: float) -> dict[str, Any] | None:
-    """Head's results for the HTML report: --head, or the head.json this gate run wrote (never an older one)."""
-    from ..evals.results import load_results
-
-    path = str(head) if head else os.path.join(folder, "head.json")
-    if not os.path.isfile(path) or (head is None and os.path.getmtime(path) < since - 1):
-        return None
-    return load_results(path)
-
-
 def _render(report: GateReport, fmt: Format, verbose: bool = False) -> None:
     if fmt is Format.json:
         output.print_json(report.to_dict())
@@ -151,9 +133,9 @@ def compare(
     head = load_results(str(head_results))
     report = compare_results(base, head, STATE.project(), base_label=str(base_results), head_label=str(head_results))
     if html:
-        from .eval_cmd import write_html_report
+        from ..report.publish import write_html_report
 
-        write_html_report(html, results=head, gate=report.to_dict())
+        write_html_report(html, results=head, gate=report.to_dict(), root=STATE.root)
     _render(report, fmt, verbose or STATE.verbose)
     _exit(report, fail_on)
 
@@ -218,17 +200,15 @@ def gate(
     re-run gives the same verdict. Exit 0 on PASS (and WARN unless --fail-on warn), 1 on FAIL, 2 on bad input.
     Appends the markdown report to $GITHUB_STEP_SUMMARY when set.
     """
-    from ..gate.github import STATES, StatusError, append_step_summary, post_status
-    from ..gate.markdown import to_markdown
+    from ..evals.selection import parse_shard
+    from ..gate.github import StatusError
+    from ..gate.publish import GateOutputs, default_out_dir, post_error_status, post_gate_status, write_gate_outputs
     from ..gate.run import GateOptions, run_gate
 
     started = time.time()
     try:
         project = STATE.project()
-        root = str(project.root or os.getcwd())
-        folder = str(out_dir) if out_dir else os.path.join(root, ".llmops", "gate")
-        from ..evals.selection import parse_shard
-
+        folder = str(out_dir) if out_dir else default_out_dir(project)
         options = GateOptions(
             base=base,
             head=str(head) if head else None,
@@ -244,29 +224,24 @@ def gate(
     except UserError as exc:
         if github_status:
             try:
-                post_status(STATES["ERROR"], f"llmops gate error: {exc.message}")
+                post_error_status(exc.message)
             except StatusError as serr:
                 output.warning(serr.message)
         raise
     verbose = verbose or STATE.verbose
-    md = redact(to_markdown(report, verbose=verbose))
-    gate_json = redact(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    Path(folder, "gate.json").write_text(gate_json + "\n", "utf-8")
-    if markdown:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(md, encoding="utf-8")
-    if html:
-        from .eval_cmd import write_html_report
-
-        write_html_report(html, results=_head_results(head, folder, started), gate=report.to_dict())
-    append_step_summary(md)
+    outputs = GateOutputs(
+        folder,
+        markdown=str(markdown) if markdown else None,
+        html=str(html) if html else None,
+        head=str(head) if head else None,
+        verbose=verbose,
+        started=started,
+    )
+    write_gate_outputs(report, outputs, root=STATE.root)
     _render(report, fmt, verbose)
     if github_status:
-        state = STATES[report.verdict]
-        if report.verdict == "WARN" and fail_on is FailOn.warn:
-            state = "failure"
         try:
-            post_status(state, report.line)
+            state = post_gate_status(report, fail_on_warn=fail_on is FailOn.warn)
             output.info(f"commit status llmops/eval: {state}")
         except StatusError as exc:
             output.warning(exc.message)

@@ -177,13 +177,9 @@ def history_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Show the moves of a prompt's channels, newest first."""
-    from ..git import discover
-    from ..releases import channels as ch
+    from ..releases.actions import channel_history
 
-    repo = discover(STATE.root)
-    names = [channel] if channel else sorted(ch.all_channels(repo, name).get(name, {}))
-    moves = [m for c in names for m in ch.history(repo, name, c)]
-    moves.sort(key=lambda m: m.moved_at, reverse=True)
+    moves = channel_history(STATE.root, name, channel)
     if as_json:
         output.print_json([m.to_dict() for m in moves])
         return
@@ -206,16 +202,10 @@ def export_cmd(
     ),
 ) -> None:
     """Write a bundle of verified releases for deploys without git (load_prompt(..., bundle=FILE))."""
-    from ..git import discover
-    from ..releases.bundle import build_bundle, write_bundle
-    from ..releases.create import split_ref
+    from ..releases.actions import export_bundle
 
-    repo = discover(STATE.root)
-    selections = [split_ref(r) for r in refs] if refs else None
-    bundle = build_bundle(repo, selections)
-    path = write_bundle(bundle, out)
-    count = sum(len(p["releases"]) for p in bundle["prompts"].values())
-    output.info(f"wrote {count} release(s) of {len(bundle['prompts'])} prompt(s) to {path}")
+    res = export_bundle(STATE.root, refs, out)
+    output.info(f"wrote {res.releases} release(s) of {res.prompts} prompt(s) to {res.path}")
 
 
 @app.command("record-gate")
@@ -228,13 +218,12 @@ def record_gate(
     remote: Remote = "origin",
 ) -> None:
     """Store a gate verdict as a git note (refs/notes/llmops) so `release create` finds it."""
-    from ..git import discover
-    from ..releases.gate_record import NOTES_REF, read_gate_file, record_note
+    from ..releases.actions import push_gate_notes
+    from ..releases.actions import record_gate as record
+    from ..releases.gate_record import NOTES_REF
 
-    repo = discover(STATE.root)
-    rec = read_gate_file(file)
-    sha = record_note(repo, rec, commit)
-    output.print_text(f"recorded {rec.verdict} for {sha[:12]} in {NOTES_REF}")
+    res = record(STATE.root, file, commit)
+    output.print_text(f"recorded {res.record.verdict} for {res.commit[:12]} in {NOTES_REF}")
     if push:
-        repo.push(remote, f"{NOTES_REF}:{NOTES_REF}")
+        push_gate_notes(STATE.root, remote)
         output.info(f"pushed {NOTES_REF} to {remote}")

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
 
 def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per prompt for tables."""
+    """One flat row per prompt of a results file, for tables."""
+    return prompt_rows(results["summary"])
+
+
+def prompt_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per prompt of a run's summary, for tables."""
     rows = []
-    for name, s in results["summary"]["prompts"].items():
+    for name, s in summary["prompts"].items():
         rows.append(
             {
                 "prompt": name,
@@ -166,13 +171,79 @@ def markdown_summary(results: dict[str, Any], max_failures: int = 20) -> str:
     return "\n".join(lines) + "\n"
 
 
-def append_step_summary(results: dict[str, Any]) -> bool:
-    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return False
+SUMMARY_HEADERS = (
+    "PROMPT", "STATUS", "PASS (MIN)", "SAMPLES", "ERR", "GEN TOK IN/OUT", "JUDGE TOK IN/OUT", "COST $",
+    "P50/P95 MS", "METRICS (MEAN)",
+)  # fmt: skip
+"""Columns of the per-prompt summary table (:func:`summary_cells`)."""
+
+
+def summary_cells(summary: dict[str, Any]) -> list[list[str]]:
+    """The per-prompt summary table's cells (columns :data:`SUMMARY_HEADERS`), one row per prompt."""
+    cells = []
+    for r in prompt_rows(summary):
+        metrics = ", ".join(f"{m} {v:.2f}" for m, v in r["metrics"].items() if v is not None)
+        err = str(r["errors"]) + (f" (+{r['judge_errors']} judge)" if r["judge_errors"] else "")
+        cells.append(
+            [
+                r["prompt"],
+                "pass" if r["status"] == "pass" else "FAIL",
+                f"{fmt_rate(r['pass_rate'])} ({fmt_rate(r['min_pass_rate'])})",
+                str(r["samples"]),
+                err,
+                r["tokens_gen"],
+                r["tokens_judge"],
+                fmt_num(r["cost_usd"], 4),
+                f"{fmt_num(r['p50_ms'])}/{fmt_num(r['p95_ms'])}",
+                metrics or "—",
+            ]
+        )
+    return cells
+
+
+def totals_text(summary: dict[str, Any]) -> str:
+    """The totals after the verdict: ``3 samples, 2 passed, 1 failed, 0 errors, 0 judge errors, $0.0000``."""
+    t = summary["totals"]
+    return (
+        f"{t['samples']} samples, {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, "
+        f"{t['judge_errors']} judge errors, ${t['cost_usd'] or 0:.4f}"
+    )
+
+
+def write_junit(path: str | os.PathLike[str], results: dict[str, Any]) -> None:
+    """Write :func:`junit_xml` of ``results`` to ``path`` (parents created, redacted)."""
     from ..redact import redact
 
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(redact(junit_xml(results)))
+
+
+def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Append ``markdown`` (redacted) to ``$GITHUB_STEP_SUMMARY`` when it is set; returns the path written.
+
+    The one writer of the GitHub Actions step summary: ``eval run`` and ``eval gate`` both go through it.
+    """
+    env = os.environ if env is None else env
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return None
+    from ..redact import redact
+
+    markdown = redact(markdown)
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(redact(markdown_summary(results)) + "\n")
-    return True
+        fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    return path
+
+
+def publish_run(results_path: str, junit: str | os.PathLike[str] | None = None) -> None:
+    """After ``eval run``: write the JUnit XML (when asked) and append the markdown summary to the GitHub step
+    summary (when ``$GITHUB_STEP_SUMMARY`` is set). The results file is read only when one of them is wanted."""
+    if junit is None and not os.environ.get("GITHUB_STEP_SUMMARY"):
+        return
+    from .results import load_results
+
+    results = load_results(results_path)
+    if junit is not None:
+        write_junit(junit, results)
+    append_step_summary(markdown_summary(results) + "\n")

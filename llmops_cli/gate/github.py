@@ -1,4 +1,5 @@
-"""GitHub Actions integration: the commit status ``llmops/eval`` and the step summary.
+"""GitHub Actions integration: the commit status ``llmops/eval`` (the step summary is
+:func:`llmops_cli.evals.report.append_step_summary`).
 
 The status goes to ``POST {GITHUB_API_URL}/repos/{owner}/{repo}/statuses/{sha}`` for the pull request's
 head commit (``pull_request.head.sha`` from ``$GITHUB_EVENT_PATH``, else ``$GITHUB_SHA``), authenticated
@@ -111,17 +112,3 @@ def post_status(
         if attempt == 0:
             time.sleep(RETRY_DELAY_S)
     raise StatusError(f"could not post the commit status to {t.api_url} for {t.sha[:12]}: {last}")
-
-
-def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> str | None:
-    """Append to ``$GITHUB_STEP_SUMMARY`` when set; returns the path written."""
-    env = os.environ if env is None else env
-    path = env.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return None
-    from ..redact import redact
-
-    markdown = redact(markdown)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
-    return path

@@ -83,7 +83,8 @@ __all__ = [
 
 Kind = Literal["score", "pass"]
 State = Literal["PASS", "WARN", "FAIL"]
-Arm = Mapping[str, Sequence[float]]
+CaseScores = Mapping[str, Sequence[float]]
+"""One side of one metric: case id → the valid sample scores of that case (the arm of :mod:`.collect` holds more)."""
 
 EXACT_MAX_NONZERO = 22
 STRATIFIED_MIN_DF = 20
@@ -415,8 +416,8 @@ def paired_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> 
 
 def _estimate(
     metric: str,
-    base: Arm,
-    head: Arm,
+    base: CaseScores,
+    head: CaseScores,
     clusters: Mapping[str, str | None] | None,
     thresholds: Thresholds,
     kind: Kind,
@@ -548,8 +549,8 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
 
 def compare_metric(
     metric: str,
-    base: Arm,
-    head: Arm,
+    base: CaseScores,
+    head: CaseScores,
     clusters: Mapping[str, str | None] | None = None,
     *,
     thresholds: Thresholds = Thresholds(),
@@ -568,7 +569,7 @@ def compare_metric(
     return comp
 
 
-MetricSpec = tuple[Arm, Arm, Kind] | tuple[Arm, Arm, Kind, bool]
+MetricSpec = tuple[CaseScores, CaseScores, Kind] | tuple[CaseScores, CaseScores, Kind, bool]
 
 
 def compare_prompt(
