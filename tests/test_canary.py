@@ -19,7 +19,8 @@ from llmops_cli.git import discover as open_repo
 from llmops_cli.hashing import sha256_of
 from llmops_cli.releases import canary, channels
 from llmops_cli.releases.bundle import build_bundle, write_bundle
-from llmops_cli.releases.canary import arm_for, bucket, change_canary, parse_percent
+from llmops_cli.releases.canary import arm_for, bucket, parse_percent
+from llmops_cli.releases.canary_moves import change_canary
 from llmops_cli.releases.create import create_release, promote
 from llmops_cli.releases.loader import clear_cache, load_prompt
 from tests.conftest import GitRepo, make_sample_project, run_cli
@@ -230,9 +231,9 @@ def test_canary_needs_a_stable_version_and_blocks_plain_moves(repo: GitRepo) -> 
     p.write_text(p.read_text().replace("Reply in", "Respond in", 1))
     repo.commit("again")
     create_release(NAME, root=repo.root, allow_no_gate=True)  # 1.0.2
-    with pytest.raises(UsageError, match="already has canary 1.0.1"):
+    with pytest.raises(UsageError, match=r"already has canary 1\.0\.1"):
         start(repo, "10", version="1.0.2")
-    with pytest.raises(UsageError, match="is 1.0.1, not 1.0.2"):
+    with pytest.raises(UsageError, match=r"is 1\.0\.1, not 1\.0\.2"):
         change_canary(f"{NAME}@1.0.2", "production", finish=True, root=repo.root)
     assert change_canary(f"{NAME}@1.0.1", "production", finish=True, root=repo.root).version == "1.0.1"  # type: ignore[union-attr]
 

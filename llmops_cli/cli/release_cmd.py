@@ -174,7 +174,7 @@ def promote_cmd(
 ) -> None:
     """Move a channel to a release, or run a canary on it; every move is a commit in the channel's history."""
     if canary is not None or finish or abort:
-        from ..releases.canary import change_canary
+        from ..releases.canary_moves import change_canary
 
         moved = change_canary(
             ref,

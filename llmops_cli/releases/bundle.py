@@ -132,7 +132,7 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
         elif not looks_like_spec(spec):  # a channel or "latest": that one release (and a channel's canary)
             chosen = [resolve_tag(repo, name, spec, tags)]
             if spec.strip() != "latest":
-                from .canary import channel_state
+                from .resolve import channel_state
 
                 canary = channel_state(repo, name, spec.strip(), tags).canary
                 chosen += [canary] if canary is not None else []

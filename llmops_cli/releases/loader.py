@@ -143,7 +143,8 @@ def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, ref
         prompt = _tag_prompt(repo, resolve_tag(repo, name, version), refresh)[0]
         _CACHE[key] = prompt
         return prompt
-    from .canary import CANARY, STABLE, channel_state
+    from .canary import CANARY, STABLE
+    from .resolve import channel_state
 
     state = channel_state(repo, name, version.strip())
     stable, spkey = _tag_prompt(repo, state.stable, refresh)
