@@ -42,15 +42,19 @@ _REPOS: dict[str, GitRepoDir] = {}
 class _Split:
     """A channel with a canary, resolved: the two per-arm prompt copies and the bucket threshold."""
 
-    __slots__ = ("canary", "channel", "name", "percent", "stable")
+    __slots__ = ("bucket", "canary", "channel", "name", "stable", "threshold")
 
     def __init__(self, name: str, channel: str, percent: float, stable: Prompt, canary: Prompt) -> None:
-        self.name, self.channel, self.percent, self.stable, self.canary = name, channel, percent, stable, canary
+        from .canary import bucket, threshold
+
+        self.name, self.channel, self.stable, self.canary = name, channel, stable, canary
+        self.threshold, self.bucket = threshold(percent), bucket
 
     def pick(self, key: str | int | None) -> Prompt:
-        from .canary import CANARY, arm_for
-
-        return self.canary if arm_for(self.name, self.channel, key, self.percent) == CANARY else self.stable
+        """The canary copy when ``key``'s bucket is below the threshold (:func:`.canary.arm_for`), else stable."""
+        if key is None:
+            return self.stable
+        return self.canary if self.bucket(self.name, self.channel, key) < self.threshold else self.stable
 
 
 def _pick(hit: Prompt | _Split, key: str | int | None) -> Prompt:
