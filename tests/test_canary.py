@@ -72,6 +72,12 @@ def test_bucket_is_the_documented_sha256_formula() -> None:
         bucket(NAME, "production", 1.5)  # type: ignore[arg-type]
 
 
+def test_key_type_is_checked_on_every_channel_load(repo: GitRepo) -> None:
+    with pytest.raises(UsageError, match="key must be"):
+        load_prompt(NAME, "production", root=repo.root, key=b"user")  # type: ignore[arg-type]
+    assert load_prompt(NAME, "production", root=repo.root, key=7).arm is None
+
+
 PINNED = [7833, 3333, 8891]  # bucket(NAME, "production", "user-0/1/2"), computed once by hand
 
 
@@ -258,8 +264,7 @@ def test_hostile_canary_in_a_move_commit_is_refused_on_load(repo: GitRepo) -> No
         clear_cache()
         with pytest.raises(IntegrityError, match="canary percent"):
             load_prompt(NAME, "production", root=repo.root, key="k")
-        res = run_cli("release", "show", f"{NAME}@production", cwd=repo.root)
-        assert res.exit_code in (0, 2)  # show reads the stable version; the loader is what serves keys
+        assert channels.current(gitrepo, NAME, "production").problem  # type: ignore[union-attr]
         with pytest.raises(IntegrityError):
             build_bundle(gitrepo, [(NAME, "production")])
         prev = channels.current(gitrepo, NAME, "production")
@@ -268,6 +273,8 @@ def test_hostile_canary_in_a_move_commit_is_refused_on_load(repo: GitRepo) -> No
     clear_cache()
     with pytest.raises(IntegrityError, match="not a release"):
         load_prompt(NAME, "production", root=repo.root)
+    out = run_cli("release", "history", NAME, "--channel", "production", cwd=repo.root).stdout
+    assert "invalid canary record: its canary percent '10.25'" in out and "canary 7.7.7 at 5%" in out
 
 
 def test_percent_parser() -> None:

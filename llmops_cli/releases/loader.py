@@ -111,6 +111,10 @@ def load_prompt(
         from ..errors import UsageError
 
         raise UsageError(f"version must be a version, range, 'latest' or a channel name, not {version!r}")
+    if key is not None and (not isinstance(key, str | int) or isinstance(key, bool)):
+        from .canary import key_text
+
+        key_text(key)  # raises UsageError naming the accepted types
     if bundle is not None:
         return _pick(_from_bundle(name, version or "latest", bundle, refresh), key)
     if version is None:
