@@ -96,7 +96,7 @@ def start_canary(
         "previous_canary": was,
     }
     title = f"{channel}: {name} {prev.version} + canary {version} {verb}"
-    return ch.write_move(repo, name, channel, prev, prev.version, prev.tag, reason, title=title, extra=extra)
+    return ch.write_move(repo, name, channel, prev, prev.version, stable_ok.tag, reason, title=title, extra=extra)
 
 
 def end_canary(
@@ -120,7 +120,7 @@ def end_canary(
         if not tags:
             raise IntegrityError(f"channel {channel} of {name} has canary {prev.canary}, which is not a release")
         prompt_at_tag(repo, tags[0])  # the release the whole channel is about to serve must verify
-        version, tag = prev.canary, prev.canary_tag
+        version, tag = prev.canary, tags[0].tag  # the verified tag, not the name the move recorded
         title = f"{channel}: {name} {prev.version} → {version} (canary finished at {prev.canary_percent:g}%)"
     else:
         version, tag = prev.version, prev.tag
