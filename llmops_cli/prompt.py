@@ -84,6 +84,10 @@ class Prompt:
     git_sha: str | None = None
     route: ModelRoute | None = None  # the model resolved through llmops.yaml (offline stand-in included)
     _sha256: str | None = field(default=None, repr=False)
+    # How a channel load picked this copy (never part of the content hash): the channel asked for, and the arm
+    # ("stable"/"canary") when that channel has a canary. Set on per-arm copies; cached prompts are never mutated.
+    channel: str | None = None
+    arm: str | None = None
 
     def __post_init__(self) -> None:
         if self.route is None:  # built without a config: the alias alone decides

@@ -111,7 +111,7 @@ def list_cmd(
             r["commit"][:12],
             r["date"],
             str(r["gate"] or "-"),
-            ", ".join(r["channels"]),
+            ", ".join([*r["channels"], *(f"{c['channel']} (canary {c['percent']:g}%)" for c in r.get("canary", []))]),
             (r["sha256"] or "invalid manifest")[:12],
         )
     output.out().print(table)
@@ -149,14 +149,51 @@ def show(
 
 @app.command("promote")
 def promote_cmd(
-    ref: Annotated[str, typer.Argument(help="NAME@VERSION to point the channel at (an older one = rollback).")],
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="NAME@VERSION to point the channel at (an older one = rollback); NAME with --finish/--abort."
+        ),
+    ],
     to: Annotated[str, typer.Option("--to", help="Channel: production, staging or any name.")],
     reason: Annotated[str, typer.Option("-m", "--message", help="Why (kept in the channel history).")] = "",
     push: Annotated[bool, typer.Option("--push", help="Push the channel ref (fast-forward only).")] = False,
     remote: Remote = "origin",
+    canary: Annotated[
+        str | None,
+        typer.Option(
+            "--canary",
+            metavar="PERCENT",
+            help="Serve VERSION to this share of keys (0 < PERCENT < 100, one decimal at most); the current "
+            "version stays the stable arm. Run again to change the percent.",
+        ),
+    ] = None,
+    finish: Annotated[bool, typer.Option("--finish", help="Promote the canary fully (channel → canary).")] = False,
+    abort: Annotated[bool, typer.Option("--abort", help="Drop the canary (channel stays on stable).")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Move a channel to a release; every move is a commit in the channel's history."""
+    """Move a channel to a release, or run a canary on it; every move is a commit in the channel's history."""
+    if canary is not None or finish or abort:
+        from ..releases.canary_moves import change_canary
+
+        moved = change_canary(
+            ref,
+            to,
+            percent=canary,
+            finish=finish,
+            abort=abort,
+            root=STATE.root,
+            reason=reason,
+            push=push,
+            remote=remote,
+        )
+        if as_json:
+            output.print_json({"moved": moved.to_dict() if moved else None})
+        elif moved is None:
+            output.info(f"the canary of {to} already has that percent; nothing moved")
+        else:
+            output.print_text(f"{to}: {moved.prompt} {moved.summary}")
+        return
     from ..releases.create import promote
 
     tag, move = promote(ref, to, root=STATE.root, reason=reason, push=push, remote=remote)
@@ -184,9 +221,8 @@ def history_cmd(
         output.print_json([m.to_dict() for m in moves])
         return
     for m in moves:
-        prev = f" (was {m.previous})" if m.previous else ""
         why = f"  {m.reason}" if m.reason else ""
-        output.print_text(f"{m.moved_at}  {m.channel:<12} {m.version}{prev}  by {m.moved_by}{why}")
+        output.print_text(f"{m.moved_at}  {m.channel:<12} {m.summary}  by {m.moved_by}{why}")
     if not moves:
         output.info(f"no channel of '{name}' was ever set")
 

@@ -9,7 +9,13 @@ loading it — so the loader rebuilds the :class:`~llmops_cli.prompt.Prompt` thr
      "prompts": {"support/answer": {
          "releases": {"1.3.0": {"tag": "…", "git_sha": "…", "sha256": "…", "manifest": {…},
                                 "files": {"llmops.yaml": "…", "prompts/support/answer.prompt.yaml": "…"}}},
-         "channels": {"production": "1.3.0"}}}}
+         "channels": {"production": "1.3.0"},
+         "canaries": {"production": {"stable": "1.3.0", "version": "1.4.0", "percent": 10,
+                                     "move": "<channel move commit>", "sha256": "…"}}}}}
+
+``canaries`` (optional, so older readers still read the bundle and serve the stable arm) carries a
+channel's canary when both of its releases are bundled; its ``sha256`` binds channel, both releases'
+content hashes, percent and move, and every value is validated on read (:func:`.canary.bundle_problem`).
 
 Reading a bundle imports neither gitpython, typer, rich nor litellm.
 """
@@ -123,8 +129,13 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
             raise NotFoundError(f"prompt '{name}' has no releases (llmops release create {name})")
         if spec is None:
             chosen = tags
-        elif not looks_like_spec(spec):  # a channel or "latest": that one release
+        elif not looks_like_spec(spec):  # a channel or "latest": that one release (and a channel's canary)
             chosen = [resolve_tag(repo, name, spec, tags)]
+            if spec.strip() != "latest":
+                from .resolve import channel_state
+
+                canary = channel_state(repo, name, spec.strip(), tags).canary
+                chosen += [canary] if canary is not None else []
         else:
             vs = parse_spec(spec)
             chosen = [t for t in tags if vs.matches(t.version)]
@@ -133,11 +144,18 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
         entry = prompts.setdefault(name, {"releases": {}, "channels": {}})
         for t in chosen:
             entry["releases"][str(t.version)] = release_entry(repo, t)
-    for name, chans in ch.all_channels(repo).items():
+    from .canary import bundle_record
+
+    for name, moves in ch.all_moves(repo).items():
         if name in prompts:
-            for channel, version in chans.items():
-                if version in prompts[name]["releases"]:
-                    prompts[name]["channels"][channel] = version
+            releases = prompts[name]["releases"]
+            for channel, mv in moves.items():
+                if mv.problem and mv.version in releases:
+                    raise IntegrityError(f"channel '{channel}' of '{name}' (move {mv.commit[:12]}): {mv.problem}")
+                if mv.version in releases:
+                    prompts[name]["channels"][channel] = mv.version
+                    if mv.canary is not None and mv.canary in releases:
+                        prompts[name].setdefault("canaries", {})[channel] = bundle_record(name, mv, releases)
     return {
         "format": BUNDLE_FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -200,6 +218,12 @@ def _shape_problem(prompts: dict[str, Any]) -> str | None:
             not isinstance(channels, dict) or not all(isinstance(v, str) for v in channels.values())
         ):
             return f"{at}.channels is not an object of version strings"
+        if entry.get("canaries") is not None:
+            from .canary import bundle_problem
+
+            problem = bundle_problem(name, entry)
+            if problem:
+                return problem
         for version, rel in entry["releases"].items():
             rat = f"{at}.releases[{version[:40]!r}]"
             if not isinstance(rel, dict) or not isinstance(rel.get("manifest"), dict):

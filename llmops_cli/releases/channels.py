@@ -12,6 +12,12 @@ version, reason). So:
 
 Push and fetch them like any ref: ``git push origin 'refs/llmops/*:refs/llmops/*'`` /
 ``git fetch origin '+refs/llmops/*:refs/llmops/*'`` (``llmops release promote --push`` pushes the one moved).
+
+A move may also carry a **canary** (:mod:`.canary`): ``version`` stays the stable release and
+``canary: {version, tag, tag_object, released_commit, percent}`` names the release served to ``percent``%
+of keys; ``action`` says what the move did (``promote``, ``canary``, ``finish``, ``abort``) and
+``previous_canary`` what the canary was before. Moves without these keys (older llmops) read as plain
+promotes; an older llmops reading a canary move serves its stable ``version``.
 """
 
 from __future__ import annotations
@@ -56,18 +62,47 @@ class ChannelMove:
     reason: str
     moved_by: str
     moved_at: str
+    action: str = "promote"  # promote | canary | finish | abort
+    canary: str | None = None  # the canary release's version, None when the channel has no canary
+    canary_tag: str | None = None
+    canary_percent: float | None = None
+    previous_canary: dict[str, Any] | None = None  # {"version", "percent"} before this move
+    problem: str | None = None  # a canary record that does not validate (the loader refuses the channel)
+
+    @property
+    def summary(self) -> str:
+        """One line for histories: ``1.0.0 + canary 1.1.0 at 10% (was 5%)``, ``1.1.0 (canary finished …)``."""
+        was = self.previous_canary or {}
+        pct = f"{was['percent']:g}" if isinstance(was.get("percent"), int | float) else "?"
+        if self.problem:
+            return f"{self.version} (invalid canary record: {self.problem})"
+        if self.action == "canary" and self.canary:
+            before = f" (was {pct}%)" if was.get("version") == self.canary else ""
+            return f"{self.version} + canary {self.canary} at {self.canary_percent:g}%{before}"
+        if self.action == "finish":
+            return f"{self.version} (canary finished at {pct}%, was {self.previous})"
+        if self.action == "abort":
+            return f"{self.version} (canary {was.get('version')} aborted at {pct}%)"
+        return f"{self.version} (was {self.previous})" if self.previous else self.version
 
     def to_dict(self) -> dict[str, Any]:
+        canary = (
+            {"version": self.canary, "tag": self.canary_tag, "percent": self.canary_percent} if self.canary else None
+        )
         return {
             "prompt": self.prompt,
             "channel": self.channel,
             "version": self.version,
             "previous": self.previous,
             "tag": self.tag,
+            "action": self.action,
+            "canary": canary,
+            "previous_canary": self.previous_canary,
             "reason": self.reason,
             "moved_by": self.moved_by,
             "moved_at": self.moved_at,
             "move": self.commit,
+            **({"problem": self.problem} if self.problem else {}),
         }
 
 
@@ -82,6 +117,15 @@ def _parse_move(commit: str, author: str, date: str, body: str) -> ChannelMove |
         return None
     if not isinstance(data, dict) or data.get("schema") != MOVE_SCHEMA:
         return None
+    from .canary import check_percent, parse_move_canary
+
+    canary, problem = parse_move_canary(data)
+    prev_canary = data.get("previous_canary")
+    if isinstance(prev_canary, dict):  # shown in histories only: keep it small and well-typed
+        prev_canary = {
+            "version": str(prev_canary.get("version"))[:100],
+            "percent": check_percent(prev_canary.get("percent")),
+        }
     return ChannelMove(
         commit=commit,
         prompt=str(data.get("prompt")),
@@ -92,6 +136,12 @@ def _parse_move(commit: str, author: str, date: str, body: str) -> ChannelMove |
         reason=str(data.get("reason") or ""),
         moved_by=author,
         moved_at=date,
+        action=str(data.get("action") or "promote")[:20],
+        canary=canary[0] if canary else None,
+        canary_tag=canary[1] if canary else None,
+        canary_percent=canary[2] if canary else None,
+        previous_canary=prev_canary if isinstance(prev_canary, dict) else None,
+        problem=problem,
     )
 
 
@@ -126,22 +176,27 @@ def history(repo: GitRepoDir, name: str, channel: str, limit: int | None = None)
 
 
 def all_channels(repo: GitRepoDir, name: str | None = None) -> dict[str, dict[str, str]]:
-    """{prompt: {channel: version}} for every channel ref (one ``for-each-ref``)."""
+    """{prompt: {channel: version}} for every channel ref (one ``for-each-ref``); version = the stable one."""
+    return {p: {c: m.version for c, m in chans.items()} for p, chans in all_moves(repo, name).items()}
+
+
+def all_moves(repo: GitRepoDir, name: str | None = None) -> dict[str, dict[str, ChannelMove]]:
+    """{prompt: {channel: current move}} for every channel ref (one ``for-each-ref``; ``commit`` is the move)."""
     pattern = CHANNEL_REF_PREFIX + (f"{name}/" if name else "")
-    out = repo.git("for-each-ref", "--format=%(refname)%00%(contents)%01", pattern)
-    result: dict[str, dict[str, str]] = {}
+    out = repo.git("for-each-ref", "--format=%(refname)%00%(objectname)%00%(contents)%01", pattern)
+    result: dict[str, dict[str, ChannelMove]] = {}
     for rec in out.split("\x01"):
         rec = rec.lstrip("\n")
         if not rec:
             continue
-        ref, body = rec.split("\x00", 1)
+        ref, sha, body = rec.split("\x00", 2)
         rest = ref[len(CHANNEL_REF_PREFIX) :]
         prompt, _, ch = rest.rpartition("/@")
         if not prompt or (name is not None and prompt != name):
             continue
-        move = _parse_move("", "", "", "title\n" + body)
+        move = _parse_move(sha, "", "", "title\n" + body)
         if move is not None:
-            result.setdefault(prompt, {})[ch] = move.version
+            result.setdefault(prompt, {})[ch] = move
     return result
 
 
@@ -151,23 +206,52 @@ def move(repo: GitRepoDir, name: str, channel: str, version: str, tag: str, reas
     Returns None (and moves nothing) when the channel already points at that version.
     The ref is updated with compare-and-swap, so a concurrent move makes this fail instead of losing one.
     """
-    ref = channel_ref(name, channel)
     prev = current(repo, name, channel)
+    if prev is not None and prev.canary is not None:
+        raise UsageError(
+            f"channel {channel} of {name} has a canary ({prev.canary} at {prev.canary_percent:g}% of keys): "
+            f"finish it (--finish) or abort it (--abort) before moving the channel"
+        )
     if prev is not None and prev.version == version:
         return None
+    arrow = f"{prev.version} → {version}" if prev else version
+    return write_move(repo, name, channel, prev, version, tag, reason, title=f"{channel}: {name} {arrow}")
+
+
+def release_ids(repo: GitRepoDir, tag: str) -> dict[str, str]:
+    """The tag object and released commit a move records for release tag ``tag``."""
+    return {
+        "tag_object": repo.git("rev-parse", f"refs/tags/{tag}").strip(),
+        "released_commit": repo.git("rev-parse", f"refs/tags/{tag}^{{commit}}").strip(),
+    }
+
+
+def write_move(
+    repo: GitRepoDir,
+    name: str,
+    channel: str,
+    prev: ChannelMove | None,
+    version: str,
+    tag: str,
+    reason: str,
+    *,
+    title: str,
+    extra: dict[str, Any] | None = None,
+) -> ChannelMove:
+    """Append one move commit on top of ``prev`` (compare-and-swap); ``extra`` adds the canary keys."""
+    ref = channel_ref(name, channel)
     body = {
         "schema": MOVE_SCHEMA,
         "prompt": name,
         "channel": channel,
         "version": version,
         "tag": tag,
-        "tag_object": repo.git("rev-parse", f"refs/tags/{tag}").strip(),
-        "released_commit": repo.git("rev-parse", f"refs/tags/{tag}^{{commit}}").strip(),
+        **release_ids(repo, tag),
         "previous": prev.version if prev else None,
         "reason": reason,
+        **(extra or {}),
     }
-    arrow = f"{prev.version} → {version}" if prev else version
-    message = f"{channel}: {name} {arrow}\n\n{json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)}\n"
+    message = f"{title}\n\n{json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)}\n"
     empty_tree = repo.git("mktree", input="").strip()
     args = ["commit-tree", empty_tree]
     if prev is not None:

@@ -259,7 +259,8 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
     from .manifest import parse_tag_message
 
     repo = discover(root)
-    chans = ch.all_channels(repo, name)
+    moves = ch.all_moves(repo, name)
+    chans = {p: {c: m.version for c, m in cm.items()} for p, cm in moves.items()}
     rows = []
     for t in repo.release_tags(name):
         try:
@@ -277,6 +278,11 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
                 "model": m.get("model"),
                 "gate": (m.get("gate") or {}).get("verdict"),
                 "channels": sorted(c for c, v in chans.get(t.name, {}).items() if v == str(t.version)),
+                "canary": [
+                    {"channel": c, "percent": m.canary_percent}
+                    for c, m in sorted(moves.get(t.name, {}).items())
+                    if m.canary == str(t.version)
+                ],
                 "valid_manifest": bool(m),
             }
         )

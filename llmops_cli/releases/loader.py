@@ -16,10 +16,15 @@ bundled files and checked against the bundled manifest. A mismatch raises :class
 Resolved prompts are cached in-process: a version spec or channel is resolved once per process
 (pass ``refresh=True`` or call :func:`clear_cache` to pick up a channel move); a bundle is re-read
 when its file changes.
+
+A channel with a canary (:mod:`.canary`) is resolved to both releases once; ``key=`` then picks the arm
+per call by a stable hash (no key: the stable arm). The returned prompt is a per-(channel, arm) copy with
+``channel`` and ``arm`` set; cached prompts are never mutated.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +35,46 @@ if TYPE_CHECKING:
     from ..prompt import Prompt
     from .tags import ReleaseTag
 
-_CACHE: dict[tuple[Any, ...], Prompt] = {}
+_CACHE: dict[tuple[Any, ...], Prompt | _Split] = {}
 _REPOS: dict[str, GitRepoDir] = {}
+
+
+class _Split:
+    """A channel with a canary, resolved: the two per-arm prompt copies and the bucket threshold."""
+
+    __slots__ = ("bucket", "canary", "channel", "name", "stable", "threshold")
+
+    def __init__(self, name: str, channel: str, percent: float, stable: Prompt, canary: Prompt) -> None:
+        from .canary import bucket, threshold
+
+        self.name, self.channel, self.stable, self.canary = name, channel, stable, canary
+        self.threshold, self.bucket = threshold(percent), bucket
+
+    def pick(self, key: str | int | None) -> Prompt:
+        """The canary copy when ``key``'s bucket is below the threshold (:func:`.canary.arm_for`), else stable."""
+        if key is None:
+            return self.stable
+        return self.canary if self.bucket(self.name, self.channel, key) < self.threshold else self.stable
+
+
+def _pick(hit: Prompt | _Split, key: str | int | None) -> Prompt:
+    return hit.pick(key) if isinstance(hit, _Split) else hit
+
+
+def _arm_copy(prompt: Prompt, pkey: tuple[Any, ...], channel: str, arm: str | None) -> Prompt:
+    """The cached copy of ``prompt`` with ``channel``/``arm`` set (the shared prompt itself stays untouched)."""
+    akey = ("arm", *pkey, channel, arm)
+    copy = _CACHE.get(akey)
+    if not isinstance(copy, _prompt_type()):
+        prompt.sha256  # noqa: B018  (computed once, inherited by the copy)
+        copy = _CACHE[akey] = dataclasses.replace(prompt, channel=channel, arm=arm)
+    return copy
+
+
+def _is_channel(spec: str) -> bool:
+    from .semver import looks_like_spec
+
+    return spec.strip() != "latest" and not looks_like_spec(spec)
 
 
 def clear_cache() -> None:
@@ -47,6 +90,7 @@ def load_prompt(
     root: str | os.PathLike[str] | None = None,
     bundle: str | os.PathLike[str] | None = None,
     refresh: bool = False,
+    key: str | int | None = None,
 ) -> Prompt:
     """Load a prompt for serving code.
 
@@ -56,6 +100,9 @@ def load_prompt(
       ``latest`` (highest non-prerelease) or a channel name (``production``), resolved from the
       repository's release tags — or, with ``bundle``, from that exported bundle (no git needed;
       ``version=None`` means ``latest`` there).
+    * ``key`` (a user, tenant or session id): when ``version`` names a channel with a canary, picks the arm —
+      the same key always gets the same release (see :mod:`llmops_cli.releases.canary`); without a key,
+      the stable arm. Loaded by channel, the prompt's ``channel`` is set, and ``arm`` too when there is a canary.
 
     Raises :class:`NotFoundError` when nothing matches and :class:`IntegrityError` when the content
     does not match its release manifest.
@@ -64,13 +111,17 @@ def load_prompt(
         from ..errors import UsageError
 
         raise UsageError(f"version must be a version, range, 'latest' or a channel name, not {version!r}")
+    if key is not None and (not isinstance(key, str | int) or isinstance(key, bool)):
+        from .canary import key_text
+
+        key_text(key)  # raises UsageError naming the accepted types
     if bundle is not None:
-        return _from_bundle(name, version or "latest", bundle, refresh)
+        return _pick(_from_bundle(name, version or "latest", bundle, refresh), key)
     if version is None:
         from ..project import Project
 
         return Project.open(root).load(name)
-    return _from_tags(name, version, root, refresh)
+    return _pick(_from_tags(name, version, root, refresh), key)
 
 
 load_prompt.cache_clear = clear_cache  # type: ignore[attr-defined]
@@ -89,20 +140,52 @@ def _repo_for(root: str | os.PathLike[str] | None) -> GitRepoDir:
     return repo
 
 
-def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, refresh: bool) -> Prompt:
+def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, refresh: bool) -> Prompt | _Split:
     key = ("git", str(root or os.environ.get("LLMOPS_ROOT") or os.getcwd()), name, version)
     if not refresh and key in _CACHE:
         return _CACHE[key]
-    from .resolve import resolve_tag
-
     repo = _repo_for(root)
-    tag = resolve_tag(repo, name, version)
+    if not _is_channel(version):
+        from .resolve import resolve_tag
+
+        prompt = _tag_prompt(repo, resolve_tag(repo, name, version), refresh)[0]
+        _CACHE[key] = prompt
+        return prompt
+    from .canary import CANARY, STABLE
+    from .resolve import channel_state
+
+    state = channel_state(repo, name, version.strip())
+    stable, spkey = _tag_prompt(repo, state.stable, refresh)
+    result: Prompt | _Split
+    if state.canary is None or state.percent is None:
+        result = _arm_copy(stable, spkey, state.channel, None)
+    else:
+        canary, cpkey = _tag_prompt(repo, state.canary, refresh)
+        result = _Split(
+            name,
+            state.channel,
+            state.percent,
+            _arm_copy(stable, spkey, state.channel, STABLE),
+            _arm_copy(canary, cpkey, state.channel, CANARY),
+        )
+    _CACHE[key] = result
+    return result
+
+
+def _tag_prompt(repo: GitRepoDir, tag: ReleaseTag, refresh: bool) -> tuple[Prompt, tuple[Any, ...]]:
+    """The verified prompt of a release tag (cached per tag object) and its cache key."""
     pkey = ("tag", str(repo.toplevel), tag.tag, tag.object_sha)
     prompt = None if refresh else _CACHE.get(pkey)
-    if prompt is None:
+    if not isinstance(prompt, _prompt_type()):
         prompt = prompt_at_tag(repo, tag)
-    _CACHE[key] = _CACHE[pkey] = prompt
-    return prompt
+        _CACHE[pkey] = prompt
+    return prompt, pkey
+
+
+def _prompt_type() -> type[Prompt]:
+    from ..prompt import Prompt
+
+    return Prompt
 
 
 def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> Prompt:
@@ -133,7 +216,7 @@ def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> P
 
 
 # -- from a bundle ---------------------------------------------------------------------------------
-def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: bool) -> Prompt:
+def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: bool) -> Prompt | _Split:
     from .bundle import bundle_key, prompt_from_entry, read_bundle
 
     bkey = bundle_key(bundle)
@@ -155,10 +238,32 @@ def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: 
             versions[v] = text
     channels = entry.get("channels") or {}
     chosen = pick_version(name, spec, list(versions), lambda ch: channels.get(ch))
-    vtext = versions[chosen]
-    pkey = ("bundle", bkey, name, vtext)
-    prompt = None if refresh else _CACHE.get(pkey)
-    if prompt is None:
-        prompt = prompt_from_entry(name, vtext, entry["releases"][vtext], where=f"bundle {bundle}")
-    _CACHE[key] = _CACHE[pkey] = prompt
-    return prompt
+
+    def release(vtext: str) -> tuple[Prompt, tuple[Any, ...]]:
+        pkey = ("bundle", bkey, name, vtext)
+        prompt = None if refresh else _CACHE.get(pkey)
+        if not isinstance(prompt, _prompt_type()):
+            prompt = _CACHE[pkey] = prompt_from_entry(name, vtext, entry["releases"][vtext], where=f"bundle {bundle}")
+        return prompt, pkey
+
+    stable, spkey = release(versions[chosen])
+    result: Prompt | _Split = stable
+    if _is_channel(spec):
+        from .canary import CANARY, STABLE, check_percent
+
+        channel = spec.strip()
+        rec = (entry.get("canaries") or {}).get(channel)  # validated with the bundle (read_bundle)
+        percent = check_percent(rec["percent"]) if isinstance(rec, dict) else None
+        if rec is None or percent is None:
+            result = _arm_copy(stable, spkey, channel, None)
+        else:
+            canary, cpkey = release(rec["version"])
+            result = _Split(
+                name,
+                channel,
+                percent,
+                _arm_copy(stable, spkey, channel, STABLE),
+                _arm_copy(canary, cpkey, channel, CANARY),
+            )
+    _CACHE[key] = result
+    return result

@@ -5,12 +5,14 @@ Shared by :mod:`.loader` (``load_prompt``), :mod:`.bundle` and :mod:`.create`, b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, NotFoundError
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
+    from .channels import ChannelMove
     from .tags import ReleaseTag
 
 
@@ -55,3 +57,36 @@ def pick_version(name: str, spec: str, versions: list[Any], channel_lookup: Any)
     if v is None or v not in versions:
         raise IntegrityError(f"channel '{spec}' of '{name}' points at {target}, which is not a release")
     return v
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """What a channel serves now: the stable release, and the canary release with its percent (or None)."""
+
+    channel: str
+    stable: ReleaseTag
+    canary: ReleaseTag | None
+    percent: float | None
+    move: ChannelMove
+
+
+def channel_state(repo: GitRepoDir, name: str, channel: str, tags: list[ReleaseTag] | None = None) -> ChannelState:
+    """The channel's current stable and canary releases (one ``git log``); errors like :func:`resolve_tag`."""
+    from . import channels as ch
+
+    tags = repo.release_tags(name, detail=False) if tags is None else tags
+    if not tags:
+        raise NotFoundError(f"prompt '{name}' has no releases (no tags prompts/{name}/v*)")
+    ch.check_channel(channel)
+    mv = ch.current(repo, name, channel)
+    by_version = {t.version: t for t in tags}
+    stable = by_version[pick_version(name, channel, list(by_version), lambda _c: mv.version if mv else None)]
+    assert mv is not None  # pick_version raised otherwise
+    if mv.problem:
+        raise IntegrityError(f"channel '{channel}' of '{name}' (move {mv.commit[:12]}): {mv.problem}")
+    if mv.canary is None or mv.canary_percent is None:
+        return ChannelState(channel, stable, None, None, mv)
+    canary = next((t for t in tags if str(t.version) == mv.canary), None)
+    if canary is None:
+        raise IntegrityError(f"channel '{channel}' of '{name}' has canary {mv.canary}, which is not a release")
+    return ChannelState(channel, stable, canary, mv.canary_percent, mv)

@@ -1,0 +1,129 @@
+"""Moving a channel's canary: ``llmops release promote … --canary N / --finish / --abort``.
+
+Each change is one move commit in the channel's history (:mod:`.channels`), pushed like any channel move;
+the arithmetic (percent rules, bucketing) is in :mod:`.canary`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from ..errors import IntegrityError, UsageError
+from .canary import parse_percent, stored_percent
+
+if TYPE_CHECKING:
+    from ..git import GitRepoDir
+    from .channels import ChannelMove
+
+
+def change_canary(
+    ref: str,
+    channel: str,
+    *,
+    percent: str | None = None,
+    finish: bool = False,
+    abort: bool = False,
+    root: str | os.PathLike[str] | None = None,
+    reason: str = "",
+    push: bool = False,
+    remote: str = "origin",
+) -> ChannelMove | None:
+    """``release promote --canary/--finish/--abort``: exactly one of them; returns the new move (None: nothing
+    changed, the canary already has that percent). Every refusal is a :class:`UsageError` (exit 2)."""
+    from ..git import discover
+    from . import channels as ch
+    from .create import split_ref
+
+    if sum((percent is not None, finish, abort)) != 1:
+        raise UsageError("use one of --canary PERCENT, --finish or --abort")
+    pct = parse_percent(percent) if percent is not None else None
+    name, spec = split_ref(ref)
+    if pct is not None and spec is None:
+        raise UsageError(f"say which release to canary: {name}@VERSION --canary {percent}")
+    ch.check_channel(channel)
+    repo = discover(root)
+    if pct is not None:
+        assert spec is not None
+        moved = start_canary(repo, name, channel, spec, pct, reason)
+    else:
+        moved = end_canary(repo, name, channel, finish=finish, expect=spec, reason=reason)
+    if push and moved is not None:
+        ch.push(repo, remote, name, channel)
+    return moved
+
+
+def start_canary(
+    repo: GitRepoDir, name: str, channel: str, spec: str, percent: float, reason: str
+) -> ChannelMove | None:
+    """Serve release ``spec`` to ``percent``% of keys on ``channel`` (or change the running canary's percent)."""
+    from . import channels as ch
+    from .loader import prompt_at_tag
+    from .resolve import resolve_tag
+
+    tags = repo.release_tags(name, detail=False)
+    tag = resolve_tag(repo, name, spec, tags)  # NotFoundError (exit 2) for an unreleased version
+    prev = ch.current(repo, name, channel)
+    if prev is None:
+        raise UsageError(
+            f"a canary needs a stable version: channel {channel} of {name} is not set "
+            f"(llmops release promote {name}@VERSION --to {channel} first)"
+        )
+    version = str(tag.version)
+    if version == prev.version:
+        raise UsageError(f"{name}@{version} is already the stable version of {channel}; a canary must differ")
+    if prev.canary is not None and prev.canary != version:
+        raise UsageError(
+            f"channel {channel} of {name} already has canary {prev.canary} at {prev.canary_percent:g}%: "
+            "finish it (--finish) or abort it (--abort) first"
+        )
+    if prev.canary == version and prev.canary_percent == percent:
+        return None
+    prompt_at_tag(repo, tag)  # refuses a moved or tampered release before anything moves
+    stable_ok = next((t for t in tags if str(t.version) == prev.version), None)
+    if stable_ok is None:
+        raise IntegrityError(f"channel {channel} of {name} points at {prev.version}, which is not a release")
+    was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)} if prev.canary else None
+    verb = f"{was['percent']:g}% → {percent:g}%" if was else f"at {percent:g}%"
+    extra = {
+        "action": "canary",
+        "canary": {
+            "version": version,
+            "tag": tag.tag,
+            **ch.release_ids(repo, tag.tag),
+            "percent": stored_percent(percent),
+        },
+        "previous_canary": was,
+    }
+    title = f"{channel}: {name} {prev.version} + canary {version} {verb}"
+    return ch.write_move(repo, name, channel, prev, prev.version, stable_ok.tag, reason, title=title, extra=extra)
+
+
+def end_canary(
+    repo: GitRepoDir, name: str, channel: str, *, finish: bool, expect: str | None, reason: str
+) -> ChannelMove:
+    """``--finish`` (the channel moves to the canary version) or ``--abort`` (it stays on the stable one)."""
+    from . import channels as ch
+    from .loader import prompt_at_tag
+    from .semver import try_parse_version
+
+    flag = "--finish" if finish else "--abort"
+    prev = ch.current(repo, name, channel)
+    if prev is None or prev.canary is None or prev.canary_tag is None or prev.canary_percent is None:
+        raise UsageError(f"channel {channel} of {name} has no canary to {flag[2:]}")
+    asked = try_parse_version(expect) if expect is not None else None
+    if expect is not None and str(asked) != prev.canary:
+        raise UsageError(f"the canary of {channel} of {name} is {prev.canary}, not {expect}; {flag} takes NAME")
+    was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
+    if finish:
+        tags = [t for t in repo.release_tags(name, detail=False) if str(t.version) == prev.canary]
+        if not tags:
+            raise IntegrityError(f"channel {channel} of {name} has canary {prev.canary}, which is not a release")
+        prompt_at_tag(repo, tags[0])  # the release the whole channel is about to serve must verify
+        version, tag = prev.canary, tags[0].tag  # the verified tag, not the name the move recorded
+        title = f"{channel}: {name} {prev.version} → {version} (canary finished at {prev.canary_percent:g}%)"
+    else:
+        version, tag = prev.version, prev.tag
+        title = f"{channel}: {name} canary {prev.canary} aborted at {prev.canary_percent:g}%, stays {version}"
+    extra = {"action": "finish" if finish else "abort", "canary": None, "previous_canary": was}
+    return ch.write_move(repo, name, channel, prev, version, tag, reason, title=title, extra=extra)
