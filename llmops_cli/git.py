@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import GitError
-from .releases.semver import Version
-from .releases.tags import TAG_REF_PREFIX, ReleaseTag, parse_tag
+from .tagnames import TAG_REF_PREFIX, ReleaseTag, parse_tag
+from .versions import Version
 
 if TYPE_CHECKING:
     import git

@@ -21,14 +21,13 @@ from pathlib import Path
 from ..errors import GitError, UsageError
 from ..git import merge_base_of, open_repo, resolve_commit, subdir_of
 from ..sources import FsSource, GitSource, Source
+from ..tagnames import tag_name
 
 _RELEASE = re.compile(r"^(?P<name>[^@\s]+)@v?(?P<version>\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$")
 
 
 def release_tag(name: str, version: str) -> str:
-    """The git tag of a prompt release (the scheme is defined once, in :mod:`llmops_cli.releases.tags`)."""
-    from ..releases.tags import tag_name
-
+    """The git tag of a prompt release (the scheme is defined once, in :mod:`llmops_cli.tagnames`)."""
     return tag_name(name, version.removeprefix("v"))
 
 

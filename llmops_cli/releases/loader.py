@@ -28,7 +28,7 @@ from ..errors import IntegrityError, NotFoundError, UserError
 if TYPE_CHECKING:
     from ..git import GitRepoDir
     from ..prompt import Prompt
-    from .tags import ReleaseTag
+    from ..tagnames import ReleaseTag
 
 _CACHE: dict[tuple[Any, ...], Prompt] = {}
 _REPOS: dict[str, GitRepoDir] = {}
@@ -140,8 +140,8 @@ def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: 
     key = ("bundle", bkey, name, spec)
     if not refresh and key in _CACHE:
         return _CACHE[key]
+    from ..versions import try_parse_version
     from .resolve import pick_version
-    from .semver import try_parse_version
 
     data = read_bundle(bundle)
     entry = data["prompts"].get(name)
