@@ -29,7 +29,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from . import limits
@@ -444,6 +445,10 @@ class TemplateInfo:
     unsafe_attributes: list[tuple[str, int]] = field(default_factory=list)
 
 
+# the nodes that load another template by name
+_LOADS = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+
+
 class TemplateEngine:
     """One sandboxed Jinja environment per project source; compiled templates are cached."""
 
@@ -505,10 +510,12 @@ class TemplateEngine:
         from jinja2 import meta
 
         info.variables |= meta.find_undeclared_variables(ast)
-        for node in ast.find_all(nodes.Getattr):
-            if node.attr.startswith("_") or node.attr in {"mro", "gi_frame", "f_globals", "func_globals"}:
-                info.unsafe_attributes.append((node.attr, node.lineno))
-        for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+        for attr in ast.find_all(nodes.Getattr):
+            if attr.attr.startswith("_") or attr.attr in {"mro", "gi_frame", "f_globals", "func_globals"}:
+                info.unsafe_attributes.append((attr.attr, attr.lineno))
+        for node in ast.find_all(_LOADS):
+            if not isinstance(node, _LOADS):  # find_all is typed as the common base (Stmt)
+                continue
             target = node.template
             if not (isinstance(target, nodes.Const) and isinstance(target.value, str)):
                 info.dynamic_includes.append(node.lineno)

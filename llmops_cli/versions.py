@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import cached_property, total_ordering
 
 from .errors import UsageError
 
@@ -36,6 +36,9 @@ _PARTIAL = re.compile(r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*|[xX*]))?(?:\.(0|[1-9]\d*
 _COMPARATOR = re.compile(r"^(>=|<=|>|<|=)?\s*(\S+)$")
 
 BUMPS = ("major", "minor", "patch")
+
+# (major, minor, patch, 1 for a release / 0 for a prerelease, prerelease identifiers as (0, n, "") / (1, 0, s))
+_SortKey = tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]
 
 
 @total_ordering
@@ -65,17 +68,17 @@ class Version:
     def is_prerelease(self) -> bool:
         return bool(self.prerelease)
 
-    def __post_init__(self) -> None:
-        # A prerelease sorts before its release; numeric identifiers sort numerically, before alphanumerics.
+    @cached_property
+    def sort_key(self) -> _SortKey:
+        """Semver precedence: a prerelease sorts before its release; numeric identifiers sort numerically,
+        before alphanumerics. Computed once per instance (cached in its ``__dict__``)."""
         if not self.prerelease:
-            key: tuple = (self.major, self.minor, self.patch, 1, ())
-        else:
-            ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
-            key = (self.major, self.minor, self.patch, 0, ids)
-        object.__setattr__(self, "sort_key", key)
+            return (self.major, self.minor, self.patch, 1, ())
+        ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
+        return (self.major, self.minor, self.patch, 0, ids)
 
-    def _key(self) -> tuple:
-        return self.sort_key  # type: ignore[attr-defined,no-any-return]
+    def _key(self) -> _SortKey:
+        return self.sort_key
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
@@ -165,13 +168,13 @@ def _partial(text: str, spec: str) -> tuple[int, int | None, int | None]:
     m = _PARTIAL.match(text)
     if not m:
         raise UsageError(f"bad version spec {spec!r}: {text!r} is not a version")
-    parts = [m.group(1), m.group(2), m.group(3)]
-    nums: list[int | None] = []
-    for p in parts:
-        nums.append(None if p is None or p in "xX*" else int(p))
-    if nums[1] is None:
-        nums[2] = None
-    return nums[0], nums[1], nums[2]  # type: ignore[return-value]
+    minor = _number(m.group(2))
+    return int(m.group(1)), minor, None if minor is None else _number(m.group(3))
+
+
+def _number(part: str | None) -> int | None:
+    """A version part: None when absent or a wildcard (``x``, ``X``, ``*``)."""
+    return None if part is None or part in "xX*" else int(part)
 
 
 def parse_spec(text: str) -> VersionSpec:
@@ -209,9 +212,9 @@ def parse_spec(text: str) -> VersionSpec:
         return VersionSpec(spec, None, ((">=", lo), ("<", hi)))
     parts = [p for p in re.split(r"[,\s]+", spec) if p]
     if len(parts) == 1 and _PARTIAL.match(parts[0]):  # "1.3" -> 1.3.x, "1" -> 1.x
-        major, minor, _ = _partial(parts[0], spec)
-        lo = Version(major, minor or 0, 0)
-        hi = Version(major + 1, 0, 0) if minor is None else Version(major, minor + 1, 0)
+        major, part_minor, _ = _partial(parts[0], spec)
+        lo = Version(major, part_minor or 0, 0)
+        hi = Version(major + 1, 0, 0) if part_minor is None else Version(major, part_minor + 1, 0)
         return VersionSpec(spec, None, ((">=", lo), ("<", hi)))
     comps: list[tuple[str, Version]] = []
     # Allow ">= 1.2" (operator and version separated by a space).
@@ -229,8 +232,8 @@ def parse_spec(text: str) -> VersionSpec:
         body = m.group(2)
         v = try_parse_version(body)
         if v is None:
-            major, minor, patch = _partial(body, spec)
-            v = Version(major, minor or 0, patch or 0)
+            major, part_minor, part_patch = _partial(body, spec)
+            v = Version(major, part_minor or 0, part_patch or 0)
         comps.append((op, v))
     return VersionSpec(spec, None, tuple(comps))
 

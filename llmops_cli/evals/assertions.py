@@ -342,7 +342,7 @@ def _json_equal(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
-    return a == b
+    return bool(a == b)
 
 
 def _binary(ok: bool, yes: str, no: str) -> tuple[float, str]:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 
 def short(value: Any, n: int = 60) -> str:
@@ -127,14 +131,16 @@ def _kw_additional_properties(validator: Any, ap: Any, instance: Any, schema: di
 
 
 @functools.lru_cache(maxsize=16)
-def _validator_class(base: type) -> type:
+def _validator_class(base: type[Validator]) -> type[Validator]:
     import jsonschema
 
     overrides = {"pattern": _kw_pattern, "patternProperties": _kw_pattern_properties}
     if "additionalProperties" in base.VALIDATORS:
         overrides["additionalProperties"] = _kw_additional_properties
     overrides = {k: v for k, v in overrides.items() if k in base.VALIDATORS}
-    return jsonschema.validators.extend(base, overrides)
+    # jsonschema's stubs leave extend() unannotated
+    extended: type[Validator] = jsonschema.validators.extend(base, overrides)  # type: ignore[no-untyped-call]
+    return extended
 
 
 def _schema_nodes(schema: Any) -> Any:
@@ -181,11 +187,13 @@ def check_json_schema(schema: dict[str, Any]) -> None:
             raise ValueError(f"cannot be applied: {str(exc)[:160]}") from None
 
 
-def schema_errors(schema: dict[str, Any], doc: Any) -> Any:
+def schema_errors(schema: dict[str, Any], doc: Any) -> ValidationError | None:
+    """The most relevant way ``doc`` fails ``schema`` (regex keywords in RE2), or None when it conforms."""
     import jsonschema
 
     cls = _validator_class(jsonschema.validators.validator_for(schema))
-    return jsonschema.exceptions.best_match(cls(schema).iter_errors(doc))
+    best: ValidationError | None = jsonschema.exceptions.best_match(cls(schema).iter_errors(doc))
+    return best
 
 
 def parse_json_path(path: Any) -> list[str | int]:

@@ -36,7 +36,8 @@ def map_tests(st: State) -> tuple[list[DraftCase], dict[str, Any], list[Gap]]:
     default_gaps: list[Gap] = []
     prompt_gaps: list[Gap] = []
     dt = data.get("defaultTest")
-    dlog, dpath = log, ("defaultTest",)
+    dlog = log
+    dpath: tuple[str, ...] = ("defaultTest",)
     if isinstance(dt, str):
         dpath_file, text = st.src.read_text(dt, file=log.file, line=log.line(dpath))
         dlog = st.file_log(dpath_file, text)
