@@ -263,7 +263,7 @@ def test_git_is_reached_only_through_the_git_layer() -> None:
 FOUNDATION = {"_version", "errors", "limits", "redact", "hashing", "jsonio", "yamlio", "versions", "tagnames"}
 CORE = {
     "root", "config", "spec", "variables", "templating", "sources", "git", "goldens",
-    "providers", "models", "prompt", "project", "lint",
+    "providers", "models", "serving", "prompt", "project", "lint",
 }  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     # foundation: no package-level state, imported by everything
@@ -287,7 +287,8 @@ LAYERS: dict[str, set[str]] = {
     "goldens": FOUNDATION | {"config", "spec"},
     "providers": FOUNDATION,
     "models": FOUNDATION | {"config", "providers"},
-    "prompt": FOUNDATION | {"spec", "models", "templating", "variables", "sources"},
+    "serving": FOUNDATION | {"models"},  # a rendered prompt's calls in serving code: logs, retries, tracing
+    "prompt": FOUNDATION | {"spec", "models", "serving", "templating", "variables", "sources"},
     "project": FOUNDATION | (CORE - {"lint", "project"}),
     "lint": FOUNDATION | (CORE - {"lint"}),
     "scaffolding": FOUNDATION | {"spec"},
@@ -298,9 +299,10 @@ LAYERS: dict[str, set[str]] = {
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
     "gate": FOUNDATION | CORE | {"evals", "report"},
     "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; gate records
+    "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
-    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases"},
+    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"},
     "__main__": {"cli"},
 }
 
