@@ -262,7 +262,7 @@ def test_git_is_reached_only_through_the_git_layer() -> None:
 # The table itself must stay acyclic, so no two packages can ever reach each other.
 FOUNDATION = {"_version", "errors", "limits", "redact", "hashing", "jsonio", "yamlio", "versions", "tagnames"}
 CORE = {
-    "root", "config", "spec", "variables", "templating", "sources", "git", "goldens",
+    "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
     "providers", "models", "serving", "prompt", "project", "lint",
 }  # fmt: skip
 LAYERS: dict[str, set[str]] = {
@@ -283,7 +283,8 @@ LAYERS: dict[str, set[str]] = {
     "git": FOUNDATION | {"root"},  # the one door into git
     "sources": FOUNDATION | {"git"},
     "variables": FOUNDATION | {"spec"},
-    "templating": FOUNDATION | {"sources", "spec"},
+    "sandbox": FOUNDATION,  # the bounded Jinja sandbox
+    "templating": FOUNDATION | {"sandbox", "sources", "spec"},
     "goldens": FOUNDATION | {"config", "spec"},
     "providers": FOUNDATION,
     "models": FOUNDATION | {"config", "providers"},
