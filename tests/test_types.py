@@ -33,10 +33,10 @@ TEMPORARILY_UNCHECKED = {
 }
 
 
-def _mypy(*args: str) -> subprocess.CompletedProcess[str]:
-    # An incremental cache per checkout that outlives the test run: a rerun checks only what changed.
-    key = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
-    cache = Path(tempfile.gettempdir()) / f"llmops-mypy-cache-{key}"
+def _mypy(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
+    if cache is None:  # an incremental cache per checkout that outlives the test run: a rerun checks what changed
+        key = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+        cache = Path(tempfile.gettempdir()) / f"llmops-mypy-cache-{key}"
     cmd = [sys.executable, "-m", "mypy", "--config-file", str(PYPROJECT), "--cache-dir", str(cache), *args]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
@@ -70,6 +70,6 @@ def test_config_is_strict_and_exclusions_only_shrink() -> None:
 def test_the_check_fails_on_a_type_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f(x: int) -> str:\n    return x\n", encoding="utf-8")
-    proc = _mypy(str(bad))
+    proc = _mypy(str(bad), cache=tmp_path / "cache")  # its own cache: xdist may run it beside the full check
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert 'Incompatible return value type (got "int", expected "str")' in proc.stdout
