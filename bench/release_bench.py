@@ -58,7 +58,7 @@ def build_repo(root: Path, n: int) -> None:
     """N releases of one prompt: each a commit changing max_tokens and an annotated tag with a real manifest."""
     from llmops_cli.project import Project
     from llmops_cli.releases.manifest import build_manifest, format_tag_message
-    from llmops_cli.releases.tags import tag_name
+    from llmops_cli.tagnames import tag_name
 
     git(root, "init", "-q", "-b", "main")
     for k, v in (("user.email", "b@example.com"), ("user.name", "Bench"), ("tag.gpgsign", "false")):

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import GitError
-from .releases.semver import Version
-from .releases.tags import TAG_REF_PREFIX, ReleaseTag, parse_tag
+from .tagnames import TAG_REF_PREFIX, ReleaseTag, parse_tag
+from .versions import Version
 
 if TYPE_CHECKING:
-    import git
+    # by name: inside GitRepoDir, ``git`` is its method
+    from git import Commit, Repo
 
 
 class GitRepoDir:
@@ -61,7 +62,7 @@ class GitRepoDir:
         )
 
     @cached_property
-    def repo(self) -> git.Repo:
+    def repo(self) -> Repo:
         """gitpython's view (imported only when objects must be read)."""
         import git
 
@@ -74,7 +75,7 @@ class GitRepoDir:
         """A project-relative path as a repository-relative one."""
         return f"{self.subdir}/{rel}" if self.subdir else rel
 
-    def commit(self, sha: str) -> git.Commit:
+    def commit(self, sha: str) -> Commit:
         """gitpython's commit object for a full SHA (no lookup until its tree is read)."""
         import git
 
@@ -133,7 +134,7 @@ class GitRepoDir:
                     tagger_date=date,
                 )
             )
-        tags.sort(key=lambda t: (t.name, t.version.sort_key))  # type: ignore[attr-defined]
+        tags.sort(key=lambda t: (t.name, t.version.sort_key))
         return tags
 
     def detailed(self, tag: ReleaseTag) -> ReleaseTag:
@@ -204,7 +205,7 @@ def discover(root: str | os.PathLike[str] | None) -> GitRepoDir:
 
 
 # -- gitpython views ------------------------------------------------------------------------------
-def open_repo(path: str | os.PathLike[str]) -> git.Repo:
+def open_repo(path: str | os.PathLike[str]) -> Repo:
     """The git repository containing ``path``; :class:`GitError` when there is none."""
     import git
 
@@ -214,7 +215,7 @@ def open_repo(path: str | os.PathLike[str]) -> git.Repo:
         raise GitError(f"not a git repository: {path}") from None
 
 
-def resolve_commit(repo: git.Repo, ref: str) -> git.Commit:
+def resolve_commit(repo: Repo, ref: str) -> Commit:
     """A commit for a branch, tag, SHA or any rev expression; :class:`GitError` when unknown."""
     import git
 
@@ -229,14 +230,14 @@ def resolve_commit(repo: git.Repo, ref: str) -> git.Commit:
     return obj
 
 
-def subdir_of(repo: git.Repo, root: str | os.PathLike[str]) -> str:
+def subdir_of(repo: Repo, root: str | os.PathLike[str]) -> str:
     """The project's directory relative to the repository's working tree ("" at its top)."""
     work = Path(repo.working_tree_dir or ".").resolve()
     sub = Path(root).resolve().relative_to(work).as_posix()
     return "" if sub == "." else sub
 
 
-def merge_base_of(repo: git.Repo, a: git.Commit, b: git.Commit) -> git.Commit | None:
+def merge_base_of(repo: Repo, a: Commit, b: Commit) -> Commit | None:
     """The best common ancestor of two commits; None when they have none."""
     bases = repo.merge_base(a, b)
     return bases[0] if bases else None

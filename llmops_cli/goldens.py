@@ -156,10 +156,10 @@ def parse_golden(text: str, file: str, prompt: str, cache_dir: str | None = None
     try:
         gf = GoldenFile.model_validate(data)
     except ValidationError as exc:
-        lines = LineMap(text)
-        msg, line = format_validation_error(exc, lines)
+        line_map = LineMap(text)
+        msg, line = format_validation_error(exc, line_map)
         if not prefix:  # a top-level list: the synthetic "cases" key is not in the file
-            line = lines.line(tuple(exc.errors()[0]["loc"][1:]))
+            line = line_map.line(tuple(exc.errors()[0]["loc"][1:]))
         raise PromptFileError(msg.removeprefix("cases -> "), file=file, line=line) from None
     return _finish(
         GoldenSet(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import UserError
 from .project import Project, parse_prompt_text
@@ -135,16 +135,16 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
     for gap in _import_gaps(spec.metadata):
         add("warning", "import-gap", f"not imported: {gap}", line=lines.line(("metadata", "import")))
     if spec.output.format == "json" and spec.output.schema_ is not None:
-        out.extend(_lint_schema(prompt, lines.line(("output", "schema"))))
+        out.extend(_lint_schema(prompt, spec.output.schema_, lines.line(("output", "schema"))))
     out.extend(_lint_golden(project, prompt))
     return out
 
 
-def _lint_schema(prompt: Prompt, line: int | None) -> list[Finding]:
+def _lint_schema(prompt: Prompt, schema: dict[str, Any], line: int | None) -> list[Finding]:
     import jsonschema
 
     try:
-        jsonschema.Draft202012Validator.check_schema(prompt.spec.output.schema_)
+        jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return [
             Finding(

@@ -129,20 +129,20 @@ class Project:
                 messages.append(MessageTemplate(m.role, ttext, TemplateOrigin(tpath), tpath))
         partials: dict[str, str] = {}
         used: set[str] = set()
-        for m in messages:
-            info = self.engine.analyse(m.text, m.origin)
+        for tmpl in messages:
+            info = self.engine.analyse(tmpl.text, tmpl.origin)
             if info.missing_includes:
                 inc, tline = info.missing_includes[0]
                 raise TemplateError(
                     f"included template not found: {inc!r} (looked in {self.config.paths.partials}/)",
-                    file=m.origin.file,
-                    line=m.origin.file_line(tline),
+                    file=tmpl.origin.file,
+                    line=tmpl.origin.file_line(tline),
                 )
             if info.dynamic_includes:
                 raise TemplateError(
                     "include names must be string literals",
-                    file=m.origin.file,
-                    line=m.origin.file_line(info.dynamic_includes[0]),
+                    file=tmpl.origin.file,
+                    line=tmpl.origin.file_line(info.dynamic_includes[0]),
                 )
             partials.update(info.includes)
             used |= info.variables

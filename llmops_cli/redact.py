@@ -220,7 +220,7 @@ def redacted_std_streams() -> Iterator[None]:
     import sys
 
     before = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = RedactingStream(before[0]), RedactingStream(before[1])  # type: ignore[assignment]
+    sys.stdout, sys.stderr = RedactingStream(before[0]), RedactingStream(before[1])
     try:
         yield
     finally:

@@ -47,7 +47,7 @@ def value_matches(spec: InputSpec, value: Any) -> str | None:
         return f"expected {spec.type}, got {type_name(value)}"
     if spec.enum is not None and value not in spec.enum:
         return f"{value!r} is not one of {spec.enum}"
-    if spec.items is not None:
+    if spec.items is not None and isinstance(value, list | tuple):  # items: arrays only (spec.InputSpec)
         for i, item in enumerate(value):
             reason = item_problem(spec.items, item)
             if reason:

@@ -253,3 +253,103 @@ def test_git_is_reached_only_through_the_git_layer() -> None:
             if any(n.split(".")[0] in ("git", "subprocess") for n in names) and rel.as_posix() != "git.py":
                 offenders.append(f"{rel}:{node.lineno}")
     assert not offenders, f"git reached outside llmops_cli/git.py: {offenders}"
+
+
+# -- package-level layering --------------------------------------------------------------------------------
+# The top-level units of the package (a subpackage or a module of llmops_cli; "" is llmops_cli/__init__.py)
+# and the units each may import, module-level or function-level, TYPE_CHECKING imports aside. An import
+# edge that is not in this table fails the test: a new dependency between packages is a decision, made here.
+# The table itself must stay acyclic, so no two packages can ever reach each other.
+FOUNDATION = {"_version", "errors", "limits", "redact", "hashing", "jsonio", "yamlio", "versions", "tagnames"}
+CORE = {
+    "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
+    "providers", "models", "serving", "prompt", "project", "lint",
+}  # fmt: skip
+LAYERS: dict[str, set[str]] = {
+    # foundation: no package-level state, imported by everything
+    "_version": set(),
+    "limits": set(),
+    "redact": set(),
+    "hashing": set(),
+    "errors": {"redact"},
+    "jsonio": {"errors", "limits"},
+    "yamlio": {"errors", "limits"},
+    "versions": {"errors"},  # semver and ranges
+    "tagnames": {"versions"},  # prompts/<name>/v<semver>
+    # core: a project, its prompts, their sources and models
+    "spec": FOUNDATION,
+    "config": FOUNDATION | {"spec"},
+    "root": FOUNDATION | {"config"},
+    "git": FOUNDATION | {"root"},  # the one door into git
+    "sources": FOUNDATION | {"git"},
+    "variables": FOUNDATION | {"spec"},
+    "sandbox": FOUNDATION,  # the bounded Jinja sandbox
+    "templating": FOUNDATION | {"sandbox", "sources", "spec"},
+    "goldens": FOUNDATION | {"config", "spec"},
+    "providers": FOUNDATION,
+    "models": FOUNDATION | {"config", "providers"},
+    "serving": FOUNDATION | {"models"},  # a rendered prompt's calls in serving code: logs, retries, tracing
+    "prompt": FOUNDATION | {"spec", "models", "serving", "templating", "variables", "sources"},
+    "project": FOUNDATION | (CORE - {"lint", "project"}),
+    "lint": FOUNDATION | (CORE - {"lint"}),
+    "scaffolding": FOUNDATION | {"spec"},
+    # features: each stands on the core, never on a sibling unless listed
+    "report": FOUNDATION | CORE,
+    "diff": FOUNDATION | CORE,
+    "evals": FOUNDATION | CORE,
+    "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
+    "gate": FOUNDATION | CORE | {"evals", "report"},
+    "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; gate records
+    "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
+    # the public facade and the command line
+    "": FOUNDATION | {"project", "prompt", "releases"},
+    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"},
+    "__main__": {"cli"},
+}
+
+
+def _unit(module: str) -> str:
+    """``llmops_cli.releases.create`` → ``releases``; ``llmops_cli`` → ``""``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _layer_violations(graph: dict[str, set[str]], table: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for mod in sorted(graph):
+        src = _unit(mod)
+        if src not in table:
+            problems.append(f"{mod}: unit {src!r} is not in LAYERS (place it there)")
+            continue
+        for dep in sorted(graph[mod]):
+            dst = _unit(dep)
+            if dst != src and dst not in table[src]:
+                problems.append(f"{mod} imports {dep}: {src or 'llmops_cli'} -> {dst or 'llmops_cli'} is not allowed")
+    return problems
+
+
+def test_layering_check_catches_an_upward_edge() -> None:
+    graph = {"llmops_cli.git": {"llmops_cli.releases.create"}, "llmops_cli.releases.create": {"llmops_cli.git"}}
+    assert _layer_violations(graph, LAYERS) == [
+        "llmops_cli.git imports llmops_cli.releases.create: git -> releases is not allowed"
+    ]
+    assert _layer_violations({"llmops_cli.newpkg.x": set()}, LAYERS) == [
+        "llmops_cli.newpkg.x: unit 'newpkg' is not in LAYERS (place it there)"
+    ]
+
+
+def test_layer_table_is_acyclic() -> None:
+    graph = {unit: {d for d in deps if d != unit} for unit, deps in LAYERS.items()}
+    assert all(d in graph for deps in graph.values() for d in deps), "LAYERS names a unit it does not define"
+    cycle = _find_cycle(graph)
+    assert cycle is None, "LAYERS lets packages reach each other: " + " -> ".join(cycle or [])
+
+
+def test_packages_import_only_what_the_layer_table_allows() -> None:
+    problems = _layer_violations(_import_graph(), LAYERS)
+    assert not problems, "\n".join(problems)
+
+
+def test_only_the_entry_point_imports_the_cli() -> None:
+    """The library never reaches up into llmops_cli/cli (typer/rich) — only ``python -m llmops_cli`` does."""
+    assert [u for u, deps in LAYERS.items() if "cli" in deps] == ["__main__"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmops_cli.errors import UsageError
-from llmops_cli.releases.semver import (
+from llmops_cli.versions import (
     impact_to_bump,
     looks_like_spec,
     parse_spec,

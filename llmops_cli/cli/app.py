@@ -93,7 +93,7 @@ def _run(args: list[str]) -> int:
                 output.info(hint)
             code = EXIT_USAGE
         elif type(exc).__name__ in ("Exit", "Abort") and hasattr(exc, "exit_code"):
-            code = exc.exit_code  # type: ignore[attr-defined]
+            code = exc.exit_code
         else:  # a bug: say so, hide the traceback unless --verbose
             if STATE.verbose:
                 output.err().print_exception()

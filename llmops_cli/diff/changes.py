@@ -98,6 +98,7 @@ def _parse_name_status(out: str, subdir: str) -> list[FileChange]:
             i += 1
             continue
         code = st[0]
+        old: str | None
         if code in "RC":
             old, new = parts[i + 1], parts[i + 2]
             i += 3

@@ -17,18 +17,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import GitError, UsageError
 from ..git import merge_base_of, open_repo, resolve_commit, subdir_of
 from ..sources import FsSource, GitSource, Source
+from ..tagnames import tag_name
+
+if TYPE_CHECKING:
+    from git import Commit, Repo
 
 _RELEASE = re.compile(r"^(?P<name>[^@\s]+)@v?(?P<version>\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$")
 
 
 def release_tag(name: str, version: str) -> str:
-    """The git tag of a prompt release (the scheme is defined once, in :mod:`llmops_cli.releases.tags`)."""
-    from ..releases.tags import tag_name
-
+    """The git tag of a prompt release (the scheme is defined once, in :mod:`llmops_cli.tagnames`)."""
     return tag_name(name, version.removeprefix("v"))
 
 
@@ -51,13 +54,13 @@ class DiffTarget:
 
     old: Side
     new: Side
+    repo: Repo
     names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    repo: object = None  # git.Repo
     subdir: str = ""
 
 
-def _try_commit(repo, token: str):  # -> git.Commit | None
+def _try_commit(repo: Repo, token: str) -> Commit | None:
     try:
         return resolve_commit(repo, token)
     except GitError:
@@ -73,8 +76,8 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
     repo = open_repo(root)
     subdir = subdir_of(repo, root)
 
-    refs: list[tuple[str, object, bool]] = []  # (label, commit, exact)
-    ranges: list[tuple[str, object, object, bool]] = []
+    refs: list[tuple[str, Commit, bool]] = []  # (label, commit, exact)
+    ranges: list[tuple[str, Commit, Commit, bool]] = []
     names: list[str] = []
     release_names: list[str] = []
     for tok in tokens:
@@ -103,7 +106,7 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
     # A release token also selected its prompt; a second mention of it is not another name.
     names = list(dict.fromkeys([*release_names, *names]))
 
-    def git_side(label: str, commit) -> Side:
+    def git_side(label: str, commit: Commit) -> Side:
         return Side(label, GitSource(repo, commit, label=label, subdir=subdir), commit.hexsha)
 
     notes: list[str] = []
@@ -130,10 +133,10 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
             old = git_side(blabel, base)
         new = Side("working tree", FsSource(root))
     else:
-        head = _try_commit(repo, "HEAD")
-        if head is None:
+        tip = _try_commit(repo, "HEAD")
+        if tip is None:
             raise GitError("the repository has no commits yet: nothing to compare the working tree with")
-        old = git_side("HEAD", head)
+        old = git_side("HEAD", tip)
         new = Side("working tree", FsSource(root))
     if new.is_worktree and refs and _is_dirty(repo, subdir):
         example = f"{refs[0][0]} HEAD"
@@ -144,14 +147,14 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
     return DiffTarget(old=old, new=new, names=names, notes=notes, repo=repo, subdir=subdir)
 
 
-def _merge_base(repo, a, b, label: str):
+def _merge_base(repo: Repo, a: Commit, b: Commit, label: str) -> Commit:
     base = merge_base_of(repo, a, b)
     if base is None:
         raise GitError(f"{label!r} and HEAD have no common ancestor; name two refs to compare them directly")
     return base
 
 
-def _is_dirty(repo, subdir: str) -> bool:
+def _is_dirty(repo: Repo, subdir: str) -> bool:
     args = ["--porcelain", "--untracked-files=normal"]
     if subdir:
         args += ["--", subdir]

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from ..goldens import GoldenSet
     from ..project import Project
     from ..prompt import Prompt, RenderedPrompt
-    from .changes import FileProblem, Side
+    from .changes import FileProblem
+    from .refs import Side
 
 CaseStatus = Literal["changed", "unchanged", "added", "removed", "error"]
 

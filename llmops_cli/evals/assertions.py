@@ -4,18 +4,26 @@ Each assertion is a dict with ``type`` and its fields, plus optional ``weight`` 
 (a scored assertion passes when ``score >= threshold``) and ``metric`` (the name it is reported under;
 default: the type). A ``not-`` prefix negates a deterministic type. Every assertion yields a score in
 [0, 1], a pass/fail verdict and a reason. Model-graded types (:data:`JUDGE_TYPES`) are scored by
-:mod:`llmops_cli.evals.judges`.
+:mod:`llmops_cli.evals.judges`; reading an output (RE2 regexes, JSON, JSON paths, JSON Schema) is
+:mod:`llmops_cli.evals.outputs`.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PromptFileError
+from .outputs import (
+    MISSING,
+    check_json_schema,
+    compile_regex,
+    json_path_get,
+    parse_json_output,
+    parse_json_path,
+    schema_errors,
+    short,
+)
 
 COMMON_FIELDS = frozenset({"type", "weight", "threshold", "metric"})
 
@@ -218,209 +226,6 @@ def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[
             raise fail(f"'{key}' must be a non-empty string")
 
 
-MAX_REGEX_CHARS = 10_000
-
-
-@functools.lru_cache(maxsize=256)
-def compile_regex(pattern: str, flags: str = "") -> Any:
-    """Compile a ``regex`` assertion with RE2: linear time in the input, whatever the pattern.
-
-    Golden sets come from pull requests: a backtracking engine would let ``^(a+)+$`` hang CI on a
-    34-character output. RE2 has no backreferences or lookaround; such patterns are refused as invalid.
-    Flags: ``i`` (ignore case), ``m`` (multi-line ``^``/``$``), ``s`` (``.`` matches newlines).
-    """
-    import re2
-
-    if not isinstance(flags, str):
-        raise ValueError("'flags' must be a string of i, m, s")
-    if len(pattern) > MAX_REGEX_CHARS:
-        raise ValueError(f"pattern is longer than {MAX_REGEX_CHARS:,} characters")
-    options = re2.Options()
-    options.log_errors = False
-    options.max_mem = 8 << 20
-    prefix = ""
-    for ch in flags:
-        if ch == "i":
-            options.case_sensitive = False
-        elif ch == "s":
-            options.dot_nl = True
-        elif ch == "m":
-            prefix = "(?m)"
-        else:
-            raise ValueError(f"unknown regex flag {ch!r} (use i, m, s)")
-    try:
-        return re2.compile(prefix + pattern, options)
-    except re2.error as exc:
-        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"{detail} (RE2 syntax: no backreferences or lookaround)") from None
-
-
-# -- JSON helpers -------------------------------------------------------------------------------------------
-
-_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)
-_PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(-?\d+)\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
-
-
-MAX_OUTPUT_JSON_DEPTH = 32  # nesting of a model's JSON output that assertions look into
-MAX_OUTPUT_INT_DIGITS = 1000  # digits of an integer in it (int() of a long digit string is quadratic)
-
-
-def parse_json_output(text: str) -> Any:
-    """JSON of an output: the whole text, or the body of one surrounding Markdown code fence.
-
-    :class:`ValueError` when it is not strict JSON (``NaN``, a repeated key) or nests deeper than
-    :data:`MAX_OUTPUT_JSON_DEPTH` levels: a model's output is untrusted, it must not crash the run."""
-    from ..jsonio import parse_bounded
-
-    s = text.strip()
-    m = _FENCE.match(s)
-    if m:
-        s = m.group(1).strip()
-    return parse_bounded(s, MAX_OUTPUT_JSON_DEPTH, max_int_digits=MAX_OUTPUT_INT_DIGITS)
-
-
-# -- JSON Schema, with RE2 for every regex it applies --------------------------------------------------------
-#
-# jsonschema applies ``pattern``, ``patternProperties`` and (through them) ``additionalProperties`` with
-# Python's backtracking ``re``: ``{"pattern": "^(a+)+$"}`` on a 40-character output hangs the run. The
-# validator below re-implements those keywords over RE2; ``unevaluatedProperties`` next to a
-# ``patternProperties`` is refused (jsonschema evaluates it with ``re``); ``$ref`` must stay inside the schema.
-
-_RE_KEYWORDS = ("pattern", "patternProperties")
-
-
-def _re2_search(pattern: str, text: str) -> bool:
-    return compile_regex(pattern).search(text) is not None
-
-
-def _kw_pattern(validator: Any, patrn: str, instance: Any, schema: dict[str, Any]) -> Any:
-    from jsonschema.exceptions import ValidationError
-
-    if validator.is_type(instance, "string") and not _re2_search(patrn, instance):
-        yield ValidationError(f"{_short(instance)} does not match {_short(patrn)}")
-
-
-def _kw_pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Any:
-    if not validator.is_type(instance, "object"):
-        return
-    for pattern, subschema in patterns.items():
-        for k, v in instance.items():
-            if _re2_search(pattern, k):
-                yield from validator.descend(v, subschema, path=k, schema_path=pattern)
-
-
-def _kw_additional_properties(validator: Any, ap: Any, instance: Any, schema: dict[str, Any]) -> Any:
-    from jsonschema.exceptions import ValidationError
-
-    if not validator.is_type(instance, "object"):
-        return
-    props = schema.get("properties", {})
-    patterns = list(schema.get("patternProperties", {}))
-    extras = [k for k in instance if k not in props and not any(_re2_search(p, k) for p in patterns)]
-    if validator.is_type(ap, "object"):
-        for extra in extras:
-            yield from validator.descend(instance[extra], ap, path=extra)
-    elif not ap and extras:
-        names = ", ".join(_short(e, 40) for e in sorted(extras)[:10])
-        yield ValidationError(f"Additional properties are not allowed ({names} unexpected)")
-
-
-@functools.lru_cache(maxsize=16)
-def _validator_class(base: type) -> type:
-    import jsonschema
-
-    overrides = {"pattern": _kw_pattern, "patternProperties": _kw_pattern_properties}
-    if "additionalProperties" in base.VALIDATORS:
-        overrides["additionalProperties"] = _kw_additional_properties
-    overrides = {k: v for k, v in overrides.items() if k in base.VALIDATORS}
-    return jsonschema.validators.extend(base, overrides)
-
-
-def _schema_nodes(schema: Any) -> Any:
-    """Every mapping inside a schema (iterative)."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, dict | list))
-
-
-def check_json_schema(schema: dict[str, Any]) -> None:
-    """Refuse (:class:`ValueError`) a schema that is invalid, whose regexes RE2 cannot run, whose ``$ref``
-    leaves the schema, or whose references loop without consuming the instance."""
-    import jsonschema
-
-    try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise ValueError(exc.message) from None
-    has_pattern_props = False
-    for node in _schema_nodes(schema):
-        if isinstance(node.get("pattern"), str):
-            compile_regex(node["pattern"])
-        if isinstance(node.get("patternProperties"), dict):
-            has_pattern_props = True
-            for key in node["patternProperties"]:
-                compile_regex(key)
-        for key in ("$ref", "$dynamicRef", "$recursiveRef"):
-            ref = node.get(key)
-            if isinstance(ref, str) and not ref.startswith("#"):
-                raise ValueError(f"{key} {_short(ref)} must point inside the schema ('#...')")
-    if has_pattern_props and any("unevaluatedProperties" in n for n in _schema_nodes(schema)):
-        raise ValueError("'unevaluatedProperties' cannot be combined with 'patternProperties'")
-    for probe in (None, True, 0, 1.5, "", "a", [], [None], {}, {"a": None}):
-        try:
-            _schema_errors(schema, probe)
-        except RecursionError:
-            raise ValueError("its $ref references loop without end") from None
-        except Exception as exc:  # referencing errors: an unresolvable $ref
-            raise ValueError(f"cannot be applied: {str(exc)[:160]}") from None
-
-
-def _schema_errors(schema: dict[str, Any], doc: Any) -> Any:
-    import jsonschema
-
-    cls = _validator_class(jsonschema.validators.validator_for(schema))
-    return jsonschema.exceptions.best_match(cls(schema).iter_errors(doc))
-
-
-def parse_json_path(path: Any) -> list[str | int]:
-    """Steps of a JSON path in the supported subset: ``$``, ``.key``, ``['key']``, ``["key"]``, ``[0]``, ``[-1]``."""
-    if not isinstance(path, str) or not path.startswith("$"):
-        raise ValueError("'path' must be a JSON path starting with '$' (e.g. $.items[0].name)")
-    steps: list[str | int] = []
-    pos = 1
-    while pos < len(path):
-        m = _PATH_TOKEN.match(path, pos)
-        if not m:
-            raise ValueError(f"unsupported JSON path {path!r} at {path[pos:]!r} (use .key, ['key'], [0])")
-        key, idx, sq, dq = m.groups()
-        steps.append(int(idx) if idx is not None else (key if key is not None else (sq if sq is not None else dq)))
-        pos = m.end()
-    return steps
-
-
-_MISSING = object()
-
-
-def json_path_get(doc: Any, steps: list[str | int]) -> Any:
-    """The value at ``steps`` in ``doc``, or ``_MISSING``."""
-    cur = doc
-    for step in steps:
-        if isinstance(step, int):
-            if not isinstance(cur, list) or not -len(cur) <= step < len(cur):
-                return _MISSING
-            cur = cur[step]
-        else:
-            if not isinstance(cur, dict) or step not in cur:
-                return _MISSING
-            cur = cur[step]
-    return cur
-
-
 # -- evaluation ---------------------------------------------------------------------------------------------
 
 
@@ -435,11 +240,6 @@ def evaluate(spec: AssertionSpec, ctx: OutputContext) -> AssertionResult:
     return AssertionResult(spec.index, spec.label, spec.metric, spec.weight, spec.threshold, score, passed, reason)
 
 
-def _short(value: Any, n: int = 60) -> str:
-    s = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return repr(s if len(s) <= n else s[: n - 1] + "…")
-
-
 def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
     t, f, out = spec.type, spec.fields, ctx.output
     if t == "equals":
@@ -451,11 +251,11 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
                 ok = parse_json_output(out) == value
             except ValueError:
                 ok = False
-        return _binary(ok, f"output equals {_short(value)}", f"output differs from {_short(value)}")
+        return _binary(ok, f"output equals {short(value)}", f"output differs from {short(value)}")
     if t in ("contains", "icontains"):
         value = str(f["value"])
         ok = value.lower() in out.lower() if t == "icontains" else value in out
-        return _binary(ok, f"contains {_short(value)}", f"does not contain {_short(value)}")
+        return _binary(ok, f"contains {short(value)}", f"does not contain {short(value)}")
     if t.endswith(("-any", "-all")):
         fold = t.startswith("i")
         hay = out.lower() if fold else out
@@ -463,14 +263,14 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
         found = [v for v in values if (v.lower() if fold else v) in hay]
         missing = [v for v in values if v not in found]
         if t.endswith("-any"):
-            return _binary(bool(found), f"contains {_short(found[0]) if found else ''}", "contains none of the values")
+            return _binary(bool(found), f"contains {short(found[0]) if found else ''}", "contains none of the values")
         score = len(found) / len(values)
-        reason = "contains all values" if not missing else f"missing {len(missing)} of {len(values)}: {_short(missing)}"
+        reason = "contains all values" if not missing else f"missing {len(missing)} of {len(values)}: {short(missing)}"
         return score, reason
     if t == "starts-with":
         value = str(f["value"])
         return _binary(
-            out.lstrip().startswith(value), f"starts with {_short(value)}", f"does not start with {_short(value)}"
+            out.lstrip().startswith(value), f"starts with {short(value)}", f"does not start with {short(value)}"
         )
     if t == "regex":
         m = compile_regex(f["value"], f.get("flags", "")).search(out)
@@ -491,7 +291,7 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
         except ValueError as exc:
             return 0.0, f"not JSON: {exc}"
         try:
-            error = _schema_errors(schema, doc)
+            error = schema_errors(schema, doc)
         except RecursionError:
             return 0.0, "the JSON Schema's references recurse too deeply on this output"
         except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable) as exc:
@@ -506,11 +306,11 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
         except ValueError as exc:
             return 0.0, f"not JSON: {exc}"
         got = json_path_get(doc, parse_json_path(f["path"]))
-        if got is _MISSING:
+        if got is MISSING:
             return 0.0, f"{f['path']} not found"
         ok = _json_equal(got, f["value"])
         return _binary(
-            ok, f"{f['path']} == {_short(f['value'])}", f"{f['path']} is {_short(got)}, not {_short(f['value'])}"
+            ok, f"{f['path']} == {short(f['value'])}", f"{f['path']} is {short(got)}, not {short(f['value'])}"
         )
     if t in ("word-count", "char-count"):
         n = len(out.split()) if t == "word-count" else len(out)
@@ -542,7 +342,7 @@ def _json_equal(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
-    return a == b
+    return bool(a == b)
 
 
 def _binary(ok: bool, yes: str, no: str) -> tuple[float, str]:

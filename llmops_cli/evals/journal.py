@@ -83,7 +83,8 @@ class Journal:
 
     def meta(self) -> dict[str, Any]:
         with open(self.meta_path, encoding="utf-8") as fh:
-            return json.load(fh)
+            meta: dict[str, Any] = json.load(fh)  # written by open(): always an object
+        return meta
 
     def _truncate_torn_tail(self) -> None:
         with open(self.path, "rb+") as fh:
@@ -178,4 +179,5 @@ class Journal:
 
     def read_at(self, fh: Any, offset: int) -> dict[str, Any]:
         fh.seek(offset)
-        return json.loads(fh.readline())
+        record: dict[str, Any] = json.loads(fh.readline())  # a line this journal appended: an object
+        return record

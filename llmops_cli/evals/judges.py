@@ -26,7 +26,8 @@ import json
 from typing import Any
 
 from ..config import JudgeConfig
-from .assertions import AssertionSpec, parse_json_output
+from .assertions import AssertionSpec
+from .outputs import parse_json_output
 
 TYPE_PROMPTS = {
     "factuality": "judges/factuality",

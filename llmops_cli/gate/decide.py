@@ -246,8 +246,9 @@ class GateReport:
 
 def _round_floats(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
     out = {k: round(v, digits) if isinstance(v, float) else v for k, v in d.items()}
-    if isinstance(out.get("clusters"), list):
-        out["clusters"] = [_round_floats(c, digits) for c in out["clusters"]]
+    clusters = out.get("clusters")
+    if isinstance(clusters, list):
+        out["clusters"] = [_round_floats(c, digits) for c in clusters]
     return out
 
 

@@ -218,11 +218,7 @@ def _evaluator(
             rendered = dict(assertion)
             for key in ("value", "criteria"):
                 if key in rendered:
-                    rendered[key] = re.sub(
-                        r"\{\{([A-Za-z_]\w*)\}\}",
-                        lambda m, env=env: str(env.get(m.group(1), m.group(0))),
-                        rendered[key],
-                    )
+                    rendered[key] = _fill(rendered[key], env)
             if rendered["type"] == "regex" and "value" in rendered:
                 rendered["value"] = assertion["_regex"](rendered["value"])
             rendered.pop("_regex", None)
@@ -248,10 +244,9 @@ def _evaluator(
                 add({"type": "equals", "value": value}, templated)
                 log.add("approximated", (*path, "string", key), "equals", "llmops ignores leading/trailing whitespace")
             elif key == "endsWith":
-                escape = lambda v: regex_literal(v) + "$"  # noqa: E731
-                a: dict[str, Any] = {"type": "regex", "value": value if templated else escape(value)}
+                a: dict[str, Any] = {"type": "regex", "value": value if templated else _ends_with(value)}
                 if templated:
-                    a["_regex"] = escape
+                    a["_regex"] = _ends_with
                 add(a, templated)
             else:
                 log.add("unmapped", (*path, "string", key), f"string evaluator `{key}`", "no llmops equivalent")
@@ -305,3 +300,13 @@ def _evaluator(
         count("llm evaluator")
         return
     log.add("unmapped", path, "evaluator", "neither `string`, `uses` nor `llm`")
+
+
+def _fill(text: str, env: dict[str, Any]) -> str:
+    """``{{name}}`` → the case's value of ``name`` (kept as written when the case has none)."""
+    return re.sub(r"\{\{([A-Za-z_]\w*)\}\}", lambda m: str(env.get(m.group(1), m.group(0))), text)
+
+
+def _ends_with(value: str) -> str:
+    """An ``endsWith`` string evaluator as a regex."""
+    return regex_literal(value) + "$"

@@ -134,7 +134,8 @@ def parse_prompty(
 
     # body → messages
     messages: list[tuple[str, str]] = []
-    role, buf = "system", []
+    role = "system"
+    buf: list[str] = []
     lines = body.splitlines()
     start_line = body_line
     for n, line in enumerate(lines):

@@ -113,7 +113,7 @@ def resolve_route(config: ProjectConfig, name: str) -> ModelRoute:
             off_alias.api_base if off_alias else None,
             off_alias.api_key_env if off_alias else None,
             dict(off_alias.params) if off_alias else {},
-            dict(off_alias.budgets) if off_alias else {},
+            dict(off_alias.budgets.items()) if off_alias else {},
         )
     return ModelRoute(name, model, alias.api_base, alias.api_key_env, offline)
 

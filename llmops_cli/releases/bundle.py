@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..git import GitRepoDir
     from ..prompt import Prompt
     from ..sources import Source
-    from .tags import ReleaseTag
+    from ..tagnames import ReleaseTag
 
 BUNDLE_FORMAT = "llmops.bundle/1"
 
@@ -112,9 +112,9 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
     """Bundle the selected releases: [(prompt name, version spec or None for all)]; None = every release."""
     from datetime import UTC, datetime
 
+    from ..versions import looks_like_spec, parse_spec
     from . import channels as ch
     from .resolve import resolve_tag
-    from .semver import looks_like_spec, parse_spec
 
     all_tags = repo.release_tags()
     by_name: dict[str, list[ReleaseTag]] = {}

@@ -105,7 +105,7 @@ def end_canary(
     """``--finish`` (the channel moves to the canary version) or ``--abort`` (it stays on the stable one)."""
     from . import channels as ch
     from .loader import prompt_at_tag
-    from .semver import try_parse_version
+    from ..versions import try_parse_version
 
     flag = "--finish" if finish else "--abort"
     prev = ch.current(repo, name, channel)

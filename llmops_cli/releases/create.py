@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckFailed, GitError, IntegrityError, NotFoundError, UsageError, UserError
 from ..git import GitRepoDir, discover
-from .semver import BUMPS, bump_rank, impact_to_bump, parse_version
-from .tags import ReleaseTag, tag_name
+from ..tagnames import ReleaseTag, tag_name
+from ..versions import BUMPS, bump_rank, impact_to_bump, parse_version
 
 if TYPE_CHECKING:
     from ..project import Project

@@ -33,7 +33,7 @@ from ..errors import IntegrityError, NotFoundError, UserError
 if TYPE_CHECKING:
     from ..git import GitRepoDir
     from ..prompt import Prompt
-    from .tags import ReleaseTag
+    from ..tagnames import ReleaseTag
 
 _CACHE: dict[tuple[Any, ...], Prompt | _Split] = {}
 _REPOS: dict[str, GitRepoDir] = {}
@@ -72,7 +72,7 @@ def _arm_copy(prompt: Prompt, pkey: tuple[Any, ...], channel: str, arm: str | No
 
 
 def _is_channel(spec: str) -> bool:
-    from .semver import looks_like_spec
+    from ..versions import looks_like_spec
 
     return spec.strip() != "latest" and not looks_like_spec(spec)
 
@@ -223,8 +223,8 @@ def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: 
     key = ("bundle", bkey, name, spec)
     if not refresh and key in _CACHE:
         return _CACHE[key]
+    from ..versions import try_parse_version
     from .resolve import pick_version
-    from .semver import try_parse_version
 
     data = read_bundle(bundle)
     entry = data["prompts"].get(name)

@@ -12,8 +12,8 @@ from ..errors import IntegrityError, NotFoundError
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
+    from ..tagnames import ReleaseTag
     from .channels import ChannelMove
-    from .tags import ReleaseTag
 
 
 def resolve_tag(repo: GitRepoDir, name: str, spec: str, tags: list[ReleaseTag] | None = None) -> ReleaseTag:
@@ -34,7 +34,7 @@ def _channel_version(repo: GitRepoDir, name: str, channel: str) -> str | None:
 
 
 def pick_version(name: str, spec: str, versions: list[Any], channel_lookup: Any) -> Any:
-    from .semver import looks_like_spec, parse_spec, try_parse_version
+    from ..versions import looks_like_spec, parse_spec, try_parse_version
 
     spec = spec.strip()
     if spec == "latest":

@@ -21,7 +21,8 @@ def case_context(project: Project, results: dict[str, Any]) -> dict[str, dict[st
     """``{prompt: {case_id: {"messages": [...], "expected": ..., "tags": [...]}}}`` for the prompts of
     ``results`` whose prompt and golden set are unchanged in ``project``."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    prompts = results.get("prompts") if isinstance(results.get("prompts"), dict) else {}
+    raw_prompts = results.get("prompts")
+    prompts: dict[str, Any] = raw_prompts if isinstance(raw_prompts, dict) else {}
     wanted: dict[str, set[str]] = {}
     for rec in results.get("samples") or []:
         if isinstance(rec, dict):

@@ -109,6 +109,11 @@ def _num(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (results and reports are read tolerantly)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _get(d: Any, *path: str) -> Any:
     for key in path:
         if not isinstance(d, dict):
@@ -167,7 +172,7 @@ def _assertion(a: dict[str, Any]) -> dict[str, Any]:
 
 def _sample(rec: dict[str, Any]) -> dict[str, Any]:
     err = rec.get("error")
-    judge = rec.get("judge") if isinstance(rec.get("judge"), dict) else {}
+    judge = _mapping(rec.get("judge"))
     status = rec.get("status") if rec.get("status") in _RANK else "error"
     return {
         "sample": rec.get("sample"),
@@ -184,7 +189,7 @@ def _sample(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _prompt_summary(name: str, s: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
-    metrics = s.get("metrics") if isinstance(s.get("metrics"), dict) else {}
+    metrics = _mapping(s.get("metrics"))
     return {
         "name": name,
         "status": s.get("status"),
@@ -215,7 +220,7 @@ def results_payload(
     rendered ``messages``, ``expected`` value and ``tags``.
     """
     context = context or {}
-    infos = results.get("prompts") if isinstance(results.get("prompts"), dict) else {}
+    infos = _mapping(results.get("prompts"))
     summaries = _get(results, "summary", "prompts") or {}
     cases: dict[tuple[str, str], dict[str, Any]] = {}
     for rec in results.get("samples") or []:
@@ -245,8 +250,8 @@ def results_payload(
         row["samples"].append(s)
         if _RANK[s["status"]] > _RANK[row["status"]]:
             row["status"] = s["status"]
-    run = results.get("run") if isinstance(results.get("run"), dict) else {}
-    ex = run.get("execution") if isinstance(run.get("execution"), dict) else {}
+    run = _mapping(results.get("run"))
+    ex = _mapping(run.get("execution"))
     return {
         "passed": bool(_get(results, "summary", "passed")),
         "run": {
@@ -336,7 +341,7 @@ def _worst(w: dict[str, Any]) -> dict[str, Any]:
 
 def gate_payload(report: dict[str, Any]) -> dict[str, Any]:
     """The gate view's data from a gate report dict (``GateReport.to_dict()``)."""
-    prompts = []
+    prompts: list[dict[str, Any]] = []
     for p in report.get("prompts") or []:
         if not isinstance(p, dict):
             continue
@@ -354,8 +359,8 @@ def gate_payload(report: dict[str, Any]) -> dict[str, Any]:
                         "kind": e.get("kind"),
                         "failed": bool(e.get("failed")),
                         "reason": _clip(e.get("reason")) or "",
-                        "base": e.get("base") if isinstance(e.get("base"), dict) else {},
-                        "head": e.get("head") if isinstance(e.get("head"), dict) else {},
+                        "base": _mapping(e.get("base")),
+                        "head": _mapping(e.get("head")),
                     }
                     for e in p.get("errors") or []
                     if isinstance(e, dict)
@@ -367,7 +372,7 @@ def gate_payload(report: dict[str, Any]) -> dict[str, Any]:
                 "head": _arm(p.get("head")),
             }
         )
-    settings = report.get("settings") if isinstance(report.get("settings"), dict) else {}
+    settings = _mapping(report.get("settings"))
     return {
         "verdict": report.get("verdict") or "WARN",
         "line": _clip(report.get("line")) or "",
