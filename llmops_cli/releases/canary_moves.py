@@ -83,7 +83,11 @@ def start_canary(
     stable_ok = next((t for t in tags if str(t.version) == prev.version), None)
     if stable_ok is None:
         raise IntegrityError(f"channel {channel} of {name} points at {prev.version}, which is not a release")
-    was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)} if prev.canary else None
+    was = None
+    if prev.canary is not None:
+        if prev.canary_percent is None:  # a move record with a canary always carries its percent
+            raise IntegrityError(f"channel {channel} of {name}: canary {prev.canary} has no percent recorded")
+        was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
     verb = f"{was['percent']:g}% → {percent:g}%" if was else f"at {percent:g}%"
     extra = {
         "action": "canary",
