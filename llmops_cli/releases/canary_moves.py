@@ -107,9 +107,9 @@ def end_canary(
     repo: GitRepoDir, name: str, channel: str, *, finish: bool, expect: str | None, reason: str
 ) -> ChannelMove:
     """``--finish`` (the channel moves to the canary version) or ``--abort`` (it stays on the stable one)."""
+    from ..versions import try_parse_version
     from . import channels as ch
     from .loader import prompt_at_tag
-    from ..versions import try_parse_version
 
     flag = "--finish" if finish else "--abort"
     prev = ch.current(repo, name, channel)
