@@ -47,6 +47,8 @@ def load_prompt(
     root: str | os.PathLike[str] | None = None,
     bundle: str | os.PathLike[str] | None = None,
     refresh: bool = False,
+    log: Any = None,
+    otel: Any = None,
 ) -> Prompt:
     """Load a prompt for serving code.
 
@@ -57,9 +59,17 @@ def load_prompt(
       repository's release tags — or, with ``bundle``, from that exported bundle (no git needed;
       ``version=None`` means ``latest`` there).
 
+    ``log`` (a file path, a sink with ``emit(record)``, or False to ignore ``$LLMOPS_LOG``) and ``otel``
+    (True, False or :class:`~llmops_cli.serving.OtelOptions`) turn on request records for the returned
+    prompt's ``complete()`` / ``acomplete()`` calls (a copy: the cached prompt is not changed).
+
     Raises :class:`NotFoundError` when nothing matches and :class:`IntegrityError` when the content
     does not match its release manifest.
     """
+    if log is not None or otel is not None:
+        from ..serving.options import with_serving
+
+        return with_serving(load_prompt(name, version, root=root, bundle=bundle, refresh=refresh), log, otel)
     if version is not None and (not isinstance(version, str) or not version.strip()):
         from ..errors import UsageError
 
