@@ -21,13 +21,13 @@ from tests.support.servingproj import read_records, serving_project
 
 pytest.importorskip("opentelemetry.sdk")
 
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
-from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 
 class Telemetry:
@@ -120,7 +120,9 @@ def test_errors_and_retries_on_the_span(project: Path, fake_llm: FakeLLM, otel: 
     assert failed.status.status_code == StatusCode.ERROR and failed.attributes["error.type"] == "RateLimitError"
     assert "Rate limit" not in (failed.status.description or "") and not failed.events  # class name only
     assert "gen_ai.usage.input_tokens" not in failed.attributes
-    durations = {dict(pt.attributes).get("error.type"): pt.count for pt in otel.points("gen_ai.client.operation.duration")}
+    durations = {
+        dict(pt.attributes).get("error.type"): pt.count for pt in otel.points("gen_ai.client.operation.duration")
+    }
     assert durations == {None: 1, "RateLimitError": 1}
     assert sum(pt.count for pt in otel.points("gen_ai.client.token.usage")) == 2  # the ok call: input + output
 
