@@ -168,6 +168,13 @@ def test_opentelemetry_is_not_imported_unless_enabled(project: Path, tmp_path: P
     assert "opentelemetry.trace" in json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def test_the_serving_package_is_light() -> None:
+    proc = _run("import json, sys, llmops_cli.serving; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = set(json.loads(proc.stdout.strip()))
+    assert not loaded & {"litellm", "typer", "rich", "opentelemetry", "openai", "httpx"}
+
+
 def test_env_enables_otel_with_the_global_providers(project: Path) -> None:
     code = (
         "from opentelemetry import trace\n"

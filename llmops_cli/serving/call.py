@@ -20,6 +20,7 @@ from .options import OtelOptions, env_otel
 from .record import (
     build_record,
     clean_cost,
+    new_request_id,
     params_hash,
     response_text,
     usage_tokens,
@@ -73,7 +74,7 @@ class _Call:
         self.prompt = prompt
         self.variables = variables
         self.tags = validate_tags(tags)
-        self.request_id = validate_request_id(request_id)
+        self.request_id = validate_request_id(request_id) if request_id is not None else None
         self.policy = RetryPolicy.of(retries)
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
             raise UsageError("timeout must be a positive number of seconds")
@@ -153,7 +154,7 @@ class _Call:
         record = build_record(
             self.prompt,
             ts=utc_timestamp(self.start_wall),
-            request_id=self.request_id,
+            request_id=self.request_id or new_request_id(),
             model=self.model,
             params_hash=params_hash(self.params if self.params is not None else self.prompt.params),
             tokens_in=tokens_in,
