@@ -491,3 +491,30 @@ def test_unwritable_log_is_counted_not_raised(project: Path, tmp_path: Path) -> 
     sink = file_sink(path)
     sink.flush()
     assert sink.dropped == 1 and sink.write_errors == 1 and sink.written == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_forked_child_does_not_write_the_parents_queue_again(tmp_path: Path) -> None:
+    path = tmp_path / "fork.jsonl"
+    sink = JsonlFileSink(path, flush_interval=3600)
+    with sink._io_lock:  # keep the parent's record queued across the fork
+        sink.emit(_synthetic(0))
+        pid = os.fork()
+        if pid == 0:  # the child: its queue starts empty
+            try:
+                sink.emit({**_synthetic(1), "request_id": "child"})
+                sink.flush()
+            finally:
+                os._exit(0 if sink.written == 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    sink.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert sorted(r["request_id"] for r in read_records(path)) == ["child", "r0"]
+
+
+def test_params_hash_of_unhashable_params() -> None:
+    from llmops_cli.serving.record import params_hash
+
+    a = params_hash({"stop": ["\n\n"], "max_tokens": 5})
+    assert a == params_hash({"max_tokens": 5, "stop": ["\n\n"]}) != params_hash({"stop": ["\n"], "max_tokens": 5})
+    assert params_hash({"temperature": 1}) != params_hash({"temperature": 1.0}) != params_hash({"temperature": True})

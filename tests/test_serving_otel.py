@@ -127,6 +127,17 @@ def test_errors_and_retries_on_the_span(project: Path, fake_llm: FakeLLM, otel: 
     assert sum(pt.count for pt in otel.points("gen_ai.client.token.usage")) == 2  # the ok call: input + output
 
 
+def test_a_call_that_fails_before_the_request_is_a_span_too(project: Path, fake_llm: FakeLLM, otel: Telemetry) -> None:
+    from llmops_cli.errors import VariablesError
+
+    p = load_prompt("support/answer", root=project, otel=otel.options)
+    with pytest.raises(VariablesError):
+        p.complete(questoin="typo")
+    [span] = otel.spans()
+    assert span.attributes["error.type"] == "VariablesError" and span.status.status_code == StatusCode.ERROR
+    assert fake_llm.count == 0
+
+
 def test_the_span_nests_under_the_applications_span(project: Path, otel: Telemetry) -> None:
     import asyncio
 
@@ -169,7 +180,9 @@ def test_opentelemetry_is_not_imported_unless_enabled(project: Path, tmp_path: P
 
 
 def test_the_serving_package_is_light() -> None:
-    proc = _run("import json, sys, llmops_cli.serving; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    proc = _run(
+        "import json, sys, llmops_cli.serving; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     loaded = set(json.loads(proc.stdout.strip()))
     assert not loaded & {"litellm", "typer", "rich", "opentelemetry", "openai", "httpx"}

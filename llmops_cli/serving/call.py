@@ -56,6 +56,21 @@ def _otel_for(prompt: Prompt) -> OtelOptions | None:
     return env_otel()
 
 
+_price_lookup: Any = None
+
+
+def _cost(response: Any, model: str) -> float | None:
+    """USD cost of a response from litellm's price table (the model layer's lookup): None when unknown."""
+    global _price_lookup
+    if _price_lookup is None:
+        from ..models.prices import response_cost
+        from ..models.runtime import import_litellm
+
+        litellm = import_litellm()
+        _price_lookup = lambda resp, m: response_cost(litellm, resp, m, _NO_PRICE)  # noqa: E731
+    return _price_lookup(response, model)  # type: ignore[no-any-return]
+
+
 class _Call:
     """The state of one serving call, from the first line of ``complete()`` to its record."""
 
@@ -132,6 +147,8 @@ class _Call:
             return
         global _warned_record
         try:
+            if self.otel is None and self.otel_options is not None:  # it failed before the request: a span too
+                self._start_span(None)
             record = self._record(response, exc)
             if self.sink is not None:
                 self.sink.emit(record)
@@ -147,10 +164,7 @@ class _Call:
         tokens_in = tokens_out = cost = None
         if exc is None:
             tokens_in, tokens_out = usage_tokens(response)
-            from ..models.prices import response_cost
-            from ..models.runtime import import_litellm
-
-            cost = clean_cost(response_cost(import_litellm(), response, self.model, _NO_PRICE))
+            cost = clean_cost(_cost(response, self.model))
         record = build_record(
             self.prompt,
             ts=utc_timestamp(self.start_wall),

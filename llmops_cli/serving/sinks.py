@@ -229,10 +229,15 @@ class JsonlFileSink:
 _SINKS: weakref.WeakSet[JsonlFileSink] = weakref.WeakSet()
 _BY_PATH: dict[str, JsonlFileSink] = {}
 _BY_PATH_LOCK = threading.Lock()
+_BY_NAME: dict[str, JsonlFileSink] = {}
 
 
 def file_sink(path: str | os.PathLike[str]) -> JsonlFileSink:
     """The process's one :class:`JsonlFileSink` for ``path`` (created on first use)."""
+    if isinstance(path, str):  # an absolute path as given (a relative one is resolved from the cwd each time)
+        sink = _BY_NAME.get(path)
+        if sink is not None:
+            return sink
     key = os.path.abspath(os.fspath(path))
     sink = _BY_PATH.get(key)
     if sink is None:
@@ -240,6 +245,8 @@ def file_sink(path: str | os.PathLike[str]) -> JsonlFileSink:
             sink = _BY_PATH.get(key)
             if sink is None:
                 sink = _BY_PATH[key] = JsonlFileSink(key)
+    if isinstance(path, str) and os.path.isabs(path):
+        _BY_NAME[path] = sink
     return sink
 
 
