@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
+import random
 import re
 import time
 from collections.abc import Mapping
@@ -116,11 +116,17 @@ def utc_timestamp(epoch: float) -> str:
 
 
 _ts_cache: tuple[int, str] = (-1, "")
+_random_bits = random.getrandbits
 
 
 def new_request_id() -> str:
-    """A random (version 4) UUID as 32 lowercase hex, like ``uuid.uuid4().hex``, at a fraction of its cost."""
-    value = int.from_bytes(os.urandom(16), "big")
+    """A random (version 4) UUID as 32 lowercase hex, like ``uuid.uuid4().hex``, at a fraction of its cost.
+
+    From :mod:`random` (reseeded in a forked child), not ``os.urandom``: a request id must be unique, not
+    secret, and a system call here would release the GIL right after the response arrived, letting the
+    HTTP client's background threads run first on the caller's time (~0.3 ms per call measured).
+    """
+    value = _random_bits(128)
     value = (value & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
     return f"{value:032x}"
 
@@ -224,6 +230,9 @@ def build_record(
     }
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str)
+
+
 def to_json_line(record: Mapping[str, Any]) -> str:
     """The record as one line of JSON (ASCII only, so no character of it is a line break to any reader)."""
-    return json.dumps(record, ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str)
+    return _ENCODER.encode(record)
