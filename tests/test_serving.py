@@ -25,7 +25,7 @@ import pytest
 
 from llmops_cli.errors import UsageError, VariablesError
 from llmops_cli.releases.loader import load_prompt
-from llmops_cli.serving import RECORD_KEYS, JsonlFileSink, RetryPolicy, file_sink
+from llmops_cli.serving import RECORD_KEYS, JsonlFileSink, RetryPolicy, file_sink, flush_all
 from tests.conftest import REPO_ROOT, GitRepo
 from tests.support.evalproj import KEY_ENV, KEY_VALUE
 from tests.support.fakellm import ECHO, FakeLLM, Fault, estimate_tokens
@@ -374,7 +374,7 @@ def test_rotation_by_move_and_by_removal(project: Path, log_path: Path) -> None:
     sink = file_sink(log_path)
     for i in range(5):
         p.complete(question=f"q{i}", tags={"i": str(i)})
-    sink.flush()
+    flush_all()
     rotated = log_path.with_name("requests.jsonl.1")
     os.rename(log_path, rotated)
     for i in range(5, 10):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from .options import OtelOptions, ServingOptions
 from .record import RECORD_KEYS, SCHEMA_VERSION
 from .retry import DEFAULT_RETRIES, RetryPolicy
-from .sinks import JsonlFileSink, Sink, file_sink
+from .sinks import JsonlFileSink, Sink, file_sink, flush_all
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -30,4 +30,5 @@ __all__ = [
     "ServingOptions",
     "Sink",
     "file_sink",
+    "flush_all",
 ]

@@ -30,7 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..errors import UsageError
 from .record import to_json_line
 
-__all__ = ["JsonlFileSink", "Sink", "file_sink", "resolve_sink"]
+__all__ = ["JsonlFileSink", "Sink", "file_sink", "flush_all", "resolve_sink"]
 
 LOG_ENV = "LLMOPS_LOG"
 DEFAULT_MAX_QUEUE = 10_000
@@ -281,6 +281,12 @@ def resolve_sink(log: Any) -> Sink | None:
     if callable(getattr(log, "emit", None)):
         return log  # type: ignore[no-any-return]
     raise UsageError(f"log= takes a file path, a sink with emit(record), or False; not {type(log).__name__}")
+
+
+def flush_all() -> None:
+    """Write every file sink's queued records now (e.g. before a serverless runtime freezes the process)."""
+    for sink in list(_SINKS):
+        sink.flush()
 
 
 def _close_all() -> None:
