@@ -172,7 +172,7 @@ def test_timeout_is_recorded(project: Path, fake_llm: FakeLLM, log_path: Path) -
     p = load_prompt("support/answer", root=project, log=log_path)
     with pytest.raises(Exception) as info:
         p.complete(question="hi", retries=0, timeout=0.3)
-    assert type(info.value).__name__ == "Timeout"
+    assert type(info.value).__name__ == "Timeout" and fake_llm.count == 1
     [rec] = records(log_path)
     assert (rec["error_class"], rec["retries"]) == ("Timeout", 0) and 250 <= rec["latency_ms"] < 4000
 
@@ -268,6 +268,22 @@ def test_bad_request_ids_are_refused(project: Path, fake_llm: FakeLLM, request_i
     p = load_prompt("support/answer", root=project)
     with pytest.raises(UsageError, match="request_id"):
         p.complete(question="hi", request_id=request_id)
+    assert fake_llm.count == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"retries": -1}, "retries"),
+        ({"retries": "3"}, "retries"),
+        ({"retries": 21}, "retries"),
+        ({"timeout": 0}, "timeout"),
+    ],
+)
+def test_bad_retry_and_timeout_options(project: Path, fake_llm: FakeLLM, options: dict[str, Any], match: str) -> None:
+    p = load_prompt("support/answer", root=project)
+    with pytest.raises(UsageError, match=match):
+        p.complete(question="hi", **options)
     assert fake_llm.count == 0
 
 
