@@ -80,7 +80,7 @@ class JsonlFileSink:
         self._drop_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
-        self._stop = False
+        self._stop = threading.Event()  # the running writer's (each writer thread gets its own)
         self._thread: threading.Thread | None = None
         self._fd: int | None = None
         self._fd_id: tuple[int, int] | None = None
@@ -127,12 +127,12 @@ class JsonlFileSink:
 
     def close(self) -> None:
         """Flush, stop the writer thread and close the file. A later :meth:`emit` starts again."""
-        thread, self._thread = self._thread, None
-        self._stop = True
+        with self._start_lock:
+            thread, stop, self._thread = self._thread, self._stop, None
+        stop.set()
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
-        self._stop = False
         self._drain()
         with self._io_lock:
             self._close_fd()
@@ -141,14 +141,13 @@ class JsonlFileSink:
         with self._start_lock:
             if self._thread is not None:
                 return
-            self._stop = False
-            self._wake.clear()
-            thread = threading.Thread(target=self._run, name=f"llmops-log:{self.path.name}", daemon=True)
+            stop = self._stop = threading.Event()
+            thread = threading.Thread(target=self._run, args=(stop,), name=f"llmops-log:{self.path.name}", daemon=True)
             self._thread = thread
             thread.start()
 
-    def _run(self) -> None:
-        while not self._stop:
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             try:
@@ -220,7 +219,11 @@ class JsonlFileSink:
             self._dropped += n
 
     def _after_fork_in_child(self) -> None:
-        self._init_state()
+        fd = self._fd
+        self._init_state()  # the parent's queue is the parent's to write; its locks may have been held
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def __repr__(self) -> str:
         return f"JsonlFileSink({str(self.path)!r}, written={self.written}, dropped={self.dropped})"
