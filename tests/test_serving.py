@@ -138,6 +138,15 @@ def test_known_price_gives_the_cost(tmp_path: Path, fake_llm: FakeLLM, log_path:
     assert rec["cost_usd"] == pytest.approx(expected) and rec["cost_usd"] > 0
 
 
+def test_channel_and_arm_come_from_the_prompt(project: Path, log_path: Path) -> None:
+    """Canary channels (serving.md §2) set ``channel`` / ``arm`` on the Prompt copy they return."""
+    p = load_prompt("support/answer", root=project, log=log_path)  # a copy: safe to set attributes on
+    p.channel, p.arm = "production", "canary"  # type: ignore[attr-defined]
+    p.complete(question="hi")
+    [rec] = records(log_path)
+    assert (rec["channel"], rec["arm"]) == ("production", "canary")
+
+
 def test_acomplete_writes_a_record_with_request_id(project: Path, log_path: Path) -> None:
     p = load_prompt("support/answer", root=project, log=log_path)
     asyncio.run(p.acomplete(question="hi", request_id="trace-0af7651916cd43dd"))

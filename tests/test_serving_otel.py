@@ -108,6 +108,16 @@ def test_a_call_is_a_genai_span_with_metrics(project: Path, fake_llm: FakeLLM, o
     assert otel.unit("gen_ai.client.token.usage") == "{token}"
 
 
+def test_channel_and_arm_on_spans_and_metrics(project: Path, otel: Telemetry) -> None:
+    p = load_prompt("support/answer", root=project, otel=otel.options)
+    p.channel, p.arm = "production", "stable"  # type: ignore[attr-defined]
+    p.complete(question="hi")
+    [span] = otel.spans()
+    assert (span.attributes["llmops.prompt.channel"], span.attributes["llmops.prompt.arm"]) == ("production", "stable")
+    [duration] = otel.points("gen_ai.client.operation.duration")
+    assert dict(duration.attributes)["llmops.prompt.arm"] == "stable"
+
+
 def test_errors_and_retries_on_the_span(project: Path, fake_llm: FakeLLM, otel: Telemetry) -> None:
     p = load_prompt("support/answer", root=project, otel=otel.options)
     fake_llm.enqueue(Fault.server_error(), "ok")
