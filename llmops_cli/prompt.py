@@ -13,8 +13,11 @@ from .templating import TemplateEngine, TemplateOrigin
 from .variables import validate_variables
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .config import ModelAlias
     from .models.targets import Target
+    from .serving import RetryPolicy, ServingOptions
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class Prompt:
     version: str | None = None  # set when loaded from a release
     git_sha: str | None = None
     route: ModelRoute | None = None  # the model resolved through llmops.yaml (offline stand-in included)
+    # request logging / OpenTelemetry set by load_prompt(log=..., otel=...); not part of the content hash
+    serving: ServingOptions | None = field(default=None, repr=False, compare=False)
     _sha256: str | None = field(default=None, repr=False)
     # How a channel load picked this copy (never part of the content hash): the channel asked for, and the arm
     # ("stable"/"canary") when that channel has a canary. Set on per-arm copies; cached prompts are never mutated.
@@ -200,34 +205,69 @@ class Prompt:
         assert self.route is not None
         return choose_target(self.route, api_base_override=api_base)
 
-    def complete(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> Any:
+    def complete(
+        self,
+        variables: dict[str, Any] | None = None,
+        /,
+        *,
+        tags: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        log: Any = None,
+        log_content: bool = False,
+        retries: int | RetryPolicy | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Render, then call the model through the model layer; returns litellm's response object.
 
         The call goes where the release says (model, ``api_base``, the alias's ``offline`` stand-in when the
         provider's key is not set, ``local/…`` models in-process). The key rule: a key is sent only to the
         provider's own endpoint or to an ``api_base`` whose alias names its ``api_key_env``; any other base URL
         gets a placeholder. litellm is imported on first use; error messages are redacted.
-        """
-        from .models.runtime import complete
 
-        rendered = self.render(variables, **kwargs)
+        Serving options (keyword-only; a prompt variable with one of these names goes in ``variables``):
+        ``tags`` (str → str, ≤ 32) and ``request_id`` go in the request record; ``log`` (a path, a sink or
+        False) overrides ``load_prompt(log=...)`` / ``$LLMOPS_LOG``; ``log_content`` adds the redacted
+        messages and reply to the record; ``retries`` (default 2) retries 429/5xx/timeouts with back-off,
+        counted in the record; ``timeout`` is the per-try timeout in seconds. One record is written per call,
+        also when it raises (see :mod:`llmops_cli.serving`).
+        """
+        from .serving.call import complete
+
         return complete(
-            self.target(),
-            rendered.messages,
-            rendered.params,
-            rendered.response_format,
-            output_schema=self.spec.output.schema_,
+            self,
+            {**(variables or {}), **kwargs},
+            tags=tags,
+            request_id=request_id,
+            log=log,
+            log_content=log_content,
+            retries=retries,
+            timeout=timeout,
         )
 
-    async def acomplete(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> Any:
+    async def acomplete(
+        self,
+        variables: dict[str, Any] | None = None,
+        /,
+        *,
+        tags: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        log: Any = None,
+        log_content: bool = False,
+        retries: int | RetryPolicy | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """:meth:`complete`, awaited (``litellm.acompletion``)."""
-        from .models.runtime import acomplete
+        from .serving.call import acomplete
 
-        rendered = self.render(variables, **kwargs)
         return await acomplete(
-            self.target(),
-            rendered.messages,
-            rendered.params,
-            rendered.response_format,
-            output_schema=self.spec.output.schema_,
+            self,
+            {**(variables or {}), **kwargs},
+            tags=tags,
+            request_id=request_id,
+            log=log,
+            log_content=log_content,
+            retries=retries,
+            timeout=timeout,
         )

@@ -91,6 +91,8 @@ def load_prompt(
     bundle: str | os.PathLike[str] | None = None,
     refresh: bool = False,
     key: str | int | None = None,
+    log: Any = None,
+    otel: Any = None,
 ) -> Prompt:
     """Load a prompt for serving code.
 
@@ -104,9 +106,17 @@ def load_prompt(
       the same key always gets the same release (see :mod:`llmops_cli.releases.canary`); without a key,
       the stable arm. Loaded by channel, the prompt's ``channel`` is set, and ``arm`` too when there is a canary.
 
+    ``log`` (a file path, a sink with ``emit(record)``, or False to ignore ``$LLMOPS_LOG``) and ``otel``
+    (True, False or :class:`~llmops_cli.serving.OtelOptions`) turn on request records for the returned
+    prompt's ``complete()`` / ``acomplete()`` calls (a copy: the cached prompt is not changed).
+
     Raises :class:`NotFoundError` when nothing matches and :class:`IntegrityError` when the content
     does not match its release manifest.
     """
+    if log is not None or otel is not None:
+        from ..serving.options import with_serving
+
+        return with_serving(load_prompt(name, version, root=root, bundle=bundle, refresh=refresh, key=key), log, otel)
     if version is not None and (not isinstance(version, str) or not version.strip()):
         from ..errors import UsageError
 
