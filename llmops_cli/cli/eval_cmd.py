@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,10 @@ from ..errors import CheckFailed, UsageError
 from ..redact import redact
 from . import output
 from .state import STATE
+
+if TYPE_CHECKING:
+    from ..evals.model import EvalResults, SampleRecord
+    from ..evals.summary import Summary
 
 app = typer.Typer(
     help="Evaluate prompts on their golden sets (assertions and LLM judges), merge shards, show results.",
@@ -43,10 +47,10 @@ class _RichProgress:
         self._bar.start()
         self._task = self._bar.add_task("eval", total=total, completed=done, extra="")
 
-    def advance(self, record: dict[str, Any]) -> None:
-        self.errors += record.get("status") == "error"
-        self.failed += record.get("status") == "fail"
-        self.cost += float(record.get("cost_usd") or 0) + float((record.get("judge") or {}).get("cost_usd") or 0)
+    def advance(self, record: SampleRecord) -> None:
+        self.errors += record.status == "error"
+        self.failed += record.status == "fail"
+        self.cost += float(record.cost_usd or 0) + float((record.judge.cost_usd if record.judge else 0) or 0)
         extra = f"fail {self.failed}  err {self.errors}  ${self.cost:.4f}"
         self._bar.update(self._task, advance=1, extra=extra)
 
@@ -199,7 +203,7 @@ def run(
 
         append_step_summary(results)
     if as_json:
-        data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary}
+        data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary.to_dict()}
         if outcome.offline:
             data["offline"] = outcome.offline
         output.print_json(data)
@@ -235,45 +239,29 @@ def _step_summary_wanted() -> bool:
     return bool(os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
-def _verdict(summary: dict[str, Any]) -> None:
-    if not summary["passed"]:
-        bad = [n for n, s in summary["prompts"].items() if s["status"] != "pass"]
+def _verdict(summary: Summary) -> None:
+    if not summary.passed:
+        bad = [n for n, s in summary.prompts.items() if s.status != "pass"]
         raise CheckFailed(f"{len(bad)} prompt(s) below their thresholds: {', '.join(bad)}")
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: Summary) -> None:
     """The per-prompt table and the verdict line (plain columns: no rich import on the cached fast path)."""
-    from ..evals.report import fmt_num, fmt_rate
+    from ..evals.report import summary_rows, totals_line
 
     headers = ["PROMPT", "STATUS", "PASS (MIN)", "SAMPLES", "ERR", "GEN TOK IN/OUT", "JUDGE TOK IN/OUT", "COST $"]
     headers += ["P50/P95 MS", "METRICS (MEAN)"]
     rows = []
-    for name, s in summary["prompts"].items():
-        metrics = ", ".join(f"{m} {v['mean']:.2f}" for m, v in s["metrics"].items() if v["mean"] is not None)
-        err = str(s["errors"]) + (f" (+{s['judge_errors']} judge)" if s["judge_errors"] else "")
+    for r in summary_rows(summary):
+        err = str(r.errors) + (f" (+{r.judge_errors} judge)" if r.judge_errors else "")
+        status = "pass" if r.status == "pass" else "FAIL"
         rows.append(
-            [
-                name,
-                "pass" if s["status"] == "pass" else "FAIL",
-                f"{fmt_rate(s['pass_rate'])} ({fmt_rate(s['min_pass_rate'])})",
-                str(s["samples"]),
-                err,
-                f"{s['tokens']['generation']['prompt']}/{s['tokens']['generation']['completion']}",
-                f"{s['tokens']['judge']['prompt']}/{s['tokens']['judge']['completion']}",
-                fmt_num(s["cost_usd"]["total"], 4),
-                f"{fmt_num(s['latency_ms']['p50'])}/{fmt_num(s['latency_ms']['p95'])}",
-                metrics or "—",
-            ]
-        )
+            [r.prompt, status, r.pass_rate, str(r.samples), err, r.tokens_gen, r.tokens_judge, r.cost_usd,
+             r.latency_ms, r.metrics or "—"]
+        )  # fmt: skip
     output.print_columns(headers, rows)
-    t = summary["totals"]
-    verdict = (
-        output.style("✓ passed", "bold", "green") if summary["passed"] else output.style("✗ failed", "bold", "red")
-    )
-    output.print_text(
-        f"{verdict}: {t['samples']} samples, {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, "
-        f"{t['judge_errors']} judge errors, ${t['cost_usd'] or 0:.4f}"
-    )
+    verdict = output.style("✓ passed", "bold", "green") if summary.passed else output.style("✗ failed", "bold", "red")
+    output.print_text(f"{verdict}: {totals_line(summary)}")
 
 
 @app.command("merge")
@@ -288,7 +276,7 @@ def merge(
     from ..evals.results import merge_results, missing_shards, save_results
 
     merged = merge_results([str(f) for f in files])
-    missing = missing_shards(merged["run"]["execution"]["shards"])
+    missing = missing_shards((merged.run.execution.shards if merged.run.execution else None) or [])
     if missing:
         output.warning(f"shards missing from the merge: {', '.join(missing)}")
     save_results(str(out), merged)
@@ -296,9 +284,9 @@ def merge(
         from ..evals.report import junit_xml
 
         junit.write_text(redact(junit_xml(merged)), encoding="utf-8")
-    _print_summary(merged["summary"])
+    _print_summary(merged.summary)
     output.info(f"merged {len(files)} file(s) into {out}")
-    _verdict(merged["summary"])
+    _verdict(merged.summary)
 
 
 @app.command("show")
@@ -315,28 +303,23 @@ def show(
 
     results = load_results(str(file))
     if as_json:
-        data: dict[str, Any] = {"run": results["run"], "summary": results["summary"]}
+        data: dict[str, Any] = {"run": results.run.to_dict(), "summary": results.summary.to_dict()}
         if failed:
             data["failed"] = [
-                {
-                    "prompt": r["prompt"],
-                    "case_id": r["case_id"],
-                    "sample": r["sample"],
-                    "status": r["status"],
-                    "problems": sample_problems(r),
-                }
+                {"prompt": r.prompt, "case_id": r.case_id, "sample": r.sample, "status": r.status,
+                 "problems": sample_problems(r)}
                 for r in failed_samples(results)
-            ]
+            ]  # fmt: skip
         output.print_json(data)
         return
-    _print_summary(results["summary"])
+    _print_summary(results.summary)
     if failed:
         from rich.markup import escape
 
         con = output.out()
         for r in failed_samples(results):
-            style = "red" if r["status"] == "fail" else "yellow"
-            con.print(f"[{style}]{r['status']}[/] {escape(r['prompt'])} / {escape(r['case_id'])} #{r['sample']}")
+            style = "red" if r.status == "fail" else "yellow"
+            con.print(f"[{style}]{r.status}[/] {escape(r.prompt)} / {escape(r.case_id)} #{r.sample}")
             for p in sample_problems(r):
                 con.print(f"    {escape(p)}")
 
@@ -356,7 +339,7 @@ def report(
     output.info(f"wrote {html}")
 
 
-def write_html_report(path: Path, *, results: dict[str, Any] | None = None, gate: dict[str, Any] | None = None) -> None:
+def write_html_report(path: Path, *, results: EvalResults | None = None, gate: dict[str, Any] | None = None) -> None:
     """Write the results view (or, with ``gate``, the gate view) to ``path``; messages, expected values and
     tags come from the current project when it has the evaluated prompt and golden set unchanged."""
     from ..errors import UserError
@@ -364,15 +347,16 @@ def write_html_report(path: Path, *, results: dict[str, Any] | None = None, gate
     from ..report.html import gate_html, results_html
 
     context = None
-    if results is not None:
+    data = results.to_dict() if results is not None else None
+    if data is not None:
         try:
-            context = case_context(STATE.project(), results)
+            context = case_context(STATE.project(), data)
         except UserError:  # no project here: the report shows what the results file holds
             context = None
     text = (
-        gate_html(gate, head_results=results, context=context)
+        gate_html(gate, head_results=data, context=context)
         if gate is not None
-        else results_html(results or {}, context=context)
+        else results_html(data or {}, context=context)
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

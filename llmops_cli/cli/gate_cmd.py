@@ -8,7 +8,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,7 @@ from . import output
 from .state import STATE
 
 if TYPE_CHECKING:
+    from ..evals.model import EvalResults
     from ..gate.decide import GateReport
 
 
@@ -101,7 +102,7 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 
-def _head_results(head: Path | None, folder: str, since: float) -> dict[str, Any] | None:
+def _head_results(head: Path | None, folder: str, since: float) -> EvalResults | None:
     """Head's results for the HTML report: --head, or the head.json this gate run wrote (never an older one)."""
     from ..evals.results import load_results
 

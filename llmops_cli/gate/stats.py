@@ -1,6 +1,12 @@
 """Statistics core of the PR gate: is head worse than base on *these* golden cases?
 
-Pure functions, pure Python (no numpy/scipy), deterministic. The reasoning is in ``docs/gate.md``.
+Pure, deterministic functions. The continuous distributions (Student's t, the incomplete beta behind
+binomial tails) come from SciPy — ``scipy.special``'s ``stdtr``/``stdtrit``/``betainc``, the functions
+``scipy.stats.t`` and ``scipy.stats.binom`` evaluate, called directly: a third of the import time of
+``scipy.stats`` and a fraction of its per-call overhead. SciPy is imported on the first call, so only the gate
+loads it (never ``import llmops_cli``, ``load_prompt`` or ``llmops prompt …``). The exact tests (sign test,
+sign-flip permutation test, the binomial tail at ½) stay exact integer/enumeration arithmetic.
+The reasoning is in ``docs/gate.md``.
 
 Inference is conditional on the golden set: the cases are fixed and reviewed like code, the randomness
 is generation (R samples) and judging (K samples).
@@ -101,37 +107,6 @@ _ZERO = 1e-12
 # --------------------------------------------------------------------------------------------------
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = 1.0
-    d = 1.0 - qab * x / qap
-    d = tiny if abs(d) < tiny else d
-    d = 1.0 / d
-    h = d
-    for m in range(1, 100_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
 def betainc(a: float, b: float, x: float) -> float:
     """Regularized incomplete beta function ``I_x(a, b)`` for ``a, b > 0``, ``0 ≤ x ≤ 1``."""
     if a <= 0 or b <= 0:
@@ -140,30 +115,14 @@ def betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    log_bt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    bt = math.exp(log_bt)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return bt * _betacf(a, b, x) / a
-    return 1.0 - bt * _betacf(b, a, 1.0 - x) / b
+    from scipy import special
+
+    return float(special.betainc(a, b, x))
 
 
 def _check_df(df: float) -> None:
     if not df > 0:
         raise ValueError(f"degrees of freedom must be > 0, got {df}")
-
-
-def _t_sf_pos(x: float, df: float) -> float:
-    """Upper tail ``P(T > x)`` for ``x ≥ 0``."""
-    if math.isinf(df):
-        return NormalDist().cdf(-x)
-    return 0.5 * betainc(df / 2.0, 0.5, df / (df + x * x))
-
-
-def _t_pdf(x: float, df: float) -> float:
-    if math.isinf(df):
-        return math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
-    log_c = math.lgamma((df + 1.0) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
-    return math.exp(log_c - (df + 1.0) / 2.0 * math.log1p(x * x / df))
 
 
 def t_cdf(x: float, df: float) -> float:
@@ -173,9 +132,11 @@ def t_cdf(x: float, df: float) -> float:
         return math.nan
     if math.isinf(x):
         return 1.0 if x > 0 else 0.0
-    if x >= 0:
-        return 1.0 - _t_sf_pos(x, df)
-    return _t_sf_pos(-x, df)
+    if math.isinf(df):
+        return 1.0 - NormalDist().cdf(-x) if x >= 0 else NormalDist().cdf(x)
+    from scipy import special
+
+    return float(special.stdtr(df, x))
 
 
 @lru_cache(maxsize=4096)
@@ -190,32 +151,11 @@ def t_ppf(q: float, df: float) -> float:
         raise ValueError(f"quantile must be in [0, 1], got {q}")
     if q == 0.5:
         return 0.0
-    tail = min(q, 1.0 - q)
-    sign = 1.0 if q > 0.5 else -1.0
-    z = NormalDist().inv_cdf(1.0 - tail)
     if math.isinf(df):
-        return sign * z
-    # Cornish-Fisher start, then safeguarded Newton on the upper tail (accurate far out in the tail).
-    x = z + (z**3 + z) / (4.0 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96.0 * df * df)
-    x = max(x, 1e-8)
-    lo, hi = 0.0, x
-    while _t_sf_pos(hi, df) > tail:
-        lo, hi = hi, hi * 2.0
-    for _ in range(200):
-        sf = _t_sf_pos(x, df)
-        if sf > tail:
-            lo = max(lo, x)
-        else:
-            hi = min(hi, x)
-        pdf = _t_pdf(x, df)
-        x_new = x + (sf - tail) / pdf if pdf > 0 else (lo + hi) / 2.0
-        if not lo < x_new < hi:
-            x_new = (lo + hi) / 2.0
-        if abs(x_new - x) <= 1e-14 * max(1.0, x):
-            x = x_new
-            break
-        x = x_new
-    return sign * x
+        return (1.0 if q > 0.5 else -1.0) * NormalDist().inv_cdf(1.0 - min(q, 1.0 - q))
+    from scipy import special
+
+    return float(special.stdtrit(df, q))
 
 
 def binom_sf(k: int, n: int, p: float = 0.5) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 from llmops_cli.gate import stats
 
-DFS = [1, 2, 3, 4, 5, 7, 9, 14, 19, 29, 49, 99, 200, 1000]
+DFS = [1, 2, 3, 4, 5, 7, 9, 14, 19, 29, 49, 99, 200, 1000, math.inf]
 QS = [1e-6, 1e-3, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95, 0.975, 0.99, 0.999]
 XS = [-8.0, -3.0, -2.0, -1.5, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 1.5, 2.0, 3.0, 8.0]
 BETA_AB = [(0.5, 0.5), (0.5, 2.0), (1.0, 1.0), (2.0, 3.0), (2.5, 0.5), (5.0, 5.0), (10.0, 1.5), (30.0, 40.0)]
@@ -60,7 +60,7 @@ def compute() -> dict[str, Any]:
     out["sign_flip_p"] = [[d, stats.sign_flip_p(d)] for d, _ in diff_sets]
     out["paired_test"] = [[d, s, list(stats.paired_test(d, s))] for d, s in diff_sets]
     comps = []
-    for d, s in diff_sets:
+    for d, _strata in diff_sets:
         kind = "pass" if all(v in (0.0, 1.0, -1.0) for v in d) else "score"
         base_level = 0.0 if kind == "pass" else 0.6
         b, h = _arms(d, base_level)
@@ -77,15 +77,15 @@ def compute() -> dict[str, Any]:
 
 
 def _close(a: Any, b: Any, path: str, problems: list[str], rel: float) -> None:
-    if isinstance(a, float) or isinstance(b, float):
-        if isinstance(a, int | float) and isinstance(b, int | float):
-            if math.isinf(a) or math.isinf(b) or math.isnan(a) or math.isnan(b):
-                ok = (a == b) or (math.isnan(a) and math.isnan(b))
-            else:
-                ok = abs(a - b) <= rel * max(1e-300, abs(a), abs(b)) or abs(a - b) <= 1e-15
-            if not ok:
-                problems.append(f"{path}: {a!r} != {b!r}")
-            return
+    numbers = isinstance(a, int | float) and isinstance(b, int | float)
+    if numbers and (isinstance(a, float) or isinstance(b, float)):
+        if math.isinf(a) or math.isinf(b) or math.isnan(a) or math.isnan(b):
+            ok = (a == b) or (math.isnan(a) and math.isnan(b))
+        else:
+            ok = abs(a - b) <= rel * max(1e-300, abs(a), abs(b)) or abs(a - b) <= 1e-15
+        if not ok:
+            problems.append(f"{path}: {a!r} != {b!r}")
+        return
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _close(x, y, f"{path}[{i}]", problems, rel)
