@@ -49,9 +49,15 @@ __all__ = [
 
 
 def write_results(
-    path: str, run: RunInfo, prompts: dict[str, PromptInfo], summary: Summary, samples: Iterable[SampleRecord]
+    path: str,
+    run: RunInfo,
+    prompts: dict[str, PromptInfo],
+    summary: Summary,
+    samples: Iterable[SampleRecord],
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write a results file, streaming ``samples`` (already in canonical order) one per line."""
+    """Write a results file, streaming ``samples`` (already in canonical order) one per line. ``extra``:
+    top-level keys this version does not know, kept from the file that was read."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
@@ -65,6 +71,8 @@ def write_results(
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write("{\n")
         fh.write(f'"schema_version": {RESULTS_SCHEMA_VERSION},\n"kind": "{RESULTS_KIND}",\n')
+        for key, value in sorted((extra or {}).items()):
+            fh.write(f"{_dumps(key)}: {dump(value)},\n")
         info = {k: v.to_dict() for k, v in prompts.items()}
         fh.write(f'"run": {dump(run.to_dict())},\n"prompts": {dump(info)},\n"summary": {dump(summary.to_dict())},\n')
         fh.write('"samples": [')
@@ -77,7 +85,7 @@ def write_results(
 
 
 def save_results(path: str, results: EvalResults) -> None:
-    write_results(path, results.run, results.prompts, results.summary, results.samples)
+    write_results(path, results.run, results.prompts, results.summary, results.samples, results.extra)
 
 
 def _dumps(value: Any) -> str:

@@ -217,11 +217,12 @@ class Totals(JsonModel):
 
 @dataclass
 class Summary(JsonModel):
-    """The verdict of a run: ``passed`` when every prompt met its thresholds."""
+    """The verdict of a run: ``passed`` when every prompt met its thresholds. Written in full; a file
+    without ``passed`` or ``prompts`` (or ``totals``) gets them recomputed from its samples on load."""
 
-    passed: bool = field(default=True, metadata=meta(required=True))
-    totals: Totals = field(default_factory=Totals, metadata=meta(required=True))
-    prompts: dict[str, PromptSummary] = field(default_factory=dict, metadata=meta(required=True))
+    passed: bool = field(default=True, metadata=meta(doc="every prompt met its thresholds"))
+    totals: Totals = field(default_factory=Totals, metadata=meta())
+    prompts: dict[str, PromptSummary] = field(default_factory=dict, metadata=meta())
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
     @classmethod
@@ -237,7 +238,8 @@ class Summary(JsonModel):
             pat = f"{at}.prompts[{F.show(pname)}]"
             F.name(pname, pat, "prompt name")
             prompts[pname] = PromptSummary.from_dict(s, pat)
-        totals = Totals.from_dict(d.get("totals"), f"{at}.totals") if "totals" in d or prompts else None
+        # v0.1.0 wrote no totals: they are derived data, summed from the prompts below
+        totals = Totals.from_dict(d.get("totals"), f"{at}.totals") if "totals" in d else None
         if prompts and passed is None:
             raise F.Invalid(f"{at}.passed", "missing (the summary has prompts)")
         if "prompts" not in d or passed is None:
