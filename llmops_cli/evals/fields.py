@@ -47,7 +47,7 @@ class JsonModel:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         extra: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.metadata.get("extra"):
                 extra = value
@@ -61,7 +61,7 @@ class JsonModel:
 
     @classmethod
     def known_keys(cls) -> frozenset[str]:
-        return frozenset(f.name for f in dataclasses.fields(cls) if not f.metadata.get("extra"))  # type: ignore[arg-type]
+        return frozenset(f.name for f in dataclasses.fields(cls) if not f.metadata.get("extra"))
 
     @classmethod
     def extra_of(cls, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -267,9 +267,18 @@ class PromptInfo(JsonModel):
             cat = f"{at}.clusters[{F.show(cid)}]"
             clusters[F.name(cid, cat, "case id")] = None if cl is None else F.name(cl, cat, "cluster")
         return cls(
-            **texts, **extra_texts, golden_set=golden, **limits, clusters=clusters, judges=judges,
+            prompt_sha256=texts["prompt_sha256"],
+            file=extra_texts["file"],
+            model=texts["model"],
+            model_name=extra_texts["model_name"],
+            offline_from=extra_texts["offline_from"],
+            golden_set=golden,
+            min_pass_rate=limits["min_pass_rate"],
+            max_error_rate=limits["max_error_rate"],
+            clusters=clusters,
+            judges=judges,
             extra=cls.extra_of(d),
-        )  # fmt: skip
+        )
 
 
 @dataclass
@@ -407,7 +416,7 @@ class RunInfo(JsonModel):
         assert d is not None
         counts = {k: F.count(d.get(k), f"{at}.{k}") for k in ("repeat", "judge_samples")}
         keys = ("llmops_version", "git_sha", "source", "config_hash", "model_override", "judge_model_override")
-        texts = {k: F.text(d.get(k), f"{at}.{k}") for k in keys}
+        t = {k: F.text(d.get(k), f"{at}.{k}") for k in keys}
         judges = {}
         for jname, j in F.obj_or_empty(d.get("judges"), f"{at}.judges").items():
             judges[jname] = JudgeInfo.from_dict(j, f"{at}.judges[{F.show(jname)}]")
@@ -415,9 +424,20 @@ class RunInfo(JsonModel):
         execution = Execution.from_dict(d.get("execution"), f"{at}.execution")
         selection = F.obj(d.get("selection"), f"{at}.selection", optional=True)
         return cls(
-            **texts, **counts, judges=judges, selection=selection, gate=gate, execution=execution,
+            llmops_version=t["llmops_version"],
+            git_sha=t["git_sha"],
+            source=t["source"],
+            config_hash=t["config_hash"],
+            repeat=counts["repeat"],
+            judge_samples=counts["judge_samples"],
+            judges=judges,
+            selection=selection,
+            model_override=t["model_override"],
+            judge_model_override=t["judge_model_override"],
+            gate=gate,
+            execution=execution,
             extra=cls.extra_of(d),
-        )  # fmt: skip
+        )
 
 
 @dataclass

@@ -225,8 +225,8 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
         golden = project.golden_set(name)
         assert golden is not None
         if golden.duplicate_ids:
-            dup = golden.duplicate_ids[0]
-            raise PromptFileError(f"duplicate case id {dup!r}", file=golden.file, line=golden.line_of(dup))
+            dup, index = golden.duplicate_ids[0]
+            raise PromptFileError(f"duplicate case id {dup!r}", file=golden.file, line=golden.line_at(index))
         target = target_for(project, prompt.model_name, options.model, options.api_base)
         schema = prompt.spec.output.schema_
         cases: list[CasePlan] = []

@@ -37,7 +37,7 @@ def _model(cls: type[JsonModel], defs: dict[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     props: dict[str, Any] = {}
     required: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         if f.metadata.get("extra"):
             continue
         schema = {**_type(hints[f.name], defs, f.metadata.get("schema") or {})}

@@ -158,7 +158,7 @@ class PromptSummary(JsonModel):
         status = d.get("status")
         if status not in ("pass", "fail"):
             raise F.Invalid(f"{at}.status", f"{F.show(status)} is not pass or fail")
-        counts = {key: F.required_count(d.get(key), f"{at}.{key}") for key in _COUNTS}
+        c = {key: F.required_count(d.get(key), f"{at}.{key}") for key in _COUNTS}
         replays = F.count(d.get("replays"), f"{at}.replays")
         rates = {k: None if d.get(k) is None else F.rate(d.get(k), f"{at}.{k}") for k in ("pass_rate", "error_rate")}
         limits = {k: F.rate(d.get(k), f"{at}.{k}") for k in ("min_pass_rate", "max_error_rate")}
@@ -170,9 +170,17 @@ class PromptSummary(JsonModel):
             metrics[F.name(m, mat, "metric")] = MetricMean.from_dict(v, mat)
         return cls(
             status=status,
-            **counts,
-            **rates,
-            **limits,
+            cases=c["cases"],
+            samples=c["samples"],
+            passed=c["passed"],
+            failed=c["failed"],
+            errors=c["errors"],
+            pass_rate=rates["pass_rate"],
+            min_pass_rate=limits["min_pass_rate"],
+            error_rate=rates["error_rate"],
+            max_error_rate=limits["max_error_rate"],
+            judge_calls=c["judge_calls"],
+            judge_errors=c["judge_errors"],
             metrics=metrics,
             tokens=TokenUsage.from_dict(d.get("tokens"), f"{at}.tokens"),
             cost_usd=CostBreakdown.from_dict(d.get("cost_usd"), f"{at}.cost_usd"),

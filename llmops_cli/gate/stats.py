@@ -67,6 +67,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from importlib import import_module
 from statistics import NormalDist
 from typing import Any, Literal
 
@@ -107,6 +108,11 @@ _ZERO = 1e-12
 # --------------------------------------------------------------------------------------------------
 
 
+def _special() -> Any:
+    """``scipy.special``, imported on first use (SciPy costs ~0.4 s to import: only the gate pays it)."""
+    return import_module("scipy.special")
+
+
 def betainc(a: float, b: float, x: float) -> float:
     """Regularized incomplete beta function ``I_x(a, b)`` for ``a, b > 0``, ``0 ≤ x ≤ 1``."""
     if a <= 0 or b <= 0:
@@ -115,9 +121,7 @@ def betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    from scipy import special
-
-    return float(special.betainc(a, b, x))
+    return float(_special().betainc(a, b, x))
 
 
 def _check_df(df: float) -> None:
@@ -134,9 +138,7 @@ def t_cdf(x: float, df: float) -> float:
         return 1.0 if x > 0 else 0.0
     if math.isinf(df):
         return 1.0 - NormalDist().cdf(-x) if x >= 0 else NormalDist().cdf(x)
-    from scipy import special
-
-    return float(special.stdtr(df, x))
+    return float(_special().stdtr(df, x))
 
 
 @lru_cache(maxsize=4096)
@@ -153,9 +155,7 @@ def t_ppf(q: float, df: float) -> float:
         return 0.0
     if math.isinf(df):
         return (1.0 if q > 0.5 else -1.0) * NormalDist().inv_cdf(1.0 - min(q, 1.0 - q))
-    from scipy import special
-
-    return float(special.stdtrit(df, q))
+    return float(_special().stdtrit(df, q))
 
 
 def binom_sf(k: int, n: int, p: float = 0.5) -> float:
@@ -167,7 +167,7 @@ def binom_sf(k: int, n: int, p: float = 0.5) -> float:
     if k > n:
         return 0.0
     if p == 0.5:
-        return sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+        return float(sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n)
     return betainc(k, n - k + 1, p)
 
 
@@ -217,7 +217,7 @@ def sign_flip_p(diffs: Sequence[float], *, seed: int = MC_SEED, draws: int = MC_
         right = sorted(_subset_sums(vals[m // 2 :]))
         bound = observed + tol
         count = sum(bisect_right(right, bound - a) for a in left)
-        return count / 2**m
+        return float(count / 2**m)
     # Monte-Carlo: one random bit per difference; tables of partial sums per chunk of 8 differences.
     tables = []
     for start in range(0, m, 8):
@@ -443,7 +443,8 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
         return
     delta = comp.delta
     level = round(100 * (1 - 2 * thresholds.alpha))
-    interval = f", {level}% interval [{_f(comp.lb)}, {_f(comp.ub)}]" if comp.lb is not None else ""
+    lb, ub = comp.lb, comp.ub
+    interval = f", {level}% interval [{_f(lb)}, {_f(ub)}]" if lb is not None and ub is not None else ""
     mde = f"; this suite detects drops ≥ {comp.mde:.3f}" if comp.mde is not None else ""
     named = any(c.cluster is not None for c in comp.clusters)
     where = "; ".join(c.label() for c in comp.regressed[:3] if c.delta <= -thresholds.practical) if named else ""
@@ -526,7 +527,7 @@ def compare_prompt(
     comps = []
     for name, spec in metrics.items():
         base, head, kind = spec[0], spec[1], spec[2]
-        decisive = bool(spec[3]) if len(spec) > 3 else True  # type: ignore[misc]
+        decisive = bool(spec[3]) if len(spec) > 3 else True
         comp = _estimate(name, base, head, clusters, thresholds, kind, decisive)
         comp.identical = identical
         comps.append(comp)

@@ -126,7 +126,7 @@ def parse_gate_result(data: Any, source: str) -> GateRecord:
 
     if data.get("kind") == RESULTS_KIND:
         return _eval_results_record(data, source)
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    run: dict[str, Any] = data["run"] if isinstance(data.get("run"), dict) else {}
     git_sha = run.get("git_sha") or data.get("git_sha")
     if run.get("dirty") is True:
         raise UsageError(
