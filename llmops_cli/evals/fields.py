@@ -12,7 +12,10 @@ import dataclasses
 import json
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, ClassVar
+
+from ..limits import _CONTROL, MAX_NAME_CHARS, name_problem
 
 
 class Invalid(Exception):
@@ -38,6 +41,23 @@ EXTRA: dict[str, Any] = {"extra": True}
 round trip loses nothing."""
 
 
+_Plan = tuple[tuple[tuple[str, bool], ...], str | None]
+_PLANS: dict[type, _Plan] = {}
+_KNOWN: dict[type, frozenset[str]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plan(cls: type) -> _Plan:
+    """``((field name, omit_none) ..., name of the extra field)`` of a model class, computed once."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        fields = dataclasses.fields(cls)
+        extra = next((f.name for f in fields if f.metadata.get("extra")), None)
+        named = tuple((f.name, bool(f.metadata.get("omit_none"))) for f in fields if f.name != extra)
+        plan = _PLANS[cls] = (named, extra)
+    return plan
+
+
 class JsonModel:
     """Base of the results model classes: ``to_dict`` from the fields (nested models, lists and dicts of
     them), leaving out None where the field says ``omit_none``, plus the unknown keys kept in ``extra``."""
@@ -45,31 +65,40 @@ class JsonModel:
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     def to_dict(self) -> dict[str, Any]:
+        named, extra_name = _plan(type(self))
         out: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.metadata.get("extra"):
-                extra = value
-                continue
-            if value is None and f.metadata.get("omit_none"):
-                continue
-            out[f.name] = _plain(value)
-        for key, value in extra.items():
-            out.setdefault(key, value)
+        for name, omit_none in named:
+            value = getattr(self, name)
+            if value is None:
+                if not omit_none:
+                    out[name] = None
+            elif type(value) in _SCALARS:
+                out[name] = value
+            else:
+                out[name] = _plain(value)
+        if extra_name is not None:
+            for key, value in getattr(self, extra_name).items():
+                out.setdefault(key, value)
         return out
 
     @classmethod
     def known_keys(cls) -> frozenset[str]:
-        return frozenset(f.name for f in dataclasses.fields(cls) if not f.metadata.get("extra"))
+        known = _KNOWN.get(cls)
+        if known is None:
+            known = _KNOWN[cls] = frozenset(name for name, _ in _plan(cls)[0])
+        return known
 
     @classmethod
     def extra_of(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         known = cls.known_keys()
+        if known.issuperset(data):
+            return {}
         return {k: v for k, v in data.items() if k not in known}
 
 
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, JsonModel):
         return value.to_dict()
     if isinstance(value, list):
@@ -169,19 +198,24 @@ def rate(value: Any, where: str) -> float:
 def name(value: Any, where: str, what: str) -> str:
     """A prompt name, case id, metric or cluster: a string with no control characters (it reaches the
     terminal, JUnit and HTML), at most 200 characters, and for prompt names and case ids no ``..``."""
-    from ..limits import _CONTROL, MAX_NAME_CHARS, name_problem
-
     if not isinstance(value, str):
         raise Invalid(where, f"{show(value)} is not a {what}")
-    if what in ("prompt name", "case id"):
-        problem = name_problem(value, what)
-    elif len(value) > MAX_NAME_CHARS:
-        problem = f"{what} is {len(value):,} characters long (at most {MAX_NAME_CHARS})"
-    else:
-        problem = f"{what} {value[:40]!r} contains control characters" if _CONTROL.search(value) else None
+    problem = _cached_name_problem(value, what) if len(value) <= MAX_NAME_CHARS else _name_problem(value, what)
     if problem:
         raise Invalid(where, problem)
     return value
+
+
+def _name_problem(value: str, what: str) -> str | None:
+    if what in ("prompt name", "case id"):
+        return name_problem(value, what)
+    if len(value) > MAX_NAME_CHARS:
+        return f"{what} is {len(value):,} characters long (at most {MAX_NAME_CHARS})"
+    return f"{what} {value[:40]!r} contains control characters" if _CONTROL.search(value) else None
+
+
+_cached_name_problem = lru_cache(maxsize=8192)(_name_problem)
+"""The same names come back on every sample (prompt, metrics, clusters): each short one is checked once."""
 
 
 def present(data: Mapping[str, Any], key: str, where: str) -> Any:

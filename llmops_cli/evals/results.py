@@ -42,6 +42,7 @@ __all__ = [
     "save_results",
     "validate_results",
     "write_results",
+    "write_results_json",
 ]
 
 
@@ -58,6 +59,20 @@ def write_results(
 ) -> None:
     """Write a results file, streaming ``samples`` (already in canonical order) one per line. ``extra``:
     top-level keys this version does not know, kept from the file that was read."""
+    info = {k: v.to_dict() for k, v in prompts.items()}
+    write_results_json(path, run.to_dict(), info, summary.to_dict(), (rec.to_dict() for rec in samples), extra)
+
+
+def write_results_json(
+    path: str,
+    run: dict[str, Any],
+    prompts: dict[str, Any],
+    summary: dict[str, Any],
+    samples: Iterable[dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """:func:`write_results` from the JSON forms (``to_dict()``) of the parts: the runner streams its
+    journal's records, which are already :meth:`SampleRecord.to_dict` output, without rebuilding them."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
@@ -73,12 +88,11 @@ def write_results(
         fh.write(f'"schema_version": {RESULTS_SCHEMA_VERSION},\n"kind": "{RESULTS_KIND}",\n')
         for key, value in sorted((extra or {}).items()):
             fh.write(f"{_dumps(key)}: {dump(value)},\n")
-        info = {k: v.to_dict() for k, v in prompts.items()}
-        fh.write(f'"run": {dump(run.to_dict())},\n"prompts": {dump(info)},\n"summary": {dump(summary.to_dict())},\n')
+        fh.write(f'"run": {dump(run)},\n"prompts": {dump(prompts)},\n"summary": {dump(summary)},\n')
         fh.write('"samples": [')
         first = True
         for rec in samples:
-            fh.write(("\n" if first else ",\n") + dump(rec.to_dict()))
+            fh.write(("\n" if first else ",\n") + dump(rec))
             first = False
         fh.write("\n]\n}\n")
     os.replace(tmp, path)

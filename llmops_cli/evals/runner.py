@@ -35,7 +35,7 @@ from .model import CacheStats, Execution, PromptInfo, RunInfo, SampleRecord
 from .plan import EvalOptions, Plan, build_plan
 from .progress import PlainProgress, Progress
 from .providers import Caller
-from .results import write_results
+from .results import write_results_json
 from .summary import Summary, summarize
 
 Notify = Callable[[str], None]
@@ -125,13 +125,14 @@ def run_eval(
     prompts = {pp.name: pp.info() for pp in plan.prompts}
     index = sorted((k, off) for k, off in journal.index() if k in wanted)
 
-    def records() -> Iterator[SampleRecord]:
-        """The journal's records in canonical order (the journal is this run's own file: trusted)."""
+    def journaled() -> Iterator[dict[str, Any]]:
+        """The journal's records (``SampleRecord.to_dict()`` output) in canonical order."""
         with open(journal.path, "rb") as fh:
-            for n, (_, off) in enumerate(index):
-                yield SampleRecord.from_dict(journal.read_at(fh, off), f"journal[{n}]")
+            for _, off in index:
+                yield journal.read_at(fh, off)
 
-    summary = summarize(prompts, records())
+    records = (SampleRecord.from_dict(d, f"{journal.path}[{n}]") for n, d in enumerate(journaled()))
+    summary = summarize(prompts, records)
     run = RunInfo(
         llmops_version=__version__,
         git_sha=git_sha_of(project),
@@ -157,7 +158,8 @@ def run_eval(
         ),
     )
     out = options.out or os.path.join(journal.directory, "results.json")
-    write_results(out, run, prompts, summary, records())
+    info = {name: p.to_dict() for name, p in prompts.items()}
+    write_results_json(out, run.to_dict(), info, summary.to_dict(), journaled())
     return RunOutcome(run_id, out, summary, prompts, plan.notices, asdict(caller.stats), plan.offline)
 
 
