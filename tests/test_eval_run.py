@@ -494,7 +494,9 @@ def test_render_error_mid_run_is_bad_input(tmp_path: Path, fake_llm: FakeLLM) ->
 def test_duplicate_case_ids_name_the_id_and_the_repeat_line(tmp_path: Path) -> None:
     from llmops_cli.evals.plan import build_plan
 
-    golden = "cases:\n  - {id: a, vars: {question: q}}\n  - {id: b, vars: {question: q}}\n  - {id: a, vars: {question: r}}\n"
+    golden = (
+        "cases:\n  - {id: a, vars: {question: q}}\n  - {id: b, vars: {question: q}}\n  - {id: a, vars: {question: r}}\n"
+    )
     root = make_eval_project(tmp_path, "http://127.0.0.1:9", golden=golden)
     with pytest.raises(PromptFileError) as info:
         build_plan(Project.open(root), EvalOptions())
