@@ -44,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmops_cli.config import GateConfig
+from llmops_cli.evals.model import AssertionRecord, EvalResults, JudgeStats, PromptInfo, SampleRecord
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import compare_arms
 
@@ -247,7 +248,7 @@ def head_of(rng: random.Random, sc: Scenario, suite: Suite) -> tuple[list[float]
 
 def records(
     rng: random.Random, sc: Scenario, suite: Suite, mus: list[float], sd_gen: float, err: float, arm: str
-) -> dict[str, Any]:
+) -> EvalResults:
     """The results-file content of one arm: prompt info and one sample record per case."""
     recs = []
     for i, (mu, cl) in enumerate(zip(mus, suite.cluster, strict=True)):
@@ -263,24 +264,22 @@ def records(
         score = sum(valid) / len(valid) if valid else None
         passed = None if score is None else score >= 0.5
         recs.append(
-            {
-                "prompt": "sim",
-                "case_id": f"c{i:03d}",
-                "sample": 0,
-                "cluster": cl,
-                "request_hash": f"{arm}{i}",
-                "output": f"{arm} answer {i}",
-                "error": None,
-                "status": "error" if passed is None else "pass" if passed else "fail",
-                "cost_usd": 0.0001,
-                "judge": {"samples": sc.k, "errors": sc.k - len(valid), "cost_usd": 0.0},
-                "assertions": [
-                    {"type": "judge", "metric": "judge", "score": score, "passed": passed, "samples": samples}
-                ],
-            }
+            SampleRecord(
+                prompt="sim",
+                case_id=f"c{i:03d}",
+                sample=0,
+                cluster=cl,
+                request_hash=f"{arm}{i}",
+                output=f"{arm} answer {i}",
+                error=None,
+                status="error" if passed is None else "pass" if passed else "fail",
+                cost_usd=0.0001,
+                judge=JudgeStats(samples=sc.k, errors=sc.k - len(valid), cost_usd=0.0),
+                assertions=[AssertionRecord(type="judge", metric="judge", score=score, passed=passed, samples=samples)],
+            )
         )
     clusters = {f"c{i:03d}": c for i, c in enumerate(suite.cluster)}
-    return {"prompts": {"sim": {"clusters": clusters}}, "samples": recs}
+    return EvalResults(prompts={"sim": PromptInfo(clusters=clusters)}, samples=recs)
 
 
 def one_pr(rng: random.Random, sc: Scenario) -> tuple[str, bool, bool]:

@@ -15,8 +15,8 @@ from llmops_cli.evals.assertions import (
     sample_verdict,
 )
 from llmops_cli.evals.judges import JudgeParseError, format_text, normalize, parse_verdict
-from llmops_cli.evals.results import percentile
 from llmops_cli.evals.selection import parse_shard, shard_of
+from llmops_cli.evals.summary import percentile
 
 
 def check(raw: dict[str, Any], output: str, **ctx: Any) -> tuple[float | None, bool | None, str]:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from llmops_cli.errors import PromptFileError, ProviderError
+from llmops_cli.evals.model import EvalResults
 from llmops_cli.evals.providers import AimdLimiter
 from llmops_cli.evals.results import content_view, load_results
 from llmops_cli.evals.runner import EvalOptions, RunOutcome, run_eval
@@ -44,6 +45,11 @@ def run(root: Path, **kw: Any) -> RunOutcome:
 
 
 def results_of(outcome: RunOutcome) -> dict[str, Any]:
+    """The results file as JSON (what the format tests check), read through the typed model."""
+    return load_results(outcome.results_path).to_dict()
+
+
+def typed_of(outcome: RunOutcome) -> EvalResults:
     return load_results(outcome.results_path)
 
 
@@ -76,7 +82,7 @@ def test_run_scores_caches_and_replays(tmp_path: Path, fake_llm: FakeLLM) -> Non
     fake_llm.on("GRADE", GOOD_VERDICT)
     root = make_eval_project(tmp_path, fake_llm.url, golden=GOLDEN, samples=2)
     first = run(root, repeat=2)
-    assert first.summary["passed"] is True
+    assert first.summary.passed is True
     assert fake_llm.count == 2 * 2 + 2 * 2 * 2  # R=2 generations per case, K=2 judge calls per output
     res = results_of(first)
     assert res["schema_version"] == 1 and res["run"]["repeat"] == 2 and res["run"]["judge_samples"] == 2
@@ -106,7 +112,7 @@ def test_run_scores_caches_and_replays(tmp_path: Path, fake_llm: FakeLLM) -> Non
     again = run(root, repeat=2)
     assert fake_llm.count == 12  # nothing new sent
     assert all(r["replay"] for r in results_of(again)["samples"])
-    assert content_view(results_of(again))["samples"] == content_view(res)["samples"]
+    assert content_view(typed_of(again))["samples"] == content_view(typed_of(first))["samples"]
 
 
 def test_no_internal_retries_in_litellm(tmp_path: Path, fake_llm: FakeLLM) -> None:
@@ -117,7 +123,7 @@ def test_no_internal_retries_in_litellm(tmp_path: Path, fake_llm: FakeLLM) -> No
     rec = samples(out)["a#0"]
     assert fake_llm.count == 1
     assert rec["status"] == "error" and rec["error"]["kind"] == "bad_request" and rec["error"]["attempts"] == 1
-    assert out.summary["passed"] is False
+    assert out.summary.passed is False
 
 
 @pytest.mark.parametrize(
@@ -163,7 +169,7 @@ def test_gives_up_after_max_retries_and_records_the_error(tmp_path: Path, fake_l
     assert recs["c00000#0"]["status"] == "pass"
     assert recs["c00001#0"]["status"] == "error" and recs["c00001#0"]["error"]["attempts"] == 3
     assert fake_llm.count == 1 + 3
-    s = out.summary["prompts"]["support/answer"]
+    s = out.summary.to_dict()["prompts"]["support/answer"]
     assert (s["errors"], s["status"]) == (1, "fail")
 
 
@@ -220,7 +226,7 @@ def test_judge_parse_repair_and_judge_error(tmp_path: Path, fake_llm: FakeLLM) -
     assert broken["judge_errors"] == 1 and "judge error" in broken["reason"]
     assert recs["broken#0"]["status"] == "error"  # neither pass nor a 0
     assert recs["extracted#0"]["assertions"][0]["samples"] == [1.0]
-    s = out.summary["prompts"]["support/answer"]
+    s = out.summary.to_dict()["prompts"]["support/answer"]
     assert s["judge_errors"] == 1 and s["metrics"]["judge"]["n"] == 2  # the error is not averaged in
     assert s["passed"] == 2 and s["errors"] == 1
     repairs = [r for r in fake_llm.chat_requests if "could not be parsed" in r.body["messages"][-1]["content"]]
@@ -297,7 +303,7 @@ def test_offline_model_used_without_api_key(tmp_path: Path, fake_llm: FakeLLM, m
     )
     monkeypatch.delenv("REAL_PROVIDER_KEY", raising=False)
     out = run(root)
-    assert out.summary["passed"] and fake_llm.last_request.body["model"] == "fake-model"
+    assert out.summary.passed and fake_llm.last_request.body["model"] == "fake-model"
     assert len(out.notices) == 1 and "using offline model openai/fake-model" in out.notices[0]
     assert results_of(out)["prompts"]["support/answer"]["offline_from"] == "openai/gpt-real"
     monkeypatch.delenv(KEY_ENV)
@@ -403,7 +409,7 @@ def test_resume_after_kill_9_pays_no_finished_call_twice(tmp_path: Path, fake_ll
 
     r = run_cli("eval", "run", "-q", "--resume", run_dir.name, cwd=root)
     assert r.exit_code == 0, r.stderr
-    res = load_results(str(root / "res.json"))  # the saved --out is reused
+    res = load_results(str(root / "res.json")).to_dict()  # the saved --out is reused
     assert len(res["samples"]) == n and len({s["case_id"] for s in res["samples"]}) == n
     assert res["run"]["execution"]["resumed"] is True
     resumed_requests = server.chat_requests[before:]
@@ -427,8 +433,8 @@ def test_shards_merge_to_the_unsharded_results(tmp_path: Path, fake_llm: FakeLLM
     r = run_cli("eval", "merge", "shard1.json", "shard2.json", "shard3.json", "--out", "merged.json", cwd=root)
     assert r.exit_code == 0, r.stderr
     merged = load_results(str(root / "merged.json"))
-    assert content_view(merged) == content_view(results_of(full))
-    assert merged["run"]["execution"]["shards"] == ["1/3", "2/3", "3/3"]
+    assert content_view(merged) == content_view(typed_of(full))
+    assert merged.run.execution is not None and merged.run.execution.shards == ["1/3", "2/3", "3/3"]
     r = run_cli("eval", "merge", "shard1.json", "shard1.json", "--out", "bad.json", cwd=root)
     assert r.exit_code == 2 and "overlapping" in r.stderr
 
@@ -483,3 +489,15 @@ def test_render_error_mid_run_is_bad_input(tmp_path: Path, fake_llm: FakeLLM) ->
     r = run_cli("eval", "run", cwd=root)
     assert r.exit_code == 2, r.stderr
     assert "prompts/support/answer.prompt.yaml" in r.stderr and fake_llm.count == 0
+
+
+def test_duplicate_case_ids_name_the_id_and_the_repeat_line(tmp_path: Path) -> None:
+    from llmops_cli.evals.plan import build_plan
+
+    golden = (
+        "cases:\n  - {id: a, vars: {question: q}}\n  - {id: b, vars: {question: q}}\n  - {id: a, vars: {question: r}}\n"
+    )
+    root = make_eval_project(tmp_path, "http://127.0.0.1:9", golden=golden)
+    with pytest.raises(PromptFileError) as info:
+        build_plan(Project.open(root), EvalOptions())
+    assert info.value.message == "duplicate case id 'a'" and info.value.line == 4

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from llmops_cli.evals.model import JudgeStats, SampleRecord, Status
 from llmops_cli.evals.runner import PlainProgress
 from tests.conftest import run_cli
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project, many_cases
 from tests.support.fakellm import FakeLLM
 from tests.support.fixtures import fake_llm  # noqa: F401
+
+
+def _rec(status: Status, judge_errors: int = 0) -> SampleRecord:
+    return SampleRecord(prompt="p", case_id="c", status=status, judge=JudgeStats(samples=1, errors=judge_errors))
+
 
 LINE = re.compile(
     r"^eval: (\d+)/(\d+) cases \((\d+)%\), (\d+) failed, (\d+) errors, (\d+) judge errors, "
@@ -37,7 +43,7 @@ def test_plain_progress_every_ten_percent_and_thirty_seconds() -> None:
     p.start(40, 0)
     for i in range(40):
         clock.t += 0.5
-        p.advance({"status": "error" if i == 3 else "pass", "judge": {"errors": 1 if i == 5 else 0}})
+        p.advance(_rec("error" if i == 3 else "pass", judge_errors=1 if i == 5 else 0))
     lines = out.getvalue().splitlines()
     assert lines[0] == "eval: 40 cases to run"
     rows = [LINE.match(line) for line in lines[1:]]
@@ -53,7 +59,7 @@ def test_plain_progress_every_ten_percent_and_thirty_seconds() -> None:
     p.start(1000, 0)
     for _ in range(10):
         clock.t += 16
-        p.advance({"status": "fail"})
+        p.advance(_rec("fail"))
     rows = [LINE.match(line) for line in out.getvalue().splitlines()[1:]]
     assert [int(m.group(1)) for m in rows] == [2, 4, 6, 8, 10]
     assert rows[-1].group(4) == "10" and rows[-1].group(7) == "2m40s" and rows[-1].group(8) == "264m00s"
@@ -76,7 +82,7 @@ def test_resumed_run_counts_done_cases_and_eta_from_this_run() -> None:
     p = PlainProgress(out, clock=clock)
     p.start(10, 5)
     clock.t = 10.0
-    p.advance({"status": "pass"})
+    p.advance(_rec("pass"))
     lines = out.getvalue().splitlines()
     assert lines[0] == "eval: 10 cases to run (5 already done)"
     m = LINE.match(lines[1])
@@ -123,5 +129,5 @@ def test_tiny_runs_end_with_a_final_line(total: int) -> None:
     p.start(total, 0)
     for _ in range(total):
         clock.t += 1
-        p.advance({"status": "pass"})
+        p.advance(_rec("pass"))
     assert out.getvalue().splitlines()[-1].startswith(f"eval: {total}/{total} cases (100%)")

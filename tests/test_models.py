@@ -277,7 +277,7 @@ def test_api_base_applies_to_judges_with_judge_model(
         Project.open(root),
         EvalOptions(judge_model="openai/fake-model", api_base=fake_llm.url, max_retries=0, use_cache=False),
     )
-    assert out.summary["passed"], out.summary
+    assert out.summary.passed, out.summary
     judged = [r for r in fake_llm.chat_requests if "GRADE" in json.dumps(r.body)]
     assert len(judged) == 1
     # the judge (a raw id sent to --api-base) gets the placeholder, never the ambient OPENAI_API_KEY; the
@@ -289,7 +289,7 @@ def test_api_base_applies_to_judges_with_judge_model(
     before = fake_llm.count
     out = run_eval(Project.open(root), EvalOptions(api_base=fake_llm.url, max_retries=0, use_cache=False))
     assert fake_llm.count == before + 1  # only the generation
-    assert out.summary["prompts"]["support/answer"]["judge_errors"] == 1
+    assert out.summary.prompts["support/answer"].judge_errors == 1
 
 
 def test_target_describe_has_no_key() -> None:

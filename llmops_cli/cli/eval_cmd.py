@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import CheckFailed, UsageError
 from . import output
 from .state import STATE
+
+if TYPE_CHECKING:
+    from ..evals.model import SampleRecord
+    from ..evals.summary import Summary
 
 app = typer.Typer(
     help="Evaluate prompts on their golden sets (assertions and LLM judges), merge shards, show results.",
@@ -42,10 +46,10 @@ class _RichProgress:
         self._bar.start()
         self._task = self._bar.add_task("eval", total=total, completed=done, extra="")
 
-    def advance(self, record: dict[str, Any]) -> None:
-        self.errors += record.get("status") == "error"
-        self.failed += record.get("status") == "fail"
-        self.cost += float(record.get("cost_usd") or 0) + float((record.get("judge") or {}).get("cost_usd") or 0)
+    def advance(self, record: SampleRecord) -> None:
+        self.errors += record.status == "error"
+        self.failed += record.status == "fail"
+        self.cost += float(record.cost_usd or 0) + float((record.judge.cost_usd if record.judge else 0) or 0)
         extra = f"fail {self.failed}  err {self.errors}  ${self.cost:.4f}"
         self._bar.update(self._task, advance=1, extra=extra)
 
@@ -188,7 +192,7 @@ def run(
 
     publish_run(outcome.results_path, junit)
     if as_json:
-        data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary}
+        data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary.to_dict()}
         if outcome.offline:
             data["offline"] = outcome.offline
         output.print_json(data)
@@ -218,21 +222,19 @@ def offline_note(offline: list[dict[str, str]]) -> str:
     )
 
 
-def _verdict(summary: dict[str, Any]) -> None:
-    if not summary["passed"]:
-        bad = [n for n, s in summary["prompts"].items() if s["status"] != "pass"]
+def _verdict(summary: Summary) -> None:
+    if not summary.passed:
+        bad = [n for n, s in summary.prompts.items() if s.status != "pass"]
         raise CheckFailed(f"{len(bad)} prompt(s) below their thresholds: {', '.join(bad)}")
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: Summary) -> None:
     """The per-prompt table and the verdict line (plain columns: no rich import on the cached fast path)."""
-    from ..evals.report import SUMMARY_HEADERS, summary_cells, totals_text
+    from ..evals.report import SUMMARY_HEADERS, summary_cells, totals_line
 
     output.print_columns(SUMMARY_HEADERS, summary_cells(summary))
-    verdict = (
-        output.style("✓ passed", "bold", "green") if summary["passed"] else output.style("✗ failed", "bold", "red")
-    )
-    output.print_text(f"{verdict}: {totals_text(summary)}")
+    verdict = output.style("✓ passed", "bold", "green") if summary.passed else output.style("✗ failed", "bold", "red")
+    output.print_text(f"{verdict}: {totals_line(summary)}")
 
 
 @app.command("merge")
@@ -247,7 +249,7 @@ def merge(
     from ..evals.results import merge_results, missing_shards, save_results
 
     merged = merge_results([str(f) for f in files])
-    missing = missing_shards(merged["run"]["execution"]["shards"])
+    missing = missing_shards((merged.run.execution.shards if merged.run.execution else None) or [])
     if missing:
         output.warning(f"shards missing from the merge: {', '.join(missing)}")
     save_results(str(out), merged)
@@ -255,9 +257,9 @@ def merge(
         from ..evals.report import write_junit
 
         write_junit(junit, merged)
-    _print_summary(merged["summary"])
+    _print_summary(merged.summary)
     output.info(f"merged {len(files)} file(s) into {out}")
-    _verdict(merged["summary"])
+    _verdict(merged.summary)
 
 
 @app.command("show")
@@ -274,28 +276,23 @@ def show(
 
     results = load_results(str(file))
     if as_json:
-        data: dict[str, Any] = {"run": results["run"], "summary": results["summary"]}
+        data: dict[str, Any] = {"run": results.run.to_dict(), "summary": results.summary.to_dict()}
         if failed:
             data["failed"] = [
-                {
-                    "prompt": r["prompt"],
-                    "case_id": r["case_id"],
-                    "sample": r["sample"],
-                    "status": r["status"],
-                    "problems": sample_problems(r),
-                }
+                {"prompt": r.prompt, "case_id": r.case_id, "sample": r.sample, "status": r.status,
+                 "problems": sample_problems(r)}
                 for r in failed_samples(results)
-            ]
+            ]  # fmt: skip
         output.print_json(data)
         return
-    _print_summary(results["summary"])
+    _print_summary(results.summary)
     if failed:
         from rich.markup import escape
 
         con = output.out()
         for r in failed_samples(results):
-            style = "red" if r["status"] == "fail" else "yellow"
-            con.print(f"[{style}]{r['status']}[/] {escape(r['prompt'])} / {escape(r['case_id'])} #{r['sample']}")
+            style = "red" if r.status == "fail" else "yellow"
+            con.print(f"[{style}]{r.status}[/] {escape(r.prompt)} / {escape(r.case_id)} #{r.sample}")
             for p in sample_problems(r):
                 con.print(f"    {escape(p)}")
 

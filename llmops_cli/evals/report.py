@@ -4,40 +4,80 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
-
-def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per prompt of a results file, for tables."""
-    return prompt_rows(results["summary"])
+from .model import EvalResults, SampleRecord
+from .summary import PromptSummary, Summary
 
 
-def prompt_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per prompt of a run's summary, for tables."""
-    rows = []
-    for name, s in summary["prompts"].items():
-        rows.append(
-            {
-                "prompt": name,
-                "status": s["status"],
-                "cases": s["cases"],
-                "samples": s["samples"],
-                "pass_rate": s["pass_rate"],
-                "min_pass_rate": s["min_pass_rate"],
-                "errors": s["errors"],
-                "judge_errors": s["judge_errors"],
-                "metrics": {m: v["mean"] for m, v in s["metrics"].items()},
-                "tokens_gen": f"{s['tokens']['generation']['prompt']}/{s['tokens']['generation']['completion']}",
-                "tokens_judge": f"{s['tokens']['judge']['prompt']}/{s['tokens']['judge']['completion']}",
-                "cost_usd": s["cost_usd"]["total"],
-                "p50_ms": s["latency_ms"]["p50"],
-                "p95_ms": s["latency_ms"]["p95"],
-            }
-        )
-    return rows
+@dataclass(frozen=True)
+class SummaryRow:
+    """One prompt of a summary as the tables show it (text and markdown)."""
+
+    prompt: str
+    status: str
+    pass_rate: str
+    samples: int
+    errors: int
+    judge_errors: int
+    tokens_gen: str
+    tokens_judge: str
+    cost_usd: str
+    latency_ms: str
+    metrics: str
+
+
+def summary_row(name: str, s: PromptSummary) -> SummaryRow:
+    return SummaryRow(
+        prompt=name,
+        status=s.status,
+        pass_rate=f"{fmt_rate(s.pass_rate)} ({fmt_rate(s.min_pass_rate)})",
+        samples=s.samples,
+        errors=s.errors,
+        judge_errors=s.judge_errors,
+        tokens_gen=f"{s.tokens.generation.prompt}/{s.tokens.generation.completion}",
+        tokens_judge=f"{s.tokens.judge.prompt}/{s.tokens.judge.completion}",
+        cost_usd=fmt_num(s.cost_usd.total, 4),
+        latency_ms=f"{fmt_num(s.latency_ms.p50)}/{fmt_num(s.latency_ms.p95)}",
+        metrics=", ".join(f"{m} {v.mean:.2f}" for m, v in s.metrics.items() if v.mean is not None),
+    )
+
+
+def summary_rows(summary: Summary) -> list[SummaryRow]:
+    """One row per prompt for tables (``eval run``/``show``/``merge`` and the markdown summary)."""
+    return [summary_row(name, s) for name, s in summary.prompts.items()]
+
+
+def totals_line(summary: Summary) -> str:
+    """``12 samples, 10 passed, 1 failed, 1 errors, 0 judge errors, $0.0123`` (after the verdict)."""
+    t = summary.totals
+    return (
+        f"{t.samples} samples, {t.passed} passed, {t.failed} failed, {t.errors} errors, "
+        f"{t.judge_errors} judge errors, ${t.cost_usd or 0:.4f}"
+    )
+
+
+SUMMARY_HEADERS = (
+    "PROMPT", "STATUS", "PASS (MIN)", "SAMPLES", "ERR", "GEN TOK IN/OUT", "JUDGE TOK IN/OUT", "COST $",
+    "P50/P95 MS", "METRICS (MEAN)",
+)  # fmt: skip
+"""Columns of the per-prompt summary table (:func:`summary_cells`)."""
+
+
+def summary_cells(summary: Summary) -> list[list[str]]:
+    """The per-prompt summary table's cells (columns :data:`SUMMARY_HEADERS`), one row per prompt."""
+    cells = []
+    for r in summary_rows(summary):
+        err = str(r.errors) + (f" (+{r.judge_errors} judge)" if r.judge_errors else "")
+        status = "pass" if r.status == "pass" else "FAIL"
+        cells.append(
+            [r.prompt, status, r.pass_rate, str(r.samples), err, r.tokens_gen, r.tokens_judge, r.cost_usd,
+             r.latency_ms, r.metrics or "—"]
+        )  # fmt: skip
+    return cells
 
 
 def fmt_rate(value: float | None) -> str:
@@ -48,25 +88,24 @@ def fmt_num(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def failed_samples(results: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    return (r for r in results["samples"] if r["status"] != "pass")
+def failed_samples(results: EvalResults) -> Iterator[SampleRecord]:
+    return (r for r in results.samples if r.status != "pass")
 
 
-def sample_problems(rec: dict[str, Any]) -> list[str]:
+def sample_problems(rec: SampleRecord) -> list[str]:
     """Human-readable reasons a sample did not pass."""
-    if rec.get("error"):
-        e = rec["error"]
-        return [_printable(f"error: {e.get('kind')}: {e.get('message')} (after {e.get('attempts')} attempt(s))")]
+    if rec.error is not None:
+        e = rec.error
+        return [_printable(f"error: {e.kind}: {e.message} (after {e.attempts} attempt(s))")]
     out = []
-    for a in rec.get("assertions") or []:  # results files may come from a PR: every field is optional here
-        reason = _printable(str(a.get("reason") or "no reason recorded"))
-        if a.get("passed") is False:
-            threshold = a.get("threshold")
-            score = "" if a.get("score") is None else f" (score {a['score']:.2f}"
-            score += "" if not score else (f" < {threshold})" if threshold is not None else ")")
-            out.append(f"{a['metric']}: {reason}{score}")
-        elif a.get("passed") is None:
-            out.append(f"{a['metric']}: {reason}")
+    for a in rec.assertions:  # results files may come from a PR: most fields are optional
+        reason = _printable(str(a.reason or "no reason recorded"))
+        if a.passed is False:
+            score = "" if a.score is None else f" (score {a.score:.2f}"
+            score += "" if not score else (f" < {a.threshold})" if a.threshold is not None else ")")
+            out.append(f"{a.metric}: {reason}{score}")
+        elif a.passed is None:
+            out.append(f"{a.metric}: {reason}")
     return out
 
 
@@ -96,27 +135,28 @@ def quoteattr(text: str) -> str:
     return _xml_quoteattr(_xml_clean(text))
 
 
-def junit_xml(results: dict[str, Any]) -> str:
+def junit_xml(results: EvalResults) -> str:
     """JUnit XML: a test suite per prompt, a test case per case x sample."""
     suites = []
-    by_prompt: dict[str, list[dict[str, Any]]] = {}
-    for rec in results["samples"]:
-        by_prompt.setdefault(rec["prompt"], []).append(rec)
+    by_prompt: dict[str, list[SampleRecord]] = {}
+    for rec in results.samples:
+        by_prompt.setdefault(rec.prompt, []).append(rec)
     total = fails = errs = 0
-    for name in sorted(results["summary"]["prompts"]):
+    repeated = (results.run.repeat or 1) > 1
+    for name in sorted(results.summary.prompts):
         recs = by_prompt.get(name, [])
         cases = []
         s_fail = s_err = 0
         for rec in recs:
-            tname = rec["case_id"] + (f" #{rec['sample']}" if (results["run"].get("repeat") or 1) > 1 else "")
-            secs = (rec.get("latency_ms") or 0) / 1000
+            tname = rec.case_id + (f" #{rec.sample}" if repeated else "")
+            secs = (rec.latency_ms or 0) / 1000
             body = ""
             problems = "\n".join(sample_problems(rec))
-            if rec["status"] == "fail":
+            if rec.status == "fail":
                 s_fail += 1
                 first = problems.splitlines()[0] if problems else "assertion failed"
                 body = f"<failure message={quoteattr(first)}>{escape(problems)}</failure>"
-            elif rec["status"] == "error":
+            elif rec.status == "error":
                 s_err += 1
                 first = problems.splitlines()[0] if problems else "error"
                 body = f"<error message={quoteattr(first)}>{escape(problems)}</error>"
@@ -142,75 +182,33 @@ def junit_xml(results: dict[str, Any]) -> str:
     )
 
 
-def markdown_summary(results: dict[str, Any], max_failures: int = 20) -> str:
+def markdown_summary(results: EvalResults, max_failures: int = 20) -> str:
     """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``)."""
-    summ = results["summary"]
-    verdict = "✅ passed" if summ["passed"] else "❌ failed"
+    verdict = "✅ passed" if results.summary.passed else "❌ failed"
     lines = [
         f"### llmops eval: {verdict}",
         "",
         "| prompt | status | pass rate (min) | samples | errors | metrics | cost $ | p50/p95 ms |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in summary_rows(results):
-        metrics = ", ".join(f"{m} {v:.2f}" for m, v in r["metrics"].items() if v is not None)
+    for r in summary_rows(results.summary):
         lines.append(
-            f"| `{r['prompt']}` | {r['status']} | {fmt_rate(r['pass_rate'])} ({fmt_rate(r['min_pass_rate'])}) "
-            f"| {r['samples']} | {r['errors']} | {metrics} | {fmt_num(r['cost_usd'], 4)} "
-            f"| {fmt_num(r['p50_ms'])}/{fmt_num(r['p95_ms'])} |"
+            f"| `{r.prompt}` | {r.status} | {r.pass_rate} | {r.samples} | {r.errors} | {r.metrics} | {r.cost_usd} "
+            f"| {r.latency_ms} |"
         )
     failed = list(failed_samples(results))
     if failed:
         lines += ["", f"<details><summary>{len(failed)} sample(s) not passing</summary>", ""]
         for rec in failed[:max_failures]:
             why = "; ".join(sample_problems(rec)).replace("|", "\\|")
-            lines.append(f"- `{rec['prompt']}` / `{rec['case_id']}` #{rec['sample']}: {why}")
+            lines.append(f"- `{rec.prompt}` / `{rec.case_id}` #{rec.sample}: {why}")
         if len(failed) > max_failures:
             lines.append(f"- … and {len(failed) - max_failures} more")
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 
 
-SUMMARY_HEADERS = (
-    "PROMPT", "STATUS", "PASS (MIN)", "SAMPLES", "ERR", "GEN TOK IN/OUT", "JUDGE TOK IN/OUT", "COST $",
-    "P50/P95 MS", "METRICS (MEAN)",
-)  # fmt: skip
-"""Columns of the per-prompt summary table (:func:`summary_cells`)."""
-
-
-def summary_cells(summary: dict[str, Any]) -> list[list[str]]:
-    """The per-prompt summary table's cells (columns :data:`SUMMARY_HEADERS`), one row per prompt."""
-    cells = []
-    for r in prompt_rows(summary):
-        metrics = ", ".join(f"{m} {v:.2f}" for m, v in r["metrics"].items() if v is not None)
-        err = str(r["errors"]) + (f" (+{r['judge_errors']} judge)" if r["judge_errors"] else "")
-        cells.append(
-            [
-                r["prompt"],
-                "pass" if r["status"] == "pass" else "FAIL",
-                f"{fmt_rate(r['pass_rate'])} ({fmt_rate(r['min_pass_rate'])})",
-                str(r["samples"]),
-                err,
-                r["tokens_gen"],
-                r["tokens_judge"],
-                fmt_num(r["cost_usd"], 4),
-                f"{fmt_num(r['p50_ms'])}/{fmt_num(r['p95_ms'])}",
-                metrics or "—",
-            ]
-        )
-    return cells
-
-
-def totals_text(summary: dict[str, Any]) -> str:
-    """The totals after the verdict: ``3 samples, 2 passed, 1 failed, 0 errors, 0 judge errors, $0.0000``."""
-    t = summary["totals"]
-    return (
-        f"{t['samples']} samples, {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, "
-        f"{t['judge_errors']} judge errors, ${t['cost_usd'] or 0:.4f}"
-    )
-
-
-def write_junit(path: str | os.PathLike[str], results: dict[str, Any]) -> None:
+def write_junit(path: str | os.PathLike[str], results: EvalResults) -> None:
     """Write :func:`junit_xml` of ``results`` to ``path`` (parents created, redacted)."""
     from ..redact import redact
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..evals.assertions import JUDGE_TYPES
+from ..evals.model import AssertionRecord, EvalResults
 
 PASS_METRIC = "(pass)"
 """The per-sample verdict as a 0/1 metric: every assertion of the output passed."""
@@ -84,60 +84,58 @@ class Arm:
         return {cid: c.cluster for cid, c in self.cases.items()}
 
 
-def _scores_of(assertion: dict[str, Any]) -> tuple[list[float], bool]:
+def _scores_of(assertion: AssertionRecord) -> tuple[list[float], bool]:
     """(valid scores, graded by a judge) of one assertion result."""
-    judged = "samples" in assertion or str(assertion.get("type", "")).removeprefix("not-") in JUDGE_TYPES
-    raw = assertion.get("samples") if "samples" in assertion else [assertion.get("score")]
-    return [float(s) for s in raw or [] if s is not None], judged
+    judged = assertion.samples is not None or (assertion.type or "").removeprefix("not-") in JUDGE_TYPES
+    raw = assertion.samples if assertion.samples is not None else [assertion.score]
+    return [float(s) for s in raw if s is not None], judged
 
 
-def collect(results: dict[str, Any], prompts: Iterable[str] | None = None) -> dict[str, Arm]:
+def collect(results: EvalResults, prompts: Iterable[str] | None = None) -> dict[str, Arm]:
     """Per-prompt :class:`Arm` of a loaded results file (``prompts``: keep only these)."""
     wanted = set(prompts) if prompts is not None else None
     arms: dict[str, Arm] = {}
-    for name, info in (results.get("prompts") or {}).items():
+    for name, info in results.prompts.items():
         if wanted is None or name in wanted:
-            arm = Arm(name, info.get("prompt_sha256"), info.get("model"))
-            for cid, cluster in (info.get("clusters") or {}).items():
+            arm = Arm(name, info.prompt_sha256, info.model)
+            for cid, cluster in info.clusters.items():
                 arm.cases[cid] = CaseData(cid, cluster)
             arms[name] = arm
-    for rec in results.get("samples") or []:
-        name = rec["prompt"]
+    for rec in results.samples:
+        name = rec.prompt
         if wanted is not None and name not in wanted:
             continue
         arm = arms.setdefault(name, Arm(name))
-        case = arm.cases.get(rec["case_id"])
+        case = arm.cases.get(rec.case_id)
         if case is None:
-            case = arm.cases[rec["case_id"]] = CaseData(rec["case_id"], rec.get("cluster"))
+            case = arm.cases[rec.case_id] = CaseData(rec.case_id, rec.cluster)
         elif case.cluster is None:
-            case.cluster = rec.get("cluster")
+            case.cluster = rec.cluster
         arm.generations += 1
-        case.outputs.append(rec.get("output"))
-        case.request_hashes.append(rec.get("request_hash"))
-        if rec.get("error") is not None:
+        case.outputs.append(rec.output)
+        case.request_hashes.append(rec.request_hash)
+        if rec.error is not None:
             arm.provider_errors += 1
             continue
-        if rec.get("cost_usd") is None:
+        if rec.cost_usd is None:
             arm.unpriced += 1
-        arm.generation_cost += float(rec.get("cost_usd") or 0.0)
-        judge = rec.get("judge") or {}
-        arm.judge_calls += int(judge.get("samples") or 0)
-        arm.judge_errors += int(judge.get("errors") or 0)
-        arm.judge_cost += float(judge.get("cost_usd") or 0.0)
+        arm.generation_cost += float(rec.cost_usd or 0.0)
+        if rec.judge is not None:
+            arm.judge_calls += rec.judge.samples or 0
+            arm.judge_errors += rec.judge.errors or 0
+            arm.judge_cost += float(rec.judge.cost_usd or 0.0)
         checks: list[bool] = []
-        for a in rec.get("assertions") or []:
+        for a in rec.assertions:
             scores, judged = _scores_of(a)
-            metric = str(a["metric"])
             if judged:
-                arm.judged_metrics.add(metric)
-            elif a.get("passed") is not None:
-                checks.append(bool(a["passed"]))
-            case.scores.setdefault(metric, []).extend(scores)
+                arm.judged_metrics.add(a.metric)
+            elif a.passed is not None:
+                checks.append(a.passed)
+            case.scores.setdefault(a.metric, []).extend(scores)
         if checks:
             case.scores.setdefault(CHECKS_METRIC, []).append(1.0 if all(checks) else 0.0)
-        status = rec.get("status")
-        if status in ("pass", "fail") and rec.get("assertions"):
-            case.scores.setdefault(PASS_METRIC, []).append(1.0 if status == "pass" else 0.0)
+        if rec.status in ("pass", "fail") and rec.assertions:
+            case.scores.setdefault(PASS_METRIC, []).append(1.0 if rec.status == "pass" else 0.0)
     for arm in arms.values():  # cases listed by the golden set but never run (e.g. another shard)
         arm.cases = {cid: c for cid, c in arm.cases.items() if c.outputs}
     return arms

@@ -7,9 +7,10 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..evals.model import EvalResults
     from ..project import Project
     from .decide import GateReport
 
@@ -57,7 +58,7 @@ def write_gate_outputs(report: GateReport, outputs: GateOutputs, root: str | os.
     return md
 
 
-def head_results(head: str | None, folder: str, since: float) -> dict[str, Any] | None:
+def head_results(head: str | None, folder: str, since: float) -> EvalResults | None:
     """Head's results for the HTML report: ``head``, or the head.json this gate run wrote (never an older one)."""
     from ..evals.results import load_results
 

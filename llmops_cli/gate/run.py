@@ -20,13 +20,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+from ..evals.model import EvalResults, GateInfo, RunInfo
 from ..hashing import sha256_of
 from ..project import Project
 from .collect import collect
 from .decide import GateReport, decide
+
+if TYPE_CHECKING:
+    from ..evals.runner import RunOutcome
 
 Notify = Callable[[str], None]
 
@@ -49,20 +53,24 @@ def _is_results_file(spec: str) -> bool:
     return os.path.isfile(spec) and spec.endswith(".json")
 
 
+def _judged_with(run: RunInfo) -> str | None:
+    return run.gate.judged_with_config if run.gate is not None else None
+
+
 def check_comparable(
-    base: dict[str, Any], head: dict[str, Any], base_label: str, head_label: str, *, config: bool = True
+    base: EvalResults, head: EvalResults, base_label: str, head_label: str, *, config: bool = True
 ) -> None:
     """Refuse results produced under different judge configurations (exit 2). ``config``: also require the
     same llmops.yaml hash (results files; a base re-evaluated from a ref legitimately has its own)."""
-    b, h = base.get("run", {}), head.get("run", {})
+    b, h = base.run, head.run
     problems = []
-    judged_with = (b.get("gate") or {}).get("judged_with_config")
-    if config and b.get("config_hash") != h.get("config_hash") and judged_with != h.get("config_hash"):
+    if config and b.config_hash != h.config_hash and _judged_with(b) != h.config_hash:
         problems.append("config_hash (llmops.yaml) differs")
-    for key, what in (("judge_samples", "judge samples K"), ("repeat", "repeat R")):
-        if b.get(key) != h.get(key):
-            problems.append(f"{what} differs ({b.get(key)} vs {h.get(key)})")
-    bj, hj = b.get("judges") or {}, h.get("judges") or {}
+    if b.judge_samples != h.judge_samples:
+        problems.append(f"judge samples K differs ({b.judge_samples} vs {h.judge_samples})")
+    if b.repeat != h.repeat:
+        problems.append(f"repeat R differs ({b.repeat} vs {h.repeat})")
+    bj, hj = b.judges, h.judges
     for name in sorted(set(bj) & set(hj)):
         if bj[name] != hj[name]:
             problems.append(f"judge {name!r} differs (prompt hash or model)")
@@ -74,25 +82,28 @@ def check_comparable(
         )
 
 
-def _meta(results: dict[str, Any], label: str) -> dict[str, Any]:
-    run = results.get("run", {})
+def _meta(results: EvalResults, label: str) -> dict[str, Any]:
+    """A side of the gate report: what was evaluated, under which settings (``GateReport.base``/``head``)."""
+    run = results.run
+    ex = run.execution
+    cache = ex.cache.to_dict() if ex is not None and ex.cache is not None else {}
     return {
         "label": label,
-        "git_sha": run.get("git_sha"),
-        "source": run.get("source"),
-        "config_hash": run.get("config_hash"),
-        "repeat": run.get("repeat"),
-        "judge_samples": run.get("judge_samples"),
-        "judges": run.get("judges"),
-        "run_id": (run.get("execution") or {}).get("id"),
-        "calls": (run.get("execution") or {}).get("calls"),
-        "cache": {k: v for k, v in ((run.get("execution") or {}).get("cache") or {}).items() if k != "dir"},
+        "git_sha": run.git_sha,
+        "source": run.source,
+        "config_hash": run.config_hash,
+        "repeat": run.repeat,
+        "judge_samples": run.judge_samples,
+        "judges": {name: j.to_dict() for name, j in run.judges.items()},
+        "run_id": ex.id if ex is not None else None,
+        "calls": ex.calls if ex is not None else None,
+        "cache": {k: v for k, v in cache.items() if k != "dir"},
     }
 
 
 def compare_results(
-    base: dict[str, Any],
-    head: dict[str, Any],
+    base: EvalResults,
+    head: EvalResults,
     config_project: Project,
     *,
     base_label: str = "base",
@@ -103,7 +114,7 @@ def compare_results(
     """Gate two loaded results files (thresholds from ``config_project``'s ``gate:`` section)."""
     check_comparable(base, head, base_label, head_label, config=check_config)
     skip = set(not_gated or {})
-    names = [n for n in {*base.get("prompts", {}), *head.get("prompts", {})} if n not in skip]
+    names = [n for n in {*base.prompts, *head.prompts} if n not in skip]
     return decide(
         collect(base, names),
         collect(head, names),
@@ -111,17 +122,13 @@ def compare_results(
         not_gated=not_gated,
         base_meta=_meta(base, base_label),
         head_meta=_meta(head, head_label),
-        settings={
-            "repeat": head.get("run", {}).get("repeat"),
-            "judge_samples": head.get("run", {}).get("judge_samples"),
-        },
+        settings={"repeat": head.run.repeat, "judge_samples": head.run.judge_samples},
     )
 
 
 def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = None) -> GateReport:
     """Evaluate what is needed on each side and gate HEAD against the base."""
     from ..evals.results import load_results
-    from ..evals.runner import EvalOptions, run_eval
     from ..evals.selection import changed_prompts
     from ..git import merge_base
 
@@ -135,17 +142,15 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     if _is_results_file(options.base):
         base_results = load_results(options.base)
         head_conf = sha256_of(cfg.model_dump(mode="json"))
-        judged_with = (base_results["run"].get("gate") or {}).get("judged_with_config")
-        if head_results is None and head_conf not in (base_results["run"].get("config_hash"), judged_with):
+        judged_with = _judged_with(base_results.run)
+        if head_results is None and head_conf not in (base_results.run.config_hash, judged_with):
             raise GateInputError(
                 f"cannot compare {options.base} with the working tree: config_hash (llmops.yaml) differs. "
                 "Use --base REF to re-evaluate the base with HEAD's judges."
             )
         if head_results is None:
-            names = [n for n in base_results.get("prompts", {}) if n in project.golden_names()]
-            head_results = _evaluate(
-                project, names, options, os.path.join(out_dir, "head.json"), run_eval, EvalOptions, notify=say
-            )
+            names = [n for n in base_results.prompts if n in project.golden_names()]
+            head_results = _evaluate(project, names, options, os.path.join(out_dir, "head.json"), notify=say)
         return compare_results(base_results, head_results, project, base_label=options.base, head_label="head")
 
     if os.path.exists(options.base) and not os.path.isdir(options.base):
@@ -156,7 +161,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     say(f"base: {base_label}")
 
     head_names = (
-        sorted(head_results.get("prompts", {}))
+        sorted(head_results.prompts)
         if head_results is not None
         else [n for n in project.golden_names() if project.source.exists(project.prompt_file(n))]
     )
@@ -183,8 +188,6 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             changed,
             options,
             os.path.join(out_dir, "head.json"),
-            run_eval,
-            EvalOptions,
             repeat=cfg.eval.repeat,
             judge_samples=cfg.judge.samples,
             notify=say,
@@ -195,11 +198,9 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         changed,
         options,
         os.path.join(out_dir, "base.json"),
-        run_eval,
-        EvalOptions,
         judge_project=project,
-        repeat=head_results.get("run", {}).get("repeat") or cfg.eval.repeat,
-        judge_samples=head_results.get("run", {}).get("judge_samples") or cfg.judge.samples,
+        repeat=head_results.run.repeat or cfg.eval.repeat,
+        judge_samples=head_results.run.judge_samples or cfg.judge.samples,
         run_root=root,
         notify=say,
         arm="base",
@@ -224,8 +225,6 @@ def _evaluate(
     names: list[str],
     options: GateOptions,
     out: str,
-    run_eval: Any,
-    eval_options: Any,
     *,
     judge_project: Project | None = None,
     repeat: int | None = None,
@@ -234,12 +233,13 @@ def _evaluate(
     notify: Notify | None = None,
     arm: str = "head",
     judged_with: str | None = None,
-) -> dict[str, Any]:
+) -> EvalResults:
     """One side: ``run_eval`` over ``names`` (an empty list runs nothing), written to ``out`` with
     ``run.gate`` added, loaded back."""
-    from ..evals.results import load_results, save_results, summarize
+    from ..evals.results import load_results, save_results
+    from ..evals.runner import EvalOptions, run_eval
 
-    opts = eval_options(
+    opts = EvalOptions(
         names=list(names),
         repeat=repeat,
         judge_samples=judge_samples,
@@ -248,17 +248,15 @@ def _evaluate(
         shard=options.shard,
         out=out,
     )
-    gate_info = {"arm": arm, "judged_with_config": judged_with or sha256_of(project.config.model_dump(mode="json"))}
+    gate_info = GateInfo(arm, judged_with or sha256_of(project.config.model_dump(mode="json")))
     if not names:
-        results: dict[str, Any] = {
-            "run": {"repeat": repeat, "judge_samples": judge_samples, "gate": gate_info},
-            "prompts": {},
-            "summary": summarize({}, []),
-            "samples": [],
-        }
+        from ..evals.summary import summarize
+
+        run = RunInfo(repeat=repeat, judge_samples=judge_samples, gate=gate_info)
+        results = EvalResults(run=run, summary=summarize({}, []))
     else:
-        outcome = run_eval(project, opts, judge_project=judge_project, run_root=run_root, notify=notify)
+        outcome: RunOutcome = run_eval(project, opts, judge_project=judge_project, run_root=run_root, notify=notify)
         results = load_results(outcome.results_path)
-        results["run"]["gate"] = gate_info
+        results.run.gate = gate_info
     save_results(out, results)
     return load_results(out)

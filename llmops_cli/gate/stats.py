@@ -1,6 +1,13 @@
 """Statistics core of the PR gate: is head worse than base on *these* golden cases?
 
-Pure functions, pure Python (no numpy/scipy), deterministic. The reasoning is in ``docs/gate.md``.
+Pure, deterministic functions. The p-values come from :mod:`llmops_cli.gate.pvalues` (re-exported here):
+Student's t and the incomplete beta behind binomial tails from SciPy — ``scipy.special``'s
+``stdtr``/``stdtrit``/``betainc``, the functions ``scipy.stats.t`` and ``scipy.stats.binom`` evaluate, called
+directly: a third of the import time of ``scipy.stats`` and a fraction of its per-call overhead. SciPy is
+imported on the first call, so only the gate loads it (never ``import llmops_cli``, ``load_prompt`` or
+``llmops prompt …``). The exact tests (sign test, sign-flip permutation test, the binomial tail at ½) stay
+exact integer/enumeration arithmetic.
+The reasoning is in ``docs/gate.md``.
 
 Inference is conditional on the golden set: the cases are fixed and reviewed like code, the randomness
 is generation (R samples) and judging (K samples).
@@ -56,15 +63,28 @@ States
 from __future__ import annotations
 
 import math
-import random
-from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from statistics import NormalDist
 from typing import Any, Literal
 
+from .pvalues import (
+    EXACT_MAX_NONZERO,
+    STRATIFIED_MIN_DF,
+    ZERO,
+    betainc,
+    binom_sf,
+    holm,
+    mcnemar_p,
+    paired_test,
+    sign_flip_p,
+    t_cdf,
+    t_ppf,
+)
+from .pvalues import _mean as _mean
+
 __all__ = [
+    "EXACT_MAX_NONZERO",
+    "STRATIFIED_MIN_DF",
     "ClusterDelta",
     "MetricComparison",
     "Thresholds",
@@ -86,221 +106,11 @@ State = Literal["PASS", "WARN", "FAIL"]
 CaseScores = Mapping[str, Sequence[float]]
 """One side of one metric: case id → the valid sample scores of that case (the arm of :mod:`.collect` holds more)."""
 
-EXACT_MAX_NONZERO = 22
-STRATIFIED_MIN_DF = 20
 UNDERPOWERED = 5
 """A PASS whose MDE exceeds this many times the practical size says the suite is underpowered."""
-"""The large-sample test centres differences within clusters when that leaves at least this many df."""
-"""Up to this many non-zero differences the exact sign-flip test is used; the paired t-test beyond."""
-_ENUMERATE_MAX = 24
-MC_DRAWS = 10_000
-MC_SEED = 20_240_917
-_ZERO = 1e-12
+_ZERO = ZERO
 
-# --------------------------------------------------------------------------------------------------
-# Distributions
-# --------------------------------------------------------------------------------------------------
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = 1.0
-    d = 1.0 - qab * x / qap
-    d = tiny if abs(d) < tiny else d
-    d = 1.0 / d
-    h = d
-    for m in range(1, 100_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta function ``I_x(a, b)`` for ``a, b > 0``, ``0 ≤ x ≤ 1``."""
-    if a <= 0 or b <= 0:
-        raise ValueError("betainc needs a > 0 and b > 0")
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_bt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    bt = math.exp(log_bt)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return bt * _betacf(a, b, x) / a
-    return 1.0 - bt * _betacf(b, a, 1.0 - x) / b
-
-
-def _check_df(df: float) -> None:
-    if not df > 0:
-        raise ValueError(f"degrees of freedom must be > 0, got {df}")
-
-
-def _t_sf_pos(x: float, df: float) -> float:
-    """Upper tail ``P(T > x)`` for ``x ≥ 0``."""
-    if math.isinf(df):
-        return NormalDist().cdf(-x)
-    return 0.5 * betainc(df / 2.0, 0.5, df / (df + x * x))
-
-
-def _t_pdf(x: float, df: float) -> float:
-    if math.isinf(df):
-        return math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
-    log_c = math.lgamma((df + 1.0) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
-    return math.exp(log_c - (df + 1.0) / 2.0 * math.log1p(x * x / df))
-
-
-def t_cdf(x: float, df: float) -> float:
-    """CDF of Student's t distribution with ``df`` degrees of freedom (``df`` may be ``inf``)."""
-    _check_df(df)
-    if math.isnan(x):
-        return math.nan
-    if math.isinf(x):
-        return 1.0 if x > 0 else 0.0
-    if x >= 0:
-        return 1.0 - _t_sf_pos(x, df)
-    return _t_sf_pos(-x, df)
-
-
-@lru_cache(maxsize=4096)
-def t_ppf(q: float, df: float) -> float:
-    """Quantile function of Student's t: the ``x`` with ``t_cdf(x, df) == q``."""
-    _check_df(df)
-    if not 0.0 < q < 1.0:
-        if q == 0.0:
-            return -math.inf
-        if q == 1.0:
-            return math.inf
-        raise ValueError(f"quantile must be in [0, 1], got {q}")
-    if q == 0.5:
-        return 0.0
-    tail = min(q, 1.0 - q)
-    sign = 1.0 if q > 0.5 else -1.0
-    z = NormalDist().inv_cdf(1.0 - tail)
-    if math.isinf(df):
-        return sign * z
-    # Cornish-Fisher start, then safeguarded Newton on the upper tail (accurate far out in the tail).
-    x = z + (z**3 + z) / (4.0 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96.0 * df * df)
-    x = max(x, 1e-8)
-    lo, hi = 0.0, x
-    while _t_sf_pos(hi, df) > tail:
-        lo, hi = hi, hi * 2.0
-    for _ in range(200):
-        sf = _t_sf_pos(x, df)
-        if sf > tail:
-            lo = max(lo, x)
-        else:
-            hi = min(hi, x)
-        pdf = _t_pdf(x, df)
-        x_new = x + (sf - tail) / pdf if pdf > 0 else (lo + hi) / 2.0
-        if not lo < x_new < hi:
-            x_new = (lo + hi) / 2.0
-        if abs(x_new - x) <= 1e-14 * max(1.0, x):
-            x = x_new
-            break
-        x = x_new
-    return sign * x
-
-
-def binom_sf(k: int, n: int, p: float = 0.5) -> float:
-    """Exact upper tail ``P(X ≥ k)`` for ``X ~ Binomial(n, p)`` (exact integer arithmetic at ½)."""
-    if n < 0 or not 0.0 <= p <= 1.0:
-        raise ValueError("binom_sf needs n ≥ 0 and 0 ≤ p ≤ 1")
-    if k <= 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    if p == 0.5:
-        return sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
-    return betainc(k, n - k + 1, p)
-
-
-def mcnemar_p(b: int, c: int) -> float:
-    """Exact one-sided McNemar p-value for a regression: ``P(Binom(b + c, ½) ≥ b)``.
-
-    ``b`` counts pass→fail flips, ``c`` fail→pass flips; 1.0 when nothing flipped.
-    """
-    if b + c == 0:
-        return 1.0
-    return binom_sf(b, b + c, 0.5)
-
-
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm step-down adjusted p-values, in input order (monotone in the sorted order, capped at 1)."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def _subset_sums(values: Sequence[float]) -> list[float]:
-    sums = [0.0]
-    for v in values:
-        sums = [s + v for s in sums] + [s - v for s in sums]
-    return sums
-
-
-def sign_flip_p(diffs: Sequence[float], *, seed: int = MC_SEED, draws: int = MC_DRAWS) -> float:
-    """One-sided sign-flip permutation p-value for H0 "differences symmetric about 0" vs a drop.
-
-    ``P(Σ ±|d| ≤ Σ d)`` over independent random signs. Exact for up to 24
-    non-zero differences (meet-in-the-middle), otherwise Monte-Carlo with a fixed seed.
-    """
-    vals = [abs(d) for d in diffs if abs(d) > _ZERO]
-    m = len(vals)
-    if m == 0:
-        return 1.0
-    observed = sum(d for d in diffs if abs(d) > _ZERO)
-    tol = 1e-9 * max(1.0, sum(vals))
-    if m <= _ENUMERATE_MAX:
-        left = _subset_sums(vals[: m // 2])
-        right = sorted(_subset_sums(vals[m // 2 :]))
-        bound = observed + tol
-        count = sum(bisect_right(right, bound - a) for a in left)
-        return count / 2**m
-    # Monte-Carlo: one random bit per difference; tables of partial sums per chunk of 8 differences.
-    tables = []
-    for start in range(0, m, 8):
-        chunk = vals[start : start + 8]
-        table = []
-        for mask in range(1 << len(chunk)):
-            table.append(sum(v if (mask >> j) & 1 else -v for j, v in enumerate(chunk)))
-        tables.append(table)
-    rng = random.Random(seed)
-    bound = observed + tol
-    count = 0
-    shifts = [(8 * k, t) for k, t in enumerate(tables)]
-    for _ in range(draws):
-        r = rng.getrandbits(m)
-        if sum(t[(r >> s) & 255] for s, t in shifts) <= bound:
-            count += 1
-    return (count + 1) / (draws + 1)
-
-
-# --------------------------------------------------------------------------------------------------
-# Comparison
-# --------------------------------------------------------------------------------------------------
+# Distributions and tests (p-values, Holm): llmops_cli.gate.pvalues, re-exported here.
 
 
 @dataclass(frozen=True)
@@ -375,43 +185,6 @@ def _valid(samples: Sequence[float] | None) -> list[float]:
     if not samples:
         return []
     return [float(s) for s in samples if s is not None and not math.isnan(s)]
-
-
-def _mean(xs: Sequence[float]) -> float:
-    return math.fsum(xs) / len(xs)
-
-
-def paired_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> tuple[float, str, float]:
-    """One-sided test of "head is worse" on case-level differences: ``(p, test name, smallest attainable p)``.
-
-    ``strata``: the cluster of each difference (used by the large-sample test only). See the module docstring.
-    """
-    nonzero = [d for d in diffs if abs(d) > _ZERO]
-    m = len(nonzero)
-    if m == 0:
-        return 1.0, "none (every difference is 0)", 1.0
-    mags = [abs(d) for d in nonzero]
-    if max(mags) - min(mags) <= 1e-9 * max(1.0, max(mags)):
-        drops = sum(1 for d in nonzero if d < 0)
-        return binom_sf(drops, m, 0.5), "sign test exact (McNemar)", 0.5**m
-    if m <= EXACT_MAX_NONZERO:
-        return sign_flip_p(nonzero), "sign-flip exact", 0.5**m
-    n = len(diffs)
-    groups: dict[Any, list[float]] = {}
-    for d, g in zip(diffs, strata if strata is not None else [None] * n, strict=True):
-        groups.setdefault(g, []).append(d)
-    df = n - len(groups)
-    if len(groups) > 1 and df >= STRATIFIED_MIN_DF:
-        resid = math.fsum((d - _mean(ds)) ** 2 for ds in groups.values() for d in ds)
-        name = "paired t within clusters"
-    else:
-        df = n - 1
-        resid = math.fsum((d - _mean(diffs)) ** 2 for d in diffs)
-        name = "paired t"
-    if resid <= 0:
-        return (0.0 if sum(diffs) < 0 else 1.0), name, 0.0
-    se = math.sqrt(resid / df) / math.sqrt(n)
-    return t_cdf(_mean(diffs) / se, df), name, 0.0
 
 
 def _estimate(
@@ -504,7 +277,8 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
         return
     delta = comp.delta
     level = round(100 * (1 - 2 * thresholds.alpha))
-    interval = f", {level}% interval [{_f(comp.lb)}, {_f(comp.ub)}]" if comp.lb is not None else ""
+    lb, ub = comp.lb, comp.ub
+    interval = f", {level}% interval [{_f(lb)}, {_f(ub)}]" if lb is not None and ub is not None else ""
     mde = f"; this suite detects drops ≥ {comp.mde:.3f}" if comp.mde is not None else ""
     named = any(c.cluster is not None for c in comp.clusters)
     where = "; ".join(c.label() for c in comp.regressed[:3] if c.delta <= -thresholds.practical) if named else ""
@@ -587,7 +361,7 @@ def compare_prompt(
     comps = []
     for name, spec in metrics.items():
         base, head, kind = spec[0], spec[1], spec[2]
-        decisive = bool(spec[3]) if len(spec) > 3 else True  # type: ignore[misc]
+        decisive = bool(spec[3]) if len(spec) > 3 else True
         comp = _estimate(name, base, head, clusters, thresholds, kind, decisive)
         comp.identical = identical
         comps.append(comp)

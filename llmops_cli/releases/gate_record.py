@@ -6,7 +6,8 @@
 2. the git note on the commit under ``refs/notes/llmops`` (written by ``llmops release record-gate FILE``;
    one JSON record per line, the newest record covering the prompt wins).
 
-A results file is a gate or eval results JSON. It must name its commit — ``run.git_sha`` (or a
+A results file is a gate or eval results JSON (an eval results file is read through the typed results model,
+:class:`llmops_cli.evals.model.EvalResults`). It must name its commit — ``run.git_sha`` (or a
 top-level ``git_sha``) equal to the released commit, and not ``run.dirty: true`` — and carry a verdict:
 
 * overall: ``verdict`` (``"PASS"``/``"WARN"``/``"FAIL"`` or ``{"verdict": …}``), ``gate.verdict``,
@@ -99,11 +100,33 @@ def _get(data: dict[str, Any], *path: str) -> Any:
     return cur
 
 
+def _eval_results_record(data: dict[str, Any], source: str) -> GateRecord:
+    """An eval results file (validated like every results file: exit 2 naming the JSON path): its verdict is
+    ``summary.passed``, for the whole commit unless ``run.prompts`` lists the prompts it covers."""
+    from ..evals.results import parse_results
+
+    results = parse_results(data, source)
+    run = results.run
+    if run.extra.get("dirty") is True:
+        raise UsageError(
+            "gate result was produced from a dirty working tree (run.dirty); rerun on a commit", file=source
+        )
+    verdict = "PASS" if results.summary.passed else "FAIL"
+    covered = run.extra.get("prompts")
+    per_prompt = {str(n): verdict for n in covered} if isinstance(covered, list) and covered else None
+    git_sha = run.git_sha or results.extra.get("git_sha")
+    return GateRecord(verdict, str(git_sha) if git_sha else None, per_prompt, source)
+
+
 def parse_gate_result(data: Any, source: str) -> GateRecord:
     """Read the commit and verdict(s) out of a gate or eval results document."""
     if not isinstance(data, dict):
         raise UsageError("gate result must be a JSON object", file=source)
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    from ..evals.model import RESULTS_KIND
+
+    if data.get("kind") == RESULTS_KIND:
+        return _eval_results_record(data, source)
+    run: dict[str, Any] = data["run"] if isinstance(data.get("run"), dict) else {}
     git_sha = run.get("git_sha") or data.get("git_sha")
     if run.get("dirty") is True:
         raise UsageError(

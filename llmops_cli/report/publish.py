@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..evals.model import EvalResults
 
 
 def write_html_report(
     path: str | os.PathLike[str],
     *,
-    results: dict[str, Any] | None = None,
+    results: EvalResults | None = None,
     gate: dict[str, Any] | None = None,
     root: str | os.PathLike[str] | None = None,
 ) -> None:
@@ -25,15 +28,16 @@ def write_html_report(
     from .html import gate_html, results_html
 
     context = None
-    if results is not None:
+    data = results.to_dict() if results is not None else None
+    if data is not None:
         try:
-            context = case_context(Project.open(root), results)
+            context = case_context(Project.open(root), data)
         except UserError:  # no project here
             context = None
     text = (
-        gate_html(gate, head_results=results, context=context)
+        gate_html(gate, head_results=data, context=context)
         if gate is not None
-        else results_html(results or {}, context=context)
+        else results_html(data or {}, context=context)
     )
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from llmops_cli.config import GateConfig
-from llmops_cli.evals.results import summarize
+from llmops_cli.evals.model import EvalResults
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import decide
 
@@ -182,7 +182,7 @@ def synthetic_results(
             }
             samples.append(rec)
     samples.sort(key=lambda r: (r["prompt"], r["case_id"], r["sample"]))
-    return {
+    doc = {
         "schema_version": 1,
         "kind": "llmops-eval-results",
         "run": {
@@ -196,9 +196,9 @@ def synthetic_results(
             "execution": {"id": "20261127-120000-abcd", "started_at": "2026-11-27T12:00:00Z"},
         },
         "prompts": infos,
-        "summary": summarize(infos, samples),
         "samples": samples,
-    }
+    }  # no summary: from_dict computes it from the samples, as load_results does
+    return EvalResults.from_dict(doc).to_dict()
 
 
 def synthetic_gate(
@@ -213,8 +213,8 @@ def synthetic_gate(
         data["samples"] = [r for r in data["samples"] if r["case_id"] != drop]
     names = sorted(head["prompts"])
     report = decide(
-        collect(base, names),
-        collect(head, names),
+        collect(EvalResults.from_dict(base), names),
+        collect(EvalResults.from_dict(head), names),
         GateConfig(),
         base_meta={"label": "main (merge-base 0123456789ab)"},
         head_meta={"label": "head"},

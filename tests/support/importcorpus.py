@@ -91,8 +91,8 @@ def run_fixture(fixture: Path, work: Path, url: str | None, *, evaluate: bool = 
     ]
     if evaluate and url:
         outcome = run_eval(Project.open(out), EvalOptions(model="chat", concurrency=8))
-        totals = outcome.summary["totals"]
-        samples, errors, judge_errors = totals["samples"], totals["errors"], totals["judge_errors"]
+        totals = outcome.summary.totals
+        samples, errors, judge_errors = totals.samples, totals.errors, totals.judge_errors
         result.samples = samples
         result.eval_ok = errors == 0 and judge_errors == 0
         result.eval_detail = f"{samples} samples, {errors} errors, {judge_errors} judge errors"

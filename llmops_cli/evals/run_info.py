@@ -1,0 +1,174 @@
+"""The ``run`` part of a results file: what was run, under which settings and judges, and how (execution).
+
+Typed like the rest of the results model (:mod:`llmops_cli.evals.model`, which re-exports these classes);
+``from_dict`` validates and names the JSON path of a bad value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import fields as F
+from .fields import EXTRA, JsonModel, meta
+
+_NONNEG = {"minimum": 0}
+
+
+@dataclass
+class JudgeInfo(JsonModel):
+    """A judge the run used: both sides of a gate must be judged by equal ones."""
+
+    prompt: str | None = field(default=None, metadata=meta())
+    prompt_sha256: str | None = field(default=None, metadata=meta())
+    model: str | None = field(default=None, metadata=meta())
+    samples: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="K: judge samples per output"))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str) -> JudgeInfo:
+        d = F.obj(data, at)
+        assert d is not None
+        return cls(
+            F.text(d.get("prompt"), f"{at}.prompt"),
+            F.text(d.get("prompt_sha256"), f"{at}.prompt_sha256"),
+            F.text(d.get("model"), f"{at}.model"),
+            F.count(d.get("samples"), f"{at}.samples"),
+            cls.extra_of(d),
+        )
+
+
+@dataclass
+class GateInfo(JsonModel):
+    """Set by ``eval gate`` on the results it produced: which side, judged under which configuration."""
+
+    arm: str | None = field(default=None, metadata=meta(doc="base or head"))
+    judged_with_config: str | None = field(
+        default=None, metadata=meta(doc="config_hash of the llmops.yaml whose judges scored it")
+    )
+    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str) -> GateInfo | None:
+        d = F.obj(data, at, optional=True)
+        if d is None:
+            return None
+        return cls(F.text(d.get("arm"), f"{at}.arm"), F.text(d.get("judged_with_config"), f"{at}.judged_with_config"),
+                   cls.extra_of(d))  # fmt: skip
+
+
+@dataclass
+class CacheStats(JsonModel):
+    hits: int | None = field(default=None, metadata=meta(omit_none=True, schema=_NONNEG))
+    misses: int | None = field(default=None, metadata=meta(omit_none=True, schema=_NONNEG))
+    dir: str | None = field(default=None, metadata=meta(omit_none=True))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str) -> CacheStats | None:
+        d = F.obj(data, at, optional=True)
+        if d is None:
+            return None
+        hits, misses = (F.count(d.get(k), f"{at}.{k}") for k in ("hits", "misses"))
+        return cls(hits, misses, F.text(d.get("dir"), f"{at}.dir"), cls.extra_of(d))
+
+
+@dataclass
+class Execution(JsonModel):
+    """How this file was produced (differs between runs of identical content)."""
+
+    id: str | None = field(
+        default=None, metadata=meta(omit_none=True, doc="run id (its journal is .llmops/runs/<id>/)")
+    )
+    started_at: str | None = field(default=None, metadata=meta(omit_none=True))
+    finished_at: str | None = field(default=None, metadata=meta(omit_none=True))
+    duration_s: float | None = field(default=None, metadata=meta(omit_none=True, schema=_NONNEG))
+    resumed: bool | None = field(default=None, metadata=meta(omit_none=True))
+    shard: str | None = field(default=None, metadata=meta(doc="I/N, or null when not sharded"))
+    shards: list[str] | None = field(
+        default=None, metadata=meta(omit_none=True, doc="a merged file: the shards it joined")
+    )
+    merged_from: int | None = field(default=None, metadata=meta(omit_none=True, schema=_NONNEG))
+    concurrency: int | None = field(default=None, metadata=meta(omit_none=True, schema=_NONNEG))
+    cache: CacheStats | None = field(default=None, metadata=meta(omit_none=True))
+    calls: dict[str, Any] | None = field(default=None, metadata=meta(omit_none=True, doc="provider call statistics"))
+    journal: str | None = field(default=None, metadata=meta(omit_none=True))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str) -> Execution | None:
+        d = F.obj(data, at, optional=True)
+        if d is None:
+            return None
+        texts = {k: F.text(d.get(k), f"{at}.{k}") for k in ("id", "started_at", "finished_at", "journal")}
+        shard = F.text(d.get("shard"), f"{at}.shard", what="a string I/N or null")
+        if shard is not None:
+            i, _, n = shard.partition("/")
+            if not (i.isdigit() and n.isdigit() and len(n) <= 6 and 1 <= int(i) <= int(n)):
+                raise F.Invalid(f"{at}.shard", f"{F.show(shard)} is not a shard I/N")
+        shards = F.strings(d.get("shards"), f"{at}.shards") if d.get("shards") is not None else None
+        calls = F.obj(d.get("calls"), f"{at}.calls", optional=True)
+        cache = CacheStats.from_dict(d.get("cache"), f"{at}.cache")
+        return cls(
+            **texts,
+            duration_s=F.amount(d.get("duration_s"), f"{at}.duration_s"),
+            resumed=F.flag(d.get("resumed"), f"{at}.resumed"),
+            shard=shard,
+            shards=shards,
+            merged_from=F.count(d.get("merged_from"), f"{at}.merged_from"),
+            concurrency=F.count(d.get("concurrency"), f"{at}.concurrency"),
+            cache=cache,
+            calls=calls,
+            extra=cls.extra_of(d),
+        )
+
+
+@dataclass
+class RunInfo(JsonModel):
+    """What was run, under which settings: two runs of the same content have equal ``RunInfo`` but for
+    ``execution``."""
+
+    llmops_version: str | None = field(default=None, metadata=meta())
+    git_sha: str | None = field(default=None, metadata=meta(doc="the commit evaluated"))
+    source: str | None = field(default=None, metadata=meta(doc="working tree, or the git ref read"))
+    config_hash: str | None = field(default=None, metadata=meta(doc="sha256 of llmops.yaml as loaded"))
+    repeat: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="R: generations per case"))
+    judge_samples: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="K: judge samples per output"))
+    judges: dict[str, JudgeInfo] = field(default_factory=dict, metadata=meta())
+    selection: dict[str, Any] | None = field(
+        default=None, metadata=meta(doc="which prompts were asked for (names, changed_since, merge_base)")
+    )
+    model_override: str | None = field(default=None, metadata=meta())
+    judge_model_override: str | None = field(default=None, metadata=meta())
+    gate: GateInfo | None = field(default=None, metadata=meta(omit_none=True))
+    execution: Execution | None = field(default=None, metadata=meta(omit_none=True))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str = "run") -> RunInfo:
+        d = F.obj(data, at)
+        assert d is not None
+        counts = {k: F.count(d.get(k), f"{at}.{k}") for k in ("repeat", "judge_samples")}
+        keys = ("llmops_version", "git_sha", "source", "config_hash", "model_override", "judge_model_override")
+        t = {k: F.text(d.get(k), f"{at}.{k}") for k in keys}
+        judges = {}
+        for jname, j in F.obj_or_empty(d.get("judges"), f"{at}.judges").items():
+            judges[jname] = JudgeInfo.from_dict(j, f"{at}.judges[{F.show(jname)}]")
+        gate = GateInfo.from_dict(d.get("gate"), f"{at}.gate")
+        execution = Execution.from_dict(d.get("execution"), f"{at}.execution")
+        selection = F.obj(d.get("selection"), f"{at}.selection", optional=True)
+        return cls(
+            llmops_version=t["llmops_version"],
+            git_sha=t["git_sha"],
+            source=t["source"],
+            config_hash=t["config_hash"],
+            repeat=counts["repeat"],
+            judge_samples=counts["judge_samples"],
+            judges=judges,
+            selection=selection,
+            model_override=t["model_override"],
+            judge_model_override=t["judge_model_override"],
+            gate=gate,
+            execution=execution,
+            extra=cls.extra_of(d),
+        )
