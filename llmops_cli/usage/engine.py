@@ -108,7 +108,7 @@ def _str_ok(c: str) -> str:
 
 # Stage 2: the first problem of a record (NULL when valid), worded like record_problem().
 _PROBLEM = f"""CASE
-  WHEN _empty THEN 'not a JSON object record'
+  WHEN _empty THEN 'not a JSON object (or not valid JSON)'
   WHEN v IS DISTINCT FROM {SCHEMA_VERSION} THEN 'v: expected {SCHEMA_VERSION}'
   WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string'
   WHEN coalesce(prompt, '') = '' THEN 'prompt: expected a non-empty string'
@@ -185,7 +185,9 @@ class Records:
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run ``sql`` ({normal} stands for the normalised records); DuckDB errors become exit-2 errors."""
         try:
-            return self.con.execute(sql.replace("{normal}", self.normal), {**self.params, **(params or {})}).fetchall()
+            if "{normal}" in sql:
+                sql, params = sql.replace("{normal}", self.normal), {**self.params, **(params or {})}
+            return self.con.execute(sql, params or {}).fetchall()
         except Exception as exc:
             raise _as_user_error(exc) from exc
 
@@ -195,15 +197,18 @@ class Records:
         if not count:
             return
         bad = self.query(
-            "SELECT _file, _row, _problem FROM ({normal}) WHERE _problem IS NOT NULL ORDER BY _file, _row LIMIT 5"
+            "SELECT _file, min(_row), _problem, count(*) FROM ({normal}) WHERE _problem IS NOT NULL "
+            "GROUP BY _file, _problem ORDER BY _file, min(_row) NULLS FIRST, count(*) DESC LIMIT 5"
         )
-        self.examples = [_locate(f, r, p) for f, r, p in bad[:1]] + [
-            f"{f}: row {r}: {p}" if r else f"{f}: {p}" for f, r, p in bad[1:]
+        self.examples = [
+            f"{f}: {n} record{'s' if n != 1 else ''}: {p}" + (f" (first at row {r})" if r else "")
+            for f, r, p, n in bad
         ]
         if not self.skip_invalid:
             s = "s" if count != 1 else ""
             raise LogFileError(
-                f"{self.examples[0]} ({count} invalid record{s}; --skip-invalid leaves them out and counts them)"
+                f"{_locate(bad[0][0], bad[0][1], bad[0][2])} ({count} invalid record{s}; "
+                "--skip-invalid leaves them out and counts them)"
             )
 
     def materialize(self, since: datetime | None = None, until: datetime | None = None) -> None:
@@ -222,11 +227,16 @@ def window_sql(since: datetime | None, until: datetime | None) -> tuple[str, dic
     cond, params = [], {}
     if since is not None:
         cond.append("ts >= $since")
-        params["since"] = since
+        params["since"] = naive_utc(since)
     if until is not None:
         cond.append("ts < $until")
-        params["until"] = until
+        params["until"] = naive_utc(until)
     return " AND ".join(cond) or "true", params
+
+
+def naive_utc(t: datetime) -> datetime:
+    """``ts`` is stored as naive UTC: aware datetimes are converted, naive ones taken as UTC."""
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
 def _as_user_error(exc: Exception) -> Exception:
