@@ -119,7 +119,9 @@ class CheckResult:
         out = [f"### llmops usage check: {head}", "", f"Checked at {_iso(self.now)}."]
         if self.findings:
             out += ["", "| finding | group | detail |", "|---|---|---|"]
-            out += [f"| {f.kind} | {_md(_group_text(f.group).strip() or 'all')} | {_md(f.message)} |" for f in self.findings]
+            out += [
+                f"| {f.kind} | {_md(_group_text(f.group).strip() or 'all')} | {_md(f.message)} |" for f in self.findings
+            ]
         if self.budget:
             out += ["", f"Budget ${self.options.budget_per_day:g} per UTC day:", ""]
             out += ["| day | group | calls | spent | projected | unpriced calls |", "|---|---|---:|---:|---:|---:|"]
@@ -276,14 +278,22 @@ def _version_spikes(recs: Records, opts: CheckOptions, res: CheckResult, now: da
                             {"prompt": prompt, "version": v},
                             f"costs {_usd(mean)}/call, {ratio:.1f}× {previous} ({_usd(pmean)}/call) "
                             f"over {n} vs {pn} priced calls in the last {opts.lookback_h} h",
-                            {"previous": previous, "cost_per_call": mean, "previous_cost_per_call": pmean,
-                             "ratio": ratio, "calls": n, "previous_calls": pn},
+                            {
+                                "previous": previous,
+                                "cost_per_call": mean,
+                                "previous_cost_per_call": pmean,
+                                "ratio": ratio,
+                                "calls": n,
+                                "previous_calls": pn,
+                            },
                         )
                     )
             previous = v
 
 
-def _hourly_spikes(recs: Records, opts: CheckOptions, res: CheckResult, keys: list[str], gsel: str, now: datetime) -> None:
+def _hourly_spikes(
+    recs: Records, opts: CheckOptions, res: CheckResult, keys: list[str], gsel: str, now: datetime
+) -> None:
     n = len(keys)
     gnames = "".join(f"k{i}, " for i in range(n))
     rows = recs.query(
@@ -315,8 +325,13 @@ def _hourly_spikes(recs: Records, opts: CheckOptions, res: CheckResult, keys: li
                     f"last hour spent {_usd(current)}, {current / reference if reference else float('inf'):.1f}× "
                     f"the median hour ({_usd(med)}, MAD {_usd(mad)}) of the previous {len(baseline)} h; "
                     f"top: {_hour_contributors(recs, keys, gkey, now)}",
-                    {"spent_usd": current, "median_usd": med, "mad_usd": mad, "threshold_usd": threshold,
-                     "baseline_hours": len(baseline)},
+                    {
+                        "spent_usd": current,
+                        "median_usd": med,
+                        "mad_usd": mad,
+                        "threshold_usd": threshold,
+                        "baseline_hours": len(baseline),
+                    },
                 )
             )
 
@@ -330,4 +345,6 @@ def _hour_contributors(recs: Records, keys: list[str], values: tuple[Any, ...], 
             WHERE ts >= $h0 AND ts < $h1{cond} GROUP BY prompt, version ORDER BY s DESC, prompt LIMIT 3""",
         params,
     )
-    return ", ".join(f"{p}@{v or 'working-tree'} {_usd(s)} ({100 * s / t:.0f}%)" for p, v, s, t in rows if t) or "(none)"
+    return (
+        ", ".join(f"{p}@{v or 'working-tree'} {_usd(s)} ({100 * s / t:.0f}%)" for p, v, s, t in rows if t) or "(none)"
+    )

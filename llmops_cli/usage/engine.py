@@ -4,8 +4,8 @@ DuckDB is imported here, lazily, only when a usage command runs (``import llmops
 
 Validation
 ----------
-Each JSON Lines line is read with every field as raw JSON and checked against the record format
-(``docs/usage.md``): ``v`` is 1; ``ts`` an RFC 3339 string; ``prompt`` and ``model`` non-empty strings;
+Each JSON Lines line is read with every field as raw JSON and checked against the record format (README,
+"Usage reports, budgets and spikes"): ``v`` is 1; ``ts`` an RFC 3339 string; ``prompt`` and ``model`` non-empty strings;
 ``version``/``channel``/``arm``/``error_class`` strings or null; ``tokens_in``/``tokens_out`` non-negative
 integers or null; ``cost_usd`` a finite non-negative number or null; ``latency_ms`` a finite non-negative
 number; ``outcome`` ``"ok"`` or ``"error"``; ``tags`` an object (or absent). A string where a number belongs
@@ -40,8 +40,21 @@ MAX_LINE_BYTES = 8 * 1024 * 1024  # one record, input/output content included
 SCHEMA_VERSION = 1
 
 _FIELDS = (
-    "v ts prompt version channel arm model tokens_in tokens_out cost_usd latency_ms outcome error_class tags"
-).split()
+    "v",
+    "ts",
+    "prompt",
+    "version",
+    "channel",
+    "arm",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "latency_ms",
+    "outcome",
+    "error_class",
+    "tags",
+)
 
 
 class LogFileError(UserError):
@@ -74,11 +87,14 @@ def connect() -> duckdb.DuckDBPyConnection:
 _STR = ("prompt", "version", "channel", "arm", "model", "outcome", "error_class")
 _NUM = ("v", "tokens_in", "tokens_out", "cost_usd", "latency_ms")
 
+
 # Stage 1: each raw JSON value (its JSON text) cast once: strings only from JSON strings (unescaped by the JSON
 # parser only when they hold a backslash), numbers only from JSON numbers, ts from a string (UTC).
 def _str(c: str) -> str:
     r = f"{c}::VARCHAR"
-    return f"CASE WHEN NOT starts_with({r}, '\"') THEN NULL WHEN contains({r}, '\\') THEN {c}->>'$' ELSE ({r})[2:-2] END"
+    return (
+        f"CASE WHEN NOT starts_with({r}, '\"') THEN NULL WHEN contains({r}, '\\') THEN {c}->>'$' ELSE ({r})[2:-2] END"
+    )
 
 
 _TS = "(ts::VARCHAR)[2:-2]"
@@ -144,9 +160,7 @@ def _jsonl_sql() -> str:
 def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> str:
     """The Parquet files mapped onto the same raw JSON columns as JSON Lines (missing columns are null)."""
     try:
-        desc = con.execute(
-            "DESCRIBE SELECT * FROM read_parquet($p, union_by_name=true)", {"p": list(files)}
-        ).fetchall()
+        desc = con.execute("DESCRIBE SELECT * FROM read_parquet($p, union_by_name=true)", {"p": list(files)}).fetchall()
     except Exception as exc:  # duckdb.Error: not Parquet, unreadable
         raise LogFileError(f"cannot read Parquet: {_short(exc)}", file=files[0]) from exc
     types = {str(name): str(typ).upper() for name, typ, *_ in desc}
@@ -201,8 +215,7 @@ class Records:
             "GROUP BY _file, _problem ORDER BY _file, min(_row) NULLS FIRST, count(*) DESC LIMIT 5"
         )
         self.examples = [
-            f"{f}: {n} record{'s' if n != 1 else ''}: {p}" + (f" (first at row {r})" if r else "")
-            for f, r, p, n in bad
+            f"{f}: {n} record{'s' if n != 1 else ''}: {p}" + (f" (first at row {r})" if r else "") for f, r, p, n in bad
         ]
         if not self.skip_invalid:
             s = "s" if count != 1 else ""
@@ -214,7 +227,9 @@ class Records:
     def materialize(self, since: datetime | None = None, until: datetime | None = None) -> None:
         """Validate everything and keep the valid records in ``[since, until)`` as the table ``records``."""
         window, params = window_sql(since, until)
-        self.query(f"CREATE TEMP TABLE checked AS SELECT * FROM ({{normal}}) WHERE _problem IS NOT NULL OR ({window})", params)
+        self.query(
+            f"CREATE TEMP TABLE checked AS SELECT * FROM ({{normal}}) WHERE _problem IS NOT NULL OR ({window})", params
+        )
         (count,) = self.con.execute("SELECT count(*) FROM checked WHERE _problem IS NOT NULL").fetchone() or (0,)
         self.note_invalid(count)
         self.con.execute(
