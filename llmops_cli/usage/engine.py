@@ -18,11 +18,14 @@ Strict by default: the first invalid record stops the command with exit 2 and ``
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import math
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -66,6 +69,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     import duckdb
 
     threads = max(1, min(MAX_THREADS, os.cpu_count() or 1))
+    spill = tempfile.mkdtemp(prefix="llmops-usage-")  # never DuckDB's default ./.tmp in the caller's directory
+    atexit.register(shutil.rmtree, spill, ignore_errors=True)
     mem = os.environ.get("LLMOPS_USAGE_MEMORY", MEMORY_LIMIT)
     if not re.fullmatch(r"\d{1,6}\s*[KMGT]i?B", mem, re.I):
         raise UsageError(f"LLMOPS_USAGE_MEMORY: expected a size such as 512MB, got {mem!r}")
@@ -75,6 +80,7 @@ def connect() -> duckdb.DuckDBPyConnection:
             "threads": threads,
             "preserve_insertion_order": False,
             "autoinstall_known_extensions": False,
+            "temp_directory": spill,
         }
     )
     con.execute("SET TimeZone = 'UTC'")  # ICU is built into the duckdb wheel
@@ -225,16 +231,19 @@ class Records:
             )
 
     def materialize(self, since: datetime | None = None, until: datetime | None = None) -> None:
-        """Validate everything and keep the valid records in ``[since, until)`` as the table ``records``."""
+        """Validate everything and keep the valid records in ``[since, until)`` as the table ``records``
+        (without the columns check and compare never read: tokens, error class)."""
         window, params = window_sql(since, until)
         self.query(
-            f"CREATE TEMP TABLE checked AS SELECT * FROM ({{normal}}) WHERE _problem IS NOT NULL OR ({window})", params
+            f"CREATE TEMP TABLE checked AS SELECT {_KEPT} FROM ({{normal}}) WHERE _problem IS NOT NULL OR ({window})",
+            params,
         )
         (count,) = self.con.execute("SELECT count(*) FROM checked WHERE _problem IS NOT NULL").fetchone() or (0,)
         self.note_invalid(count)
-        self.con.execute(
-            "CREATE TEMP VIEW records AS SELECT * EXCLUDE (_file, _row, _problem) FROM checked WHERE _problem IS NULL"
-        )
+        self.con.execute("CREATE TEMP VIEW records AS SELECT * EXCLUDE (_problem) FROM checked WHERE _problem IS NULL")
+
+
+_KEPT = "_problem, ts, prompt, version, channel, arm, model, cost_usd, latency_ms, outcome, tags"
 
 
 def window_sql(since: datetime | None, until: datetime | None) -> tuple[str, dict[str, Any]]:
