@@ -188,6 +188,19 @@ def test_odd_but_valid_values_are_accepted(tmp_path: Path) -> None:
     assert "p\\q \u00e9" in keys
 
 
+def test_empty_truncated_and_binary_files(tmp_path: Path, mixed_log: tuple[Path, Totals]) -> None:
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "blank.jsonl").write_text("\n  \n", encoding="utf-8")
+    assert _report(tmp_path / "empty.jsonl", tmp_path / "blank.jsonl").total["calls"] == 0
+    data = gzip.compress(mixed_log[0].read_bytes())
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(LogFileError, match=r"cut\.jsonl\.gz"):
+        _report(tmp_path / "cut.jsonl.gz", skip=True)
+    (tmp_path / "bin.jsonl").write_bytes(json.dumps(GOOD).encode() + b"\n\xff\xfe\x00garbage\n")
+    with pytest.raises(LogFileError, match=r"bin\.jsonl:2: not valid JSON"):
+        _report(tmp_path / "bin.jsonl")
+
+
 def test_bad_sources_and_options(tmp_path: Path) -> None:
     from llmops_cli.errors import NotFoundError, UsageError
 
@@ -389,8 +402,11 @@ def test_cli_report_check_compare_exit_codes(tmp_path: Path, spike_log: Path, ca
     r = run_cli("usage", "report", "--json", env={"LLMOPS_LOG": str(spike_log)})
     data = json.loads(r.stdout)
     assert data["schema"] == "llmops.usage.report/1" and data["sources"]["files"] == 1
-    r = run_cli("usage", "check", str(spike_log), "--now", before)
+    r = run_cli("usage", "check", str(spike_log), "--now", before, cwd=tmp_path)
     assert r.exit_code == 0 and r.stdout.startswith("OK usage check"), r.output
+    r = run_cli("usage", "check", str(spike_log), "--now", "2026-12-30T00:00:00Z", cwd=tmp_path)
+    assert r.exit_code == 0 and "no calls logged in the last hour" in r.stderr
+    assert not list(tmp_path.iterdir())  # nothing written to the working directory (DuckDB spills elsewhere)
     md = tmp_path / "summary.md"
     r = run_cli("usage", "check", str(spike_log), "--now", after, "--markdown", str(md), "--budget-per-day", "1000")
     assert r.exit_code == 1, r.output

@@ -162,6 +162,10 @@ def run_check(recs: Records, opts: CheckOptions, *, now: datetime) -> CheckResul
     res = CheckResult(now=now, options=opts, files=recs.files.count, invalid=recs.invalid)
     if recs.invalid:
         res.notes.append(f"{recs.invalid} invalid records skipped ({'; '.join(recs.examples[:2])})")
+    ((latest,),) = recs.query("SELECT max(ts) FROM records")
+    if latest is None or latest < _naive(now - timedelta(hours=1)):
+        seen = f"latest record {latest:%Y-%m-%dT%H:%M:%SZ}" if latest else "no record in the window"
+        res.notes.append(f"no calls logged in the last hour ({seen}): is request logging working?")
     keys = list(opts.by)
     gsel = "".join(f"{key_sql(k)} AS k{i}, " for i, k in enumerate(keys))
     if opts.budget_per_day is not None:

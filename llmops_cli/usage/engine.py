@@ -302,20 +302,26 @@ def _locate(file: str, row: int | None, problem: str) -> str:
         try:
             for lineno, reason in _invalid_lines(file):
                 return f"{file}:{lineno}: {reason}"
-        except OSError as exc:
-            return f"{file}: {problem} ({exc.strerror})"
+        except (OSError, EOFError) as exc:  # unreadable or truncated (gzip) file
+            return f"{file}: {problem} ({type(exc).__name__})"
     return f"{file}: {problem}"
 
 
 def _invalid_lines(path: str) -> Iterator[tuple[int, str]]:
+    """Line numbers and reasons of invalid records; a line over :data:`MAX_LINE_BYTES` is skipped unread."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as fh:  # type: ignore[operator]
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
+        lineno = 0
+        while raw := fh.readline(MAX_LINE_BYTES + 1):
+            lineno += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (chunk := fh.readline(MAX_LINE_BYTES)) and not chunk.endswith(b"\n"):
+                    pass
                 continue
-            reason = record_problem(raw)
-            if reason:
-                yield lineno, reason
+            if raw.strip():
+                reason = record_problem(raw)
+                if reason:
+                    yield lineno, reason
 
 
 def _is_num(x: Any) -> bool:
