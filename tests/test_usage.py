@@ -311,11 +311,14 @@ def test_spike_is_flagged_at_the_first_check_after_the_release_and_not_before(sp
 def test_no_false_alarm_on_a_normal_release_with_noise(tmp_path: Path) -> None:
     path = tmp_path / "calm.jsonl"
     streams = _traffic("1.0.0", 0, SPIKE_H, 3) + _traffic("1.1.0", SPIKE_H, 12, 4, cost_multiplier=1.2)
+    # a rarely used prompt: one call every ~3 hours, each of a very different size
+    streams.append(Stream(prompt="rare", hours=SPIKE_H + 12, per_hour=0.3, spread=0.95, cost_per_call=0.05))
     write_jsonl(path, streams, start=START, seed=6)
     release = START + timedelta(hours=SPIKE_H)
     for h in (-12, -1, 1, 3, 6, 12):
-        res = _check(path, release + timedelta(hours=h))
-        assert res.ok, (h, res.lines())
+        for by in ((), ("prompt",)):
+            res = _check(path, release + timedelta(hours=h), by=by)
+            assert res.ok, (h, by, res.lines())
 
 
 def test_version_order_is_semver_not_text(tmp_path: Path) -> None:

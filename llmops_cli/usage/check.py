@@ -24,8 +24,9 @@ Hourly spend spike
     (60-minute buckets ending at ``now``, up to ``lookback_h`` of them, from the group's first record on; hours
     without calls count as 0). With ``m`` their median and ``MAD`` their median absolute deviation, the hour is
     flagged when it exceeds both ``hourly_ratio × max(m, mean)`` (3×) and ``m + hourly_k × 1.4826 × MAD`` (6
-    robust standard deviations), after at least ``hourly_min_baseline_h`` (24) baseline hours. The ratio floor
-    keeps a steady (MAD ≈ 0) spend or normal day/night swings from raising alarms.
+    robust standard deviations), after at least ``hourly_min_baseline_h`` (24) baseline hours and with at least
+    ``hourly_min_calls`` (20) calls in the hour. The ratio floor keeps a steady (MAD ≈ 0) spend or normal
+    day/night swings from raising alarms; the call floor keeps one pricey call of a rarely used prompt from it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class CheckOptions:
     hourly_k: float = 6.0
     hourly_min_baseline_h: int = 24
     hourly_min_usd: float = 0.0
+    hourly_min_calls: int = 20
 
 
 @dataclass
@@ -301,13 +303,16 @@ def _hourly_spikes(
     n = len(keys)
     gnames = "".join(f"k{i}, " for i in range(n))
     rows = recs.query(
-        f"""SELECT {gnames}CAST(floor(epoch($now - ts) / 3600) AS BIGINT) AS k, coalesce(fsum(cost_usd), 0)
+        f"""SELECT {gnames}CAST(floor(epoch($now - ts) / 3600) AS BIGINT) AS k, coalesce(fsum(cost_usd), 0), count(*)
             FROM (SELECT {gsel}* FROM records WHERE ts >= $lb AND ts < $now) GROUP BY ALL""",
         {"now": _naive(now), "lb": _naive(now - timedelta(hours=opts.lookback_h + 1))},
     )
     series: dict[tuple[Any, ...], dict[int, float]] = {}
+    calls: dict[tuple[Any, ...], int] = {}
     for row in rows:
         series.setdefault(tuple(row[:n]), {})[int(row[n])] = float(row[n + 1])
+        if int(row[n]) == 0:
+            calls[tuple(row[:n])] = int(row[n + 2])
     for gkey, spend in sorted(series.items(), key=lambda kv: [str(x) for x in kv[0]]):
         oldest = min(max(spend), opts.lookback_h)
         baseline = [spend.get(k, 0.0) for k in range(1, oldest + 1)]
@@ -318,7 +323,7 @@ def _hourly_spikes(
         mad = statistics.median(abs(x - med) for x in baseline)
         reference = max(med, statistics.fmean(baseline))
         threshold = max(opts.hourly_ratio * reference, med + opts.hourly_k * 1.4826 * mad)
-        if reference == 0 and opts.hourly_min_usd <= 0:
+        if (reference == 0 and opts.hourly_min_usd <= 0) or calls.get(gkey, 0) < opts.hourly_min_calls:
             continue
         if current > threshold and current >= opts.hourly_min_usd:
             group = dict(zip(keys, gkey, strict=True))
