@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ..errors import UsageError, UserError
 from .sources import LogFiles
@@ -309,8 +309,7 @@ def _locate(file: str, row: int | None, problem: str) -> str:
 
 def _invalid_lines(path: str) -> Iterator[tuple[int, str]]:
     """Line numbers and reasons of invalid records; a line over :data:`MAX_LINE_BYTES` is skipped unread."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as fh:  # type: ignore[operator]
+    with cast(BinaryIO, gzip.open(path, "rb")) if path.endswith(".gz") else open(path, "rb") as fh:
         lineno = 0
         while raw := fh.readline(MAX_LINE_BYTES + 1):
             lineno += 1

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 __all__ = ["Stream", "Totals", "generate", "write_jsonl"]
 
@@ -137,8 +137,12 @@ def write_jsonl(
     totals = Totals()
     path = Path(path)
     mode = "at" if append else "wt"
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, mode, encoding="utf-8", newline="\n") as fh:  # type: ignore[operator]
+    gz = path.suffix == ".gz"
+    with (
+        cast(TextIO, gzip.open(path, mode, encoding="utf-8", newline="\n"))
+        if gz
+        else open(path, mode, encoding="utf-8", newline="\n")
+    ) as fh:
         for rec in generate(streams, start=start, seed=seed):
             totals.add(rec)
             fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
