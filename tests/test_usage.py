@@ -175,6 +175,21 @@ def test_invalid_records_strict_and_skipped(tmp_path: Path, line: str, reason: s
     assert rep.invalid_examples and reason.split(":")[0] in rep.invalid_examples[0]
 
 
+def test_invalid_parquet_row_is_named(tmp_path: Path) -> None:
+    import duckdb
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "\n".join(json.dumps({**GOOD, "cost_usd": c}) for c in (0.1, 0.2, -1.0, 0.3)) + "\n", encoding="utf-8"
+    )
+    out = tmp_path / "bad.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_json_auto('{src}')) TO '{out}' (FORMAT parquet)")
+    with pytest.raises(LogFileError, match=r"bad\.parquet: row 3: cost_usd: expected a finite non-negative number"):
+        _report(out)
+    rep = _report(out, skip=True)
+    assert rep.invalid == 1 and rep.total["calls"] == 3 and rep.total["cost_usd"] == pytest.approx(0.6)
+
+
 def test_odd_but_valid_values_are_accepted(tmp_path: Path) -> None:
     odd = {**GOOD, "v": 1, "tokens_in": 1e3, "cost_usd": 0, "latency_ms": 7, "ts": "2026-11-20T02:00:00+02:00"}
     odd.pop("tags")
