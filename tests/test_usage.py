@@ -80,6 +80,11 @@ def test_report_by_tag_and_day(mixed_log: tuple[Path, Totals]) -> None:
         assert g["calls"] == len(mine)
         assert round((g["cost_usd"] or 0) * 1e6) == sum(round((r["cost_usd"] or 0) * 1e6) for r in mine)
     assert {g["key"]["tag:tenant"] for g in rep.groups} == {"acme", "globex", "initech"}
+    dotted = path.with_name("dotted.jsonl")
+    dotted.write_text(json.dumps({**GOOD, "tags": {"team.name": "core", "a:b": "x"}}) + "\n", encoding="utf-8")
+    assert [g["key"] for g in _report(dotted, by=parse_by("tag:team.name,tag:a:b")).groups] == [
+        {"tag:team.name": "core", "tag:a:b": "x"}
+    ]
     missing = _report(path, by=["tag:nosuchtag"])
     assert [g["key"] for g in missing.groups] == [{"tag:nosuchtag": None}]
 

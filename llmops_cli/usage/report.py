@@ -28,7 +28,7 @@ KEYS = {
     "day": "strftime(ts, '%Y-%m-%d')",
     "hour": "strftime(ts, '%Y-%m-%dT%H:00Z')",
 }
-_TAG = re.compile(r"tag:([A-Za-z0-9_-]{1,64})")
+_TAG = re.compile(r"tag:([A-Za-z0-9_][A-Za-z0-9_.:\-]{0,63})")  # the tag keys serving accepts
 MAX_GROUP_KEYS = 6
 
 METRICS_SQL = """
