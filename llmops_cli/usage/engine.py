@@ -186,7 +186,8 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    text = " ".join(str(exc).split("\nLINE ")[0].split())  # one line, without DuckDB's echo of our SQL
+    return text[:400] if text else type(exc).__name__
 
 
 @dataclass
