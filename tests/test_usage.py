@@ -234,6 +234,8 @@ def test_bad_sources_and_options(tmp_path: Path) -> None:
         parse_by("prompt,tag:bad name")
     with pytest.raises(UsageError, match="--since"):
         parse_when("last tuesday", START)
+    with pytest.raises(LogFileError):  # passed to DuckDB: without its httpfs extension (or network), exit 2
+        _report("https://example.invalid/requests.jsonl")
     bogus = tmp_path / "x.parquet"
     bogus.write_bytes(b"PAR1 not really")
     with pytest.raises(LogFileError, match="Parquet"):
