@@ -96,8 +96,10 @@ class CheckResult:
     def lines(self) -> list[str]:
         """One line per finding (for cron mail and logs), or one OK line."""
         if self.ok:
-            what = f"budget ${self.options.budget_per_day:g}/day" if self.options.budget_per_day else "no budget"
-            return [f"OK usage check at {_iso(self.now)}: {what}, no spike"]
+            o = self.options
+            what = f"within budget ${o.budget_per_day:g}/day" if o.budget_per_day else "no budget given"
+            spikes = "no cost spike" if o.spikes else "spike detection off"
+            return [f"OK usage check at {_iso(self.now)}: {what}, {spikes}"]
         return [f"{f.kind.upper()} {_group_text(f.group)}{f.message}" for f in self.findings]
 
     def to_dict(self) -> dict[str, Any]:
