@@ -147,6 +147,8 @@ BAD = [
     (json.dumps({**GOOD, "v": True}), "v: expected 1"),
     (json.dumps({**GOOD, "ts": "yesterday"}), "ts:"),
     (json.dumps({**GOOD, "ts": 1764000000}), "ts:"),
+    (json.dumps({**GOOD, "ts": {"at": GOOD["ts"]}}), "ts:"),
+    (json.dumps({**GOOD, "ts": [GOOD["ts"]]}), "ts:"),
     (json.dumps({**GOOD, "prompt": ""}), "prompt:"),
     (json.dumps({**GOOD, "prompt": 12}), "prompt:"),
     (json.dumps({k: v for k, v in GOOD.items() if k != "model"}), "model:"),
@@ -161,6 +163,8 @@ BAD = [
     (json.dumps(GOOD).replace('"cost_usd": ' + json.dumps(GOOD["cost_usd"]), '"cost_usd": 1e400'), "cost_usd:"),
     (json.dumps({**GOOD, "latency_ms": None}), "latency_ms:"),
     (json.dumps({**GOOD, "outcome": "maybe"}), "outcome:"),
+    (json.dumps({**GOOD, "outcome": ["ok"]}), "outcome:"),
+    (json.dumps({**GOOD, "outcome": True}), "outcome:"),
     (json.dumps({**GOOD, "tags": ["a"]}), "tags:"),
     (json.dumps({**GOOD, "tags": "tenant=acme"}), "tags:"),
 ]
@@ -199,7 +203,9 @@ def test_odd_but_valid_values_are_accepted(tmp_path: Path) -> None:
     odd = {**GOOD, "v": 1, "tokens_in": 1e3, "cost_usd": 0, "latency_ms": 7, "ts": "2026-11-20T02:00:00+02:00"}
     odd.pop("tags")
     path = tmp_path / "odd.jsonl"
-    path.write_text(json.dumps(odd) + "\n" + json.dumps({**GOOD, "prompt": "p\\q \u00e9"}) + "\n", encoding="utf-8")
+    escaped = json.dumps({**GOOD, "prompt": "p\\q \u00e9"}).replace('"ok"', '"\\u006fk"').replace('Z"', '\\u005a"')
+    path.write_text(json.dumps(odd) + "\n" + escaped + "\n", encoding="utf-8")
+    assert record_problem(escaped) is None and "\\u005a" in escaped
     assert record_problem(json.dumps(odd)) is None
     rep = _report(path, by=["prompt", "hour"])
     assert rep.total["calls"] == 2 and rep.total["tokens_in"] == 1000 + GOOD["tokens_in"]

@@ -90,7 +90,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 # ---- the normalised relation --------------------------------------------------------------------------------
 
 
-_STR = ("prompt", "version", "channel", "arm", "model", "outcome", "error_class")
+_STR = ("prompt", "version", "channel", "arm", "model", "error_class")
 _NUM = ("v", "tokens_in", "tokens_out", "cost_usd", "latency_ms")
 
 
@@ -103,15 +103,14 @@ def _str(c: str) -> str:
     )
 
 
-_TS = "(ts::VARCHAR)[2:-2]"
 _TYPED = ", ".join(
     [
         "_file",
         "_row",
         "ts IS NULL AND prompt IS NULL AND outcome IS NULL AND v IS NULL AS _empty",
-        f"""CASE WHEN NOT starts_with(ts::VARCHAR, '"') OR contains(ts::VARCHAR, '\\') THEN NULL
-          WHEN ends_with({_TS}, 'Z') THEN try_cast({_TS} AS TIMESTAMP)
-          ELSE try_cast(try_cast({_TS} AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts""",
+        """CASE WHEN ends_with(ts, 'Z') THEN try_cast(ts AS TIMESTAMP)
+          ELSE try_cast(try_cast(ts AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts""",
+        "outcome",
         *(f"{c} IS NULL AS {c}_null" for c in (*_STR, *_NUM)),
         *(f"{_str(c)} AS {c}" for c in _STR),
         *(f"try_cast({c}::VARCHAR AS DOUBLE) AS {c}" for c in _NUM),
@@ -152,7 +151,10 @@ END"""
 _NORMAL = f"""_file, _row, ({_PROBLEM}) AS _problem, ts, prompt, version, channel, arm, model,
   tokens_in::BIGINT AS tokens_in, tokens_out::BIGINT AS tokens_out, cost_usd, latency_ms, outcome, error_class, tags"""
 
-_JSON_COLUMNS = "{" + ", ".join(f"'{f}': 'JSON'" for f in _FIELDS) + "}"
+# ts and outcome are read as VARCHAR (DuckDB unescapes strings itself): any non-string JSON value becomes text that
+# is never a timestamp nor "ok"/"error", so this is as strict as JSON and cheaper; the rest stay raw JSON.
+_VARCHAR_FIELDS = ("ts", "outcome")
+_JSON_COLUMNS = "{" + ", ".join(f"'{f}': '{'VARCHAR' if f in _VARCHAR_FIELDS else 'JSON'}'" for f in _FIELDS) + "}"
 
 
 def _jsonl_sql() -> str:
@@ -177,6 +179,8 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> str:
             cols.append(f"NULL::JSON AS {f}")
         elif f == "tags" and (typ.startswith("VARCHAR") or typ == "JSON"):
             cols.append(f"try_cast({f} AS JSON) AS {f}")
+        elif f in _VARCHAR_FIELDS:
+            cols.append(f"CAST({f} AS VARCHAR) AS {f}")
         else:
             cols.append(f"to_json({f}) AS {f}")
     return (
