@@ -4,13 +4,14 @@ DuckDB is imported here, lazily, only when a usage command runs (``import llmops
 
 Validation
 ----------
-Each JSON Lines line is read with every field as raw JSON and checked against the record format (README,
-"Usage reports, budgets and spikes"): ``v`` is 1; ``ts`` an RFC 3339 string; ``prompt`` and ``model`` non-empty strings;
-``version``/``channel``/``arm``/``error_class`` strings or null; ``tokens_in``/``tokens_out`` non-negative
-integers or null; ``cost_usd`` a finite non-negative number or null; ``latency_ms`` a finite non-negative
-number; ``outcome`` ``"ok"`` or ``"error"``; ``tags`` an object (or absent). A string where a number belongs
-(``"12"``), a float where an integer belongs (``1.5``) or a boolean is invalid — never coerced. A line that
-is not JSON or not an object is invalid. Blank lines are ignored.
+Each JSON Lines line is read with every field as raw JSON (``ts`` and ``outcome`` as text) and checked
+against the record format (README, "Usage reports, budgets and spikes"): ``v`` is 1; ``ts`` an RFC 3339
+string; ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
+or null; ``tokens_in``/``tokens_out`` non-negative integers or null; ``cost_usd`` a finite non-negative
+number or null; ``latency_ms`` a finite non-negative number; ``outcome`` ``"ok"`` or ``"error"``; ``tags``
+an object (or absent). A string where a number belongs (``"12"``), a float where an integer belongs
+(``1.5``) or a boolean is invalid — never coerced. A line that is not JSON or not an object is invalid.
+Blank lines are ignored.
 
 Strict by default: the first invalid record stops the command with exit 2 and ``file:line: reason``
 (``file: row N`` for Parquet). ``skip_invalid=True`` leaves invalid records out and counts them.
