@@ -47,7 +47,7 @@ def _root(
 
 
 def _register() -> None:
-    from . import diff_cmd, eval_cmd, gate_cmd, import_cmd, init_cmd, prompt_cmd, release_cmd
+    from . import diff_cmd, eval_cmd, gate_cmd, import_cmd, init_cmd, prompt_cmd, release_cmd, usage_cmd
 
     diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
@@ -56,6 +56,7 @@ def _register() -> None:
     app.add_typer(release_cmd.app, name="release")
     app.add_typer(import_cmd.app, name="import")
     init_cmd.register(app)
+    app.add_typer(usage_cmd.app, name="usage")
 
 
 _register()

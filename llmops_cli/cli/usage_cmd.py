@@ -1,0 +1,263 @@
+"""``llmops usage …``: spend, tokens, latency and errors from request logs (report, check, compare).
+
+Thin: parse options, call :mod:`llmops_cli.usage`, render. DuckDB is imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import CheckFailed
+from . import output
+
+app = typer.Typer(
+    help=(
+        "Usage from request logs (JSON Lines, .jsonl.gz, Parquet): report spend per prompt/version/tag, "
+        "check budgets and cost spikes (cron), compare a channel's canary with its stable arm."
+    ),
+    no_args_is_help=True,
+)
+
+Logs = Annotated[
+    list[str] | None,
+    typer.Argument(help="Log files, directories or globs (default: $LLMOPS_LOG and its rotated files)."),
+]
+Since = Annotated[
+    str | None, typer.Option("--since", help="Start of the window: 24h, 7d, 30m, today or an ISO date/time (UTC).")
+]
+Until = Annotated[str | None, typer.Option("--until", help="End of the window (exclusive), same forms as --since.")]
+By = Annotated[
+    str | None,
+    typer.Option(
+        "--by", help="Group by a comma list of prompt, version, model, channel, arm, outcome, day, hour, tag:<name>."
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable schema).")]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Leave invalid records out and count them (default: stop with exit 2 at the first, naming file:line).",
+    ),
+]
+Now = Annotated[
+    str | None, typer.Option("--now", help="Evaluate as of this ISO time (replay a past check); default: now.")
+]
+
+
+def _open(logs: list[str] | None, skip_invalid: bool) -> Any:
+    from ..usage.engine import open_records
+    from ..usage.sources import resolve_logs
+
+    return open_records(resolve_logs(logs or []), skip_invalid=skip_invalid)
+
+
+@app.command("report")
+def report(
+    logs: Logs = None,
+    since: Since = None,
+    until: Until = None,
+    by: By = None,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    now: Now = None,
+) -> None:
+    """Calls, tokens, cost (unpriced calls counted apart, never as $0), cost per call, p50/p95 latency and
+    error rate, in total and per group."""
+    from ..usage.engine import parse_now, parse_when
+    from ..usage.report import build_report, parse_by
+
+    keys = parse_by(by)
+    t_now = parse_now(now)
+    t_since = parse_when(since, t_now) if since else None
+    t_until = parse_when(until, t_now, option="--until") if until else None
+    rep = build_report(_open(logs, skip_invalid), by=keys, since=t_since, until=t_until)
+    if as_json:
+        output.print_json(rep.to_dict())
+        return
+    _render_report(rep)
+
+
+def _money(x: float | None, digits: int = 4) -> str:
+    return "–" if x is None else f"${x:,.{digits}f}"
+
+
+def _render_report(rep: Any) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for k in rep.by:
+        table.add_column(k)
+    for col in ("calls", "tokens in", "tokens out", "cost", "unpriced", "cost/call", "p50 ms", "p95 ms", "errors"):
+        table.add_column(col, justify="right")
+
+    def cells(m: dict[str, Any]) -> list[str]:
+        err = f"{m['error_rate']:.1%}" if m["error_rate"] is not None else "–"
+        lat = ["–" if m[k] is None else f"{m[k]:,.0f}" for k in ("latency_p50_ms", "latency_p95_ms")]
+        return [
+            f"{m['calls']:,}",
+            f"{m['tokens_in']:,}",
+            f"{m['tokens_out']:,}",
+            _money(m["cost_usd"], 2),
+            f"{m['unpriced_calls']:,}",
+            _money(m["cost_per_call"], 6),
+            *lat,
+            err,
+        ]
+
+    for g in rep.groups:
+        table.add_row(*[str(v) if v is not None else "(none)" for v in g["key"].values()], *cells(g))
+    table.add_row(*(["[bold]total[/bold]"] + [""] * (len(rep.by) - 1) if rep.by else []), *cells(rep.total))
+    output.out().print(table)
+    window = f" from {rep.since:%Y-%m-%d %H:%M}" if rep.since else ""
+    window += f" until {rep.until:%Y-%m-%d %H:%M}" if rep.until else ""
+    note = f"{rep.total['calls']:,} calls{window} (UTC) from {rep.files} file{'s' if rep.files != 1 else ''}"
+    if rep.invalid:
+        note += f"; {rep.invalid:,} invalid records skipped"
+    output.info(note)
+    for ex in rep.invalid_examples:
+        output.info(f"  {ex}")
+
+
+@app.command("check")
+def check(
+    logs: Logs = None,
+    budget_per_day: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-per-day", help="USD per UTC day (per --by group); exit 1 on a breach or projected breach."
+        ),
+    ] = None,
+    by: By = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="First day the budget covers (default: today, UTC).")
+    ] = None,
+    spikes: Annotated[
+        bool, typer.Option("--spikes/--no-spikes", help="Detect version cost spikes and hourly spend spikes.")
+    ] = True,
+    version_ratio: Annotated[
+        float, typer.Option("--version-ratio", help="Flag a version costing this many times its predecessor per call.")
+    ] = 2.0,
+    version_min_calls: Annotated[
+        int, typer.Option("--version-min-calls", help="Priced calls each version needs before it is compared.")
+    ] = 100,
+    hourly_ratio: Annotated[
+        float, typer.Option("--hourly-ratio", help="Flag the last hour's spend above this many times the median hour.")
+    ] = 3.0,
+    hourly_min_usd: Annotated[
+        float, typer.Option("--hourly-min-usd", help="Ignore hourly spikes below this spend (USD).")
+    ] = 0.0,
+    lookback_hours: Annotated[
+        int, typer.Option("--lookback-hours", help="History used by spike detection (hours, 24-720).")
+    ] = 168,
+    as_json: AsJson = False,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write a markdown summary (e.g. for $GITHUB_STEP_SUMMARY).")
+    ] = None,
+    skip_invalid: SkipInvalid = False,
+    now: Now = None,
+) -> None:
+    """Budgets and cost spikes, for cron or a scheduled workflow: one line per finding, exit 1 on any."""
+    from ..errors import UsageError
+    from ..usage.check import CheckOptions, run_check
+    from ..usage.engine import parse_now, parse_when
+    from ..usage.report import parse_by
+
+    if budget_per_day is None and not spikes:
+        raise UsageError("nothing to check: give --budget-per-day and/or leave spike detection on")
+    if budget_per_day is not None and not budget_per_day > 0:
+        raise UsageError("--budget-per-day must be a positive amount of USD")
+    if not 24 <= lookback_hours <= 720 or version_ratio <= 1 or hourly_ratio <= 1 or version_min_calls < 1:
+        raise UsageError("--lookback-hours must be 24-720, the ratios above 1 and --version-min-calls at least 1")
+    t_now = parse_now(now)
+    opts = CheckOptions(
+        budget_per_day=budget_per_day,
+        by=tuple(parse_by(by)),
+        since=parse_when(since, t_now) if since else None,
+        spikes=spikes,
+        lookback_h=lookback_hours,
+        version_ratio=version_ratio,
+        version_min_calls=version_min_calls,
+        hourly_ratio=hourly_ratio,
+        hourly_min_usd=hourly_min_usd,
+    )
+    res = run_check(_open(logs, skip_invalid), opts, now=t_now)
+    if markdown is not None:
+        markdown.write_text(res.to_markdown(), encoding="utf-8")
+    if as_json:
+        output.print_json(res.to_dict())
+    else:
+        for line in res.lines():
+            output.print_text(line)
+        for note in res.notes:
+            output.info(note)
+    if not res.ok:
+        raise CheckFailed(f"usage check: {len(res.findings)} finding(s)")
+
+
+@app.command("compare")
+def compare(
+    channel: Annotated[str, typer.Argument(help="Channel whose arms to compare, e.g. production.")],
+    logs: Logs = None,
+    since: Since = None,
+    until: Until = None,
+    confidence: Annotated[float, typer.Option("--confidence", help="Interval confidence level.")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the latency bootstrap (same seed, same result).")] = 0,
+    resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples for latency intervals.")] = 1000,
+    fail_if_worse: Annotated[
+        bool, typer.Option("--fail-if-worse", help="Exit 1 when the canary is clearly worse on any metric.")
+    ] = False,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    now: Now = None,
+) -> None:
+    """Canary vs stable arm of CHANNEL: cost per call, error rate and p50/p95 latency, with intervals."""
+    from ..usage.compare import run_compare
+    from ..usage.engine import parse_now, parse_when
+
+    t_now = parse_now(now)
+    comp = run_compare(
+        _open(logs, skip_invalid),
+        channel,
+        since=parse_when(since, t_now) if since else None,
+        until=parse_when(until, t_now, option="--until") if until else None,
+        confidence=confidence,
+        seed=seed,
+        resamples=resamples,
+    )
+    if as_json:
+        output.print_json(comp.to_dict())
+    else:
+        _render_compare(comp)
+    if fail_if_worse and comp.worse:
+        raise CheckFailed(comp.verdict)
+
+
+def _render_compare(comp: Any) -> None:
+    if comp.differences:
+        rows = []
+        labels = {
+            "cost_per_call": ("cost/call", 6, "$"),
+            "error_rate": ("error rate", 4, ""),
+            "latency_p50_ms": ("p50 latency ms", 1, ""),
+            "latency_p95_ms": ("p95 latency ms", 1, ""),
+        }
+        for key, iv in comp.differences.items():
+            label, digits, unit = labels[key]
+            st, ca = comp.arms["stable"].get(key), comp.arms["canary"].get(key)
+
+            def f(x: float | None, signed: bool = False, d: int = digits, u: str = unit) -> str:
+                if x is None:
+                    return "–"
+                sign = ("+" if x >= 0 else "-") if signed else ("-" if x < 0 else "")
+                return f"{sign}{u}{abs(x):.{d}f}"
+
+            interval = f"[{f(iv.low, True)}, {f(iv.high, True)}]"
+            rows.append([label, f(st), f(ca), f(iv.estimate, True), interval, iv.direction])
+        output.print_columns(
+            ["metric", "stable", "canary", "canary − stable", f"{comp.confidence:.0%} interval", ""], rows
+        )
+    output.print_text(comp.verdict)

@@ -1,0 +1,149 @@
+"""Synthetic request logs with known totals, for tests and ``bench/usage_bench.py``.
+
+Records follow the request-record format of :mod:`llmops_cli.serving` (schema ``v: 1``, keys in order).
+Every cost is a whole number of micro-dollars, so sums are exact to 1e-6 whatever the summation order, and
+:class:`Totals` holds the exact expected figures (calls, tokens, cost, unpriced and error counts)::
+
+    from llmops_cli.usage.synth import Stream, write_jsonl
+    totals = write_jsonl("requests.jsonl", [Stream(per_hour=500, hours=24)], start=..., seed=1)
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+__all__ = ["Stream", "Totals", "generate", "write_jsonl"]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Calls of one prompt version at a steady rate between ``start_h`` and ``start_h + hours``.
+
+    Token counts are drawn uniformly within ±``spread`` of their mean; ``cost_per_call`` sets the price
+    (USD per call at the mean token counts, scaled by each call's tokens); ``None`` means the model has no
+    known price (``cost_usd: null``). ``cost_multiplier`` scales it (a 10× costlier release).
+    """
+
+    prompt: str = "support/answer"
+    version: str | None = "1.0.0"
+    model: str = "gpt-4o-mini"
+    channel: str | None = None
+    arm: str | None = None
+    start_h: float = 0.0
+    hours: float = 24.0
+    per_hour: float = 100.0
+    tokens_in: int = 400
+    tokens_out: int = 120
+    spread: float = 0.3
+    cost_per_call: float | None = 0.0002
+    cost_multiplier: float = 1.0
+    error_rate: float = 0.01
+    latency_ms: float = 800.0
+    tags: Mapping[str, Sequence[str]] = field(default_factory=lambda: {"tenant": ("acme", "globex", "initech")})
+
+
+@dataclass
+class Totals:
+    """Exact expected figures for the records written (cost in micro-dollars to stay exact)."""
+
+    calls: int = 0
+    errors: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_micro_usd: int = 0
+    priced: int = 0
+    unpriced: int = 0
+
+    @property
+    def cost_usd(self) -> float:
+        return self.cost_micro_usd / 1_000_000
+
+    def add(self, rec: Mapping[str, Any]) -> None:
+        self.calls += 1
+        self.errors += rec["outcome"] == "error"
+        self.tokens_in += rec["tokens_in"] or 0
+        self.tokens_out += rec["tokens_out"] or 0
+        if rec["cost_usd"] is None:
+            self.unpriced += rec["outcome"] == "ok"
+        else:
+            self.priced += 1
+            self.cost_micro_usd += round(rec["cost_usd"] * 1_000_000)
+
+
+def _ts(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _records(stream: Stream, start: datetime, rng: random.Random) -> Iterator[tuple[datetime, dict[str, Any]]]:
+    n = round(stream.per_hour * stream.hours)
+    span = stream.hours * 3600.0
+    base = start + timedelta(hours=stream.start_h)
+    tag_items = list(stream.tags.items())
+    for i in range(n):
+        t = base + timedelta(seconds=(i + rng.random()) * span / n)
+        error = rng.random() < stream.error_rate
+        tin = max(1, round(stream.tokens_in * (1 + stream.spread * (2 * rng.random() - 1))))
+        tout = max(1, round(stream.tokens_out * (1 + stream.spread * (2 * rng.random() - 1))))
+        cost: float | None = None
+        if stream.cost_per_call is not None and not error:
+            scale = (tin + tout) / (stream.tokens_in + stream.tokens_out)
+            cost = round(stream.cost_per_call * stream.cost_multiplier * scale * 1_000_000) / 1_000_000
+        yield (
+            t,
+            {
+                "v": 1,
+                "ts": _ts(t),
+                "request_id": f"{rng.getrandbits(128):032x}",
+                "prompt": stream.prompt,
+                "version": stream.version,
+                "channel": stream.channel,
+                "arm": stream.arm,
+                "content_sha256": "0" * 64,
+                "git_sha": None,
+                "model": stream.model,
+                "params_hash": "0" * 16,
+                "tokens_in": None if error else tin,
+                "tokens_out": None if error else tout,
+                "cost_usd": cost,
+                "latency_ms": round(stream.latency_ms * (0.5 + rng.random()) * (1.5 if error else 1.0), 3),
+                "outcome": "error" if error else "ok",
+                "error_class": "RateLimitError" if error else None,
+                "retries": 0,
+                "tags": {k: rng.choice(list(v)) for k, v in tag_items},
+            },
+        )
+
+
+def generate(streams: Iterable[Stream], *, start: datetime, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """The records of all streams, in timestamp order (deterministic for a seed)."""
+    rng = random.Random(seed)
+    merged = [rec for s in streams for rec in _records(s, start.astimezone(UTC), rng)]
+    merged.sort(key=lambda tr: tr[0])
+    for _, rec in merged:
+        yield rec
+
+
+def write_jsonl(
+    path: str | Path, streams: Iterable[Stream], *, start: datetime, seed: int = 0, append: bool = False
+) -> Totals:
+    """Write the records as JSON Lines (gzip when the name ends in ``.gz``); return their exact totals."""
+    totals = Totals()
+    path = Path(path)
+    mode = "at" if append else "wt"
+    gz = path.suffix == ".gz"
+    with (
+        cast(TextIO, gzip.open(path, mode, encoding="utf-8", newline="\n"))
+        if gz
+        else open(path, mode, encoding="utf-8", newline="\n")
+    ) as fh:
+        for rec in generate(streams, start=start, seed=seed):
+            totals.add(rec)
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    return totals
