@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import GitError
 from .tagnames import TAG_REF_PREFIX, ReleaseTag, parse_tag
@@ -266,3 +266,44 @@ def head_sha(path: str | os.PathLike[str]) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+_NO_INDEX_WRITES = {"GIT_OPTIONAL_LOCKS": "0"}  # status/diff must never refresh (rewrite) the user's index
+
+
+def name_status(repo: Repo, old: str, new: str | None, pathspec: str) -> str:
+    """``git diff -M --name-status -z OLD [NEW] -- PATHSPEC`` (NEW None: against the working tree)."""
+    revs = [old] if new is None else [old, new]
+    return str(repo.git.diff("-M", "--name-status", "-z", *revs, "--", pathspec, env=_NO_INDEX_WRITES))
+
+
+def untracked_files(repo: Repo, pathspec: str) -> list[str]:
+    """Untracked, not ignored files under ``pathspec`` (repository-relative paths)."""
+    out = str(repo.git.ls_files("--others", "--exclude-standard", "-z", "--full-name", "--", pathspec,
+                                env=_NO_INDEX_WRITES))  # fmt: skip
+    return [p for p in out.split("\0") if p]
+
+
+def is_dirty(repo: Repo, subdir: str = "") -> bool:
+    """Uncommitted changes (untracked files included) under ``subdir`` of the working tree."""
+    args = ["--porcelain", "--untracked-files=normal"]
+    if subdir:
+        args += ["--", subdir]
+    return bool(str(repo.git.status(*args, env=_NO_INDEX_WRITES)).strip())
+
+
+def tree_blobs(repo: Repo, commit: str) -> list[tuple[str, str, str]]:
+    """``(mode, path, blob sha)`` of every file in ``commit`` (one ``git ls-tree -r``; submodules left out)."""
+    out = str(repo.git.ls_tree("-r", "-z", "--full-tree", commit))
+    blobs = []
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs.append((parts[0], path, parts[2]))
+    return blobs
+
+
+def blob_stream(repo: Repo, sha: str) -> Any:
+    """A stream over one blob's bytes (``.size`` and ``.read(n)``), straight from the object database."""
+    return repo.odb.stream(bytes.fromhex(sha))

@@ -177,17 +177,14 @@ class GitSource:
     def _files(self) -> dict[str, str]:
         """path -> blob sha of every file in the commit (one ``ls-tree -r``, cached)."""
         if self._index is None:
-            out = self.repo.git.ls_tree("-r", "-z", "--full-tree", self.commit.hexsha)
+            from .git import tree_blobs
+
             idx: dict[str, str] = {}
             prefix = f"{self.subdir}/" if self.subdir else ""
-            for entry in out.split("\0"):
-                if not entry:
-                    continue
-                meta, _, path = entry.partition("\t")
-                parts = meta.split()
-                if len(parts) == 3 and parts[1] == "blob" and path.startswith(prefix):
-                    idx[path[len(prefix) :]] = parts[2]
-                    self._modes[path[len(prefix) :]] = parts[0]
+            for mode, path, sha in tree_blobs(self.repo, self.commit.hexsha):
+                if path.startswith(prefix):
+                    idx[path[len(prefix) :]] = sha
+                    self._modes[path[len(prefix) :]] = mode
             self._index = idx
         return self._index
 
@@ -196,7 +193,9 @@ class GitSource:
         sha = self._files().get(path)
         if sha is None:
             raise NotFoundError(f"no such file at {self.label}", file=path)
-        stream = self.repo.odb.stream(bytes.fromhex(sha))
+        from .git import blob_stream
+
+        stream = blob_stream(self.repo, sha)
         if stream.size > MAX_FILE_BYTES:
             raise _too_large(stream.size, path)
         return _decode(stream.read(), path, self.label)

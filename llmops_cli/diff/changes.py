@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..config import CONFIG_FILE
-from ..errors import UserError
+from ..errors import GitError, UserError
 from ..spec import PROMPT_SUFFIX
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from .refs import DiffTarget, Side
 
 Status = Literal["added", "removed", "renamed", "modified", "affected", "error"]
-_GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0"}  # never refresh/write the index: the user's tree stays untouched
 _DEP_MARKERS = ("include", "import", "extends", "template")
 RENAME_SIMILARITY = 0.5  # like git's default -M50%
 
@@ -115,17 +114,17 @@ def _parse_name_status(out: str, subdir: str) -> list[FileChange]:
 
 def changed_files(target: DiffTarget) -> list[FileChange]:
     """Paths that differ between the two sides, with git's rename detection."""
-    repo = target.repo
-    spec = ["--", target.subdir or "."]
+    from ..git import name_status, untracked_files
+
+    repo, spec, old = target.repo, target.subdir or ".", target.old.commit
+    if old is None:  # resolve_target always puts a commit on the old side
+        raise GitError("the old side of a diff must be a commit, not the working tree")
     if target.new.is_worktree:
-        out = repo.git.diff("-M", "--name-status", "-z", target.old.commit, *spec, env=_GIT_ENV)
-        files = _parse_name_status(out, target.subdir)
-        untracked = repo.git.ls_files("--others", "--exclude-standard", "-z", "--full-name", *spec, env=_GIT_ENV)
+        files = _parse_name_status(name_status(repo, old, None, spec), target.subdir)
         pre = f"{target.subdir}/" if target.subdir else ""
-        files += [FileChange("A", p[len(pre) :]) for p in untracked.split("\0") if p and p.startswith(pre)]
+        files += [FileChange("A", p[len(pre) :]) for p in untracked_files(repo, spec) if p.startswith(pre)]
         return files
-    out = repo.git.diff("-M", "--name-status", "-z", target.old.commit, target.new.commit, *spec, env=_GIT_ENV)
-    return _parse_name_status(out, target.subdir)
+    return _parse_name_status(name_status(repo, old, target.new.commit, spec), target.subdir)
 
 
 # -- loading with error capture -------------------------------------------------------------------

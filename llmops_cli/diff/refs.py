@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import GitError, UsageError
-from ..git import merge_base_of, open_repo, resolve_commit, subdir_of
+from ..git import is_dirty, merge_base_of, open_repo, resolve_commit, subdir_of
 from ..sources import FsSource, GitSource, Source
 from ..tagnames import tag_name
 
@@ -138,7 +138,7 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
             raise GitError("the repository has no commits yet: nothing to compare the working tree with")
         old = git_side("HEAD", tip)
         new = Side("working tree", FsSource(root))
-    if new.is_worktree and refs and _is_dirty(repo, subdir):
+    if new.is_worktree and refs and is_dirty(repo, subdir):
         example = f"{refs[0][0]} HEAD"
         notes.append(
             f"comparing {old.label} with the working tree, uncommitted changes included "
@@ -152,14 +152,6 @@ def _merge_base(repo: Repo, a: Commit, b: Commit, label: str) -> Commit:
     if base is None:
         raise GitError(f"{label!r} and HEAD have no common ancestor; name two refs to compare them directly")
     return base
-
-
-def _is_dirty(repo: Repo, subdir: str) -> bool:
-    args = ["--porcelain", "--untracked-files=normal"]
-    if subdir:
-        args += ["--", subdir]
-    # GIT_OPTIONAL_LOCKS=0: status must not refresh (rewrite) the user's index
-    return bool(repo.git.status(*args, env={"GIT_OPTIONAL_LOCKS": "0"}).strip())
 
 
 def check_names(names: list[str], known: set[str]) -> None:
