@@ -155,7 +155,8 @@ def check(
     ] = 168,
     as_json: AsJson = False,
     markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Also write a markdown summary (e.g. for $GITHUB_STEP_SUMMARY).")
+        Path | None,
+        typer.Option("--markdown", help="Append a markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)."),
     ] = None,
     skip_invalid: SkipInvalid = False,
     now: Now = None,
@@ -186,7 +187,7 @@ def check(
     )
     res = run_check(_open(logs, skip_invalid), opts, now=t_now)
     if markdown is not None:
-        markdown.write_text(res.to_markdown(), encoding="utf-8")
+        res.append_markdown(markdown)
     if as_json:
         output.print_json(res.to_dict())
     else:

@@ -31,6 +31,7 @@ Hourly spend spike
 
 from __future__ import annotations
 
+import os
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -138,6 +139,13 @@ class CheckResult:
         if self.notes:
             out += ["", *(f"- {_md(n)}" for n in self.notes)]
         return "\n".join(out) + "\n"
+
+    def append_markdown(self, path: str | os.PathLike[str]) -> None:
+        """Append :meth:`to_markdown` (redacted) to ``path``: a step summary file is shared by a job's steps."""
+        from ..redact import redact
+
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(redact(self.to_markdown()))
 
 
 def _iso(t: datetime) -> str:
