@@ -171,6 +171,10 @@ def schema_response_format(schema: dict[str, Any], max_tokens: int | None) -> di
 # JSON strings may not hold raw control characters (json.loads rejects them): llama.cpp's converter allows them.
 _CHAR_RULE = r'char ::= [^"\\] |'
 _STRICT_CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] |'
+# Compact JSON: the converter lets a space follow every brace, colon and comma, and a small model takes most of
+# them, a generated token each (~10% of a verdict's tokens); ``{"a":1}`` parses the same.
+_SPACE_RULE = 'space ::= " "?'
+_COMPACT_SPACE_RULE = 'space ::= ""'
 
 
 @functools.lru_cache(maxsize=32)
@@ -179,7 +183,11 @@ def schema_grammar(schema_json: str) -> Any:
     from llama_cpp import LlamaGrammar
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    gbnf = json_schema_to_gbnf(schema_json).replace(_CHAR_RULE, _STRICT_CHAR_RULE)
+    gbnf = (
+        json_schema_to_gbnf(schema_json)
+        .replace(_CHAR_RULE, _STRICT_CHAR_RULE)
+        .replace(_SPACE_RULE, _COMPACT_SPACE_RULE)
+    )
     return LlamaGrammar.from_string(gbnf, verbose=False)
 
 
