@@ -36,6 +36,7 @@ from .local_grammar import (
     schema_grammar,
     schema_response_format,
 )
+from .local_sampling import init_sampler
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -178,6 +179,8 @@ def load_model(path: Path) -> Any:
                 verbose=False,
             )
             model.save_state = functools.partial(lean_save_state, model)
+            # grammar checks on the likeliest tokens, not on the whole vocabulary at every step
+            model._init_sampler = functools.partial(init_sampler, model, model._init_sampler)
             # Keep the evaluated state of recent prompts: golden cases of one prompt (and calls to one
             # judge) share long instruction prefixes, and on 2 CPU cores prefill dominates (~3x faster).
             model.set_cache(PrefixStateCache(_env_int("LLMOPS_LOCAL_CACHE_MB", DEFAULT_CACHE_MB) << 20))
