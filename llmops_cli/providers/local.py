@@ -37,6 +37,7 @@ from .local_grammar import (
     schema_response_format,
 )
 from .local_sampling import init_sampler
+from .local_threads import DecodeThreads
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -169,7 +170,7 @@ def load_model(path: Path) -> Any:
                 model_path=str(weights),
                 n_ctx=_env_int("LLMOPS_LOCAL_CTX", DEFAULT_CTX),
                 # Prompt evaluation (batched, compute-bound) uses every thread; generating one token at a time
-                # is memory-bound, and a second thread there only spins: 10x the CPU time on a busy machine.
+                # starts on one thread (a second one spins on a busy machine) and DecodeThreads measures both.
                 n_threads=_env_int("LLMOPS_LOCAL_DECODE_THREADS", 1),
                 n_threads_batch=threads,
                 # flash attention over a 16-bit KV cache: an 8-bit cache halves its memory but makes prompt
@@ -181,6 +182,10 @@ def load_model(path: Path) -> Any:
             model.save_state = functools.partial(lean_save_state, model)
             # grammar checks on the likeliest tokens, not on the whole vocabulary at every step
             model._init_sampler = functools.partial(init_sampler, model, model._init_sampler)
+            if not os.environ.get("LLMOPS_LOCAL_DECODE_THREADS", "").strip() and threads > 1:
+                # generation on 1 or `threads` threads, whichever measures faster (a busy machine punishes 2)
+                model._decode_threads = DecodeThreads(functools.partial(_set_decode_threads, model, threads), threads)
+                model.eval = model._decode_threads.wrap_eval(model.eval)
             # Keep the evaluated state of recent prompts: golden cases of one prompt (and calls to one
             # judge) share long instruction prefixes, and on 2 CPU cores prefill dominates (~3x faster).
             model.set_cache(PrefixStateCache(_env_int("LLMOPS_LOCAL_CACHE_MB", DEFAULT_CACHE_MB) << 20))
@@ -188,6 +193,12 @@ def load_model(path: Path) -> Any:
                 atexit.register(close_models)
             _models[path] = model
     return model
+
+
+def _set_decode_threads(llm: Any, batch_threads: int, n: int) -> None:
+    from llama_cpp import llama_cpp as capi
+
+    capi.llama_set_n_threads(llm._ctx.ctx, n, batch_threads)
 
 
 def close_models() -> None:
@@ -274,6 +285,9 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
     llm = load_model(path)
     kwargs = build_call_kwargs(optional_params)
     with _infer_lock:
+        chooser = getattr(llm, "_decode_threads", None)
+        if chooser is not None:
+            chooser.start_call()
         # Prompt prefixes are reused across calls (RAM state cache): answers are fixed by (prompt, seed)
         # up to floating-point differences in how the prefill was batched; the response cache makes
         # re-runs replay them exactly.

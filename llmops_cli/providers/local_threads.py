@@ -1,0 +1,88 @@
+"""How many threads generate tokens: chosen by measuring, because the right answer depends on the machine's load.
+
+Generating one token of SmolLM2 is ~13 ms of work split into ~500 small steps, each ending in a barrier where the
+threads wait for each other. On idle cores a second thread cuts a token's wall time (the work halves, the waits are
+microseconds); on a busy machine a thread that is descheduled makes the other spin at every barrier, and the same
+token took 1.3-2.6 s instead of 50-95 ms (load average 14 on 2 cores). So :class:`DecodeThreads` times every
+generated token, keeps a moving average for one thread and for all of them, uses the faster, re-tries the other
+now and then (less often each time it loses), and drops back to one thread at the first token that is more
+than :data:`GIVE_UP` times slower than the one-thread average, so a bad try costs one token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+ALPHA = 0.2  # weight of a new sample in the moving averages
+GIVE_UP = 2.0  # abandon the multi-thread try at a token this many times slower than one thread's average
+FIRST_TRY = 4  # calls on one thread before the first try with more threads
+RETRY = 16  # calls between tries after a lost try (doubles with each loss, at most MAX_RETRY)
+MAX_RETRY = 128
+MIN_SAMPLES = 8  # generated tokens a mode needs before its average is trusted
+
+
+class DecodeThreads:
+    """Picks the thread count for generating tokens (1 or ``threads``) per call, from measured token times."""
+
+    def __init__(self, set_threads: Callable[[int], None], threads: int) -> None:
+        self._set = set_threads
+        self.threads = max(1, threads)
+        self.avg: dict[int, float] = {}  # thread count -> moving average of seconds per generated token
+        self.samples: dict[int, int] = {1: 0, self.threads: 0}
+        self.current = 1
+        self._calls = 0
+        self._next_try = FIRST_TRY
+        self._retry = RETRY
+        self._set(1)
+
+    def _use(self, n: int) -> None:
+        if n != self.current:
+            self._set(n)
+            self.current = n
+
+    def best(self) -> int:
+        """The thread count with the lower average seconds per token (1 until the other has been measured)."""
+        multi, single = self.avg.get(self.threads), self.avg.get(1)
+        if multi is None or single is None or self.samples.get(self.threads, 0) < MIN_SAMPLES:
+            return 1
+        return self.threads if multi < single else 1
+
+    def start_call(self) -> None:
+        """Choose the thread count for the next call: the best so far, or now and then the other one."""
+        self._calls += 1
+        if self.threads == 1:
+            return
+        best = self.best()
+        if self._calls >= self._next_try:
+            self._next_try = self._calls + self._retry
+            self._use(self.threads if best == 1 else 1)
+        else:
+            self._use(best)
+
+    def record(self, seconds: float) -> None:
+        """Account one generated token's wall time under the current thread count."""
+        n = self.current
+        old = self.avg.get(n)
+        self.avg[n] = seconds if old is None else (1 - ALPHA) * old + ALPHA * seconds
+        self.samples[n] = self.samples.get(n, 0) + 1
+        single = self.avg.get(1)
+        if n != 1 and single is not None and seconds > GIVE_UP * single:
+            self._retry = min(MAX_RETRY, self._retry * 2)
+            self._next_try = self._calls + self._retry
+            self.avg[n] = max(self.avg[n], seconds)
+            self._use(1)
+
+    def wrap_eval(self, evaluate: Callable[[Sequence[int]], Any]) -> Callable[[Sequence[int]], Any]:
+        """``Llama.eval`` that times single-token evaluations (generation) into :meth:`record`."""
+
+        def timed_eval(tokens: Sequence[int]) -> Any:
+            if len(tokens) != 1:
+                return evaluate(tokens)
+            started = time.perf_counter()
+            result = evaluate(tokens)
+            self.record(time.perf_counter() - started)
+            return result
+
+        return timed_eval

@@ -1,0 +1,64 @@
+"""DecodeThreads: generation threads chosen by measured token times (no model needed)."""
+
+from __future__ import annotations
+
+from llmops_cli.providers.local_threads import FIRST_TRY, MIN_SAMPLES, DecodeThreads
+
+
+def _chooser() -> tuple[DecodeThreads, list[int]]:
+    applied: list[int] = []
+    return DecodeThreads(applied.append, 2), applied
+
+
+def _call(chooser: DecodeThreads, seconds: dict[int, float], tokens: int = 20) -> list[int]:
+    """One call: choose, then generate ``tokens`` tokens at the given seconds per token per thread count."""
+    chooser.start_call()
+    used = []
+    for _ in range(tokens):
+        used.append(chooser.current)
+        chooser.record(seconds[chooser.current])
+    return used
+
+
+def test_quiet_machine_settles_on_all_threads() -> None:
+    chooser, applied = _chooser()
+    assert applied == [1] and chooser.current == 1
+    quiet = {1: 0.013, 2: 0.008}
+    for _ in range(FIRST_TRY + 3):
+        _call(chooser, quiet)
+    assert chooser.best() == 2 and chooser.current == 2
+    # later calls mostly use 2 threads; a periodic re-try of 1 thread does not stick
+    uses = [_call(chooser, quiet)[0] for _ in range(40)]
+    assert uses.count(2) >= 35 and chooser.best() == 2
+
+
+def test_busy_machine_gives_up_after_one_slow_token_and_backs_off() -> None:
+    chooser, _ = _chooser()
+    busy = {1: 0.05, 2: 2.5}
+    tries = []
+    for _ in range(200):
+        used = _call(chooser, busy)
+        if 2 in used:
+            tries.append(used)
+    assert tries, "more threads were never tried"
+    assert all(used.count(2) == 1 for used in tries)  # each try ends at its first slow token
+    assert len(tries) <= 6  # 200 calls: tries at growing intervals
+    assert chooser.best() == 1
+
+
+def test_load_arriving_later_sends_generation_back_to_one_thread() -> None:
+    chooser, _ = _chooser()
+    for _ in range(FIRST_TRY + 3):
+        _call(chooser, {1: 0.013, 2: 0.008})
+    assert chooser.current == 2
+    used = _call(chooser, {1: 0.013, 2: 1.0})
+    assert used[:2] == [2, 1] and chooser.current == 1
+    assert chooser.samples[2] >= MIN_SAMPLES
+
+
+def test_one_thread_configured_never_switches() -> None:
+    applied: list[int] = []
+    chooser = DecodeThreads(applied.append, 1)
+    for _ in range(50):
+        _call(chooser, {1: 0.01})
+    assert applied == [1] and chooser.current == 1
