@@ -62,3 +62,22 @@ def test_one_thread_configured_never_switches() -> None:
     for _ in range(50):
         _call(chooser, {1: 0.01})
     assert applied == [1] and chooser.current == 1
+
+
+def test_eval_stats_split_prompt_evaluation_from_generation() -> None:
+    from llmops_cli.providers.local_threads import EvalStats
+
+    chooser, _ = _chooser()
+    stats = EvalStats(chooser)
+    seen: list[int] = []
+    evaluate = stats.wrap_eval(lambda tokens: seen.append(len(tokens)))
+    before = stats.snapshot()
+    evaluate([1, 2, 3, 4])
+    for _ in range(3):
+        evaluate([5])
+    after = stats.snapshot()
+    assert seen == [4, 1, 1, 1]
+    assert after["prefill_tokens"] - before["prefill_tokens"] == 4
+    assert after["decode_tokens"] - before["decode_tokens"] == 3
+    assert chooser.samples[1] == 3  # generated tokens' times reach DecodeThreads
+    assert all(after[k] >= 0 for k in after)

@@ -37,7 +37,7 @@ from .local_grammar import (
     schema_response_format,
 )
 from .local_sampling import init_sampler
-from .local_threads import DecodeThreads
+from .local_threads import DecodeThreads, EvalStats
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -182,10 +182,13 @@ def load_model(path: Path) -> Any:
             model.save_state = functools.partial(lean_save_state, model)
             # grammar checks on the likeliest tokens, not on the whole vocabulary at every step
             model._init_sampler = functools.partial(init_sampler, model, model._init_sampler)
+            chooser = None
             if not os.environ.get("LLMOPS_LOCAL_DECODE_THREADS", "").strip() and threads > 1:
                 # generation on 1 or `threads` threads, whichever measures faster (a busy machine punishes 2)
-                model._decode_threads = DecodeThreads(functools.partial(_set_decode_threads, model, threads), threads)
-                model.eval = model._decode_threads.wrap_eval(model.eval)
+                chooser = DecodeThreads(functools.partial(_set_decode_threads, model, threads), threads)
+            model._decode_threads = chooser
+            model._eval_stats = EvalStats(chooser)
+            model.eval = model._eval_stats.wrap_eval(model.eval)
             # Keep the evaluated state of recent prompts: golden cases of one prompt (and calls to one
             # judge) share long instruction prefixes, and on 2 CPU cores prefill dominates (~3x faster).
             model.set_cache(PrefixStateCache(_env_int("LLMOPS_LOCAL_CACHE_MB", DEFAULT_CACHE_MB) << 20))
@@ -288,10 +291,36 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
         chooser = getattr(llm, "_decode_threads", None)
         if chooser is not None:
             chooser.start_call()
+        stats = getattr(llm, "_eval_stats", None)
+        before = stats.snapshot() if stats is not None else None
         # Prompt prefixes are reused across calls (RAM state cache): answers are fixed by (prompt, seed)
         # up to floating-point differences in how the prefill was batched; the response cache makes
         # re-runs replay them exactly.
-        return llm.create_chat_completion(messages=_to_llama_messages(messages), stream=False, **kwargs)
+        result = llm.create_chat_completion(messages=_to_llama_messages(messages), stream=False, **kwargs)
+        if stats is not None and before is not None:
+            _report_stats(stats, before, result, kwargs, chooser)
+        return result
+
+
+def _report_stats(
+    stats: EvalStats, before: dict[str, float], result: dict[str, Any], kwargs: dict[str, Any], chooser: Any
+) -> None:
+    """Append this call's evaluation figures to ``LLMOPS_LOCAL_STATS`` (a JSON line), when that is set."""
+    target = os.environ.get("LLMOPS_LOCAL_STATS", "").strip()
+    if not target:
+        return
+    after = stats.snapshot()
+    record: dict[str, Any] = {k: round(after[k] - before[k], 4) for k in after}
+    usage = result.get("usage") or {}
+    record.update(
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        max_tokens=kwargs.get("max_tokens"),
+        grammar="grammar" in kwargs,
+        decode_threads=chooser.current if chooser is not None else None,
+    )
+    with contextlib.suppress(OSError), open(target, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
 
 
 async def arun_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:

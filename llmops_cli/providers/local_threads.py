@@ -74,15 +74,35 @@ class DecodeThreads:
             self.avg[n] = max(self.avg[n], seconds)
             self._use(1)
 
+
+class EvalStats:
+    """Counts and times ``Llama.eval``: prompt evaluation (several tokens at once) and generation (one at a time).
+
+    Wall time and the process's CPU time (user + system, all threads) per phase; the provider reports them per
+    call when ``LLMOPS_LOCAL_STATS`` names a file (``bench/offline_main_job.py`` does).
+    """
+
+    def __init__(self, threads: DecodeThreads | None = None) -> None:
+        self.threads = threads
+        self.totals = {"prefill_tokens": 0, "prefill_s": 0.0, "prefill_cpu_s": 0.0}
+        self.totals.update(decode_tokens=0, decode_s=0.0, decode_cpu_s=0.0)
+
+    def snapshot(self) -> dict[str, float]:
+        return dict(self.totals)
+
     def wrap_eval(self, evaluate: Callable[[Sequence[int]], Any]) -> Callable[[Sequence[int]], Any]:
-        """``Llama.eval`` that times single-token evaluations (generation) into :meth:`record`."""
+        """``Llama.eval`` that accounts each evaluation (and feeds generated tokens' times to DecodeThreads)."""
 
         def timed_eval(tokens: Sequence[int]) -> Any:
-            if len(tokens) != 1:
-                return evaluate(tokens)
-            started = time.perf_counter()
+            cpu, started = time.process_time(), time.perf_counter()
             result = evaluate(tokens)
-            self.record(time.perf_counter() - started)
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            phase = "decode" if len(tokens) == 1 else "prefill"
+            self.totals[f"{phase}_tokens"] += len(tokens)
+            self.totals[f"{phase}_s"] += wall
+            self.totals[f"{phase}_cpu_s"] += cpu
+            if phase == "decode" and self.threads is not None:
+                self.threads.record(wall)
             return result
 
         return timed_eval
