@@ -173,9 +173,11 @@ def load_model(path: Path) -> Any:
                 # starts on one thread (a second one spins on a busy machine) and DecodeThreads measures both.
                 n_threads=_env_int("LLMOPS_LOCAL_DECODE_THREADS", 1),
                 n_threads_batch=threads,
-                # flash attention over a 16-bit KV cache: an 8-bit cache halves its memory but makes prompt
-                # evaluation ~1.5x slower (1,000 tokens: 4.4 ms of CPU a token with f16, 6.8 ms with q8_0)
-                flash_attn=True,
+                # A 16-bit KV cache without flash attention. Measured on SmolLM2 Q8_0 (1 thread, 800-token prompts):
+                # prompt 3.0 ms of CPU a token, generation 10.0 ms; flash attention: 2.5 and 14.1 ms (a job
+                # generates ~1 token for 5 evaluated, so it loses); an 8-bit cache (needs flash attention): 4.3
+                # and 11.1 ms.
+                flash_attn=False,
                 seed=DEFAULT_SEED,
                 verbose=False,
             )
