@@ -1,16 +1,16 @@
-"""DecodeThreads: generation threads chosen by measured token times (no model needed)."""
+"""ThreadChooser: threads per phase chosen by measured seconds per token (no model needed)."""
 
 from __future__ import annotations
 
-from llmops_cli.providers.local_threads import FIRST_TRY, MIN_SAMPLES, DecodeThreads
+from llmops_cli.providers.local_threads import FIRST_TRY, MIN_SAMPLES, ThreadChooser
 
 
-def _chooser() -> tuple[DecodeThreads, list[int]]:
+def _chooser() -> tuple[ThreadChooser, list[int]]:
     applied: list[int] = []
-    return DecodeThreads(applied.append, 2), applied
+    return ThreadChooser(applied.append, 2), applied
 
 
-def _call(chooser: DecodeThreads, seconds: dict[int, float], tokens: int = 20) -> list[int]:
+def _call(chooser: ThreadChooser, seconds: dict[int, float], tokens: int = 20) -> list[int]:
     """One call: choose, then generate ``tokens`` tokens at the given seconds per token per thread count."""
     chooser.start_call()
     used = []
@@ -58,7 +58,7 @@ def test_load_arriving_later_sends_generation_back_to_one_thread() -> None:
 
 def test_one_thread_configured_never_switches() -> None:
     applied: list[int] = []
-    chooser = DecodeThreads(applied.append, 1)
+    chooser = ThreadChooser(applied.append, 1)
     for _ in range(50):
         _call(chooser, {1: 0.01})
     assert applied == [1] and chooser.current == 1
@@ -79,5 +79,18 @@ def test_eval_stats_split_prompt_evaluation_from_generation() -> None:
     assert seen == [4, 1, 1, 1]
     assert after["prefill_tokens"] - before["prefill_tokens"] == 4
     assert after["decode_tokens"] - before["decode_tokens"] == 3
-    assert chooser.samples[1] == 3  # generated tokens' times reach DecodeThreads
+    assert chooser.samples[1] == 3  # generated tokens' times reach ThreadChooser
     assert all(after[k] >= 0 for k in after)
+
+
+def test_prompt_evaluation_starts_on_all_threads_and_leaves_them_when_one_is_faster() -> None:
+    applied: list[int] = []
+    chooser = ThreadChooser(applied.append, 2, initial=2, min_samples=1, first_try=2)
+    assert applied == [2]
+    busy = {1: 0.0035, 2: 0.019}
+    used = [_call(chooser, busy, tokens=1)[0] for _ in range(12)]
+    assert used[0] == 2 and used[1] == 1  # the second call tries one thread
+    assert used[2:].count(2) <= 1 and chooser.best() == 1
+    quiet = ThreadChooser([].append, 2, initial=2, min_samples=1, first_try=2)
+    used = [_call(quiet, {1: 0.003, 2: 0.0016}, tokens=1)[0] for _ in range(12)]
+    assert used.count(2) >= 10 and quiet.best() == 2

@@ -37,7 +37,7 @@ from .local_grammar import (
     schema_response_format,
 )
 from .local_sampling import init_sampler
-from .local_threads import DecodeThreads, EvalStats
+from .local_threads import EvalStats, ThreadChooser
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -169,8 +169,8 @@ def load_model(path: Path) -> Any:
             model = Llama(
                 model_path=str(weights),
                 n_ctx=_env_int("LLMOPS_LOCAL_CTX", DEFAULT_CTX),
-                # Prompt evaluation (batched, compute-bound) uses every thread; generating one token at a time
-                # starts on one thread (a second one spins on a busy machine) and DecodeThreads measures both.
+                # Prompt evaluation starts on every thread, generating tokens on one (a second one spins on a busy
+                # machine); then ThreadChooser measures both counts for each phase (local_threads).
                 n_threads=_env_int("LLMOPS_LOCAL_DECODE_THREADS", 1),
                 n_threads_batch=threads,
                 # A 16-bit KV cache without flash attention. Measured on SmolLM2 Q8_0 (1 thread, 800-token prompts):
@@ -184,12 +184,17 @@ def load_model(path: Path) -> Any:
             model.save_state = functools.partial(lean_save_state, model)
             # grammar checks on the likeliest tokens, not on the whole vocabulary at every step
             model._init_sampler = functools.partial(init_sampler, model, model._init_sampler)
-            chooser = None
-            if not os.environ.get("LLMOPS_LOCAL_DECODE_THREADS", "").strip() and threads > 1:
-                # generation on 1 or `threads` threads, whichever measures faster (a busy machine punishes 2)
-                chooser = DecodeThreads(functools.partial(_set_decode_threads, model, threads), threads)
-            model._decode_threads = chooser
-            model._eval_stats = EvalStats(chooser)
+            decode = prefill = None
+            if threads > 1 and not os.environ.get("LLMOPS_LOCAL_DECODE_THREADS", "").strip():
+                # each phase on 1 or `threads` threads, whichever measures faster (a busy machine punishes 2)
+                counts = {"decode": 1, "prefill": threads}
+                apply = functools.partial(_set_threads, model, counts)
+                decode = ThreadChooser(functools.partial(apply, "decode"), threads)
+                prefill = ThreadChooser(
+                    functools.partial(apply, "prefill"), threads, initial=threads, min_samples=1, first_try=2
+                )
+            model._thread_choosers = [c for c in (decode, prefill) if c is not None]
+            model._eval_stats = EvalStats(decode, prefill)
             model.eval = model._eval_stats.wrap_eval(model.eval)
             # Keep the evaluated state of recent prompts: golden cases of one prompt (and calls to one
             # judge) share long instruction prefixes, and on 2 CPU cores prefill dominates (~3x faster).
@@ -200,10 +205,12 @@ def load_model(path: Path) -> Any:
     return model
 
 
-def _set_decode_threads(llm: Any, batch_threads: int, n: int) -> None:
+def _set_threads(llm: Any, counts: dict[str, int], phase: str, n: int) -> None:
+    """Set one phase's thread count (``decode`` or ``prefill``) on the model's context."""
     from llama_cpp import llama_cpp as capi
 
-    capi.llama_set_n_threads(llm._ctx.ctx, n, batch_threads)
+    counts[phase] = n
+    capi.llama_set_n_threads(llm._ctx.ctx, counts["decode"], counts["prefill"])
 
 
 def close_models() -> None:
@@ -290,8 +297,8 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
     llm = load_model(path)
     kwargs = build_call_kwargs(optional_params)
     with _infer_lock:
-        chooser = getattr(llm, "_decode_threads", None)
-        if chooser is not None:
+        choosers = getattr(llm, "_thread_choosers", [])
+        for chooser in choosers:
             chooser.start_call()
         stats = getattr(llm, "_eval_stats", None)
         before = stats.snapshot() if stats is not None else None
@@ -300,13 +307,11 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
         # re-runs replay them exactly.
         result = llm.create_chat_completion(messages=_to_llama_messages(messages), stream=False, **kwargs)
         if stats is not None and before is not None:
-            _report_stats(stats, before, result, kwargs, chooser)
+            _report_stats(stats, before, result, kwargs)
         return result
 
 
-def _report_stats(
-    stats: EvalStats, before: dict[str, float], result: dict[str, Any], kwargs: dict[str, Any], chooser: Any
-) -> None:
+def _report_stats(stats: EvalStats, before: dict[str, float], result: dict[str, Any], kwargs: dict[str, Any]) -> None:
     """Append this call's evaluation figures to ``LLMOPS_LOCAL_STATS`` (a JSON line), when that is set."""
     target = os.environ.get("LLMOPS_LOCAL_STATS", "").strip()
     if not target:
@@ -319,7 +324,8 @@ def _report_stats(
         completion_tokens=usage.get("completion_tokens"),
         max_tokens=kwargs.get("max_tokens"),
         grammar="grammar" in kwargs,
-        decode_threads=chooser.current if chooser is not None else None,
+        decode_threads=stats.decode.current if stats.decode is not None else None,
+        prefill_threads=stats.prefill.current if stats.prefill is not None else None,
     )
     with contextlib.suppress(OSError), open(target, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
