@@ -176,8 +176,8 @@ def load_model(path: Path) -> Any:
                 n_threads_batch=threads,
                 # A 16-bit KV cache without flash attention. Measured on SmolLM2 Q8_0 (1 thread, 800-token prompts):
                 # prompt 3.0 ms of CPU a token, generation 10.0 ms; flash attention: 2.5 and 14.1 ms (a job
-                # generates ~1 token for 5 evaluated, so it loses); an 8-bit cache (needs flash attention): 4.3
-                # and 11.1 ms.
+                # evaluates ~7 prompt tokens per generated one, on 2 threads, and generates on 1: it loses ~10%
+                # of wall time); an 8-bit cache (needs flash attention): 4.3 and 11.1 ms.
                 flash_attn=False,
                 # without flash attention the attention scores of a micro-batch are materialised: 256 prompt tokens
                 # at a time instead of 512 keep that buffer ~20 MB smaller at the same speed
