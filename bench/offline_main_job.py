@@ -134,6 +134,32 @@ def rates(results: dict[str, Any], clone: Path) -> dict[str, Any]:
     }
 
 
+def phase_figures(path: Path) -> dict[str, Any]:
+    """Sum the provider's per-call records (``LLMOPS_LOCAL_STATS``): prompt evaluation and generation figures."""
+    if not path.exists():
+        return {}
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    out: dict[str, Any] = {"calls": len(records), "prompt_tokens": sum(r.get("prompt_tokens") or 0 for r in records)}
+    for name in ("prefill", "decode"):
+        tokens = sum(r[f"{name}_tokens"] for r in records)
+        cpu = sum(r[f"{name}_cpu_s"] for r in records)
+        wall = sum(r[f"{name}_s"] for r in records)
+        out[name] = {
+            "tokens": tokens,
+            "cpu_s": round(cpu, 1),
+            "wall_s": round(wall, 1),
+            "calls": sum(1 for r in records if r[f"{name}_tokens"]),
+            "cpu_ms_per_token": round(1000 * cpu / tokens, 2) if tokens else None,
+            "tokens_per_s": round(tokens / wall, 1) if wall else None,
+        }
+    threads: dict[str, int] = {}
+    for r in records:
+        key = str(r.get("decode_threads") or 1)
+        threads[key] = threads.get(key, 0) + 1
+    out["decode_threads"] = threads
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", default=str(ROOT), help="repository to clone (default: this checkout)")
@@ -149,6 +175,7 @@ def main() -> int:
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", args.repo, str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
     env.update(LLMOPS_CACHE_DIR=str(tmp / "cache"), LITELLM_LOCAL_MODEL_COST_MAP="True", NO_COLOR="1")
+    env["LLMOPS_LOCAL_STATS"] = str(tmp / "local-stats.jsonl")  # per-call prefill/decode figures
     if args.threads:
         env["LLMOPS_LOCAL_THREADS"] = args.threads
     cmd = [sys.executable, "-m", "llmops_cli", "eval", "run", "--out", str(tmp / "results.json"), *args.prompt]
@@ -172,6 +199,7 @@ def main() -> int:
         return 3
     results = json.loads((tmp / "results.json").read_text())
     r = rates(results, clone)
+    phases = phase_figures(tmp / "local-stats.jsonl")
     figures = {
         "command": "llmops eval run"
         + (f" --shard {args.shard}" if args.shard else "")
@@ -179,6 +207,8 @@ def main() -> int:
         "exit_code": proc.returncode,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
+        "cases": len(results["samples"]),
+        "cpu_s_per_case": round(cpu / max(1, len(results["samples"])), 2),
         "peak_rss_mb": round(poller.peak / 2**20),
         "rss_mb_at_20pct": round(poller.at(0.2) / 2**20),
         "rss_mb_at_50pct": round(poller.at(0.5) / 2**20),
@@ -189,6 +219,7 @@ def main() -> int:
         "load_avg_1m": [round(load_before[0], 2), round(load_after[0], 2)],
         "cpus": os.cpu_count(),
         "progress_lines": sum(1 for line in stderr_text.splitlines() if line.startswith("eval: ")),
+        "phases": phases,
     }
     print(stderr_text.rstrip())
     print((tmp / "stdout.log").read_text().rstrip())
@@ -205,6 +236,20 @@ def main() -> int:
         f"tokens: {r['tokens']['prompt']} prompt + {r['tokens']['completion']} completion = "
         f"{figures['tokens_per_s']} tokens/s ({figures['completion_tokens_per_s']} completion tokens/s)"
     )
+    print(f"CPU per case: {figures['cpu_s_per_case']} s ({figures['cases']} cases)")
+    for name in ("prefill", "decode"):
+        ph = phases.get(name)
+        if ph:
+            print(
+                f"{name}: {ph['tokens']} tokens in {ph['calls']} calls, {ph['cpu_s']} s CPU "
+                f"({ph['cpu_ms_per_token']} ms a token), {ph['wall_s']} s wall ({ph['tokens_per_s']} tokens/s)"
+            )
+    if phases.get("calls"):
+        print(
+            f"model calls: {phases['calls']}, prompt tokens {phases['prompt_tokens']} of which evaluated "
+            f"{phases['prefill']['tokens']} (the rest restored from cached prefixes); "
+            f"decode threads per call: {phases['decode_threads']}"
+        )
     if r["json_outputs"]:
         print(f"valid JSON: {r['json_valid']}/{r['json_outputs']} = {100 * r['json_valid_rate']:.1f}%")
     if r["judge_samples"]:

@@ -12,7 +12,7 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from llmops_cli.providers import local
+from llmops_cli.providers import local, local_grammar
 from llmops_cli.providers.local import PrefixStateCache, fit_schema, schema_budget
 
 VERDICT_SCHEMA = {
@@ -102,10 +102,10 @@ def test_schema_bounds_follow_the_token_budget() -> None:
     assert props["issue_date"]["maxLength"] == 10 and props["currency"]["maxLength"] == 3  # from the patterns
     assert props["issue_date"]["pattern"] == "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # simple patterns kept, \\d spelled out
     assert "pattern" not in fit_schema({"type": "string", "pattern": "^(a|b)+$"}, 64)  # others left to assertions
-    assert 1 <= props["line_items"]["maxItems"] <= local.MAX_ARRAY_ITEMS
+    assert 1 <= props["line_items"]["maxItems"] <= local_grammar.MAX_ARRAY_ITEMS
     union = fit_schema({"type": ["string", "null"], "description": "d"}, 64)  # bounds survive a type list
-    assert union["anyOf"][0]["maxLength"] >= local.MIN_GRAMMAR_STRING and union["anyOf"][1] == {"type": "null"}
-    assert props["line_items"]["items"]["properties"]["description"]["maxLength"] >= local.MIN_GRAMMAR_STRING
+    assert union["anyOf"][0]["maxLength"] >= local_grammar.MIN_GRAMMAR_STRING and union["anyOf"][1] == {"type": "null"}
+    assert props["line_items"]["items"]["properties"]["description"]["maxLength"] >= local_grammar.MIN_GRAMMAR_STRING
     assert schema_budget(INVOICE_SCHEMA, 320) <= 320
     assert schema_budget(INVOICE_SCHEMA, 40) > 40  # the structure alone needs more: the caller raises max_tokens
 

@@ -54,6 +54,7 @@ def test_offline_slice_rates_and_memory(tmp_path: Path) -> None:
     root = _slice_project(tmp_path / "proj")
     env = {k: v for k, v in os.environ.items() if k not in bench.KEY_VARS}
     env.update(LLMOPS_CACHE_DIR=str(tmp_path / "cache"), LITELLM_LOCAL_MODEL_COST_MAP="True")
+    env["LLMOPS_LOCAL_STATS"] = str(tmp_path / "local-stats.jsonl")
     cmd = [sys.executable, "-m", "llmops_cli", "eval", "run", "--out", "results.json"]
     started = time.perf_counter()
     with open(tmp_path / "stderr.log", "w") as err:
@@ -72,10 +73,19 @@ def test_offline_slice_rates_and_memory(tmp_path: Path) -> None:
     assert r["samples"] == sum(SLICE.values())
     assert r["json_outputs"] == JSON_CASES and r["json_valid_rate"] >= 0.95, r
     assert r["judge_samples"] >= 4 and r["judge_error_rate"] <= 0.05, r
+    verdicts_parsed = (r["judge_samples"] - r["judge_errors"]) / r["judge_samples"]
+    assert verdicts_parsed >= 0.95, r
+    # speed that does not depend on the machine's load: one model call per output and per judge sample, and the
+    # cached prompt prefixes spare most of the prompt evaluation (12 cases of 3 prompts and 2 judges)
+    phases = bench.phase_figures(tmp_path / "local-stats.jsonl")
+    assert phases["calls"] == r["samples"] + r["judge_samples"], phases
+    assert phases["prompt_tokens"] == r["tokens"]["prompt"], (phases, r)
+    assert phases["prefill"]["tokens"] <= 0.7 * phases["prompt_tokens"], phases  # 57% measured
+    assert phases["decode"]["tokens"] <= r["tokens"]["completion"] + phases["calls"], phases
     peak, half = poller.peak, poller.at(0.5)
     assert peak <= 1 << 30, f"peak RSS {peak >> 20} MB"
     cache_mb = int(os.environ.get("LLMOPS_LOCAL_CACHE_MB", "192"))
     assert peak - half <= (cache_mb + 64) << 20, f"RSS grew {(peak - half) >> 20} MB after half the run"
     # progress lines on a non-terminal stderr
     assert any(line.startswith("eval: 12/12 cases (100%)") for line in stderr.splitlines()), stderr[-2000:]
-    print(f"slice: {wall:.0f} s wall, peak RSS {peak >> 20} MB, {r}")
+    print(f"slice: {wall:.0f} s wall, peak RSS {peak >> 20} MB, {r}, {phases}")

@@ -26,7 +26,7 @@ def register_custom_providers(litellm_module: Any) -> None:
     accounting reports 0.0. Works without the ``[local]`` extra; using a local model then fails with
     ``LocalModelUnavailable``.
     """
-    from llmops_cli.providers.local import make_handler, zero_price_entry
+    from llmops_cli.providers.local_litellm import make_handler, zero_price_entry
 
     handler = make_handler(litellm_module)
     provider_map = [
