@@ -328,7 +328,7 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
         result = llm.create_chat_completion(messages=_to_llama_messages(messages), stream=False, **kwargs)
         if stats is not None and before is not None:
             _report_stats(stats, before, result, kwargs)
-        return result
+        return dict(result)
 
 
 def _report_stats(stats: EvalStats, before: dict[str, float], result: dict[str, Any], kwargs: dict[str, Any]) -> None:

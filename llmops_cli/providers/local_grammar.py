@@ -139,7 +139,8 @@ def fit_schema(schema: dict[str, Any], max_tokens: int | None) -> dict[str, Any]
         if per >= COMFORTABLE_STRING or n == 1:
             chars, items = max(MIN_GRAMMAR_STRING, min(MAX_GRAMMAR_STRING, per)), n
             break
-    return _apply_bounds(cleaned, chars, items)
+    bounded: dict[str, Any] = _apply_bounds(cleaned, chars, items)  # a schema object stays an object
+    return bounded
 
 
 def schema_budget(schema: dict[str, Any], max_tokens: int | None) -> int:

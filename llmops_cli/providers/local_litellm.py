@@ -59,28 +59,38 @@ def make_handler(litellm_module: Any) -> Any:
             return handler
         ensure_model_priced = _make_pricer(litellm_module)
 
-        class LocalLLM(litellm_module.CustomLLM):  # type: ignore[misc, name-defined]
+        class LocalLLM(litellm_module.CustomLLM):  # type: ignore[misc]
             """litellm custom provider running GGUF models in-process via llama.cpp."""
 
-            def completion(  # type: ignore[override]
-                self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any
+            def completion(
+                self,
+                model: str,
+                messages: list[dict[str, Any]],
+                model_response: Any,
+                optional_params: dict[str, Any],
+                **_: Any,
             ) -> Any:
                 result = run_chat(model, messages, dict(optional_params or {}))
                 ensure_model_priced(model)
                 return _fill_response(litellm_module, model, result, model_response)
 
-            async def acompletion(  # type: ignore[override]
-                self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any
+            async def acompletion(
+                self,
+                model: str,
+                messages: list[dict[str, Any]],
+                model_response: Any,
+                optional_params: dict[str, Any],
+                **_: Any,
             ) -> Any:
                 result = await arun_chat(model, messages, dict(optional_params or {}))
                 ensure_model_priced(model)
                 return _fill_response(litellm_module, model, result, model_response)
 
-            def streaming(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:  # type: ignore[override]
+            def streaming(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
                 response = self.completion(*args, **kwargs)
                 yield _chunk(response.choices[0].message.content or "", response.usage)
 
-            async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
+            async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
                 response = await self.acompletion(*args, **kwargs)
                 yield _chunk(response.choices[0].message.content or "", response.usage)
 
