@@ -84,7 +84,9 @@ def test_offline_slice_rates_and_memory(tmp_path: Path) -> None:
     assert phases["decode"]["tokens"] <= r["tokens"]["completion"] + phases["calls"], phases
     peak, half = poller.peak, poller.at(0.5)
     assert peak <= 1 << 30, f"peak RSS {peak >> 20} MB"
-    cache_mb = int(os.environ.get("LLMOPS_LOCAL_CACHE_MB", "192"))
+    from llmops_cli.providers.local import DEFAULT_CACHE_MB
+
+    cache_mb = int(os.environ.get("LLMOPS_LOCAL_CACHE_MB", DEFAULT_CACHE_MB))
     assert peak - half <= (cache_mb + 64) << 20, f"RSS grew {(peak - half) >> 20} MB after half the run"
     # progress lines on a non-terminal stderr
     assert any(line.startswith("eval: 12/12 cases (100%)") for line in stderr.splitlines()), stderr[-2000:]

@@ -65,7 +65,7 @@ BUILTIN_MODELS = ("smollm2",)
 DEFAULT_SEED = 1234
 DEFAULT_THREADS = 2
 DEFAULT_CTX = 4096
-DEFAULT_CACHE_MB = 128  # LLMOPS_LOCAL_CACHE_MB: RAM for cached prompt states (~23 MB per 1,000 tokens)
+DEFAULT_CACHE_MB = 256  # LLMOPS_LOCAL_CACHE_MB: RAM for cached prompt states (~23 MB per 1,000 tokens)
 
 # OpenAI-style params passed straight through to ``Llama.create_chat_completion``.
 _PASSTHROUGH_PARAMS = ("temperature", "top_p", "stop", "frequency_penalty", "presence_penalty")
