@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
-from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES
+from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, label_problem, name_problem
 from .yamlio import LineMap, parse_yaml
 
 CONFIG_FILE = "llmops.yaml"
@@ -33,6 +33,14 @@ CONFIG_FILE = "llmops.yaml"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _checked_label(value: str | None, what: str) -> str | None:
+    """``value`` when it passes the shared name rule (:func:`~llmops_cli.limits.label_problem`)."""
+    problem = None if value is None else label_problem(value, what)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 class ModelAlias(_Strict):
@@ -49,6 +57,11 @@ class ModelAlias(_Strict):
         default_factory=dict,
         description="max_tokens per kind of output (free text, JSON, judge verdicts), on top of params.",
     )
+
+    @field_validator("model", "offline")
+    @classmethod
+    def _model_id(cls, value: str | None) -> str | None:
+        return _checked_label(value, "model id")
 
     @field_validator("budgets")
     @classmethod
@@ -92,6 +105,19 @@ class JudgeConfig(_Strict):
     model: str | None = Field(None, description="Judge model id or alias; defaults to the judge prompt's.")
     samples: int = Field(1, ge=1, le=20, description="Judge calls per output (K).")
 
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_name(cls, value: str) -> str:
+        problem = name_problem(value, "prompt name")
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_name(cls, value: str | None) -> str | None:
+        return _checked_label(value, "model")
+
 
 class CacheConfig(_Strict):
     dir: str = Field(".llmops/cache", description="Response cache; LLMOPS_CACHE_DIR overrides it.")
@@ -130,6 +156,9 @@ class GateConfig(_Strict):
     @classmethod
     def _override_keys(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
         for name, over in value.items():
+            problem = name_problem(name, "prompt name")
+            if problem:
+                raise ValueError(problem)
             unknown = sorted(set(over) - {"practical", "margin", "alpha"})
             if unknown:
                 raise ValueError(f"{name}: unknown override {', '.join(unknown)} (allowed: practical, margin, alpha)")
@@ -148,6 +177,13 @@ class ProjectConfig(_Strict):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
+
+    @field_validator("models")
+    @classmethod
+    def _alias_names(cls, value: dict[str, ModelAlias]) -> dict[str, ModelAlias]:
+        for name in value:
+            _checked_label(name, "model alias")
+        return value
 
     def resolve_model(self, name: str) -> tuple[str, ModelAlias | None]:
         """(litellm model id, alias) for a model name that may be an alias."""

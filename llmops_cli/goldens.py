@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .config import format_validation_error
 from .errors import PromptFileError
 from .jsonio import parse_bounded
-from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, name_problem
+from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, label_problem, name_problem
 from .yamlio import LineMap, parse_yaml
 
 
@@ -51,9 +51,48 @@ class Case(BaseModel):
             raise ValueError(problem)
         return value
 
+    @field_validator("asserts")
+    @classmethod
+    def _asserts(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _check_metric_names(value)
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        problem = None if value is None else label_problem(value, "cluster")
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            problem = label_problem(tag, "tag")
+            if problem:
+                raise ValueError(problem)
+        return value
+
+
+def _check_metric_names(asserts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Metric names go into results, reports and the gate: checked here, where they are declared, with the
+    rule the results file is written with (the rest of an assertion is checked by the evaluator)."""
+    for i, item in enumerate(asserts):
+        metric = item.get("metric")
+        if isinstance(metric, str):
+            problem = label_problem(metric, "metric")
+            if problem:
+                raise ValueError(f"assertion {i}: {problem}")
+    return asserts
+
 
 class GoldenDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("asserts")
+    @classmethod
+    def _asserts(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _check_metric_names(value)
 
     asserts: list[dict[str, Any]] = Field(default_factory=list, alias="assert")
     vars: dict[str, Any] = Field(default_factory=dict)

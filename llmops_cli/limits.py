@@ -34,22 +34,59 @@ RENDER_BUDGET_S = 2.0  # wall-clock time per render
 MAX_FORMAT_WIDTH = 100_000  # widths and precisions in format strings, padding filters
 
 # -- names ----------------------------------------------------------------------------------------------------
-MAX_NAME_CHARS = 200  # prompt names, case ids
+MAX_NAME_CHARS = 200  # prompt names, case ids, metrics, clusters, tags, channels, model aliases
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ALLOWED_NONPRINTABLE = frozenset({"Co", "Cn"})  # private use; unassigned in this Python's Unicode tables
+
+
+def bad_name_char(value: str) -> str | None:
+    """The first character a name may not hold, or None: control characters (ESC, NUL, U+0085…), format
+    characters (zero-width space, bidi overrides, U+FEFF), line and paragraph separators (U+2028/U+2029) and
+    spaces other than the ASCII space. They would reach terminals, JUnit XML, markdown and HTML unseen."""
+    if value.isascii():
+        m = _ASCII_CONTROL.search(value)
+        return m.group() if m else None
+    if value.isprintable():
+        return None
+    import unicodedata
+
+    for ch in value:
+        if not ch.isprintable() and unicodedata.category(ch) not in _ALLOWED_NONPRINTABLE:
+            return ch
+    return None
+
+
+def label_problem(value: object, what: str = "name", *, max_chars: int = MAX_NAME_CHARS) -> str | None:
+    """Why ``value`` is not acceptable as a declared name (metric, cluster, tag, channel, model alias), or None.
+
+    The one character and length rule for every name llmops writes into results, logs, terminal output,
+    JUnit, markdown or HTML: a string of at most ``max_chars`` characters without control, format or
+    separator characters (:func:`bad_name_char`). Checked where a name is declared (golden sets, prompt files,
+    ``llmops.yaml``, imports) with the same function the results model checks at write time, so a name that
+    loads never fails after the model calls are paid for.
+    """
+    if not isinstance(value, str):
+        return f"{what} must be a string, not {type(value).__name__}"
+    if len(value) > max_chars:
+        return f"{what} is {len(value):,} characters long (at most {max_chars})"
+    ch = bad_name_char(value)
+    if ch is not None:
+        return f"{what} {value[:40]!r} contains control or invisible characters (U+{ord(ch):04X})"
+    return None
 
 
 def name_problem(name: str, what: str = "name") -> str | None:
     """Why ``name`` (a prompt name or case id) is not acceptable, or None.
 
-    Names end up in paths, terminal output, JUnit XML and markdown: at most 200 characters, no control
-    characters, no ``..`` segment, no leading ``/``.
+    Names end up in paths, terminal output, JUnit XML and markdown: :func:`label_problem`, not empty, no
+    ``..`` segment, no leading ``/``, no backslash.
     """
     if not name:
         return f"{what} is empty"
-    if len(name) > MAX_NAME_CHARS:
-        return f"{what} is {len(name):,} characters long (at most {MAX_NAME_CHARS})"
-    if _CONTROL.search(name):
-        return f"{what} {name[:40]!r} contains control characters"
+    problem = label_problem(name, what)
+    if problem:
+        return problem
     if name.startswith("/") or ".." in name.split("/") or "\\" in name:
         return f"{what} {name[:60]!r} must be a relative path without '..' or backslashes"
     return None

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .limits import label_problem
+
 PROMPT_SUFFIX = ".prompt.yaml"
 TEMPLATE_SUFFIX = ".j2"
 INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object")
@@ -120,6 +122,23 @@ class PromptSpec(_Strict):
     @classmethod
     def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
         return check_params(value)
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        problem = label_problem(value, "model")
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            problem = label_problem(tag, "tag")
+            if problem:
+                raise ValueError(problem)
+        return value
 
 
 def _number(lo: float, hi: float, integer: bool = False) -> Any:

@@ -128,7 +128,7 @@ def try_parse_version(text: str) -> Version | None:
 def looks_like_spec(text: str) -> bool:
     """Is ``text`` a version or range (as opposed to a channel name or ``latest``)?"""
     t = text.strip()
-    return bool(t) and (t[0].isdigit() or t[0] in "^~<>=*" or (t[0] == "v" and t[1:2].isdigit()))
+    return bool(t) and (t[0].isdigit() or t[0] in "^~<>=*" or (t[0] == "v" and t[1:2].isdigit()) or t in ("x", "X"))
 
 
 @dataclass(frozen=True)

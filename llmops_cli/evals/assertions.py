@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PromptFileError
+from ..limits import label_problem
 from .outputs import (
     MISSING,
     check_json_schema,
@@ -175,6 +176,9 @@ def _parse_one(
     metric = item.get("metric", raw_type)
     if not isinstance(metric, str) or not metric:
         raise fail("'metric' must be a non-empty string")
+    problem = label_problem(metric, "metric")
+    if problem:
+        raise fail(problem)
     _check_fields(atype, fields, fail, output_schema)
     return AssertionSpec(atype, negate, fields, float(weight), float(threshold), metric, index)
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from ..limits import _CONTROL, MAX_NAME_CHARS, name_problem
+from ..limits import MAX_NAME_CHARS, label_problem, name_problem
 
 
 class Invalid(Exception):
@@ -207,11 +207,11 @@ def name(value: Any, where: str, what: str) -> str:
 
 
 def _name_problem(value: str, what: str) -> str | None:
+    """The write-time rule; golden sets, prompt files and ``llmops.yaml`` check the same functions where the
+    names are declared (:func:`llmops_cli.limits.label_problem`)."""
     if what in ("prompt name", "case id"):
         return name_problem(value, what)
-    if len(value) > MAX_NAME_CHARS:
-        return f"{what} is {len(value):,} characters long (at most {MAX_NAME_CHARS})"
-    return f"{what} {value[:40]!r} contains control characters" if _CONTROL.search(value) else None
+    return label_problem(value, what)
 
 
 _cached_name_problem = lru_cache(maxsize=8192)(_name_problem)

@@ -95,7 +95,7 @@ def bucket(name: str, channel: str, key: str | int) -> int:
 
 def arm_for(name: str, channel: str, key: str | int | None, percent: float) -> str:
     """``"canary"`` when the key's bucket is below ``percent * 100``, else ``"stable"`` (also without a key)."""
-    if key is None:
+    if key is None or key == "":  # an empty key is no key (an unset user id must not pick an arm)
         return STABLE
     return CANARY if bucket(name, channel, key) < threshold(percent) else STABLE
 

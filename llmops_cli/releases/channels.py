@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import GitError, NotFoundError, UsageError
 from ..git import GitRepoDir
+from ..versions import looks_like_spec
 
 CHANNEL_REF_PREFIX = "refs/llmops/channels/"
 MOVE_SCHEMA = "llmops.channel-move/1"
@@ -36,12 +37,29 @@ _CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,62}$")
 RESERVED = frozenset({"latest"})
 
 
-def check_channel(channel: str) -> str:
-    if not _CHANNEL.match(channel) or channel in RESERVED or channel.endswith((".", ".lock")):
-        raise UsageError(
-            f"bad channel name {channel!r}: use letters, digits, '.', '_' or '-', starting with a letter "
-            "(and not 'latest')"
+_VERSION_LIKE = re.compile(r"^[vV]\d|^[xX]$")
+
+
+def channel_problem(channel: object) -> str | None:
+    """Why ``channel`` cannot name a channel, or None. A channel may not look like a version or a range
+    (``v1``, ``v1.0.1``, ``v1.x``, ``x``): ``load_prompt(name, "v1")`` reads those as versions, so such a
+    channel could be promoted but never loaded."""
+    if not isinstance(channel, str) or not _CHANNEL.match(channel) or channel.endswith((".", ".lock")):
+        return (
+            f"bad channel name {str(channel)[:80]!r}: use letters, digits, '.', '_' or '-', starting with a letter "
+            "(at most 63 characters)"
         )
+    if channel in RESERVED:
+        return f"bad channel name {channel!r}: 'latest' is reserved (the highest release)"
+    if _VERSION_LIKE.match(channel) or looks_like_spec(channel):
+        return f"bad channel name {channel!r}: it reads as a version or range; name channels like 'production'"
+    return None
+
+
+def check_channel(channel: str) -> str:
+    problem = channel_problem(channel)
+    if problem:
+        raise UsageError(problem)
     return channel
 
 

@@ -52,7 +52,7 @@ class _Split:
 
     def pick(self, key: str | int | None) -> Prompt:
         """The canary copy when ``key``'s bucket is below the threshold (:func:`.canary.arm_for`), else stable."""
-        if key is None:
+        if key is None or key == "":  # an empty key (an unset user id) is no key: the stable arm
             return self.stable
         return self.canary if self.bucket(self.name, self.channel, key) < self.threshold else self.stable
 
@@ -103,8 +103,8 @@ def load_prompt(
       repository's release tags — or, with ``bundle``, from that exported bundle (no git needed;
       ``version=None`` means ``latest`` there).
     * ``key`` (a user, tenant or session id): when ``version`` names a channel with a canary, picks the arm —
-      the same key always gets the same release (see :mod:`llmops_cli.releases.canary`); without a key,
-      the stable arm. Loaded by channel, the prompt's ``channel`` is set, and ``arm`` too when there is a canary.
+      the same key always gets the same release (see :mod:`llmops_cli.releases.canary`); without a key
+      (None or ``''``), the stable arm. Loaded by channel, the prompt's ``channel`` is set, and ``arm`` too when there is a canary.
 
     ``log`` (a file path, a sink with ``emit(record)``, or False to ignore ``$LLMOPS_LOG``) and ``otel``
     (True, False or :class:`~llmops_cli.serving.OtelOptions`) turn on request records for the returned
