@@ -12,7 +12,6 @@ The budget a render counts against is per thread (:func:`set_budget`); :mod:`llm
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 import time
@@ -21,7 +20,9 @@ from string import Formatter
 from types import BuiltinMethodType, FunctionType
 from typing import Any
 
-from jinja2 import nodes
+import jinja2
+from jinja2 import nodes, pass_context
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -242,14 +243,32 @@ def _safe_range(*args: int) -> range:
     return rng
 
 
-def _guarded_filter(orig: Callable[..., Any], check: Callable[..., None]) -> Callable[..., Any]:
-    skip = 1 if getattr(orig, "jinja_pass_arg", None) is not None else 0  # context/eval_ctx/environment first
+def _unfoldable(orig: Callable[..., Any], check: Callable[..., None] | None) -> Callable[..., Any]:
+    """``orig`` as a filter Jinja can never evaluate at compile time, bounded by ``check`` and :func:`_capped`.
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        check(*args[skip:], **kwargs)
-        return _capped(orig(*args, **kwargs))
+    Jinja folds a filter over constants while it compiles or analyses a template (``{{ 'a'|center(9**9) }}``
+    would run inside ``from_string``, outside every render budget). A filter that takes the render context
+    is never folded, so each filter is wrapped in one that does and passes on what ``orig`` expects.
+    """
+    kind = getattr(getattr(orig, "jinja_pass_arg", None), "name", None)  # context / eval_context / environment
 
-    return functools.update_wrapper(wrapper, orig)
+    def wrapper(context: Any, *args: Any, **kwargs: Any) -> Any:
+        if check is not None:
+            check(*args, **kwargs)
+        if kind == "context":
+            result = orig(context, *args, **kwargs)
+        elif kind == "eval_context":
+            result = orig(context.eval_ctx, *args, **kwargs)
+        elif kind == "environment":
+            result = orig(context.environment, *args, **kwargs)
+        else:
+            result = orig(*args, **kwargs)
+        return _capped(result)
+
+    wrapper.__name__ = getattr(orig, "__name__", "filter")
+    wrapper.__qualname__ = getattr(orig, "__qualname__", wrapper.__name__)
+    wrapper.__doc__ = orig.__doc__
+    return pass_context(wrapper)
 
 
 def _f_center(value: Any, width: Any = 80) -> None:
@@ -297,7 +316,21 @@ def _f_wordwrap(
         raise _limit("wordwrap width must be a positive whole number")
 
 
+def _f_urlize(value: Any, trim_url_limit: Any = None, nofollow: Any = False, target: Any = None, rel: Any = None,
+              *args: Any, **kwargs: Any) -> None:  # fmt: skip
+    for text in (target, rel):
+        if isinstance(text, str) and len(text) > 100:
+            raise _limit("urlize target and rel longer than 100 characters are not allowed")
+
+
+def _f_sum(iterable: Any, attribute: Any = None, start: Any = 0) -> None:
+    if not isinstance(start, int | float) and isinstance(iterable, list | tuple) and len(iterable) > 1000:
+        raise _limit("sum() of more than 1,000 sequences is not allowed (each step copies the total)")
+
+
 _FILTER_CHECKS: dict[str, Callable[..., None]] = {
+    "urlize": _f_urlize,
+    "sum": _f_sum,
     "center": _f_center,
     "indent": _f_indent,
     "format": _f_format,
@@ -329,6 +362,14 @@ class _Guard(NodeTransformer):
         return nodes.Filter(node, "_llmops_cap", [], [], None, None, lineno=node.lineno)
 
 
+class StrictUndefined(jinja2.StrictUndefined):
+    """Jinja's strict undefined, strict in ``repr()`` too: ``{{ x|map(attribute='missing')|list }}`` prints a
+    list, which shows its items with ``repr()``, and came out as ``[Undefined, Undefined]``."""
+
+    __slots__ = ()
+    __repr__ = jinja2.StrictUndefined._fail_with_undefined_error
+
+
 class LimitedSandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox plus the bounds of :mod:`llmops_cli.limits`."""
 
@@ -338,12 +379,18 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(**options)
         self.globals.pop("lipsum", None)  # lipsum(n) generates text without bound; prompts never need it
         self.globals["range"] = _safe_range
-        for name, check in _FILTER_CHECKS.items():
-            self.filters[name] = _guarded_filter(self.filters[name], check)
+        for name, orig in list(self.filters.items()):
+            self.filters[name] = _unfoldable(orig, _FILTER_CHECKS.get(name))
         self.filters["_llmops_loop"] = _bounded
         self.filters["_llmops_cap"] = _capped
         self.filters["_llmops_weigh"] = _weighed
         self.finalize = _weighed  # every {{ value }}: str() of a nested structure is written out in full
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        """Refuse an unsafe attribute at once. Jinja's sandbox returns an undefined value that fails only when
+        printed; inside ``map(attribute='__class__')``, ``sort``, ``groupby`` or ``sum`` it came out as
+        ``[Undefined]`` or was silently dropped instead of stopping the render."""
+        raise SecurityError(f"access to attribute {str(attribute)[:60]!r} of {type(obj).__name__!r} object is unsafe")
 
     def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         return super()._generate(_Guard().visit(source), *args, **kwargs)

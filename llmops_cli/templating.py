@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from . import limits
 from .errors import LlmopsError, NotFoundError, SandboxViolation, TemplateError, TemplatePathError
 from .limits import MAX_OUTPUT_CHARS
-from .sandbox import Budget, LimitedSandbox, RenderLimitError, set_budget
+from .sandbox import Budget, LimitedSandbox, RenderLimitError, StrictUndefined, set_budget
 from .sources import Source, path_problem
 from .yamlio import LineMap
 
@@ -105,6 +105,47 @@ class TemplateInfo:
     unsafe_attributes: list[tuple[str, int]] = field(default_factory=list)
 
 
+def sandbox_environment(loader: jinja2.BaseLoader | None = None) -> LimitedSandbox:
+    """The environment every prompt template is compiled, analysed and rendered in: the bounded sandbox
+    (:class:`~llmops_cli.sandbox.LimitedSandbox`) with llmops's options. Importers check templates with it too."""
+    return LimitedSandbox(
+        loader=loader,
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=1000,
+    )
+
+
+_CHECKER: list[LimitedSandbox] = []
+
+
+def check_template(text: str, file: str = "<template>") -> tuple[str | None, set[str]]:
+    """(None or the reason ``text`` cannot be used, the variables it reads), compiling it exactly as a prompt
+    template is compiled: in the bounded sandbox, with the nesting limit, no constant folded at compile time.
+    For text that is not (yet) a prompt file, e.g. a template being imported."""
+    if not _CHECKER:
+        _CHECKER.append(sandbox_environment())
+    env = _CHECKER[0]
+    from jinja2 import meta
+
+    try:
+        ast = env.parse(text)
+        _check_depth(ast, TemplateOrigin(file))
+        variables = meta.find_undeclared_variables(ast)
+        env.compile(ast)  # what from_string does, without parsing twice
+    except jinja2.TemplateSyntaxError as exc:
+        return f"line {exc.lineno}: {exc.message}", set()
+    except TemplateError as exc:
+        return exc.message, set()
+    except (RecursionError, MemoryError, SyntaxError):
+        return "template is nested too deeply", set()
+    return None, variables
+
+
 # the nodes that load another template by name
 _LOADS = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
@@ -114,16 +155,7 @@ class TemplateEngine:
 
     def __init__(self, source: Source, partials_dir: str) -> None:
         self.loader = _PartialsLoader(source, partials_dir)
-        self.env = LimitedSandbox(
-            loader=self.loader,
-            undefined=jinja2.StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,
-            cache_size=1000,
-        )
+        self.env = sandbox_environment(self.loader)
         self._compiled: dict[str, jinja2.Template] = {}
         self._infos: dict[str, TemplateInfo] = {}
         self._partial_texts: dict[str, str | None] = {}

@@ -225,6 +225,18 @@ def unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
+def checked_name(value: str, what: str, file: str, line: int | None = None) -> str:
+    """``value`` when it passes the rule every llmops name follows (:func:`~llmops_cli.limits.label_problem`:
+    at most 200 characters, no control or invisible characters); :class:`PromptFileError` (exit 2) naming the
+    imported file otherwise: such a name would reach terminals, reports and results files."""
+    from ..limits import label_problem
+
+    problem = label_problem(value, what)
+    if problem:
+        raise PromptFileError(problem, file=file, line=line)
+    return value
+
+
 def is_identifier(name: str) -> bool:
     return bool(_IDENT.match(name)) and name not in RESERVED_INPUT_NAMES
 
@@ -233,29 +245,22 @@ def is_identifier(name: str) -> bool:
 
 
 def template_variables(texts: list[str]) -> set[str]:
-    """Variables the Jinja templates read (loop and ``set`` variables excluded)."""
-    import jinja2
-    from jinja2 import meta
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    """Variables the Jinja templates read (loop and ``set`` variables excluded); analysed in the renderer's
+    bounded sandbox (a template that does not compile reads none)."""
+    from ..templating import check_template
 
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     used: set[str] = set()
     for text in texts:
-        used |= meta.find_undeclared_variables(env.parse(text))
+        used |= check_template(text)[1]
     return used
 
 
 def check_compiles(text: str) -> str | None:
-    """None when ``text`` compiles as a sandboxed Jinja template (filters and tests known); else the error."""
-    import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    """None when ``text`` compiles as a prompt template would (the renderer's bounded sandbox: filters and
+    tests known, nesting bounded, nothing evaluated at compile time); else the error."""
+    from ..templating import check_template
 
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    try:
-        env.from_string(text)
-    except jinja2.TemplateSyntaxError as exc:
-        return f"line {exc.lineno}: {exc.message}"
-    return None
+    return check_template(text)[0]
 
 
 _JSON_TYPE = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}

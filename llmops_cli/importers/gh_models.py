@@ -22,6 +22,7 @@ from .common import (
     GapLog,
     ModelAliasDraft,
     assertion_problem,
+    checked_name,
     load_yaml_text,
     param_problem,
     plain,
@@ -167,7 +168,7 @@ def parse_gh_models(
         source=label,
     )
     if isinstance(data.get("name"), str):
-        draft.metadata["name"] = data["name"]
+        draft.metadata["name"] = checked_name(data["name"], "name", label, log.line(("name",)))
 
     evaluators = data.get("evaluators") or []
     if not isinstance(evaluators, list):

@@ -20,6 +20,7 @@ from .common import (
     GapLog,
     ModelAliasDraft,
     SourceDir,
+    checked_name,
     load_data_file,
     load_yaml_text,
     param_problem,
@@ -196,6 +197,8 @@ def parse_prompty(
     for key in ("name", "authors", "version"):
         if key in front and front[key] is not None:
             draft.metadata[key] = front[key]
+    if isinstance(front.get("name"), str):
+        checked_name(front["name"], "name", label, log.line(("name",)))
     for var in _loop_vars(messages):
         if var not in declared:
             draft.declared_inputs[var] = {"type": "array"}

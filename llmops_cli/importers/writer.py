@@ -22,6 +22,7 @@ from .common import (
     DraftPrompt,
     GapLog,
     ModelAliasDraft,
+    checked_name,
     infer_type,
     is_identifier,
     json_type,
@@ -134,7 +135,7 @@ def finish(draft: DraftPrompt, log: GapLog) -> tuple[dict[str, Any], dict[str, A
     prompt["output"] = draft.output
     prompt["messages"] = [{"role": role, "content": text} for role, text in draft.messages]
     if draft.tags:
-        prompt["tags"] = [str(t) for t in draft.tags]
+        prompt["tags"] = [checked_name(str(t), "tag", draft.source) for t in draft.tags]
     meta = dict(draft.metadata)
     imported: dict[str, Any] = {"source": draft.source}
     if draft.gaps:
