@@ -71,6 +71,82 @@ def path_problem(source: Source, path: str, folder: str) -> str | None:
     return check(norm, folder) if check else None
 
 
+# -- output files: checked before any model call ---------------------------------------------------------------
+_NAME_MAX = 255  # bytes in one path component (ext4, xfs, apfs…)
+_PATH_MAX = 4096
+
+
+def output_problem(path: str | os.PathLike[str], *, folder: bool = False, link_ok: bool = True) -> str | None:
+    """Why llmops could not write ``path`` (a file; with ``folder``, a folder to write files into), or None.
+
+    Commands that pay for model calls and then write (``eval run --out/--junit``, ``eval gate --markdown/
+    --html/--out-dir``) ask before the first call: a path that is a folder (or, for ``folder``, a file), an
+    existing FIFO or device, a component longer than the file system allows, or a place where no file can be
+    created (read-only, no permission, a file where a folder should be) is refused up front (exit 2). Nothing
+    is created: the nearest existing folder is probed with a temporary file, removed at once. Without
+    ``link_ok`` (a file llmops names inside a folder the user named) a symbolic link is refused too: writing
+    through it would land outside that folder.
+    """
+    text = os.fspath(path)
+    if not text or "\0" in text:
+        return "is empty" if not text else "contains a NUL character"
+    full = os.path.abspath(text)
+    try:
+        encoded = os.fsencode(full)
+    except UnicodeError:
+        return "is not a valid file name"
+    if len(encoded) >= _PATH_MAX or any(len(part) > _NAME_MAX for part in encoded.split(b"/")):
+        return "is longer than the file system allows"
+    if not link_ok and os.path.islink(full):
+        return "is a symbolic link (llmops writes only inside the folder named)"
+    try:
+        st = os.stat(full) if os.path.lexists(full) else None
+    except OSError as exc:  # a dangling link, a loop, a component that is a file
+        return f"cannot be used: {exc.strerror}"
+    if st is not None:
+        if folder and not stat.S_ISDIR(st.st_mode):
+            return "exists and is not a folder"
+        if not folder and stat.S_ISDIR(st.st_mode):
+            return "is a folder, not a file"
+        if not folder and not stat.S_ISREG(st.st_mode):
+            return "exists and is not a regular file (a FIFO or device?)"
+    probe = full if folder and st is not None else os.path.dirname(full)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        return f"cannot be created: {probe} is not a folder"
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".llmops-write-check-", dir=probe)
+    except OSError as exc:
+        return f"cannot be written: {exc.strerror} ({probe})"
+    os.close(fd)
+    os.unlink(tmp)
+    return None
+
+
+def check_outputs(
+    paths: dict[str, str | os.PathLike[str] | None],
+    folders: dict[str, str | None] | None = None,
+    inside: dict[str, str] | None = None,
+) -> None:
+    """:class:`UsageError` (exit 2) naming the option when one of ``paths`` (option → file), ``folders``
+    (option → folder) or ``inside`` (files llmops names inside a folder the user named: no symbolic links)
+    cannot be written (:func:`output_problem`); None values are skipped."""
+    from .errors import UsageError
+
+    checks = [
+        *((option, value, {}) for option, value in paths.items()),
+        *((option, value, {"folder": True}) for option, value in (folders or {}).items()),
+        *((option, value, {"link_ok": False}) for option, value in (inside or {}).items()),
+    ]
+    for option, value, kw in checks:
+        problem = None if value is None else output_problem(value, **kw)
+        if problem:
+            raise UsageError(f"{option} {str(value)[:200]!r} {problem}")
+
+
 def _decode(data: bytes, path: str, label: str) -> str:
     if b"\x00" in data[:8192]:
         raise PromptFileError(f"binary file, not text ({label})", file=path)

@@ -180,6 +180,9 @@ def run(
         max_retries=max_retries,
         out=str(out) if out else None,
     )
+    from ..sources import check_outputs
+
+    check_outputs({"--junit": junit})  # before any model call (run_eval checks --out and its own folder)
     project = STATE.project()
     outcome = run_eval(project, options, resume=resume, progress=_progress(quiet), notify=output.info)
     if "litellm" in sys.modules:
@@ -247,7 +250,9 @@ def merge(
 ) -> None:
     """Join shard results into one results file (same content as an unsharded run); exit 1 if it fails."""
     from ..evals.results import merge_results, missing_shards, save_results
+    from ..sources import check_outputs
 
+    check_outputs({"--out": out, "--junit": junit})
     merged = merge_results([str(f) for f in files])
     missing = missing_shards((merged.run.execution.shards if merged.run.execution else None) or [])
     if missing:
@@ -307,7 +312,9 @@ def report(
     """Write a results file as one self-contained HTML page: summary, filterable cases, every assertion."""
     from ..evals.results import load_results
     from ..report.publish import write_html_report
+    from ..sources import check_outputs
 
+    check_outputs({"--html": html})
     results = load_results(str(file))
     write_html_report(html, results=results, root=STATE.root)
     output.info(f"wrote {html}")

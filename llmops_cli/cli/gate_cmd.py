@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from enum import StrEnum
@@ -128,7 +129,9 @@ def compare(
     """
     from ..evals.results import load_results
     from ..gate.run import compare_results
+    from ..sources import check_outputs
 
+    check_outputs({"--html": html})
     base = load_results(str(base_results))
     head = load_results(str(head_results))
     report = compare_results(base, head, STATE.project(), base_label=str(base_results), head_label=str(head_results))
@@ -204,11 +207,15 @@ def gate(
     from ..gate.github import StatusError
     from ..gate.publish import GateOutputs, default_out_dir, post_error_status, post_gate_status, write_gate_outputs
     from ..gate.run import GateOptions, run_gate
+    from ..sources import check_outputs
 
     started = time.time()
     try:
         project = STATE.project()
         folder = str(out_dir) if out_dir else default_out_dir(project)
+        written = {f"--out-dir {name}": os.path.join(folder, name) for name in ("base.json", "head.json", "gate.json")}
+        # before the first model call: a report that cannot be written must not cost the evaluation
+        check_outputs({"--markdown": markdown, "--html": html}, {"--out-dir": folder}, written)
         options = GateOptions(
             base=base,
             head=str(head) if head else None,

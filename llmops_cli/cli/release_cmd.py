@@ -239,7 +239,9 @@ def export_cmd(
 ) -> None:
     """Write a bundle of verified releases for deploys without git (load_prompt(..., bundle=FILE))."""
     from ..releases.actions import export_bundle
+    from ..sources import check_outputs
 
+    check_outputs({"--out": out})
     res = export_bundle(STATE.root, refs, out)
     output.info(f"wrote {res.releases} release(s) of {res.prompts} prompt(s) to {res.path}")
 

@@ -28,9 +28,10 @@ from ..errors import UserError
 from ..git import head_sha
 from ..hashing import sha256_of
 from ..project import Project
+from ..sources import check_outputs
 from .cache import ResponseCache
 from .execute import Executor
-from .journal import Journal, new_run_id, record_key
+from .journal import Journal, new_run_id, record_key, runs_dir
 from .model import CacheStats, Execution, PromptInfo, RunInfo, SampleRecord
 from .plan import EvalOptions, Plan, build_plan
 from .progress import PlainProgress, Progress
@@ -79,6 +80,8 @@ def run_eval(
     options are used). ``run_root``: where ``.llmops/runs`` lives (default: the project root)."""
     progress = progress or Progress()
     root = str(run_root or project.root or os.getcwd())
+    # every file the run writes is checked before the first call is paid for (exit 2, never 3 afterwards)
+    check_outputs({"--out": options.out}, {"the runs folder": runs_dir(root)})
     started_mono = time.perf_counter()
     journal: Journal | None = None
     if resume:
