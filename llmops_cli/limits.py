@@ -16,6 +16,7 @@ MAX_PROMPT_FILE_CHARS = 256 * 1024  # a prompt file, a .j2 template, a partial, 
 MAX_YAML_DEPTH = 64  # nested mappings/sequences
 MAX_YAML_NODES = 500_000  # nodes (after alias expansion, where aliases are allowed): a golden set
 MAX_SMALL_YAML_NODES = 50_000  # nodes in a prompt file, llmops.yaml or a vars file
+MAX_YAML_INT_CHARS = 1000  # digits of a YAML integer (Python refuses int() of more than 4,300 anyway)
 
 # -- JSON (results files, bundles) ---------------------------------------------------------------------------
 MAX_JSON_FILE_BYTES = 256 * 1024 * 1024  # a results file of many thousand samples, a bundle of many releases

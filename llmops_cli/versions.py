@@ -34,6 +34,9 @@ _VERSION = re.compile(
 )
 _PARTIAL = re.compile(r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*|[xX*]))?(?:\.(0|[1-9]\d*|[xX*]))?$")
 _COMPARATOR = re.compile(r"^(>=|<=|>|<|=)?\s*(\S+)$")
+MAX_VERSION_CHARS = 256  # a version or version range as typed (semver identifiers are short)
+MAX_VERSION_NUMBER_DIGITS = 18  # MAJOR, MINOR, PATCH and numeric prerelease identifiers
+_LONG_NUMBER = re.compile(r"\d{%d}" % (MAX_VERSION_NUMBER_DIGITS + 1))
 
 BUMPS = ("major", "minor", "patch")
 
@@ -106,8 +109,21 @@ class Version:
         raise UsageError(f"unknown bump {kind!r} (use major, minor or patch)")
 
 
+def _too_long(text: str) -> UsageError | None:
+    """A version or spec longer than any real one, or with a number of more than 18 digits (``int()`` of
+    thousands of digits raises, and costs quadratic time): refused before it is parsed."""
+    if len(text) > MAX_VERSION_CHARS:
+        return UsageError(f"version {text[:40]!r}… is {len(text):,} characters long (at most {MAX_VERSION_CHARS})")
+    if _LONG_NUMBER.search(text.split("+", 1)[0]):
+        return UsageError(f"version {text[:40]!r}: numbers of more than {MAX_VERSION_NUMBER_DIGITS} digits")
+    return None
+
+
 def parse_version(text: str) -> Version:
     """``1.3.0`` (or ``v1.3.0``) → :class:`Version`; :class:`UsageError` when not a full semver."""
+    problem = _too_long(text)
+    if problem:
+        raise problem
     parts = text.split(".")
     if len(parts) == 3 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts):  # fast path
         return Version(int(parts[0]), int(parts[1]), int(parts[2]))
@@ -182,6 +198,9 @@ def parse_spec(text: str) -> VersionSpec:
     spec = text.strip()
     if not spec:
         raise UsageError("empty version spec")
+    problem = _too_long(spec)
+    if problem:
+        raise problem
     if spec in ("*", "x", "X"):
         return VersionSpec(spec, None, ())
     exact = try_parse_version(spec.removeprefix("="))

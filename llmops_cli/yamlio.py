@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from .errors import PromptFileError
-from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
+from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_INT_CHARS, MAX_YAML_NODES
 
 try:  # the C loader is ~10x faster
     _Loader: type = yaml.CSafeLoader
@@ -37,6 +37,10 @@ _FLOAT = re.compile(
     r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT_TAG = "tag:yaml.org,2002:int"
+# YAML 1.1 integers as PyYAML resolves them (decimal, 0x/0b/0o, octal, sexagesimal), loosely: only long
+# scalars are matched, to refuse them before int() does (it raises past 4,300 digits, and is quadratic)
+_INT_LIKE = re.compile(r"^[-+]?(?:0[xX][0-9a-fA-F_]+|0[bBoO][0-7_]+|[0-9][0-9_:]*)$")
 
 
 def _non_finite(value: str) -> bool:
@@ -105,6 +109,10 @@ def check_yaml(text: str, file: str, aliases: Aliases = "refuse", max_nodes: int
             if count > max_nodes:
                 raise fail(f"YAML document has (or expands to) more than {max_nodes:,} nodes", ev)
             if cls is yaml.ScalarEvent:
+                if len(ev.value) > MAX_YAML_INT_CHARS and (
+                    (ev.implicit[0] and not ev.style and _INT_LIKE.match(ev.value)) or ev.tag == _INT_TAG
+                ):
+                    raise fail(f"a number of {len(ev.value):,} digits is too large (at most {MAX_YAML_INT_CHARS:,})", ev)
                 floaty = (ev.implicit[0] and not ev.style and _FLOAT.match(ev.value)) or ev.tag == _FLOAT_TAG
                 if floaty and _non_finite(ev.value):
                     raise fail(f"non-finite number {ev.value!r} is not allowed", ev)
