@@ -28,6 +28,28 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MISSING: Any = object()
 
 
+_SECRET_NAME = re.compile(
+    r"(?i)^(?:id_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?|.*\.(?:pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)"
+    r"|.*(?:secret|credential|passw(?:or)?d|private[-_]?key|api[-_]?key|token).*)$"
+)
+
+
+def secret_problem(rel: str) -> str | None:
+    """Why an imported config may not copy ``rel`` (a path relative to its folder) into a prompt, or None.
+
+    A config at a repository's root sits next to ``.env``, ``.git``, ``.npmrc``, ``.aws/``: a ``file://``
+    reference would copy their keys into a prompt file, then into every request and results file. Dotfiles
+    and dot-folders are never read; nor are files named like keys or secrets (``*.pem``, ``id_rsa``,
+    ``*secret*``, ``*credential*``, ``*token*``…).
+    """
+    parts = [p for p in rel.replace(os.sep, "/").split("/") if p and p != "."]
+    if any(p.startswith(".") for p in parts):
+        return "names a dotfile or dot-folder (.env, .git, .npmrc… may hold keys)"
+    if parts and _SECRET_NAME.match(parts[-1]):
+        return "names a file that looks like a key or secret"
+    return None
+
+
 class SourceDir:
     """Reads files named by an untrusted source, confined to one folder (the config's)."""
 
@@ -58,6 +80,9 @@ class SourceDir:
             )
         if ".git" in os.path.relpath(real, self.base).split(os.sep):  # .git/config may hold a CI token
             raise PromptFileError(f"file reference {ref!r} points into .git (refused)", file=file, line=line)
+        why = secret_problem(os.path.relpath(real, self.base)) or secret_problem(os.path.relpath(joined, self.base))
+        if why:
+            raise PromptFileError(f"file reference {ref!r} {why} (refused)", file=file, line=line)
         return real
 
     def glob(self, ref: str, *, file: str, line: int | None) -> list[str]:
@@ -70,7 +95,7 @@ class SourceDir:
                 f"file reference {ref!r} leaves the folder of the imported file", file=file, line=line
             )
         matches = sorted(globmod.glob(os.path.join(self.base, name), recursive=True))
-        matches = [m for m in matches if ".git" not in os.path.relpath(m, self.base).split(os.sep)]
+        matches = [m for m in matches if not secret_problem(os.path.relpath(m, self.base))]  # .git, .env, keys
         files = [self.resolve(m, file=file, line=line) for m in matches if os.path.isfile(m)]
         if not files:
             raise PromptFileError(f"no file matches {ref!r}", file=file, line=line)
