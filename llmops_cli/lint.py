@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from .errors import UserError
+from .limits import name_problem
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
 from .variables import validate_variables
@@ -73,6 +74,11 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
 
     def add(sev: Severity, code: str, msg: str, f: str = file, line: int | None = None) -> None:
         out.append(Finding(sev, code, msg, f, line, name))
+
+    problem = name_problem(name, "prompt name")
+    if problem:  # the file's name is the prompt's name: the rule every loader and the results file apply
+        shown = ascii(file)[1:-1]
+        return [Finding("error", "bad-prompt-name", problem, shown, None, ascii(name)[1:-1])]
 
     try:
         text = project.source.read_text(file)

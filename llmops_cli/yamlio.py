@@ -112,7 +112,9 @@ def check_yaml(text: str, file: str, aliases: Aliases = "refuse", max_nodes: int
                 if len(ev.value) > MAX_YAML_INT_CHARS and (
                     (ev.implicit[0] and not ev.style and _INT_LIKE.match(ev.value)) or ev.tag == _INT_TAG
                 ):
-                    raise fail(f"a number of {len(ev.value):,} digits is too large (at most {MAX_YAML_INT_CHARS:,})", ev)
+                    raise fail(
+                        f"a number of {len(ev.value):,} digits is too large (at most {MAX_YAML_INT_CHARS:,})", ev
+                    )
                 floaty = (ev.implicit[0] and not ev.style and _FLOAT.match(ev.value)) or ev.tag == _FLOAT_TAG
                 if floaty and _non_finite(ev.value):
                     raise fail(f"non-finite number {ev.value!r} is not allowed", ev)
