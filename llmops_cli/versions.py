@@ -36,7 +36,7 @@ _PARTIAL = re.compile(r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*|[xX*]))?(?:\.(0|[1-9]\d*
 _COMPARATOR = re.compile(r"^(>=|<=|>|<|=)?\s*(\S+)$")
 MAX_VERSION_CHARS = 256  # a version or version range as typed (semver identifiers are short)
 MAX_VERSION_NUMBER_DIGITS = 18  # MAJOR, MINOR, PATCH and numeric prerelease identifiers
-_LONG_NUMBER = re.compile(r"\d{%d}" % (MAX_VERSION_NUMBER_DIGITS + 1))
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_VERSION_NUMBER_DIGITS + 1}}}")
 
 BUMPS = ("major", "minor", "patch")
 

@@ -104,7 +104,8 @@ def load_prompt(
       ``version=None`` means ``latest`` there).
     * ``key`` (a user, tenant or session id): when ``version`` names a channel with a canary, picks the arm —
       the same key always gets the same release (see :mod:`llmops_cli.releases.canary`); without a key
-      (None or ``''``), the stable arm. Loaded by channel, the prompt's ``channel`` is set, and ``arm`` too when there is a canary.
+      (None or ``''``), the stable arm. Loaded by channel, the prompt's ``channel`` is set, and ``arm`` too
+      when there is a canary.
 
     ``log`` (a file path, a sink with ``emit(record)``, or False to ignore ``$LLMOPS_LOG``) and ``otel``
     (True, False or :class:`~llmops_cli.serving.OtelOptions`) turn on request records for the returned
