@@ -611,3 +611,12 @@ def test_prompt_file_named_with_hostile_characters(tmp_path: Path, fake_llm: Fak
     assert name[3] not in out  # the character itself never reaches the terminal
     code, out = _cli("eval", "run", "-q", cwd=root)
     assert code == 2 and fake_llm.count == 0, out
+
+
+@pytest.mark.parametrize("label", ["ESC", "U+2028", "U+0085", "zero-width space", "RTL override", "BOM"])
+def test_serving_tag_values_follow_the_same_rule(label: str) -> None:
+    from llmops_cli.serving.record import validate_tags
+
+    with pytest.raises(UsageError):
+        validate_tags({"user": HOSTILE_NAMES[label]})
+    assert validate_tags({"user": "Zoë 🙂 42"}) == {"user": "Zoë 🙂 42"}

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..limits import bad_name_char
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
@@ -59,7 +60,6 @@ MAX_TAG_VALUE_CHARS = 256
 TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:\-]*\Z")
 MAX_REQUEST_ID_CHARS = 128
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:\-]+\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 _GOOD_TAG_KEYS: set[str] = set()
@@ -87,8 +87,10 @@ def validate_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
             )
         if type(value) is not str:
             raise UsageError(f"tag {key!r} must be a string, not {type(value).__name__}")
-        if len(value) > MAX_TAG_VALUE_CHARS or _CONTROL.search(value):
-            raise UsageError(f"tag {key!r}: at most {MAX_TAG_VALUE_CHARS} characters, no control characters")
+        if len(value) > MAX_TAG_VALUE_CHARS or bad_name_char(value) is not None:  # the rule every name follows
+            raise UsageError(
+                f"tag {key!r}: at most {MAX_TAG_VALUE_CHARS} characters, no control or invisible characters"
+            )
         out[key] = value
     return out
 
