@@ -80,8 +80,6 @@ def run_eval(
     options are used). ``run_root``: where ``.llmops/runs`` lives (default: the project root)."""
     progress = progress or Progress()
     root = str(run_root or project.root or os.getcwd())
-    # every file the run writes is checked before the first call is paid for (exit 2, never 3 afterwards)
-    check_outputs({"--out": options.out}, {"the runs folder": runs_dir(root)})
     started_mono = time.perf_counter()
     journal: Journal | None = None
     if resume:
@@ -98,6 +96,8 @@ def run_eval(
     else:
         run_id = new_run_id()
         started_at = _now()
+    # every file the run writes is checked before the first call is paid for (exit 2, never 3 afterwards)
+    check_outputs({"--out": options.out}, {"the runs folder": runs_dir(root)})
     plan = build_plan(project, options, judge_project=judge_project)
     for line in plan.notices:
         if notify:
