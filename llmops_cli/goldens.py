@@ -109,6 +109,14 @@ class GoldenFile(BaseModel):
     defaults: GoldenDefaults = Field(default_factory=GoldenDefaults)
     cases: list[Case]
 
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str | None) -> str | None:
+        problem = None if value is None else name_problem(value, "prompt name")
+        if problem:
+            raise ValueError(problem)
+        return value
+
 
 @dataclass
 class GoldenSet:

@@ -620,3 +620,29 @@ def test_serving_tag_values_follow_the_same_rule(label: str) -> None:
     with pytest.raises(UsageError):
         validate_tags({"user": HOSTILE_NAMES[label]})
     assert validate_tags({"user": "Zoë 🙂 42"}) == {"user": "Zoë 🙂 42"}
+
+
+def test_golden_set_prompt_key_follows_the_prompt_name_rule() -> None:
+    with pytest.raises(PromptFileError):
+        parse_golden('prompt: "a\\eb"\ncases:\n  - id: a\n', "g.yaml", "p")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "file", "text"),
+    [
+        ("gh-models", "m.prompt.yml", 'model: "gpt\\e-4"\nmessages:\n  - {role: user, content: hi}\n'),
+        ("gh-models", "n.prompt.yml", 'model: "gpt-\\L4"\nmessages:\n  - {role: user, content: hi}\n'),
+        (
+            "prompty",
+            "m.prompty",
+            '---\nname: x\nmodel:\n  api: chat\n  configuration:\n    type: openai\n    name: "gpt\\e-4"\n---\nuser:\nhi\n',
+        ),
+    ],
+)
+def test_imported_model_ids_follow_the_name_rule(tmp_path: Path, fmt: str, file: str, text: str) -> None:
+    """They go into llmops.yaml, which would refuse them at the next load: refused at import instead."""
+    src = tmp_path / "src"
+    write(src, file, text)
+    code, out = _cli("import", fmt, file, "--out", str(tmp_path / "out"), cwd=src)
+    assert code == 2 and file in out and "internal error" not in out, out
+    assert not (tmp_path / "out" / "llmops.yaml").exists()

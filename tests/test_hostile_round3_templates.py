@@ -231,3 +231,12 @@ def test_check_template_reports_syntax_and_nesting() -> None:
     assert check_template("{{ 1 + }}")[0] is not None
     assert "nested" in (check_template("{% if a %}" * 150 + "{% endif %}" * 150)[0] or "")
     assert check_template("{{ a }} {% for b in c %}{{ b }}{% endfor %}") == (None, {"a", "c"})
+
+
+@pytest.mark.parametrize("template", ["{{ 9**(9**9) }}", "{{ 'a' * 10**10 }}", "{{ 'a'|center(10**10) }}"])
+def test_prompty_import_of_a_bomb_is_bounded(tmp_path: Path, template: str) -> None:
+    src = tmp_path / "src"
+    write(src, "a.prompty", f"---\nname: x\nmodel:\n  api: chat\n---\nuser:\n{template}\n")
+    code, out, took = _run(["import", "prompty", "a.prompty", "--out", str(tmp_path / "out")], src, 30)
+    assert code in (0, 2) and "internal error" not in out, out
+    assert took < 5 + _startup_allowance()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from ..errors import UsageError
 from ..spec import PROMPT_SUFFIX
-from .common import DraftPrompt, GapLog, ModelAliasDraft
+from .common import DraftPrompt, GapLog, ModelAliasDraft, checked_name
 from .report import Gap, ImportReport
 from .writer import HEADER, Plan, apply, dump_yaml, finish, judge_files, merge_aliases, read_config
 
@@ -67,6 +67,8 @@ def import_files(
         if fmt == "promptfoo":
             kwargs["name"] = name  # type: ignore[assignment]
         ds, als, logs, mapped = parse(path, **kwargs)
+        for a in als:  # model ids go into llmops.yaml, which refuses what the name rule refuses
+            checked_name(a.model, "model id", logs[0].file)
         report.sources.append(logs[0].file)
         report.mapped.update(mapped)
         aliases.extend(als)
