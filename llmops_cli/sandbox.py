@@ -7,6 +7,11 @@ bounds recursive macros), a wall-clock budget per render, and the output size. T
 sandbox's call and operator hooks and in a guard the compiler wraps around each loop and ``~``: no
 thread or timer per render.
 
+Nothing is evaluated while a template compiles: Jinja folds constant expressions at compile time, outside any
+render budget, but never an intercepted operator (``*``, ``**``, ``%``, ``+``) or a filter that takes the render
+context, which every filter here does. An unsafe attribute raises wherever it is reached (``x.__class__``,
+``map(attribute='__class__')``, ``attr``, ``sort``, ``groupby``…), never an undefined value printed as text.
+
 The budget a render counts against is per thread (:func:`set_budget`); :mod:`llmops_cli.templating` sets it.
 """
 
