@@ -69,7 +69,7 @@ def scenarios(root: Path, timeout: float) -> list[tuple[str, str, str, float, st
         eval_run("metric with U+2028", GOLDEN % ', metric: "m\\Lx"')
         eval_run("metric with U+0085", GOLDEN % ', metric: "m\\Nx"')
         eval_run("metric of 201 chars", GOLDEN % (", metric: " + "m" * 201))
-        eval_run("cluster with ESC", GOLDEN.replace("vars:", 'cluster: "c\\ex", vars:') % "")
+        eval_run("cluster with ESC", GOLDEN.replace("    vars:", '    cluster: "c\\ex"\n    vars:') % "")
         eval_run("--out under a file", GOLDEN % "", "--out", "afile/r.json", prep="afile")
         eval_run("--junit under a file", GOLDEN % "", "--junit", "afile/j.xml", prep="afile")
         eval_run("--junit /proc/j.xml", GOLDEN % "", "--junit", "/proc/j.xml")

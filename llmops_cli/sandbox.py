@@ -256,19 +256,32 @@ def _unfoldable(orig: Callable[..., Any], check: Callable[..., None] | None) -> 
     is never folded, so each filter is wrapped in one that does and passes on what ``orig`` expects.
     """
     kind = getattr(getattr(orig, "jinja_pass_arg", None), "name", None)  # context / eval_context / environment
+    first: Callable[[Any], Any] | None = {
+        "context": lambda context: context,
+        "eval_context": lambda context: context.eval_ctx,
+        "environment": lambda context: context.environment,
+    }.get(kind or "")
 
-    def wrapper(context: Any, *args: Any, **kwargs: Any) -> Any:
-        if check is not None:
-            check(*args, **kwargs)
-        if kind == "context":
-            result = orig(context, *args, **kwargs)
-        elif kind == "eval_context":
-            result = orig(context.eval_ctx, *args, **kwargs)
-        elif kind == "environment":
-            result = orig(context.environment, *args, **kwargs)
-        else:
-            result = orig(*args, **kwargs)
-        return _capped(result)
+    if first is None and check is None:  # the common case, kept lean: the filter runs per loop item
+
+        def wrapper(context: Any, *args: Any, **kwargs: Any) -> Any:
+            return _capped(orig(*args, **kwargs))
+
+    elif first is None and check is not None:
+        run_check = check
+
+        def wrapper(context: Any, *args: Any, **kwargs: Any) -> Any:
+            run_check(*args, **kwargs)
+            return _capped(orig(*args, **kwargs))
+
+    else:
+        assert first is not None  # the filters without a pass argument are handled above
+        pass_first = first
+
+        def wrapper(context: Any, *args: Any, **kwargs: Any) -> Any:
+            if check is not None:
+                check(*args, **kwargs)
+            return _capped(orig(pass_first(context), *args, **kwargs))
 
     wrapper.__name__ = getattr(orig, "__name__", "filter")
     wrapper.__qualname__ = getattr(orig, "__qualname__", wrapper.__name__)
