@@ -646,3 +646,18 @@ def test_imported_model_ids_follow_the_name_rule(tmp_path: Path, fmt: str, file:
     code, out = _cli("import", fmt, file, "--out", str(tmp_path / "out"), cwd=src)
     assert code == 2 and file in out and "internal error" not in out, out
     assert not (tmp_path / "out" / "llmops.yaml").exists()
+
+
+@pytest.mark.parametrize("content", ["\ud800 lone high", "lone low \udfff", "pair \ud83d\ude42 split"])
+def test_output_with_lone_surrogates_is_written_not_exit_3(tmp_path: Path, fake_llm_factory: Any, content: str) -> None:
+    """A provider's JSON may hold ``"\\ud800"``: the output cannot be written as UTF-8, and the run exited 3 after
+    the call was paid for. Lone surrogates become U+FFFD."""
+    server = fake_llm_factory(responder=lambda body: content)
+    golden = "cases:\n  - id: a\n    vars: {question: hi}\n    assert: [{type: icontains, value: lone}]\n"
+    root = make_eval_project(tmp_path / "p", server.url, golden=golden)
+    code, out = _cli("eval", "run", "-q", "--out", "r.json", cwd=root)
+    assert code in (0, 1) and "internal error" not in out, out
+    text = json.loads((root / "r.json").read_text(encoding="utf-8"))["samples"][0]["output"]
+    assert "\ufffd" in text or "🙂" in text
+    code, out = _cli("eval", "show", "r.json", cwd=root)
+    assert code in (0, 1), out

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import email.utils
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from ..models import Target, is_in_process
 from ..models.prices import response_cost
 from ..models.runtime import import_litellm, request_kwargs
 from ..redact import redact
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_RETRY_AFTER_S = 60.0
 
@@ -266,13 +269,19 @@ class Caller:
                 self.stats.rate_limited += 1
             if not failure.retryable or attempt >= self.max_retries:
                 self.stats.failures += 1
-                raise CallFailed(failure.kind, failure.message, status=failure.status, attempts=attempt + 1)
+                raise CallFailed(failure.kind, self._text(failure.message), status=failure.status, attempts=attempt + 1)
             delay = self.backoff(attempt)
             if failure.retry_after is not None:
                 delay = failure.retry_after + random.uniform(0, 0.1 * failure.retry_after + 0.05)
             self.stats.retries += 1
             attempt += 1
             await asyncio.sleep(delay)
+
+    @staticmethod
+    def _text(value: str) -> str:
+        """``value`` with lone surrogates (a provider's ``"\\ud800"`` in JSON) replaced by U+FFFD: they cannot be
+        written as UTF-8, and the journal and results file would fail after the call was paid for."""
+        return _LONE_SURROGATE.sub("\ufffd", value)
 
     def _result(self, litellm: Any, resp: Any, target: Target, seconds: float, attempts: int) -> CallResult:
         try:
@@ -286,11 +295,11 @@ class Caller:
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         cost = response_cost(litellm, resp, target.model, self._no_cost_models)
         return CallResult(
-            text=text,
+            text=self._text(text),
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             cost_usd=cost,
             latency_ms=seconds * 1000.0,
-            model=str(getattr(resp, "model", None) or target.model),
+            model=self._text(str(getattr(resp, "model", None) or target.model)),
             attempts=attempts,
         )
