@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from typing import Any
 
 from .errors import PromptFileError, UserError
@@ -69,6 +70,31 @@ def _problem(value: Any, limit: int) -> str | None:
     return None
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(text: str, data: Any) -> str | None:
+    """Where a string of ``data`` holds a lone surrogate (``"\\ud800"`` unpaired: not Unicode, and no UTF-8
+    writer can write it back), or None. Strings are walked only when ``text`` has such an escape at all."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return None
+    stack: list[tuple[Any, str]] = [(data, "$")]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return f"{where}: a lone surrogate (\\ud800-\\udfff) is not Unicode text"
+        elif isinstance(v, dict):
+            for k, c in v.items():
+                if _SURROGATE.search(k):
+                    return f"{where}: a key holds a lone surrogate (not Unicode text)"
+                stack.append((c, f"{where}.{k[:40]}"))
+        elif isinstance(v, list):
+            stack.extend((c, f"{where}[{i}]") for i, c in enumerate(v))
+    return None
+
+
 def parse_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, *, max_int_digits: int = MAX_JSON_INT_DIGITS) -> Any:
     """Parse untrusted JSON text (e.g. a model's output); :class:`ValueError` when it is not strict JSON
     (``NaN``, a repeated key, a huge integer) or nests deeper than ``max_depth`` — never ``RecursionError``."""
@@ -82,7 +108,7 @@ def parse_bounded(text: str, max_depth: int = MAX_JSON_DEPTH, *, max_int_digits:
         )
     except RecursionError:
         raise ValueError(f"nested deeper than {max_depth} levels") from None
-    problem = _problem(data, max_depth)
+    problem = _problem(data, max_depth) or _lone_surrogate(text, data)
     if problem:
         raise ValueError(problem)
     return data
@@ -106,7 +132,7 @@ def loads_strict(text: str, file: str, *, max_depth: int = MAX_JSON_DEPTH) -> An
         raise PromptFileError(f"invalid JSON: nested deeper than {max_depth} levels", file=file) from None
     except ValueError as exc:  # e.g. int() over sys.get_int_max_str_digits
         raise PromptFileError(f"invalid JSON: {str(exc)[:120]}", file=file) from None
-    problem = _problem(data, max_depth)
+    problem = _problem(data, max_depth) or _lone_surrogate(text, data)
     if problem:
         raise PromptFileError(f"invalid JSON: {problem}", file=file)
     return data

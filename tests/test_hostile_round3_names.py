@@ -661,3 +661,30 @@ def test_output_with_lone_surrogates_is_written_not_exit_3(tmp_path: Path, fake_
     assert "\ufffd" in text or "🙂" in text
     code, out = _cli("eval", "show", "r.json", cwd=root)
     assert code in (0, 1), out
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": "a", "vars": {"question": "\\ud800"}}',
+        '{"id": "a", "vars": {"question": "x"}, "expected": "tail \\udfff"}',
+        '{"id": "a", "vars": {"\\ud800": "x"}}',
+    ],
+)
+def test_jsonl_golden_with_a_lone_surrogate_is_exit_2(tmp_path: Path, fake_llm: FakeLLM, line: str) -> None:
+    """It loaded, and ``eval run`` exited 3 writing its journal."""
+    root = make_eval_project(tmp_path / "p", fake_llm.url)
+    write(root, "evals/support/answer.jsonl", line + "\n")
+    code, out = _cli("eval", "run", "-q", cwd=root)
+    assert code == 2 and "answer.jsonl:1" in out and fake_llm.count == 0, out
+
+
+def test_strict_json_reader_refuses_lone_surrogates_but_not_pairs() -> None:
+    from llmops_cli.jsonio import loads_strict, parse_bounded
+
+    assert parse_bounded('{"a": "\\ud83d\\ude42"}') == {"a": "🙂"}
+    assert parse_bounded('{"a": "\\\\ud800 is an escape, written out"}') == {"a": "\\ud800 is an escape, written out"}
+    with pytest.raises(ValueError):
+        parse_bounded('["ok", {"b": "\\ud800"}]')
+    with pytest.raises(PromptFileError):
+        loads_strict('{"samples": ["\\udc00"]}', "r.json")
