@@ -133,7 +133,7 @@ def check_outputs(
 ) -> None:
     """:class:`UsageError` (exit 2) naming the option when one of ``paths`` (option → file), ``folders``
     (option → folder) or ``inside`` (files llmops names inside a folder the user named: no symbolic links)
-    cannot be written (:func:`output_problem`); None values are skipped."""
+    cannot be written (:func:`output_problem`), or when two of the files are one; None values are skipped."""
     from .errors import UsageError
 
     checks = [
@@ -141,10 +141,16 @@ def check_outputs(
         *((option, value, {"folder": True}) for option, value in (folders or {}).items()),
         *((option, value, {"link_ok": False}) for option, value in (inside or {}).items()),
     ]
+    seen: dict[str, str] = {}
     for option, value, kw in checks:
         problem = None if value is None else output_problem(value, **kw)
         if problem:
             raise UsageError(f"{option} {str(value)[:200]!r} {problem}")
+        if value is not None and not kw.get("folder"):
+            real = os.path.realpath(value)
+            if real in seen:  # one would overwrite the other
+                raise UsageError(f"{seen[real]} and {option} name the same file {str(value)[:200]!r}")
+            seen[real] = option
 
 
 def _decode(data: bytes, path: str, label: str) -> str:

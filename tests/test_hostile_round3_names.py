@@ -688,3 +688,8 @@ def test_strict_json_reader_refuses_lone_surrogates_but_not_pairs() -> None:
         parse_bounded('["ok", {"b": "\\ud800"}]')
     with pytest.raises(PromptFileError):
         loads_strict('{"samples": ["\\udc00"]}', "r.json")
+
+
+def test_two_outputs_naming_one_file_are_refused(eval_project: Path, fake_llm: FakeLLM) -> None:
+    code, out = _cli("eval", "run", "-q", "--out", "r.json", "--junit", "./r.json", cwd=eval_project)
+    assert code == 2 and "same file" in out and fake_llm.count == 0, out

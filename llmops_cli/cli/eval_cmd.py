@@ -182,7 +182,7 @@ def run(
     )
     from ..sources import check_outputs
 
-    check_outputs({"--junit": junit})  # before any model call (run_eval checks --out and its own folder)
+    check_outputs({"--out": out, "--junit": junit})  # before any model call (run_eval checks its own folder too)
     project = STATE.project()
     outcome = run_eval(project, options, resume=resume, progress=_progress(quiet), notify=output.info)
     if "litellm" in sys.modules:
