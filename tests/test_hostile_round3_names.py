@@ -693,3 +693,10 @@ def test_strict_json_reader_refuses_lone_surrogates_but_not_pairs() -> None:
 def test_two_outputs_naming_one_file_are_refused(eval_project: Path, fake_llm: FakeLLM) -> None:
     code, out = _cli("eval", "run", "-q", "--out", "r.json", "--junit", "./r.json", cwd=eval_project)
     assert code == 2 and "same file" in out and fake_llm.count == 0, out
+
+
+def test_unwritable_step_summary_is_refused_before_paying(eval_project: Path, fake_llm: FakeLLM) -> None:
+    code, out = _cli(
+        "eval", "run", "-q", cwd=eval_project, env={"GITHUB_STEP_SUMMARY": str(eval_project / "afile/s.md")}
+    )
+    assert code == 2 and "GITHUB_STEP_SUMMARY" in out and fake_llm.count == 0, out
