@@ -24,6 +24,7 @@ from typing import Any
 
 from ..config import GateConfig
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
+from .policy import GatePolicy
 from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
 
 SCHEMA_VERSION = 1
@@ -226,6 +227,7 @@ class GateReport:
     base: dict[str, Any]
     head: dict[str, Any]
     settings: dict[str, Any]
+    policy: GatePolicy | None = None  # where the thresholds came from (llmops_cli.gate.policy)
 
     @property
     def gated(self) -> list[PromptGate]:
@@ -240,6 +242,7 @@ class GateReport:
             "base": self.base,
             "head": self.head,
             "settings": self.settings,
+            "policy": self.policy.to_dict() if self.policy else None,
             "prompts": [p.to_dict() for p in self.prompts],
         }
 
