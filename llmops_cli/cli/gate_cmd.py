@@ -83,13 +83,17 @@ def _print_text(report: GateReport, verbose: bool) -> None:
         con.print(f"[green]{len(passed)} prompt(s) PASS[/] (--verbose lists them): {names}")
     for p in report.prompts:
         if p.status != "gated":
-            con.print(f"[dim]{escape(p.prompt)}: {p.status} — {escape(p.reason)}[/]")
+            style = STYLE[p.state] if p.state else "dim"  # a removal the gate does not let through has a state
+            con.print(f"[{style}]{escape(p.prompt)}: {p.status} — {escape(p.reason)}[/]")
         elif p.state != "PASS":
             con.print(f"[{STYLE[p.state or 'WARN']}]{escape(p.prompt)}[/]: {escape(p.reason)}")
             for c in (p.cases_added, p.cases_removed):
                 if c:
                     what = "added" if c is p.cases_added else "removed"
                     con.print(f"    cases {what} (not paired): {escape(', '.join(c))}")
+    changed = report.policy.changed_line() if report.policy else None
+    if changed:
+        con.print(f"[bold yellow]{escape(changed)}[/]")
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 

@@ -237,7 +237,7 @@ def merge_aliases(config_text: str | None, aliases: list[ModelAliasDraft]) -> tu
         body: dict[str, Any] = {"model": a.model}
         if a.api_base:
             body["api_base"] = a.api_base
-        if a.api_key_env:
+        if a.api_key_env and not a.api_base:  # an imported URL never gets a key (the importers report the gap)
             body["api_key_env"] = a.api_key_env
         if "offline" in config.models and not a.api_base and final != "offline":
             body["offline"] = "offline"

@@ -92,7 +92,7 @@ def parse_promptfoo(
         d.default_asserts = [dict(a) for a in defaults["assert"]]
         d.cases = [_copy_case(c) for c in cases]
         d.judge_vars = {v for c in cases for v in c.metadata.pop("_judge_vars", [])} | defaults["judge_vars"]
-        d.gaps = list(prompt_gaps)
+        d.gaps = list(prompt_gaps) + list(st.prompt_gaps)
         for c in d.cases:
             c.metadata.pop("_judge_vars", None)
         drafts.append(d)
