@@ -72,7 +72,7 @@ def test_a_pr_that_weakens_its_gate_is_gated_with_the_base_settings(repo: GitRep
     text = run_cli("eval", "gate", "--base", "main", cwd=repo.root, env=ENV)
     assert text.exit_code == 1 and "gate settings changed in this PR: gate." in text.stdout
     md = run_cli("eval", "gate", "--base", "main", "-f", "markdown", cwd=repo.root, env=ENV)
-    assert "gate settings changed in this PR" in md.stdout and "Gate settings: llmops.yaml at main" in md.stdout
+    assert "gate settings changed in this PR" in md.stdout and "gate settings from llmops.yaml at main" in md.stdout
 
 
 def test_unchanged_settings_are_not_reported(repo: GitRepo) -> None:

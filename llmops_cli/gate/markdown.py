@@ -116,11 +116,9 @@ def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
         f"R = {report.settings.get('repeat')}, K = {report.settings.get('judge_samples')}, "
         f"practical {report.settings['practical']}, α {report.settings['alpha']} (one-sided)"
     )
-    if report.policy is not None:
-        lines.append(f"Gate settings: {_cell(report.policy.source)}")
-        changed = report.policy.changed_line()
-        if changed:
-            lines += ["", f"> ⚠️ **{_cell(changed)}**"]
+    changed = report.policy.changed_line() if report.policy is not None else None
+    if changed and report.policy is not None:
+        lines += ["", f"> ⚠️ **{_cell(changed)}** (gate settings from {_cell(report.policy.source)})"]
     lines.append("")
     removals = [p for p in report.prompts if p.status != "gated" and p.state is not None]
     if removals:
