@@ -208,7 +208,7 @@ def test_accepted_removal_is_a_visible_warn(repo: GitRepo) -> None:
     "bad",
     [
         "gate: {moves: {'../x': y}}\n",
-        "gate: {accept_removal: {a: \"two\\nlines\"}}\n",
+        'gate: {accept_removal: {a: "two\\nlines"}}\n',
         "gate: {max_removed_cases: 2}\n",
     ],
 )

@@ -99,7 +99,9 @@ def _repoint(repo: GitRepo, url: str) -> None:
     repo.write("llmops.yaml", text.replace(text.split("api_base: '", 1)[1].split("'", 1)[0], url))
 
 
-def test_gate_sends_no_key_to_a_url_the_pr_paired_with_it(tmp_git_repo: GitRepo, servers: tuple[FakeLLM, FakeLLM]) -> None:
+def test_gate_sends_no_key_to_a_url_the_pr_paired_with_it(
+    tmp_git_repo: GitRepo, servers: tuple[FakeLLM, FakeLLM]
+) -> None:
     trusted, attacker = servers
     repo = tmp_git_repo
     gp.make_repo(repo, trusted.url)

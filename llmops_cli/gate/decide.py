@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
-from .policy import GatePolicy
 from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
+
+if TYPE_CHECKING:
+    from .policy import GatePolicy
 
 SCHEMA_VERSION = 1
 WORST_CASES = 5

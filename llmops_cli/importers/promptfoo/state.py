@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 from ...errors import PromptFileError
-from ..common import MAX_FILES, Gap, GapLog, SourceDir
+from ..common import MAX_FILES, GapLog, SourceDir
+from ..report import Gap
 
 CODE_EXT = (".js", ".mjs", ".cjs", ".ts", ".py")
 
