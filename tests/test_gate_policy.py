@@ -75,6 +75,36 @@ def test_a_pr_that_weakens_its_gate_is_gated_with_the_base_settings(repo: GitRep
     assert "gate settings changed in this PR" in md.stdout and "gate settings from llmops.yaml at main" in md.stdout
 
 
+def test_results_files_are_gated_with_the_settings_of_the_base_commit(repo: GitRepo) -> None:
+    """The sharded workflow's last step gates two results files: the policy comes from base.json's commit."""
+    repo.write("llmops.yaml", _config(repo) + "gate: {practical: 1.0}\n")
+    repo.write("prompts/support/answer.prompt.yaml", DEGRADED)
+    repo.commit("regress and weaken the gate")
+    assert _gate(repo, "--out-dir", "g")[0] == 1
+    r = run_cli("eval", "gate", "--base", "g/base.json", "--head", "g/head.json", "-f", "json", cwd=repo.root, env=ENV)
+    assert r.exit_code == 1, r.output
+    report = json.loads(r.stdout)
+    assert report["verdict"] == "FAIL" and "the commit of g/base.json" in report["policy"]["source"]
+    assert report["policy"]["changed"] == ["gate.practical 0.02 → 1.0"]
+
+
+def test_policy_changes_name_each_setting() -> None:
+    from llmops_cli.config import parse_config
+    from llmops_cli.gate.policy import policy_changes
+
+    base = parse_config("gate: {practical: 0.02}\n")
+    head = parse_config(
+        "gate: {practical: 1.0, overrides: {a: {alpha: 0.4}}, moves: {x: y}, accept_removal: {z: why}}\n"
+        "judge: {samples: 3}\n"
+    )
+    assert policy_changes(base, head) == [
+        "gate.overrides.a.alpha (unset) → 0.4",
+        "gate.practical 0.02 → 1.0",
+        "judge.samples 1 → 3",
+    ]
+    assert policy_changes(base, base) == []
+
+
 def test_unchanged_settings_are_not_reported(repo: GitRepo) -> None:
     repo.write("prompts/support/answer.prompt.yaml", gp.answer_prompt("Answer briefly, please."))
     repo.commit("wording")
@@ -234,6 +264,8 @@ def test_swapped_gate_results_exit_2(gated: GitRepo) -> None:
     assert r.exit_code == 2 and "swapped" in r.stderr, r.output
     ok = run_cli("eval", "gate", "--base", "g/base.json", "--head", "g/head.json", cwd=gated.root, env=ENV)
     assert ok.exit_code == 1, ok.output
+    ref = run_cli("eval", "gate", "--base", "main", "--head", "g/base.json", cwd=gated.root, env=ENV)
+    assert ref.exit_code == 2 and "swapped" in ref.stderr, ref.output
 
 
 def test_swapped_plain_runs_are_caught_by_commit_order(gated: GitRepo) -> None:

@@ -50,7 +50,7 @@ class GatePolicy:
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict):  # an empty mapping (no overrides) adds nothing: unset keys show as "(unset)"
         for k in sorted(value):
             _flatten(f"{prefix}.{k}" if prefix else str(k), value[k], out)
     else:
@@ -72,12 +72,8 @@ def policy_changes(base: ProjectConfig, head: ProjectConfig) -> list[str]:
     out = []
     for key in sorted(set(b) | set(h)):
         if b.get(key, "(unset)") != h.get(key, "(unset)"):
-            out.append(f"{key} {_show(b.get(key, '(unset)'))} → {_show(h.get(key, '(unset)'))}"[:200])
+            out.append(f"{key} {b.get(key, '(unset)')} → {h.get(key, '(unset)')}"[:200])
     return out
-
-
-def _show(v: Any) -> str:
-    return "(none)" if v == {} else str(v)
 
 
 def policy_of(base: ProjectConfig, head: ProjectConfig, source: str) -> GatePolicy:

@@ -176,6 +176,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
 
     if os.path.exists(options.base) and not os.path.isdir(options.base):
         raise GateInputError(f"--base {options.base}: a results file must be a .json file written by `llmops eval run`")
+    if head_results is not None and head_results.run.gate is not None and head_results.run.gate.arm == "base":
+        raise GateInputError(f"base and head swapped? {options.head} was produced as the gate's base arm")
     base_sha = merge_base(root, options.base)
     base_project = Project.at_ref(base_sha, root)
     base_label = f"{options.base} (merge-base {base_sha[:12]})"
