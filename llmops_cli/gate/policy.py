@@ -106,13 +106,14 @@ class Removal:
 
 
 def valid_moves(base: Project, head: Project) -> dict[str, str]:
-    """``gate.moves`` of the head whose old name is a gated base prompt and whose new name is a head prompt with
-    a golden set (others are ignored: their old prompt then counts as removed)."""
+    """``gate.moves`` of the head whose old name is a gated base prompt gone from head, and whose new name is a
+    head prompt with a golden set that the base did not gate (others are ignored: a copy is not a move, and
+    an old prompt whose move is invalid counts as removed)."""
     out: dict[str, str] = {}
     for old, new in head.config.gate.moves.items():
         if name_problem(new, "prompt name") or new == old:
             continue
-        if _gated(base, old) and _gated(head, new) and not _gated(base, new):
+        if _gated(base, old) and _gated(head, new) and not _gated(base, new) and not _gated(head, old):
             out[old] = new
     return out
 
@@ -202,7 +203,9 @@ def _line(report: GateReport, removals: list[Removal]) -> str:
     if failed:
         more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
         parts.append(f"{failed[0].prompt}: {failed[0].kind}{more}")
+    if rest:
+        parts.append(rest)
     if accepted:
         parts.append("accepted removal: " + ", ".join(r.prompt for r in accepted))
-    line = f"{report.verdict}: {'; '.join([*parts, rest] if rest else parts)}"
+    line = f"{report.verdict}: {'; '.join(parts)}"
     return line if len(line) <= 140 else line[:139] + "…"
