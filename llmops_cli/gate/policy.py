@@ -203,9 +203,9 @@ def _line(report: GateReport, removals: list[Removal]) -> str:
     if failed:
         more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
         parts.append(f"{failed[0].prompt}: {failed[0].kind}{more}")
+    if accepted:  # before the rest: the status line is where a reviewer must see it
+        parts.append("accepted removal: " + ", ".join(r.prompt for r in accepted))
     if rest:
         parts.append(rest)
-    if accepted:
-        parts.append("accepted removal: " + ", ".join(r.prompt for r in accepted))
     line = f"{report.verdict}: {'; '.join(parts)}"
     return line if len(line) <= 140 else line[:139] + "…"
