@@ -6,7 +6,8 @@ Validation
 ----------
 Each JSON Lines line is read with every field as raw JSON (``ts`` and ``outcome`` as text) and checked
 against the record format (README, "Usage reports, budgets and spikes"): ``v`` is 1; ``ts`` an RFC 3339
-string; ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
+string with its offset (``Z`` or ``±HH:MM``; a naive time is refused, not guessed — a typed Parquet timestamp
+is UTC); ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
 or null; ``tokens_in``/``tokens_out`` non-negative integers or null; ``cost_usd`` a finite non-negative
 number or null; ``latency_ms`` a finite non-negative number; ``outcome`` ``"ok"`` or ``"error"``; ``tags``
 an object with distinct keys (or absent). A string where a number belongs (``"12"``), a float where an integer
@@ -210,6 +211,8 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...], label: 
             cols.append(f"NULL::JSON AS {f}")
         elif f == "tags" and (typ.startswith("VARCHAR") or typ == "JSON"):  # text that is not JSON: invalid, not {}
             cols.append(f"CASE WHEN {f} IS NULL THEN NULL ELSE coalesce(try_cast({f} AS JSON), '\"\"'::JSON) END AS {f}")
+        elif f == "ts" and typ.startswith("TIMESTAMP"):  # a typed Parquet timestamp is UTC (Parquet's convention)
+            cols.append(f"strftime({f}, '%Y-%m-%dT%H:%M:%S.%f') || 'Z' AS {f}")
         elif f in _VARCHAR_FIELDS:
             cols.append(f"CAST({f} AS VARCHAR) AS {f}")
         else:
@@ -397,18 +400,29 @@ def _invalid_lines(path: str) -> Iterator[tuple[int, str]]:
                     yield lineno, reason
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKey
+    return out
+
+
 def _is_num(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
 
 
 def record_problem(line: bytes | str) -> str | None:
     """The first problem of one JSON Lines record, as the SQL check words it (None when valid)."""
-    from ..jsonio import parse_bounded
-
     try:
-        rec = parse_bounded(line.decode("utf-8") if isinstance(line, bytes) else line)
-    except (ValueError, RecursionError) as exc:  # not JSON, a repeated key, NaN/Infinity, a huge integer
-        return "duplicate key in the record" if "duplicate key" in str(exc) else f"not valid JSON ({str(exc)[:80]})"
+        rec = json.loads(line, object_pairs_hook=_distinct_keys)
+    except _DuplicateKey:
+        return "duplicate key in the record"
+    except (ValueError, RecursionError):
+        return "not valid JSON"
     if not isinstance(rec, dict):
         return "not a JSON object record"
     g = rec.get
