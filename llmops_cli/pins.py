@@ -215,6 +215,7 @@ def render_lock(lock: Lock) -> str:
     lines = [*options, *(f"{r.requirement} " + " ".join(f"--hash={h}" for h in r.hashes) for r in lock.requirements)]
     text = "\n".join(lines) + "\n"
     again = parse_lock(text, "(rendered lock)")
+
     def meaning(x: Lock) -> list[object]:
         return [x.options, *((r.requirement, r.hashes) for r in x.requirements)]
 

@@ -52,7 +52,7 @@ BYPASSES = {
     "tab-comment": f"llmops-cli==0.1.0\t# --hash=sha256:{H}\n",
     "continuation-into-comment": f"llmops-cli==0.1.0 \\\n# --hash=sha256:{H}\n",
     "comment-line-continuation": f"llmops-cli==0.1.0 --hash=sha256:{H}\n# x \\\nrequests==2.0\n",
-    "env-var": f"llmops-cli==0.1.0 --hash=sha256:${{LLMOPS_HASH}}\n",
+    "env-var": "llmops-cli==0.1.0 --hash=sha256:${LLMOPS_HASH}\n",
     "env-var-name": f"${{PKG}}==0.1.0 --hash=sha256:{H}\n",
     "include": f"llmops-cli==0.1.0 --hash=sha256:{H}\n-r other.txt\n",
     "constraint": f"llmops-cli==0.1.0 --hash=sha256:{H}\n-c other.txt\n",
@@ -145,7 +145,10 @@ def test_a_10kb_source_and_a_non_utf8_or_huge_lock_exit_2(tmp_path: Path) -> Non
 
 
 def test_the_pr_workflow_installs_a_lock_with_require_hashes() -> None:
-    for path in (ROOT / ".github/workflows/llmops-pr.yml", ROOT / "llmops_cli/scaffold/dot-github/workflows/llmops-pr.yml"):
+    for path in (
+        ROOT / ".github/workflows/llmops-pr.yml",
+        ROOT / "llmops_cli/scaffold/dot-github/workflows/llmops-pr.yml",
+    ):
         steps = yaml.safe_load(path.read_text())["jobs"]["gate"]["steps"]
         install = next(s for s in steps if str(s.get("name", "")).startswith("Install llmops"))["run"]
         assert "--require-hashes" in install and "grep -q -e '--hash='" in install

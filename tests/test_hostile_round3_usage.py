@@ -105,7 +105,9 @@ def test_file_names_with_glob_characters_are_read_literally(tmp_path: Path) -> N
     counts = {g["key"]["prompt"]: g["calls"] for g in rep.groups}
     assert counts == {"bracket": 1, "plain": 2, "star": 1, "bz": 1, "question": 1, "in-dir": 1}
     assert report(str(logs / "a[1].jsonl")).total["calls"] == 1  # an existing file is that file, not a pattern
-    assert literal_path("x/a[1]*?.jsonl") == "x/a[[]1][*][?].jsonl" and literal_path("s3://b/*.jsonl") == "s3://b/*.jsonl"
+    assert (
+        literal_path("x/a[1]*?.jsonl") == "x/a[[]1][*][?].jsonl" and literal_path("s3://b/*.jsonl") == "s3://b/*.jsonl"
+    )
 
 
 def test_invalid_record_in_a_file_with_glob_characters_is_named(tmp_path: Path) -> None:
@@ -140,7 +142,9 @@ def test_an_importer_glob_over_a_loop_imports_each_file_once(tmp_path: Path) -> 
     write(src, "promptfooconfig.yaml", "prompts: ['file://prompts/**/*.txt']\nproviders: [openai:gpt-4o-mini]\n")
     out = tmp_path / "out"
     t0 = time.monotonic()
-    r = run_cli("import", "promptfoo", "promptfooconfig.yaml", "--out", str(out), "--json", cwd=src, env=HERE, timeout=60)
+    r = run_cli(
+        "import", "promptfoo", "promptfooconfig.yaml", "--out", str(out), "--json", cwd=src, env=HERE, timeout=60
+    )
     assert time.monotonic() - t0 < 30 and r.exit_code == 0, r.output
     prompts = sorted(p.name for p in (out / "prompts").rglob("*.prompt.yaml"))
     assert len(prompts) == 2, prompts
@@ -261,7 +265,9 @@ def test_escape_sequences_in_release_notes_are_not_printed_raw(tmp_git_repo: Git
 
     make_sample_project(tmp_git_repo.root)
     tmp_git_repo.commit("sample")
-    res = create_release("support/answer", root=tmp_git_repo.root, message="fix\x1b[2J\x1b]8;;http://x\x07", allow_no_gate=True)
+    res = create_release(
+        "support/answer", root=tmp_git_repo.root, message="fix\x1b[2J\x1b]8;;http://x\x07", allow_no_gate=True
+    )
     promote(f"support/answer@{res.version}", "production", root=tmp_git_repo.root, reason="go\x1b[31m\rlive")
     for args in (("release", "show", f"support/answer@{res.version}"), ("release", "history", "support/answer")):
         r = run_cli(*args, cwd=tmp_git_repo.root, env=HERE)

@@ -142,7 +142,9 @@ def printable(text: str, *, newlines: bool = False) -> str:
     git (a tag value, a channel's move reason) must not drive the terminal that prints it (ESC sequences,
     carriage returns). Tabs and, with ``newlines``, line feeds are kept."""
     pattern = _CONTROL if newlines else _CONTROL_AND_NEWLINE
-    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return pattern.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
 
 
 def cell(value: object) -> str:

@@ -37,7 +37,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, cast
 
 from ..errors import UsageError, UserError
 from .sources import LogFiles
@@ -210,7 +210,9 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...], label: 
         if typ is None:
             cols.append(f"NULL::JSON AS {f}")
         elif f == "tags" and (typ.startswith("VARCHAR") or typ == "JSON"):  # text that is not JSON: invalid, not {}
-            cols.append(f"CASE WHEN {f} IS NULL THEN NULL ELSE coalesce(try_cast({f} AS JSON), '\"\"'::JSON) END AS {f}")
+            cols.append(
+                f"CASE WHEN {f} IS NULL THEN NULL ELSE coalesce(try_cast({f} AS JSON), '\"\"'::JSON) END AS {f}"
+            )
         elif f == "ts" and typ.startswith("TIMESTAMP"):  # a typed Parquet timestamp is UTC (Parquet's convention)
             cols.append(f"strftime({f}, '%Y-%m-%dT%H:%M:%S.%f') || 'Z' AS {f}")
         elif f in _VARCHAR_FIELDS:
@@ -411,7 +413,7 @@ def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _is_num(x: Any) -> bool:
+def _is_num(x: Any) -> TypeGuard[int | float]:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
 
 
@@ -441,9 +443,10 @@ def record_problem(line: bytes | str) -> str | None:
         val = g(key)
         if val is not None and not (_is_num(val) and float(val).is_integer() and val <= MAX_TOKENS):
             return f"{key}: expected a non-negative integer or null"
-    if g("cost_usd") is not None and not (_is_num(g("cost_usd")) and g("cost_usd") <= MAX_COST_USD):
+    cost, latency = g("cost_usd"), g("latency_ms")
+    if cost is not None and not (_is_num(cost) and cost <= MAX_COST_USD):
         return f"cost_usd: expected a finite non-negative number (at most {MAX_COST_USD:.0e}) or null"
-    if not (_is_num(g("latency_ms")) and g("latency_ms") <= MAX_LATENCY_MS):
+    if not (_is_num(latency) and latency <= MAX_LATENCY_MS):
         return f"latency_ms: expected a finite non-negative number (at most {MAX_LATENCY_MS:.0e})"
     if g("outcome") not in ("ok", "error"):
         return 'outcome: expected "ok" or "error"'

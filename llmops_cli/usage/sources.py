@@ -82,9 +82,7 @@ def resolve_logs(args: Sequence[str], env: Mapping[str, str] | None = None) -> L
             if not found:
                 raise NotFoundError("no request log at $LLMOPS_LOG", file=default)
     for arg in args:
-        if _REMOTE.match(arg):
-            found.append(arg)
-        elif os.path.isfile(arg):  # a file named a[1].jsonl is that file, not a pattern
+        if _REMOTE.match(arg) or os.path.isfile(arg):
             found.append(arg)
         elif os.path.isdir(arg):
             before = len(found)
