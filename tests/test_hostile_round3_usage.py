@@ -165,6 +165,15 @@ def test_a_duplicated_key_is_refused_with_file_and_line_or_counted_invalid(tmp_p
     assert record_problem(dup) == "duplicate key in the record"
 
 
+def test_only_the_files_the_fast_reader_stops_at_are_read_record_by_record(tmp_path: Path) -> None:
+    clean = log(tmp_path / "requests.jsonl.1", rec(), rec())
+    broken = log(tmp_path / "requests.jsonl", rec(), '{"v": 1, "ts": "2026-11-20T00:0')  # a writer killed mid-line
+    recs = open_records(resolve_logs([str(clean), str(broken)]), skip_invalid=True)
+    rep = build_report(recs)
+    assert rep.total["calls"] == 3 and rep.invalid == 1
+    assert recs.params["jsonl"] == [str(clean)] and recs.params["jsonl_bad"] == [str(broken)]
+
+
 def test_a_duplicated_tag_key_is_refused(tmp_path: Path) -> None:
     line = rec(tags={"tenant": "a"})[:-1].replace('"tenant": "a"}', '"tenant": "a", "tenant": "b"}') + "}"
     assert '"tenant": "a", "tenant": "b"' in line

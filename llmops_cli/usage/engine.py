@@ -17,8 +17,8 @@ and so is one that repeats a key (``{"cost_usd": 0, "cost_usd": 9}``: readers di
 invalid, so no sum can overflow to infinity. Blank lines are ignored.
 
 JSON Lines are read in one pass by DuckDB's ``read_json``, which stops at a line that is not a JSON object or
-repeats a key; then the same files are read again record by record (``read_ndjson_objects``), where such a
-line becomes an invalid record like any other.
+repeats a key; then the files it stops at are read again record by record (``read_ndjson_objects``, about 7×
+the CPU), where such a line becomes an invalid record like any other.
 
 Strict by default: the first invalid record stops the command with exit 2 and ``file:line: reason``
 (``file: row N`` for Parquet). ``skip_invalid=True`` leaves invalid records out and counts them.
@@ -52,6 +52,7 @@ SCHEMA_VERSION = 1
 MAX_COST_USD = 1e9  # per call: no call costs a billion dollars; sums of such values stay finite
 MAX_LATENCY_MS = 1e10  # per call: 115 days
 MAX_TOKENS = 10**12  # per call
+MAX_PROBED_FILES = 256  # JSON Lines files probed one by one when the fast reader stops (more: all read slowly)
 
 _FIELDS = (
     "v",
@@ -172,16 +173,16 @@ _VARCHAR_FIELDS = ("ts", "outcome")
 _JSON_COLUMNS = "{" + ", ".join(f"'{f}': '{'VARCHAR' if f in _VARCHAR_FIELDS else 'JSON'}'" for f in _FIELDS) + "}"
 
 
-def _jsonl_sql() -> str:
+def _jsonl_sql(param: str = "jsonl") -> str:
     """The fast reader: stops (InvalidInputException) at a line that is not a JSON object or repeats a key."""
     return (
         f"SELECT filename AS _file, NULL::BIGINT AS _row, false AS _dup, * EXCLUDE (filename) FROM read_json("
-        f"$jsonl, format='newline_delimited', columns={_JSON_COLUMNS}, ignore_errors=false, filename=true, "
+        f"${param}, format='newline_delimited', columns={_JSON_COLUMNS}, ignore_errors=false, filename=true, "
         f"maximum_object_size={MAX_LINE_BYTES}, compression='auto')"
     )
 
 
-def _jsonl_tolerant_sql() -> str:
+def _jsonl_tolerant_sql(param: str = "jsonl") -> str:
     """The record-by-record reader: each line as one JSON value (NULL when it is not JSON), fields extracted
     by path, ``_dup`` when the object repeats a key."""
     paths = ", ".join(f"'$.\"{f}\"'" for f in _FIELDS)
@@ -192,7 +193,7 @@ def _jsonl_tolerant_sql() -> str:
     return (
         f"SELECT _file, NULL::BIGINT AS _row, coalesce(len(_k) <> len(list_distinct(_k)), false) AS _dup, "
         f"{', '.join(cols)} FROM (SELECT filename AS _file, json_keys(json) AS _k, json_extract(json, [{paths}]) AS _l "
-        f"FROM read_ndjson_objects($jsonl, ignore_errors=true, filename=true, maximum_object_size={MAX_LINE_BYTES}, "
+        f"FROM read_ndjson_objects(${param}, ignore_errors=true, filename=true, maximum_object_size={MAX_LINE_BYTES}, "
         f"compression='auto'))"
     )
 
@@ -242,23 +243,49 @@ class Records:
     skip_invalid: bool = False
     invalid: int = 0
     examples: list[str] = field(default_factory=list)
-    tolerant: str | None = None  # ``normal`` read record by record, used once the fast reader stops
+    parquet_sql: str | None = None
+    fell_back: bool = False  # some JSON Lines files are read record by record
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run ``sql`` ({normal} stands for the normalised records); DuckDB errors become exit-2 errors.
 
         When the fast JSON Lines reader stops at a line that is not a JSON object (or repeats a key), the
-        query runs again over the record-by-record reader, where that line is an invalid record."""
+        files it stops at are read record by record (:meth:`_fall_back`), where that line is an invalid
+        record, and the query runs again."""
         try:
             return self._run(sql, params)
         except Exception as exc:
-            if self.tolerant is None or not _is_json_read_error(exc):
+            if self.fell_back or not self.files.jsonl or not _is_json_read_error(exc):
                 raise _as_user_error(exc) from exc
-        self.normal, self.tolerant = self.tolerant, None
         try:
+            self._fall_back()
             return self._run(sql, params)
         except Exception as exc:
             raise _as_user_error(exc) from exc
+
+    def _fall_back(self) -> None:
+        """Probe each JSON Lines file with the fast reader (up to :data:`MAX_PROBED_FILES`); those it stops at
+        are read by the slower record-by-record reader, the others stay on the fast one."""
+        self.fell_back = True
+        files = list(self.params["jsonl"])
+        good: list[str] = []
+        if len(files) <= MAX_PROBED_FILES:
+            touch = ", ".join(f"count({f})" for f in _FIELDS)  # every column, so each is transformed
+            for f in files:
+                try:
+                    self.con.execute(f"SELECT {touch} FROM ({_jsonl_sql('one')})", {"one": [f]}).fetchall()
+                    good.append(f)
+                except Exception as exc:
+                    if not _is_json_read_error(exc):
+                        raise
+        bad = [f for f in files if f not in set(good)] or files
+        good = [f for f in good if f not in set(bad)]
+        self.params = {k: v for k, v in self.params.items() if k != "jsonl"} | {"jsonl_bad": bad}
+        parts = [_jsonl_tolerant_sql("jsonl_bad")]
+        if good:
+            self.params["jsonl"] = good
+            parts.insert(0, _jsonl_sql("jsonl"))
+        self.normal = _normal_sql([*parts, self.parquet_sql])
 
     def _run(self, sql: str, params: dict[str, Any] | None) -> list[tuple[Any, ...]]:
         if "{normal}" in sql:
@@ -352,13 +379,13 @@ def open_records(files: LogFiles, *, skip_invalid: bool = False) -> Records:
         params["parquet"] = [literal_path(f) for f in files.parquet]
         parquet = _parquet_sql(con, tuple(params["parquet"]), files.parquet[0])
 
-    def normal(jsonl: str | None) -> str:
-        raw = " UNION ALL BY NAME ".join(f"({p})" for p in (jsonl, parquet) if p)
-        return f"SELECT {_NORMAL} FROM (SELECT {_TYPED} FROM ({raw}))"
+    normal = _normal_sql([_jsonl_sql() if files.jsonl else None, parquet])
+    return Records(con=con, files=files, normal=normal, params=params, skip_invalid=skip_invalid, parquet_sql=parquet)
 
-    fast = normal(_jsonl_sql() if files.jsonl else None)
-    tolerant = normal(_jsonl_tolerant_sql()) if files.jsonl else None
-    return Records(con=con, files=files, normal=fast, params=params, skip_invalid=skip_invalid, tolerant=tolerant)
+
+def _normal_sql(parts: list[str | None]) -> str:
+    raw = " UNION ALL BY NAME ".join(f"({p})" for p in parts if p)
+    return f"SELECT {_NORMAL} FROM (SELECT {_TYPED} FROM ({raw}))"
 
 
 _DUCKDB_GLOB = re.compile(r"[*?\[]")
