@@ -170,9 +170,12 @@ def init_project(target: Path, *, force: bool = False, source: str | None = None
             result.skipped.append(rel)
             continue
         planned.append((rel, dest, data))
-    target.mkdir(parents=True, exist_ok=True)
-    for rel, dest, data in planned:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        Path(confined(target, rel)).write_bytes(data)  # checked again: a folder made above could not be a link
-        result.created.append(rel)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for rel, dest, data in planned:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            Path(confined(target, rel)).write_bytes(data)  # checked again: a folder made above could not be a link
+            result.created.append(rel)
+    except OSError as exc:
+        raise UsageError(f"cannot write the project: {exc.strerror or exc}", file=exc.filename or str(target)) from None
     return result
