@@ -165,10 +165,12 @@ def init_project(target: Path, *, force: bool = False, source: str | None = None
     files += [(rel, text.encode("utf-8")) for rel, text in generated.items()]
     planned = []
     for rel, data in files:
-        dest = Path(confined(target, rel)) if target.exists() else target / rel  # a link out is refused up front
+        dest = target / rel
         if dest.exists() and not (force or (rel == REQUIREMENTS_FILE and source is not None)):
-            result.skipped.append(rel)
+            result.skipped.append(rel)  # kept as it is (a link included): nothing is written through it
             continue
+        if target.exists():
+            confined(target, rel)  # a link out of the project is refused before the first file is written
         planned.append((rel, dest, data))
     try:
         target.mkdir(parents=True, exist_ok=True)

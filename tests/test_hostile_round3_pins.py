@@ -203,3 +203,16 @@ def test_init_may_write_through_a_link_that_stays_inside(tmp_path: Path) -> None
     os.symlink("real-evals", project / "evals")
     result = init_project(project)
     assert "evals/faq/answer.yaml" in result.created and (project / "real-evals/faq/answer.yaml").is_file()
+
+
+def test_init_keeps_a_linked_file_it_would_not_write(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("models: {}\n")
+    project = tmp_path / "p"
+    project.mkdir()
+    os.symlink(shared, project / "llmops.yaml")
+    result = init_project(project)
+    assert "llmops.yaml" in result.skipped and shared.read_text() == "models: {}\n"
+    with pytest.raises(UsageError, match="outside"):
+        init_project(project, force=True)
+    assert shared.read_text() == "models: {}\n"
