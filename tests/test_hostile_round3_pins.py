@@ -151,7 +151,11 @@ def test_the_pr_workflow_installs_a_lock_with_require_hashes() -> None:
     ):
         steps = yaml.safe_load(path.read_text())["jobs"]["gate"]["steps"]
         install = next(s for s in steps if str(s.get("name", "")).startswith("Install llmops"))["run"]
-        assert "--require-hashes" in install and "grep -q -e '--hash='" in install
+        assert (
+            "--require-hashes" in install
+            and "grep -q -e '--hash='" in install
+            and "grep -v '^[[:space:]]*#'" in install
+        )
 
 
 def test_the_pr_workflows_install_step_runs_require_hashes_for_a_lock(tmp_path: Path) -> None:
@@ -161,7 +165,17 @@ def test_the_pr_workflows_install_step_runs_require_hashes_for_a_lock(tmp_path: 
     steps = yaml.safe_load((ROOT / ".github/workflows/llmops-pr.yml").read_text())["jobs"]["gate"]["steps"]
     script = next(s for s in steps if str(s.get("name", "")).startswith("Install llmops"))["run"]
     script = script.replace("python -m pip install", "echo pip install").replace("python -m llmops_cli", "echo")
-    for text, expect in ((f"--require-hashes\nllmops-cli==0.1.0 --hash=sha256:{H}\n", True), ("-e .\n", False)):
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    cases = (
+        (f"--require-hashes\nllmops-cli==0.1.0 --hash=sha256:{H}\n", True),
+        ("-e .\n", False),
+        # a git pin: its header comments mention --hash=, which must not switch hash checking on (pip cannot
+        # hash a git checkout and would fail the install)
+        (requirements_text(f"git+https://git.example.org/me/llmops@{commit}"), False),
+        # the bypass shape written by hand: hash checking goes on, so pip refuses the unhashed package
+        (BYPASSES["comment-after-marker"], True),
+    )
+    for text, expect in cases:
         (tmp_path / ".github").mkdir(exist_ok=True)
         (tmp_path / REQUIREMENTS_FILE).write_text(text)
         out = subprocess.run(["bash", "-ec", script], cwd=tmp_path, capture_output=True, text=True, timeout=10)
