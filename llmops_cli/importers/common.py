@@ -61,15 +61,20 @@ class SourceDir:
         return real
 
     def glob(self, ref: str, *, file: str, line: int | None) -> list[str]:
-        """Files matching a glob reference, sorted, each confined; an error when none matches."""
-        import glob as globmod
+        """Files matching a glob reference, sorted, each confined and each real file once (directory links
+        are not followed: :func:`llmops_cli.pathsafe.expand_glob`); an error when none matches."""
+        from ..errors import UsageError
+        from ..pathsafe import expand_glob
 
         name = ref[7:] if ref.startswith("file://") else ref
         if os.path.isabs(name) or ".." in name.replace("\\", "/").split("/"):
             raise PromptFileError(
                 f"file reference {ref!r} leaves the folder of the imported file", file=file, line=line
             )
-        matches = sorted(globmod.glob(os.path.join(self.base, name), recursive=True))
+        try:
+            matches = expand_glob(os.path.join(self.base, name), max_matches=MAX_FILES)
+        except UsageError as exc:
+            raise PromptFileError(f"{ref!r}: {exc.message}", file=file, line=line) from None
         matches = [m for m in matches if ".git" not in os.path.relpath(m, self.base).split(os.sep)]
         files = [self.resolve(m, file=file, line=line) for m in matches if os.path.isfile(m)]
         if not files:

@@ -14,6 +14,7 @@ from ..config import CONFIG_FILE, ProjectConfig, parse_config
 from ..errors import UsageError
 from ..evals.assertions import JUDGE_TYPES
 from ..evals.judges import TYPE_PROMPTS
+from ..pathsafe import confined
 from ..spec import PROMPT_SUFFIX, RESERVED_INPUT_NAMES
 from .common import (
     _EMPTY,
@@ -315,6 +316,7 @@ def apply(plan: Plan, report: ImportReport, *, force: bool, dry_run: bool, keep_
         path = os.path.join(plan.out, rel)
         if os.path.islink(path):
             raise UsageError(f"{rel} is a symbolic link; refusing to write through it")
+        confined(plan.out, rel)  # a linked folder (evals/ → elsewhere) may not carry the write outside
         if os.path.exists(path):
             with open(path, encoding="utf-8", errors="replace") as fh:
                 current = fh.read()
@@ -339,7 +341,7 @@ def apply(plan: Plan, report: ImportReport, *, force: bool, dry_run: bool, keep_
             report.files.append((rel, shown.get(action, action)))  # type: ignore[arg-type]
             continue
         if action in ("created", "overwritten", "updated"):
-            path = os.path.join(plan.out, rel)
+            path = confined(plan.out, rel)
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             tmp = f"{path}.llmops-import.tmp"
             with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
