@@ -190,3 +190,45 @@ def test_action_refuses_a_bad_key_env_name(
     assert run.failed is not None and run.failed.returncode == 2
     assert "key-env must be an environment variable name" in run.failed.stdout
     assert not (tmp_git_repo.root / "pwned").exists() and server.count == 0
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_init_writes_the_action_form_of_the_workflow(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+    from tests.test_gate_workflows import _triggers
+
+    r = run_cli("init", str(tmp_path / "p"), "--action", f"acme/llmops@{SHA}")
+    assert r.exit_code == 0, r.output
+    assert "no pinned llmops source" not in r.output
+    assert not (tmp_path / "p/.github/llmops-requirements.txt").exists()  # the action installs its own commit
+    workflow = yaml.safe_load((tmp_path / "p/.github/workflows/llmops-pr.yml").read_text(encoding="utf-8"))
+    assert set(_triggers(workflow)) == {"pull_request"} and workflow["permissions"]["contents"] == "read"
+    steps = workflow["jobs"]["gate"]["steps"]
+    (step,) = [s for s in steps if str(s.get("uses", "")).startswith("acme/")]
+    assert step["uses"] == f"acme/llmops@{SHA}"
+    inputs = yaml.safe_load(ACTION.read_text(encoding="utf-8"))["inputs"]
+    assert set(step["with"]) <= set(inputs)  # every `with:` key is an input of action.yml
+    assert step["env"]["OPENAI_API_KEY"] == "${{ secrets.OPENAI_API_KEY }}"
+    assert [s["uses"].split("@")[0] for s in steps if "uses" in s].index("acme/llmops") > 0  # after checkout
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["acme/llmops@v1", "acme/llmops@main", f"acme/llmops@{SHA[:12]}", f"acme@{SHA}", f"acme/llmops@{SHA}\nx: y",
+     f"acme/llmops@{SHA.upper()}", f"../x/y@{SHA}"],
+)  # fmt: skip
+def test_init_refuses_an_unpinned_action(tmp_path: Path, ref: str) -> None:
+    from tests.conftest import run_cli
+
+    r = run_cli("init", str(tmp_path / "p"), "--action", ref)
+    assert r.exit_code == 2, r.output
+    assert "40-hex commit" in r.stderr and not (tmp_path / "p").exists()
+
+
+def test_init_action_and_source_exclude_each_other(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    r = run_cli("init", str(tmp_path / "p"), "--action", f"a/b@{SHA}", "--llmops-source", f"git+https://h/a/b@{SHA}")
+    assert r.exit_code == 2 and "exclude each other" in r.stderr

@@ -27,16 +27,26 @@ def init(
     llmops_source: Annotated[
         str | None, typer.Option("--llmops-source", metavar="PINNED", help=SOURCE_HELP, show_default=False)
     ] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            "--action",
+            metavar="OWNER/REPO@COMMIT",
+            help="Write the PR workflow that `uses:` the llmops GitHub Action pinned to this full 40-hex commit "
+            "(it installs that same llmops) instead of the workflow that pip-installs a pinned source.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Scaffold llmops.yaml, prompts/, evals/, the prompt schema and CI workflows (llmops pinned for CI)."""
     from ..scaffolding import REQUIREMENTS_FILE, init_project
 
-    result = init_project(directory, force=force, source=llmops_source)
+    result = init_project(directory, force=force, source=llmops_source, action=action)
     for rel in result.created:
         output.print_text(f"created  {directory / rel}")
     for rel in result.skipped:
         output.info(f"kept     {directory / rel} (exists; --force overwrites)")
-    if result.source is None:
+    if result.source is None and result.action is None:
         output.warning(
             f"{REQUIREMENTS_FILE}: no pinned llmops source known; the PR workflow fails at its install step "
             "until you pin one (rerun with --llmops-source, see the comments in that file)"
