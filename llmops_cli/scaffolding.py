@@ -136,6 +136,27 @@ def requirements_text(source: str | None) -> str:
     )
 
 
+def schema_text() -> str:
+    """``schemas/prompt.schema.json`` as ``init`` writes it."""
+    from .spec import prompt_json_schema
+
+    return json.dumps(prompt_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def sync_schema_file(root: Path) -> bool:
+    """Rewrite ``root/schemas/prompt.schema.json`` when it differs from this llmops' schema; True if it did."""
+    dest = root / SCHEMA_FILE
+    text = schema_text()
+    try:
+        if dest.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text, encoding="utf-8")
+    return True
+
+
 def action_workflow_text(action: str) -> str:
     """The PR workflow in its ``uses: OWNER/REPO@<40-hex commit>`` form; :class:`UsageError` unless pinned."""
     spec = action.strip()
@@ -166,9 +187,7 @@ def init_project(
     else:
         chosen = source if source is not None else installed_source()
         generated[REQUIREMENTS_FILE] = requirements_text(chosen)  # validated before anything is written
-    from .spec import prompt_json_schema
-
-    generated[SCHEMA_FILE] = json.dumps(prompt_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    generated[SCHEMA_FILE] = schema_text()
     result = ScaffoldResult(source=chosen, action=action.strip() if action else None)
     target.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, bytes]] = [(rel, res.read_bytes()) for rel, res in scaffold_files() if rel not in generated]

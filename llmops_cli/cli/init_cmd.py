@@ -54,8 +54,28 @@ def init(
     output.info("next: llmops prompt list · llmops prompt render <name> --case <id> · llmops prompt lint")
 
 
-def schema() -> None:
+def schema(
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Update the project's schemas/prompt.schema.json instead of printing; exit 1 when it was out of "
+            "date (the llmops-schema pre-commit hook).",
+        ),
+    ] = False,
+) -> None:
     """Print the JSON Schema of the prompt file (also in schemas/prompt.schema.json)."""
+    if write:
+        from ..errors import CheckFailed
+        from ..root import find_root
+        from ..scaffolding import SCHEMA_FILE, sync_schema_file
+
+        from .state import STATE
+
+        if sync_schema_file(find_root(STATE.root)):
+            raise CheckFailed(f"{SCHEMA_FILE} was out of date for this llmops: rewritten (stage it)")
+        output.info(f"{SCHEMA_FILE} is up to date")
+        return
     from ..spec import prompt_json_schema
 
     output.print_json(prompt_json_schema())
