@@ -31,7 +31,10 @@ REQUIREMENTS_FILE = ".github/llmops-requirements.txt"
 SCHEMA_FILE = "schemas/prompt.schema.json"
 PR_WORKFLOW = ".github/workflows/llmops-pr.yml"
 
-_ACTION = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}(?:/[A-Za-z0-9._-]{1,100}){0,4}@[0-9a-f]{40}$")
+# OWNER/REPO[/PATH]@<40-hex commit>: the `uses:` of a pinned action
+_ACTION = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}(?:/[A-Za-z0-9._-]{1,100}){0,4}@[0-9a-f]{40}$"
+)
 
 _GIT = re.compile(r"^git\+https://[A-Za-z0-9.-]+(?::\d+)?/[A-Za-z0-9._~/-]+@[0-9a-f]{40}$")
 _ARCHIVE = re.compile(r"^https://[^\s#]+\.(?:whl|tar\.gz|zip)#sha256=[0-9a-f]{64}$")

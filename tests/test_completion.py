@@ -36,7 +36,7 @@ def bash_words(line: str) -> list[str]:
 
 
 def test_bash_completes_subcommands_and_options() -> None:
-    assert TOP <= set(bash_words("llmops "))
+    assert set(bash_words("llmops ")) >= TOP
     assert bash_words("llmops pr") == ["prompt"]
     assert {"run", "gate", "compare", "merge"} <= set(bash_words("llmops eval "))
     assert {"lint", "render", "diff", "list"} <= set(bash_words("llmops prompt "))
@@ -50,7 +50,11 @@ def test_zsh_and_fish_complete_subcommands() -> None:
     zsh = _complete({"_LLMOPS_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "llmops ev"})
     assert zsh.returncode == 0 and '"eval":' in zsh.stdout and "_arguments" in zsh.stdout
     fish = _complete(
-        {"_LLMOPS_COMPLETE": "complete_fish", "_TYPER_COMPLETE_FISH_ACTION": "get-args", "_TYPER_COMPLETE_ARGS": "llmops prompt "}
+        {
+            "_LLMOPS_COMPLETE": "complete_fish",
+            "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+            "_TYPER_COMPLETE_ARGS": "llmops prompt ",
+        }
     )
     assert fish.returncode == 0
     assert {"list", "render", "lint", "diff"} <= {line.split("\t")[0] for line in fish.stdout.splitlines()}

@@ -69,7 +69,6 @@ def schema(
         from ..errors import CheckFailed
         from ..root import find_root
         from ..scaffolding import SCHEMA_FILE, sync_schema_file
-
         from .state import STATE
 
         if sync_schema_file(find_root(STATE.root)):

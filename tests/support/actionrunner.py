@@ -123,7 +123,10 @@ class ActionRunner:
             res = StepResult(name, proc.returncode, proc.stdout, proc.stderr, outputs)
             result.steps.append(res)
             if step.get("id"):
-                ctx["steps"][step["id"]] = {"outputs": outputs, "outcome": "success" if proc.returncode == 0 else "failure"}
+                ctx["steps"][step["id"]] = {
+                    "outputs": outputs,
+                    "outcome": "success" if proc.returncode == 0 else "failure",
+                }
             extra_path += [p for p in files["GITHUB_PATH"].read_text().splitlines() if p]
             files["GITHUB_PATH"].write_text("")
             env.update(_parse_kv(files["GITHUB_ENV"].read_text(encoding="utf-8")))
