@@ -174,6 +174,14 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
         )
     for gap in _import_gaps(spec.metadata):
         add("warning", "import-gap", f"not imported: {gap}", line=lines.line(("metadata", "import")))
+    stub = import_stub(spec.metadata)
+    if stub is not None:
+        add(
+            "warning",
+            "import-stub",
+            f"import stub: {stub}; write the messages, then remove metadata.import.stub (eval run refuses it)",
+            line=lines.line(("metadata", "import", "stub")),
+        )
     if spec.output.format == "json" and spec.output.schema_ is not None:
         out.extend(_lint_schema(prompt, spec.output.schema_, lines.line(("output", "schema"))))
     out.extend(_lint_golden(project, prompt))
@@ -250,6 +258,13 @@ def _import_gaps(metadata: dict[str, object]) -> list[str]:
     record = metadata.get("import")
     gaps = record.get("unmapped") if isinstance(record, dict) else None
     return [str(g) for g in gaps] if isinstance(gaps, list) else []
+
+
+def import_stub(metadata: dict[str, object]) -> str | None:
+    """Why a prompt is a stub kept by ``llmops import`` (``metadata.import.stub``), or None for a real prompt."""
+    record = metadata.get("import")
+    stub = record.get("stub") if isinstance(record, dict) else None
+    return str(stub)[:300] if stub else None
 
 
 def summarize(findings: list[Finding]) -> tuple[int, int]:

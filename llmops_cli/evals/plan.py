@@ -18,6 +18,7 @@ from ..errors import NotFoundError, PromptFileError, UsageError, UserError
 from ..git import merge_base
 from ..goldens import Case, GoldenSet
 from ..hashing import sha256_of
+from ..lint import import_stub
 from ..models import Target, resolve_target
 from ..project import Project
 from ..prompt import Prompt
@@ -222,6 +223,13 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
     plans: list[PromptPlan] = []
     for name in names:
         prompt = project.load(name)
+        stub = import_stub(prompt.spec.metadata)
+        if stub is not None:  # `llmops import` kept a prompt it could not map as a marked stub
+            raise PromptFileError(
+                f"prompt '{name}' is an import stub ({stub}): write its messages and remove metadata.import.stub "
+                "before evaluating it",
+                file=prompt.file,
+            )
         golden = project.golden_set(name)
         assert golden is not None
         if golden.duplicate_ids:
