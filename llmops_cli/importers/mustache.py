@@ -254,7 +254,7 @@ def _lookup(st: _State, name: str, line: int) -> str:
         return _path(f"{contexts[-1].var}[{parts[0]!r}]", parts[1:])
     head, tail = parts[0], parts[1:]
     top = head if (not contexts or st.known is None or head in st.known) else "''"
-    if not re.fullmatch(r"[A-Za-z_]\w*", head):
+    if not re.fullmatch(r"[A-Za-z_]\w*", head) or head.startswith("__"):
         raise Untranslatable(f"`{{{{{name[:60]}}}}}`", "not a variable name llmops accepts", line)
     if st.handlebars and contexts and not ups:
         c = contexts[-1].var  # Handlebars looks in the current context only

@@ -104,13 +104,14 @@ def stub_messages(reason: str, quoted: str, variables: list[str]) -> list[tuple[
     """The stub's one user message: a comment with the reason and the quoted source, then every variable."""
     safe = quoted.replace("#}", "# }").replace("{#", "{ #")
     comment = (
-        "{#- " + STUB_MARK + " " + reason + "\n"
+        "{#- " + STUB_MARK + " " + reason.replace("#}", "# }") + "\n"
         "    llmops prompts are templates: write this prompt's messages (the source is quoted below), then\n"
         "    delete this comment and metadata.import.stub. `llmops eval run` refuses the prompt until then.\n"
         + "\n".join("    " + line for line in safe.splitlines())
         + "\n-#}\n"
     )
-    body = f"{STUB_MARK} {reason}\n" + "".join(f"{v}: {{{{ {v} }}}}\n" for v in variables)
+    literal = re.sub(r"\{\{|\{%|\{#", lambda m: "{{ '" + m.group(0) + "' }}", reason)
+    body = f"{STUB_MARK} {literal}\n" + "".join(f"{v}: {{{{ {v} }}}}\n" for v in variables)
     return [("user", comment + body)]
 
 
