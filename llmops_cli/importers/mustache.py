@@ -76,7 +76,10 @@ def translate(text: str, *, handlebars: bool = False, known: set[str] | None = N
         st.out.append(_literal(text[pos : m.start()]))
         pos = m.end()
         line = text.count("\n", 0, m.start()) + 1
-        _tag(st, m, line)
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        alone = not text[start : m.start()].strip() and not text[m.end() : len(text) if end < 0 else end].strip()
+        _tag(st, m, line, alone)
     st.out.append(_literal(text[pos:]))
     if st.frames:
         raise Untranslatable(f"section `{st.frames[-1].tag}`", "is never closed", text.count("\n") + 1)
@@ -91,7 +94,9 @@ def _literal(text: str) -> str:
     return re.sub(r"\{\{|\{%|\{#|%\}|#\}", lambda m: "{{ '" + m.group(0) + "' }}", text)
 
 
-def _tag(st: _State, m: re.Match[str], line: int) -> None:
+def _tag(st: _State, m: re.Match[str], line: int, alone: bool) -> None:
+    """One tag. ``alone``: the only thing on its line, so a section/comment tag removes the line (Mustache's
+    standalone rule, which llmops's trim_blocks/lstrip_blocks reproduce); elsewhere ``+`` keeps whitespace."""
     triple, lstrip, body, rstrip = m.group(1), m.group(2), m.group(3), m.group(4)
     if lstrip or rstrip:
         if not st.handlebars:
@@ -99,14 +104,17 @@ def _tag(st: _State, m: re.Match[str], line: int) -> None:
         st.constructs.add("whitespace control")
     lo, ro = ("-" if lstrip else ""), ("-" if rstrip else "")
     inner = body.strip()
+    if inner[:1] in ("#", "^", "/") or (st.handlebars and inner == "else"):
+        lo, ro = lo or ("" if alone else "+"), ro or ("" if alone else "+")
     if triple:
         st.out.append("{{" + lo + " " + _raw(_lookup(st, inner, line)) + " " + ro + "}}")
         st.constructs.add("raw {{{ }}}")
         return
     sigil = inner[:1]
     rest = inner[1:].strip()
-    if sigil == "!":
-        st.out.append("{#" + lo + " " + rest.replace("#}", "# }") + " " + ro + "#}")
+    if sigil == "!":  # a standalone comment line vanishes (trimmed like a block); inline, it is just dropped
+        if alone:
+            st.out.append("{#" + lo + " " + rest.replace("#}", "# }") + " " + ro + "#}")
         return
     if sigil == ">":
         raise Untranslatable(
@@ -141,7 +149,9 @@ def _tag(st: _State, m: re.Match[str], line: int) -> None:
         _else(st, line, lo, ro)
         return
     if st.handlebars and " " in inner:
-        raise Untranslatable(f"helper call `{{{{{inner[:60]}}}}}`", "custom Handlebars helpers cannot run in llmops", line)
+        raise Untranslatable(
+            f"helper call `{{{{{inner[:60]}}}}}`", "custom Handlebars helpers cannot run in llmops", line
+        )
     expr = _lookup(st, inner, line)
     table = _ESC_HANDLEBARS if st.handlebars else _ESC_MUSTACHE
     escaped = "".join(f" | replace({a!r}, {b!r})" for a, b in table)
@@ -164,7 +174,9 @@ def _open(st: _State, rest: str, line: int, lo: str, ro: str) -> None:
     if st.handlebars and words and words[0] in ("each", "if", "unless", "with"):
         helper = words[0]
         if len(words) != 2:
-            raise Untranslatable(f"`{{{{#{rest[:60]}}}}}`", "block parameters and extra arguments are not translated", line)
+            raise Untranslatable(
+                f"`{{{{#{rest[:60]}}}}}`", "block parameters and extra arguments are not translated", line
+            )
         expr = _lookup(st, words[1], line)
         if helper == "each":  # an object iterates its values (in order), with @key its keys
             st.out.append(

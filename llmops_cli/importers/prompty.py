@@ -180,7 +180,9 @@ def parse_prompty(
         elif errors:
             raise PromptFileError(f"template does not compile as Jinja: {errors[0]}", file=label, line=body_line)
     if mustache:
-        messages, stub = _translate_mustache(messages, engine == "handlebars", set(declared), log, body_line, count)
+        messages, stub = _translate_mustache(
+            messages, engine == "handlebars", set(declared), log, (body, body_line), count
+        )
     elif any(re.search(r"\{%", t) for _, t in messages):
         log.add(
             "approximated",
@@ -233,7 +235,12 @@ def parse_prompty(
 
 
 def _translate_mustache(
-    messages: list[tuple[str, str]], handlebars: bool, known: set[str], log: GapLog, body_line: int, count: Any
+    messages: list[tuple[str, str]],
+    handlebars: bool,
+    known: set[str],
+    log: GapLog,
+    body_at: tuple[str, int],
+    count: Any,
 ) -> tuple[list[tuple[str, str]], str | None]:
     """Messages translated to Jinja (see :mod:`.mustache`); an untranslatable template becomes a stub prompt
     quoting it (see :mod:`.partial`), with the construct reported. Returns (messages, stub reason or None)."""
@@ -246,12 +253,15 @@ def _translate_mustache(
         try:
             jinja, constructs = translate(text, handlebars=handlebars, known=known or None)
         except Untranslatable as exc:
+            body, body_line = body_at
+            offset = max(body.find(text), 0)
+            line = body_line + body.count("\n", 0, offset) + exc.line - 1
             log.add(
                 "unmapped",
                 ("template",),
                 f"{engine} {exc.construct}",
                 f"{exc.detail}; the prompt is imported as a stub quoting the template",
-                line=body_line + exc.line - 1,
+                line=line,
             )
             reason = f"the {engine} template has {exc.construct}, which has no faithful Jinja translation"
             quoted = "\n\n".join(f"--- {r} ---\n{t}" for r, t in messages)
