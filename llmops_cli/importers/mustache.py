@@ -25,6 +25,7 @@ from .common import check_compiles
 
 MAX_DEPTH = 16  # nested sections
 MAX_TAGS = 5_000
+_NO_HELPERS = "custom Handlebars helpers cannot run in llmops"
 
 _TAG = re.compile(r"\{\{(\{)?(~)?(.*?)(~)?\}\}(?(1)\})", re.DOTALL)
 _NAME = re.compile(r"^(?:\.\./)*(?:[A-Za-z_$@][\w$-]*|\.|this)(?:[./][A-Za-z_$][\w$-]*)*$")
@@ -68,9 +69,7 @@ def translate(text: str, *, handlebars: bool = False, known: set[str] | None = N
     """
     st = _State(handlebars, known)
     pos = 0
-    tags = 0
-    for m in _TAG.finditer(text):
-        tags += 1
+    for tags, m in enumerate(_TAG.finditer(text), 1):
         if tags > MAX_TAGS:
             raise Untranslatable("template", f"more than {MAX_TAGS} tags", 1)
         st.out.append(_literal(text[pos : m.start()]))
@@ -196,7 +195,7 @@ def _open(st: _State, rest: str, line: int, lo: str, ro: str) -> None:
         _depth(st, line)
         return
     if st.handlebars and " " in rest:
-        raise Untranslatable(f"helper `{{{{#{rest[:60]}}}}}`", "custom Handlebars helpers cannot run in llmops", line)
+        raise Untranslatable(f"helper `{{{{#{rest[:60]}}}}}`", _NO_HELPERS, line)
     # a Mustache section (Handlebars treats an unknown block name the same way)
     expr = _lookup(st, rest, line)
     st.out.append(
