@@ -9,6 +9,7 @@ from typing import Any, Literal
 from .errors import UserError
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
+from .spec import import_stub
 from .variables import validate_variables
 
 Severity = Literal["error", "warning"]
@@ -258,13 +259,6 @@ def _import_gaps(metadata: dict[str, object]) -> list[str]:
     record = metadata.get("import")
     gaps = record.get("unmapped") if isinstance(record, dict) else None
     return [str(g) for g in gaps] if isinstance(gaps, list) else []
-
-
-def import_stub(metadata: dict[str, object]) -> str | None:
-    """Why a prompt is a stub kept by ``llmops import`` (``metadata.import.stub``), or None for a real prompt."""
-    record = metadata.get("import")
-    stub = record.get("stub") if isinstance(record, dict) else None
-    return str(stub)[:300] if stub else None
 
 
 def summarize(findings: list[Finding]) -> tuple[int, int]:

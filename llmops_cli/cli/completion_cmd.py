@@ -38,7 +38,7 @@ def requested() -> bool:
 
 def enable() -> None:
     """Register the shells typer completes for (done only for a completion request)."""
-    from typer.completion import completion_init
+    from typer.completion import completion_init  # type: ignore[attr-defined]  # re-exported by typer
 
     completion_init()
 
@@ -55,7 +55,7 @@ def completion(
     bash: eval "$(llmops completion bash)" in ~/.bashrc · zsh: eval "$(llmops completion zsh)" in ~/.zshrc ·
     fish: llmops completion fish > ~/.config/fish/completions/llmops.fish
     """
-    from typer.completion import get_completion_script
+    from typer.completion import get_completion_script  # type: ignore[attr-defined]  # re-exported by typer
 
     output.print_text(get_completion_script(prog_name="llmops", complete_var=COMPLETE_VAR, shell=shell.value))
     output.info(f"install: {INSTALL[shell.value]}")

@@ -18,10 +18,10 @@ from ..errors import NotFoundError, PromptFileError, UsageError, UserError
 from ..git import merge_base
 from ..goldens import Case, GoldenSet
 from ..hashing import sha256_of
-from ..lint import import_stub
 from ..models import Target, resolve_target
 from ..project import Project
 from ..prompt import Prompt
+from ..spec import import_stub
 from .assertions import AssertionSpec, parse_assertions
 from .judges import candidate_inputs, judge_prompt_name, missing_required
 from .model import GoldenSetInfo, JudgeInfo, PromptInfo

@@ -166,11 +166,9 @@ def export_command(name: str, func: str | None) -> str:
     )
 
 
-def generated_tests(
-    st: State, ref: str, path: tuple[str | int, ...], log: GapLog
-) -> list[tuple[Any, GapLog, tuple[str | int, ...]]]:
-    """Tests of a code generator reference: from its export file when present, else none (a gap with the
-    one-line command that writes that file)."""
+def generated_tests(st: State, ref: str, path: tuple[str | int, ...], log: GapLog) -> str | None:
+    """The export file of a code test generator (its tests are read as a tests file), or None: a gap naming the
+    one-line command that writes it."""
     name = ref[7:] if ref.startswith("file://") else ref
     func = None
     m = re.match(r"^(.*\.(?:js|mjs|cjs|ts|py)):(\w+)$", name)
@@ -179,25 +177,24 @@ def generated_tests(
     exported = export_file(name, func)
     command = export_command(name, func)
     try:
-        real = st.src.resolve(exported, file=log.file, line=log.line(path))
+        real: str | None = st.src.resolve(exported, file=log.file, line=log.line(path))
     except PromptFileError:
         real = None
+    what = "test generator" + (f" `{func}`" if func else "")
     if real is None or not os.path.isfile(real):
         log.add(
             "unmapped",
             path,
-            "test generator" + (f" `{func}`" if func else ""),
+            what,
             f"{name}: code cannot run in llmops; export its tests once (run in the config's folder): "
             f"{command} — then import again",
         )
-        return []
-    from .promptfoo.cases import _test_file
-
+        return None
     log.add(
         "approximated",
         path,
-        "test generator" + (f" `{func}`" if func else ""),
+        what,
         f"{name}: tests imported from its export {exported}; rerun `{command}` when the generator changes",
     )
     st.mapped("generated tests (export)")
-    return _test_file(st, real, log, log.line(path))
+    return real

@@ -73,8 +73,9 @@ def run_fixture(fixture: Path, work: Path, url: str | None, *, evaluate: bool = 
     from llmops_cli.errors import UserError
     from llmops_cli.evals.runner import EvalOptions, run_eval
     from llmops_cli.importers import import_files
-    from llmops_cli.lint import import_stub, lint_project
+    from llmops_cli.lint import lint_project
     from llmops_cli.project import Project
+    from llmops_cli.spec import import_stub
 
     exp = expectation(fixture)
     start = time.perf_counter()

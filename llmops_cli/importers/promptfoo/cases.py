@@ -142,7 +142,9 @@ def _test_entries(st: State) -> list[tuple[Any, GapLog, tuple[str | int, ...]]]:
         if re.sub(r":\w+$", "", name).lower().endswith(CODE_EXT):  # a generator: its export file, if any
             from ..partial import generated_tests
 
-            out.extend(generated_tests(st, ref, path, log))
+            exported = generated_tests(st, ref, path, log)
+            if exported is not None:
+                out.extend(_test_file(st, exported, log, log.line(path)))
             continue
         line = log.line(path)
         files = st.src.glob(name, file=log.file, line=line) if any(c in name for c in "*?[") else None
