@@ -149,6 +149,8 @@ def schema_text() -> str:
 def sync_schema_file(root: Path) -> bool:
     """Rewrite ``root/schemas/prompt.schema.json`` when it differs from this llmops' schema; True if it did."""
     dest = root / SCHEMA_FILE
+    if dest.is_symlink() or dest.parent.is_symlink() or (dest.exists() and not dest.is_file()):
+        raise UsageError(f"{SCHEMA_FILE} is a link or not a regular file: refusing to write through it")
     text = schema_text()
     try:
         if dest.read_text(encoding="utf-8") == text:

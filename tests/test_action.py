@@ -232,3 +232,13 @@ def test_init_action_and_source_exclude_each_other(tmp_path: Path) -> None:
 
     r = run_cli("init", str(tmp_path / "p"), "--action", f"a/b@{SHA}", "--llmops-source", f"git+https://h/a/b@{SHA}")
     assert r.exit_code == 2 and "exclude each other" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["", "x" * 101, 'llmops"; rm -rf /', "line\nbreak", "-leading", "ctx\u200b"])
+def test_gate_refuses_a_bad_status_context_before_any_work(name: str, tmp_path: Path) -> None:
+    from tests.conftest import make_sample_project, run_cli
+
+    root = make_sample_project(tmp_path / "p")
+    r = run_cli("eval", "gate", "--base", "main", "--github-status", "--status-context", name, cwd=root)
+    assert r.exit_code == 2 and "--status-context" in r.stderr, r.output
+    assert not (root / ".llmops").exists()

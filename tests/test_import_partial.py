@@ -188,3 +188,16 @@ def test_prompty_without_template_key_but_mustache_syntax_is_translated(tmp_path
     assert "template read as mustache" in report
     r = run_cli("prompt", "render", "m", "--case", "sample", cwd=out)
     assert r.exit_code == 0 and "- x" in r.stdout, r.output
+
+
+def test_code_assertions_keep_their_source_with_the_gap(tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    write(src, "promptfooconfig.yaml", "prompts: ['Q: {{q}}']\nproviders: [openai:gpt-4o-mini-2024-07-18]\ntests:\n"
+          "  - vars: {q: hi}\n    assert:\n      - type: python\n        value: len(output.split()) < 50 and 'sorry' not in output\n")  # fmt: skip
+    _import(src, out)
+    lint = run_cli("prompt", "lint", cwd=out)
+    assert lint.exit_code == 0
+    assert (
+        "python assertion" in lint.stdout
+        and "source: len(output.split()) < 50 and 'sorry' not in output" in " ".join(lint.stdout.split())
+    )

@@ -185,3 +185,14 @@ def test_pre_commit_schema_hook_rewrites_a_stale_schema(
     assert (repo.root / "schemas/prompt.schema.json").read_text() == run_cli("schema").stdout
     unrelated = _pre_commit(repo, pre_commit_home, "run", "--files", "README.md")
     assert unrelated.returncode == 0 and "(no files to check)Skipped" in unrelated.stdout
+
+
+def test_schema_write_refuses_to_write_through_a_link(tmp_path: Path) -> None:
+    root = make_sample_project(tmp_path / "proj")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (root / "schemas").mkdir()
+    (root / "schemas/prompt.schema.json").symlink_to(victim)
+    r = run_cli("schema", "--write", cwd=root)
+    assert r.exit_code == 2 and "link" in r.stderr
+    assert victim.read_text() == "keep me\n"
