@@ -45,7 +45,9 @@ def main() -> int:
         lint = "lint clean" if not o.lint_errors else f"{len(o.lint_errors)} lint errors"
         ev = "" if o.eval_ok is None else ("eval ok" if o.eval_ok else "EVAL FAILED") + f" ({o.eval_detail})"
         stub = f"{len(o.stubs)} stub" if o.stubs else ""
-        print(f"{fx.name:32} {status:5} {o.cases:4} cases {len(o.unmapped):3} unmapped {stub:7} {lint:14} {ev}  {o.seconds:.2f}s")
+        print(
+            f"{fx.name:32} {status:5} {o.cases:4} cases {len(o.unmapped):3} unmapped {stub:7} {lint:14} {ev}  {o.seconds:.2f}s"
+        )
         if o.error:
             print(f"{'':32} {o.error}")
     imported = [o for _, o in rows if o.imported]
