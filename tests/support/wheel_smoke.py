@@ -82,6 +82,16 @@ def main() -> int:
         from llmops_cli.providers.local import smollm2_path
 
         check(smollm2_path().is_file(), "the [local] extra's offline model is found")
+        # no provider key: the scaffold's aliases fall back to the offline model, run for real (llama.cpp)
+        offline_env = {"LLMOPS_CACHE_DIR": str(work / "cache-offline"), "OPENAI_API_KEY": ""}
+        r = llmops("eval", "run", "faq/answer", "-q", "-o", "offline.json", cwd=work / "proj", env=offline_env)
+        data = json.loads((work / "proj/offline.json").read_text(encoding="utf-8")) if r.returncode in (0, 1) else {}
+        models = {s.get("model") for s in data.get("samples", [])}
+        totals = data.get("summary", {}).get("totals", {})
+        check(
+            models == {"local/smollm2"} and totals.get("errors") == 0 and totals.get("samples", 0) > 0,
+            f"eval run on the offline model: {models} {totals} {r.stderr[-300:]}",
+        )
     print("smoke: all checks passed")
     return 0
 
