@@ -153,3 +153,14 @@ def test_nesting_and_tag_count_are_bounded() -> None:
         translate(deep)
     with pytest.raises(Untranslatable, match="tags"):
         translate("{{x}}" * 6000)
+
+
+def test_unclosed_tags_scan_in_linear_time() -> None:
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(Untranslatable, match="tags"):
+        translate("{{" * 400_000 + "x")
+    jinja, _ = translate("{{x}} " + "{{" * 2_000 + " end")  # an unclosed `{{`: the rest is literal text
+    assert time.perf_counter() - start < 5
+    assert ENV.from_string(jinja).render(x="1") == "1 " + "{{" * 2_000 + " end"

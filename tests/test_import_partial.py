@@ -201,3 +201,19 @@ def test_code_assertions_keep_their_source_with_the_gap(tmp_path: Path) -> None:
         "python assertion" in lint.stdout
         and "source: len(output.split()) < 50 and 'sorry' not in output" in " ".join(lint.stdout.split())
     )
+
+
+def test_hostile_sources_stay_fast_and_forged_stub_markers_do_not_crash(tmp_path: Path) -> None:
+    import time
+
+    start = time.perf_counter()
+    extract_function("const f " * 200_000, "f", ".js")  # many candidate starts, no `=`
+    extract_function("x('" * 300_000, "x", ".js")  # one long line of unclosed quotes
+    assert time.perf_counter() - start < 5
+    src, out = tmp_path / "src", tmp_path / "out"
+    forged = '"\\0llmops-import-stub:bm90IGpzb24=\\0 {{q}}"'  # base64 of "not json"
+    write(src, "promptfooconfig.yaml", f"prompts: [{forged}]\nproviders: [openai:gpt-4o-mini-2024-07-18]\n"
+          "tests: [{vars: {q: hi}}]\n")  # fmt: skip
+    write(out, "llmops.yaml", "models: {}\n")
+    r = run_cli("import", "promptfoo", "promptfooconfig.yaml", "--out", str(out), cwd=src)
+    assert r.exit_code in (0, 2) and "internal error" not in r.stderr, r.output

@@ -26,6 +26,7 @@ from .common import check_compiles
 MAX_DEPTH = 16  # nested sections
 MAX_TAGS = 5_000
 _NO_HELPERS = "custom Handlebars helpers cannot run in llmops"
+_SPECIAL = re.compile(r"\{\{|\{%|\{#|%\}|#\}")
 
 _TAG = re.compile(r"\{\{(\{)?(~)?(.*?)(~)?\}\}(?(1)\})", re.DOTALL)
 _NAME = re.compile(r"^(?:\.\./)*(?:[A-Za-z_$@][\w$-]*|\.|this)(?:[./][A-Za-z_$][\w$-]*)*$")
@@ -69,15 +70,19 @@ def translate(text: str, *, handlebars: bool = False, known: set[str] | None = N
     """
     st = _State(handlebars, known)
     pos = 0
-    for tags, m in enumerate(_TAG.finditer(text), 1):
+    tags = 0
+    if len(_SPECIAL.findall(text)) > MAX_TAGS:  # tags plus literal `{{`/`{%`/`{#` to escape: bounds the Jinja
+        raise Untranslatable("template", f"more than {MAX_TAGS} tags", 1)
+    for start, end, m in _tags(text):
+        tags += 1
         if tags > MAX_TAGS:
             raise Untranslatable("template", f"more than {MAX_TAGS} tags", 1)
-        st.out.append(_literal(text[pos : m.start()]))
-        pos = m.end()
-        line = text.count("\n", 0, m.start()) + 1
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
-        alone = not text[start : m.start()].strip() and not text[m.end() : len(text) if end < 0 else end].strip()
+        st.out.append(_literal(text[pos:start]))
+        pos = end
+        line = text.count("\n", 0, start) + 1
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        alone = not text[line_start:start].strip() and not text[end : len(text) if line_end < 0 else line_end].strip()
         _tag(st, m, line, alone)
     st.out.append(_literal(text[pos:]))
     if st.frames:
@@ -89,8 +94,29 @@ def translate(text: str, *, handlebars: bool = False, known: set[str] | None = N
     return jinja, st.constructs
 
 
+def _tags(text: str) -> list[tuple[int, int, re.Match[str]]]:
+    """(start, end, parsed tag) of every ``{{…}}`` / ``{{{…}}}``, found with ``str.find`` (linear: an unclosed
+    ``{{`` ends the scan instead of being retried from every later ``{{``)."""
+    out: list[tuple[int, int, re.Match[str]]] = []
+    pos = 0
+    while True:
+        start = text.find("{{", pos)
+        if start < 0:
+            return out
+        closer = "}}}" if text.startswith("{{{", start) else "}}"
+        end = text.find(closer, start + len(closer))
+        if end < 0:
+            return out  # the rest is literal text, as in Mustache
+        end += len(closer)
+        m = _TAG.fullmatch(text, start, end)
+        if m is None:  # e.g. `{{{x}}` : not a tag the engines accept
+            raise Untranslatable(f"`{text[start:end][:60]}`", "not a well-formed tag", text.count("\n", 0, start) + 1)
+        out.append((start, end, m))
+        pos = end
+
+
 def _literal(text: str) -> str:
-    return re.sub(r"\{\{|\{%|\{#|%\}|#\}", lambda m: "{{ '" + m.group(0) + "' }}", text)
+    return _SPECIAL.sub(lambda m: "{{ '" + m.group(0) + "' }}", text)
 
 
 def _tag(st: _State, m: re.Match[str], line: int, alone: bool) -> None:

@@ -55,8 +55,8 @@ def extract_function(text: str, func: str | None, ext: str) -> tuple[str, int] |
         return None
     pat = re.compile(
         rf"(?:^|[\s;])(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*{name}\s*[(<]|"
-        rf"(?:const|let|var)\s+{name}\b[^=]*=|{name}\s*:\s*(?:async\s+)?(?:function\b|\(|\w+\s*=>)|"
-        rf"(?:async\s+)?{name}\s*\([^)]*\)\s*\{{)",
+        rf"(?:const|let|var)\s+{name}\b[^=\n]{{0,200}}=|{name}\s*:\s*(?:async\s+)?(?:function\b|\(|\w+\s*=>)|"
+        rf"(?:async\s+)?{name}\s*\([^)\n]{{0,500}}\)\s*\{{)",
         re.MULTILINE,
     )
     m = pat.search(text)
@@ -65,7 +65,7 @@ def extract_function(text: str, func: str | None, ext: str) -> tuple[str, int] |
     start = text.count("\n", 0, m.start() + (1 if text[m.start()] == "\n" else 0))
     depth, seen, end = 0, False, len(lines)
     for j in range(start, min(len(lines), start + MAX_QUOTED_LINES)):
-        for ch in re.sub(r"(['\"`])(?:\\.|(?!\1).)*\1|//.*$", "", lines[j]):
+        for ch in re.sub(r"(['\"`])(?:\\.|(?!\1).){0,2000}?\1|//.*$", "", lines[j][:4000]):
             if ch == "{":
                 depth, seen = depth + 1, True
             elif ch == "}":
@@ -94,10 +94,6 @@ def placeholder(reason: str, quoted: str) -> str:
     """A message body standing for a stub until the tests' variables are known (see :func:`fill_stub`)."""
     data = json.dumps({"reason": reason, "quoted": quoted}).encode()
     return "\x00llmops-import-stub:" + base64.b64encode(data).decode() + "\x00"
-
-
-def is_stub(messages: list[tuple[str, str]]) -> bool:
-    return any(_PLACEHOLDER.search(text) for _, text in messages)
 
 
 def stub_messages(reason: str, quoted: str, variables: list[str]) -> list[tuple[str, str]]:
@@ -132,9 +128,14 @@ def fill_stub(
     for _, text in messages:
         m = _PLACEHOLDER.search(text)
         if m:
-            data = json.loads(base64.b64decode(m.group(1)))
-            reason, quoted = str(data["reason"]), str(data["quoted"])
-            return stub_messages(reason, quoted, stub_variables(cases, defaults)), reason
+            try:  # the marker comes from :func:`placeholder`; anything else that looks like one is not a stub
+                data = json.loads(base64.b64decode(m.group(1), validate=True))
+                reason, quoted = data["reason"], data["quoted"]
+            except (ValueError, TypeError, KeyError):
+                return None
+            if not isinstance(reason, str) or not isinstance(quoted, str):
+                return None
+            return stub_messages(reason[:300], quoted[:MAX_QUOTED_CHARS], stub_variables(cases, defaults)), reason[:300]
     return None
 
 
