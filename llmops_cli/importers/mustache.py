@@ -70,13 +70,9 @@ def translate(text: str, *, handlebars: bool = False, known: set[str] | None = N
     """
     st = _State(handlebars, known)
     pos = 0
-    tags = 0
     if len(_SPECIAL.findall(text)) > MAX_TAGS:  # tags plus literal `{{`/`{%`/`{#` to escape: bounds the Jinja
         raise Untranslatable("template", f"more than {MAX_TAGS} tags", 1)
     for start, end, m in _tags(text):
-        tags += 1
-        if tags > MAX_TAGS:
-            raise Untranslatable("template", f"more than {MAX_TAGS} tags", 1)
         st.out.append(_literal(text[pos:start]))
         pos = end
         line = text.count("\n", 0, start) + 1
