@@ -10,6 +10,10 @@ Besides the starter files, ``init`` writes two generated files:
   (PEP 610 ``direct_url.json``: a git commit or a hashed archive); otherwise the file holds only
   instructions, and the workflow fails at the install step until a pin is written. Never an unpinned
   package name: that job holds the provider key.
+
+With ``--action OWNER/REPO@<40-hex commit>`` the PR workflow is the short form that ``uses:`` the llmops GitHub
+Action (``action.yml`` of this repository) pinned to that commit, which installs the llmops of that same commit;
+no requirements file is written then.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ from .pins import MAX_LOCK_BYTES, parse_lock, render_lock
 
 REQUIREMENTS_FILE = ".github/llmops-requirements.txt"
 SCHEMA_FILE = "schemas/prompt.schema.json"
+PR_WORKFLOW = ".github/workflows/llmops-pr.yml"
+
+# OWNER/REPO[/PATH]@<40-hex commit>: the `uses:` of a pinned action
+_ACTION = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}(?:/[A-Za-z0-9._-]{1,100}){0,4}@[0-9a-f]{40}$"
+)
 
 _GIT = re.compile(r"^git\+https://[A-Za-z0-9.-]+(?::\d+)?/[A-Za-z0-9._~/-]+@[0-9a-f]{40}$")
 _ARCHIVE = re.compile(r"^https://[^\s#\x00-\x1f\x7f]+\.(?:whl|tar\.gz|zip)#sha256=[0-9a-f]{64}$")
@@ -52,6 +62,7 @@ class ScaffoldResult:
     created: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # existed already and were left alone
     source: str | None = None  # the pinned llmops source written to the requirements file (None: none known)
+    action: str | None = None  # OWNER/REPO@<commit> the PR workflow uses (None: the workflow installs llmops)
 
 
 def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
@@ -149,19 +160,62 @@ def _read_lock(spec: str) -> str | None:
     return render_lock(lock)
 
 
-def init_project(target: Path, *, force: bool = False, source: str | None = None) -> ScaffoldResult:
+def schema_text() -> str:
+    """``schemas/prompt.schema.json`` as ``init`` writes it."""
+    from .spec import prompt_json_schema
+
+    return json.dumps(prompt_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def sync_schema_file(root: Path) -> bool:
+    """Rewrite ``root/schemas/prompt.schema.json`` when it differs from this llmops' schema; True if it did."""
+    dest = root / SCHEMA_FILE
+    if dest.is_symlink() or dest.parent.is_symlink() or (dest.exists() and not dest.is_file()):
+        raise UsageError(f"{SCHEMA_FILE} is a link or not a regular file: refusing to write through it")
+    text = schema_text()
+    try:
+        if dest.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text, encoding="utf-8")
+    return True
+
+
+def action_workflow_text(action: str) -> str:
+    """The PR workflow in its ``uses: OWNER/REPO@<40-hex commit>`` form; :class:`UsageError` unless pinned."""
+    spec = action.strip()
+    if not _ACTION.match(spec):
+        raise UsageError(
+            f"--action {spec[:200]!r}: give OWNER/REPO@<full 40-hex commit> (never a branch or tag: "
+            "the job holds the provider key)"
+        )
+    template = (resources.files("llmops_cli") / "scaffold_action" / "llmops-pr.yml").read_text(encoding="utf-8")
+    return template.replace("@LLMOPS_ACTION@", spec)
+
+
+def init_project(
+    target: Path, *, force: bool = False, source: str | None = None, action: str | None = None
+) -> ScaffoldResult:
     """Write the starter files into ``target``; existing files are kept unless ``force``.
 
     ``source``: where the PR workflow installs llmops from (see :func:`requirements_text`); default: the
-    pinned source this llmops was installed from, if any.
+    pinned source this llmops was installed from, if any. ``action``: write the workflow that ``uses:`` the
+    llmops GitHub Action at ``OWNER/REPO@<40-hex commit>`` instead (no requirements file then).
     """
-    chosen = source if source is not None else installed_source()
-    generated = {REQUIREMENTS_FILE: requirements_text(chosen)}  # validated before anything is written
-    from .spec import prompt_json_schema
-
-    generated[SCHEMA_FILE] = json.dumps(prompt_json_schema(), indent=2, ensure_ascii=False) + "\n"
-    result = ScaffoldResult(source=chosen)
-    files: list[tuple[str, bytes]] = [(rel, res.read_bytes()) for rel, res in scaffold_files()]
+    if action is not None and source is not None:
+        raise UsageError("--action and --llmops-source exclude each other: the action installs its own commit")
+    generated: dict[str, str] = {}
+    chosen: str | None = None
+    if action is not None:
+        generated[PR_WORKFLOW] = action_workflow_text(action)  # validated before anything is written
+    else:
+        chosen = source if source is not None else installed_source()
+        generated[REQUIREMENTS_FILE] = requirements_text(chosen)  # validated before anything is written
+    generated[SCHEMA_FILE] = schema_text()
+    result = ScaffoldResult(source=chosen, action=action.strip() if action else None)
+    files: list[tuple[str, bytes]] = [(rel, res.read_bytes()) for rel, res in scaffold_files() if rel not in generated]
     files += [(rel, text.encode("utf-8")) for rel, text in generated.items()]
     planned = []
     for rel, data in files:

@@ -170,6 +170,14 @@ def gate(
             help="Post the commit status 'llmops/eval' for the PR head (needs GITHUB_TOKEN, GITHUB_REPOSITORY).",
         ),
     ] = False,
+    status_context: Annotated[
+        str | None,
+        typer.Option(
+            "--status-context",
+            metavar="NAME",
+            help="Name of the commit status --github-status posts (default llmops/eval), e.g. one per shard or suite.",
+        ),
+    ] = None,
     markdown: Annotated[
         Path | None,
         typer.Option("--markdown", metavar="FILE", help="Also write the markdown report to FILE.", dir_okay=False),
@@ -210,6 +218,10 @@ def gate(
     from ..gate.run import GateOptions, run_gate
 
     started = time.time()
+    if status_context is not None:
+        from ..gate.github import status_context as checked_context
+
+        checked_context(status_context)  # a bad name is refused before any model call
     try:
         project = STATE.project()
         folder = str(out_dir) if out_dir else default_out_dir(project)
@@ -228,7 +240,7 @@ def gate(
     except UserError as exc:
         if github_status:
             try:
-                post_error_status(exc.message)
+                post_error_status(exc.message, context=status_context)
             except StatusError as serr:
                 output.warning(serr.message)
         raise
@@ -245,8 +257,8 @@ def gate(
     _render(report, fmt, verbose)
     if github_status:
         try:
-            state = post_gate_status(report, fail_on_warn=fail_on is FailOn.warn)
-            output.info(f"commit status llmops/eval: {state}")
+            state = post_gate_status(report, fail_on_warn=fail_on is FailOn.warn, context=status_context)
+            output.info(f"commit status {status_context or 'llmops/eval'}: {state}")
         except StatusError as exc:
             output.warning(exc.message)
     _exit(report, fail_on)

@@ -23,6 +23,7 @@ from ..models.targets import check_api_base
 from ..models.trust import NO_TRUST, TRUST_ALL, KeyTrust, in_pull_request, trust_of
 from ..project import Project
 from ..prompt import Prompt
+from ..spec import import_stub
 from .assertions import AssertionSpec, parse_assertions
 from .judges import candidate_inputs, judge_prompt_name, missing_required
 from .model import GoldenSetInfo, JudgeInfo, PromptInfo
@@ -233,6 +234,13 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
     plans: list[PromptPlan] = []
     for name in names:
         prompt = project.load(name)
+        stub = import_stub(prompt.spec.metadata)
+        if stub is not None:  # `llmops import` kept a prompt it could not map as a marked stub
+            raise PromptFileError(
+                f"prompt '{name}' is an import stub ({stub}): write its messages and remove metadata.import.stub "
+                "before evaluating it",
+                file=prompt.file,
+            )
         golden = project.golden_set(name)
         assert golden is not None
         if golden.duplicate_ids:

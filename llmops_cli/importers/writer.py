@@ -137,7 +137,8 @@ def finish(draft: DraftPrompt, log: GapLog) -> tuple[dict[str, Any], dict[str, A
     if draft.tags:
         prompt["tags"] = [str(t) for t in draft.tags]
     meta = dict(draft.metadata)
-    imported: dict[str, Any] = {"source": draft.source}
+    extra = meta.pop("import", None)  # e.g. {"stub": why} for a prompt kept as a stub (see .partial)
+    imported: dict[str, Any] = {"source": draft.source, **(extra if isinstance(extra, dict) else {})}
     if draft.gaps:
         imported["unmapped"] = [g.marker() for g in draft.gaps]
     meta["import"] = imported
