@@ -44,7 +44,10 @@ def main() -> int:
         status = "ok" if o.imported else "error"
         lint = "lint clean" if not o.lint_errors else f"{len(o.lint_errors)} lint errors"
         ev = "" if o.eval_ok is None else ("eval ok" if o.eval_ok else "EVAL FAILED") + f" ({o.eval_detail})"
-        print(f"{fx.name:32} {status:5} {len(o.unmapped):3} unmapped  {lint:14} {ev}  {o.seconds:.2f}s")
+        stub = f"{len(o.stubs)} stub" if o.stubs else ""
+        print(
+            f"{fx.name:32} {status:5} {o.cases:4} cases {len(o.unmapped):3} unmapped {stub:7} {lint:14} {ev}  {o.seconds:.2f}s"
+        )
         if o.error:
             print(f"{'':32} {o.error}")
     imported = [o for _, o in rows if o.imported]
@@ -56,6 +59,11 @@ def main() -> int:
     print(
         f"reported   {sum(len(o.unmapped) for o in imported)} unmapped constructs in {sum(bool(o.unmapped) for o in imported)} projects"
     )
+    stubbed = [o for o in imported if o.stubs]
+    print(f"stubs      {sum(len(o.stubs) for o in stubbed)} prompts kept as import stubs in {len(stubbed)} projects")
+    print(f"cases      {sum(o.cases for o in imported)} golden cases imported")
+    if not args.no_eval and stubbed:
+        print(f"stub eval  refused (exit 2) in {sum(bool(o.stub_refused) for o in stubbed)}/{len(stubbed)} projects")
     if not args.no_eval:
         print(
             f"eval ok    {sum(bool(o.eval_ok) for o in imported)}/{len(imported)} ({sum(o.samples for o in imported)} samples)"

@@ -1,6 +1,6 @@
 """`llmops usage report` over 1,000,000 request records: wall time and peak memory.
 
-    python bench/usage_bench.py [--records 1000000] [--runs 3] [--json out.json]
+    python bench/usage_bench.py [--records 1000000] [--runs 3] [--json out.json] [--invalid-line]
 
 Targets (issue #14): <= 3 s and <= 500 MB peak RSS for 1M records. The log is generated once with
 llmops_cli.usage.synth (8 prompts x 2 versions, 3 tenants, 1% errors, realistic ~450-byte records) and cached
@@ -81,6 +81,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, help="Write the figures here.")
     ap.add_argument("--generate-only", action="store_true", help="Only write the cached log.")
+    ap.add_argument(
+        "--invalid-line",
+        action="store_true",
+        help="Append one record that repeats a key and run with --skip-invalid: the file is then read record "
+        "by record (the fallback reader's cost).",
+    )
     args = ap.parse_args()
     path, totals = make_log(args.records)
     if args.generate_only:
@@ -89,6 +95,17 @@ def main() -> int:
         "total": [],
         "by prompt,version,tag:tenant": ["--by", "prompt,version,tag:tenant"],
     }
+    if args.invalid_line:
+        broken = path.with_name(path.stem + "-invalid.jsonl")
+        if not broken.exists():
+            with path.open("rb") as src, broken.open("wb") as dst:
+                first = src.readline()
+                src.seek(0)
+                while chunk := src.read(1 << 24):
+                    dst.write(chunk)
+                dst.write(first.rstrip(b"}\n") + b', "cost_usd": 9}\n')  # a repeated key: invalid
+        path = broken
+        cases = {f"{k}, one invalid record, --skip-invalid": [*v, "--skip-invalid"] for k, v in cases.items()}
     results = {}
     for name, extra in cases.items():
         argv = [sys.executable, "-m", "llmops_cli", "usage", "report", str(path), "--json", *extra]
@@ -99,6 +116,7 @@ def main() -> int:
             cpus.append(cpu)
             rss.append(mb)
         total = json.loads(out)["total"]
+        assert json.loads(out)["sources"]["invalid_skipped"] == (1 if args.invalid_line else 0)
         assert total["calls"] == totals.calls and total["tokens_in"] == totals.tokens_in, total
         assert round(total["cost_usd"] * 1e6) == totals.cost_micro_usd, (total["cost_usd"], totals.cost_usd)
         results[name] = {

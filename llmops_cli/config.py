@@ -31,6 +31,20 @@ from .yamlio import LineMap, parse_yaml
 CONFIG_FILE = "llmops.yaml"
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not an http(s) URL with a host (None when it is one)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+            return "must be an http:// or https:// URL with a host"
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    return None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -69,6 +83,13 @@ class ModelAlias(_Strict):
         for kind, tokens in value.items():
             if isinstance(tokens, bool) or not 1 <= tokens <= 100_000:
                 raise ValueError(f"budgets.{kind} must be a whole number of tokens from 1 to 100000")
+        return value
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, value: str | None) -> str | None:
+        if value is not None and (problem := url_problem(value)):
+            raise ValueError(f"api_base {problem}")
         return value
 
     @field_validator("api_key_env")
@@ -151,6 +172,35 @@ class GateConfig(_Strict):
     overrides: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="Per-prompt overrides: {prompt name: {practical, margin, alpha}}."
     )
+    max_removed_cases: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of a gated prompt's base cases a change may remove or rename before the gate fails.",
+    )
+    # Declarations of the change itself, read from the pull request's llmops.yaml (not policy):
+    moves: dict[str, str] = Field(
+        default_factory=dict, description="Prompts renamed in this change: {old name: new name}; gated old vs new."
+    )
+    accept_removal: dict[str, str] = Field(
+        default_factory=dict,
+        description="{prompt name: reason}: a removal made on purpose (prompt, golden set or cases): WARN, not FAIL.",
+    )
+
+    @field_validator("moves", "accept_removal")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        from .limits import MAX_NAME_CHARS, name_problem
+
+        if len(value) > 1000:
+            raise ValueError("at most 1000 entries")
+        for key, v in value.items():
+            problem = name_problem(key, "prompt name") or (
+                None if len(v) <= MAX_NAME_CHARS and v.isprintable() else f"{key}: value must be one printable line"
+            )
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @field_validator("overrides")
     @classmethod

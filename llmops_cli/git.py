@@ -307,3 +307,21 @@ def tree_blobs(repo: Repo, commit: str) -> list[tuple[str, str, str]]:
 def blob_stream(repo: Repo, sha: str) -> Any:
     """A stream over one blob's bytes (``.size`` and ``.read(n)``), straight from the object database."""
     return repo.odb.stream(bytes.fromhex(sha))
+
+
+def known_commit(root: str | os.PathLike[str], ref: str) -> str | None:
+    """The full SHA of ``ref`` when the repository holding ``root`` has that commit; None otherwise."""
+    try:
+        return resolve_commit(open_repo(root), ref).hexsha
+    except GitError:
+        return None
+
+
+def is_ancestor(root: str | os.PathLike[str], older: str, newer: str) -> bool | None:
+    """Whether commit ``older`` is an ancestor of (or equal to) ``newer``; None when either is unknown."""
+    try:
+        repo = open_repo(root)
+        a, b = resolve_commit(repo, older), resolve_commit(repo, newer)
+    except GitError:
+        return None
+    return bool(repo.is_ancestor(a, b))

@@ -10,6 +10,7 @@ from .errors import UserError
 from .limits import name_problem
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
+from .spec import import_stub
 from .variables import validate_variables
 
 Severity = Literal["error", "warning"]
@@ -45,6 +46,46 @@ def is_pinned(model_id: str) -> bool:
     if model_id.endswith("-latest"):
         return False
     return bool(_PINNED.search(model_id.rsplit("/", 1)[-1]))
+
+
+def prompts_for_files(project: Project, paths: list[str], cwd: str) -> list[str] | None:
+    """The prompts that changed ``paths`` (relative to ``cwd``, as pre-commit passes them) can affect.
+
+    A prompt file or its golden set names one prompt; the configuration, a partial or any other file under the
+    prompts folder, or a golden set without its prompt, can affect every prompt: ``None`` (lint all). Paths
+    outside the project are ignored; the result may be empty (nothing to lint).
+    """
+    from pathlib import Path
+
+    from .project import GOLDEN_SUFFIXES
+
+    if project.root is None:
+        return None
+    root = Path(project.root).resolve()
+    prompts_dir, evals_dir = project.prompts_dir, project.config.paths.evals.strip("/")
+    known = set(project.prompt_names())
+    names: list[str] = []
+    for raw in paths[:100_000]:
+        full = (Path(cwd) / raw).resolve()
+        if full != root and root not in full.parents:
+            continue
+        rel = full.relative_to(root).as_posix()
+        name = project.name_for_file(rel)
+        if name is None and rel.startswith(f"{evals_dir}/"):
+            stem = rel[len(evals_dir) + 1 :]
+            suffix = next((s for s in GOLDEN_SUFFIXES if stem.endswith(s)), None)
+            if suffix is None:
+                continue
+            name = stem[: -len(suffix)]
+            if name not in known:
+                return None  # an orphan golden set is a finding of the whole-project lint
+        elif name is None:
+            if rel == "llmops.yaml" or rel.startswith(f"{prompts_dir}/"):
+                return None
+            continue
+        if name in known and name not in names:
+            names.append(name)
+    return names
 
 
 def lint_project(project: Project, names: list[str] | None = None) -> list[Finding]:
@@ -140,6 +181,14 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
         )
     for gap in _import_gaps(spec.metadata):
         add("warning", "import-gap", f"not imported: {gap}", line=lines.line(("metadata", "import")))
+    stub = import_stub(spec.metadata)
+    if stub is not None:
+        add(
+            "warning",
+            "import-stub",
+            f"import stub: {stub}; write the messages, then remove metadata.import.stub (eval run refuses it)",
+            line=lines.line(("metadata", "import", "stub")),
+        )
     if spec.output.format == "json" and spec.output.schema_ is not None:
         out.extend(_lint_schema(prompt, spec.output.schema_, lines.line(("output", "schema"))))
     out.extend(_lint_golden(project, prompt))

@@ -226,3 +226,11 @@ def prompt_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "llmops prompt file"
     return schema
+
+
+def import_stub(metadata: dict[str, Any]) -> str | None:
+    """Why a prompt is a stub kept by ``llmops import`` (``metadata.import.stub``: it was built by code or its
+    template has no translation), or None for a real prompt. ``eval run`` refuses stubs; lint warns."""
+    record = metadata.get("import")
+    stub = record.get("stub") if isinstance(record, dict) else None
+    return str(stub)[:300] if stub else None

@@ -21,6 +21,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ["NO_COLOR"] = "1"
 os.environ["COLUMNS"] = "200"
 os.environ.pop("GITHUB_STEP_SUMMARY", None)
+os.environ.pop("GITHUB_BASE_REF", None)  # a pull-request job: no api_base/key pairing would be trusted
 os.environ.pop("LLMOPS_ROOT", None)
 if os.environ.get("PYTEST_XDIST_WORKER"):  # 2 workers on 2 cores: one llama.cpp thread each
     os.environ.setdefault("LLMOPS_LOCAL_THREADS", "1")

@@ -190,9 +190,9 @@ def test_added_prompt_is_listed_not_gated(tmp_git_repo: GitRepo, server: FakeLLM
     repo.remove("evals/support/other.yaml")
     repo.commit("add one, remove one")
     r = run_cli("eval", "gate", "--base", "main", cwd=repo.root, env=ENV)
-    assert r.exit_code == 0, r.output
-    assert "support/new: added" in r.stdout and "support/other: removed" in r.stdout
-    assert "no changed prompt to gate" in r.stdout
+    assert r.exit_code == 1, r.output  # removing a gated prompt is FAIL (#28), the new one is listed
+    assert "support/new: added" in r.stdout and "support/other: prompt-removed" in r.stdout
+    assert "no changed prompt to gate" not in r.stdout
     assert server.count == 0
 
 

@@ -49,6 +49,11 @@ def test_fixture_imports_lints_and_evaluates(fixture: Path, tmp_path: Path, fake
     for construct in exp.get("unmapped", []):
         assert any(construct in u for u in outcome.unmapped), (construct, outcome.unmapped)
     assert outcome.eval_ok, outcome.eval_detail
+    assert bool(outcome.stubs) == bool(exp.get("stub")), outcome.stubs
+    if outcome.stubs:
+        assert outcome.stub_refused, "eval run must refuse an import stub with exit 2"
+    if "cases" in exp:
+        assert outcome.cases == exp["cases"], outcome.cases
     golden = list((tmp_path / fixture.name / "evals").rglob("*.yaml"))
-    if golden:
+    if golden and len(golden) > len(outcome.stubs):  # a golden set of a real prompt was evaluated
         assert outcome.samples > 0

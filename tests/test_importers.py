@@ -721,7 +721,9 @@ def test_corpus_mappings_in_detail(tmp_path: Path) -> None:
         "assert"
     ]
     _, out = _corpus(tmp_path, "pf-assertion-templates")
-    case = load(out / "evals/pf-assertion-templates.yaml")["cases"][0]
+    # the prompt built by code is a stub beside it now, so the two prompts live in a folder
+    case = load(out / "evals/pf-assertion-templates/answer.yaml")["cases"][0]
+    assert "stub" in load(out / "prompts/pf-assertion-templates/built-in-js.prompt.yaml")["metadata"]["import"]
     assert case["assert"][0] == {"type": "icontains-all", "values": ["test helpers", "vitest"]}
     assert case["vars"]["spec"].startswith("it('says hello'")
     _, out = _corpus(tmp_path, "pf-glob-tests")

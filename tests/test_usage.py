@@ -125,7 +125,8 @@ def test_parquet_gzip_directory_and_rotations_read_the_same(tmp_path: Path, mixe
         f"TO '{tmp_path / 'map.parquet'}' (FORMAT parquet)"
     )
     con.execute(
-        f"COPY (SELECT * REPLACE (to_json(tags)::VARCHAR AS tags, ts::VARCHAR AS ts) FROM {src}) "
+        f"COPY (SELECT * REPLACE (to_json(tags)::VARCHAR AS tags, strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') AS ts) "
+        f"FROM {src}) "
         f"TO '{tmp_path / 'text.parquet'}' (FORMAT parquet)"
     )
     ref = _report(path, by=["prompt", "version", "tag:tenant"]).to_dict()

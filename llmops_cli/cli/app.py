@@ -47,7 +47,17 @@ def _root(
 
 
 def _register() -> None:
-    from . import diff_cmd, eval_cmd, gate_cmd, import_cmd, init_cmd, prompt_cmd, release_cmd, usage_cmd
+    from . import (
+        completion_cmd,
+        diff_cmd,
+        eval_cmd,
+        gate_cmd,
+        import_cmd,
+        init_cmd,
+        prompt_cmd,
+        release_cmd,
+        usage_cmd,
+    )
 
     diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
@@ -57,6 +67,7 @@ def _register() -> None:
     app.add_typer(import_cmd.app, name="import")
     init_cmd.register(app)
     app.add_typer(usage_cmd.app, name="usage")
+    completion_cmd.register(app)
 
 
 _register()
@@ -74,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
+    from . import completion_cmd
+
+    if completion_cmd.requested():  # the completion script calling back: answer it, run nothing
+        completion_cmd.enable()
+        app(args=args, prog_name="llmops", complete_var=completion_cmd.COMPLETE_VAR)
     try:
         rv = app(args=args, prog_name="llmops", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0

@@ -93,6 +93,16 @@ def run(
             "merge-base(REF, HEAD).",
         ),
     ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REF",
+            help="Send keys only to api_base/api_key_env pairings that llmops.yaml already had at "
+            "merge-base(REF, HEAD) (default: --changed-since's REF; none in a pull-request job; else the "
+            "working tree's).",
+        ),
+    ] = None,
     repeat: Annotated[
         int | None, typer.Option("--repeat", "-r", min=1, max=50, help="Generations per case (R; default eval.repeat).")
     ] = None,
@@ -164,7 +174,8 @@ def run(
     from ..evals.runner import EvalOptions, run_eval
     from ..evals.selection import parse_shard
 
-    if resume and (names or changed_since or shard or repeat or judge_samples or model or judge_model or api_base):
+    chosen = (names, changed_since, base, shard, repeat, judge_samples, model, judge_model, api_base)
+    if resume and any(chosen):
         raise UsageError("--resume reuses the run's saved options; give only --concurrency, --out or --junit with it")
     options = EvalOptions(
         names=list(names) if names else None,
@@ -180,6 +191,7 @@ def run(
         timeout_s=timeout,
         max_retries=max_retries,
         out=str(out) if out else None,
+        base=base,
     )
     from ..sources import check_outputs
 
@@ -250,15 +262,14 @@ def merge(
     out: Annotated[Path, typer.Option("--out", "-o", help="Merged results file.", dir_okay=False)],
     junit: Annotated[Path | None, typer.Option("--junit", help="Also write JUnit XML.", dir_okay=False)] = None,
 ) -> None:
-    """Join shard results into one results file (same content as an unsharded run); exit 1 if it fails."""
-    from ..evals.results import merge_results, missing_shards, save_results
+    """Join shard results into one results file (same content as an unsharded run); exit 1 if it fails.
+
+    Every shard I/N must be given exactly once, each holding only its own cases (else exit 2)."""
+    from ..evals.results import merge_results, save_results
     from ..sources import check_outputs
 
     check_outputs({"--out": out, "--junit": junit})
-    merged = merge_results([str(f) for f in files])
-    missing = missing_shards((merged.run.execution.shards if merged.run.execution else None) or [])
-    if missing:
-        output.warning(f"shards missing from the merge: {', '.join(missing)}")
+    merged = merge_results([str(f) for f in files])  # exit 2 when a shard is missing, repeated or mislabelled
     save_results(str(out), merged)
     if junit:
         from ..evals.report import write_junit

@@ -84,13 +84,17 @@ def _print_text(report: GateReport, verbose: bool) -> None:
         con.print(f"[green]{len(passed)} prompt(s) PASS[/] (--verbose lists them): {names}")
     for p in report.prompts:
         if p.status != "gated":
-            con.print(f"[dim]{escape(p.prompt)}: {p.status} — {escape(p.reason)}[/]")
+            style = STYLE[p.state] if p.state else "dim"  # a removal the gate does not let through has a state
+            con.print(f"[{style}]{escape(p.prompt)}: {p.status} — {escape(p.reason)}[/]")
         elif p.state != "PASS":
             con.print(f"[{STYLE[p.state or 'WARN']}]{escape(p.prompt)}[/]: {escape(p.reason)}")
             for c in (p.cases_added, p.cases_removed):
                 if c:
                     what = "added" if c is p.cases_added else "removed"
                     con.print(f"    cases {what} (not paired): {escape(', '.join(c))}")
+    changed = report.policy.changed_line() if report.policy else None
+    if changed:
+        con.print(f"[bold yellow]{escape(changed)}[/]")
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 
@@ -169,6 +173,14 @@ def gate(
             help="Post the commit status 'llmops/eval' for the PR head (needs GITHUB_TOKEN, GITHUB_REPOSITORY).",
         ),
     ] = False,
+    status_context: Annotated[
+        str | None,
+        typer.Option(
+            "--status-context",
+            metavar="NAME",
+            help="Name of the commit status --github-status posts (default llmops/eval), e.g. one per shard or suite.",
+        ),
+    ] = None,
     markdown: Annotated[
         Path | None,
         typer.Option("--markdown", metavar="FILE", help="Also write the markdown report to FILE.", dir_okay=False),
@@ -210,6 +222,10 @@ def gate(
     from ..sources import check_outputs
 
     started = time.time()
+    if status_context is not None:
+        from ..gate.github import status_context as checked_context
+
+        checked_context(status_context)  # a bad name is refused before any model call
     try:
         project = STATE.project()
         folder = str(out_dir) if out_dir else default_out_dir(project)
@@ -232,7 +248,7 @@ def gate(
     except UserError as exc:
         if github_status:
             try:
-                post_error_status(exc.message)
+                post_error_status(exc.message, context=status_context)
             except StatusError as serr:
                 output.warning(serr.message)
         raise
@@ -249,8 +265,8 @@ def gate(
     _render(report, fmt, verbose)
     if github_status:
         try:
-            state = post_gate_status(report, fail_on_warn=fail_on is FailOn.warn)
-            output.info(f"commit status llmops/eval: {state}")
+            state = post_gate_status(report, fail_on_warn=fail_on is FailOn.warn, context=status_context)
+            output.info(f"commit status {status_context or 'llmops/eval'}: {state}")
         except StatusError as exc:
             output.warning(exc.message)
     _exit(report, fail_on)

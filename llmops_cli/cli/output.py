@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from functools import cache
@@ -132,9 +133,27 @@ def info(message: str) -> None:
     sys.stderr.flush()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # tab and line feed kept
+_CONTROL_AND_NEWLINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # tab kept
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` with control characters shown as ``\\xNN`` / ``\\uNNNN``: data from logs, release notes or
+    git (a tag value, a channel's move reason) must not drive the terminal that prints it (ESC sequences,
+    carriage returns). Tabs and, with ``newlines``, line feeds are kept."""
+    pattern = _CONTROL if newlines else _CONTROL_AND_NEWLINE
+    return pattern.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
+def cell(value: object) -> str:
+    """A value from untrusted data as a rich table cell: control characters escaped, markup inert."""
+    from rich.markup import escape
+
+    return escape(printable(str(value)))
+
+
 def user_error_line(exc: LlmopsError) -> str:
     """The one-line form of an llmops error: ``file:line: message`` (control characters shown escaped)."""
-    import re
-
-    text = str(exc).replace("\n", " ")
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+    return printable(str(exc).replace("\n", " "), newlines=True)

@@ -97,11 +97,26 @@ def lint(
     names: Annotated[list[str] | None, typer.Argument(help="Prompts to lint (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
+    files: Annotated[
+        bool,
+        typer.Option(
+            "--files",
+            help="The arguments are changed file paths (as pre-commit passes them): lint the prompts they affect.",
+        ),
+    ] = False,
 ) -> None:
     """Check prompts and golden sets; exit 1 when errors are found."""
-    from ..lint import lint_project, summarize
+    import os
+
+    from ..lint import lint_project, prompts_for_files, summarize
 
     project = STATE.project()
+    if files:
+        affected = prompts_for_files(project, names or [], os.getcwd())
+        if affected == []:
+            output.info("no prompt, golden set, partial or llmops.yaml among the given files: nothing to lint")
+            return
+        names = affected
     findings = lint_project(project, names or None)
     errors, warnings = summarize(findings)
     checked = len(names) if names else len(project.prompt_names())

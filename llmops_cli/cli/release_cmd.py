@@ -78,7 +78,7 @@ def create(
     since = f" (from {res.previous}: {res.impact} → {res.bump})" if res.previous else " (first release)"
     output.print_text(f"{what} {res.name}@{res.version}  tag {res.tag}  commit {res.commit[:12]}{since}")
     for r in res.reasons:
-        output.info(f"  - {r}")
+        output.info(f"  - {output.printable(r)}")
     if res.gate and res.gate.get("verdict"):
         output.info(f"gate: {res.gate['verdict']} ({res.gate['source']})")
     else:
@@ -105,14 +105,15 @@ def list_cmd(
     for col in ("NAME", "VERSION", "COMMIT", "DATE", "GATE", "CHANNELS", "SHA256"):
         table.add_column(col, overflow="fold")
     for r in rows:
+        channels = [*r["channels"], *(f"{c['channel']} (canary {c['percent']:g}%)" for c in r.get("canary", []))]
         table.add_row(
-            r["name"],
-            r["version"],
-            r["commit"][:12],
-            r["date"],
-            str(r["gate"] or "-"),
-            ", ".join([*r["channels"], *(f"{c['channel']} (canary {c['percent']:g}%)" for c in r.get("canary", []))]),
-            (r["sha256"] or "invalid manifest")[:12],
+            output.cell(r["name"]),
+            output.cell(r["version"]),
+            output.cell(r["commit"][:12]),
+            output.cell(r["date"]),
+            output.cell(r["gate"] or "-"),
+            output.cell(", ".join(channels)),
+            output.cell((r["sha256"] or "invalid manifest")[:12]),
         )
     output.out().print(table)
     if not rows:
@@ -138,13 +139,13 @@ def show(
     con = output.out()
     from rich.markup import escape
 
-    con.print(f"[bold]{escape(prompt.name)}@{prompt.version}[/]  [green]verified[/]")
+    con.print(f"[bold]{output.cell(prompt.name)}@{output.cell(prompt.version)}[/]  [green]verified[/]")
     keys = ("git_sha", "sha256", "model", "api_base", "api_key_env", "params", "response_format", "offline")
     for key in (*keys, "inputs", "output", "previous", "bump", "impact", "gate"):
         if manifest.get(key) is not None:
-            con.print(f"  {key:<9} {escape(str(manifest[key]))}")
+            con.print(f"  {key:<9} {output.cell(manifest[key])}")
     if manifest.get("message"):
-        con.print(f"  message   {escape(manifest['message'])}")
+        con.print(f"  message   {escape(output.printable(str(manifest['message']), newlines=True))}")
 
 
 @app.command("promote")
@@ -222,7 +223,7 @@ def history_cmd(
         return
     for m in moves:
         why = f"  {m.reason}" if m.reason else ""
-        output.print_text(f"{m.moved_at}  {m.channel:<12} {m.summary}  by {m.moved_by}{why}")
+        output.print_text(output.printable(f"{m.moved_at}  {m.channel:<12} {m.summary}  by {m.moved_by}{why}"))
     if not moves:
         output.info(f"no channel of '{name}' was ever set")
 

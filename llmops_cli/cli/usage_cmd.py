@@ -109,7 +109,7 @@ def _render_report(rep: Any) -> None:
         ]
 
     for g in rep.groups:
-        table.add_row(*[str(v) if v is not None else "(none)" for v in g["key"].values()], *cells(g))
+        table.add_row(*[output.cell(v) if v is not None else "(none)" for v in g["key"].values()], *cells(g))
     table.add_row(*(["[bold]total[/bold]"] + [""] * (len(rep.by) - 1) if rep.by else []), *cells(rep.total))
     output.out().print(table)
     window = f" from {rep.since:%Y-%m-%d %H:%M}" if rep.since else ""
@@ -119,7 +119,7 @@ def _render_report(rep: Any) -> None:
         note += f"; {rep.invalid:,} invalid records skipped"
     output.info(note)
     for ex in rep.invalid_examples:
-        output.info(f"  {ex}")
+        output.info(f"  {output.printable(ex)}")
 
 
 @app.command("check")
@@ -192,9 +192,9 @@ def check(
         output.print_json(res.to_dict())
     else:
         for line in res.lines():
-            output.print_text(line)
+            output.print_text(output.printable(line))
         for note in res.notes:
-            output.info(note)
+            output.info(output.printable(note))
     if not res.ok:
         raise CheckFailed(f"usage check: {len(res.findings)} finding(s)")
 
@@ -261,4 +261,4 @@ def _render_compare(comp: Any) -> None:
         output.print_columns(
             ["metric", "stable", "canary", "canary − stable", f"{comp.confidence:.0%} interval", ""], rows
         )
-    output.print_text(comp.verdict)
+    output.print_text(output.printable(comp.verdict))

@@ -19,8 +19,11 @@ from ..git import merge_base
 from ..goldens import Case, GoldenSet
 from ..hashing import sha256_of
 from ..models import Target, resolve_target
+from ..models.targets import check_api_base
+from ..models.trust import NO_TRUST, TRUST_ALL, KeyTrust, in_pull_request, trust_of
 from ..project import Project
 from ..prompt import Prompt
+from ..spec import import_stub
 from .assertions import AssertionSpec, parse_assertions
 from .judges import candidate_inputs, judge_prompt_name, missing_required
 from .model import GoldenSetInfo, JudgeInfo, PromptInfo
@@ -44,6 +47,8 @@ class EvalOptions:
     timeout_s: float | None = None
     max_retries: int | None = None
     out: str | None = None
+    base: str | None = None  # the ref whose llmops.yaml says which api_base/key pairings are trusted
+    shard_as: dict[str, str] | None = None  # prompt → the name its cases are sharded by (the gate's moves)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -169,6 +174,8 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
     concurrency = options.concurrency or cfg.concurrency
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if options.api_base is not None:
+        check_api_base(options.api_base)
 
     with_goldens = [n for n in project.golden_names() if project.source.exists(project.prompt_file(n))]
     if options.names:
@@ -193,11 +200,16 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
     notices: list[str] = []
     offline: list[dict[str, str]] = []
     targets: dict[str, Target] = {}
+    trust = key_trust(project, options, base_sha)
 
     def target_for(config_project: Project, model_name: str, override: str | None, api_base: str | None) -> Target:
         key = f"{id(config_project)}|{model_name}|{override}|{api_base}"
         if key not in targets:
-            t = resolve_target(config_project.config, model_name, model_override=override, api_base_override=api_base)
+            t = resolve_target(
+                config_project.config, model_name, model_override=override, api_base_override=api_base, trust=trust
+            )
+            if t.withheld and t.withheld not in notices:
+                notices.append(t.withheld)
             if t.offline_from:
                 notices.append(
                     f"{t.label}: no API key for {t.offline_from} in the environment; using offline model {t.model}"
@@ -222,6 +234,13 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
     plans: list[PromptPlan] = []
     for name in names:
         prompt = project.load(name)
+        stub = import_stub(prompt.spec.metadata)
+        if stub is not None:  # `llmops import` kept a prompt it could not map as a marked stub
+            raise PromptFileError(
+                f"prompt '{name}' is an import stub ({stub}): write its messages and remove metadata.import.stub "
+                "before evaluating it",
+                file=prompt.file,
+            )
         golden = project.golden_set(name)
         assert golden is not None
         if golden.duplicate_ids:
@@ -268,7 +287,8 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                             file=golden.file,
                             line=_assert_line(golden, case),
                         )
-            if options.shard and shard_of(name, case.id, options.shard[1]) != options.shard[0]:
+            sharded_as = (options.shard_as or {}).get(name, name)
+            if options.shard and shard_of(sharded_as, case.id, options.shard[1]) != options.shard[0]:
                 continue
             cases.append(CasePlan(case, variables, specs, judge_of))
         plans.append(
@@ -288,6 +308,19 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
         )
     selection = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}
     return Plan(plans, judges, repeat, k, concurrency, selection, notices, offline)
+
+
+def key_trust(project: Project, options: EvalOptions, base_sha: str | None = None) -> KeyTrust:
+    """Which alias/api_base/key-variable pairings may carry a key in this run (see :mod:`llmops_cli.models.trust`):
+    those of ``llmops.yaml`` at merge-base(``--base`` or ``--changed-since``, HEAD); none in a pull-request job
+    without a base; else the working tree's."""
+    ref = options.base or options.changed_since
+    if ref is None:
+        return NO_TRUST if in_pull_request() else TRUST_ALL
+    root = str(project.root or os.getcwd())
+    sha = base_sha if base_sha is not None and not options.base else merge_base(root, ref)
+    base = Project.at_ref(sha, root)
+    return trust_of(base.config, f"llmops.yaml at {ref[:80]} (merge-base {sha[:12]})")
 
 
 def _assert_line(golden: GoldenSet, case: Case) -> int | None:

@@ -185,6 +185,7 @@ def merge_results(paths: list[str]) -> EvalResults:
         executions.append(ex)
         if ex.shard:
             shards.append(ex.shard)
+    check_shards([(p, d) for p, d in parts], shards)
     started = [e.started_at for e in executions if e.started_at]
     finished = [e.finished_at for e in executions if e.finished_at]
     run = replace(first.run, execution=None)
@@ -198,6 +199,42 @@ def merge_results(paths: list[str]) -> EvalResults:
     ordered = [samples[k] for k in sorted(samples)]
     merged_prompts = dict(sorted(prompts.items()))
     return EvalResults(run=run, prompts=merged_prompts, summary=summarize(merged_prompts, ordered), samples=ordered)
+
+
+def check_shards(parts: list[tuple[str, EvalResults]], shards: list[str]) -> None:
+    """Refuse (exit 2) a merge of shards that cannot make the whole run: sharded and unsharded files mixed,
+    different shard counts, a shard given twice or missing, or a file holding cases of another shard."""
+    from .selection import shard_of
+
+    if not shards:
+        return
+    labels: dict[str, tuple[int, int]] = {}
+    for path, data in parts:
+        label = data.run.execution.shard if data.run.execution else None
+        if not label:
+            raise UserError(f"cannot merge {path}: it is not a shard (no run.execution.shard) but the others are")
+        i, _, n = label.partition("/")
+        if not (i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n) <= 10_000):
+            raise UserError(f"cannot merge {path}: shard label {label[:40]!r} is not I/N")
+        if (int(i), int(n)) in labels.values():
+            raise UserError(f"cannot merge {path}: shard {label} is given twice")
+        labels[path] = (int(i), int(n))
+        for rec in data.samples:
+            owner = shard_of(rec.prompt, rec.case_id, int(n))
+            if owner != int(i):
+                raise UserError(
+                    f"cannot merge {path}: it is labelled shard {label} but holds case {rec.case_id[:80]!r} of "
+                    f"prompt {rec.prompt[:80]!r}, which belongs to shard {owner}/{n}"
+                )
+    counts = {n for _, n in labels.values()}
+    if len(counts) > 1:
+        raise UserError(f"cannot merge shards of different counts: {', '.join(sorted(shards))}")
+    missing = missing_shards(shards)
+    if missing:
+        raise UserError(
+            f"cannot merge: shard{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
+            f"(given: {', '.join(sorted(shards))}); the merged file would not be the whole run"
+        )
 
 
 def missing_shards(shards: list[str]) -> list[str]:

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
 from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
+
+if TYPE_CHECKING:
+    from .policy import GatePolicy
 
 SCHEMA_VERSION = 1
 WORST_CASES = 5
@@ -226,6 +229,7 @@ class GateReport:
     base: dict[str, Any]
     head: dict[str, Any]
     settings: dict[str, Any]
+    policy: GatePolicy | None = None  # where the thresholds came from (llmops_cli.gate.policy)
 
     @property
     def gated(self) -> list[PromptGate]:
@@ -240,6 +244,7 @@ class GateReport:
             "base": self.base,
             "head": self.head,
             "settings": self.settings,
+            "policy": self.policy.to_dict() if self.policy else None,
             "prompts": [p.to_dict() for p in self.prompts],
         }
 

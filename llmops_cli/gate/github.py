@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from ..errors import UserError
 
 CONTEXT = "llmops/eval"
+_CONTEXT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/()-]{0,99}$")
 STATES = {"PASS": "success", "WARN": "success", "FAIL": "failure", "ERROR": "error"}
 TIMEOUT_S = 10.0
 RETRY_DELAY_S = 1.0
@@ -68,6 +70,19 @@ def status_target(env: Mapping[str, str]) -> StatusTarget:
     return StatusTarget(api, repo, str(sha), target)
 
 
+def status_context(name: str | None) -> str:
+    """A commit status context (the check's name on the PR): ``llmops/eval`` by default; :class:`UserError`
+    for one that is empty, over 100 characters or outside letters, digits, space and ``._:/()-``."""
+    if name is None:
+        return CONTEXT
+    if not _CONTEXT_RE.match(name):
+        raise UserError(
+            f"--status-context {name[:120]!r}: use 1-100 characters: letters, digits, space and ._:/()- "
+            "(starting with a letter or digit)"
+        )
+    return name
+
+
 def status_description(line: str) -> str:
     """A commit status description: one line, at most 140 characters."""
     from ..redact import redact
@@ -77,14 +92,20 @@ def status_description(line: str) -> str:
 
 
 def post_status(
-    state: str, description: str, env: Mapping[str, str] | None = None, *, timeout: float = TIMEOUT_S
+    state: str,
+    description: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    timeout: float = TIMEOUT_S,
+    context: str | None = None,
 ) -> StatusTarget:
-    """Post the ``llmops/eval`` commit status (``state``: success, failure or error)."""
+    """Post the commit status ``context`` (default ``llmops/eval``; ``state``: success, failure or error)."""
     env = os.environ if env is None else env
     if state not in ("success", "failure", "error", "pending"):
         raise ValueError(f"bad status state {state!r}")
+    name = status_context(context)
     t = status_target(env)
-    body = {"state": state, "description": status_description(description), "context": CONTEXT}
+    body = {"state": state, "description": status_description(description), "context": name}
     if t.target_url:
         body["target_url"] = t.target_url
     url = f"{t.api_url}/repos/{t.repository}/statuses/{t.sha}"

@@ -116,7 +116,15 @@ def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
         f"R = {report.settings.get('repeat')}, K = {report.settings.get('judge_samples')}, "
         f"practical {report.settings['practical']}, α {report.settings['alpha']} (one-sided)"
     )
+    changed = report.policy.changed_line() if report.policy is not None else None
+    if changed and report.policy is not None:
+        lines += ["", f"> ⚠️ **{_cell(changed)}** (gate settings from {_cell(report.policy.source)})"]
     lines.append("")
+    removals = [p for p in report.prompts if p.status != "gated" and p.state is not None]
+    if removals:
+        for p in removals:
+            lines.append(f"- {ICONS[p.state or 'WARN']} `{_cell(p.prompt)}` — {p.status}: {_cell(p.reason)}")
+        lines.append("")
     shown = [p for p in report.gated if verbose or p.state != "PASS"]
     passed = [p for p in report.gated if not verbose and p.state == "PASS"]
     if shown:
@@ -130,7 +138,7 @@ def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
         lines += [f"<details><summary>✅ {len(passed)} prompt{'s' if len(passed) != 1 else ''} PASS</summary>", ""]
         lines += _table(report, passed, False)
         lines += ["", "</details>", ""]
-    others = [p for p in report.prompts if p.status != "gated"]
+    others = [p for p in report.prompts if p.status != "gated" and p.state is None]
     if others:
         lines += ["Not gated:", ""]
         for p in others:

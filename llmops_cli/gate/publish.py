@@ -75,17 +75,24 @@ def status_state(verdict: str, fail_on_warn: bool = False) -> str:
     return "failure" if verdict == "WARN" and fail_on_warn else STATES[verdict]
 
 
-def post_gate_status(report: GateReport, *, fail_on_warn: bool = False, env: Mapping[str, str] | None = None) -> str:
-    """Post the verdict as the commit status ``llmops/eval``; returns the state posted (StatusError on failure)."""
+def post_gate_status(
+    report: GateReport,
+    *,
+    fail_on_warn: bool = False,
+    env: Mapping[str, str] | None = None,
+    context: str | None = None,
+) -> str:
+    """Post the verdict as the commit status ``context`` (default ``llmops/eval``); returns the state posted
+    (StatusError on failure)."""
     from .github import post_status
 
     state = status_state(report.verdict, fail_on_warn)
-    post_status(state, report.line, env)
+    post_status(state, report.line, env, context=context)
     return state
 
 
-def post_error_status(message: str, env: Mapping[str, str] | None = None) -> None:
+def post_error_status(message: str, env: Mapping[str, str] | None = None, context: str | None = None) -> None:
     """Post ``error`` as the commit status when the gate could not run (StatusError on failure)."""
     from .github import STATES, post_status
 
-    post_status(STATES["ERROR"], f"llmops gate error: {message}", env)
+    post_status(STATES["ERROR"], f"llmops gate error: {message}", env, context=context)

@@ -22,12 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..config import GateConfig
 from ..errors import UserError
 from ..evals.model import EvalResults, GateInfo, RunInfo
 from ..hashing import sha256_of
 from ..project import Project
 from .collect import collect
 from .decide import GateReport, decide
+from .policy import GatePolicy, apply_removals, find_removals, policy_of, valid_moves
 
 if TYPE_CHECKING:
     from ..evals.runner import RunOutcome
@@ -110,15 +112,16 @@ def compare_results(
     head_label: str = "head",
     not_gated: dict[str, tuple[str, str]] | None = None,
     check_config: bool = True,
+    gate_config: GateConfig | None = None,
 ) -> GateReport:
-    """Gate two loaded results files (thresholds from ``config_project``'s ``gate:`` section)."""
+    """Gate two loaded results files (thresholds: ``gate_config``, else ``config_project``'s ``gate:``)."""
     check_comparable(base, head, base_label, head_label, config=check_config)
     skip = set(not_gated or {})
     names = [n for n in {*base.prompts, *head.prompts} if n not in skip]
     return decide(
         collect(base, names),
         collect(head, names),
-        config_project.config.gate,
+        gate_config or config_project.config.gate,
         not_gated=not_gated,
         base_meta=_meta(base, base_label),
         head_meta=_meta(head, head_label),
@@ -130,7 +133,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     """Evaluate what is needed on each side and gate HEAD against the base."""
     from ..evals.results import load_results
     from ..evals.selection import changed_prompts
-    from ..git import merge_base
+    from ..git import known_commit, merge_base
 
     say = notify or (lambda _msg: None)
     root = str(project.root or os.getcwd())
@@ -141,6 +144,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
 
     if _is_results_file(options.base):
         base_results = load_results(options.base)
+        check_sides(base_results, head_results, root, options.base, options.head or "the working tree")
+        base_commit = known_commit(root, base_results.run.git_sha) if base_results.run.git_sha else None
         head_conf = sha256_of(cfg.model_dump(mode="json"))
         judged_with = _judged_with(base_results.run)
         if head_results is None and head_conf not in (base_results.run.config_hash, judged_with):
@@ -150,15 +155,36 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             )
         if head_results is None:
             names = [n for n in base_results.prompts if n in project.golden_names()]
-            head_results = _evaluate(project, names, options, os.path.join(out_dir, "head.json"), notify=say)
-        return compare_results(base_results, head_results, project, base_label=options.base, head_label="head")
+            head_results = _evaluate(
+                project, names, options, os.path.join(out_dir, "head.json"), notify=say, trust_base=base_commit
+            )
+        if base_commit is None:
+            say(f"{options.base} names no commit of this repository: gate settings from the working tree")
+            return compare_results(base_results, head_results, project, base_label=options.base, head_label="head")
+        base_project = Project.at_ref(base_commit, root)
+        source = f"llmops.yaml at {base_commit[:12]} (the commit of {options.base})"
+        policy = policy_of(base_project.config, cfg, source)
+        report = compare_results(
+            base_results,
+            head_results,
+            project,
+            base_label=options.base,
+            head_label="head",
+            gate_config=base_project.config.gate,
+        )
+        return _with_policy(report, policy, base_project, project, say)
 
     if os.path.exists(options.base) and not os.path.isdir(options.base):
         raise GateInputError(f"--base {options.base}: a results file must be a .json file written by `llmops eval run`")
+    if head_results is not None and head_results.run.gate is not None and head_results.run.gate.arm == "base":
+        raise GateInputError(f"base and head swapped? {options.head} was produced as the gate's base arm")
     base_sha = merge_base(root, options.base)
     base_project = Project.at_ref(base_sha, root)
     base_label = f"{options.base} (merge-base {base_sha[:12]})"
     say(f"base: {base_label}")
+    bcfg = base_project.config
+    policy = policy_of(bcfg, cfg, f"llmops.yaml at {base_label}")
+    moves = valid_moves(base_project, project)
 
     head_names = (
         sorted(head_results.prompts)
@@ -170,13 +196,19 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     for n in sorted(base_names - set(head_names)):
         if head_results is None and not project.source.exists(project.prompt_file(n)):
             not_gated[n] = ("removed", "Prompt (or its golden set) removed in head: listed, not gated.")
+    moved_to = {new: old for old, new in moves.items() if new in head_names}
     added = [
-        n for n in head_names if n not in base_names or not base_project.source.exists(base_project.prompt_file(n))
+        n
+        for n in head_names
+        if n not in moved_to and (n not in base_names or not base_project.source.exists(base_project.prompt_file(n)))
     ]
     for n in added:
         not_gated[n] = ("added", "New prompt or golden set (no base version): listed, not gated.")
-    candidates = [n for n in head_names if n not in not_gated]
+    for old in moved_to.values():
+        not_gated.pop(old, None)
+    candidates = [n for n in head_names if n not in not_gated and n not in moved_to]
     changed = changed_prompts(project, base_sha, candidates) if candidates else []
+    changed = sorted({*changed, *moved_to})
     for n in candidates:
         if n not in changed:
             not_gated[n] = ("unchanged", "Eval inputs identical on both sides (cached answers, Δ = 0): not re-run.")
@@ -188,23 +220,26 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             changed,
             options,
             os.path.join(out_dir, "head.json"),
-            repeat=cfg.eval.repeat,
-            judge_samples=cfg.judge.samples,
+            repeat=bcfg.eval.repeat,  # R and K set the gate's power: the base's, like its thresholds
+            judge_samples=bcfg.judge.samples,
             notify=say,
             arm="head",
+            trust_base=base_sha,
         )
     base_results = _evaluate(
         base_project,
-        changed,
+        [moved_to.get(n, n) for n in changed],
         options,
         os.path.join(out_dir, "base.json"),
         judge_project=project,
-        repeat=head_results.run.repeat or cfg.eval.repeat,
-        judge_samples=head_results.run.judge_samples or cfg.judge.samples,
+        repeat=head_results.run.repeat or bcfg.eval.repeat,
+        judge_samples=head_results.run.judge_samples or bcfg.judge.samples,
         run_root=root,
         notify=say,
         arm="base",
         judged_with=sha256_of(cfg.model_dump(mode="json")),
+        trust_base=base_sha,
+        rename=moves,
     )
     report = compare_results(
         base_results,
@@ -214,10 +249,51 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         head_label=options.head or "head",
         not_gated=not_gated,
         check_config=False,
+        gate_config=bcfg.gate,
     )
     report.base["ref"] = options.base
     report.base["merge_base"] = base_sha
+    return _with_policy(report, policy, base_project, project, say, moves)
+
+
+def _with_policy(
+    report: GateReport,
+    policy: GatePolicy,
+    base_project: Project,
+    project: Project,
+    say: Notify,
+    moves: dict[str, str] | None = None,
+) -> GateReport:
+    """Attach where the settings came from, and fail the removals the change makes (:mod:`.policy`)."""
+    report.policy = policy
+    line = policy.changed_line()
+    if line:
+        say(line)
+    moves = moves if moves is not None else valid_moves(base_project, project)
+    apply_removals(report, find_removals(base_project, project, base_project.config.gate, moves), moves)
     return report
+
+
+def check_sides(base: EvalResults, head: EvalResults | None, root: str, base_label: str, head_label: str) -> None:
+    """Refuse (exit 2) a base and head given the wrong way round: a side produced as the other arm by
+    ``eval gate``, or a base whose commit descends from the head's."""
+    from ..git import head_sha, is_ancestor
+
+    b_arm = base.run.gate.arm if base.run.gate else None
+    h_arm = head.run.gate.arm if head is not None and head.run.gate else None
+    if b_arm == "head" or h_arm == "base":
+        raise GateInputError(
+            f"base and head swapped? {base_label} was produced as the gate's {b_arm or 'unknown'} arm"
+            + (f" and {head_label} as its {h_arm or 'unknown'} arm" if head is not None else "")
+            + ": give the base results with --base and the head results with --head"
+        )
+    b_sha = base.run.git_sha
+    h_sha = head.run.git_sha if head is not None else head_sha(root)
+    if b_sha and h_sha and b_sha != h_sha and is_ancestor(root, h_sha, b_sha):
+        raise GateInputError(
+            f"base and head swapped? the base ({base_label}, commit {b_sha[:12]}) is newer than the head "
+            f"({head_label}, commit {h_sha[:12]}), which is one of its ancestors: give the older side with --base"
+        )
 
 
 def _evaluate(
@@ -233,9 +309,12 @@ def _evaluate(
     notify: Notify | None = None,
     arm: str = "head",
     judged_with: str | None = None,
+    trust_base: str | None = None,
+    rename: dict[str, str] | None = None,
 ) -> EvalResults:
     """One side: ``run_eval`` over ``names`` (an empty list runs nothing), written to ``out`` with
-    ``run.gate`` added, loaded back."""
+    ``run.gate`` added, loaded back. ``trust_base``: the commit whose llmops.yaml says which api_base/key
+    pairings may carry a key; ``rename``: {old: new} prompt names (declared moves) in the written file."""
     from ..evals.results import load_results, save_results
     from ..evals.runner import EvalOptions, run_eval
 
@@ -247,6 +326,8 @@ def _evaluate(
         use_cache=options.use_cache,
         shard=options.shard,
         out=out,
+        base=trust_base,
+        shard_as=dict(rename) if rename else None,
     )
     gate_info = GateInfo(arm, judged_with or sha256_of(project.config.model_dump(mode="json")))
     if not names:
@@ -258,5 +339,18 @@ def _evaluate(
         outcome: RunOutcome = run_eval(project, opts, judge_project=judge_project, run_root=run_root, notify=notify)
         results = load_results(outcome.results_path)
         results.run.gate = gate_info
+        if rename:
+            rename_prompts(results, rename)
     save_results(out, results)
     return load_results(out)
+
+
+def rename_prompts(results: EvalResults, rename: dict[str, str]) -> None:
+    """Rename prompts of ``results`` in place (a declared move: the base's old name becomes head's new one)."""
+    from ..evals.summary import summarize
+
+    results.prompts = {rename.get(n, n): info for n, info in results.prompts.items()}
+    for rec in results.samples:
+        rec.prompt = rename.get(rec.prompt, rec.prompt)
+    results.samples.sort(key=lambda r: r.key())
+    results.summary = summarize(results.prompts, results.samples)

@@ -72,7 +72,7 @@ class SourceDir:
         name = ref[7:] if ref.startswith("file://") else ref
         if not name or "\x00" in name:
             raise PromptFileError(f"empty or invalid file reference {ref!r}", file=file, line=line)
-        joined = name if os.path.isabs(name) else os.path.join(self.base, name)
+        joined = self._absolute_under_base(name) or (name if os.path.isabs(name) else os.path.join(self.base, name))
         real = os.path.realpath(joined)
         if real != self.base and not real.startswith(self.base + os.sep):
             raise PromptFileError(
@@ -85,16 +85,33 @@ class SourceDir:
             raise PromptFileError(f"file reference {ref!r} {why} (refused)", file=file, line=line)
         return real
 
+    def _absolute_under_base(self, name: str) -> str | None:
+        """An absolute-looking ``/tests/x.yaml`` that exists under the base folder (``base/tests/x.yaml``), as
+        promptfoo resolves ``file:///tests/…`` against the config's folder; None otherwise. Still confined."""
+        if not name.startswith("/") or name.startswith("//"):
+            return None
+        candidate = os.path.join(self.base, name.lstrip("/"))
+        real = os.path.realpath(candidate)
+        inside = real.startswith(self.base + os.sep)
+        return candidate if inside and (os.path.exists(candidate) or any(c in name for c in "*?[")) else None
+
     def glob(self, ref: str, *, file: str, line: int | None) -> list[str]:
-        """Files matching a glob reference, sorted, each confined; an error when none matches."""
-        import glob as globmod
+        """Files matching a glob reference, sorted, each confined and each real file once (directory links
+        are not followed: :func:`llmops_cli.pathsafe.expand_glob`); an error when none matches."""
+        from ..errors import UsageError
+        from ..pathsafe import expand_glob
 
         name = ref[7:] if ref.startswith("file://") else ref
+        if os.path.isabs(name) and self._absolute_under_base(name):
+            name = name.lstrip("/")
         if os.path.isabs(name) or ".." in name.replace("\\", "/").split("/"):
             raise PromptFileError(
                 f"file reference {ref!r} leaves the folder of the imported file", file=file, line=line
             )
-        matches = sorted(globmod.glob(os.path.join(self.base, name), recursive=True))
+        try:
+            matches = expand_glob(os.path.join(self.base, name), max_matches=MAX_FILES)
+        except UsageError as exc:
+            raise PromptFileError(f"{ref!r}: {exc.message}", file=file, line=line) from None
         matches = [m for m in matches if not secret_problem(os.path.relpath(m, self.base))]  # .git, .env, keys
         files = [self.resolve(m, file=file, line=line) for m in matches if os.path.isfile(m)]
         if not files:

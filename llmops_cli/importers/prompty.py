@@ -29,7 +29,6 @@ from .common import (
     slug,
 )
 from .gh_models import model_id
-from .templates import literal_to_jinja
 
 PARAMS = GENERATION_PARAMS
 TYPES = {
@@ -91,8 +90,8 @@ def parse_prompty(
     engine = front.get("template", "jinja2")
     if isinstance(engine, dict):
         engine = engine.get("format", "jinja2")
-    mustache = engine == "mustache"
-    if engine not in ("jinja2", "mustache"):
+    mustache = engine in ("mustache", "handlebars")
+    if engine not in ("jinja2", "mustache", "handlebars"):
         log.add("unmapped", ("template",), f"template format {engine!r}", "read as Jinja")
 
     # model
@@ -164,23 +163,35 @@ def parse_prompty(
             "prompty splits messages after rendering; llmops renders these lines as text in one message",
             line=body_line,
         )
-    if mustache:
-        messages = [(r, literal_to_jinja(t, None)[0]) for r, t in messages]
-    else:
+    stub: str | None = None
+    if not mustache:
         from .common import check_compiles
 
-        for _, t in messages:
-            error = check_compiles(t)
-            if error:
-                raise PromptFileError(f"template does not compile as Jinja: {error}", file=label, line=body_line)
-        if any(re.search(r"\{%", t) for _, t in messages):
+        errors = [e for e in (check_compiles(t) for _, t in messages) if e]
+        if errors and re.search(r"\{\{\s*[#^/>!]", body):
+            mustache = True  # Mustache/Handlebars syntax in a file that does not say so
+            engine = "handlebars" if re.search(r"\{\{#(each|if|unless|with)\b", body) else "mustache"
             log.add(
                 "approximated",
-                (),
-                "whitespace around {% %} block tags",
-                "llmops trims the newline after a block tag and the indentation before it",
+                ("template",),
+                f"template read as {engine}",
+                "it does not compile as Jinja and uses Mustache/Handlebars tags",
                 line=body_line,
             )
+        elif errors:
+            raise PromptFileError(f"template does not compile as Jinja: {errors[0]}", file=label, line=body_line)
+    if mustache:
+        messages, stub = _translate_mustache(
+            messages, engine == "handlebars", set(declared), log, (body, body_line), count
+        )
+    elif any(re.search(r"\{%", t) for _, t in messages):
+        log.add(
+            "approximated",
+            (),
+            "whitespace around {% %} block tags",
+            "llmops trims the newline after a block tag and the indentation before it",
+            line=body_line,
+        )
 
     stem = os.path.basename(path).removesuffix(".prompty")
     draft = DraftPrompt(
@@ -199,6 +210,8 @@ def parse_prompty(
             draft.metadata[key] = front[key]
     if isinstance(front.get("name"), str):
         checked_name(front["name"], "name", label, log.line(("name",)))
+    if stub is not None:
+        draft.metadata["import"] = {"stub": stub}
     for var in _loop_vars(messages):
         if var not in declared:
             draft.declared_inputs[var] = {"type": "array"}
@@ -222,6 +235,45 @@ def parse_prompty(
         draft.cases.append(DraftCase(id="sample" if len(samples) == 1 else f"sample-{i + 1}", vars=plain(s)))
         count("sample")
     return [draft], [alias] if alias else [], [log], mapped
+
+
+def _translate_mustache(
+    messages: list[tuple[str, str]],
+    handlebars: bool,
+    known: set[str],
+    log: GapLog,
+    body_at: tuple[str, int],
+    count: Any,
+) -> tuple[list[tuple[str, str]], str | None]:
+    """Messages translated to Jinja (see :mod:`.mustache`); an untranslatable template becomes a stub prompt
+    quoting it (see :mod:`.partial`), with the construct reported. Returns (messages, stub reason or None)."""
+    from .mustache import Untranslatable, translate
+    from .partial import stub_messages
+
+    engine = "Handlebars" if handlebars else "Mustache"
+    out: list[tuple[str, str]] = []
+    for role, text in messages:
+        try:
+            jinja, constructs = translate(text, handlebars=handlebars, known=known or None)
+        except Untranslatable as exc:
+            body, body_line = body_at
+            offset = max(body.find(text), 0)
+            line = body_line + body.count("\n", 0, offset) + exc.line - 1
+            log.add(
+                "unmapped",
+                ("template",),
+                f"{engine} {exc.construct}",
+                f"{exc.detail}; the prompt is imported as a stub quoting the template",
+                line=line,
+            )
+            reason = f"the {engine} template has {exc.construct}, which has no faithful Jinja translation"
+            quoted = "\n\n".join(f"--- {r} ---\n{t}" for r, t in messages)
+            return stub_messages(reason, quoted, sorted(known)), reason
+        for c in sorted(constructs):
+            count(f"{engine} {c}")
+        out.append((role, jinja))
+    count(f"{engine} template")
+    return out, None
 
 
 def _loop_vars(messages: list[tuple[str, str]]) -> set[str]:

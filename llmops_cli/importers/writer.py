@@ -14,6 +14,7 @@ from ..config import CONFIG_FILE, ProjectConfig, parse_config
 from ..errors import UsageError
 from ..evals.assertions import JUDGE_TYPES
 from ..evals.judges import TYPE_PROMPTS
+from ..pathsafe import confined
 from ..spec import PROMPT_SUFFIX, RESERVED_INPUT_NAMES
 from .common import (
     _EMPTY,
@@ -137,7 +138,8 @@ def finish(draft: DraftPrompt, log: GapLog) -> tuple[dict[str, Any], dict[str, A
     if draft.tags:
         prompt["tags"] = [checked_name(str(t), "tag", draft.source) for t in draft.tags]
     meta = dict(draft.metadata)
-    imported: dict[str, Any] = {"source": draft.source}
+    extra = meta.pop("import", None)  # e.g. {"stub": why} for a prompt kept as a stub (see .partial)
+    imported: dict[str, Any] = {"source": draft.source, **(extra if isinstance(extra, dict) else {})}
     if draft.gaps:
         imported["unmapped"] = [g.marker() for g in draft.gaps]
     meta["import"] = imported
@@ -238,7 +240,7 @@ def merge_aliases(config_text: str | None, aliases: list[ModelAliasDraft]) -> tu
         body: dict[str, Any] = {"model": a.model}
         if a.api_base:
             body["api_base"] = a.api_base
-        if a.api_key_env:
+        if a.api_key_env and not a.api_base:  # an imported URL never gets a key (the importers report the gap)
             body["api_key_env"] = a.api_key_env
         if "offline" in config.models and not a.api_base and final != "offline":
             body["offline"] = "offline"
@@ -316,6 +318,7 @@ def apply(plan: Plan, report: ImportReport, *, force: bool, dry_run: bool, keep_
         path = os.path.join(plan.out, rel)
         if os.path.islink(path):
             raise UsageError(f"{rel} is a symbolic link; refusing to write through it")
+        confined(plan.out, rel)  # a linked folder (evals/ → elsewhere) may not carry the write outside
         if os.path.exists(path):
             with open(path, encoding="utf-8", errors="replace") as fh:
                 current = fh.read()
@@ -340,7 +343,7 @@ def apply(plan: Plan, report: ImportReport, *, force: bool, dry_run: bool, keep_
             report.files.append((rel, shown.get(action, action)))  # type: ignore[arg-type]
             continue
         if action in ("created", "overwritten", "updated"):
-            path = os.path.join(plan.out, rel)
+            path = confined(plan.out, rel)
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             tmp = f"{path}.llmops-import.tmp"
             with open(tmp, "w", encoding="utf-8", newline="\n") as fh:

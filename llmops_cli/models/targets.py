@@ -11,7 +11,8 @@ key it gets.
 
 Anything else — an alias with ``api_base`` and no ``api_key_env``, or a base URL given by ``--api-base``
 that is not the alias's own — gets :data:`PLACEHOLDER_KEY`, so an ambient ``OPENAI_API_KEY`` never leaves
-for a URL nobody tied it to.
+for a URL nobody tied it to. In ``eval run`` and ``eval gate`` the pairing of alias, ``api_base`` and
+``api_key_env`` must also be trusted by the base branch (:mod:`.trust`), else the placeholder is sent too.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ProviderError
+from ..errors import ProviderError, UsageError
 from ..redact import register_key_envs
 
 if TYPE_CHECKING:
     from ..config import ProjectConfig
+    from .trust import KeyTrust
 
 # The environment variable litellm reads a provider's key from (for the offline fallback decision).
 PROVIDER_KEY_ENV = {
@@ -68,6 +70,7 @@ class Endpoint:
     api_key_env: str | None = None
     params: dict[str, Any] = field(default_factory=dict, hash=False)
     budgets: dict[str, int] = field(default_factory=dict, hash=False)  # max_tokens per kind of output
+    alias: str | None = field(default=None, compare=False)  # the alias it was read from (not hashed)
 
     def describe(self) -> dict[str, Any]:
         d = {"model": self.model, "api_base": self.api_base, "api_key_env": self.api_key_env, "params": self.params}
@@ -114,6 +117,7 @@ def resolve_route(config: ProjectConfig, name: str) -> ModelRoute:
             off_alias.api_key_env if off_alias else None,
             dict(off_alias.params) if off_alias else {},
             dict(off_alias.budgets.items()) if off_alias else {},
+            alias.offline if off_alias else None,
         )
     return ModelRoute(name, model, alias.api_base, alias.api_key_env, offline)
 
@@ -130,6 +134,7 @@ class Target:
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # the offline alias's params, on top
     key_for_base: bool = True  # False when api_base is not the one the alias naming api_key_env gave
     budgets: dict[str, int] = field(default_factory=dict, hash=False)  # the offline alias's max_tokens per kind
+    withheld: str | None = None  # why the alias's own key is not sent (an untrusted pairing), for notices
 
     def prepare(
         self,
@@ -185,10 +190,28 @@ class Target:
         return d
 
 
-def choose_target(route: ModelRoute, *, api_base_override: str | None = None, label: str | None = None) -> Target:
+def check_api_base(url: str, what: str = "--api-base") -> str:
+    """``url`` when it is an http(s) URL with a host; :class:`UsageError` (exit 2) otherwise."""
+    from ..config import url_problem
+
+    problem = url_problem(url)
+    if problem:
+        raise UsageError(f"{what} {url[:200]!r} {problem}")
+    return url
+
+
+def choose_target(
+    route: ModelRoute,
+    *,
+    api_base_override: str | None = None,
+    label: str | None = None,
+    trust: KeyTrust | None = None,
+) -> Target:
     """The call target for a route now: the offline fallback when the provider's key is not in the
-    environment, then ``api_base_override``; :class:`ProviderError` when a needed key is missing."""
+    environment, then ``api_base_override``; :class:`ProviderError` when a needed key is missing.
+    ``trust``: the alias/URL/key-variable pairings that may carry a key (:mod:`.trust`); None: all."""
     model, api_base, key_env = route.model, route.api_base, route.api_key_env
+    alias_name: str | None = route.name
     params: dict[str, Any] = {}
     budgets: dict[str, int] = {}
     offline_from = None
@@ -197,15 +220,22 @@ def choose_target(route: ModelRoute, *, api_base_override: str | None = None, la
         off = route.offline
         model, api_base, key_env, params = off.model, off.api_base, off.api_key_env, dict(off.params)
         budgets = dict(off.budgets)
+        alias_name = off.alias
     key_for_base = True
+    withheld = None
     if api_base_override and api_base_override != api_base:
         api_base, key_for_base = api_base_override, False
+    elif trust is not None and api_base and key_env and not trust.allows(alias_name or "", api_base, key_env):
+        from .trust import withheld_notice
+
+        key_for_base = False
+        withheld = withheld_notice(alias_name or route.name, api_base, key_env, trust)
     if is_in_process(model):
         from ..providers.local import preflight
 
         preflight(model)  # the [local] extra and the model file: a clear error before any call
     wanted = label or route.name
-    target = Target(model, api_base, key_env, wanted, offline_from, params, key_for_base, budgets)
+    target = Target(model, api_base, key_env, wanted, offline_from, params, key_for_base, budgets, withheld)
     if not key_env and not api_base and _key_missing(model, None):
         env = PROVIDER_KEY_ENV[provider_of(model)]
         raise ProviderError(
@@ -226,8 +256,9 @@ def resolve_target(
     *,
     model_override: str | None = None,
     api_base_override: str | None = None,
+    trust: KeyTrust | None = None,
 ) -> Target:
-    """The call target for a model name (alias or id), applying ``--model`` / ``--api-base`` and the
-    alias's ``offline`` fallback when the provider's key is not in the environment."""
+    """The call target for a model name (alias or id), applying ``--model`` / ``--api-base``, the alias's
+    ``offline`` fallback when the provider's key is not in the environment, and the trusted pairings."""
     wanted = model_override or name
-    return choose_target(resolve_route(config, wanted), api_base_override=api_base_override)
+    return choose_target(resolve_route(config, wanted), api_base_override=api_base_override, trust=trust)

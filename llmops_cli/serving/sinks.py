@@ -7,7 +7,10 @@ bounded in-memory queue (a ``deque``; when it is full the record is dropped and 
 ``O_APPEND``, so lines from threads, event loops — and processes sharing the file on a local filesystem —
 never interleave. Before each batch the writer compares the path's inode with the open file's and reopens
 when the file was moved or removed (logrotate's default move-and-create; ``copytruncate`` works too).
-New files are created with mode 0600 (request logs carry caller tags and, when asked, redacted content);
+Only regular files are written: a FIFO, socket or device at the path (``LLMOPS_LOG=/dev/stdout``
+included) is refused like an unwritable file — its records are dropped and counted, one warning logged — so a
+FIFO without a reader never blocks a request, :func:`flush_all` or interpreter exit. New files are created with
+mode 0600 (request logs carry caller tags and, when asked, redacted content);
 pass ``file_mode`` to widen it. Records still queued are written at interpreter exit (``atexit``), on
 :meth:`~JsonlFileSink.flush` and on :meth:`~JsonlFileSink.close`; after ``os.fork()`` the child starts with
 an empty queue (the parent writes what it had queued).
@@ -19,8 +22,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import logging
 import os
+import stat
 import threading
 import weakref
 from collections import deque
@@ -202,9 +207,14 @@ class JsonlFileSink:
             self._close_fd()
             self.reopened += 1
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        # O_NONBLOCK: opening a FIFO that has no reader fails at once (ENXIO) instead of blocking this thread,
+        # flush_all() and interpreter exit forever; anything but a regular file is then refused.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(self.path, flags, self.file_mode)
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device): refused")
         self._fd, self._fd_id = fd, (st.st_dev, st.st_ino)
         return fd
 

@@ -31,12 +31,14 @@ Hourly spend spike
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..errors import UsageError
 from .engine import Records
 from .engine import naive_utc as _naive
 from .report import key_sql
@@ -63,6 +65,13 @@ class CheckOptions:
     hourly_min_baseline_h: int = 24
     hourly_min_usd: float = 0.0
     hourly_min_calls: int = 20
+
+    def __post_init__(self) -> None:
+        """Every threshold a finite number (``--budget-per-day inf`` or ``--version-ratio nan`` would never
+        fire, or fire always, while looking like a check): :class:`UsageError` otherwise."""
+        for name, value in vars(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise UsageError(f"--{name.replace('_', '-')}: expected a finite number, got {value}")
 
 
 @dataclass

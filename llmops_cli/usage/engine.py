@@ -6,12 +6,19 @@ Validation
 ----------
 Each JSON Lines line is read with every field as raw JSON (``ts`` and ``outcome`` as text) and checked
 against the record format (README, "Usage reports, budgets and spikes"): ``v`` is 1; ``ts`` an RFC 3339
-string; ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
+string with its offset (``Z`` or ``±HH:MM``; a naive time is refused, not guessed — a typed Parquet timestamp
+is UTC); ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
 or null; ``tokens_in``/``tokens_out`` non-negative integers or null; ``cost_usd`` a finite non-negative
 number or null; ``latency_ms`` a finite non-negative number; ``outcome`` ``"ok"`` or ``"error"``; ``tags``
-an object (or absent). A string where a number belongs (``"12"``), a float where an integer belongs
-(``1.5``) or a boolean is invalid — never coerced. A line that is not JSON or not an object is invalid.
-Blank lines are ignored.
+an object with distinct keys (or absent). A string where a number belongs (``"12"``), a float where an integer
+belongs (``1.5``) or a boolean is invalid — never coerced. A line that is not JSON or not an object is invalid,
+and so is one that repeats a key (``{"cost_usd": 0, "cost_usd": 9}``: readers disagree on which value wins).
+``NaN``/``Infinity`` and numbers beyond :data:`MAX_COST_USD` / :data:`MAX_LATENCY_MS` / :data:`MAX_TOKENS` are
+invalid, so no sum can overflow to infinity. Blank lines are ignored.
+
+JSON Lines are read in one pass by DuckDB's ``read_json``, which stops at a line that is not a JSON object or
+repeats a key; then the files it stops at are read again record by record (``read_ndjson_objects``, about 7×
+the CPU), where such a line becomes an invalid record like any other.
 
 Strict by default: the first invalid record stops the command with exit 2 and ``file:line: reason``
 (``file: row N`` for Parquet). ``skip_invalid=True`` leaves invalid records out and counts them.
@@ -30,7 +37,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, cast
 
 from ..errors import UsageError, UserError
 from .sources import LogFiles
@@ -42,6 +49,10 @@ MEMORY_LIMIT = "256MB"  # 1M records: ~200 MB peak RSS (bench/usage_bench.py); L
 MAX_THREADS = 4
 MAX_LINE_BYTES = 8 * 1024 * 1024  # DuckDB read buffer per record (maximum_object_size)
 SCHEMA_VERSION = 1
+MAX_COST_USD = 1e9  # per call: no call costs a billion dollars; sums of such values stay finite
+MAX_LATENCY_MS = 1e10  # per call: 115 days
+MAX_TOKENS = 10**12  # per call
+MAX_PROBED_FILES = 256  # JSON Lines files probed one by one when the fast reader stops (more: all read slowly)
 
 _FIELDS = (
     "v",
@@ -109,8 +120,10 @@ _TYPED = ", ".join(
         "_file",
         "_row",
         "ts IS NULL AND prompt IS NULL AND outcome IS NULL AND v IS NULL AS _empty",
+        "_dup",
         """CASE WHEN ends_with(ts, 'Z') THEN try_cast(ts AS TIMESTAMP)
-          ELSE try_cast(try_cast(ts AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts""",
+          WHEN ends_with(ts, 'z') OR (substr(ts, -6, 1) IN ('+', '-') AND substr(ts, -3, 1) = ':')
+          THEN try_cast(try_cast(ts AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts""",
         "outcome",
         *(f"{c} IS NULL AS {c}_null" for c in (*_STR, *_NUM)),
         *(f"{_str(c)} AS {c}" for c in _STR),
@@ -121,7 +134,7 @@ _TYPED = ", ".join(
 
 
 def _int_ok(c: str) -> str:
-    return f"({c}_null OR coalesce({c} >= 0 AND isfinite({c}) AND {c} = floor({c}), false))"
+    return f"({c}_null OR coalesce({c} >= 0 AND {c} <= {MAX_TOKENS} AND {c} = floor({c}), false))"
 
 
 def _str_ok(c: str) -> str:
@@ -131,8 +144,9 @@ def _str_ok(c: str) -> str:
 # Stage 2: the first problem of a record (NULL when valid), worded like record_problem().
 _PROBLEM = f"""CASE
   WHEN _empty THEN 'not a JSON object (or not valid JSON)'
+  WHEN _dup THEN 'duplicate key in the record'
   WHEN v IS DISTINCT FROM {SCHEMA_VERSION} THEN 'v: expected {SCHEMA_VERSION}'
-  WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string'
+  WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)'
   WHEN coalesce(prompt, '') = '' THEN 'prompt: expected a non-empty string'
   WHEN coalesce(model, '') = '' THEN 'model: expected a non-empty string'
   WHEN NOT {_str_ok("version")} THEN 'version: expected a string or null'
@@ -141,12 +155,13 @@ _PROBLEM = f"""CASE
   WHEN NOT {_str_ok("error_class")} THEN 'error_class: expected a string or null'
   WHEN NOT {_int_ok("tokens_in")} THEN 'tokens_in: expected a non-negative integer or null'
   WHEN NOT {_int_ok("tokens_out")} THEN 'tokens_out: expected a non-negative integer or null'
-  WHEN NOT (cost_usd_null OR coalesce(cost_usd >= 0 AND isfinite(cost_usd), false))
-    THEN 'cost_usd: expected a finite non-negative number or null'
-  WHEN NOT coalesce(latency_ms >= 0 AND isfinite(latency_ms), false)
-    THEN 'latency_ms: expected a finite non-negative number'
+  WHEN NOT (cost_usd_null OR coalesce(cost_usd >= 0 AND cost_usd <= {MAX_COST_USD:.0f}, false))
+    THEN 'cost_usd: expected a finite non-negative number (at most {MAX_COST_USD:.0e}) or null'
+  WHEN NOT coalesce(latency_ms >= 0 AND latency_ms <= {MAX_LATENCY_MS:.0f}, false)
+    THEN 'latency_ms: expected a finite non-negative number (at most {MAX_LATENCY_MS:.0e})'
   WHEN outcome IS NULL OR outcome NOT IN ('ok', 'error') THEN 'outcome: expected "ok" or "error"'
   WHEN tags IS NULL THEN 'tags: expected an object'
+  WHEN tags <> '{{}}' AND len(json_keys(tags)) <> len(list_distinct(json_keys(tags))) THEN 'tags: duplicate key'
 END"""
 
 _NORMAL = f"""_file, _row, ({_PROBLEM}) AS _problem, ts, prompt, version, channel, arm, model,
@@ -158,34 +173,55 @@ _VARCHAR_FIELDS = ("ts", "outcome")
 _JSON_COLUMNS = "{" + ", ".join(f"'{f}': '{'VARCHAR' if f in _VARCHAR_FIELDS else 'JSON'}'" for f in _FIELDS) + "}"
 
 
-def _jsonl_sql() -> str:
+def _jsonl_sql(param: str = "jsonl") -> str:
+    """The fast reader: stops (InvalidInputException) at a line that is not a JSON object or repeats a key."""
     return (
-        f"SELECT filename AS _file, NULL::BIGINT AS _row, * EXCLUDE (filename) FROM read_json($jsonl, "
-        f"format='newline_delimited', columns={_JSON_COLUMNS}, ignore_errors=true, filename=true, "
+        f"SELECT filename AS _file, NULL::BIGINT AS _row, false AS _dup, * EXCLUDE (filename) FROM read_json("
+        f"${param}, format='newline_delimited', columns={_JSON_COLUMNS}, ignore_errors=false, filename=true, "
         f"maximum_object_size={MAX_LINE_BYTES}, compression='auto')"
     )
 
 
-def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> str:
+def _jsonl_tolerant_sql(param: str = "jsonl") -> str:
+    """The record-by-record reader: each line as one JSON value (NULL when it is not JSON), fields extracted
+    by path, ``_dup`` when the object repeats a key."""
+    paths = ", ".join(f"'$.\"{f}\"'" for f in _FIELDS)
+    cols = [
+        f"_l[{i}]->>'$' AS {f}" if f in _VARCHAR_FIELDS else f"nullif(_l[{i}]::VARCHAR, 'null')::JSON AS {f}"
+        for i, f in enumerate(_FIELDS, start=1)
+    ]
+    return (
+        f"SELECT _file, NULL::BIGINT AS _row, coalesce(len(_k) <> len(list_distinct(_k)), false) AS _dup, "
+        f"{', '.join(cols)} FROM (SELECT filename AS _file, json_keys(json) AS _k, json_extract(json, [{paths}]) AS _l "
+        f"FROM read_ndjson_objects(${param}, ignore_errors=true, filename=true, maximum_object_size={MAX_LINE_BYTES}, "
+        f"compression='auto'))"
+    )
+
+
+def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...], label: str) -> str:
     """The Parquet files mapped onto the same raw JSON columns as JSON Lines (missing columns are null)."""
     try:
         desc = con.execute("DESCRIBE SELECT * FROM read_parquet($p, union_by_name=true)", {"p": list(files)}).fetchall()
     except Exception as exc:  # duckdb.Error: not Parquet, unreadable
-        raise LogFileError(f"cannot read Parquet: {_short(exc)}", file=files[0]) from exc
+        raise LogFileError(f"cannot read Parquet: {_short(exc)}", file=label) from exc
     types = {str(name): str(typ).upper() for name, typ, *_ in desc}
     cols = []
     for f in _FIELDS:
         typ = types.get(f)
         if typ is None:
             cols.append(f"NULL::JSON AS {f}")
-        elif f == "tags" and (typ.startswith("VARCHAR") or typ == "JSON"):
-            cols.append(f"try_cast({f} AS JSON) AS {f}")
+        elif f == "tags" and (typ.startswith("VARCHAR") or typ == "JSON"):  # text that is not JSON: invalid, not {}
+            cols.append(
+                f"CASE WHEN {f} IS NULL THEN NULL ELSE coalesce(try_cast({f} AS JSON), '\"\"'::JSON) END AS {f}"
+            )
+        elif f == "ts" and typ.startswith("TIMESTAMP"):  # a typed Parquet timestamp is UTC (Parquet's convention)
+            cols.append(f"strftime({f}, '%Y-%m-%dT%H:%M:%S.%f') || 'Z' AS {f}")
         elif f in _VARCHAR_FIELDS:
             cols.append(f"CAST({f} AS VARCHAR) AS {f}")
         else:
             cols.append(f"to_json({f}) AS {f}")
     return (
-        f"SELECT filename AS _file, file_row_number + 1 AS _row, {', '.join(cols)} "
+        f"SELECT filename AS _file, file_row_number + 1 AS _row, false AS _dup, {', '.join(cols)} "
         f"FROM read_parquet($parquet, union_by_name=true, filename=true, file_row_number=true)"
     )
 
@@ -207,15 +243,54 @@ class Records:
     skip_invalid: bool = False
     invalid: int = 0
     examples: list[str] = field(default_factory=list)
+    parquet_sql: str | None = None
+    fell_back: bool = False  # some JSON Lines files are read record by record
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run ``sql`` ({normal} stands for the normalised records); DuckDB errors become exit-2 errors."""
+        """Run ``sql`` ({normal} stands for the normalised records); DuckDB errors become exit-2 errors.
+
+        When the fast JSON Lines reader stops at a line that is not a JSON object (or repeats a key), the
+        files it stops at are read record by record (:meth:`_fall_back`), where that line is an invalid
+        record, and the query runs again."""
         try:
-            if "{normal}" in sql:
-                sql, params = sql.replace("{normal}", self.normal), {**self.params, **(params or {})}
-            return self.con.execute(sql, params or {}).fetchall()
+            return self._run(sql, params)
+        except Exception as exc:
+            if self.fell_back or not self.files.jsonl or not _is_json_read_error(exc):
+                raise _as_user_error(exc) from exc
+        try:
+            self._fall_back()
+            return self._run(sql, params)
         except Exception as exc:
             raise _as_user_error(exc) from exc
+
+    def _fall_back(self) -> None:
+        """Probe each JSON Lines file with the fast reader (up to :data:`MAX_PROBED_FILES`); those it stops at
+        are read by the slower record-by-record reader, the others stay on the fast one."""
+        self.fell_back = True
+        files = list(self.params["jsonl"])
+        good: list[str] = []
+        if len(files) <= MAX_PROBED_FILES:
+            touch = ", ".join(f"count({f})" for f in _FIELDS)  # every column, so each is transformed
+            for f in files:
+                try:
+                    self.con.execute(f"SELECT {touch} FROM ({_jsonl_sql('one')})", {"one": [f]}).fetchall()
+                    good.append(f)
+                except Exception as exc:
+                    if not _is_json_read_error(exc):
+                        raise
+        bad = [f for f in files if f not in set(good)] or files
+        good = [f for f in good if f not in set(bad)]
+        self.params = {k: v for k, v in self.params.items() if k != "jsonl"} | {"jsonl_bad": bad}
+        parts = [_jsonl_tolerant_sql("jsonl_bad")]
+        if good:
+            self.params["jsonl"] = good
+            parts.insert(0, _jsonl_sql("jsonl"))
+        self.normal = _normal_sql([*parts, self.parquet_sql])
+
+    def _run(self, sql: str, params: dict[str, Any] | None) -> list[tuple[Any, ...]]:
+        if "{normal}" in sql:
+            sql, params = sql.replace("{normal}", self.normal), {**self.params, **(params or {})}
+        return self.con.execute(sql, params or {}).fetchall()
 
     def note_invalid(self, count: int) -> None:
         """Record how many invalid records a pass saw; in strict mode, raise naming the first one."""
@@ -269,6 +344,15 @@ def naive_utc(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
+def _is_json_read_error(exc: Exception) -> bool:
+    import duckdb
+
+    text = str(exc)
+    return isinstance(exc, duckdb.InvalidInputException) and (
+        "JSON" in text or "duplicate key" in text or "maximum_object_size" in text
+    )
+
+
 def _as_user_error(exc: Exception) -> Exception:
     import duckdb
 
@@ -287,17 +371,33 @@ def _as_user_error(exc: Exception) -> Exception:
 def open_records(files: LogFiles, *, skip_invalid: bool = False) -> Records:
     """Open the logs (nothing is read yet): a connection and the normalised-records subquery."""
     con = connect()
-    parts = []
     params: dict[str, Any] = {}
+    parquet = None
     if files.jsonl:
-        parts.append(_jsonl_sql())
-        params["jsonl"] = list(files.jsonl)
+        params["jsonl"] = [literal_path(f) for f in files.jsonl]
     if files.parquet:
-        parts.append(_parquet_sql(con, files.parquet))
-        params["parquet"] = list(files.parquet)
-    raw = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
-    normal = f"SELECT {_NORMAL} FROM (SELECT {_TYPED} FROM ({raw}))"
-    return Records(con=con, files=files, normal=normal, params=params, skip_invalid=skip_invalid)
+        params["parquet"] = [literal_path(f) for f in files.parquet]
+        parquet = _parquet_sql(con, tuple(params["parquet"]), files.parquet[0])
+
+    normal = _normal_sql([_jsonl_sql() if files.jsonl else None, parquet])
+    return Records(con=con, files=files, normal=normal, params=params, skip_invalid=skip_invalid, parquet_sql=parquet)
+
+
+def _normal_sql(parts: list[str | None]) -> str:
+    raw = " UNION ALL BY NAME ".join(f"({p})" for p in parts if p)
+    return f"SELECT {_NORMAL} FROM (SELECT {_TYPED} FROM ({raw}))"
+
+
+_DUCKDB_GLOB = re.compile(r"[*?\[]")
+
+
+def literal_path(path: str) -> str:
+    """``path`` as DuckDB reads it literally: DuckDB expands ``*``, ``?`` and ``[…]`` in every local file name it
+    is given, so a log named ``a[1].jsonl`` would read ``a1.jsonl``; each such character is written as a
+    one-character class (``[[]``, ``[*]``), which matches only itself. Remote addresses are left as they are."""
+    if "://" in path or not _DUCKDB_GLOB.search(path):
+        return path
+    return _DUCKDB_GLOB.sub(lambda m: f"[{m.group()}]", path)
 
 
 def _locate(file: str, row: int | None, problem: str) -> str:
@@ -329,14 +429,27 @@ def _invalid_lines(path: str) -> Iterator[tuple[int, str]]:
                     yield lineno, reason
 
 
-def _is_num(x: Any) -> bool:
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKey
+    return out
+
+
+def _is_num(x: Any) -> TypeGuard[int | float]:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
 
 
 def record_problem(line: bytes | str) -> str | None:
     """The first problem of one JSON Lines record, as the SQL check words it (None when valid)."""
     try:
-        rec = json.loads(line)
+        rec = json.loads(line, object_pairs_hook=_distinct_keys)
+    except _DuplicateKey:
+        return "duplicate key in the record"
     except (ValueError, RecursionError):
         return "not valid JSON"
     if not isinstance(rec, dict):
@@ -345,8 +458,8 @@ def record_problem(line: bytes | str) -> str | None:
     ts = g("ts")
     if g("v") != SCHEMA_VERSION or isinstance(g("v"), bool):
         return f"v: expected {SCHEMA_VERSION}"
-    if not isinstance(ts, str) or _parse_ts(ts) is None:
-        return "ts: expected an RFC 3339 timestamp string"
+    if not isinstance(ts, str) or _parse_ts(ts, naive_ok=False) is None:
+        return "ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)"
     for key in ("prompt", "model"):
         if not isinstance(g(key), str) or not g(key):
             return f"{key}: expected a non-empty string"
@@ -355,12 +468,13 @@ def record_problem(line: bytes | str) -> str | None:
             return f"{key}: expected a string or null"
     for key in ("tokens_in", "tokens_out"):
         val = g(key)
-        if val is not None and not (_is_num(val) and float(val).is_integer()):
+        if val is not None and not (_is_num(val) and float(val).is_integer() and val <= MAX_TOKENS):
             return f"{key}: expected a non-negative integer or null"
-    if g("cost_usd") is not None and not _is_num(g("cost_usd")):
-        return "cost_usd: expected a finite non-negative number or null"
-    if not _is_num(g("latency_ms")):
-        return "latency_ms: expected a finite non-negative number"
+    cost, latency = g("cost_usd"), g("latency_ms")
+    if cost is not None and not (_is_num(cost) and cost <= MAX_COST_USD):
+        return f"cost_usd: expected a finite non-negative number (at most {MAX_COST_USD:.0e}) or null"
+    if not (_is_num(latency) and latency <= MAX_LATENCY_MS):
+        return f"latency_ms: expected a finite non-negative number (at most {MAX_LATENCY_MS:.0e})"
     if g("outcome") not in ("ok", "error"):
         return 'outcome: expected "ok" or "error"'
     if g("tags") is not None and not isinstance(g("tags"), dict):
@@ -368,12 +482,15 @@ def record_problem(line: bytes | str) -> str | None:
     return None
 
 
-def _parse_ts(text: str) -> datetime | None:
+def _parse_ts(text: str, *, naive_ok: bool = True) -> datetime | None:
+    """An ISO date/time; a naive one is UTC when ``naive_ok`` (options), refused otherwise (records)."""
     try:
         t = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
+    if t.tzinfo:
+        return t
+    return t.replace(tzinfo=UTC) if naive_ok else None
 
 
 # ---- time windows ---------------------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """Which log files a usage command reads: files, directories, globs, ``$LLMOPS_LOG`` (and its rotations).
 
 Bounded: at most :data:`MAX_FILES` files, directories walked :data:`MAX_DEPTH` levels deep without following
-symbolic links. ``s3://``, ``gs://`` and ``https://`` addresses are passed to DuckDB as they are (its httpfs
+symbolic links, globs expanded once by :func:`llmops_cli.pathsafe.expand_glob` (no directory link followed).
+Each file is read once: a second name of a file already selected (``current.jsonl`` linked to a rotated file)
+is left out. ``s3://``, ``gs://`` and ``https://`` addresses are passed to DuckDB as they are (its httpfs
 extension must be installed and loaded; llmops never installs extensions).
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -15,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NotFoundError, UsageError
+from ..pathsafe import expand_glob, has_glob, unique_real
 
 MAX_FILES = 10_000
 MAX_DEPTH = 8
 # requests.jsonl, requests.jsonl.gz, logrotate's requests.jsonl.1 / .2.gz / -20261127(.gz), x.parquet
 LOG_NAME = re.compile(r"\.jsonl(?:\.\d{1,6}|-\d{8,10})?(?:\.gz)?$|\.parquet$")
 _REMOTE = re.compile(r"^(?:s3|s3a|gs|gcs|r2|az|azure|abfss|https?)://", re.I)
-_GLOB = re.compile(r"[*?\[]")
 
 
 @dataclass(frozen=True)
@@ -74,31 +75,29 @@ def resolve_logs(args: Sequence[str], env: Mapping[str, str] | None = None) -> L
         default = env.get("LLMOPS_LOG", "").strip()
         if not default:
             raise UsageError("no logs given: pass LOGS (files, directories, globs) or set LLMOPS_LOG")
-        if _REMOTE.match(default) or _GLOB.search(default):
+        if _REMOTE.match(default) or (has_glob(default) and not os.path.lexists(default)):
             args = [default]
         else:
             found = _rotations(Path(default))
             if not found:
                 raise NotFoundError("no request log at $LLMOPS_LOG", file=default)
     for arg in args:
-        if _REMOTE.match(arg):
+        if _REMOTE.match(arg) or os.path.isfile(arg):
             found.append(arg)
-        elif _GLOB.search(arg):
-            matches = sorted(m for m in glob.iglob(arg, recursive=True) if os.path.isfile(m))
-            if not matches:
-                raise NotFoundError("no file matches this pattern", file=arg)
-            found += matches
         elif os.path.isdir(arg):
             before = len(found)
             _walk(Path(arg), found)
             if len(found) == before:
                 raise NotFoundError("no *.jsonl, *.jsonl.gz or *.parquet file in this directory", file=arg)
-        elif os.path.isfile(arg):
-            found.append(arg)
+        elif has_glob(arg):
+            matches = expand_glob(arg, max_matches=MAX_FILES)
+            if not matches:
+                raise NotFoundError("no file matches this pattern", file=arg)
+            found += matches
         else:
             raise NotFoundError("no such log file", file=arg)
         _check_count(found, arg)
-    unique = list(dict.fromkeys(found))
+    unique = unique_real(found)
     return LogFiles(
         jsonl=tuple(f for f in unique if not _is_parquet(f)),
         parquet=tuple(f for f in unique if _is_parquet(f)),

@@ -1,7 +1,9 @@
 """The importer fixture corpus (``tests/fixtures/importers/*``): import, lint and evaluate each project.
 
 Each fixture folder holds the source files and an ``expect.yaml``: ``format``, ``files`` (what to import),
-``error: true`` when the import must fail with exit 2, and ``unmapped`` (constructs the report must list).
+``error: true`` when the import must fail with exit 2, ``unmapped`` (constructs the report must list),
+``stub: true`` when a prompt is kept as an import stub (``eval run`` must refuse it, exit 2) and ``cases`` (how
+many golden cases must land).
 Used by ``tests/test_import_corpus.py`` and ``bench/import_corpus.py``.
 """
 
@@ -61,6 +63,9 @@ class Outcome:
     eval_detail: str = ""
     samples: int = 0
     seconds: float = 0.0
+    cases: int = 0
+    stubs: list[str] = field(default_factory=list)  # prompts kept as import stubs
+    stub_refused: bool | None = None  # eval run refused the stubs with exit 2 (None: no stub)
 
 
 def run_fixture(fixture: Path, work: Path, url: str | None, *, evaluate: bool = True) -> Outcome:
@@ -70,6 +75,7 @@ def run_fixture(fixture: Path, work: Path, url: str | None, *, evaluate: bool = 
     from llmops_cli.importers import import_files
     from llmops_cli.lint import lint_project
     from llmops_cli.project import Project
+    from llmops_cli.spec import import_stub
 
     exp = expectation(fixture)
     start = time.perf_counter()
@@ -84,17 +90,30 @@ def run_fixture(fixture: Path, work: Path, url: str | None, *, evaluate: bool = 
         return Outcome(fixture.name, False, error=str(exc), seconds=time.perf_counter() - start)
     finally:
         os.chdir(cwd)
-    result = Outcome(fixture.name, True, unmapped=[g.construct for g in report.unmapped])
+    result = Outcome(fixture.name, True, unmapped=[g.construct for g in report.unmapped], cases=report.cases)
     project = Project.open(out)
     result.lint_errors = [
         f"{f.location()}: [{f.code}] {f.message}" for f in lint_project(project) if f.severity == "error"
     ]
+    result.stubs = [n for n in project.prompt_names() if import_stub(project.load(n).spec.metadata)]
     if evaluate and url:
-        outcome = run_eval(Project.open(out), EvalOptions(model="chat", concurrency=8))
-        totals = outcome.summary.totals
-        samples, errors, judge_errors = totals.samples, totals.errors, totals.judge_errors
-        result.samples = samples
-        result.eval_ok = errors == 0 and judge_errors == 0
-        result.eval_detail = f"{samples} samples, {errors} errors, {judge_errors} judge errors"
+        evaluated = [n for n in project.golden_names() if n in project.prompt_names() and n not in result.stubs]
+        stubbed = [n for n in result.stubs if project.golden_file(n)]
+        if stubbed:
+            try:
+                run_eval(Project.open(out), EvalOptions(names=stubbed, model="chat"))
+                result.stub_refused = False
+            except UserError as exc:
+                result.stub_refused = exc.exit_code == 2 and "import stub" in exc.message
+        if evaluated:
+            outcome = run_eval(Project.open(out), EvalOptions(names=evaluated, model="chat", concurrency=8))
+            totals = outcome.summary.totals
+            samples, errors, judge_errors = totals.samples, totals.errors, totals.judge_errors
+            result.samples = samples
+            result.eval_ok = errors == 0 and judge_errors == 0
+            result.eval_detail = f"{samples} samples, {errors} errors, {judge_errors} judge errors"
+        else:
+            result.eval_ok = bool(result.stub_refused) or not stubbed
+            result.eval_detail = "only import stubs: eval refused them" if stubbed else "nothing to evaluate"
     result.seconds = time.perf_counter() - start
     return result

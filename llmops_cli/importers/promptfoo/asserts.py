@@ -219,6 +219,9 @@ def map_assert(
             "context-recall": "no llmops equivalent",
             "context-relevance": "no llmops equivalent",
         }.get(base, "no llmops assertion with the same meaning")
+        if base in ("javascript", "python") and isinstance(value, str) and value.strip():
+            code = " ".join(value.split())  # kept with the gap, so the check can be rewritten by hand
+            detail += f"; source: {code[:300]}{'…' if len(code) > 300 else ''}"
         return gap(f"{raw_type} assertion", detail)
     if negate:
         t = mapped["type"]

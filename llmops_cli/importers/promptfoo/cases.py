@@ -139,8 +139,12 @@ def _test_entries(st: State) -> list[tuple[Any, GapLog, tuple[str | int, ...]]]:
         if "://" in name or name.startswith("huggingface:"):
             log.add("unmapped", path, "remote test source", f"{safe_id(name)}: download it and reference the file")
             continue
-        if name.lower().endswith(CODE_EXT):
-            log.add("unmapped", path, "test generator", f"{name}: code that generates tests cannot run in llmops")
+        if re.sub(r":\w+$", "", name).lower().endswith(CODE_EXT):  # a generator: its export file, if any
+            from ..partial import generated_tests
+
+            exported = generated_tests(st, ref, path, log)
+            if exported is not None:
+                out.extend(_test_file(st, exported, log, log.line(path)))
             continue
         line = log.line(path)
         files = st.src.glob(name, file=log.file, line=line) if any(c in name for c in "*?[") else None

@@ -17,6 +17,7 @@ from ..common import (
     slug,
     unique,
 )
+from ..partial import fill_stub
 from .cases import map_tests
 from .prompts import map_prompts
 from .providers import map_providers
@@ -77,6 +78,9 @@ def parse_promptfoo(
     taken: set[str] = set()
     for plabel, messages, _ppath in prompts:
         pname = base if len(prompts) == 1 else f"{base}/{unique(slug(plabel, 'prompt'), taken)}"
+        stub = fill_stub(messages, cases, defaults["vars"])  # a prompt built by code: a marked stub
+        if stub is not None:
+            messages = stub[0]
         d = DraftPrompt(
             name=pname,
             model=first,
@@ -88,11 +92,13 @@ def parse_promptfoo(
         )
         if len(prompts) > 1:
             d.metadata["promptfoo_prompt"] = plabel
+        if stub is not None:
+            d.metadata["import"] = {"stub": stub[1]}
         d.default_vars = dict(defaults["vars"])
         d.default_asserts = [dict(a) for a in defaults["assert"]]
         d.cases = [_copy_case(c) for c in cases]
         d.judge_vars = {v for c in cases for v in c.metadata.pop("_judge_vars", [])} | defaults["judge_vars"]
-        d.gaps = list(prompt_gaps)
+        d.gaps = list(prompt_gaps) + list(st.prompt_gaps)
         for c in d.cases:
             c.metadata.pop("_judge_vars", None)
         drafts.append(d)

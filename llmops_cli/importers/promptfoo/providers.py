@@ -83,6 +83,7 @@ def map_providers(st: State) -> tuple[list[ModelAliasDraft], str, Any]:
         alias = ModelAliasDraft(unique(slug(plabel or model.split("/", 1)[-1], "model"), taken), model)
         if pid.startswith(("openai:completion:", "ollama:completion:")):
             log.add("approximated", path, f"completion provider `{pid}`", "imported as a chat model")
+        key_path: tuple[str | int, ...] = ()
         for ckey, value in (config or {}).items():
             cpath = (*path, "config", ckey)
             if ckey in PARAMS and (problem := param_problem(PARAMS[ckey], value)) is None:
@@ -96,6 +97,7 @@ def map_providers(st: State) -> tuple[list[ModelAliasDraft], str, Any]:
                 )
             elif ckey in ("apiKeyEnvar", "apiKeyEnv") and isinstance(value, str) and value.replace("_", "").isalnum():
                 alias.api_key_env = value
+                key_path = cpath
             elif (
                 ckey in ("apiBaseUrl", "baseUrl", "apiHost", "base_url")
                 and isinstance(value, str)
@@ -118,6 +120,8 @@ def map_providers(st: State) -> tuple[list[ModelAliasDraft], str, Any]:
                 st.mapped("response_format json_schema")
             else:
                 log.add("unmapped", cpath, f"provider config `{ckey}`", "not a generation param llmops knows")
+        if alias.api_base and alias.api_key_env:
+            _unpair_key(st, alias, key_path)
         aliases.append(alias)
         st.mapped("provider")
     if len(aliases) > 1:
@@ -139,6 +143,22 @@ def map_providers(st: State) -> tuple[list[ModelAliasDraft], str, Any]:
     else:
         first = aliases[0].name
     return aliases, first, output
+
+
+def _unpair_key(st: State, alias: ModelAliasDraft, path: tuple[str | int, ...]) -> None:
+    """An imported URL never gets a key variable: the URL is kept, the variable dropped and reported, so no
+    key leaves for a URL that only the imported file vouches for (see ``llmops_cli.models.trust``)."""
+    from ...models.trust import show_url
+
+    env, alias.api_key_env = alias.api_key_env, None
+    gap = st.log.add(
+        "unmapped",
+        path,
+        f"key variable `{env}` for {show_url(alias.api_base or '')}",
+        f"llmops never pairs an imported api_base with a key; after checking the URL, add `api_key_env: {env}` "
+        f"to models.{alias.name} in llmops.yaml yourself",
+    )
+    st.prompt_gaps.append(gap)
 
 
 def _provider_parts(item: Any) -> tuple[str | None, str | None, dict[str, Any] | None]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...errors import PromptFileError
 from ..common import MAX_FILES, GapLog, SourceDir
+from ..report import Gap
 
 CODE_EXT = (".js", ".mjs", ".cjs", ".ts", ".py")
 
@@ -21,6 +22,7 @@ class State:
         self.logs: dict[str, GapLog] = {log.file: log}
         self.report_mapped: dict[str, int] = {}
         self.files = 0
+        self.prompt_gaps: list[Gap] = []  # gaps every imported prompt carries (``prompt lint``: import-gap)
 
     def mapped(self, what: str, n: int = 1) -> None:
         self.report_mapped[what] = self.report_mapped.get(what, 0) + n
