@@ -9,6 +9,7 @@ from typing import Any, Literal
 from .errors import UserError
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
+from .safety.config import SAFETY_TYPES, safety_fields_problem
 from .variables import validate_variables
 
 Severity = Literal["error", "warning"]
@@ -202,6 +203,15 @@ def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
         for i, a in enumerate(gs.asserts_for(case)):
             if not isinstance(a.get("type"), str):
                 add("bad-assertion", f"case {case.id!r}: assertion {i} has no 'type'", gs.line_at(index, "assert"))
+                continue
+            atype = a["type"].removeprefix("not-")
+            problem = safety_fields_problem(atype, a) if atype in SAFETY_TYPES else None
+            if problem:
+                add(
+                    "bad-assertion",
+                    f"case {case.id!r}: assertion {i} ({a['type']}): {problem}",
+                    gs.line_at(index, "assert"),
+                )
     return out
 
 

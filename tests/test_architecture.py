@@ -263,7 +263,7 @@ def test_git_is_reached_only_through_the_git_layer() -> None:
 FOUNDATION = {"_version", "errors", "limits", "redact", "hashing", "jsonio", "yamlio", "versions", "tagnames"}
 CORE = {
     "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
-    "providers", "models", "serving", "prompt", "project", "lint",
+    "providers", "models", "safety", "serving", "prompt", "project", "lint",
 }  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     # foundation: no package-level state, imported by everything
@@ -288,7 +288,8 @@ LAYERS: dict[str, set[str]] = {
     "goldens": FOUNDATION | {"config", "spec"},
     "providers": FOUNDATION,
     "models": FOUNDATION | {"config", "providers"},
-    "serving": FOUNDATION | {"models"},  # a rendered prompt's calls in serving code: logs, retries, tracing
+    "safety": FOUNDATION,  # PII detectors, the refusal model, guards: shared by serving, lint and evals
+    "serving": FOUNDATION | {"models", "safety"},  # a rendered prompt's calls in serving code: logs, retries, tracing
     "prompt": FOUNDATION | {"spec", "models", "serving", "templating", "variables", "sources"},
     "project": FOUNDATION | (CORE - {"lint", "project"}),
     "lint": FOUNDATION | (CORE - {"lint"}),
