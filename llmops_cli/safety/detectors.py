@@ -347,7 +347,7 @@ _PRIORITY = {name: i for i, name in enumerate(DETECTORS)}
 # around each run (context on both sides for country codes, a DNI's letter and the look-arounds).
 _DIGIT_MASK = str.maketrans("0123456789", "##########")
 _NUMERIC_RUN = re.compile(r"#(?:(?:[ \-./()]{0,2}#){6,}|#{0,2}\.#{1,3}\.#{1,3}\.#)")
-_BEFORE, _AFTER = 12, 6
+_BEFORE, _AFTER = 16, 16
 
 
 @dataclass(frozen=True, slots=True)
