@@ -32,7 +32,8 @@ Until = Annotated[str | None, typer.Option("--until", help="End of the window (e
 By = Annotated[
     str | None,
     typer.Option(
-        "--by", help="Group by a comma list of prompt, version, model, channel, arm, outcome, day, hour, tag:<name>."
+        "--by",
+        help="Group by a comma list of prompt, version, model, channel, arm, outcome, guard, day, hour, tag:<name>.",
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable schema).")]
