@@ -10,8 +10,9 @@ record is read as version 2 without guards: ``guard`` null); ``ts`` an RFC 3339
 string; ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
 or null; ``tokens_in``/``tokens_out`` non-negative integers or null; ``cost_usd`` a finite non-negative
 number or null; ``latency_ms`` a finite non-negative number; ``outcome`` ``"ok"`` or ``"error"``; ``tags``
-an object (or absent); ``guard`` an object or null (or absent). A string where a number belongs (``"12"``), a float where an integer belongs
-(``1.5``) or a boolean is invalid — never coerced. A line that is not JSON or not an object is invalid.
+an object (or absent); ``guard`` an object or null (or absent). A string where a number belongs (``"12"``),
+a float where an integer belongs (``1.5``) or a boolean is invalid — never coerced. A line that is not JSON or
+not an object is invalid.
 Blank lines are ignored.
 
 Strict by default: the first invalid record stops the command with exit 2 and ``file:line: reason``
@@ -156,7 +157,8 @@ _PROBLEM = f"""CASE
 END"""
 
 _NORMAL = f"""_file, _row, ({_PROBLEM}) AS _problem, ts, prompt, version, channel, arm, model,
-  tokens_in::BIGINT AS tokens_in, tokens_out::BIGINT AS tokens_out, cost_usd, latency_ms, outcome, error_class, tags, guard"""
+  tokens_in::BIGINT AS tokens_in, tokens_out::BIGINT AS tokens_out, cost_usd, latency_ms, outcome, error_class, tags,
+  guard"""
 
 # ts and outcome are read as VARCHAR (DuckDB unescapes strings itself): any non-string JSON value becomes text that
 # is never a timestamp nor "ok"/"error", so this is as strict as JSON and cheaper; the rest stay raw JSON.
