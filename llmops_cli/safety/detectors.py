@@ -4,7 +4,7 @@
 detector        what it finds (and how a candidate is confirmed)
 ==============  ==========================================================================================
 email           ``local@domain.tld`` (local part ≤ 64, labels ≤ 63, TLD 2–24 letters)
-phone           ``+`` and 8–15 digits (E.164, separators allowed); North American ``(415) 555-0132`` /
+phone           ``+`` and 9–15 digits (E.164, separators allowed); North American ``(415) 555-0132`` /
                 ``415-555-0132``; national numbers starting with ``0`` in separated groups, 9–12 digits
 credit_card     13–19 digits (single spaces or hyphens between them) that pass the Luhn check *and* start
                 with a known issuer prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro)
@@ -167,8 +167,8 @@ _SECRET = re.compile(
     r"|AIza[0-9A-Za-z_\-]{35}"
     r"|eyJ[A-Za-z0-9_\-]{8,2048}\.eyJ[A-Za-z0-9_\-]{8,4096}\.[A-Za-z0-9_\-]{8,2048}"
     r")(?![A-Za-z0-9_\-])"
-    r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
 )
+_PEM = re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _CARD_PREFIXES: tuple[tuple[int, int, int], ...] = (  # (digits of the prefix, low, high)
     (1, 4, 4),  # Visa
@@ -226,7 +226,7 @@ def _ssn_ok(m: _Match) -> bool:
 def _phone_intl_ok(m: _Match) -> bool:
     s = m.group()
     n = len(_digits(s))
-    return 8 <= n <= 15 and s.count("(") == s.count(")") <= 1 and "  " not in s and ".." not in s
+    return 9 <= n <= 15 and s.count("(") == s.count(")") <= 1 and "  " not in s and ".." not in s
 
 
 def _phone_national_ok(m: _Match) -> bool:
@@ -294,20 +294,32 @@ def _find_ipv6(text: str, start: int, end: int) -> list[_Span]:
 
 
 def _find_secret(text: str, start: int, end: int) -> list[_Span]:
-    # every shape but the PEM header is one token of at least 15 characters: prose rarely has one
-    if "-----BEGIN" not in text and max(map(len, text.split()), default=0) < 15:
-        return []
-    return [
-        m.span()
-        for m in _SECRET.finditer(text, start, end)
-        if m.start() == 0 or m.group()[0] == "-" or text[m.start() - 1] not in _TOKEN_CHARS
-    ]
+    # Every shape but the PEM header is one token of at least 15 characters: the regex reads only such tokens.
+    spans = [m.span() for m in _PEM.finditer(text, start, end)] if "-----BEGIN" in text else []
+    tokens = text[start:end].split()
+    if max(map(len, tokens), default=0) < 15:
+        return spans
+    pos = start
+    for token in [t for t in tokens if len(t) >= 15]:
+        at = text.find(token, pos, end)
+        pos = at + len(token)
+        spans += [
+            (at + m.start(), at + m.end())
+            for m in _SECRET.finditer(token)
+            if m.start() == 0 or token[m.start() - 1] not in _TOKEN_CHARS
+        ]
+    return spans
 
 
 def _find_email(text: str, start: int, end: int) -> list[_Span]:
-    if "@" not in text:
-        return []
-    return [m.span() for m in _EMAIL.finditer(text, start, end)]
+    # the regex reads only around each '@' (local part ≤ 64, domain ≤ 8 labels of ≤ 63)
+    spans: list[_Span] = []
+    at = text.find("@", start, end)
+    while at != -1:
+        lo = max(start, at - 65)
+        spans += [m.span() for m in _EMAIL.finditer(text, lo, min(end, at + 600)) if m.start() < at < m.end()]
+        at = text.find("@", at + 1, end)
+    return spans
 
 
 @dataclass(frozen=True)
@@ -333,19 +345,20 @@ DETECTORS: dict[str, Detector] = {
         Detector("us_ssn", "US social security numbers (SSA rules)", _find_regex(_SSN, _ssn_ok), 9),
         Detector("de_tax_id", "German tax ids (Steuer-ID, mod 11,10)", _find_regex(_DE_TAX, _de_tax_ok), 11),
         Detector("es_dni", "Spanish DNI/NIE (mod-23 letter)", _find_regex(_ES_DNI, _es_dni_ok), 7),
-        Detector("fr_nir", "French social security numbers (NIR key)", _find_regex(_FR_NIR, _fr_nir_ok), 8),
+        Detector("fr_nir", "French social security numbers (NIR key)", _find_regex(_FR_NIR, _fr_nir_ok), 13),
         Detector("ipv6", "IPv6 addresses", _find_ipv6),
         Detector("ipv4", "IPv4 addresses", _find_regex(_IPV4), dotted_quad=True),
-        Detector("phone", "phone numbers (E.164, North American, national with a leading 0)", _find_phone, 8),
+        Detector("phone", "phone numbers (E.164, North American, national with a leading 0)", _find_phone, 9),
     )
 }
 _PRIORITY = {name: i for i, name in enumerate(DETECTORS)}
 
-# Every numeric detector's value holds a run of at least 7 digits (single separators allowed: spaces,
-# hyphens, dots, slashes, parentheses) or is a dotted quad. Digits are masked to '#' first (str.translate is
-# C speed), so the one scan for such runs starts on a literal; the numeric detectors then read only a window
-# around each run (context on both sides for country codes, a DNI's letter and the look-arounds).
-_DIGIT_MASK = str.maketrans("0123456789", "##########")
+# Every numeric detector's value holds a run of at least 7 digits (single separators allowed: spaces, hyphens,
+# dots, slashes, parentheses; A and B count as digits for the Corsican NIR departments 2A/2B) or is a dotted
+# quad. Digits are masked to '#' first (str.translate is C speed), so the one scan for such runs starts on a
+# literal; the numeric detectors then read only a window around each run (context on both sides for country
+# codes, a DNI's letter and the look-arounds), and only around runs with at least their minimum of digits.
+_DIGIT_MASK = str.maketrans("0123456789AB", "############")  # A/B: Corsican NIR departments 2A/2B
 _NUMERIC_RUN = re.compile(r"#(?:(?:[ \-./()]{0,2}#){6,}|#{0,2}\.#{1,3}\.#{1,3}\.#)")
 _BEFORE, _AFTER = 16, 16
 

@@ -89,8 +89,17 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
 _COMPILED: dict[str, list[re.Pattern[str]]] = {
     lang: [re.compile(p) for p in patterns] for lang, patterns in _PATTERNS.items()
 }
+# A language's patterns run only when its head holds one of these words: each pattern needs one of them.
+_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "can't", "cannot", "can not", "won't", "will not", "unable", "not able", "not allowed", "not permitted",
+        "don't think", "comfortable", "decline", "refuse", "not something", "against", "violat", "as an ai",
+    ),
+    "de": ("nicht", "keine", "ablehnen", "verstößt", "verstösst", "widerspricht"),
+    "fr": ("je ne", "refuser", "décliner", "contraire", "en tant qu"),
+    "es": ("no ", "rechazar", "declinar", "negarme", "en contra", "como "),
+}  # fmt: skip
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -102,13 +111,15 @@ class RefusalMatch:
 
 
 def _head(text: str) -> str:
-    return _SPACE.sub(" ", text[: HEAD_CHARS * 2].translate(_APOSTROPHES).lower())[:HEAD_CHARS]
+    return " ".join(text[: HEAD_CHARS * 2].translate(_APOSTROPHES).lower().split())[:HEAD_CHARS]
 
 
 def refusal_match(text: str, languages: tuple[str, ...] = LANGUAGES) -> RefusalMatch | None:
     """The first refusal phrase in the head of ``text`` (languages in the order given), or None."""
     head = _head(text)
     for lang in languages:
+        if not any(k in head for k in _KEYWORDS[lang]):
+            continue
         for pattern in _COMPILED[lang]:
             m = pattern.search(head)
             if m:
