@@ -47,11 +47,12 @@ def _root(
 
 
 def _register() -> None:
-    from . import diff_cmd, eval_cmd, gate_cmd, import_cmd, init_cmd, prompt_cmd, release_cmd, usage_cmd
+    from . import attack_cmd, diff_cmd, eval_cmd, gate_cmd, import_cmd, init_cmd, prompt_cmd, release_cmd, usage_cmd
 
     diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
     gate_cmd.register(eval_cmd.app)
+    attack_cmd.register(eval_cmd.app)
     app.add_typer(eval_cmd.app, name="eval")
     app.add_typer(release_cmd.app, name="release")
     app.add_typer(import_cmd.app, name="import")

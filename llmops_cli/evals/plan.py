@@ -44,6 +44,7 @@ class EvalOptions:
     timeout_s: float | None = None
     max_retries: int | None = None
     out: str | None = None
+    attack: dict[str, Any] | None = None  # llmops eval attack: AttackOptions.to_dict() (derived cases)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -144,14 +145,15 @@ class Plan:
                     yield pp, cp, s
 
     def fingerprint(self) -> str:
-        return sha256_of(
-            {
-                "prompts": {p.name: p.describe() for p in self.prompts},
-                "cases": {p.name: [c.case.id for c in p.cases] for p in self.prompts},
-                "judges": {n: j.describe() for n, j in self.judges.items()},
-                "repeat": self.repeat,
-            }
-        )
+        what: dict[str, Any] = {
+            "prompts": {p.name: p.describe() for p in self.prompts},
+            "cases": {p.name: [c.case.id for c in p.cases] for p in self.prompts},
+            "judges": {n: j.describe() for n, j in self.judges.items()},
+            "repeat": self.repeat,
+        }
+        if "attack" in self.selection:  # seed and corpus: the derived cases' content
+            what["attack"] = self.selection["attack"]
+        return sha256_of(what)
 
 
 # -- planning -----------------------------------------------------------------------------------------------
@@ -219,6 +221,11 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
             judges[name] = JudgePlan(name, jp, target_for(jproject, model_name, None, api_base), k)
         return judges[name]
 
+    attack = None
+    if options.attack is not None:
+        from .attack import AttackOptions
+
+        attack = AttackOptions.from_dict(options.attack)
     plans: list[PromptPlan] = []
     for name in names:
         prompt = project.load(name)
@@ -271,6 +278,9 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
             if options.shard and shard_of(name, case.id, options.shard[1]) != options.shard[0]:
                 continue
             cases.append(CasePlan(case, variables, specs, judge_of))
+        if attack is not None:
+            cases = _attack_cases(name, cases, attack, golden.file)
+            used = {}
         plans.append(
             PromptPlan(
                 name=name,
@@ -286,8 +296,19 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                 max_error_rate=cfg.eval.max_error_rate,
             )
         )
-    selection = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}
+    selection: dict[str, Any] = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}
+    if attack is not None:
+        selection["attack"] = attack.to_dict()
+        judges = {n: j for n, j in judges.items() if any(n in p.judges for p in plans)}
     return Plan(plans, judges, repeat, k, concurrency, selection, notices, offline)
+
+
+def _attack_cases(name: str, cases: list[CasePlan], attack: Any, file: str) -> list[CasePlan]:
+    """The derived adversarial cases of a prompt's planned cases (:mod:`.attack`); judges are not used."""
+    from .attack import canary_assertion, derive_cases
+
+    derived = derive_cases(name, [(cp.case, cp.variables) for cp in cases], attack)
+    return [CasePlan(d.case, d.variables, canary_assertion(d.canary, file)) for d in derived]
 
 
 def _assert_line(golden: GoldenSet, case: Case) -> int | None:
