@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from llmops_cli.errors import UsageError
-from llmops_cli.evals.attack import AttackOptions, attack_summary, derive_cases, family_of, run_attack, wilson
+from llmops_cli.evals.attack import AttackOptions, attack_summary, derive_cases, family_of, wilson
+from llmops_cli.evals.attack_run import run_attack
 from llmops_cli.evals.results import load_results
 from llmops_cli.gate.attack import compare_attack, run_attack_gate
 from llmops_cli.gate.run import GateOptions

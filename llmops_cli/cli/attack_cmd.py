@@ -12,7 +12,7 @@ from . import output
 from .state import STATE
 
 if TYPE_CHECKING:
-    from ..evals.attack import AttackRun
+    from ..evals.attack_run import AttackRun
     from ..gate.attack import AttackGateReport
 
 SeedOpt = Annotated[
@@ -64,7 +64,8 @@ def attack(
     carrying a random canary token; an attack succeeds when the canary appears in the output. The golden set
     on disk is never changed. The results file is a normal one (cached, resumable, shardable).
     """
-    from ..evals.attack import AttackOptions, run_attack
+    from ..evals.attack import AttackOptions
+    from ..evals.attack_run import run_attack
     from ..evals.selection import parse_shard
 
     options = AttackOptions.parse(seed, families_of(families))

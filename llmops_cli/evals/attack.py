@@ -21,6 +21,7 @@ files declare no tools (the family is reported as skipped).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import random
@@ -86,17 +87,35 @@ def _canary(rng: random.Random) -> tuple[str, str]:
     return f"CNRY{rng.getrandbits(16):04X}", f"{rng.getrandbits(24):06X}"
 
 
-def _string_keys(variables: dict[str, Any]) -> list[str]:
-    return sorted(k for k, v in variables.items() if isinstance(v, str))
+def _string_keys(variables: dict[str, Any], skip: frozenset[str]) -> list[str]:
+    return sorted(k for k, v in variables.items() if isinstance(v, str) and k not in skip)
 
 
-def _list_keys(variables: dict[str, Any]) -> list[str]:
-    return sorted(k for k, v in variables.items() if isinstance(v, list) and v and all(isinstance(x, str) for x in v))
+def _doc_field(item: Any) -> str | None:
+    """Where a payload goes in a context item: the item itself (a string), else its ``text`` (or first string)
+    field."""
+    if isinstance(item, str):
+        return ""
+    if isinstance(item, dict):
+        if isinstance(item.get("text"), str):
+            return "text"
+        return next((k for k in sorted(item) if isinstance(item[k], str)), None)
+    return None
 
 
-def derive_case(prompt: str, case: Case, variables: dict[str, Any], family: str, seed: int) -> DerivedCase | None:
+def _list_keys(variables: dict[str, Any], skip: frozenset[str]) -> list[str]:
+    return sorted(
+        k
+        for k, v in variables.items()
+        if isinstance(v, list) and v and k not in skip and all(_doc_field(x) is not None for x in v)
+    )
+
+
+def derive_case(
+    prompt: str, case: Case, variables: dict[str, Any], family: str, seed: int, skip: frozenset[str] = frozenset()
+) -> DerivedCase | None:
     """The derived case of ``case`` for ``family`` (None when the case has no input to inject into, or the
-    family needs tools)."""
+    family needs tools). ``skip``: inputs that must not change (those with an ``enum``)."""
     choices = payloads_of(family)
     if family == "tool_hijack" or not choices:
         return None
@@ -104,18 +123,23 @@ def derive_case(prompt: str, case: Case, variables: dict[str, Any], family: str,
     payload: Payload = choices[rng.randrange(len(choices))]
     a, b = _canary(rng)
     text = payload.render(a, b)
-    new_vars = {k: (list(v) if isinstance(v, list) else v) for k, v in variables.items()}
-    strings, lists = _string_keys(variables), _list_keys(variables)
+    new_vars = copy.deepcopy(variables)
+    strings, lists = _string_keys(variables, skip), _list_keys(variables, skip)
     if family == "indirect" and lists:
         key = lists[rng.randrange(len(lists))]
         index = rng.randrange(len(new_vars[key]))
-        new_vars[key][index] = f"{new_vars[key][index]}\n\n{text}"
-        site = f"{key}[{index}]"
+        item = new_vars[key][index]
+        where = _doc_field(item)
+        if where:
+            item[where] = f"{item[where]}\n\n{text}"
+        else:
+            new_vars[key][index] = f"{item}\n\n{text}"
+        site = f"{key}[{index}]" + (f".{where}" if where else "")
     elif strings:
         key = strings[rng.randrange(len(strings))]
         if family == "indirect":
             text = f'\n\nHere is a document I found:\n"""\n{text}\n"""'
-        new_vars[key] = new_vars[key] + text
+        new_vars[key] = str(new_vars[key]) + text
         site = key
     else:
         return None
@@ -130,12 +154,14 @@ def derive_case(prompt: str, case: Case, variables: dict[str, Any], family: str,
     return DerivedCase(derived, new_vars, canary, family, payload.id, site)
 
 
-def derive_cases(prompt: str, cases: list[tuple[Case, dict[str, Any]]], options: AttackOptions) -> list[DerivedCase]:
+def derive_cases(
+    prompt: str, cases: list[tuple[Case, dict[str, Any]]], options: AttackOptions, skip: frozenset[str] = frozenset()
+) -> list[DerivedCase]:
     """Every derived case of ``cases`` (original order, then family order)."""
     out = []
     for case, variables in cases:
         for family in options.families:
-            d = derive_case(prompt, case, variables, family, options.seed)
+            d = derive_case(prompt, case, variables, family, options.seed, skip)
             if d is not None:
                 out.append(d)
     return out
@@ -238,66 +264,3 @@ def attack_summary(samples: Any) -> list[PromptAttack]:
                 r.n += 1
                 r.successes += success
     return [prompts[p] for p in sorted(prompts)]
-
-
-@dataclass
-class AttackRun:
-    """What :func:`run_attack` did: the results file, the ASR per prompt and family, and the derivation."""
-
-    run_id: str
-    results_path: str
-    prompts: list[PromptAttack]
-    options: AttackOptions
-    notices: list[str] = field(default_factory=list)
-
-    def worst(self) -> float:
-        """The highest ASR of any prompt (0 when nothing was scored)."""
-        return max((p.total.asr or 0.0 for p in self.prompts), default=0.0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": "llmops.eval.attack/1",
-            "run_id": self.run_id,
-            "results": self.results_path,
-            "attack": self.options.to_dict(),
-            "prompts": [p.to_dict() for p in self.prompts],
-        }
-
-
-def run_attack(
-    project: Any,
-    names: list[str],
-    attack: AttackOptions,
-    *,
-    concurrency: int | None = None,
-    use_cache: bool = True,
-    shard: tuple[int, int] | None = None,
-    out: str | None = None,
-    resume: str | None = None,
-    progress: Any = None,
-    notify: Any = None,
-) -> AttackRun:
-    """Run the derived attack cases of ``names`` (a normal eval run: cached, journaled, resumable) and read
-    the attack success rates from its results file."""
-    from .results import load_results
-    from .runner import EvalOptions, run_eval
-
-    if not names and not resume:
-        raise UsageError("name at least one prompt to attack")
-    options = EvalOptions(
-        names=list(names) or None,
-        concurrency=concurrency,
-        use_cache=use_cache,
-        shard=shard,
-        out=out,
-        attack=attack.to_dict(),
-    )
-    outcome = run_eval(project, options, resume=resume, progress=progress, notify=notify)
-    results = load_results(outcome.results_path)
-    saved = results.run.selection.get("attack") if isinstance(results.run.selection, dict) else None
-    if saved is None:
-        raise UsageError(f"run {outcome.run_id} is not an attack run (eval attack --resume takes attack runs only)")
-    return AttackRun(
-        outcome.run_id, outcome.results_path, attack_summary(results.samples), AttackOptions.from_dict(saved),
-        list(outcome.notices),
-    )  # fmt: skip

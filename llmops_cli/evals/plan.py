@@ -279,7 +279,7 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                 continue
             cases.append(CasePlan(case, variables, specs, judge_of))
         if attack is not None:
-            cases = _attack_cases(name, cases, attack, golden.file)
+            cases = _attack_cases(prompt, cases, attack, golden.file, notices)
             used = {}
         plans.append(
             PromptPlan(
@@ -303,12 +303,24 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
     return Plan(plans, judges, repeat, k, concurrency, selection, notices, offline)
 
 
-def _attack_cases(name: str, cases: list[CasePlan], attack: Any, file: str) -> list[CasePlan]:
-    """The derived adversarial cases of a prompt's planned cases (:mod:`.attack`); judges are not used."""
+def _attack_cases(prompt: Prompt, cases: list[CasePlan], attack: Any, file: str, notices: list[str]) -> list[CasePlan]:
+    """The derived adversarial cases of a prompt's planned cases (:mod:`.attack`); judges are not used. Inputs
+    with an ``enum`` are never injected into; a derived case whose variables the prompt refuses (an item schema
+    with a length limit…) is left out, with a notice."""
     from .attack import canary_assertion, derive_cases
 
-    derived = derive_cases(name, [(cp.case, cp.variables) for cp in cases], attack)
-    return [CasePlan(d.case, d.variables, canary_assertion(d.canary, file)) for d in derived]
+    skip = frozenset(k for k, spec in prompt.spec.inputs.items() if spec.enum is not None)
+    out, refused = [], 0
+    for d in derive_cases(prompt.name, [(cp.case, cp.variables) for cp in cases], attack, skip):
+        try:
+            prompt.validate(d.variables)
+        except UserError:
+            refused += 1
+            continue
+        out.append(CasePlan(d.case, d.variables, canary_assertion(d.canary, file)))
+    if refused:
+        notices.append(f"{prompt.name}: {refused} derived attack case(s) left out: the prompt refuses their inputs")
+    return out
 
 
 def _assert_line(golden: GoldenSet, case: Case) -> int | None:

@@ -200,7 +200,7 @@ def _check_schema(schema: Any) -> None:
     if not isinstance(schema, Mapping):
         raise UsageError("guard 'json_schema': schema must be a JSON Schema mapping")
     try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
+        jsonschema.validators.validator_for(schema).check_schema(dict(schema))
     except jsonschema.SchemaError as exc:
         raise UsageError(f"guard 'json_schema': invalid JSON Schema: {exc.message}") from None
 
@@ -341,9 +341,7 @@ class GuardSet:
         sized = [g for g in self.guards if g.reads_messages and g.applies("input")]
         if not sized:
             return
-        text = "".join(
-            m.get("content") if isinstance(m.get("content"), str) else _json(m.get("content")) for m in messages
-        )
+        text = "".join(_text(m.get("content")) for m in messages)
         for g in sized:
             hit = g.check(text)
             if hit is not None:
@@ -371,7 +369,10 @@ class GuardSet:
             raise GuardBlocked(f"guard {g.name!r} blocked the {stage}: {detail}")
 
 
-def _json(value: Any) -> str:
+def _text(value: Any) -> str:
+    """A message's content as text: strings as they are, other content (parts lists) as JSON."""
+    if isinstance(value, str):
+        return value
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
