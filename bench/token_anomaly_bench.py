@@ -7,8 +7,9 @@ Logs: 7 days of three prompts with day/night traffic (the hourly rate follows a 
 (5%) inputs, each ±30% — so the hourly p95 wobbles as it does with real retrieval contexts. One quiet prompt
 peaks at 40 calls an hour (nights fall under the 20-call floor).
 
-* false alarms: the check (default thresholds) runs at every hour of days 3–7 (120 checks × 3 prompts); any
-  ``token-anomaly`` finding is a false alarm;
+* false alarms: for each of three seeds (three independent logs), the check (default thresholds) runs at every
+  hour of days 3–7 (120 checks × 3 prompts); any ``token-anomaly`` finding is a false alarm; reported with the
+  exact (Clopper–Pearson) 95% upper bound;
 * detection: at 30 random hours, an extra log adds, for the busiest prompt, inputs of ``m`` times the usual
   long-input size making up a share ``f`` of that hour's calls; reported per (m, f).
 """
@@ -25,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from llmops_cli.usage import open_records, resolve_logs  # noqa: E402
-from llmops_cli.usage.check import CheckOptions, run_check  # noqa: E402
-from llmops_cli.usage.synth import Stream, write_jsonl  # noqa: E402
+from llmops_cli.usage import open_records, resolve_logs
+from llmops_cli.usage.check import CheckOptions, run_check
+from llmops_cli.usage.synth import Stream, write_jsonl
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 7
@@ -61,20 +62,31 @@ def anomalies(res: object) -> list[object]:
     return [f for f in getattr(res, "findings", []) if f.kind == "token-anomaly"]
 
 
+def upper_bound(k: int, n: int) -> float:
+    """Exact one-sided 95% upper bound of a rate with ``k`` events in ``n`` trials (bisection on the binomial)."""
+    lo, hi = k / n, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        cdf = sum(math.comb(n, i) * mid**i * (1 - mid) ** (n - i) for i in range(k + 1))
+        lo, hi = (mid, hi) if cdf > 0.05 else (lo, mid)
+    return hi
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base.jsonl"
         t0 = time.perf_counter()
-        write_jsonl(base, base_streams(), start=START, seed=1)
         checks = alarms = 0
-        for h in range(48, DAYS * 24):
-            now = START + timedelta(hours=h)
-            res = run_check(open_records(resolve_logs([str(base)])), CheckOptions(), now=now)
-            checks += len(PROMPTS)
-            alarms += len(anomalies(res))
+        for seed in (1, 2, 3):
+            base = Path(tmp) / f"base-{seed}.jsonl"
+            write_jsonl(base, base_streams(), start=START, seed=seed)
+            for h in range(48, DAYS * 24):
+                now = START + timedelta(hours=h)
+                res = run_check(open_records(resolve_logs([str(base)])), CheckOptions(), now=now)
+                checks += len(PROMPTS)
+                alarms += len(anomalies(res))
         print(
-            f"false alarms: {alarms} of {checks} prompt-hours checked ({alarms / checks:.2%}); "
-            f"{time.perf_counter() - t0:.0f} s"
+            f"false alarms: {alarms} of {checks} prompt-hours checked ({alarms / checks:.2%}, 95% upper bound "
+            f"{upper_bound(alarms, checks):.2%}); {time.perf_counter() - t0:.0f} s"
         )
         rng = random.Random(7)
         prompt, (peak, short) = "support/answer", PROMPTS["support/answer"]

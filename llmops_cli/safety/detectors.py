@@ -86,13 +86,15 @@ IBAN_LENGTHS: dict[str, int] = {
 }  # fmt: skip
 
 
+_IBAN_LETTERS = {ord(ch): str(10 + i) for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
+
+
 def iban_ok(compact: str) -> bool:
     """ISO 13616: the country's length and the ISO 7064 mod-97 check (``compact``: no spaces, upper case)."""
     if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact[2:4].isdigit():
         return False
-    moved = compact[4:] + compact[:4]
-    number = "".join(str(int(ch, 36)) for ch in moved)
-    return int(number) % 97 == 1
+    number = (compact[4:] + compact[:4]).translate(_IBAN_LETTERS)
+    return number.isdigit() and int(number) % 97 == 1
 
 
 def de_tax_id_ok(digits: str) -> bool:
@@ -195,8 +197,12 @@ _Span = tuple[int, int]
 _Find = Callable[[str, int, int], list[_Span]]
 
 
+_SEPARATORS = str.maketrans("", "", " -./()+")
+
+
 def _digits(s: str) -> str:
-    return "".join(ch for ch in s if ch.isdigit())
+    """The digits of a candidate (whose other characters are separators)."""
+    return s.translate(_SEPARATORS)
 
 
 def _find_regex(regex: re.Pattern[str], ok: Callable[[_Match], bool] | None = None) -> _Find:
@@ -255,9 +261,13 @@ def _find_iban(text: str, start: int, stop: int) -> list[_Span]:
 
 
 def _find_phone(text: str, start: int, end: int) -> list[_Span]:
-    spans = [m.span() for m in _PHONE_INTL.finditer(text, start, end) if _phone_intl_ok(m)]
+    window = text[start:end]
+    spans = []
+    if "+" in window:
+        spans += [m.span() for m in _PHONE_INTL.finditer(text, start, end) if _phone_intl_ok(m)]
     spans += [m.span() for m in _PHONE_NANP.finditer(text, start, end)]
-    spans += [m.span() for m in _PHONE_NATIONAL.finditer(text, start, end) if _phone_national_ok(m)]
+    if "0" in window:
+        spans += [m.span() for m in _PHONE_NATIONAL.finditer(text, start, end) if _phone_national_ok(m)]
     return spans
 
 
@@ -293,31 +303,51 @@ def _find_ipv6(text: str, start: int, end: int) -> list[_Span]:
     return [m.span() for m in _IPV6.finditer(text, start, end) if _ipv6_ok(m)]
 
 
+# Secret shapes are long runs of token characters: bytes.translate maps those to 'a' and everything else to
+# ' ' at C speed, and only runs of 15 or more are read by the secret regex ('.' is kept for JWTs).
+_RUN_CHARS = frozenset(_TOKEN_CHARS | {"."})
+_RUN_MASK = bytes(ord("a") if chr(i) in _RUN_CHARS else ord(" ") for i in range(256))
+_LONG_RUN = re.compile(rb"a{15,}")
+
+
 def _find_secret(text: str, start: int, end: int) -> list[_Span]:
-    # Every shape but the PEM header is one token of at least 15 characters: the regex reads only such tokens.
     spans = [m.span() for m in _PEM.finditer(text, start, end)] if "-----BEGIN" in text else []
-    tokens = text[start:end].split()
-    if max(map(len, tokens), default=0) < 15:
-        return spans
-    pos = start
-    for token in [t for t in tokens if len(t) >= 15]:
-        at = text.find(token, pos, end)
-        pos = at + len(token)
+    if text.isascii():
+        masked = text.encode("ascii").translate(_RUN_MASK)
+        if b"a" * 15 not in masked:
+            return spans
+        runs = [m.span() for m in _LONG_RUN.finditer(masked, start, end)]
+    else:  # positions in bytes differ from positions in the text: split instead
+        runs, pos = [], start
+        for token in text[start:end].split():
+            at = text.find(token, pos, end)
+            pos = at + len(token)
+            if len(token) >= 15:
+                runs.append((at, pos))
+    for rs, re_ in runs:
         spans += [
-            (at + m.start(), at + m.end())
-            for m in _SECRET.finditer(token)
-            if m.start() == 0 or token[m.start() - 1] not in _TOKEN_CHARS
+            m.span()
+            for m in _SECRET.finditer(text, rs, re_)
+            if m.start() == 0 or text[m.start() - 1] not in _TOKEN_CHARS
         ]
     return spans
 
 
+_EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+
+
 def _find_email(text: str, start: int, end: int) -> list[_Span]:
-    # the regex reads only around each '@' (local part ≤ 64, domain ≤ 8 labels of ≤ 63)
+    # anchored at each '@': walk back over the local part (≤ 64 characters), then match from there
     spans: list[_Span] = []
     at = text.find("@", start, end)
     while at != -1:
-        lo = max(start, at - 65)
-        spans += [m.span() for m in _EMAIL.finditer(text, lo, min(end, at + 600)) if m.start() < at < m.end()]
+        s, floor = at, max(start, at - 65)
+        while s > floor and text[s - 1] in _EMAIL_LOCAL:
+            s -= 1
+        if at - s <= 64:
+            m = _EMAIL.match(text, s, min(end, at + 600))
+            if m is not None:
+                spans.append(m.span())
         at = text.find("@", at + 1, end)
     return spans
 
@@ -372,15 +402,21 @@ class _Window:
 
 
 def _numeric_windows(text: str) -> list[_Window]:
-    """A window around each run of digits that a numeric detector could confirm."""
+    """A window around each run of digits that a numeric detector could confirm (overlapping windows merged;
+    a merged window keeps the largest digit count of its runs)."""
     if len(text) < 7:
         return []
-    out = []
+    out: list[_Window] = []
     n = len(text)
     for m in _NUMERIC_RUN.finditer(text.translate(_DIGIT_MASK)):
         run = m.group()
         quad = run.count(".") == 3 and len(run) <= 15
-        out.append(_Window(max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER), run.count("#"), quad))
+        start, end, digits = max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER), run.count("#")
+        if out and start <= out[-1].end:
+            last = out[-1]
+            out[-1] = _Window(last.start, end, max(last.digits, digits), last.quad or quad)
+        else:
+            out.append(_Window(start, end, digits, quad))
     return out
 
 

@@ -15,7 +15,7 @@ The model
     Idioms that look alike are not refusals: "I can't help but notice", "I can't wait", "I cannot stress
     enough" (the verb must be an assistance verb). Misses: refusals in other languages, indirect ones
     ("Perhaps ask a doctor instead"), a refusal after 500 characters of preamble. The tables in
-    ``tests/test_safety_refusal.py`` are the specification.
+    ``tests/test_safety_assertions.py`` are the specification.
 
 Every pattern is bounded (``{0,40}`` gaps inside one clause), so the check is linear in :data:`HEAD_CHARS`.
 """
@@ -111,7 +111,10 @@ class RefusalMatch:
 
 
 def _head(text: str) -> str:
-    return " ".join(text[: HEAD_CHARS * 2].translate(_APOSTROPHES).lower().split())[:HEAD_CHARS]
+    head = text[: HEAD_CHARS * 2]
+    if not head.isascii():  # str.translate with a mapping is slow: only for the few texts that need it
+        head = head.translate(_APOSTROPHES)
+    return " ".join(head.lower().split())[:HEAD_CHARS]
 
 
 def refusal_match(text: str, languages: tuple[str, ...] = LANGUAGES) -> RefusalMatch | None:
