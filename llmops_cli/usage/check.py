@@ -200,9 +200,14 @@ def run_check(recs: Records, opts: CheckOptions, *, now: datetime) -> CheckResul
         _version_spikes(recs, opts, res, now)
         _hourly_spikes(recs, opts, res, keys, gsel, now)
         if opts.tokens:
-            from .tokens_check import token_anomalies
+            from .tokens_check import TokenRule, token_anomalies
 
-            res.findings += token_anomalies(recs, opts, now)
+            rule = TokenRule(
+                opts.lookback_h, opts.token_percentile, opts.token_ratio, opts.token_k, opts.token_min_calls,
+                opts.token_min_baseline_h,
+            )  # fmt: skip
+            for a in token_anomalies(recs, rule, now):
+                res.findings.append(Finding("token-anomaly", {"prompt": a.prompt}, a.message, a.details))
     return res
 
 

@@ -19,20 +19,37 @@ counts, day/night traffic, low-traffic prompts) is measured by ``bench/token_ano
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .engine import Records
 from .engine import naive_utc as _naive
 
-if TYPE_CHECKING:
-    from .check import CheckOptions, Finding
+
+@dataclass(frozen=True)
+class TokenRule:
+    """The thresholds (``CheckOptions.token_*`` and the lookback)."""
+
+    lookback_h: int = 168
+    percentile: float = 0.95
+    ratio: float = 1.5
+    k: float = 6.0
+    min_calls: int = 20
+    min_baseline_h: int = 24
 
 
-def token_anomalies(recs: Records, opts: CheckOptions, now: datetime) -> list[Finding]:
-    """``token-anomaly`` findings over the materialised ``records`` table as of ``now``."""
-    from .check import Finding
+@dataclass(frozen=True)
+class TokenAnomaly:
+    """One flagged prompt: the message and the figures behind it."""
 
+    prompt: str
+    message: str
+    details: dict[str, Any]
+
+
+def token_anomalies(recs: Records, opts: TokenRule, now: datetime) -> list[TokenAnomaly]:
+    """The prompts whose input tokens per call jumped in the last hour (over the materialised ``records``)."""
     rows = recs.query(
         """SELECT prompt, CAST(floor(epoch($now - ts) / 3600) AS BIGINT) AS k,
                   quantile_cont(tokens_in, $q), count(tokens_in)
@@ -40,36 +57,35 @@ def token_anomalies(recs: Records, opts: CheckOptions, now: datetime) -> list[Fi
         {
             "now": _naive(now),
             "lb": _naive(now - timedelta(hours=opts.lookback_h + 1)),
-            "q": opts.token_percentile,
+            "q": opts.percentile,
         },
     )
     series: dict[str, dict[int, float]] = {}
     for prompt, k, value, n in rows:
-        if n >= opts.token_min_calls and value is not None:
+        if n >= opts.min_calls and value is not None:
             series.setdefault(prompt, {})[int(k)] = float(value)
     out = []
-    pct = f"p{round(opts.token_percentile * 100):d}"
+    pct = f"p{round(opts.percentile * 100):d}"
     for prompt, hours in sorted(series.items()):
         current = hours.get(0)
         baseline = [v for k, v in hours.items() if 1 <= k <= opts.lookback_h]
-        if current is None or len(baseline) < opts.token_min_baseline_h:
+        if current is None or len(baseline) < opts.min_baseline_h:
             continue
         med = statistics.median(baseline)
         mad = statistics.median(abs(x - med) for x in baseline)
-        threshold = max(opts.token_ratio * med, med + opts.token_k * 1.4826 * mad)
+        threshold = max(opts.ratio * med, med + opts.k * 1.4826 * mad)
         if current <= threshold:
             continue
         versions = _versions(recs, prompt, now)
         times = f"{current / med:.1f}×" if med else "∞×"
         out.append(
-            Finding(
-                "token-anomaly",
-                {"prompt": prompt},
+            TokenAnomaly(
+                prompt,
                 f"{pct} input tokens per call in the last hour {current:,.0f}, {times} "
                 f"the median hour ({med:,.0f}, MAD {mad:,.0f}) of the previous {len(baseline)} h "
                 f"(possible injection or abuse); versions: {versions}",
                 {
-                    "percentile": opts.token_percentile,
+                    "percentile": opts.percentile,
                     "tokens_in": current,
                     "median_tokens_in": med,
                     "mad_tokens_in": mad,
