@@ -176,3 +176,22 @@ def test_upgrade_record() -> None:
     assert new["v"] == 2 and new["guard"] is None and list(new)[-2:] == ["input", "output"]
     assert old["v"] == 1 and "guard" not in old
     assert upgrade_record({"v": 2, "guard": None}) == {"v": 2, "guard": None}
+
+
+def test_inputs_a_guard_cannot_read_fully_are_hits() -> None:
+    """Deeply nested or huge variables are not waved through: the part past the bounds is a hit."""
+    from llmops_cli.safety.guards import MAX_DEPTH, MAX_VARIABLE_STRINGS, GuardRecord, GuardSet
+
+    deep: Any = "mail jane@x.io"
+    for _ in range(MAX_DEPTH + 5):
+        deep = [deep]
+    blocking = GuardSet.of([g.pii(on="input", action="block")])
+    with pytest.raises(GuardBlocked, match="nested too deeply"):
+        blocking.check_variables({"q": deep}, GuardRecord())
+    many = {"q": ["fine"] * (MAX_VARIABLE_STRINGS + 1)}
+    record = GuardRecord()
+    GuardSet.of([g.pii(on="input", action="flag")]).check_variables(many, record)
+    assert record.summary == "flagged:pii" and "too large" in record.hits[0].detail
+    ok = GuardRecord()
+    GuardSet.of([g.pii(on="input", action="flag")]).check_variables({"q": ["fine"] * 100}, ok)
+    assert ok.summary == "pass"

@@ -50,6 +50,7 @@ STAGES: tuple[str, ...] = ("input", "output", "both")
 ACTIONS: tuple[str, ...] = ("block", "redact", "flag")
 MAX_GUARDS = 32
 MAX_VARIABLE_STRINGS = 10_000  # strings of the variables an input guard reads
+MAX_DEPTH = 64  # nesting of the variables an input guard walks
 _SEVERITY = {"flag": 1, "redact": 2, "block": 3}
 _PAST = {"flag": "flagged", "redact": "redacted", "block": "blocked"}
 
@@ -330,8 +331,11 @@ class GuardSet:
             if not g.applies("input") or g.reads_messages:
                 continue
             details: list[str] = []
+            budget = [MAX_VARIABLE_STRINGS]
             for key in list(out):
-                out[key] = _map_strings(out[key], g, details, [MAX_VARIABLE_STRINGS])
+                out[key] = _map_strings(out[key], g, details, budget)
+            if budget[0] < 0:
+                details.append("input too large or nested too deeply to check")
             if details:
                 self._hit(record, g, "input", "; ".join(sorted(set(details)))[:300])
         return out
@@ -379,10 +383,13 @@ def _text(value: Any) -> str:
         return str(value)
 
 
-def _map_strings(value: Any, g: Guard, details: list[str], budget: list[int]) -> Any:
-    """``value`` with ``g`` applied to each string inside it (lists and mappings walked; at most
-    :data:`MAX_VARIABLE_STRINGS` strings, depth bounded by the variables' own validation)."""
-    if budget[0] <= 0:
+def _map_strings(value: Any, g: Guard, details: list[str], budget: list[int], depth: int = 0) -> Any:
+    """``value`` with ``g`` applied to each string inside it (lists and mappings walked). Past
+    :data:`MAX_VARIABLE_STRINGS` strings or :data:`MAX_DEPTH` levels the rest is not checked and ``budget``
+    goes below 0 — which the caller records as a hit, so a blocking guard blocks what it could not read."""
+    if budget[0] <= 0 or depth > MAX_DEPTH:
+        if isinstance(value, str | list | tuple | dict):
+            budget[0] = -1
         return value
     if isinstance(value, str):
         budget[0] -= 1
@@ -392,9 +399,9 @@ def _map_strings(value: Any, g: Guard, details: list[str], budget: list[int]) ->
         details.append(hit[0])
         return hit[1] if g.action == "redact" and hit[1] is not None else value
     if isinstance(value, list):
-        return [_map_strings(v, g, details, budget) for v in value]
+        return [_map_strings(v, g, details, budget, depth + 1) for v in value]
     if isinstance(value, tuple):
-        return tuple(_map_strings(v, g, details, budget) for v in value)
+        return tuple(_map_strings(v, g, details, budget, depth + 1) for v in value)
     if isinstance(value, dict):
-        return {k: _map_strings(v, g, details, budget) for k, v in value.items()}
+        return {k: _map_strings(v, g, details, budget, depth + 1) for k, v in value.items()}
     return value
