@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from llmops_cli.errors import UsageError
+from llmops_cli.errors import UsageError, UserError
 from llmops_cli.evals.attack import AttackOptions, attack_summary, derive_cases, family_of, wilson
 from llmops_cli.evals.attack_run import run_attack
 from llmops_cli.evals.results import load_results
@@ -254,3 +254,19 @@ def test_gate_passes_a_change_that_keeps_the_prompt_hardened(tmp_git_repo: GitRe
     tmp_git_repo.git("checkout", "-q", "main")
     same = run_attack_gate(Project.open(tmp_git_repo.root), options, AttackOptions(seed=3))
     assert same.verdict == "PASS" and same.families == []
+
+
+def test_gate_against_a_results_file(tmp_path: Path, server: FakeLLM) -> None:
+    write_project(tmp_path, server.url, HARDENED)
+    base = run_attack(Project.open(tmp_path), ["support/answer"], AttackOptions(seed=5), out=str(tmp_path / "b.json"))
+    (tmp_path / "prompts/support/answer.prompt.yaml").write_text(PROMPT.replace("@SYSTEM@", NAIVE), encoding="utf-8")
+    options = GateOptions(base=base.results_path, out_dir=str(tmp_path / "gate"))
+    report = run_attack_gate(Project.open(tmp_path), options, AttackOptions(seed=5))
+    assert report.verdict == "FAIL" and len(report.failed) == 5
+    # another seed or a plain results file is refused: the sides would not be the same derived cases
+    with pytest.raises(UserError, match="was derived with"):
+        run_attack_gate(Project.open(tmp_path), GateOptions(base=base.results_path), AttackOptions(seed=6))
+    r = run_cli("eval", "run", "support/answer", "--out", "plain.json", cwd=tmp_path, env=ENV)
+    assert r.exit_code in (0, 1), r.output
+    with pytest.raises(UserError, match="is not an attack run"):
+        run_attack_gate(Project.open(tmp_path), GateOptions(base=str(tmp_path / "plain.json")), AttackOptions(seed=5))

@@ -166,6 +166,20 @@ def compare_attack(
     return AttackGateReport(verdict, families, {"margin": margin, "alpha": alpha}, notes)
 
 
+def _same_attack(results: EvalResults, attack: AttackOptions, label: str) -> None:
+    """Refuse (exit 2) a results file that is not an attack run with these seed, families and corpus."""
+    from .run import GateInputError
+
+    selection = results.run.selection if isinstance(results.run.selection, dict) else {}
+    saved = selection.get("attack")
+    if saved != attack.to_dict():
+        what = "is not an attack run" if saved is None else f"was derived with {saved}"
+        raise GateInputError(
+            f"{label} {what}; the gate needs both sides on the same derived cases: {attack.to_dict()} "
+            "(run `llmops eval attack` with the same --seed and --families)"
+        )
+
+
 def run_attack_gate(
     project: Project,
     options: Any,
@@ -194,6 +208,7 @@ def run_attack_gate(
     with_goldens = [n for n in project.golden_names() if project.source.exists(project.prompt_file(n))]
     if _is_results_file(options.base):
         base = load_results(options.base)
+        _same_attack(base, attack, options.base)
         names = sorted(n for n in base.prompts if n in with_goldens)
     else:
         base_sha = merge_base(root, options.base)
@@ -213,6 +228,8 @@ def run_attack_gate(
         )
     if head is None:
         head = _evaluate(project, names, options, head_path, notify=say, arm="head")
+    else:
+        _same_attack(head, attack, options.head)
     report = compare_attack(base.samples, head.samples, margin=margin, alpha=alpha)
     report.settings |= {"seed": attack.seed, "families": list(attack.families), "prompts": names}
     with open(os.path.join(out_dir, "attack-gate.json"), "w", encoding="utf-8") as fh:
