@@ -73,8 +73,10 @@ def median_us(guards: GuardSet, text: str, n: int = 2000, rounds: int = 7) -> fl
 
 
 def main() -> None:
-    pii_all = GuardSet.of([g.pii(on="output")])
-    stack = GuardSet.of([g.pii(on="output"), g.refusal(), g.max_size(max_chars=20_000, on="output", action="flag")])
+    pii_all = GuardSet.of([g.pii(stage="output")])
+    stack = GuardSet.of(
+        [g.pii(stage="output"), g.refusal(), g.max_size(max_chars=20_000, stage="output", action="flag")]
+    )
     schema = GuardSet.of(
         [g.json_schema({"type": "object", "required": ["answer"], "properties": {"answer": {"type": "string"}}})]
     )

@@ -6,10 +6,11 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from .errors import UserError
+from .errors import UsageError, UserError
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
 from .safety.config import SAFETY_TYPES, safety_fields_problem
+from .safety.guards import parse_guard
 from .variables import validate_variables
 
 Severity = Literal["error", "warning"]
@@ -137,6 +138,11 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
         add("warning", "import-gap", f"not imported: {gap}", line=lines.line(("metadata", "import")))
     if spec.output.format == "json" and spec.output.schema_ is not None:
         out.extend(_lint_schema(prompt, spec.output.schema_, lines.line(("output", "schema"))))
+    for i, guard in enumerate(spec.guards):
+        try:
+            parse_guard(guard)
+        except UsageError as exc:
+            add("error", "bad-guard", f"guard {i}: {exc.message}", line=lines.line(("guards", i)))
     out.extend(_lint_golden(project, prompt))
     return out
 

@@ -59,7 +59,7 @@ def test_oversized_input_is_blocked_before_the_call(project: Path, fake_llm: Fak
 
 
 def test_input_redaction_reaches_the_provider_redacted(project: Path, fake_llm: FakeLLM, log_path: Path) -> None:
-    p = load_prompt("support/answer", root=project, log=str(log_path), guards=[g.pii(on="input")])
+    p = load_prompt("support/answer", root=project, log=str(log_path), guards=[g.pii(stage="input")])
     p.complete(question="I am jane@example.com, IBAN DE89 3704 0044 0532 0130 00")
     sent = json.dumps(fake_llm.last_request.body)
     assert "jane@example.com" not in sent and "DE89" not in sent
@@ -71,8 +71,8 @@ def test_input_redaction_reaches_the_provider_redacted(project: Path, fake_llm: 
 def test_output_redaction_and_flag(project: Path, fake_llm: FakeLLM, log_path: Path) -> None:
     fake_llm.default_reply = "Sure, call +49 30 1234567 or write to bob@corp.io"
     guards = [
-        g.pii(on="output", detectors=["phone"]),
-        g.pii(on="output", detectors=["email"], action="flag", name="mail"),
+        g.pii(stage="output", detectors=["phone"]),
+        g.pii(stage="output", detectors=["email"], action="flag", name="mail"),
     ]
     p = load_prompt("support/answer", root=project, log=str(log_path), guards=guards)
     out = p.complete(question="who do I call?")
@@ -108,7 +108,7 @@ def test_custom_and_refusal_guards_and_async(project: Path, fake_llm: FakeLLM, l
 
     guards = [
         g.refusal(),
-        g.custom(lambda t: "competitor" in t.lower() and "mentions a competitor", name="brand", on="input"),
+        g.custom(lambda t: "competitor" in t.lower() and "mentions a competitor", name="brand", stage="input"),
         g.custom(boom, name="broken"),
     ]
     p = load_prompt("support/answer", root=project, log=str(log_path), guards=guards)
@@ -144,7 +144,7 @@ def test_guards_as_mappings_and_schema_from_the_prompt(tmp_path: Path, fake_llm:
         ("pii", "guards= takes a list"),
         ([{"type": "max_size"}], "give max_chars and/or max_tokens"),
         ([{"type": "max_size", "max_chars": 10, "action": "redact"}], "only detector guards"),
-        ([{"type": "pii", "on": "sideways"}], "on= must be one of"),
+        ([{"type": "pii", "stage": "sideways"}], "stage must be one of"),
         ([{"type": "json_schema", "schema": {"type": 3}}], "invalid JSON Schema"),
         ([{"type": "refusal", "languages": ["xx"]}], "'languages'"),
     ],
@@ -185,13 +185,61 @@ def test_inputs_a_guard_cannot_read_fully_are_hits() -> None:
     deep: Any = "mail jane@x.io"
     for _ in range(MAX_DEPTH + 5):
         deep = [deep]
-    blocking = GuardSet.of([g.pii(on="input", action="block")])
+    blocking = GuardSet.of([g.pii(stage="input", action="block")])
     with pytest.raises(GuardBlocked, match="nested too deeply"):
         blocking.check_variables({"q": deep}, GuardRecord())
     many = {"q": ["fine"] * (MAX_VARIABLE_STRINGS + 1)}
     record = GuardRecord()
-    GuardSet.of([g.pii(on="input", action="flag")]).check_variables(many, record)
+    GuardSet.of([g.pii(stage="input", action="flag")]).check_variables(many, record)
     assert record.summary == "flagged:pii" and "too large" in record.hits[0].detail
     ok = GuardRecord()
-    GuardSet.of([g.pii(on="input", action="flag")]).check_variables({"q": ["fine"] * 100}, ok)
+    GuardSet.of([g.pii(stage="input", action="flag")]).check_variables({"q": ["fine"] * 100}, ok)
     assert ok.summary == "pass"
+
+
+GUARDED = """
+model: chat
+inputs:
+  question: {type: string}
+guards:
+  - {type: pii, stage: input, action: block, detectors: [email, credit_card]}
+  - {type: max_size, max_chars: 2000}
+messages:
+  - role: user
+    content: "Q: {{ question }}"
+"""
+
+
+def test_guards_declared_in_the_prompt_file(tmp_path: Path, fake_llm: FakeLLM, log_path: Path) -> None:
+    root = serving_project(tmp_path / "p", fake_llm.url)
+    (root / "prompts/support/guarded.prompt.yaml").write_text(GUARDED, encoding="utf-8")
+    p = load_prompt("support/guarded", root=root)
+    with pytest.raises(GuardBlocked, match="email"):
+        p.complete(question="I am a@b.io")
+    assert fake_llm.count == 0
+    p.complete(question="fine")
+    assert fake_llm.count == 1
+    # code adds guards after the file's; it cannot drop them
+    flagged = load_prompt(
+        "support/guarded", root=root, log=str(log_path), guards=[g.custom(lambda t: "x" in t, name="x", stage="input")]
+    )
+    with pytest.raises(GuardBlocked):
+        flagged.complete(question="x and 4111 1111 1111 1111")
+    flagged.complete(question="x marks the spot")
+    first, second = records(log_path)
+    assert first["guard"]["checked"] == ["pii", "max_size", "x"] and first["guard"]["summary"] == "blocked:pii"
+    assert second["guard"]["summary"] == "flagged:x"
+
+
+def test_lint_checks_declared_guards(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    from llmops_cli.lint import lint_project
+    from llmops_cli.project import Project
+
+    root = serving_project(tmp_path / "p", fake_llm.url)
+    bad = GUARDED.replace("detectors: [email, credit_card]", "detectors: [emails]")
+    (root / "prompts/support/guarded.prompt.yaml").write_text(bad, encoding="utf-8")
+    findings = [f for f in lint_project(Project.open(root)) if f.code == "bad-guard"]
+    assert len(findings) == 1 and "unknown detector 'emails'" in findings[0].message and findings[0].line == 6
+    (root / "prompts/support/guarded.prompt.yaml").write_text(bad.replace("type: pii, ", ""), encoding="utf-8")
+    lint = lint_project(Project.open(root))
+    assert any("guard 0 needs a 'type'" in f.message for f in lint)

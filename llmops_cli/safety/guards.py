@@ -121,7 +121,7 @@ class Guard:
 
 def _mode(name: str, stage: str, action: str, *, redactable: bool = False, stages: Iterable[str] = STAGES) -> None:
     if stage not in stages:
-        raise UsageError(f"guard {name!r}: on= must be one of {', '.join(stages)}, not {stage!r}")
+        raise UsageError(f"guard {name!r}: stage must be one of {', '.join(stages)}, not {stage!r}")
     if action not in ACTIONS:
         raise UsageError(f"guard {name!r}: action= must be one of {', '.join(ACTIONS)}, not {action!r}")
     if action == "redact" and not redactable:
@@ -132,12 +132,12 @@ def pii(
     *,
     detectors: Sequence[str] | None = None,
     allow: Sequence[str] = (),
-    on: Stage = "both",
+    stage: Stage = "both",
     action: Action = "redact",
     name: str = "pii",
 ) -> Guard:
     """PII and secrets (see :mod:`llmops_cli.safety.detectors`); ``allow`` values or ``@domain`` pass."""
-    _mode(name, on, action, redactable=True)
+    _mode(name, stage, action, redactable=True)
     for problem in (
         detectors_problem(list(detectors)) if detectors is not None else None,
         allow_problem(list(allow)),
@@ -156,16 +156,16 @@ def pii(
             counts[f.detector] = counts.get(f.detector, 0) + 1
         return ", ".join(f"{k}×{v}" for k, v in sorted(counts.items())), redact_pii(text, found)
 
-    return Guard(name, on, action, check)
+    return Guard(name, stage, action, check)
 
 
 def max_size(
-    *, max_chars: int | None = None, max_tokens: int | None = None, on: Stage = "input", action: Action = "block"
+    *, max_chars: int | None = None, max_tokens: int | None = None, stage: Stage = "input", action: Action = "block"
 ) -> Guard:
     """Input: the rendered messages' characters (all contents); output: the reply's. Tokens are estimated
     as ``ceil(chars / 4)`` — an estimate, no tokenizer is loaded."""
     name = "max_size"
-    _mode(name, on, action)
+    _mode(name, stage, action)
     for label, value in (("max_chars", max_chars), ("max_tokens", max_tokens)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise UsageError(f"guard {name!r}: {label} must be a positive whole number")
@@ -180,7 +180,7 @@ def max_size(
             return f"~{math.ceil(n / 4)} tokens > {max_tokens}", None
         return None
 
-    return Guard(name, on, action, check, reads_messages=True)
+    return Guard(name, stage, action, check, reads_messages=True)
 
 
 def json_schema(schema: Mapping[str, Any] | None = None, *, action: Action = "block") -> Guard:
@@ -255,7 +255,7 @@ def refusal(*, languages: Sequence[str] = LANGUAGES, action: Action = "flag") ->
 
 
 def custom(
-    fn: Callable[[str], bool | str | None], *, name: str, on: Stage = "output", action: Action = "flag"
+    fn: Callable[[str], bool | str | None], *, name: str, stage: Stage = "output", action: Action = "flag"
 ) -> Guard:
     """Any callable on the text: true or a non-empty string (the detail recorded) is a hit. An exception
     from it is a hit too (detail: its class name) — a broken check must not wave a call through."""
@@ -263,7 +263,7 @@ def custom(
         raise UsageError("custom guard: fn must be callable")
     if not isinstance(name, str) or not name or len(name) > 64:
         raise UsageError("custom guard: name must be 1-64 characters")
-    _mode(name, on, action)
+    _mode(name, stage, action)
 
     def check(text: str) -> tuple[str, str | None] | None:
         try:
@@ -274,7 +274,7 @@ def custom(
             return (verdict[:200], None) if verdict else None
         return ("custom check", None) if verdict else None
 
-    return Guard(name, on, action, check)
+    return Guard(name, stage, action, check)
 
 
 _KINDS: dict[str, Callable[..., Guard]] = {

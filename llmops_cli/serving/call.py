@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..redact import redact_exception, redactor
-from .options import OtelOptions, env_otel
+from .options import OtelOptions, env_otel, file_guards
 from .record import (
     build_record,
     clean_cost,
@@ -107,6 +107,8 @@ class _Call:
         self.messages: list[dict[str, Any]] | None = None
         options = prompt.serving
         self.guards: GuardSet | None = options.guards if options is not None else None
+        if self.guards is None and prompt.spec.guards:
+            self.guards = file_guards(prompt)
         self.guard: GuardRecord | None = None
         if self.guards is not None:
             from ..safety.guards import GuardRecord
