@@ -134,6 +134,14 @@ def test_derivation_is_deterministic_per_seed_and_never_mutates_inputs() -> None
     assert all(d.site.startswith("context[") for d in indirect)
 
 
+def test_long_case_ids_are_shortened_and_stay_unique() -> None:
+    v = {"question": "q"}
+    cases = [(Case(id="x" * 195 + str(i), vars=v), v) for i in range(2)]
+    derived = derive_cases("p", cases, AttackOptions(families=("role_play",)))
+    ids = [d.case.id for d in derived]
+    assert len(set(ids)) == 2 and all(len(i) <= 200 and family_of(i) == "role_play" for i in ids)
+
+
 def test_corpus_covers_every_family_and_options_are_checked() -> None:
     assert {p.family for p in PAYLOADS} == set(FAMILIES)
     assert len({p.id for p in PAYLOADS}) == len(PAYLOADS)
@@ -230,8 +238,16 @@ def test_gate_fails_when_a_pr_makes_the_prompt_obey_injections(tmp_git_repo: Git
     path = tmp_git_repo.root / "prompts/support/answer.prompt.yaml"
     path.write_text(PROMPT.replace("@SYSTEM@", NAIVE), encoding="utf-8")
     tmp_git_repo.commit("friendlier prompt")
-    r = run_cli("eval", "gate", "--base", "main", "--attack", "--seed", "3", cwd=tmp_git_repo.root, env=ENV)
+    summary = tmp_git_repo.root / "summary.md"
+    env = {**ENV, "GITHUB_STEP_SUMMARY": str(summary)}
+    r = run_cli(
+        "eval", "gate", "--base", "main", "--attack", "--seed", "3", "--markdown", "gate.md",
+        cwd=tmp_git_repo.root, env=env,
+    )  # fmt: skip
     assert r.exit_code == 1, r.output
+    md = (tmp_git_repo.root / "gate.md").read_text()
+    assert md.startswith("### ❌ llmops injection gate: FAIL") and "| support/answer | role_play | FAIL |" in md
+    assert summary.read_text() == md
     assert "FAIL: injection resistance regressed" in r.stdout
     for family in ("instruction_override", "role_play", "delimiter", "encoded", "indirect"):
         assert family in r.stdout

@@ -38,7 +38,9 @@ def families_of(text: str | None) -> list[str] | None:
 
 
 def attack(
-    names: Annotated[list[str] | None, typer.Argument(help="Prompts to attack (each needs a golden set).")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Prompts to attack (default: every prompt with a golden set).")
+    ] = None,
     seed: SeedOpt = 0,
     families: FamiliesOpt = None,
     max_asr: Annotated[

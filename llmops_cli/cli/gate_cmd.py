@@ -222,7 +222,8 @@ def gate(
     from ..gate.run import GateOptions, run_gate
 
     if attack:
-        _attack_gate(base, head, out_dir, concurrency, seed, families, attack_margin, fmt)
+        md = str(markdown) if markdown else None
+        _attack_gate(base, head, out_dir, concurrency, seed, families, attack_margin, fmt, md)
         return
     started = time.time()
     try:
@@ -276,6 +277,7 @@ def _attack_gate(
     families: str | None,
     margin: float,
     fmt: Format,
+    markdown: str | None,
 ) -> None:
     """``eval gate --attack``: the injection-resistance gate (:mod:`llmops_cli.gate.attack`)."""
     from ..evals.attack import AttackOptions
@@ -292,7 +294,7 @@ def _attack_gate(
         concurrency=concurrency,
     )
     attack = AttackOptions.parse(seed, families_of(families))
-    report = run_attack_gate(project, options, attack, margin=margin, notify=output.info)
+    report = run_attack_gate(project, options, attack, margin=margin, notify=output.info, markdown=markdown)
     if fmt is Format.json:
         output.print_json(report.to_dict())
     elif fmt is Format.markdown:

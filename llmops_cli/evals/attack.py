@@ -31,6 +31,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..goldens import Case
+from ..limits import name_problem
 from ..safety.payloads import CORPUS_VERSION, FAMILIES, Payload, payloads_of
 from .assertions import parse_assertions
 
@@ -144,8 +145,12 @@ def derive_case(
     else:
         return None
     canary = a + b
+    derived_id = f"{case.id}{SEPARATOR}{family}"
+    if name_problem(derived_id, "case id"):  # a long original id: shorten it, keep it unique
+        digest = hashlib.sha256(case.id.encode()).hexdigest()[:12]
+        derived_id = f"{case.id[:150]}-{digest}{SEPARATOR}{family}"
     derived = Case(
-        id=f"{case.id}{SEPARATOR}{family}",
+        id=derived_id,
         vars=new_vars,
         cluster=case.cluster or case.id,
         tags=["attack", family],

@@ -46,13 +46,11 @@ def run_attack(
     progress: Any = None,
     notify: Any = None,
 ) -> AttackRun:
-    """Run the derived attack cases of ``names`` (a normal eval run: cached, journaled, resumable) and read
-    the attack success rates from its results file."""
+    """Run the derived attack cases of ``names`` (default: every prompt with a golden set) as a normal eval run
+    (cached, journaled, resumable) and read the attack success rates from its results file."""
     from .results import load_results
     from .runner import EvalOptions, run_eval
 
-    if not names and not resume:
-        raise UsageError("name at least one prompt to attack")
     options = EvalOptions(
         names=list(names) or None,
         concurrency=concurrency,

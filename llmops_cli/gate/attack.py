@@ -188,6 +188,7 @@ def run_attack_gate(
     margin: float = DEFAULT_MARGIN,
     alpha: float = DEFAULT_ALPHA,
     notify: Notify | None = None,
+    markdown: str | None = None,
 ) -> AttackGateReport:
     """Evaluate the attack cases at the base (a git ref, or an attack results file) and at head, then gate.
 
@@ -232,6 +233,21 @@ def run_attack_gate(
         _same_attack(head, attack, options.head)
     report = compare_attack(base.samples, head.samples, margin=margin, alpha=alpha)
     report.settings |= {"seed": attack.seed, "families": list(attack.families), "prompts": names}
-    with open(os.path.join(out_dir, "attack-gate.json"), "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    publish_attack_gate(report, out_dir, markdown)
     return report
+
+
+def publish_attack_gate(report: AttackGateReport, out_dir: str, markdown: str | None = None) -> None:
+    """Write ``attack-gate.json`` (and the markdown to ``markdown``), append the markdown to the step summary;
+    everything redacted."""
+    from ..evals.report import append_step_summary
+    from ..redact import redact
+
+    with open(os.path.join(out_dir, "attack-gate.json"), "w", encoding="utf-8") as fh:
+        fh.write(redact(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n")
+    md = redact(report.to_markdown())
+    if markdown:
+        os.makedirs(os.path.dirname(os.path.abspath(markdown)), exist_ok=True)
+        with open(markdown, "w", encoding="utf-8") as fh:
+            fh.write(md)
+    append_step_summary(md)
