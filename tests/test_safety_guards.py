@@ -243,3 +243,26 @@ def test_lint_checks_declared_guards(tmp_path: Path, fake_llm: FakeLLM) -> None:
     (root / "prompts/support/guarded.prompt.yaml").write_text(bad.replace("type: pii, ", ""), encoding="utf-8")
     lint = lint_project(Project.open(root))
     assert any("guard 0 needs a 'type'" in f.message for f in lint)
+
+
+def test_guard_outcome_on_the_opentelemetry_span(project: Path, fake_llm: FakeLLM) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llmops_cli.serving import OtelOptions
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    p = load_prompt("support/answer", root=project, otel=OtelOptions(provider), guards=[g.pii(action="block")])
+    p.complete(question="fine")
+    with pytest.raises(GuardBlocked):
+        p.complete(question="a@b.io")
+    first, second = exporter.get_finished_spans()
+    assert first.attributes["llmops.guard"] == "pass"
+    assert second.attributes["llmops.guard"] == "blocked:pii" and second.attributes["error.type"] == "GuardBlocked"
+    assert fake_llm.count == 1
+    plain = load_prompt("support/answer", root=project, otel=OtelOptions(provider))
+    plain.complete(question="fine")
+    assert "llmops.guard" not in exporter.get_finished_spans()[-1].attributes
