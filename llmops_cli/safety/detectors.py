@@ -35,6 +35,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 MAX_SCAN_CHARS = 1_000_000  # characters of one text that a scan looks at
 
@@ -362,6 +363,7 @@ class Detector:
     find: _Find
     min_digits: int = 0  # > 0: a numeric detector, run only around runs of at least this many digits
     dotted_quad: bool = False  # a numeric detector run around dotted quads
+    shape: Callable[[str], bool] | None = None  # a cheap test on the window with digits masked to '#'
 
 
 # In priority order: where findings overlap, the earlier detector's wins.
@@ -371,11 +373,41 @@ DETECTORS: dict[str, Detector] = {
         Detector("secret", "API keys, tokens and private-key headers of known shapes", _find_secret),
         Detector("email", "e-mail addresses", _find_email),
         Detector("iban", "IBANs with a valid mod-97 checksum", _find_iban, 10),
-        Detector("credit_card", "payment card numbers (Luhn and issuer prefix)", _find_regex(_CARD, _card_ok), 13),
-        Detector("us_ssn", "US social security numbers (SSA rules)", _find_regex(_SSN, _ssn_ok), 9),
-        Detector("de_tax_id", "German tax ids (Steuer-ID, mod 11,10)", _find_regex(_DE_TAX, _de_tax_ok), 11),
-        Detector("es_dni", "Spanish DNI/NIE (mod-23 letter)", _find_regex(_ES_DNI, _es_dni_ok), 7),
-        Detector("fr_nir", "French social security numbers (NIR key)", _find_regex(_FR_NIR, _fr_nir_ok), 13),
+        Detector(
+            "credit_card",
+            "payment card numbers (Luhn and issuer prefix)",
+            _find_regex(_CARD, _card_ok),
+            13,
+            shape=lambda w: "####" in w,
+        ),
+        Detector(
+            "us_ssn",
+            "US social security numbers (SSA rules)",
+            _find_regex(_SSN, _ssn_ok),
+            9,
+            shape=lambda w: "###-##-####" in w or "### ## ####" in w,
+        ),
+        Detector(
+            "de_tax_id",
+            "German tax ids (Steuer-ID, mod 11,10)",
+            _find_regex(_DE_TAX, _de_tax_ok),
+            11,
+            shape=lambda w: "###########" in w or "## ### ### ###" in w,
+        ),
+        Detector(
+            "es_dni",
+            "Spanish DNI/NIE (mod-23 letter)",
+            _find_regex(_ES_DNI, _es_dni_ok),
+            7,
+            shape=lambda w: "#######" in w,
+        ),
+        Detector(
+            "fr_nir",
+            "French social security numbers (NIR key)",
+            _find_regex(_FR_NIR, _fr_nir_ok),
+            13,
+            shape=lambda w: w.count("#") >= 15,
+        ),
         Detector("ipv6", "IPv6 addresses", _find_ipv6),
         Detector("ipv4", "IPv4 addresses", _find_regex(_IPV4), dotted_quad=True),
         Detector("phone", "phone numbers (E.164, North American, national with a leading 0)", _find_phone, 9),
@@ -399,6 +431,7 @@ class _Window:
     end: int
     digits: int
     quad: bool
+    masked: str = ""  # text[start:end] with digits (and A, B) masked to '#'
 
 
 def _numeric_windows(text: str) -> list[_Window]:
@@ -406,18 +439,19 @@ def _numeric_windows(text: str) -> list[_Window]:
     a merged window keeps the largest digit count of its runs)."""
     if len(text) < 7:
         return []
-    out: list[_Window] = []
+    spans: list[list[Any]] = []
     n = len(text)
-    for m in _NUMERIC_RUN.finditer(text.translate(_DIGIT_MASK)):
+    masked = text.translate(_DIGIT_MASK)
+    for m in _NUMERIC_RUN.finditer(masked):
         run = m.group()
         quad = run.count(".") == 3 and len(run) <= 15
         start, end, digits = max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER), run.count("#")
-        if out and start <= out[-1].end:
-            last = out[-1]
-            out[-1] = _Window(last.start, end, max(last.digits, digits), last.quad or quad)
+        if spans and start <= spans[-1][1]:
+            last = spans[-1]
+            last[1], last[2], last[3] = end, max(last[2], digits), last[3] or quad
         else:
-            out.append(_Window(start, end, digits, quad))
-    return out
+            spans.append([start, end, digits, quad])
+    return [_Window(a, b, d, q, masked[a:b]) for a, b, d, q in spans]
 
 
 def detector_names() -> list[str]:
@@ -473,7 +507,8 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
                 {
                     span
                     for w in windows
-                    if (det.min_digits and w.digits >= det.min_digits) or (det.dotted_quad and w.quad)
+                    if ((det.min_digits and w.digits >= det.min_digits) or (det.dotted_quad and w.quad))
+                    and (det.shape is None or det.shape(w.masked))
                     for span in det.find(text, w.start, w.end)
                 }
             )
