@@ -266,3 +266,34 @@ def test_guard_outcome_on_the_opentelemetry_span(project: Path, fake_llm: FakeLL
     plain = load_prompt("support/answer", root=project, otel=OtelOptions(provider))
     plain.complete(question="fine")
     assert "llmops.guard" not in exporter.get_finished_spans()[-1].attributes
+
+
+def test_json_schema_guard_runs_schema_regexes_in_re2() -> None:
+    """A catastrophic-backtracking pattern cannot hang a serving call; patterns RE2 cannot run are refused."""
+    import time
+
+    from llmops_cli.safety.guards import GuardRecord, GuardSet
+
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string", "pattern": "^(a+)+$"}},
+        "patternProperties": {"^(x+)+y$": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    guards = GuardSet.of([g.json_schema(schema, action="flag")])
+    record = GuardRecord()
+    t0 = time.perf_counter()
+    guards.check_output(json.dumps({"a": "a" * 5000 + "!"}), record)
+    guards.check_output(json.dumps({"x" * 5000: 1}), record)
+    assert time.perf_counter() - t0 < 2.0
+    assert [h.detail for h in record.hits] == ["schema violation at a", "schema violation at (root)"]
+    ok = GuardRecord()
+    guards.check_output('{"a": "aaa", "xxy": 3}', ok)
+    assert ok.summary == "pass"
+    for bad, message in [
+        ({"type": "string", "pattern": "(a)\\1"}, "RE2"),
+        ({"$ref": "https://example.com/s.json"}, "must point inside the schema"),
+        ({"type": 7}, "invalid JSON Schema"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            g.json_schema(bad)

@@ -43,6 +43,7 @@ from ..errors import GuardBlocked, UsageError
 from .config import allow_problem, detectors_problem, languages_problem
 from .detectors import find_pii, redact_pii
 from .refusal import LANGUAGES, refusal_match
+from .schema import re2_validator
 
 Stage = Literal["input", "output", "both"]
 Action = Literal["block", "redact", "flag"]
@@ -185,35 +186,29 @@ def max_size(
 
 def json_schema(schema: Mapping[str, Any] | None = None, *, action: Action = "block") -> Guard:
     """The reply must be JSON (bare or in one code fence) matching ``schema`` (``None``: the prompt's
-    ``output.schema``, bound when the guard is attached)."""
+    ``output.schema``, bound when the guard is attached). Schema regexes run in RE2 (:mod:`.schema`)."""
     name = "json_schema"
     _mode(name, "output", action, stages=("output",))
-    if schema is not None:
-        _check_schema(schema)
     if schema is None:
         return Guard(name, "output", action, _schema_check(None), needs_schema=True)
-    return Guard(name, "output", action, _schema_check(dict(schema)))
-
-
-def _check_schema(schema: Any) -> None:
-    import jsonschema
-
-    if not isinstance(schema, Mapping):
-        raise UsageError("guard 'json_schema': schema must be a JSON Schema mapping")
-    try:
-        jsonschema.validators.validator_for(schema).check_schema(dict(schema))
-    except jsonschema.SchemaError as exc:
-        raise UsageError(f"guard 'json_schema': invalid JSON Schema: {exc.message}") from None
+    return Guard(name, "output", action, _schema_check(schema))
 
 
 MAX_JSON_DEPTH = 32
 
 
-def _schema_check(schema: dict[str, Any] | None) -> Callable[[str], tuple[str, str | None] | None]:
+def _schema_check(schema: Mapping[str, Any] | None) -> Callable[[str], tuple[str, str | None] | None]:
+    """The check of a ``json_schema`` guard; the schema is validated here (:class:`UsageError`)."""
     validator: Any = None
+    if schema is not None:
+        if not isinstance(schema, Mapping):
+            raise UsageError("guard 'json_schema': schema must be a JSON Schema mapping")
+        try:
+            validator = re2_validator(dict(schema))
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"guard 'json_schema': invalid JSON Schema: {str(exc)[:200]}") from None
 
     def check(text: str) -> tuple[str, str | None] | None:
-        nonlocal validator
         from ..jsonio import parse_bounded
 
         body = text.strip()
@@ -223,13 +218,12 @@ def _schema_check(schema: dict[str, Any] | None) -> Callable[[str], tuple[str, s
             doc = parse_bounded(body.strip(), MAX_JSON_DEPTH, max_int_digits=1000)
         except (ValueError, RecursionError):
             return "not JSON", None
-        if schema is None:
-            return None
         if validator is None:
-            import jsonschema
-
-            validator = jsonschema.validators.validator_for(schema)(schema)
-        error = next(iter(validator.iter_errors(doc)), None)
+            return None
+        try:
+            error = next(iter(validator.iter_errors(doc)), None)
+        except RecursionError:
+            return "schema references recurse too deeply on this reply", None
         if error is None:
             return None
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
@@ -313,7 +307,7 @@ class GuardSet:
         if len(items) > MAX_GUARDS:
             raise UsageError(f"at most {MAX_GUARDS} guards per prompt, got {len(items)}")
         bound = [
-            Guard(g.name, g.stage, g.action, _schema_check(dict(output_schema)))
+            Guard(g.name, g.stage, g.action, _schema_check(output_schema))
             if g.needs_schema and output_schema is not None
             else g
             for g in items
