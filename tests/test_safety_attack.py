@@ -286,3 +286,19 @@ def test_gate_against_a_results_file(tmp_path: Path, server: FakeLLM) -> None:
     assert r.exit_code in (0, 1), r.output
     with pytest.raises(UserError, match="is not an attack run"):
         run_attack_gate(Project.open(tmp_path), GateOptions(base=str(tmp_path / "plain.json")), AttackOptions(seed=5))
+
+
+def test_attack_runs_shard_like_eval_runs(tmp_path: Path, server: FakeLLM) -> None:
+    write_project(tmp_path, server.url, NAIVE)
+    project = Project.open(tmp_path)
+    full = load_results(run_attack(project, ["support/answer"], AttackOptions(seed=2)).results_path)
+    parts = [
+        load_results(run_attack(project, ["support/answer"], AttackOptions(seed=2), shard=(i, 2)).results_path)
+        for i in (1, 2)
+    ]
+    ids = sorted(s.case_id for p in parts for s in p.samples)
+    assert ids == sorted(s.case_id for s in full.samples) and all(p.samples for p in parts)
+    # derived cases of one golden case stay in one shard (the shard hash is over the original case id)
+    for p in parts:
+        originals = {s.case_id.split("~")[0] for s in p.samples}
+        assert len({s.case_id for s in p.samples}) == 5 * len(originals)
