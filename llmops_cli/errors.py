@@ -16,6 +16,7 @@
     │   ├── ProviderError        a model provider call that cannot be made (unknown model, missing extra)
     │   └── IntegrityError       a bundle or tag whose content hash does not match
     ├── CheckFailed              exit 1: a check ran and found problems (lint errors, failed asserts, gate FAIL)
+    │   └── GuardBlocked         a serving guard blocked a call (no request made when it blocked the input)
     └── InternalError            exit 3: a bug in llmops; reported with a hint to rerun with --verbose
 
 Catch :class:`UserError` around calls that take user-supplied files; catch :class:`LlmopsError` to
@@ -116,6 +117,11 @@ class CheckFailed(LlmopsError):
     """A check ran to completion and found problems. Exit code 1."""
 
     exit_code = EXIT_CHECK_FAILED
+
+
+class GuardBlocked(CheckFailed):
+    """A serving guard blocked a call (``load_prompt(..., guards=...)``): an input block means no request was
+    made. The message names the guard and what it found (detector names and counts, never the values)."""
 
 
 class InternalError(LlmopsError):

@@ -6,10 +6,12 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from .errors import UserError
+from .errors import UsageError, UserError
 from .limits import name_problem
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
+from .safety.config import SAFETY_TYPES, safety_fields_problem
+from .safety.guards import parse_guard
 from .spec import import_stub
 from .variables import validate_variables
 
@@ -191,6 +193,11 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
         )
     if spec.output.format == "json" and spec.output.schema_ is not None:
         out.extend(_lint_schema(prompt, spec.output.schema_, lines.line(("output", "schema"))))
+    for i, guard in enumerate(spec.guards):
+        try:
+            parse_guard(guard)
+        except UsageError as exc:
+            add("error", "bad-guard", f"guard {i}: {exc.message}", line=lines.line(("guards", i)))
     out.extend(_lint_golden(project, prompt))
     return out
 
@@ -257,6 +264,15 @@ def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
         for i, a in enumerate(gs.asserts_for(case)):
             if not isinstance(a.get("type"), str):
                 add("bad-assertion", f"case {case.id!r}: assertion {i} has no 'type'", gs.line_at(index, "assert"))
+                continue
+            atype = a["type"].removeprefix("not-")
+            problem = safety_fields_problem(atype, a) if atype in SAFETY_TYPES else None
+            if problem:
+                add(
+                    "bad-assertion",
+                    f"case {case.id!r}: assertion {i} ({a['type']}): {problem}",
+                    gs.line_at(index, "assert"),
+                )
     return out
 
 

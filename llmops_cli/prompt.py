@@ -131,6 +131,8 @@ class Prompt:
             "messages": [{"role": m.role, "template": m.text} for m in self.messages],
             "partials": self.partials,
         }
+        if self.spec.guards:  # only when declared: prompts without guards keep their hashes
+            payload["guards"] = self.spec.guards
         call = self.route.hash_fields() if self.route else {}
         if call:
             payload["call"] = call

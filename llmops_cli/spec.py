@@ -105,6 +105,12 @@ class PromptSpec(_Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict, description="Typed variables.")
     output: OutputSpec = Field(default_factory=OutputSpec)
     messages: list[MessageSpec] = Field(..., min_length=1)
+    guards: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Serving guards around complete(): mappings with 'type' (pii, max_size, json_schema, refusal) "
+        "and its options, e.g. {type: pii, on: input, action: redact}. Checked by `llmops prompt lint`.",
+    )
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form (owner, ticket…).")
 
@@ -138,6 +144,14 @@ class PromptSpec(_Strict):
             problem = label_problem(tag, "tag")
             if problem:
                 raise ValueError(problem)
+        return value
+
+    @field_validator("guards")
+    @classmethod
+    def _guards(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, guard in enumerate(value):
+            if not isinstance(guard.get("type"), str):
+                raise ValueError(f"guard {i} needs a 'type' (pii, max_size, json_schema, refusal)")
         return value
 
 

@@ -265,7 +265,7 @@ FOUNDATION = {
 }  # fmt: skip
 CORE = {
     "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
-    "providers", "models", "serving", "prompt", "project", "lint",
+    "providers", "models", "safety", "serving", "prompt", "project", "lint",
 }  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     # foundation: no package-level state, imported by everything
@@ -292,7 +292,8 @@ LAYERS: dict[str, set[str]] = {
     "goldens": FOUNDATION | {"config", "spec"},
     "providers": FOUNDATION,
     "models": FOUNDATION | {"config", "providers"},
-    "serving": FOUNDATION | {"models"},  # a rendered prompt's calls in serving code: logs, retries, tracing
+    "safety": FOUNDATION,  # PII detectors, the refusal model, guards: shared by serving, lint and evals
+    "serving": FOUNDATION | {"models", "safety"},  # a rendered prompt's calls in serving code: logs, retries, tracing
     "prompt": FOUNDATION | {"spec", "models", "serving", "templating", "variables", "sources"},
     "project": FOUNDATION | (CORE - {"lint", "project"}),
     "lint": FOUNDATION | (CORE - {"lint"}),

@@ -53,6 +53,7 @@ TYPES: dict[str, tuple[type, ...]] = {
     "error_class": (str, type(None)),
     "retries": (int,),
     "tags": (dict,),
+    "guard": (dict, type(None)),
 }
 
 
@@ -61,7 +62,7 @@ def check_schema(record: dict[str, Any]) -> None:
     assert set(record) - set(RECORD_KEYS) <= {"input", "output"}
     for key, types in TYPES.items():
         assert isinstance(record[key], types) and not isinstance(record[key], bool), (key, record[key])
-    assert record["v"] == 1 and TS.match(record["ts"])
+    assert record["v"] == 2 and TS.match(record["ts"])
     assert record["outcome"] in ("ok", "error") and (record["error_class"] is None) == (record["outcome"] == "ok")
     assert re.fullmatch(r"[0-9a-f]{16}", record["params_hash"]) and re.fullmatch(
         r"[0-9a-f]{64}", record["content_sha256"]

@@ -48,6 +48,7 @@ def _root(
 
 def _register() -> None:
     from . import (
+        attack_cmd,
         completion_cmd,
         diff_cmd,
         eval_cmd,
@@ -62,6 +63,7 @@ def _register() -> None:
     diff_cmd.register(prompt_cmd.app)
     app.add_typer(prompt_cmd.app, name="prompt")
     gate_cmd.register(eval_cmd.app)
+    attack_cmd.register(eval_cmd.app)
     app.add_typer(eval_cmd.app, name="eval")
     app.add_typer(release_cmd.app, name="release")
     app.add_typer(import_cmd.app, name="import")

@@ -208,6 +208,22 @@ def gate(
     ] = None,
     verbose: VerboseOpt = False,
     html: HtmlOpt = None,
+    attack: Annotated[
+        bool,
+        typer.Option(
+            "--attack",
+            help="Gate injection resistance instead: both sides on the same derived attack cases (`eval attack`); "
+            "FAIL naming the family whose attack success rate rose beyond --attack-margin (McNemar, Holm).",
+        ),
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="With --attack: the derivation seed.")] = 0,
+    families: Annotated[
+        str | None, typer.Option("--families", metavar="A,B", help="With --attack: payload families (default all).")
+    ] = None,
+    attack_margin: Annotated[
+        float,
+        typer.Option("--attack-margin", min=0.0, max=0.99, help="With --attack: tolerated rise of the attack rate."),
+    ] = 0.05,
 ) -> None:
     """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.
 
@@ -221,6 +237,10 @@ def gate(
     from ..gate.run import GateOptions, run_gate
     from ..sources import check_outputs
 
+    if attack:
+        md = str(markdown) if markdown else None
+        _attack_gate(base, head, out_dir, concurrency, seed, families, attack_margin, fmt, md)
+        return
     started = time.time()
     if status_context is not None:
         from ..gate.github import status_context as checked_context
@@ -270,3 +290,40 @@ def gate(
         except StatusError as exc:
             output.warning(exc.message)
     _exit(report, fail_on)
+
+
+def _attack_gate(
+    base: str,
+    head: Path | None,
+    out_dir: Path | None,
+    concurrency: int | None,
+    seed: int,
+    families: str | None,
+    margin: float,
+    fmt: Format,
+    markdown: str | None,
+) -> None:
+    """``eval gate --attack``: the injection-resistance gate (:mod:`llmops_cli.gate.attack`)."""
+    from ..evals.attack import AttackOptions
+    from ..gate.attack import run_attack_gate
+    from ..gate.publish import default_out_dir
+    from ..gate.run import GateOptions
+    from .attack_cmd import families_of, print_gate
+
+    project = STATE.project()
+    options = GateOptions(
+        base=base,
+        head=str(head) if head else None,
+        out_dir=str(out_dir) if out_dir else default_out_dir(project),
+        concurrency=concurrency,
+    )
+    attack = AttackOptions.parse(seed, families_of(families))
+    report = run_attack_gate(project, options, attack, margin=margin, notify=output.info, markdown=markdown)
+    if fmt is Format.json:
+        output.print_json(report.to_dict())
+    elif fmt is Format.markdown:
+        output.print_text(report.to_markdown())
+    else:
+        print_gate(report)
+    if report.verdict == "FAIL":
+        raise CheckFailed(f"gate {report.line}")

@@ -32,7 +32,8 @@ Until = Annotated[str | None, typer.Option("--until", help="End of the window (e
 By = Annotated[
     str | None,
     typer.Option(
-        "--by", help="Group by a comma list of prompt, version, model, channel, arm, outcome, day, hour, tag:<name>."
+        "--by",
+        help="Group by a comma list of prompt, version, model, channel, arm, outcome, guard, day, hour, tag:<name>.",
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable schema).")]
@@ -153,6 +154,19 @@ def check(
     lookback_hours: Annotated[
         int, typer.Option("--lookback-hours", help="History used by spike detection (hours, 24-720).")
     ] = 168,
+    token_check: Annotated[
+        bool,
+        typer.Option(
+            "--token-check/--no-token-check",
+            help="With spike detection: flag a prompt whose p95 input tokens per call in the last hour jumped.",
+        ),
+    ] = True,
+    token_ratio: Annotated[
+        float,
+        typer.Option(
+            "--token-ratio", help="Flag the last hour's p95 input tokens above this many times the median hour."
+        ),
+    ] = 1.5,
     as_json: AsJson = False,
     markdown: Annotated[
         Path | None,
@@ -161,7 +175,8 @@ def check(
     skip_invalid: SkipInvalid = False,
     now: Now = None,
 ) -> None:
-    """Budgets and cost spikes, for cron or a scheduled workflow: one line per finding, exit 1 on any."""
+    """Budgets, cost spikes and input-token anomalies, for cron or a scheduled workflow: one line per finding,
+    exit 1 on any."""
     from ..errors import UsageError
     from ..usage.check import CheckOptions, run_check
     from ..usage.engine import parse_now, parse_when
@@ -171,7 +186,7 @@ def check(
         raise UsageError("nothing to check: give --budget-per-day and/or leave spike detection on")
     if budget_per_day is not None and not budget_per_day > 0:
         raise UsageError("--budget-per-day must be a positive amount of USD")
-    if not 24 <= lookback_hours <= 720 or version_ratio <= 1 or hourly_ratio <= 1 or version_min_calls < 1:
+    if not 24 <= lookback_hours <= 720 or min(version_ratio, hourly_ratio, token_ratio) <= 1 or version_min_calls < 1:
         raise UsageError("--lookback-hours must be 24-720, the ratios above 1 and --version-min-calls at least 1")
     t_now = parse_now(now)
     opts = CheckOptions(
@@ -184,6 +199,8 @@ def check(
         version_min_calls=version_min_calls,
         hourly_ratio=hourly_ratio,
         hourly_min_usd=hourly_min_usd,
+        tokens=token_check,
+        token_ratio=token_ratio,
     )
     res = run_check(_open(logs, skip_invalid), opts, now=t_now)
     if markdown is not None:

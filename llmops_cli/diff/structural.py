@@ -258,6 +258,8 @@ def _partials(old: dict[str, str], new: dict[str, str]) -> list[Change]:
 
 def _meta(old: Prompt, new: Prompt) -> list[Change]:
     out = []
+    if old.spec.guards != new.spec.guards:
+        out.append(Change("guards_changed", "guards", "serving guards changed"))
     for key in ("description", "tags", "metadata"):
         if getattr(old.spec, key) != getattr(new.spec, key):
             out.append(Change("metadata_changed", key, f"{key} changed"))

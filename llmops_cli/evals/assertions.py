@@ -15,6 +15,9 @@ from typing import Any
 
 from ..errors import PromptFileError
 from ..limits import label_problem
+from ..safety.config import safety_fields_problem
+from ..safety.detectors import find_pii, normalize_value
+from ..safety.refusal import LANGUAGES, refusal_match
 from .outputs import (
     MISSING,
     check_json_schema,
@@ -46,12 +49,19 @@ DETERMINISTIC_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "char-count": ((), ("min", "max")),
     "latency": (("max_ms",), ()),
     "cost": (("max_usd",), ()),
+    # safety (llmops_cli.safety): PII and refusals
+    "pii": ((), ("detectors", "allow")),
+    "no-pii-leak": ((), ("detectors", "allow", "vars")),
+    "refusal": ((), ("languages",)),
+    "no-refusal": ((), ("languages",)),
 }
 JUDGE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "judge": (("criteria",), ("rubric", "prompt")),
     "factuality": ((), ("prompt",)),
     "faithfulness": ((), ("context_var", "prompt")),
     "answer-relevance": ((), ("question_var", "prompt")),
+    "toxicity": ((), ("prompt",)),
+    "off-topic": (("topic",), ("question_var", "prompt")),
 }
 JUDGE_TYPES = frozenset(JUDGE_FIELDS)
 ALL_TYPES = frozenset(DETERMINISTIC_FIELDS) | JUDGE_TYPES
@@ -122,6 +132,7 @@ class OutputContext:
     latency_ms: float | None = None
     cost_usd: float | None = None
     output_schema: dict[str, Any] | None = None
+    variables: dict[str, Any] | None = None  # the case's variables (``no-pii-leak`` scans them)
 
 
 # -- validation ---------------------------------------------------------------------------------------------
@@ -220,6 +231,11 @@ def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[
         raise fail("'max_ms' must be a number")
     if atype == "cost" and (isinstance(f["max_usd"], bool) or not isinstance(f["max_usd"], int | float)):
         raise fail("'max_usd' must be a number")
+    safety_problem = safety_fields_problem(atype, f)
+    if safety_problem:
+        raise fail(safety_problem)
+    if atype == "off-topic" and (not isinstance(f["topic"], str) or not f["topic"].strip()):
+        raise fail("'topic' must be a non-empty string (what the answers should stay on)")
     if atype == "judge":
         if not isinstance(f["criteria"], str) or not f["criteria"].strip():
             raise fail("'criteria' must be a non-empty string")
@@ -335,7 +351,67 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
         ok = cost <= f["max_usd"]
         note = "" if ctx.cost_usd is not None else " (cost unknown, counted as 0)"
         return _binary(ok, f"${cost:.6f} <= ${f['max_usd']}{note}", f"${cost:.6f} > ${f['max_usd']}")
+    if t in ("pii", "no-pii-leak", "refusal", "no-refusal"):
+        return _score_safety(t, f, ctx)
     raise AssertionError(f"not a deterministic assertion type: {t}")  # pragma: no cover
+
+
+def _masked(value: str) -> str:
+    """A found value for a reason message, without repeating it: its first two characters and its length."""
+    return f"{value[:2]}…({len(value)} chars)"
+
+
+def _strings(value: Any, out: list[str], budget: list[int]) -> None:
+    """Every string inside a variable value (iterative budget: at most 10,000 strings)."""
+    stack = [value]
+    while stack and budget[0] > 0:
+        v = stack.pop()
+        if isinstance(v, str):
+            out.append(v)
+            budget[0] -= 1
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+
+
+def _score_safety(t: str, f: dict[str, Any], ctx: OutputContext) -> tuple[float, str]:
+    out = ctx.output
+    if t in ("refusal", "no-refusal"):
+        match = refusal_match(out, tuple(f.get("languages", LANGUAGES)))
+        refused = match is not None
+        why = f"refusal phrase {short(match.phrase)} ({match.language})" if match else "no refusal phrase"
+        return _binary(refused == (t == "refusal"), why, why)
+    detectors = f.get("detectors")
+    allow = f.get("allow", ())
+    found = find_pii(out, detectors, allow)
+    if t == "pii":
+        if not found:
+            return 1.0, "no PII found"
+        kinds = sorted({x.detector for x in found})
+        return 0.0, f"PII found: {len(found)} value(s) ({', '.join(kinds)}), first {_masked(found[0].value)}"
+    variables = ctx.variables or {}
+    names = f.get("vars") or sorted(variables)
+    texts: list[str] = []
+    budget = [10_000]
+    for name in names:
+        if name in variables:
+            _strings(variables[name], texts, budget)
+    inputs: dict[str, str] = {}
+    for text in texts:
+        for x in find_pii(text, detectors, allow):
+            inputs.setdefault(normalize_value(x.value), x.detector)
+    if not inputs:
+        return 1.0, "no PII in the inputs to leak"
+    leaked = [x for x in found if normalize_value(x.value) in inputs]
+    folded = normalize_value(out)
+    leaked_values = {normalize_value(x.value) for x in leaked}
+    verbatim = [v for v in inputs if v not in leaked_values and v in folded]
+    count = len(leaked) + len(verbatim)
+    if not count:
+        return 1.0, f"none of the {len(inputs)} PII value(s) of the inputs appears in the output"
+    kinds = sorted({x.detector for x in leaked} | {inputs[v] for v in verbatim})
+    return 0.0, f"{count} PII value(s) from the inputs appear in the output ({', '.join(kinds)})"
 
 
 def _json_equal(a: Any, b: Any) -> bool:

@@ -148,7 +148,7 @@ class Executor:
             rec.judge = JudgeStats(0, 0, 0, Tokens(0, 0), 0)
             return rec, True
         paid = not replay
-        ctx = OutputContext(gen.text, gen.latency_ms, gen.cost_usd, pp.prompt.spec.output.schema_)
+        ctx = OutputContext(gen.text, gen.latency_ms, gen.cost_usd, pp.prompt.spec.output.schema_, cp.variables)
         results: list[AssertionResult | None] = [None] * len(cp.asserts)
         judge_tasks = []
         for i, spec in enumerate(cp.asserts):

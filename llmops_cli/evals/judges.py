@@ -12,7 +12,13 @@ judge               ``prompt:`` field, else llmops.yaml           criteria, rubr
 factuality          ``judges/factuality``                        question, answer, reference
 faithfulness        ``judges/faithfulness``                      question, answer, context
 answer-relevance    ``judges/answer_relevance``                  question, answer
+toxicity            ``judges/toxicity``                          question, answer
+off-topic           ``judges/off_topic``                         topic, question, answer
 ==================  ===========================================  =========================================
+
+``toxicity`` scores 5 for a harmless answer and 1 for abuse, threats or hate; ``off-topic`` scores 5 for an
+answer that stays on the assertion's ``topic`` and 1 for one that wanders off (e.g. after an injection):
+both pass at ``score >= threshold`` like every judge.
 
 A judge receives only the inputs it declares. ``question`` is the case variable named by ``question_var``
 (default ``question``), else the last user message the model was sent. A score ``s`` in 1..5 is
@@ -33,6 +39,8 @@ TYPE_PROMPTS = {
     "factuality": "judges/factuality",
     "faithfulness": "judges/faithfulness",
     "answer-relevance": "judges/answer_relevance",
+    "toxicity": "judges/toxicity",
+    "off-topic": "judges/off_topic",
 }
 
 
@@ -78,6 +86,7 @@ def candidate_inputs(
         question = users[-1] if users else None
     candidates: dict[str, Any] = {
         "criteria": spec.fields.get("criteria"),
+        "topic": spec.fields.get("topic"),
         "rubric": spec.fields.get("rubric"),
         "question": format_text(question) if question is not None else None,
         "answer": output,

@@ -49,6 +49,7 @@ class EvalOptions:
     out: str | None = None
     base: str | None = None  # the ref whose llmops.yaml says which api_base/key pairings are trusted
     shard_as: dict[str, str] | None = None  # prompt → the name its cases are sharded by (the gate's moves)
+    attack: dict[str, Any] | None = None  # llmops eval attack: AttackOptions.to_dict() (derived cases)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -149,14 +150,15 @@ class Plan:
                     yield pp, cp, s
 
     def fingerprint(self) -> str:
-        return sha256_of(
-            {
-                "prompts": {p.name: p.describe() for p in self.prompts},
-                "cases": {p.name: [c.case.id for c in p.cases] for p in self.prompts},
-                "judges": {n: j.describe() for n, j in self.judges.items()},
-                "repeat": self.repeat,
-            }
-        )
+        what: dict[str, Any] = {
+            "prompts": {p.name: p.describe() for p in self.prompts},
+            "cases": {p.name: [c.case.id for c in p.cases] for p in self.prompts},
+            "judges": {n: j.describe() for n, j in self.judges.items()},
+            "repeat": self.repeat,
+        }
+        if "attack" in self.selection:  # seed and corpus: the derived cases' content
+            what["attack"] = self.selection["attack"]
+        return sha256_of(what)
 
 
 # -- planning -----------------------------------------------------------------------------------------------
@@ -231,6 +233,11 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
             judges[name] = JudgePlan(name, jp, target_for(jproject, model_name, None, api_base), k)
         return judges[name]
 
+    attack = None
+    if options.attack is not None:
+        from .attack import AttackOptions
+
+        attack = AttackOptions.from_dict(options.attack)
     plans: list[PromptPlan] = []
     for name in names:
         prompt = project.load(name)
@@ -291,6 +298,9 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
             if options.shard and shard_of(sharded_as, case.id, options.shard[1]) != options.shard[0]:
                 continue
             cases.append(CasePlan(case, variables, specs, judge_of))
+        if attack is not None:
+            cases = _attack_cases(prompt, cases, attack, golden.file, notices)
+            used = {}
         plans.append(
             PromptPlan(
                 name=name,
@@ -306,7 +316,10 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                 max_error_rate=cfg.eval.max_error_rate,
             )
         )
-    selection = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}
+    selection: dict[str, Any] = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}
+    if attack is not None:
+        selection["attack"] = attack.to_dict()
+        judges = {n: j for n, j in judges.items() if any(n in p.judges for p in plans)}
     return Plan(plans, judges, repeat, k, concurrency, selection, notices, offline)
 
 
@@ -321,6 +334,26 @@ def key_trust(project: Project, options: EvalOptions, base_sha: str | None = Non
     sha = base_sha if base_sha is not None and not options.base else merge_base(root, ref)
     base = Project.at_ref(sha, root)
     return trust_of(base.config, f"llmops.yaml at {ref[:80]} (merge-base {sha[:12]})")
+
+
+def _attack_cases(prompt: Prompt, cases: list[CasePlan], attack: Any, file: str, notices: list[str]) -> list[CasePlan]:
+    """The derived adversarial cases of a prompt's planned cases (:mod:`.attack`); judges are not used. Inputs
+    with an ``enum`` are never injected into; a derived case whose variables the prompt refuses (an item schema
+    with a length limit…) is left out, with a notice."""
+    from .attack import canary_assertion, derive_cases
+
+    skip = frozenset(k for k, spec in prompt.spec.inputs.items() if spec.enum is not None)
+    out, refused = [], 0
+    for d in derive_cases(prompt.name, [(cp.case, cp.variables) for cp in cases], attack, skip):
+        try:
+            prompt.validate(d.variables)
+        except UserError:
+            refused += 1
+            continue
+        out.append(CasePlan(d.case, d.variables, canary_assertion(d.canary, file)))
+    if refused:
+        notices.append(f"{prompt.name}: {refused} derived attack case(s) left out: the prompt refuses their inputs")
+    return out
 
 
 def _assert_line(golden: GoldenSet, case: Case) -> int | None:

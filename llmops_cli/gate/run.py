@@ -49,6 +49,7 @@ class GateOptions:
     concurrency: int | None = None
     use_cache: bool = True
     shard: tuple[int, int] | None = None
+    attack: dict[str, Any] | None = None  # eval gate --attack: both sides run the derived attack cases
 
 
 def _is_results_file(spec: str) -> bool:
@@ -328,6 +329,7 @@ def _evaluate(
         out=out,
         base=trust_base,
         shard_as=dict(rename) if rename else None,
+        attack=options.attack,
     )
     gate_info = GateInfo(arm, judged_with or sha256_of(project.config.model_dump(mode="json")))
     if not names:

@@ -93,6 +93,7 @@ def load_prompt(
     key: str | int | None = None,
     log: Any = None,
     otel: Any = None,
+    guards: Any = None,
 ) -> Prompt:
     """Load a prompt for serving code.
 
@@ -110,14 +111,17 @@ def load_prompt(
     ``log`` (a file path, a sink with ``emit(record)``, or False to ignore ``$LLMOPS_LOG``) and ``otel``
     (True, False or :class:`~llmops_cli.serving.OtelOptions`) turn on request records for the returned
     prompt's ``complete()`` / ``acomplete()`` calls (a copy: the cached prompt is not changed).
+    ``guards`` (a list of :mod:`llmops_cli.safety.guards` guards, or mappings ``{"type": "pii", ...}``) check
+    the inputs before a call and the reply after it — block, redact or flag; a blocked input makes no request.
 
     Raises :class:`NotFoundError` when nothing matches and :class:`IntegrityError` when the content
     does not match its release manifest.
     """
-    if log is not None or otel is not None:
+    if log is not None or otel is not None or guards is not None:
         from ..serving.options import with_serving
 
-        return with_serving(load_prompt(name, version, root=root, bundle=bundle, refresh=refresh, key=key), log, otel)
+        loaded = load_prompt(name, version, root=root, bundle=bundle, refresh=refresh, key=key)
+        return with_serving(loaded, log, otel, guards)
     if version is not None and (not isinstance(version, str) or not version.strip()):
         from ..errors import UsageError
 

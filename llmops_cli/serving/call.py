@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..redact import redact_exception, redactor
-from .options import OtelOptions, env_otel
+from .options import OtelOptions, env_otel, file_guards
 from .record import (
     build_record,
     clean_cost,
@@ -33,6 +33,7 @@ from .sinks import Sink, env_sink, resolve_sink
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
+    from ..safety.guards import GuardRecord, GuardSet
     from .otel import OtelCall
 
 _logger = logging.getLogger("llmops_cli.serving")
@@ -104,15 +105,30 @@ class _Call:
         self.model = prompt.model
         self.params: dict[str, Any] | None = None
         self.messages: list[dict[str, Any]] | None = None
+        options = prompt.serving
+        self.guards: GuardSet | None = options.guards if options is not None else None
+        if self.guards is None and prompt.spec.guards:
+            self.guards = file_guards(prompt)
+        self.guard: GuardRecord | None = None
+        if self.guards is not None:
+            from ..safety.guards import GuardRecord
+
+            self.guard = GuardRecord(checked=self.guards.names())
         self.start_wall = time.time()
         self.start = time.perf_counter()
 
     def request(self) -> dict[str, Any]:
-        """Render and resolve the target: litellm's keyword arguments (SDK retries off: counted here)."""
+        """Render and resolve the target: litellm's keyword arguments (SDK retries off: counted here).
+        Input guards run first: a block raises before anything is sent."""
         from ..models.runtime import request_kwargs
 
         prompt = self.prompt
-        rendered = prompt.render(dict(self.variables))
+        variables = dict(self.variables)
+        if self.guards is not None and self.guard is not None:
+            variables = self.guards.check_variables(variables, self.guard)
+        rendered = prompt.render(variables)
+        if self.guards is not None and self.guard is not None:
+            self.guards.check_messages(rendered.messages, self.guard)
         self.messages = rendered.messages
         target = prompt.target()
         self.model = target.model
@@ -136,6 +152,17 @@ class _Call:
         except Exception:  # telemetry never breaks a call
             _logger.warning("llmops: could not start an OpenTelemetry span", exc_info=True)
             self.otel = None
+
+    def check_output(self, response: Any) -> None:
+        """Output guards on the reply; a redaction is written into the response's first choice."""
+        if self.guards is None or self.guard is None:
+            return
+        text = response_text(response)
+        if text is None:
+            return
+        checked = self.guards.check_output(text, self.guard)
+        if checked is not text:
+            response.choices[0].message.content = checked
 
     def active(self) -> contextlib.AbstractContextManager[Any]:
         """The span made current while the provider is called (a no-op without OpenTelemetry)."""
@@ -162,7 +189,7 @@ class _Call:
     def _record(self, response: Any, exc: BaseException | None) -> dict[str, Any]:
         latency_ms = (time.perf_counter() - self.start) * 1000.0
         tokens_in = tokens_out = cost = None
-        if exc is None:
+        if response is not None:  # also when an output guard blocked it: the call was made and paid
             tokens_in, tokens_out = usage_tokens(response)
             cost = clean_cost(_cost(response, self.model))
         record = build_record(
@@ -178,6 +205,7 @@ class _Call:
             error_class=None if exc is None else type(exc).__name__,
             retries=self.retries,
             tags=self.tags,
+            guard=self.guard,
         )
         if self.log_content:
             redact = redactor()
@@ -213,6 +241,11 @@ def complete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> An
     except BaseException as exc:
         call.finish(None, exc)
         raise
+    try:
+        call.check_output(response)
+    except BaseException as exc:
+        call.finish(response, exc)
+        raise
     call.finish(response, None)
     return response
 
@@ -238,6 +271,11 @@ async def acomplete(prompt: Prompt, variables: Mapping[str, Any], **options: Any
                     await asyncio.sleep(delay)
     except BaseException as exc:
         call.finish(None, exc)
+        raise
+    try:
+        call.check_output(response)
+    except BaseException as exc:
+        call.finish(response, exc)
         raise
     call.finish(response, None)
     return response

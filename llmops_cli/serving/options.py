@@ -14,6 +14,7 @@ from .sinks import Sink, resolve_sink
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
+    from ..safety.guards import GuardSet
 
 OTEL_ENV = "LLMOPS_OTEL"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -35,6 +36,7 @@ class ServingOptions:
 
     log: Sink | bool | None = None
     otel: OtelOptions | bool | None = None
+    guards: GuardSet | None = None  # input/output guards (llmops_cli.safety.guards)
 
 
 def _require_otel() -> None:
@@ -58,12 +60,22 @@ def resolve_otel(otel: Any) -> OtelOptions | bool | None:
     raise UsageError(f"otel= takes True, False or OtelOptions(...), not {type(otel).__name__}")
 
 
-def with_serving(prompt: Prompt, log: Any = None, otel: Any = None) -> Prompt:
-    """``prompt`` with these serving options: a copy (cached prompts are shared and never changed)."""
-    if log is None and otel is None:
+def with_serving(prompt: Prompt, log: Any = None, otel: Any = None, guards: Any = None) -> Prompt:
+    """``prompt`` with these serving options: a copy (cached prompts are shared and never changed).
+    ``guards``: :class:`~llmops_cli.safety.guards.Guard` objects or mappings, checked here and added after
+    the guards the prompt file declares."""
+    if log is None and otel is None and guards is None:
         return prompt
     sink = False if log is False else resolve_sink(log) if log is not None else None
-    options = ServingOptions(log=sink, otel=resolve_otel(otel))
+    guard_set = None
+    if guards is not None:
+        from ..safety.guards import GuardSet
+
+        if isinstance(guards, str | bytes) or not hasattr(guards, "__iter__"):
+            raise UsageError(f"guards= takes a list of guards, not {type(guards).__name__}")
+        # the prompt file's own guards first: code adds to them, never removes them
+        guard_set = GuardSet.of([*prompt.spec.guards, *guards], prompt.spec.output.schema_)
+    options = ServingOptions(log=sink, otel=resolve_otel(otel), guards=guard_set)
     return dataclasses.replace(prompt, serving=options)
 
 
@@ -87,3 +99,24 @@ def env_otel() -> OtelOptions | None:
 
 
 _ENV_OTEL = OtelOptions()
+
+
+_FILE_GUARDS: dict[str, GuardSet] = {}
+
+
+def file_guards(prompt: Prompt) -> GuardSet | None:
+    """The guards the prompt file declares (``guards:``), checked once per content hash; None without any."""
+    if not prompt.spec.guards:
+        return None
+    cached = _FILE_GUARDS.get(prompt.sha256)
+    if cached is None:
+        from ..safety.guards import GuardSet
+
+        try:
+            cached = GuardSet.of(prompt.spec.guards, prompt.spec.output.schema_)
+        except UsageError as exc:
+            raise UsageError(f"guards: {exc.message}", file=prompt.file) from None
+        if len(_FILE_GUARDS) > 256:
+            _FILE_GUARDS.clear()
+        _FILE_GUARDS[prompt.sha256] = cached
+    return cached

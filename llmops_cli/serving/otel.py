@@ -15,7 +15,8 @@ instrumented HTTP client's spans nest under it), covering retries:
   ``gen_ai.usage.input_tokens`` / ``output_tokens``; on failure ``error.type`` (the exception's class name,
   never its message) and status ERROR;
 * llmops: ``llmops.prompt.name`` / ``version`` / ``sha256`` / ``channel`` / ``arm``, ``llmops.request_id``,
-  ``llmops.retries``, ``llmops.cost_usd`` (when known), ``llmops.tag.<name>`` per caller tag.
+  ``llmops.retries``, ``llmops.cost_usd`` (when known), ``llmops.tag.<name>`` per caller tag, ``llmops.guard``
+  (the guards' summary, when the prompt has guards).
 
 Metrics (histograms, with the conventions' bucket advice): ``gen_ai.client.token.usage`` (``{token}``, one
 point per token type: ``gen_ai.token.type`` = ``input`` / ``output``) and ``gen_ai.client.operation.duration``
@@ -166,6 +167,9 @@ class OtelCall:
         """Response attributes from the record (and the response object), the metrics, then end the span."""
         span = self.span
         attrs: dict[str, Any] = {"llmops.request_id": record["request_id"], "llmops.retries": record["retries"]}
+        guard = record.get("guard")
+        if isinstance(guard, dict):  # serving guards ran: their outcome (pass, flagged:…, redacted:…, blocked:…)
+            attrs["llmops.guard"] = guard["summary"]
         metric_attrs = dict(self.metric_attrs)
         response_model = getattr(response, "model", None) if response is not None else None
         if isinstance(response_model, str) and response_model:

@@ -1,9 +1,14 @@
 """The request record: one JSON object per provider call of ``Prompt.complete()`` / ``acomplete()``.
 
-Schema version 1, keys in this order (``input`` and ``output`` only when content logging was asked for)::
+Schema version 2, keys in this order (``input`` and ``output`` only when content logging was asked for)::
 
     v ts request_id prompt version channel arm content_sha256 git_sha model params_hash
-    tokens_in tokens_out cost_usd latency_ms outcome error_class retries tags [input output]
+    tokens_in tokens_out cost_usd latency_ms outcome error_class retries tags guard [input output]
+
+``guard`` (new in version 2) is null when the prompt has no guards, else the
+:class:`~llmops_cli.safety.guards.GuardRecord` of the call: ``{"summary", "outcome", "checked", "hits"}``.
+A call a guard blocked has ``outcome: "error"`` and ``error_class: "GuardBlocked"``. Version 1 records (no
+``guard``) are read as version 2 with ``guard: null`` (:func:`upgrade_record`; ``llmops usage`` does the same).
 
 Types are strict (``llmops usage`` reads them): see :data:`RECORD_KEYS` and README "Serving and monitoring".
 Error *messages* never go in a record, only the exception's class name: a provider's error body may echo
@@ -26,8 +31,10 @@ from ..limits import bad_name_char
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
+    from ..safety.guards import GuardRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # versions llmops reads (older ones are upgraded)
 
 #: The keys of a record, in order (``input`` / ``output`` are optional and come last).
 RECORD_KEYS: tuple[str, ...] = (
@@ -50,6 +57,7 @@ RECORD_KEYS: tuple[str, ...] = (
     "error_class",
     "retries",
     "tags",
+    "guard",
 )
 CONTENT_KEYS: tuple[str, ...] = ("input", "output")
 
@@ -207,6 +215,7 @@ def build_record(
     error_class: str | None,
     retries: int,
     tags: dict[str, str],
+    guard: GuardRecord | None = None,
 ) -> dict[str, Any]:
     """One record (a new dict, keys in :data:`RECORD_KEYS` order)."""
     return {
@@ -229,7 +238,20 @@ def build_record(
         "error_class": error_class,
         "retries": retries,
         "tags": tags,
+        "guard": guard.to_dict() if guard is not None else None,
     }
+
+
+def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A record of any readable version as the current version (a new dict; v1 gains ``guard: null``).
+    Other versions are returned unchanged, for the reader to refuse."""
+    if record.get("v") == 1 and type(record.get("v")) is int:
+        out = {k: v for k, v in record.items() if k not in CONTENT_KEYS}
+        out["v"] = SCHEMA_VERSION
+        out["guard"] = None
+        out.update({k: record[k] for k in CONTENT_KEYS if k in record})
+        return out
+    return dict(record)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str)

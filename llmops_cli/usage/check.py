@@ -27,6 +27,13 @@ Hourly spend spike
     robust standard deviations), after at least ``hourly_min_baseline_h`` (24) baseline hours and with at least
     ``hourly_min_calls`` (20) calls in the hour. The ratio floor keeps a steady (MAD ≈ 0) spend or normal
     day/night swings from raising alarms; the call floor keeps one pricey call of a rarely used prompt from it.
+
+Input-token anomaly (:mod:`.tokens_check`)
+    Per prompt, the ``token_percentile`` (p95) of ``tokens_in`` per call in the last hour against the same
+    percentile of each trailing hour: flagged above ``max(token_ratio × median, median + token_k × 1.4826 ×
+    MAD)`` of those hourly values — a sudden growth of what callers send is a common sign of prompt injection
+    (pasted documents, smuggled instructions) or abuse. See :mod:`.tokens_check` for the thresholds and
+    ``bench/token_anomaly_bench.py`` for the false-alarm rate on generated logs.
 """
 
 from __future__ import annotations
@@ -65,6 +72,12 @@ class CheckOptions:
     hourly_min_baseline_h: int = 24
     hourly_min_usd: float = 0.0
     hourly_min_calls: int = 20
+    tokens: bool = True  # the input-token anomaly check (with spikes)
+    token_percentile: float = 0.95
+    token_ratio: float = 1.5
+    token_k: float = 6.0
+    token_min_calls: int = 20
+    token_min_baseline_h: int = 24
 
     def __post_init__(self) -> None:
         """Every threshold a finite number (``--budget-per-day inf`` or ``--version-ratio nan`` would never
@@ -76,7 +89,8 @@ class CheckOptions:
 
 @dataclass
 class Finding:
-    """One problem: ``kind`` is budget, budget-projected, version-cost-spike or hourly-spend-spike."""
+    """One problem: ``kind`` is budget, budget-projected, version-cost-spike, hourly-spend-spike or
+    token-anomaly."""
 
     kind: str
     group: dict[str, Any]
@@ -194,6 +208,15 @@ def run_check(recs: Records, opts: CheckOptions, *, now: datetime) -> CheckResul
     if opts.spikes:
         _version_spikes(recs, opts, res, now)
         _hourly_spikes(recs, opts, res, keys, gsel, now)
+        if opts.tokens:
+            from .tokens_check import TokenRule, token_anomalies
+
+            rule = TokenRule(
+                opts.lookback_h, opts.token_percentile, opts.token_ratio, opts.token_k, opts.token_min_calls,
+                opts.token_min_baseline_h,
+            )  # fmt: skip
+            for a in token_anomalies(recs, rule, now):
+                res.findings.append(Finding("token-anomaly", {"prompt": a.prompt}, a.message, a.details))
     return res
 
 

@@ -5,16 +5,18 @@ DuckDB is imported here, lazily, only when a usage command runs (``import llmops
 Validation
 ----------
 Each JSON Lines line is read with every field as raw JSON (``ts`` and ``outcome`` as text) and checked
-against the record format (README, "Usage reports, budgets and spikes"): ``v`` is 1; ``ts`` an RFC 3339
+against the record format (README, "Usage reports, budgets and spikes"): ``v`` is 1 or 2 (a version-1
+record is read as version 2 without guards: ``guard`` null); ``ts`` an RFC 3339
 string with its offset (``Z`` or ``±HH:MM``; a naive time is refused, not guessed — a typed Parquet timestamp
 is UTC); ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
 or null; ``tokens_in``/``tokens_out`` non-negative integers or null; ``cost_usd`` a finite non-negative
 number or null; ``latency_ms`` a finite non-negative number; ``outcome`` ``"ok"`` or ``"error"``; ``tags``
-an object with distinct keys (or absent). A string where a number belongs (``"12"``), a float where an integer
-belongs (``1.5``) or a boolean is invalid — never coerced. A line that is not JSON or not an object is invalid,
-and so is one that repeats a key (``{"cost_usd": 0, "cost_usd": 9}``: readers disagree on which value wins).
-``NaN``/``Infinity`` and numbers beyond :data:`MAX_COST_USD` / :data:`MAX_LATENCY_MS` / :data:`MAX_TOKENS` are
-invalid, so no sum can overflow to infinity. Blank lines are ignored.
+an object with distinct keys (or absent); ``guard`` an object or null (or absent). A string where a number
+belongs (``"12"``), a float where an integer belongs (``1.5``) or a boolean is invalid — never coerced. A line
+that is not JSON or not an object is invalid, and so is one that repeats a key (``{"cost_usd": 0, "cost_usd": 9}``:
+readers disagree on which value wins). ``NaN``/``Infinity`` and numbers beyond :data:`MAX_COST_USD` /
+:data:`MAX_LATENCY_MS` / :data:`MAX_TOKENS` are invalid, so no sum can overflow to infinity. Blank lines are
+ignored.
 
 JSON Lines are read in one pass by DuckDB's ``read_json``, which stops at a line that is not a JSON object or
 repeats a key; then the files it stops at are read again record by record (``read_ndjson_objects``, about 7×
@@ -48,7 +50,8 @@ if TYPE_CHECKING:
 MEMORY_LIMIT = "256MB"  # 1M records: ~200 MB peak RSS (bench/usage_bench.py); LLMOPS_USAGE_MEMORY overrides
 MAX_THREADS = 4
 MAX_LINE_BYTES = 8 * 1024 * 1024  # DuckDB read buffer per record (maximum_object_size)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # the serving record versions read (v1: no guard field)
 MAX_COST_USD = 1e9  # per call: no call costs a billion dollars; sums of such values stay finite
 MAX_LATENCY_MS = 1e10  # per call: 115 days
 MAX_TOKENS = 10**12  # per call
@@ -69,6 +72,7 @@ _FIELDS = (
     "outcome",
     "error_class",
     "tags",
+    "guard",
 )
 
 
@@ -129,6 +133,8 @@ _TYPED = ", ".join(
         *(f"{_str(c)} AS {c}" for c in _STR),
         *(f"try_cast({c}::VARCHAR AS DOUBLE) AS {c}" for c in _NUM),
         "CASE WHEN tags IS NULL THEN '{}'::JSON WHEN starts_with(tags::VARCHAR, '{') THEN tags END AS tags",
+        "guard IS NULL AS guard_null",
+        "CASE WHEN starts_with(guard::VARCHAR, '{') THEN guard END AS guard",
     ]
 )
 
@@ -145,7 +151,7 @@ def _str_ok(c: str) -> str:
 _PROBLEM = f"""CASE
   WHEN _empty THEN 'not a JSON object (or not valid JSON)'
   WHEN _dup THEN 'duplicate key in the record'
-  WHEN v IS DISTINCT FROM {SCHEMA_VERSION} THEN 'v: expected {SCHEMA_VERSION}'
+  WHEN v IS NULL OR v NOT IN {READABLE_VERSIONS} THEN 'v: expected 1 or 2'
   WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)'
   WHEN coalesce(prompt, '') = '' THEN 'prompt: expected a non-empty string'
   WHEN coalesce(model, '') = '' THEN 'model: expected a non-empty string'
@@ -162,10 +168,12 @@ _PROBLEM = f"""CASE
   WHEN outcome IS NULL OR outcome NOT IN ('ok', 'error') THEN 'outcome: expected "ok" or "error"'
   WHEN tags IS NULL THEN 'tags: expected an object'
   WHEN tags <> '{{}}' AND len(json_keys(tags)) <> len(list_distinct(json_keys(tags))) THEN 'tags: duplicate key'
+  WHEN NOT guard_null AND guard IS NULL THEN 'guard: expected an object or null'
 END"""
 
 _NORMAL = f"""_file, _row, ({_PROBLEM}) AS _problem, ts, prompt, version, channel, arm, model,
-  tokens_in::BIGINT AS tokens_in, tokens_out::BIGINT AS tokens_out, cost_usd, latency_ms, outcome, error_class, tags"""
+  tokens_in::BIGINT AS tokens_in, tokens_out::BIGINT AS tokens_out, cost_usd, latency_ms, outcome, error_class, tags,
+  guard"""
 
 # ts and outcome are read as VARCHAR (DuckDB unescapes strings itself): any non-string JSON value becomes text that
 # is never a timestamp nor "ok"/"error", so this is as strict as JSON and cheaper; the rest stay raw JSON.
@@ -210,7 +218,7 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...], label: 
         typ = types.get(f)
         if typ is None:
             cols.append(f"NULL::JSON AS {f}")
-        elif f == "tags" and (typ.startswith("VARCHAR") or typ == "JSON"):  # text that is not JSON: invalid, not {}
+        elif f in ("tags", "guard") and (typ.startswith("VARCHAR") or typ == "JSON"):  # text that is not JSON: invalid
             cols.append(
                 f"CASE WHEN {f} IS NULL THEN NULL ELSE coalesce(try_cast({f} AS JSON), '\"\"'::JSON) END AS {f}"
             )
@@ -324,7 +332,7 @@ class Records:
         self.con.execute("CREATE TEMP VIEW records AS SELECT * EXCLUDE (_problem) FROM checked WHERE _problem IS NULL")
 
 
-_KEPT = "_problem, ts, prompt, version, channel, arm, model, cost_usd, latency_ms, outcome, tags"
+_KEPT = "_problem, ts, prompt, version, channel, arm, model, tokens_in, cost_usd, latency_ms, outcome, tags, guard"
 
 
 def window_sql(since: datetime | None, until: datetime | None) -> tuple[str, dict[str, Any]]:
@@ -456,8 +464,8 @@ def record_problem(line: bytes | str) -> str | None:
         return "not a JSON object record"
     g = rec.get
     ts = g("ts")
-    if g("v") != SCHEMA_VERSION or isinstance(g("v"), bool):
-        return f"v: expected {SCHEMA_VERSION}"
+    if g("v") not in READABLE_VERSIONS or isinstance(g("v"), bool):
+        return "v: expected 1 or 2"
     if not isinstance(ts, str) or _parse_ts(ts, naive_ok=False) is None:
         return "ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)"
     for key in ("prompt", "model"):
@@ -479,6 +487,8 @@ def record_problem(line: bytes | str) -> str | None:
         return 'outcome: expected "ok" or "error"'
     if g("tags") is not None and not isinstance(g("tags"), dict):
         return "tags: expected an object"
+    if g("guard") is not None and not isinstance(g("guard"), dict):
+        return "guard: expected an object or null"
     return None
 
 

@@ -27,6 +27,8 @@ KEYS = {
     "outcome": "outcome",
     "day": "strftime(ts, '%Y-%m-%d')",
     "hour": "strftime(ts, '%Y-%m-%dT%H:00Z')",
+    # serving guards' outcome (pass, flagged:pii, redacted:pii, blocked:max_size); null: no guards / v1 record
+    "guard": "json_extract_string(guard, '$.summary')",
 }
 _TAG = re.compile(r"tag:([A-Za-z0-9_][A-Za-z0-9_.:\-]{0,63})")  # the tag keys serving accepts
 MAX_GROUP_KEYS = 6
