@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import settings
 from .errors import ConfigError
 from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES
 from .yamlio import LineMap, parse_yaml
@@ -206,7 +207,7 @@ class ProjectConfig(_Strict):
 
     def cache_dir(self, root: str) -> str:
         """Cache directory: ``$LLMOPS_CACHE_DIR`` or ``cache.dir`` relative to the project root."""
-        env = os.environ.get("LLMOPS_CACHE_DIR")
+        env = settings.CACHE_DIR.raw()
         if env:
             return env
         return self.cache.dir if os.path.isabs(self.cache.dir) else os.path.join(root, self.cache.dir)

@@ -10,13 +10,13 @@ The token is only ever put in the ``Authorization`` header: never logged, printe
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .. import settings
 from ..errors import UserError
 
 CONTEXT = "llmops/eval"
@@ -80,7 +80,7 @@ def post_status(
     state: str, description: str, env: Mapping[str, str] | None = None, *, timeout: float = TIMEOUT_S
 ) -> StatusTarget:
     """Post the ``llmops/eval`` commit status (``state``: success, failure or error)."""
-    env = os.environ if env is None else env
+    env = settings.environ() if env is None else env
     if state not in ("success", "failure", "error", "pending"):
         raise ValueError(f"bad status state {state!r}")
     t = status_target(env)

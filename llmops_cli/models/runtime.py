@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import threading
 from typing import Any
 
+from .. import settings
 from ..redact import redact_exception
 from .targets import Target
 
@@ -41,7 +41,7 @@ def import_litellm() -> Any:
         return _LITELLM
     with _LOCK:
         if _LITELLM is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            settings.LITELLM_LOCAL_MODEL_COST_MAP.set_default("True")
             with contextlib.redirect_stdout(io.StringIO()):
                 import litellm
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import settings
 from ..errors import UsageError
 from .sinks import Sink, resolve_sink
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
 
-OTEL_ENV = "LLMOPS_OTEL"
+OTEL_ENV = settings.OTEL.name
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _logger = logging.getLogger("llmops_cli.serving")
 
@@ -74,7 +74,7 @@ def env_otel() -> OtelOptions | None:
     """OpenTelemetry options when ``$LLMOPS_OTEL`` is 1/true/yes/on and the extra is installed (else a
     warning, once)."""
     global _env_otel_failed
-    value = os.environ.get(OTEL_ENV)
+    value = settings.OTEL.raw()
     if not value or value.strip().lower() not in _TRUE or _env_otel_failed:
         return None
     try:
