@@ -77,4 +77,3 @@ def request_kwargs(
     if key:
         kwargs["api_key"] = key
     return kwargs
-

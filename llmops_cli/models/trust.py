@@ -80,11 +80,6 @@ NO_TRUST = KeyTrust(
 )
 
 
-def untrusted_pairings(config: ProjectConfig, trust: KeyTrust) -> list[KeyPairing]:
-    """The pairings of ``config`` that ``trust`` does not allow, sorted."""
-    return sorted(p for p in pairings_of(config) if not trust.allows(p.alias, p.api_base, p.api_key_env))
-
-
 def show_url(url: str) -> str:
     """A URL for a message: scheme, host, port and path, never user information or a query."""
     try:
