@@ -18,25 +18,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
 
 __all__ = ["SETTINGS", "Setting", "environ", "markdown_table", "value_of"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
-class Setting(NamedTuple):
+class Setting:
     """One environment variable: its name, the kind of value, the default when unset, and what it does."""
 
-    name: str
-    type: str
-    """The kind of value: ``path``, ``int``, ``size``, ``flag``, ``text``, ``presence``, ``secret``."""
-    default: str
-    """What applies when the variable is unset, in words (``""``: nothing)."""
-    meaning: str
-    """One or two sentences for README's table."""
-    group: str
-    """Who sets it: ``llmops``, ``local model``, ``CI`` (GitHub Actions), ``terminal``, ``set by llmops``."""
+    __slots__ = ("default", "group", "meaning", "name", "type")
+
+    def __init__(self, name: str, type: str, default: str, meaning: str, group: str) -> None:
+        self.name = name
+        self.type = type
+        """The kind of value: ``path``, ``int``, ``size``, ``flag``, ``text``, ``presence``, ``secret``."""
+        self.default = default
+        """What applies when the variable is unset, in words (``""``: nothing)."""
+        self.meaning = meaning
+        """One or two sentences for README's table."""
+        self.group = group
+        """Who sets it: ``llmops``, ``local model``, ``CI`` (GitHub Actions), ``terminal``, ``set by llmops``."""
+
+    def __repr__(self) -> str:
+        return f"Setting({self.name!r})"
 
     def raw(self) -> str | None:
         """The value as set (None when unset)."""
