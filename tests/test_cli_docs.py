@@ -90,3 +90,36 @@ def test_a_changed_command_changes_the_reference() -> None:
     assert "```text\n  go --n 2    twice\n```" in text
     assert "Exit codes: 0, 1, 2, 3." in text
     assert "| [`llmops grp go`](#llmops-grp-go) | Do it; exit 1 when it fails. |" in text
+
+
+def test_commands_a_group_loads_lazily_are_documented() -> None:
+    """A group that builds its commands only when asked (``list_commands`` / ``get_command``) is walked too."""
+    import typer.core
+    import typer.main
+
+    def late() -> None:
+        """Loaded on demand."""
+
+    class LazyGroup(typer.core.TyperGroup):
+        def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+            return [*super().list_commands(ctx), "late"]
+
+        def get_command(self, ctx, name):  # type: ignore[no-untyped-def]
+            if name == "late":
+                lazy = typer.Typer()
+                lazy.command("late")(late)
+                return typer.main.get_command(lazy)
+            return super().get_command(ctx, name)
+
+    app = typer.Typer(cls=LazyGroup, help="Lazy.", add_completion=False)
+
+    @app.callback()
+    def root() -> None:
+        """Root."""
+
+    @app.command("now")
+    def now() -> None:
+        """Registered up front."""
+
+    text = reference(app)
+    assert "### llmops now" in text and "### llmops late" in text and "Loaded on demand." in text
