@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from ..prompt import Prompt
 
 OTEL_ENV = settings.OTEL.name
-_TRUE = frozenset({"1", "true", "yes", "on"})
 _logger = logging.getLogger("llmops_cli.serving")
 
 
@@ -74,8 +73,7 @@ def env_otel() -> OtelOptions | None:
     """OpenTelemetry options when ``$LLMOPS_OTEL`` is 1/true/yes/on and the extra is installed (else a
     warning, once)."""
     global _env_otel_failed
-    value = settings.OTEL.raw()
-    if not value or value.strip().lower() not in _TRUE or _env_otel_failed:
+    if not settings.OTEL.flag() or _env_otel_failed:
         return None
     try:
         _require_otel()
