@@ -22,8 +22,9 @@ Example::
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import settings
 from .errors import ConfigError
 from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, label_problem, name_problem
 from .yamlio import LineMap, parse_yaml
@@ -157,11 +158,21 @@ class EvalConfig(_Strict):
     backoff_s: float = Field(0.5, gt=0, le=60, description="Base of the exponential back-off between retries.")
 
 
+MARGIN_REMOVED_IN = "0.3.0"
+"""The release that refuses ``gate.margin`` (and ``margin`` in ``gate.overrides``) in llmops.yaml."""
+
+
+class ConfigDeprecationWarning(FutureWarning):
+    """A key llmops.yaml may still hold, ignored now and refused from a named release (shown by default)."""
+
+
+def _margin_problem(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+    return None if ok else f"must be a number from 0 to 1, got {value!r} (deprecated and ignored)"
+
+
 class GateConfig(_Strict):
     practical: float = Field(0.02, ge=0, le=1, description="Smallest drop worth failing for (0-1 scale).")
-    margin: float = Field(
-        0.05, ge=0, le=1, description="Deprecated and ignored (v0.1 non-inferiority margin; see docs/gate.md)."
-    )
     alpha: float = Field(0.05, gt=0, lt=0.5)
     max_judge_error_rate: float = Field(
         0.05, ge=0, le=1, description="Share of judge calls that may error per arm before the gate fails closed."
@@ -186,6 +197,18 @@ class GateConfig(_Strict):
         default_factory=dict,
         description="{prompt name: reason}: a removal made on purpose (prompt, golden set or cases): WARN, not FAIL.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_margin(cls, data: Any) -> Any:
+        """``margin`` (v0.1's non-inferiority margin) is still accepted, checked and ignored until it is removed in
+        :data:`MARGIN_REMOVED_IN` (:func:`parse_config` warns where it is set)."""
+        if isinstance(data, dict) and "margin" in data:
+            problem = _margin_problem(data["margin"])
+            if problem:
+                raise ValueError(f"margin {problem}")
+            data = {k: v for k, v in data.items() if k != "margin"}
+        return data
 
     @field_validator("moves", "accept_removal")
     @classmethod
@@ -215,7 +238,7 @@ class GateConfig(_Strict):
             for key, v in over.items():
                 if not (0 < v < 0.5 if key == "alpha" else 0 <= v <= 1):
                     raise ValueError(f"{name}: {key} = {v} is out of range")
-        return value
+        return {name: {k: v for k, v in over.items() if k != "margin"} for name, over in value.items()}
 
 
 class ProjectConfig(_Strict):
@@ -242,7 +265,7 @@ class ProjectConfig(_Strict):
 
     def cache_dir(self, root: str) -> str:
         """Cache directory: ``$LLMOPS_CACHE_DIR`` or ``cache.dir`` relative to the project root."""
-        env = os.environ.get("LLMOPS_CACHE_DIR")
+        env = settings.CACHE_DIR.raw()
         if env:
             return env
         return self.cache.dir if os.path.isabs(self.cache.dir) else os.path.join(root, self.cache.dir)
@@ -275,7 +298,42 @@ def parse_config(text: str | None, file: str = CONFIG_FILE) -> ProjectConfig:
     if not isinstance(data, dict):
         raise ConfigError("llmops.yaml must be a mapping", file=file, line=1)
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         msg, line = format_validation_error(exc, LineMap(text))
         raise ConfigError(msg, file=file, line=line) from None
+    _warn_deprecated(data, text, file)
+    return config
+
+
+_warned: dict[Any, Any] = {}  # the warnings registry of deprecated keys: each file and line is shown once
+
+
+def deprecated_keys(data: dict[str, Any]) -> list[tuple[str | int, ...]]:
+    """Key paths of llmops.yaml that are accepted but deprecated (``gate.margin``, ``margin`` in an override)."""
+    gate = data.get("gate")
+    if not isinstance(gate, dict):
+        return []
+    found: list[tuple[str | int, ...]] = [("gate", "margin")] if "margin" in gate else []
+    overrides = gate.get("overrides")
+    if isinstance(overrides, dict):
+        found += [
+            ("gate", "overrides", n, "margin") for n, o in overrides.items() if isinstance(o, dict) and "margin" in o
+        ]
+    return found
+
+
+def _warn_deprecated(data: dict[str, Any], text: str, file: str) -> None:
+    keys = deprecated_keys(data)
+    if not keys:
+        return
+    import warnings
+
+    lines = LineMap(text)
+    for key in keys:
+        path = ".".join(str(k) for k in key)
+        message = (
+            f"{path} is deprecated and ignored (the gate no longer uses a non-inferiority margin; see docs/gate.md); "
+            f"llmops {MARGIN_REMOVED_IN} will refuse it: remove it"
+        )
+        warnings.warn_explicit(message, ConfigDeprecationWarning, file, lines.line(key) or 1, registry=_warned)

@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import settings
 from .errors import GitError
 from .tagnames import TAG_REF_PREFIX, ReleaseTag, parse_tag
 from .versions import Version
@@ -180,7 +181,7 @@ class GitRepoDir:
 
 
 def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = dict(settings.environ())
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
     env["LC_ALL"] = "C"
     return env

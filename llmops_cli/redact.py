@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from . import settings
 
 __all__ = [
     "MIN_SECRET_CHARS",
@@ -154,7 +155,7 @@ def redactor() -> _Redactor:
 
 
 def _current() -> _Redactor:
-    env = os.environ
+    env = settings.environ()
     secrets = []
     for name in STANDARD_KEY_ENVS:
         value = env.get(name)

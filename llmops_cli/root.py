@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import settings
 from .config import CONFIG_FILE
 from .errors import UsageError
 
@@ -14,7 +15,7 @@ __all__ = ["find_root"]
 def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     """The project root: ``$LLMOPS_ROOT``, else the nearest folder upwards holding ``llmops.yaml``,
     else the nearest holding ``prompts/``, else ``start`` itself."""
-    env = os.environ.get("LLMOPS_ROOT")
+    env = settings.ROOT.raw()
     try:
         if env and start is None:
             return Path(env).resolve()

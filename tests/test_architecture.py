@@ -262,6 +262,7 @@ def test_git_is_reached_only_through_the_git_layer() -> None:
 # The table itself must stay acyclic, so no two packages can ever reach each other.
 FOUNDATION = {
     "_version", "errors", "limits", "redact", "hashing", "jsonio", "yamlio", "versions", "tagnames", "pathsafe", "pins",
+    "settings",
 }  # fmt: skip
 CORE = {
     "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
@@ -270,8 +271,9 @@ CORE = {
 LAYERS: dict[str, set[str]] = {
     # foundation: no package-level state, imported by everything
     "_version": set(),
+    "settings": set(),  # the one reader of the environment (the table of every variable llmops reads)
     "limits": set(),
-    "redact": set(),
+    "redact": {"settings"},
     "hashing": set(),
     "errors": {"redact"},
     "jsonio": {"errors", "limits"},

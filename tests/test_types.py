@@ -17,21 +17,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 
-# Modules that may skip type errors for now, each with the reason; the list can only shrink.
-TEMPORARILY_UNCHECKED = {
-    # H1 results-model merge: remove
-    "llmops_cli.evals.runner",
-    "llmops_cli.evals.results",
-    "llmops_cli.evals.report",
-    "llmops_cli.gate.run",
-    "llmops_cli.gate.collect",
-    "llmops_cli.gate.stats",
-    "llmops_cli.releases.gate_record",
-    "llmops_cli.cli.eval_cmd",
-    # H7 offline-speed merge: remove
-    "llmops_cli.providers.local",
-}
-
 
 def _mypy(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
     if cache is None:  # an incremental cache per checkout that outlives the test run: a rerun checks what changed
@@ -60,9 +45,7 @@ def test_config_is_strict_and_exclusions_only_shrink() -> None:
     cfg = _config()
     assert cfg["strict"] is True and cfg["files"] == ["llmops_cli"]
     unchecked = {m for o in cfg.get("overrides", []) if o.get("ignore_errors") for m in o["module"]}
-    assert unchecked <= TEMPORARILY_UNCHECKED, (
-        f"new modules excluded from type checking: {unchecked - TEMPORARILY_UNCHECKED}"
-    )
+    assert not unchecked, f"modules excluded from type checking (ignore_errors): {sorted(unchecked)}"
     lenient = {m for o in cfg.get("overrides", []) if o.get("disallow_untyped_defs") is False for m in o["module"]}
     assert lenient == {"llmops_cli.cli.*"}, lenient
 

@@ -4,8 +4,8 @@ Only this subpackage imports typer and rich. Each command parses its arguments, 
 and renders the result through :mod:`llmops_cli.cli.output`.
 """
 
-import os as _os
+from .. import settings as _settings
 
 # Start-up time is a feature: pydantic scans every installed distribution's entry points for
 # plugins on first use (~15-25 ms). The CLI uses none; a user who needs one can set the variable.
-_os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+_settings.PYDANTIC_DISABLE_PLUGINS.set_default("__all__")

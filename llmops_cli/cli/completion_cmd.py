@@ -8,15 +8,15 @@ inside the commands: a completion request loads none of them.
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from .. import settings
 from . import output
 
-COMPLETE_VAR = "_LLMOPS_COMPLETE"
+COMPLETE_VAR = settings.COMPLETE.name
 
 INSTALL = {
     "bash": 'eval "$(llmops completion bash)"   # in ~/.bashrc (bash ≥ 4.4)',
@@ -33,7 +33,7 @@ class Shell(StrEnum):
 
 def requested() -> bool:
     """Is this process a completion request from the shell script?"""
-    return COMPLETE_VAR in os.environ
+    return settings.COMPLETE.present()
 
 
 def enable() -> None:

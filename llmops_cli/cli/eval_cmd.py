@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .. import settings
 from ..errors import CheckFailed, UsageError
 from . import output
 from .state import STATE
@@ -196,7 +196,7 @@ def run(
     from ..sources import check_outputs
 
     check_outputs({"--out": out, "--junit": junit})  # before any model call (run_eval checks its own folder too)
-    check_outputs({"$GITHUB_STEP_SUMMARY": os.environ.get("GITHUB_STEP_SUMMARY") or None})  # appended to
+    check_outputs({"$GITHUB_STEP_SUMMARY": settings.GITHUB_STEP_SUMMARY.raw() or None})  # appended to
     project = STATE.project()
     outcome = run_eval(project, options, resume=resume, progress=_progress(quiet), notify=output.info)
     if "litellm" in sys.modules:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .. import settings
 from ..errors import CheckFailed, UserError
 from . import output
 from .options import Format
@@ -252,7 +253,7 @@ def gate(
         written = {f"--out-dir {name}": os.path.join(folder, name) for name in ("base.json", "head.json", "gate.json")}
         # before the first model call: a report that cannot be written must not cost the evaluation
         check_outputs({"--markdown": markdown, "--html": html}, {"--out-dir": folder}, written)
-        check_outputs({"$GITHUB_STEP_SUMMARY": os.environ.get("GITHUB_STEP_SUMMARY") or None})  # appended to
+        check_outputs({"$GITHUB_STEP_SUMMARY": settings.GITHUB_STEP_SUMMARY.raw() or None})  # appended to
         options = GateOptions(
             base=base,
             head=str(head) if head else None,

@@ -9,13 +9,13 @@ everyday commands (``prompt render``, ``prompt list``) free of rich's ~20 ms imp
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .. import settings
 from ..errors import LlmopsError
 from ..redact import redact
 
@@ -62,7 +62,7 @@ def err() -> Console:
 
 def _width(stream: Any) -> int | None:
     """$COLUMNS, else the terminal's width, else 160 when output is piped or captured."""
-    cols = os.environ.get("COLUMNS")
+    cols = settings.COLUMNS.raw()
     if cols and cols.isdigit():
         return int(cols)
     return None if stream.isatty() else 160
@@ -70,7 +70,7 @@ def _width(stream: Any) -> int | None:
 
 def color_enabled(stream: TextIO) -> bool:
     """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    return stream.isatty() and not settings.NO_COLOR.present() and settings.TERM.raw() != "dumb"
 
 
 def style(text: str, *styles: str, stream: TextIO | None = None) -> str:

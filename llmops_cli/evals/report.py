@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
+from .. import settings
 from .model import EvalResults, SampleRecord
 from .summary import PromptSummary, Summary
 
@@ -222,7 +223,7 @@ def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> 
 
     The one writer of the GitHub Actions step summary: ``eval run`` and ``eval gate`` both go through it.
     """
-    env = os.environ if env is None else env
+    env = settings.environ() if env is None else env
     path = env.get("GITHUB_STEP_SUMMARY")
     if not path:
         return None
@@ -237,7 +238,7 @@ def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> 
 def publish_run(results_path: str, junit: str | os.PathLike[str] | None = None) -> None:
     """After ``eval run``: write the JUnit XML (when asked) and append the markdown summary to the GitHub step
     summary (when ``$GITHUB_STEP_SUMMARY`` is set). The results file is read only when one of them is wanted."""
-    if junit is None and not os.environ.get("GITHUB_STEP_SUMMARY"):
+    if junit is None and not settings.GITHUB_STEP_SUMMARY.raw():
         return
     from .results import load_results
 

@@ -10,7 +10,6 @@ The token is only ever put in the ``Authorization`` header: never logged, printe
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.error
@@ -18,6 +17,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .. import settings
 from ..errors import UserError
 
 CONTEXT = "llmops/eval"
@@ -100,7 +100,7 @@ def post_status(
     context: str | None = None,
 ) -> StatusTarget:
     """Post the commit status ``context`` (default ``llmops/eval``; ``state``: success, failure or error)."""
-    env = os.environ if env is None else env
+    env = settings.environ() if env is None else env
     if state not in ("success", "failure", "error", "pending"):
         raise ValueError(f"bad status state {state!r}")
     name = status_context(context)

@@ -23,7 +23,6 @@ MAX_SOURCE_BYTES = 2_000_000  # a config, prompt or test file larger than this i
 MAX_FILES = 500  # file:// references and glob matches per import
 MAX_CASES = 10_000  # test cases per imported golden set
 MAX_EXPANSION = 1_000  # cases one promptfoo test may expand into (array vars)
-MAX_NAME = 200  # prompt names and case ids
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MISSING: Any = object()
 

@@ -4,7 +4,7 @@
 * :mod:`.targets` — a model name through ``llmops.yaml`` to a :class:`ModelRoute` (hashed with the prompt),
   then to the :class:`Target` of a call (offline fallback, ``--api-base``) and the key rule;
 * :mod:`.runtime` — the one lazy ``import litellm`` and its setup (local providers registered), the request
-  keyword arguments, ``complete`` / ``acomplete`` and response costs;
+  keyword arguments;
 * :mod:`.prices` — per-token prices (unknown → None, never 0) and token counts.
 
 Importing this package does not import litellm.
@@ -29,7 +29,7 @@ from .targets import (
 
 if TYPE_CHECKING:
     from .prices import Price, count_tokens, price_of, response_cost
-    from .runtime import acomplete, complete, import_litellm, request_kwargs
+    from .runtime import import_litellm, request_kwargs
 
 __all__ = [
     "PLACEHOLDER_KEY",
@@ -38,9 +38,7 @@ __all__ = [
     "ModelRoute",
     "Price",
     "Target",
-    "acomplete",
     "choose_target",
-    "complete",
     "count_tokens",
     "import_litellm",
     "is_in_process",
@@ -56,8 +54,6 @@ _LAZY = {
     "Price": ".prices",
     "count_tokens": ".prices",
     "price_of": ".prices",
-    "acomplete": ".runtime",
-    "complete": ".runtime",
     "import_litellm": ".runtime",
     "request_kwargs": ".runtime",
     "response_cost": ".prices",

@@ -3,18 +3,18 @@
 litellm is imported on first need (``import_litellm``), with the bundled cost map (no network:
 ``LITELLM_LOCAL_MODEL_COST_MAP=True``), its debug output and telemetry off, and llmops' custom providers
 (``local/…``) registered. Eval generations, judges, ``prompt diff --cost`` and ``Prompt.complete()`` /
-``Prompt.acomplete()`` all come through here.
+``Prompt.acomplete()`` all import litellm and build their request here (the calls themselves are made by
+``serving/call.py`` and ``evals/providers.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
 import threading
 from typing import Any
 
-from ..redact import redact_exception
+from .. import settings
 from .targets import Target
 
 _LITELLM: Any = None
@@ -41,7 +41,7 @@ def import_litellm() -> Any:
         return _LITELLM
     with _LOCK:
         if _LITELLM is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            settings.LITELLM_LOCAL_MODEL_COST_MAP.set_default("True")
             with contextlib.redirect_stdout(io.StringIO()):
                 import litellm
 
@@ -77,42 +77,3 @@ def request_kwargs(
     if key:
         kwargs["api_key"] = key
     return kwargs
-
-
-def complete(
-    target: Target,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    response_format: dict[str, Any] | None,
-    *,
-    output_schema: dict[str, Any] | None = None,
-    **extra: Any,
-) -> Any:
-    """One chat completion (blocking); litellm's response object. Errors are litellm's, their messages
-    redacted."""
-    params, response_format = target.prepare(params, response_format, output_schema)
-    kwargs = request_kwargs(target, messages, params, response_format, **extra)
-    litellm = import_litellm()
-    try:
-        return litellm.completion(**kwargs)
-    except Exception as exc:
-        raise redact_exception(exc) from None
-
-
-async def acomplete(
-    target: Target,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    response_format: dict[str, Any] | None,
-    *,
-    output_schema: dict[str, Any] | None = None,
-    **extra: Any,
-) -> Any:
-    """One chat completion, awaited; litellm's response object. In-process models run one call at a time."""
-    params, response_format = target.prepare(params, response_format, output_schema)
-    kwargs = request_kwargs(target, messages, params, response_format, **extra)
-    litellm = import_litellm()
-    try:
-        return await litellm.acompletion(**kwargs)
-    except Exception as exc:
-        raise redact_exception(exc) from None

@@ -17,10 +17,10 @@ for a URL nobody tied it to. In ``eval run`` and ``eval gate`` the pairing of al
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import settings
 from ..errors import ProviderError, UsageError
 from ..redact import register_key_envs
 
@@ -58,7 +58,7 @@ def provider_of(model: str) -> str:
 
 def _key_missing(model: str, key_env: str | None) -> bool:
     env = key_env or PROVIDER_KEY_ENV.get(provider_of(model))
-    return bool(env) and not os.environ.get(env or "")
+    return bool(env) and not settings.value_of(env or "")
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ class Target:
         if not self.sends_key:
             return PLACEHOLDER_KEY
         if self.api_key_env:
-            return os.environ.get(self.api_key_env) or (PLACEHOLDER_KEY if self.api_base else None)
+            return settings.value_of(self.api_key_env) or (PLACEHOLDER_KEY if self.api_base else None)
         return None
 
     def describe(self) -> dict[str, Any]:
@@ -242,7 +242,7 @@ def choose_target(
             f"model {wanted!r} ({model}) needs {env} in the environment; set it, or give the alias an "
             "'offline' model in llmops.yaml"
         )
-    if key_env and target.sends_key and not os.environ.get(key_env):
+    if key_env and target.sends_key and not settings.value_of(key_env):
         raise ProviderError(
             f"model {wanted!r} needs an API key in the environment variable {key_env}, which is not set",
             file="llmops.yaml",

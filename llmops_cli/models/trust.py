@@ -22,16 +22,17 @@ Offline stand-ins are checked under their own alias name. ``--api-base`` already
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from .. import settings
 
 if TYPE_CHECKING:
     from ..config import ProjectConfig
 
 # GitHub Actions sets it in pull_request / pull_request_target jobs only: the working tree is the PR's.
-PR_BASE_ENV = "GITHUB_BASE_REF"
+PR_BASE_ENV = settings.GITHUB_BASE_REF.name
 
 
 @dataclass(frozen=True, order=True)
@@ -71,17 +72,12 @@ def trust_of(config: ProjectConfig, source: str) -> KeyTrust:
 
 def in_pull_request() -> bool:
     """Whether this process runs in a pull-request CI job (the working tree is the PR's, not trusted)."""
-    return bool(os.environ.get(PR_BASE_ENV, "").strip())
+    return bool(settings.GITHUB_BASE_REF.text())
 
 
 NO_TRUST = KeyTrust(
     frozenset(), f"nothing: a pull-request job ({PR_BASE_ENV} is set) without --base, whose llmops.yaml is the PR's"
 )
-
-
-def untrusted_pairings(config: ProjectConfig, trust: KeyTrust) -> list[KeyPairing]:
-    """The pairings of ``config`` that ``trust`` does not allow, sorted."""
-    return sorted(p for p in pairings_of(config) if not trust.allows(p.alias, p.api_base, p.api_key_env))
 
 
 def show_url(url: str) -> str:

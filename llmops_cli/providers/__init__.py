@@ -10,12 +10,7 @@ from typing import Any
 LOCAL_PROVIDER = "local"
 LOCAL_MODELS = ("local/smollm2",)
 
-__all__ = ["LOCAL_MODELS", "LOCAL_PROVIDER", "is_local_model", "register_custom_providers"]
-
-
-def is_local_model(model: str) -> bool:
-    """True for model ids served in-process by the ``local`` provider."""
-    return model.startswith(f"{LOCAL_PROVIDER}/")
+__all__ = ["LOCAL_MODELS", "LOCAL_PROVIDER", "register_custom_providers"]
 
 
 def register_custom_providers(litellm_module: Any) -> None:

@@ -19,13 +19,13 @@ import ctypes
 import functools
 import importlib.util
 import json
-import os
 import sys
 import threading
 import weakref
 from pathlib import Path
 from typing import Any
 
+from .. import settings
 from ..errors import ProviderError
 from .local_cache import PrefixStateCache, lean_save_state
 from .local_grammar import (
@@ -127,19 +127,6 @@ def preflight(model: str) -> Path:
     return resolve_model_path(model)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
-    return value
-
-
 # --- model cache and serialization -----------------------------------------------------------------
 
 _load_lock = threading.Lock()
@@ -160,7 +147,7 @@ def load_model(path: Path) -> Any:
             check_local_available()
             from llama_cpp import Llama
 
-            threads = _env_int("LLMOPS_LOCAL_THREADS", DEFAULT_THREADS)
+            threads = settings.LOCAL_THREADS.positive_int(DEFAULT_THREADS)
             _fixed_mmap_threshold()
             weights = path
             if path.name == SMOLLM2_FILE:  # the shipped Q4_1 file: evaluated from a cached Q8_0 copy (~2x faster)
@@ -169,10 +156,10 @@ def load_model(path: Path) -> Any:
                 weights = prepared_path(path, threads=threads)
             model = Llama(
                 model_path=str(weights),
-                n_ctx=_env_int("LLMOPS_LOCAL_CTX", DEFAULT_CTX),
+                n_ctx=settings.LOCAL_CTX.positive_int(DEFAULT_CTX),
                 # Prompt evaluation starts on every thread, generating tokens on one (a second one spins on a busy
                 # machine); then ThreadChooser measures both counts for each phase (local_threads).
-                n_threads=_env_int("LLMOPS_LOCAL_DECODE_THREADS", 1),
+                n_threads=settings.LOCAL_DECODE_THREADS.positive_int(1),
                 n_threads_batch=threads,
                 # A 16-bit KV cache without flash attention. Measured on SmolLM2 Q8_0 (1 thread, 800-token prompts):
                 # prompt 3.0 ms of CPU a token, generation 10.0 ms; flash attention: 2.5 and 14.1 ms (a job
@@ -189,7 +176,7 @@ def load_model(path: Path) -> Any:
             # grammar checks on the likeliest tokens, not on the whole vocabulary at every step
             model._init_sampler = functools.partial(init_sampler, model, model._init_sampler)
             decode = prefill = None
-            if threads > 1 and not os.environ.get("LLMOPS_LOCAL_DECODE_THREADS", "").strip():
+            if threads > 1 and not settings.LOCAL_DECODE_THREADS.text():
                 # each phase on 1 or `threads` threads, whichever measures faster (a busy machine punishes 2)
                 counts = {"decode": 1, "prefill": threads}
                 apply = functools.partial(_set_threads, model, counts)
@@ -202,7 +189,7 @@ def load_model(path: Path) -> Any:
             model.eval = model._eval_stats.wrap_eval(model.eval)
             # Keep the evaluated state of recent prompts: golden cases of one prompt (and calls to one
             # judge) share long instruction prefixes, and on 2 CPU cores prefill dominates (~3x faster).
-            model.set_cache(PrefixStateCache(_env_int("LLMOPS_LOCAL_CACHE_MB", DEFAULT_CACHE_MB) << 20))
+            model.set_cache(PrefixStateCache(settings.LOCAL_CACHE_MB.positive_int(DEFAULT_CACHE_MB) << 20))
             if not _models:
                 atexit.register(close_models)
             _models[path] = model
@@ -333,7 +320,7 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
 
 def _report_stats(stats: EvalStats, before: dict[str, float], result: dict[str, Any], kwargs: dict[str, Any]) -> None:
     """Append this call's evaluation figures to ``LLMOPS_LOCAL_STATS`` (a JSON line), when that is set."""
-    target = os.environ.get("LLMOPS_LOCAL_STATS", "").strip()
+    target = settings.LOCAL_STATS.text()
     if not target:
         return
     after = stats.snapshot()

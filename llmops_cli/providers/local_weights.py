@@ -18,6 +18,8 @@ import os
 import threading
 from pathlib import Path
 
+from .. import settings
+
 LLAMA_FTYPE_MOSTLY_Q8_0 = 7
 _FINGERPRINT_BYTES = 1 << 20
 _lock = threading.Lock()
@@ -25,10 +27,10 @@ _lock = threading.Lock()
 
 def cache_dir() -> Path:
     """Where prepared weights live: ``LLMOPS_LOCAL_MODEL_CACHE``, else ``$XDG_CACHE_HOME/llmops/models``."""
-    explicit = os.environ.get("LLMOPS_LOCAL_MODEL_CACHE", "").strip()
+    explicit = settings.LOCAL_MODEL_CACHE.text()
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    base = settings.XDG_CACHE_HOME.text() or str(Path.home() / ".cache")
     return Path(base) / "llmops" / "models"
 
 
@@ -68,7 +70,7 @@ def requantize(source: Path, target: Path, *, threads: int = 1) -> None:
 
 def prepared_path(source: Path, *, threads: int = 1) -> Path:
     """The Q8_0 copy of ``source`` (made on first use); ``source`` itself when that is off or impossible."""
-    if os.environ.get("LLMOPS_LOCAL_WEIGHTS", "").strip().lower() in ("original", "off", "0"):
+    if settings.LOCAL_WEIGHTS.text().lower() in ("original", "off", "0"):
         return source
     try:
         target = cache_dir() / f"{source.stem}.{fingerprint(source)}.q8_0.gguf"

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import settings
 from ..errors import GitError, UsageError
 from ..git import GitRepoDir
 from ..jsonio import parse_bounded
 
 NOTES_REF = "refs/notes/llmops"
-GATE_ENV = "LLMOPS_GATE_RESULT"
+GATE_ENV = settings.GATE_RESULT.name
 NOTE_SCHEMA = "llmops.gate-note/1"
 PASSING = frozenset({"PASS", "WARN"})
 
@@ -237,7 +238,7 @@ def find_gate(
     A file (argument or ``$LLMOPS_GATE_RESULT``) that is for another commit or does not cover the
     prompt is a :class:`UsageError` — it was named explicitly, so silently ignoring it would mislead.
     """
-    path = file or os.environ.get(GATE_ENV) or None
+    path = file or settings.GATE_RESULT.raw() or None
     if path:
         rec = read_gate_file(path)
         if not rec.git_sha:

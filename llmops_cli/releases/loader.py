@@ -28,6 +28,7 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
+from .. import settings
 from ..errors import IntegrityError, NotFoundError, UserError
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _repo_for(root: str | os.PathLike[str] | None) -> GitRepoDir:
 
 
 def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, refresh: bool) -> Prompt | _Split:
-    key = ("git", str(root or os.environ.get("LLMOPS_ROOT") or os.getcwd()), name, version)
+    key = ("git", str(root or settings.ROOT.raw() or os.getcwd()), name, version)
     if not refresh and key in _CACHE:
         return _CACHE[key]
     repo = _repo_for(root)

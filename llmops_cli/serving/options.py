@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import settings
 from ..errors import UsageError
 from .sinks import Sink, resolve_sink
 
@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from ..prompt import Prompt
     from ..safety.guards import GuardSet
 
-OTEL_ENV = "LLMOPS_OTEL"
-_TRUE = frozenset({"1", "true", "yes", "on"})
+OTEL_ENV = settings.OTEL.name
 _logger = logging.getLogger("llmops_cli.serving")
 
 
@@ -86,8 +85,7 @@ def env_otel() -> OtelOptions | None:
     """OpenTelemetry options when ``$LLMOPS_OTEL`` is 1/true/yes/on and the extra is installed (else a
     warning, once)."""
     global _env_otel_failed
-    value = os.environ.get(OTEL_ENV)
-    if not value or value.strip().lower() not in _TRUE or _env_otel_failed:
+    if not settings.OTEL.flag() or _env_otel_failed:
         return None
     try:
         _require_otel()

@@ -32,12 +32,13 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from .. import settings
 from ..errors import UsageError
 from .record import to_json_line
 
 __all__ = ["JsonlFileSink", "Sink", "file_sink", "flush_all", "resolve_sink"]
 
-LOG_ENV = "LLMOPS_LOG"
+LOG_ENV = settings.LOG.name
 DEFAULT_MAX_QUEUE = 10_000
 DEFAULT_FLUSH_INTERVAL_S = 0.2
 _MAX_BATCH_BYTES = 1 << 20
@@ -269,7 +270,7 @@ _env_cache: tuple[str, JsonlFileSink] | None = None
 def env_sink() -> JsonlFileSink | None:
     """The file sink ``$LLMOPS_LOG`` names, if set (read at each call, so it can be set after loading)."""
     global _env_cache
-    value = os.environ.get(LOG_ENV)
+    value = settings.LOG.raw()
     if not value:
         return None
     cached = _env_cache

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, cast
 
+from .. import settings
 from ..errors import UsageError, UserError
 from .sources import LogFiles
 
@@ -87,7 +88,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     threads = max(1, min(MAX_THREADS, os.cpu_count() or 1))
     spill = tempfile.mkdtemp(prefix="llmops-usage-")  # never DuckDB's default ./.tmp in the caller's directory
     atexit.register(shutil.rmtree, spill, ignore_errors=True)
-    mem = os.environ.get("LLMOPS_USAGE_MEMORY", MEMORY_LIMIT)
+    mem = settings.USAGE_MEMORY.get(MEMORY_LIMIT)
     if not re.fullmatch(r"\d{1,6}\s*[KMGT]i?B", mem, re.I):
         raise UsageError(f"LLMOPS_USAGE_MEMORY: expected a size such as 512MB, got {mem!r}")
     con = duckdb.connect(

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import settings
 from ..errors import NotFoundError, UsageError
 from ..pathsafe import expand_glob, has_glob, unique_real
 
@@ -69,10 +70,10 @@ def _rotations(path: Path) -> list[str]:
 
 def resolve_logs(args: Sequence[str], env: Mapping[str, str] | None = None) -> LogFiles:
     """The files named by ``args`` (or by ``$LLMOPS_LOG`` and its rotations when ``args`` is empty)."""
-    env = os.environ if env is None else env
+    env = settings.environ() if env is None else env
     found: list[str] = []
     if not args:
-        default = env.get("LLMOPS_LOG", "").strip()
+        default = env.get(settings.LOG.name, "").strip()
         if not default:
             raise UsageError("no logs given: pass LOGS (files, directories, globs) or set LLMOPS_LOG")
         if _REMOTE.match(default) or (has_glob(default) and not os.path.lexists(default)):

@@ -1,0 +1,21 @@
+"""Names vulture reports as unused that are used in ways it cannot see (tests/test_dead_code.py).
+
+Each entry is a use of the name, with the reason; delete an entry when its code goes (the test says which
+entries no longer match anything). Never add dead code here: remove it instead.
+"""
+
+from unittest.mock import Mock
+
+_ = Mock()
+
+# llmops_cli/sandbox.py: the bounded filters keep the signature of the Jinja filter they check, so every
+# keyword a template may pass is accepted (and then left to Jinja itself)
+_.blank  # noqa: B018 - _f_indent: jinja2's indent(s, width, first, blank)
+_.break_long_words  # noqa: B018 - _f_wordwrap: jinja2's wordwrap(s, width, break_long_words, wrapstring, ...)
+_.__self  # noqa: B018 - SandboxedEnvironment.call(__self, __context, __obj, ...): jinja2's positional-only convention
+
+# llmops_cli/serving/options.py: `import opentelemetry.trace` only checks that the otel extra is installed
+_.opentelemetry  # noqa: B018
+
+# llmops_cli/templating.py: jinja2.BaseLoader.get_source(environment, template) is called by Jinja
+_.environment  # noqa: B018
