@@ -12,10 +12,9 @@ _ = Mock()
 # keyword a template may pass is accepted (and then left to Jinja itself)
 _.blank  # noqa: B018 - _f_indent: jinja2's indent(s, width, first, blank)
 _.break_long_words  # noqa: B018 - _f_wordwrap: jinja2's wordwrap(s, width, break_long_words, wrapstring, ...)
+_.trim_url_limit  # noqa: B018 - _f_urlize: jinja2's urlize(value, trim_url_limit, nofollow, target, rel, ...)
+_.nofollow  # noqa: B018 - _f_urlize
 _.__self  # noqa: B018 - SandboxedEnvironment.call(__self, __context, __obj, ...): jinja2's positional-only convention
 
 # llmops_cli/serving/options.py: `import opentelemetry.trace` only checks that the otel extra is installed
 _.opentelemetry  # noqa: B018
-
-# llmops_cli/templating.py: jinja2.BaseLoader.get_source(environment, template) is called by Jinja
-_.environment  # noqa: B018
