@@ -48,6 +48,7 @@ class EvalOptions:
     out: str | None = None
     base: str | None = None  # the ref whose llmops.yaml says which api_base/key pairings are trusted
     shard_as: dict[str, str] | None = None  # prompt → the name its cases are sharded by (the gate's moves)
+    max_cost_usd: float | None = None  # the spending cap of this command (None: llmops.yaml's budget, if any)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

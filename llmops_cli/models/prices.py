@@ -35,6 +35,19 @@ def price_of(model: str) -> Price | None:
     return Price(float(pin), float(pout))
 
 
+@cache
+def max_output_tokens(model: str) -> int | None:
+    """The most output tokens one call of ``model`` may produce, from litellm's table; None when unknown."""
+    litellm = import_litellm()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            info = litellm.get_model_info(model)
+    except Exception:  # litellm raises a bare Exception for unmapped models
+        return None
+    value = info.get("max_output_tokens") or info.get("max_tokens")
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
 def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
     """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback)."""
     litellm = import_litellm()
