@@ -36,6 +36,14 @@ HtmlOpt = Annotated[
 ]
 
 
+def _finite(value: float | None) -> float | None:
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter("must be a finite number")
+    return value
+
+
 def register(eval_app: typer.Typer) -> None:
     eval_app.command("compare")(compare)
     eval_app.command("gate")(gate)
@@ -195,6 +203,18 @@ def gate(
             "head.json with `eval merge`, then `eval gate --base base.json --head head.json`).",
         ),
     ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            metavar="USD",
+            min=0.000001,
+            max=1_000_000,
+            callback=_finite,
+            help="Start no request that could take the gate's spending (both sides) past USD (default "
+            "budget.max_cost_usd); exit 1 with no verdict when reached.",
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
     html: HtmlOpt = None,
 ) -> None:
@@ -219,6 +239,7 @@ def gate(
             out_dir=folder,
             concurrency=concurrency,
             shard=parse_shard(shard) if shard else None,
+            max_cost_usd=max_cost,
         )
         report = run_gate(project, options, notify=output.info)
         if "litellm" in sys.modules:
