@@ -9,7 +9,7 @@ per call it would make:
   a judge's input is its rendered prompt with the graded output, known when the generation is cached and
   otherwise the prompt with an empty answer plus the generation's output tokens (expected, or at most);
 * **output tokens**: at most the request's ``max_tokens`` (else the model's largest output, else
-  :data:`~llmops_cli.diff.cost.DEFAULT_OUTPUT_TOKENS`); expected: the mean observed by earlier runs of the
+  :data:`~llmops_cli.models.prices.DEFAULT_OUTPUT_TOKENS`); expected: the mean observed by earlier runs of the
   same request (or of the same prompt and model; :mod:`.history`), else the upper bound;
 * **prices** from litellm's table; a model without one makes the cost *unknown* (None), never $0.
   In-process models cost 0.
@@ -115,7 +115,7 @@ def estimate_run(
 
 
 def _output_bound(target: Target, params: dict[str, Any]) -> tuple[int, str]:
-    from ..diff.cost import DEFAULT_OUTPUT_TOKENS
+    from ..models.prices import DEFAULT_OUTPUT_TOKENS
     from .budget import output_bound
 
     for key in ("max_tokens", "max_completion_tokens"):
@@ -231,7 +231,7 @@ ESTIMATE_HEADERS = ("PROMPT", "CALL", "MODEL", "CALLS", "CACHED", "TOK IN", "TOK
 
 def estimate_cells(est: RunEstimate) -> list[list[str]]:
     """The estimate table's cells (columns :data:`ESTIMATE_HEADERS`), one row per call group."""
-    from ..diff.cost import format_usd
+    from ..models.prices import format_usd
 
     rows = []
     for g in est.groups:
@@ -246,7 +246,7 @@ def estimate_cells(est: RunEstimate) -> list[list[str]]:
 
 def estimate_line(est: RunEstimate) -> str:
     """The totals line under the table."""
-    from ..diff.cost import format_usd
+    from ..models.prices import format_usd
 
     line = (
         f"estimate: {est.samples} samples, {est.calls} calls ({est.cached} cached, cost 0); "

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..hashing import sha256_of
 from ..models import Target, is_in_process
-from .budget import Budget, BudgetReached, worst_cost
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
+from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs

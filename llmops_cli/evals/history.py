@@ -64,7 +64,7 @@ class OutputHistory:
         prompt, model, rhash = record.get("prompt"), record.get("model"), record.get("request_hash")
         tokens = record.get("tokens") or {}
         out = tokens.get("completion") if isinstance(tokens, dict) else None
-        if not (isinstance(prompt, str) and isinstance(model, str) and _count(out)):
+        if not (isinstance(prompt, str) and isinstance(model, str) and isinstance(out, int) and _count(out)):
             return
         if isinstance(rhash, str):
             self.by_request.setdefault(rhash, _Mean()).add(out)

@@ -88,9 +88,14 @@ class BudgetInfo(JsonModel):
         d = F.obj(data, at, optional=True)
         if d is None:
             return None
-        amounts = {k: F.amount(d.get(k), f"{at}.{k}") for k in ("max_cost_usd", "spent_usd")}
-        counts = {k: F.count(d.get(k), f"{at}.{k}") for k in ("requests", "refused")}
-        return cls(**amounts, **counts, extra=cls.extra_of(d))
+        requests, refused = (F.count(d.get(k), f"{at}.{k}") for k in ("requests", "refused"))
+        return cls(
+            F.amount(d.get("max_cost_usd"), f"{at}.max_cost_usd"),
+            F.amount(d.get("spent_usd"), f"{at}.spent_usd"),
+            requests,
+            refused,
+            cls.extra_of(d),
+        )
 
 
 @dataclass

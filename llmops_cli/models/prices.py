@@ -12,6 +12,9 @@ from typing import Any
 from .runtime import import_litellm
 from .targets import is_in_process
 
+DEFAULT_OUTPUT_TOKENS = 256
+"""Output tokens assumed per call when a request sets no ``max_tokens`` and the model's limit is unknown."""
+
 
 @dataclass(frozen=True)
 class Price:
@@ -75,3 +78,12 @@ def response_cost(litellm: Any, response: Any, model: str, no_price: set[str] | 
             no_price.add(model)
         return None
     return float(cost)
+
+
+def format_usd(value: float | None) -> str:
+    """``$0.0123`` (4 significant decimals for small sums), or ``unknown``."""
+    if value is None:
+        return "unknown"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    return f"{sign}${v:,.2f}" if v >= 1 else f"{sign}${v:.4f}"
