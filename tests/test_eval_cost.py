@@ -20,7 +20,8 @@ from llmops_cli.evals.runner import EvalOptions, run_eval
 from llmops_cli.models.prices import count_tokens, price_of
 from llmops_cli.models.runtime import import_litellm
 from llmops_cli.project import Project
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT, GitRepo, run_cli
+from tests.support import gateproj as gp
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, write
 from tests.support.fakellm import FakeLLM
 
@@ -305,3 +306,42 @@ def test_count_tokens_is_the_diff_cost_counter() -> None:
     src = Path(estimate.__file__).read_text() + Path(diff_cost.__file__).read_text()
     assert src.count("from ..models.prices import count_tokens") == 2
     assert count_tokens(MODEL, [{"role": "user", "content": "hello"}]) > 0
+
+
+# -- eval gate ----------------------------------------------------------------------------------------------
+
+
+def _gate_repo(repo: GitRepo, url: str, model: str) -> None:
+    gp.make_repo(repo, url)
+    repo.write("llmops.yaml", gp.config_text(url).replace("openai/fake-model", model))
+    repo.commit("priced model")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("prompts/support/answer.prompt.yaml", gp.answer_prompt("Answer sloppily."))
+    repo.commit("degrade")
+
+
+def test_gate_honours_the_cap_over_both_sides(tmp_git_repo: GitRepo) -> None:
+    env = {**CLI_ENV, gp.KEY_ENV: gp.KEY_VALUE}
+    with FakeLLM(responder=gp.responder, usage=real_usage, latency=0.02) as server:
+        _gate_repo(tmp_git_repo, server.url, MODEL)
+        cap = 0.05  # no max_tokens: each request reserves the model's largest output (~$0.01 each)
+        r = run_cli("eval", "gate", "--base", "main", "--max-cost", str(cap), cwd=tmp_git_repo.root, env=env)
+        assert r.exit_code == 1, r.output
+        assert "budget reached during the gate's" in r.stderr and "no verdict" in r.stderr
+        assert 0 < server.count and server_cost(server) <= cap
+        # a cap in llmops.yaml applies too
+        tmp_git_repo.write("llmops.yaml", tmp_git_repo.root.joinpath("llmops.yaml").read_text() +
+                           "budget: {max_cost_usd: 0.03}\n")  # fmt: skip
+        tmp_git_repo.commit("cap")
+        server.reset_history()
+        r2 = run_cli("eval", "gate", "--base", "main", cwd=tmp_git_repo.root, env=env)
+        assert r2.exit_code == 1 and "budget reached" in r2.stderr and server_cost(server) <= 0.03
+
+
+def test_gate_with_a_cap_and_an_unpriced_model_exits_2_before_any_call(tmp_git_repo: GitRepo) -> None:
+    env = {**CLI_ENV, gp.KEY_ENV: gp.KEY_VALUE}
+    with FakeLLM(responder=gp.responder) as server:
+        _gate_repo(tmp_git_repo, server.url, "openai/fake-model")
+        r = run_cli("eval", "gate", "--base", "main", "--max-cost", "1", cwd=tmp_git_repo.root, env=env)
+        assert r.exit_code == 2 and "cannot be enforced" in r.stderr, r.output
+        assert server.count == 0

@@ -231,6 +231,8 @@ def run(
         data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary.to_dict()}
         if outcome.offline:
             data["offline"] = outcome.offline
+        if outcome.incomplete is not None:
+            data["incomplete"] = outcome.incomplete.to_dict()
         output.print_json(data)
     else:
         _print_summary(outcome.summary)
