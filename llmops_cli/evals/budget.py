@@ -3,7 +3,9 @@
 Before a provider request starts, its *worst-case* cost — the rendered messages' input tokens plus the
 request's ``max_tokens`` (else the model's largest output) at the model's price — is reserved; the request
 starts only if what was spent plus every reservation still in flight plus this one stays within the cap.
-When the request ends its reservation is released and its reported cost is added to what was spent. So
+When the request ends its reservation is released and its reported cost is added to what was spent (an
+attempt that got no HTTP answer — a timeout, a dropped connection — is charged its worst case: the provider
+may have billed it; an HTTP error is charged nothing). So
 a run never spends more than the cap (unless a provider bills more tokens than it was asked to produce);
 the first request that does not fit stops the run: no new sample starts, samples in flight finish, and the
 results file says ``incomplete`` (``--resume`` continues). Cache replays cost nothing and reserve nothing.

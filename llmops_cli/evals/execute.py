@@ -156,26 +156,20 @@ class Executor:
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), True
-        worst = 0.0
-        if self.budget is not None:  # reserve the worst case before the request starts (no await in between)
-            worst = worst_cost(target, messages, params)
-            if not self.budget.reserve(worst):  # samples already started may still finish within the cap
-                self.stopped = True
-                raise BudgetReached
+        worst = 0.0 if self.budget is None else worst_cost(target, messages, params)
         fut: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
-        cost: float | None = None
         try:
-            result = await self.caller.complete(target, messages, params, rf)
-            cost = result.cost_usd
+            # the budget reserves the worst case once the request holds a call slot, before it is sent
+            result = await self.caller.complete(target, messages, params, rf, budget=self.budget, worst_usd=worst)
         except BaseException as exc:
+            if isinstance(exc, BudgetReached):
+                self.stopped = True
             fut.set_exception(exc)
             fut.exception()  # mark retrieved
             raise
         finally:
             self._inflight.pop(key, None)
-            if self.budget is not None:
-                self.budget.settle(worst, cost)
         self.cache.put(key, result.cache_entry(kind))
         fut.set_result(result)
         return result, False

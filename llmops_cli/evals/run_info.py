@@ -78,7 +78,10 @@ class BudgetInfo(JsonModel):
     """The spending cap of the command that produced the file (``--max-cost`` / ``budget.max_cost_usd``)."""
 
     max_cost_usd: float | None = field(default=None, metadata=meta(schema=_NONNEG))
-    spent_usd: float | None = field(default=None, metadata=meta(schema=_NONNEG, doc="reported cost of its requests"))
+    spent_usd: float | None = field(
+        default=None,
+        metadata=meta(schema=_NONNEG, doc="reported costs, plus the worst case of attempts that got no HTTP answer"),
+    )
     requests: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="requests started under the cap"))
     refused: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="requests not started (cap reached)"))
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
