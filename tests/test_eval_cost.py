@@ -232,3 +232,61 @@ def test_gate_with_a_cap_and_an_unpriced_model_exits_2_before_any_call(tmp_git_r
         r = run_cli("eval", "gate", "--base", "main", "--max-cost", "1", cwd=tmp_git_repo.root, env=env)
         assert r.exit_code == 2 and "cannot be enforced" in r.stderr, r.output
         assert server.count == 0
+
+
+# -- hostile inputs -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("incomplete", "where"),
+    [
+        ({"reason": "budget", "samples_missing": 5, "samples_planned": 2}, "run.incomplete.samples_missing"),
+        ({"reason": "bud\x1bget"}, "run.incomplete.reason"),
+        ({"samples_missing": 1}, "run.incomplete.reason"),
+        ({"reason": "budget", "samples_missing": -1}, "run.incomplete.samples_missing"),
+        ("yes", "run.incomplete"),
+    ],
+)
+def test_a_hostile_incomplete_marker_is_refused_naming_its_path(incomplete: object, where: str) -> None:
+    from llmops_cli.evals.model import EvalResults, RunInfo
+    from llmops_cli.evals.results import validate_results
+
+    doc = EvalResults(run=RunInfo()).to_dict()
+    doc["run"]["incomplete"] = incomplete
+    problem = validate_results(doc)
+    assert problem is not None and problem.startswith(where), problem
+
+
+def test_a_hostile_budget_record_is_refused() -> None:
+    from llmops_cli.evals.model import EvalResults, Execution, RunInfo
+    from llmops_cli.evals.results import validate_results
+
+    doc = EvalResults(run=RunInfo(execution=Execution(id="x"))).to_dict()
+    doc["run"]["execution"]["budget"] = {"max_cost_usd": -1}
+    problem = validate_results(doc)
+    assert problem is not None and problem.startswith("run.execution.budget.max_cost_usd")
+
+
+def test_history_skips_torn_oversized_and_foreign_lines(tmp_path: Path) -> None:
+    from llmops_cli.evals import history
+
+    run = tmp_path / ".llmops" / "runs" / "20260101T000000Z-aaaaaa"
+    run.mkdir(parents=True)
+    good = {"prompt": "p", "model": "m", "request_hash": "h", "status": "pass", "tokens": {"completion": 10}}
+    lines = [
+        json.dumps(good),
+        json.dumps({**good, "tokens": {"completion": 30}}),
+        json.dumps({**good, "tokens": {"completion": True}}),  # a bool is not a count
+        json.dumps({**good, "tokens": {"completion": -5}}),
+        json.dumps({**good, "status": "error", "tokens": {"completion": 999}}),
+        json.dumps({**good, "replay": True, "tokens": {"completion": 999}}),
+        "[1, 2, 3]",
+        "{not json",
+        json.dumps({**good, "pad": "x" * (history.MAX_LINE_BYTES + 10), "tokens": {"completion": 999}}),
+    ]
+    (run / "journal.jsonl").write_text("\n".join(lines) + "\n" + json.dumps({**good, "tokens": {"completion": 999}}))
+    h = history.load_history(str(tmp_path))
+    assert h.generation("h", "p", "m") == (20.0, "history")  # the torn last line is not read either
+    assert h.generation("other", "p", "m") == (20.0, "history (prompt)")
+    assert h.generation("other", "q", "m") is None
+    assert history.load_history(str(tmp_path / "nowhere")).generation("h", "p", "m") is None
