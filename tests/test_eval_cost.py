@@ -290,3 +290,19 @@ def test_history_skips_torn_oversized_and_foreign_lines(tmp_path: Path) -> None:
     assert h.generation("other", "p", "m") == (20.0, "history (prompt)")
     assert h.generation("other", "q", "m") is None
     assert history.load_history(str(tmp_path / "nowhere")).generation("h", "p", "m") is None
+
+
+def test_an_incomplete_shard_is_not_merged_and_show_says_incomplete(tmp_path: Path) -> None:
+    with FakeLLM(responder=Replies(), usage=real_usage) as server:
+        proj = project(tmp_path, server.url, cases=8)
+        opts = [EvalOptions(repeat=1, shard=(i, 2), out=str(tmp_path / f"s{i}.json")) for i in (1, 2)]
+        run_eval(proj, opts[0])
+        part = run_eval(proj, EvalOptions(repeat=1, shard=(2, 2), out=opts[1].out, max_cost_usd=0.00004))
+        assert part.incomplete is not None
+        r = run_cli("eval", "merge", "s1.json", "s2.json", "--out", "all.json", cwd=tmp_path, env=CLI_ENV)
+        assert r.exit_code == 2 and "s2.json" in r.stderr and "stopped early" in r.stderr, r.output
+        show = run_cli("eval", "show", "s2.json", cwd=tmp_path, env=CLI_ENV)
+        assert "incomplete: the run stopped early (budget reached)" in show.stderr, show.output
+        run_eval(proj, EvalOptions(), resume=part.run_id)
+        r = run_cli("eval", "merge", "s1.json", "s2.json", "--out", "all.json", cwd=tmp_path, env=CLI_ENV)
+        assert r.exit_code in (0, 1) and load_results(str(tmp_path / "all.json")).run.incomplete is None

@@ -342,6 +342,12 @@ def show(
         output.print_json(data)
         return
     _print_summary(results.summary)
+    if results.run.incomplete is not None:
+        inc = results.run.incomplete
+        output.warning(
+            f"incomplete: the run stopped early ({inc.reason} reached); {inc.samples_missing} of "
+            f"{inc.samples_planned} samples were not run"
+        )
     if failed:
         from rich.markup import escape
 
