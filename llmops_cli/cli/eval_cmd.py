@@ -242,7 +242,7 @@ def run(
     if outcome.incomplete is not None and outcome.budget is not None:
         b, inc = outcome.budget, outcome.incomplete
         raise CheckFailed(
-            f"budget reached: spent ${b.spent_usd:.4f} of ${b.cap_usd:.4f}; {inc.samples_missing} of "
+            f"budget reached: spent ${b.spent_usd:.6f} of ${b.cap_usd:.6f}; {inc.samples_missing} of "
             f"{inc.samples_planned} samples not run (results marked incomplete). Continue with: "
             f"llmops eval run --resume {outcome.run_id} --max-cost USD"
         )

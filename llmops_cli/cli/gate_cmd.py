@@ -221,7 +221,8 @@ def gate(
     """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.
 
     Only prompts whose eval inputs changed are evaluated; unchanged requests replay from the cache, so a
-    re-run gives the same verdict. Exit 0 on PASS (and WARN unless --fail-on warn), 1 on FAIL, 2 on bad input.
+    re-run gives the same verdict. Exit 0 on PASS (and WARN unless --fail-on warn), 1 on FAIL (or when --max-cost
+    stops it, with no verdict), 2 on bad input.
     Appends the markdown report to $GITHUB_STEP_SUMMARY when set.
     """
     from ..evals.selection import parse_shard

@@ -350,7 +350,7 @@ def _evaluate(
         if outcome.incomplete is not None and options.budget is not None:
             b = options.budget
             raise CheckFailed(
-                f"budget reached during the gate's {arm} run: spent ${b.spent_usd:.4f} of ${b.cap_usd:.4f}; "
+                f"budget reached during the gate's {arm} run: spent ${b.spent_usd:.6f} of ${b.cap_usd:.6f}; "
                 f"{outcome.incomplete.samples_missing} of {outcome.incomplete.samples_planned} samples not run "
                 f"(partial results: {outcome.results_path}); no verdict"
             )
