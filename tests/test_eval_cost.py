@@ -101,6 +101,10 @@ def test_estimate_cli_table_and_versioned_json(tmp_path: Path) -> None:
         t = run_cli("eval", "run", "--estimate", cwd=tmp_path, env=CLI_ENV)
         assert t.exit_code == 0 and "COST MAX $" in t.stdout and "judge judges/rubric" in t.stdout
         assert "estimate: 8 samples" in t.stdout
+        capped = run_cli("eval", "run", "--estimate", "--max-cost", "0.000001", cwd=tmp_path, env=CLI_ENV)
+        assert capped.exit_code == 0 and "it may stop early" in capped.stdout
+        roomy = run_cli("eval", "run", "--estimate", "--max-cost", "100", "--json", cwd=tmp_path, env=CLI_ENV)
+        assert json.loads(roomy.stdout)["max_cost_usd"] == 100
         bad = run_cli("eval", "run", "--estimate", "--resume", "x", cwd=tmp_path, env=CLI_ENV)
         assert bad.exit_code == 2
         assert server.count == 0

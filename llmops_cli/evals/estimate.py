@@ -81,6 +81,9 @@ class RunEstimate(JsonModel):
     cost_max_usd: float | None = field(default=None, metadata=meta(doc="null when a model's price is unknown"))
     cost_expected_usd: float | None = field(default=None, metadata=meta(doc="null when a model's price is unknown"))
     unpriced: list[str] = field(default_factory=list, metadata=meta(doc="models without a price (uncached calls)"))
+    max_cost_usd: float | None = field(
+        default=None, metadata=meta(doc="the run's cap (--max-cost or budget.max_cost_usd), null when none")
+    )
     groups: list[CallGroup] = field(default_factory=list, metadata=meta())
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
@@ -111,7 +114,10 @@ def estimate_run(
     plan = build_plan(project, options, judge_project=judge_project)
     root = str(run_root or project.root or os.getcwd())
     cache = ResponseCache(project.config.cache_dir(str(project.root or root)), read=options.use_cache, write=False)
-    return estimate_plan(plan, cache, load_history(root))
+    est = estimate_plan(plan, cache, load_history(root))
+    cap = options.max_cost_usd if options.max_cost_usd is not None else project.config.budget.max_cost_usd
+    est.max_cost_usd = cap
+    return est
 
 
 def _output_bound(target: Target, params: dict[str, Any]) -> tuple[int, str]:
@@ -254,4 +260,12 @@ def estimate_line(est: RunEstimate) -> str:
     )
     if est.unpriced:
         line += f" — no price for {', '.join(est.unpriced)}: cost unknown"
+    cap = est.max_cost_usd
+    if cap is not None:
+        if est.unpriced:
+            line += f"\ncap {format_usd(cap)}: cannot be enforced without prices (the run would exit 2)"
+        elif est.cost_max_usd is not None and est.cost_max_usd > cap:
+            line += f"\ncap {format_usd(cap)}: below the most the run may cost; it may stop early (--resume continues)"
+        else:
+            line += f"\ncap {format_usd(cap)}: the run fits under it"
     return line
