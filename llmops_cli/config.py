@@ -17,6 +17,7 @@ Example::
     paths: {prompts: prompts, evals: evals, partials: prompts/_partials}
     concurrency: 8
     cache: {dir: .llmops/cache}
+    budget: {max_cost_usd: 5.00}  # eval run / eval gate stop before spending more (--max-cost wins)
 """
 
 import os
@@ -241,6 +242,12 @@ class GateConfig(_Strict):
         return {name: {k: v for k, v in over.items() if k != "margin"} for name, over in value.items()}
 
 
+class BudgetConfig(_Strict):
+    max_cost_usd: float | None = Field(
+        None, gt=0, le=1_000_000, description="Most USD one `eval run` / `eval gate` may spend (--max-cost wins)."
+    )
+
+
 class ProjectConfig(_Strict):
     version: int = 1
     models: dict[str, ModelAlias] = Field(default_factory=dict)
@@ -250,6 +257,8 @@ class ProjectConfig(_Strict):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
+    # not in model_dump(): a spending cap changes no result, so it must not change the config hash
+    budget: BudgetConfig = Field(default_factory=BudgetConfig, exclude=True)
 
     @field_validator("models")
     @classmethod

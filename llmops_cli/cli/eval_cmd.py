@@ -164,10 +164,26 @@ def run(
             "--max-retries", min=0, max=20, help="Retries per call on 429/5xx/timeouts (default eval.max_retries)."
         ),
     ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            metavar="USD",
+            min=0.000001,
+            max=1_000_000,
+            callback=_finite,
+            help="Start no request that could take this command's spending past USD (default budget.max_cost_usd); "
+            "exit 1 when reached, --resume continues.",
+        ),
+    ] = None,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate", help="Print the run's tokens and cost (expected and at most) and call nothing."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run prompts over their golden sets; exit 1 when a pass-rate threshold is not met.
+    """Run prompts over their golden sets; exit 1 when a pass-rate threshold is not met or the budget is reached.
 
     Answers are cached on disk: a re-run with nothing changed makes no provider call. Results are journaled as they finish: after a crash, [bold]--resume RUN[/] completes the run without paying twice.
     """  # noqa: E501
@@ -176,7 +192,11 @@ def run(
 
     chosen = (names, changed_since, base, shard, repeat, judge_samples, model, judge_model, api_base)
     if resume and any(chosen):
-        raise UsageError("--resume reuses the run's saved options; give only --concurrency, --out or --junit with it")
+        raise UsageError(
+            "--resume reuses the run's saved options; give only --concurrency, --out, --junit or --max-cost with it"
+        )
+    if estimate and (resume or junit or out):
+        raise UsageError("--estimate runs nothing: --resume, --out and --junit do not go with it")
     options = EvalOptions(
         names=list(names) if names else None,
         changed_since=changed_since,
@@ -192,12 +212,16 @@ def run(
         max_retries=max_retries,
         out=str(out) if out else None,
         base=base,
+        max_cost_usd=max_cost,
     )
     from ..sources import check_outputs
 
     check_outputs({"--out": out, "--junit": junit})  # before any model call (run_eval checks its own folder too)
     check_outputs({"$GITHUB_STEP_SUMMARY": settings.GITHUB_STEP_SUMMARY.raw() or None})  # appended to
     project = STATE.project()
+    if estimate:
+        _print_estimate(project, options, as_json)
+        return
     outcome = run_eval(project, options, resume=resume, progress=_progress(quiet), notify=output.info)
     if "litellm" in sys.modules:
         import gc
@@ -212,13 +236,34 @@ def run(
         data = {"run_id": outcome.run_id, "results": outcome.results_path, **outcome.summary.to_dict()}
         if outcome.offline:
             data["offline"] = outcome.offline
+        if outcome.incomplete is not None:
+            data["incomplete"] = outcome.incomplete.to_dict()
         output.print_json(data)
     else:
         _print_summary(outcome.summary)
         if outcome.offline:
             output.print_text(offline_note(outcome.offline))
     output.info(f"results: {outcome.results_path}  (run {outcome.run_id})")
+    if outcome.incomplete is not None and outcome.budget is not None:
+        b, inc = outcome.budget, outcome.incomplete
+        raise CheckFailed(
+            f"budget reached: spent ${b.spent_usd:.6f} of ${b.cap_usd:.6f}; {inc.samples_missing} of "
+            f"{inc.samples_planned} samples not run (results marked incomplete). Continue with: "
+            f"llmops eval run --resume {outcome.run_id} --max-cost USD"
+        )
     _verdict(outcome.summary)
+
+
+def _print_estimate(project: Any, options: Any, as_json: bool) -> None:
+    """``eval run --estimate``: the table (or the JSON record) of what the run would cost."""
+    from ..evals.estimate import ESTIMATE_HEADERS, estimate_cells, estimate_line, estimate_run
+
+    est = estimate_run(project, options)
+    if as_json:
+        output.print_json(est.to_dict())
+        return
+    output.print_columns(ESTIMATE_HEADERS, estimate_cells(est))
+    output.print_text(estimate_line(est))
 
 
 def offline_note(offline: list[dict[str, str]]) -> str:
@@ -304,6 +349,12 @@ def show(
         output.print_json(data)
         return
     _print_summary(results.summary)
+    if results.run.incomplete is not None:
+        inc = results.run.incomplete
+        output.warning(
+            f"incomplete: the run stopped early ({inc.reason} reached); {inc.samples_missing} of "
+            f"{inc.samples_planned} samples were not run"
+        )
     if failed:
         from rich.markup import escape
 

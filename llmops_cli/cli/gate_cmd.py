@@ -38,6 +38,14 @@ HtmlOpt = Annotated[
 ]
 
 
+def _finite(value: float | None) -> float | None:
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter("must be a finite number")
+    return value
+
+
 def register(eval_app: typer.Typer) -> None:
     eval_app.command("compare")(compare)
     eval_app.command("gate")(gate)
@@ -207,6 +215,18 @@ def gate(
             "head.json with `eval merge`, then `eval gate --base base.json --head head.json`).",
         ),
     ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            metavar="USD",
+            min=0.000001,
+            max=1_000_000,
+            callback=_finite,
+            help="Start no request that could take the gate's spending (both sides) past USD (default "
+            "budget.max_cost_usd); exit 1 with no verdict when reached.",
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
     html: HtmlOpt = None,
     attack: Annotated[
@@ -229,7 +249,8 @@ def gate(
     """Gate a change: evaluate the changed prompts at the base and at head on the same cases, block regressions.
 
     Only prompts whose eval inputs changed are evaluated; unchanged requests replay from the cache, so a
-    re-run gives the same verdict. Exit 0 on PASS (and WARN unless --fail-on warn), 1 on FAIL, 2 on bad input.
+    re-run gives the same verdict. Exit 0 on PASS (and WARN unless --fail-on warn), 1 on FAIL (or when --max-cost
+    stops it, with no verdict), 2 on bad input.
     Appends the markdown report to $GITHUB_STEP_SUMMARY when set.
     """
     from ..evals.selection import parse_shard
@@ -260,6 +281,7 @@ def gate(
             out_dir=folder,
             concurrency=concurrency,
             shard=parse_shard(shard) if shard else None,
+            max_cost_usd=max_cost,
         )
         report = run_gate(project, options, notify=output.info)
         if "litellm" in sys.modules:

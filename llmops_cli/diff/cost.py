@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ..models.prices import Price
     from ..prompt import Prompt, RenderedPrompt
 
-DEFAULT_OUTPUT_TOKENS = 256
+from ..models.prices import DEFAULT_OUTPUT_TOKENS, format_usd
+
 CALLS = 1000
 
 
@@ -102,10 +103,4 @@ def cost_diff(
     )
 
 
-def format_usd(value: float | None) -> str:
-    """``$0.0123`` (4 significant decimals for small sums), or ``unknown``."""
-    if value is None:
-        return "unknown"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    return f"{sign}${v:,.2f}" if v >= 1 else f"{sign}${v:.4f}"
+__all__ = ["CALLS", "DEFAULT_OUTPUT_TOKENS", "CostDiff", "SideCost", "cost_diff", "format_usd", "side_cost"]

@@ -12,6 +12,7 @@ from typing import Any
 from ..hashing import sha256_of
 from ..models import Target, is_in_process
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
+from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs
@@ -36,13 +37,65 @@ class _JudgeSample:
     cost_usd: float = 0.0
     calls: int = 0
     replays: int = 0
+    budget: bool = False  # a call was not started: the budget is reached
+
+
+def generation_request(pp: PromptPlan, cp: CasePlan) -> tuple[list[dict[str, Any]], dict[str, Any], Any]:
+    """``(messages, params, response_format)`` of a case's generation, as sent."""
+    rendered = pp.prompt.render(cp.variables)
+    params, rf = pp.target.prepare(rendered.params, rendered.response_format, pp.prompt.spec.output.schema_)
+    return rendered.messages, params, rf
+
+
+def request_hash_of(t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any) -> str:
+    """A sample's ``request_hash``: what was asked of which model (the same for every repeat)."""
+    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": messages, "params": params,
+                      "response_format": rf})  # fmt: skip
+
+
+def generation_key(t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int) -> str:
+    """The response-cache key of generation number ``sample`` of a request."""
+    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=messages, params=params,
+                     response_format=rf, sample=sample)  # fmt: skip
+
+
+def judge_request(
+    jplan: JudgePlan, cp: CasePlan, spec: AssertionSpec, output: str, messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, Any], Any]:
+    """``(messages, params, response_format)`` of a judge call grading ``output`` of a case's generation."""
+    cands = candidate_inputs(spec, variables=cp.variables, expected=cp.case.expected, output=output, messages=messages)
+    rendered = jplan.prompt.render(select_inputs(jplan.prompt.spec.inputs, cands))
+    t = jplan.target
+    params, rf = t.prepare(rendered.params, rendered.response_format, jplan.prompt.spec.output.schema_, judge=True)
+    return rendered.messages, params, rf
+
+
+def judge_key(
+    jplan: JudgePlan, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, output: str, sample: int,
+    k: int, kind: str = "judge",
+) -> str:  # fmt: skip
+    """The response-cache key of judge sample ``k`` grading ``output`` (generation number ``sample``)."""
+    t = jplan.target
+    extra = {"judge_prompt_sha256": jplan.prompt.sha256, "output": output, "generation_sample": sample}
+    return cache_key(kind=kind, model=t.model, api_base=t.api_base, messages=messages, params=params,
+                     response_format=rf, sample=k, extra=extra)  # fmt: skip
 
 
 class Executor:
     """Runs the planned items with a bounded worker pool; every finished item goes to the journal."""
 
-    def __init__(self, plan: Plan, cache: ResponseCache, caller: Caller, journal: Journal, progress: Progress) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        cache: ResponseCache,
+        caller: Caller,
+        journal: Journal,
+        progress: Progress,
+        budget: Budget | None = None,
+    ) -> None:
         self.plan = plan
+        self.budget = budget
+        self.stopped = False  # the budget refused a request: no new sample starts
         self.cache = cache
         self.caller = caller
         self.journal = journal
@@ -65,7 +118,13 @@ class Executor:
             nonlocal running
             try:
                 for pp, cp, s in items:
-                    rec, paid = await self.run_item(pp, cp, s)
+                    if self.stopped:
+                        break
+                    try:
+                        rec, paid = await self.run_item(pp, cp, s)
+                    except BudgetReached:  # the sample stays out of the journal: --resume runs it
+                        self.stopped = True
+                        break
                     self.journal.append(rec.to_dict(), durable=paid)
                     self.progress.advance(rec)
             finally:
@@ -97,11 +156,15 @@ class Executor:
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), True
+        worst = 0.0 if self.budget is None else worst_cost(target, messages, params)
         fut: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
-            result = await self.caller.complete(target, messages, params, rf)
+            # the budget reserves the worst case once the request holds a call slot, before it is sent
+            result = await self.caller.complete(target, messages, params, rf, budget=self.budget, worst_usd=worst)
         except BaseException as exc:
+            if isinstance(exc, BudgetReached):
+                self.stopped = True
             fut.set_exception(exc)
             fut.exception()  # mark retrieved
             raise
@@ -114,22 +177,10 @@ class Executor:
     async def run_item(self, pp: PromptPlan, cp: CasePlan, sample: int) -> tuple[SampleRecord, bool]:
         """Generate, judge and score one sample: ``(record, paid)`` (``paid``: a provider call was made, so
         the journal must make the record durable)."""
-        rendered = pp.prompt.render(cp.variables)
         t = pp.target
-        params, rf = t.prepare(rendered.params, rendered.response_format, pp.prompt.spec.output.schema_)
-        messages = rendered.messages
-        request_hash = sha256_of(
-            {"model": t.model, "api_base": t.api_base, "messages": messages, "params": params, "response_format": rf}
-        )
-        key = cache_key(
-            kind="generation",
-            model=t.model,
-            api_base=t.api_base,
-            messages=messages,
-            params=params,
-            response_format=rf,
-            sample=sample,
-        )
+        messages, params, rf = generation_request(pp, cp)
+        request_hash = request_hash_of(t, messages, params, rf)
+        key = generation_key(t, messages, params, rf, sample)
         rec = SampleRecord(
             prompt=pp.name,
             case_id=cp.case.id,
@@ -160,6 +211,8 @@ class Executor:
         jcost = 0.0
         if judge_tasks:
             outs = await asyncio.gather(*(self.judge(cp, spec, gen.text, messages, sample) for _, spec in judge_tasks))
+            if any(js.budget for samples in outs for js in samples):
+                raise BudgetReached  # every judge call of the sample has ended: nothing is left running
             jcalls = jerrors = jreplays = jin = jout = 0
             for (i, spec), samples in zip(judge_tasks, outs, strict=True):
                 results[i] = _judge_result(spec, samples)
@@ -191,30 +244,35 @@ class Executor:
         self, cp: CasePlan, spec: AssertionSpec, output: str, messages: list[dict[str, Any]], sample: int
     ) -> list[_JudgeSample]:
         jplan = self.plan.judges[cp.judge_of[spec.index]]
-        cands = candidate_inputs(
-            spec, variables=cp.variables, expected=cp.case.expected, output=output, messages=messages
-        )
-        rendered = jplan.prompt.render(select_inputs(jplan.prompt.spec.inputs, cands))
+        jmsgs, params, rf = judge_request(jplan, cp, spec, output, messages)
         return list(
-            await asyncio.gather(*(self.judge_sample(jplan, rendered, output, sample, k) for k in range(jplan.samples)))
+            await asyncio.gather(
+                *(self.judge_sample(jplan, jmsgs, params, rf, output, sample, k) for k in range(jplan.samples))
+            )
         )
 
-    async def judge_sample(self, jplan: JudgePlan, rendered: Any, output: str, sample: int, k: int) -> _JudgeSample:
+    async def judge_sample(
+        self,
+        jplan: JudgePlan,
+        msgs: list[dict[str, Any]],
+        params: dict[str, Any],
+        rf: Any,
+        output: str,
+        sample: int,
+        k: int,
+    ) -> _JudgeSample:
         t = jplan.target
-        extra = {"judge_prompt_sha256": jplan.prompt.sha256, "output": output, "generation_sample": sample}
-        params, rf = t.prepare(rendered.params, rendered.response_format, jplan.prompt.spec.output.schema_, judge=True)
-        msgs = rendered.messages
         js = _JudgeSample(None)
 
         async def ask(kind: str, messages: list[dict[str, Any]]) -> CallResult | None:
-            key = cache_key(
-                kind=kind, model=t.model, api_base=t.api_base, messages=messages, params=params,
-                response_format=rf, sample=k, extra=extra,
-            )  # fmt: skip
+            key = judge_key(jplan, messages, params, rf, output, sample, k, kind)
             try:
                 res, replay = await self.call(key, kind, t, messages, params, rf)
             except CallFailed as exc:
                 js.error = f"judge call failed: {exc.kind}: {exc.message}"
+                return None
+            except BudgetReached:
+                js.budget = True
                 return None
             js.calls += 1
             js.replays += replay

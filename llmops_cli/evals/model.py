@@ -23,18 +23,20 @@ from typing import Any, Literal
 from . import RESULTS_SCHEMA_VERSION
 from . import fields as F
 from .fields import EXTRA, JsonModel, meta
-from .run_info import CacheStats, Execution, GateInfo, JudgeInfo, RunInfo
+from .run_info import BudgetInfo, CacheStats, Execution, GateInfo, Incomplete, JudgeInfo, RunInfo
 from .summary import Summary, summarize
 
 __all__ = [
     "RESULTS_KIND",
     "AssertionRecord",
+    "BudgetInfo",
     "CacheStats",
     "CallError",
     "EvalResults",
     "Execution",
     "GateInfo",
     "GoldenSetInfo",
+    "Incomplete",
     "JudgeInfo",
     "JudgeStats",
     "PromptInfo",

@@ -50,6 +50,7 @@ class EvalOptions:
     base: str | None = None  # the ref whose llmops.yaml says which api_base/key pairings are trusted
     shard_as: dict[str, str] | None = None  # prompt → the name its cases are sharded by (the gate's moves)
     attack: dict[str, Any] | None = None  # llmops eval attack: AttackOptions.to_dict() (derived cases)
+    max_cost_usd: float | None = None  # the spending cap of this command (None: llmops.yaml's budget, if any)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

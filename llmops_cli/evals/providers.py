@@ -23,6 +23,7 @@ from ..models import Target, is_in_process
 from ..models.prices import response_cost
 from ..models.runtime import import_litellm, request_kwargs
 from ..redact import redact
+from .budget import Budget, BudgetReached
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -237,8 +238,15 @@ class Caller:
         messages: list[dict[str, Any]],
         params: dict[str, Any],
         response_format: dict[str, Any] | None,
+        *,
+        budget: Budget | None = None,
+        worst_usd: float = 0.0,
     ) -> CallResult:
-        """One chat completion; :class:`CallFailed` when it fails for good."""
+        """One chat completion; :class:`CallFailed` when it fails for good. With a ``budget``, each attempt
+        reserves ``worst_usd`` once it holds a call slot (so only requests really in flight hold reservations)
+        and settles it when it ends — at the reported cost, 0 for an HTTP error, the worst case for an attempt
+        that got no HTTP answer (a timed-out request may still be billed); :class:`~llmops_cli.evals.budget.
+        BudgetReached` when it does not fit."""
         litellm = import_litellm()
         kwargs = request_kwargs(
             target, messages, params, response_format, timeout=self.timeout_s, num_retries=0, max_retries=0,
@@ -249,20 +257,29 @@ class Caller:
             async with self._model_slot(target):
                 limiter = self.limiter
                 await limiter.acquire()
+                if budget is not None and not budget.reserve(worst_usd):
+                    await limiter.release("not started")
+                    raise BudgetReached
                 self.stats.calls += 1
                 start = time.perf_counter()
                 outcome = "error"
+                cost: float | None = None
                 try:
                     resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.timeout_s + 5.0)
                     result = self._result(litellm, resp, target, time.perf_counter() - start, attempt + 1)
                     outcome = "ok"
+                    cost = result.cost_usd
                     return result
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     failure = classify(exc)
                     outcome = failure.kind
+                    if failure.status is None:  # no HTTP answer (timeout, dropped connection): may be billed
+                        cost = worst_usd
                 finally:
+                    if budget is not None:
+                        budget.settle(worst_usd, cost)
                     await limiter.release(outcome)
             self.stats.by_kind[failure.kind] = self.stats.by_kind.get(failure.kind, 0) + 1
             if failure.kind == "rate_limit":

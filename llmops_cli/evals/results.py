@@ -169,6 +169,11 @@ def merge_results(paths: list[str]) -> EvalResults:
     shards: list[str] = []
     executions: list[Execution] = []
     for path, data in parts:
+        if data.run.incomplete is not None:
+            raise UserError(
+                f"cannot merge {path}: the run stopped early ({data.run.incomplete.reason} reached); "
+                "finish it with `llmops eval run --resume RUN` first"
+            )
         for key in _MUST_MATCH:
             if getattr(data.run, key) != getattr(first.run, key):
                 raise UserError(f"cannot merge {path} with {first_path}: run.{key} differs")

@@ -74,6 +74,56 @@ class CacheStats(JsonModel):
 
 
 @dataclass
+class BudgetInfo(JsonModel):
+    """The spending cap of the command that produced the file (``--max-cost`` / ``budget.max_cost_usd``)."""
+
+    max_cost_usd: float | None = field(default=None, metadata=meta(schema=_NONNEG))
+    spent_usd: float | None = field(
+        default=None,
+        metadata=meta(schema=_NONNEG, doc="reported costs, plus the worst case of attempts that got no HTTP answer"),
+    )
+    requests: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="requests started under the cap"))
+    refused: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="requests not started (cap reached)"))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str) -> BudgetInfo | None:
+        d = F.obj(data, at, optional=True)
+        if d is None:
+            return None
+        requests, refused = (F.count(d.get(k), f"{at}.{k}") for k in ("requests", "refused"))
+        return cls(
+            F.amount(d.get("max_cost_usd"), f"{at}.max_cost_usd"),
+            F.amount(d.get("spent_usd"), f"{at}.spent_usd"),
+            requests,
+            refused,
+            cls.extra_of(d),
+        )
+
+
+@dataclass
+class Incomplete(JsonModel):
+    """Set when the run stopped before every planned sample was done: the summary covers only the samples
+    in the file, and ``llmops eval run --resume <execution.id>`` finishes the run."""
+
+    reason: str = field(default="budget", metadata=meta(required=True, doc="why it stopped: budget"))
+    samples_missing: int | None = field(default=None, metadata=meta(schema=_NONNEG))
+    samples_planned: int | None = field(default=None, metadata=meta(schema=_NONNEG))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    @classmethod
+    def from_dict(cls, data: Any, at: str) -> Incomplete | None:
+        d = F.obj(data, at, optional=True)
+        if d is None:
+            return None
+        reason = F.name(d.get("reason"), f"{at}.reason", "reason")
+        missing, planned = (F.count(d.get(k), f"{at}.{k}") for k in ("samples_missing", "samples_planned"))
+        if missing is not None and planned is not None and missing > planned:
+            raise F.Invalid(f"{at}.samples_missing", f"{missing} missing samples exceed the {planned} planned")
+        return cls(reason, missing, planned, cls.extra_of(d))
+
+
+@dataclass
 class Execution(JsonModel):
     """How this file was produced (differs between runs of identical content)."""
 
@@ -93,6 +143,7 @@ class Execution(JsonModel):
     cache: CacheStats | None = field(default=None, metadata=meta(omit_none=True))
     calls: dict[str, Any] | None = field(default=None, metadata=meta(omit_none=True, doc="provider call statistics"))
     journal: str | None = field(default=None, metadata=meta(omit_none=True))
+    budget: BudgetInfo | None = field(default=None, metadata=meta(omit_none=True))
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
     @classmethod
@@ -119,6 +170,7 @@ class Execution(JsonModel):
             concurrency=F.count(d.get("concurrency"), f"{at}.concurrency"),
             cache=cache,
             calls=calls,
+            budget=BudgetInfo.from_dict(d.get("budget"), f"{at}.budget"),
             extra=cls.extra_of(d),
         )
 
@@ -141,6 +193,9 @@ class RunInfo(JsonModel):
     model_override: str | None = field(default=None, metadata=meta())
     judge_model_override: str | None = field(default=None, metadata=meta())
     gate: GateInfo | None = field(default=None, metadata=meta(omit_none=True))
+    incomplete: Incomplete | None = field(
+        default=None, metadata=meta(omit_none=True, doc="set when the run stopped early (e.g. its budget)")
+    )
     execution: Execution | None = field(default=None, metadata=meta(omit_none=True))
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
@@ -169,6 +224,7 @@ class RunInfo(JsonModel):
             model_override=t["model_override"],
             judge_model_override=t["judge_model_override"],
             gate=gate,
+            incomplete=Incomplete.from_dict(d.get("incomplete"), f"{at}.incomplete"),
             execution=execution,
             extra=cls.extra_of(d),
         )

@@ -29,10 +29,11 @@ from ..git import head_sha
 from ..hashing import sha256_of
 from ..project import Project
 from ..sources import check_outputs
+from .budget import Budget, check_enforceable
 from .cache import ResponseCache
 from .execute import Executor
 from .journal import Journal, new_run_id, record_key, runs_dir
-from .model import CacheStats, Execution, PromptInfo, RunInfo, SampleRecord
+from .model import BudgetInfo, CacheStats, Execution, Incomplete, PromptInfo, RunInfo, SampleRecord
 from .plan import EvalOptions, Plan, build_plan
 from .progress import PlainProgress, Progress
 from .providers import Caller
@@ -53,6 +54,8 @@ class RunOutcome:
     notices: list[str]
     stats: dict[str, Any]
     offline: list[dict[str, str]] = field(default_factory=list)  # {alias, model, replaces} per stand-in used
+    incomplete: Incomplete | None = None  # the run stopped early (its budget): --resume finishes it
+    budget: Budget | None = None
 
 
 def git_sha_of(project: Project) -> str | None:
@@ -75,9 +78,13 @@ def run_eval(
     progress: Progress | None = None,
     notify: Notify | None = None,
     run_root: str | None = None,
+    budget: Budget | None = None,
 ) -> RunOutcome:
     """Plan, execute and write the results file. ``resume``: a run id whose journal to finish (its saved
-    options are used). ``run_root``: where ``.llmops/runs`` lives (default: the project root)."""
+    options are used, but for ``concurrency``, ``out`` and ``max_cost_usd``). ``run_root``: where
+    ``.llmops/runs`` lives (default: the project root). ``budget``: a cap shared with other runs (the gate's
+    two sides); else ``options.max_cost_usd`` or llmops.yaml's ``budget.max_cost_usd`` makes one
+    (:mod:`.budget`); a run it stops has ``incomplete`` set."""
     progress = progress or Progress()
     root = str(run_root or project.root or os.getcwd())
     started_mono = time.perf_counter()
@@ -90,6 +97,7 @@ def run_eval(
             saved.concurrency = options.concurrency
         if options.out:
             saved.out = options.out
+        saved.max_cost_usd = options.max_cost_usd  # the cap bounds what this command spends
         options = saved
         run_id = resume
         started_at = meta["started_at"]
@@ -102,6 +110,11 @@ def run_eval(
     for line in plan.notices:
         if notify:
             notify(line)
+    cap = options.max_cost_usd if options.max_cost_usd is not None else project.config.budget.max_cost_usd
+    if budget is None and cap is not None:
+        budget = Budget(cap)
+    if budget is not None:
+        check_enforceable(plan)  # exit 2 before any call when a price or an output bound is unknown
     journal = _open_journal(root, run_id, started_at, options, plan, journal)
 
     cfg = project.config
@@ -116,7 +129,7 @@ def run_eval(
     wanted = {(pp.name, cp.case.id, s) for pp, cp, s in plan.items()}
     done &= wanted
     progress.start(plan.total(), len(done))
-    executor = Executor(plan, cache, caller, journal, progress)
+    executor = Executor(plan, cache, caller, journal, progress, budget)
     journal.start()
     try:
         if len(done) < len(wanted):
@@ -127,6 +140,9 @@ def run_eval(
 
     prompts = {pp.name: pp.info() for pp in plan.prompts}
     index = sorted((k, off) for k, off in journal.index() if k in wanted)
+    incomplete = None
+    if len(index) < len(wanted):  # only a budget stops a run before every sample is journaled
+        incomplete = Incomplete("budget", len(wanted) - len(index), len(wanted))
 
     def journaled() -> Iterator[dict[str, Any]]:
         """The journal's records (``SampleRecord.to_dict()`` output) in canonical order."""
@@ -147,6 +163,7 @@ def run_eval(
         selection=plan.selection,
         model_override=options.model,
         judge_model_override=options.judge_model,
+        incomplete=incomplete,
         execution=Execution(
             id=run_id,
             started_at=started_at,
@@ -158,12 +175,21 @@ def run_eval(
             cache=CacheStats(cache.hits, cache.misses, cache.directory),
             calls=asdict(caller.stats),
             journal=journal.directory,
+            budget=_budget_info(budget),
         ),
     )
     out = options.out or os.path.join(journal.directory, "results.json")
     info = {name: p.to_dict() for name, p in prompts.items()}
     write_results_json(out, run.to_dict(), info, summary.to_dict(), journaled())
-    return RunOutcome(run_id, out, summary, prompts, plan.notices, asdict(caller.stats), plan.offline)
+    return RunOutcome(
+        run_id, out, summary, prompts, plan.notices, asdict(caller.stats), plan.offline, incomplete, budget
+    )
+
+
+def _budget_info(budget: Budget | None) -> BudgetInfo | None:
+    if budget is None:
+        return None
+    return BudgetInfo(round(budget.cap_usd, 10), round(budget.spent_usd, 10), budget.requests, budget.refused)
 
 
 def _open_journal(

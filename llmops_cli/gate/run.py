@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
-from ..errors import UserError
+from ..errors import CheckFailed, UserError
 from ..evals.model import EvalResults, GateInfo, RunInfo
 from ..hashing import sha256_of
 from ..project import Project
@@ -32,6 +32,7 @@ from .decide import GateReport, decide
 from .policy import GatePolicy, apply_removals, find_removals, policy_of, valid_moves
 
 if TYPE_CHECKING:
+    from ..evals.budget import Budget
     from ..evals.runner import RunOutcome
 
 Notify = Callable[[str], None]
@@ -50,6 +51,8 @@ class GateOptions:
     use_cache: bool = True
     shard: tuple[int, int] | None = None
     attack: dict[str, Any] | None = None  # eval gate --attack: both sides run the derived attack cases
+    max_cost_usd: float | None = None  # the cap on both sides together (None: llmops.yaml's budget, if any)
+    budget: Budget | None = None  # made by run_gate from the cap
 
 
 def _is_results_file(spec: str) -> bool:
@@ -138,6 +141,11 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
 
     say = notify or (lambda _msg: None)
     root = str(project.root or os.getcwd())
+    cap = options.max_cost_usd if options.max_cost_usd is not None else project.config.budget.max_cost_usd
+    if cap is not None and options.budget is None:
+        from ..evals.budget import Budget
+
+        options = replace(options, budget=Budget(cap))  # one cap for both sides
     out_dir = options.out_dir or os.path.join(root, ".llmops", "gate")
     os.makedirs(out_dir, exist_ok=True)
     cfg = project.config
@@ -338,7 +346,16 @@ def _evaluate(
         run = RunInfo(repeat=repeat, judge_samples=judge_samples, gate=gate_info)
         results = EvalResults(run=run, summary=summarize({}, []))
     else:
-        outcome: RunOutcome = run_eval(project, opts, judge_project=judge_project, run_root=run_root, notify=notify)
+        outcome: RunOutcome = run_eval(
+            project, opts, judge_project=judge_project, run_root=run_root, notify=notify, budget=options.budget
+        )
+        if outcome.incomplete is not None and options.budget is not None:
+            b = options.budget
+            raise CheckFailed(
+                f"budget reached during the gate's {arm} run: spent ${b.spent_usd:.6f} of ${b.cap_usd:.6f}; "
+                f"{outcome.incomplete.samples_missing} of {outcome.incomplete.samples_planned} samples not run "
+                f"(partial results: {outcome.results_path}); no verdict"
+            )
         results = load_results(outcome.results_path)
         results.run.gate = gate_info
         if rename:

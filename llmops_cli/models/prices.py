@@ -12,6 +12,9 @@ from typing import Any
 from .runtime import import_litellm
 from .targets import is_in_process
 
+DEFAULT_OUTPUT_TOKENS = 256
+"""Output tokens assumed per call when a request sets no ``max_tokens`` and the model's limit is unknown."""
+
 
 @dataclass(frozen=True)
 class Price:
@@ -33,6 +36,19 @@ def price_of(model: str) -> Price | None:
     if pin is None or pout is None or (pin == 0 and pout == 0):
         return None
     return Price(float(pin), float(pout))
+
+
+@cache
+def max_output_tokens(model: str) -> int | None:
+    """The most output tokens one call of ``model`` may produce, from litellm's table; None when unknown."""
+    litellm = import_litellm()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            info = litellm.get_model_info(model)
+    except Exception:  # litellm raises a bare Exception for unmapped models
+        return None
+    value = info.get("max_output_tokens") or info.get("max_tokens")
+    return int(value) if isinstance(value, int) and value > 0 else None
 
 
 def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
@@ -62,3 +78,12 @@ def response_cost(litellm: Any, response: Any, model: str, no_price: set[str] | 
             no_price.add(model)
         return None
     return float(cost)
+
+
+def format_usd(value: float | None) -> str:
+    """``$0.0123`` (4 significant decimals for small sums), or ``unknown``."""
+    if value is None:
+        return "unknown"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    return f"{sign}${v:,.2f}" if v >= 1 else f"{sign}${v:.4f}"

@@ -450,6 +450,8 @@ class FakeLLM:
         port: 0 picks a free port.
         log_path: append each chat request as a JSON line (flushed) once its outcome is decided.
         verbose: let ``http.server`` log each request to stderr.
+        usage: ``f(request_json, reply_content) -> (prompt_tokens, completion_tokens)`` for ``usage``
+            (default: whitespace word counts, :func:`estimate_tokens`), e.g. a real tokenizer.
     """
 
     def __init__(
@@ -466,6 +468,7 @@ class FakeLLM:
         port: int = 0,
         log_path: str | Path | None = None,
         verbose: bool = False,
+        usage: Callable[[dict[str, Any], str], tuple[int, int]] | None = None,
     ) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within [0, 1], got {fault_rate}")
@@ -478,6 +481,7 @@ class FakeLLM:
         self.max_faults_per_body = max_faults_per_body
         self.models = list(models)
         self.verbose = verbose
+        self.usage = usage
         self._port = port
         self._lock = threading.Lock()
         self._queue: deque[ReplySpec] = deque()
@@ -736,8 +740,10 @@ class FakeLLM:
         return Reply(str(value))
 
     def _completion(self, record: RequestRecord, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
-        prompt_tokens = estimate_tokens(all_text(body))
-        completion_tokens = estimate_tokens(reply.content)
+        if self.usage is not None:
+            prompt_tokens, completion_tokens = self.usage(body, reply.content)
+        else:
+            prompt_tokens, completion_tokens = estimate_tokens(all_text(body)), estimate_tokens(reply.content)
         message = {"role": "assistant", "content": reply.content, "refusal": None}
         return {
             "id": f"chatcmpl-fake-{record.seq}",
