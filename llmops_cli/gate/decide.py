@@ -24,7 +24,7 @@ from typing import Any
 
 from ..config import GateConfig
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
-from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
+from .stats import MetricComparison, Thresholds, adjust_across_prompts, binom_sf, compare_prompt, overall_state
 
 SCHEMA_VERSION = 1
 WORST_CASES = 5
@@ -194,7 +194,7 @@ class PromptGate:
         if not decisive:
             return None
         same = [m for m in decisive if m.state == self.state] or decisive
-        return min(same, key=lambda m: (m.p_adjusted if m.p_adjusted is not None else 2.0, m.metric))
+        return min(same, key=lambda m: (m.p_pr if m.p_pr is not None else 2.0, m.metric))
 
     def to_dict(self) -> dict[str, Any]:
         lead = self.lead
@@ -204,6 +204,8 @@ class PromptGate:
             "state": self.state,
             "reason": self.reason,
             "decisive_metric": lead.metric if lead else None,
+            "p_prompt": _round(lead.p_adjusted) if lead else None,
+            "p_pr": _round(lead.p_pr) if lead else None,
             "regressed_clusters": [c.__dict__ for c in lead.regressed] if lead and self.state != "PASS" else [],
             "thresholds": dict(self.thresholds.__dict__) if self.thresholds else None,
             "metrics": [_round_floats(m.to_dict()) for m in self.metrics],
@@ -242,6 +244,10 @@ class GateReport:
             "settings": self.settings,
             "prompts": [p.to_dict() for p in self.prompts],
         }
+
+
+def _round(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None else round(x, digits)
 
 
 def _round_floats(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
@@ -341,24 +347,29 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
             th.alpha,
         ),
     ]
+    settle_prompt(gate)
+    return gate
+
+
+def settle_prompt(gate: PromptGate) -> None:
+    """The prompt's state and reason from its error checks and decisive metrics (after any re-decision)."""
     failed_checks = [e for e in gate.errors if e.failed]
     if failed_checks:
         gate.state, gate.reason = "FAIL", " ".join(e.reason for e in failed_checks)
-        return gate
+        return
     if not gate.metrics:
         gate.state = "WARN"
         gate.reason = "No metric scored on both sides (no assertions, or every sample errored); nothing compared."
-        return gate
+        return
     decisive = [m for m in gate.metrics if m.decisive]
     if not decisive:
         gate.state = "WARN"
         gate.reason = "No decisive metric scored on both sides; nothing compared."
-        return gate
+        return
     gate.state = overall_state([m.state for m in decisive])
     lead = gate.lead
     assert lead is not None
     gate.reason = f"{lead.metric}: {lead.reason}"
-    return gate
 
 
 def _fmt_delta(m: MetricComparison) -> str:
@@ -411,6 +422,10 @@ def decide(
             )
         else:
             prompts.append(compare_arms(name, base[name], head[name], config))
+    gated = [p for p in prompts if p.status == "gated" and p.thresholds is not None]
+    family = adjust_across_prompts([(p.metrics, p.thresholds) for p in gated if p.thresholds is not None])
+    for p in gated:
+        settle_prompt(p)
     verdict = overall_state([p.state for p in prompts if p.state is not None])
     return GateReport(
         verdict,
@@ -424,6 +439,7 @@ def decide(
             "warn_alpha": Thresholds().warn_alpha,
             "max_judge_error_rate": config.max_judge_error_rate,
             "max_provider_error_rate": config.max_provider_error_rate,
+            "holm_family": family,
             **(settings or {}),
         },
     )
