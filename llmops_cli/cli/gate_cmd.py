@@ -45,13 +45,25 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..gate.markdown import interval_text, prompt_cost
+    from ..gate.markdown import interval_text, p_text, prompt_cost
 
     con = output.out()
     level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
     k = report.settings.get("judge_samples")
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("PROMPT", "STATE", "METRIC", "Δ", f"{level}% INTERVAL", "MDE", "N", "CLUSTERS", "K", "$/1K B→H"):
+    for col in (
+        "PROMPT",
+        "STATE",
+        "METRIC",
+        "Δ",
+        f"{level}% INTERVAL",
+        "MDE",
+        "P (PR)",
+        "N",
+        "CLUSTERS",
+        "K",
+        "$/1K B→H",
+    ):
         table.add_column(col, overflow="fold")
     shown = [p for p in report.gated if verbose or p.state != "PASS"]
     for p in shown:
@@ -59,7 +71,7 @@ def _print_text(report: GateReport, verbose: bool) -> None:
         rows = p.metrics if verbose else ([] if errors else [p.lead])
         if errors or not rows:
             table.add_row(escape(p.prompt), f"[{STYLE[p.state or 'WARN']}]{p.state}[/]", "errors" if errors else "—",
-                          *[""] * 5, str(k), prompt_cost(p))  # fmt: skip
+                          *[""] * 6, str(k), prompt_cost(p))  # fmt: skip
         for m in rows:
             if m is None:
                 continue
@@ -70,6 +82,7 @@ def _print_text(report: GateReport, verbose: bool) -> None:
                 "—" if m.delta is None else f"{m.delta:+.3f}",
                 interval_text(m),
                 "—" if m.mde is None else f"{m.mde:.3f}",
+                p_text(m.p_pr),
                 str(m.n_cases),
                 str(m.n_clusters),
                 str(k),
@@ -90,6 +103,8 @@ def _print_text(report: GateReport, verbose: bool) -> None:
                 if c:
                     what = "added" if c is p.cases_added else "removed"
                     con.print(f"    cases {what} (not paired): {escape(', '.join(c))}")
+            if p.cases_not_run:
+                con.print(f"    cases run on one side only (provider errors): {escape(', '.join(p.cases_not_run))}")
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 

@@ -153,13 +153,14 @@ class ArmInfo:
     eval_cost: float | None  # None when the model is unpriced (never a misleading $0)
 
     @classmethod
-    def of(cls, arm: Arm) -> ArmInfo:
+    def of(cls, arm: Arm, missing: int = 0) -> ArmInfo:
+        """``missing``: generations of cases this side never ran although its golden set lists them."""
         return cls(
             arm.prompt_sha256,
             arm.model,
             len(arm.cases),
-            arm.generations,
-            arm.provider_errors,
+            arm.generations + missing,
+            arm.provider_errors + missing,
             arm.judge_calls,
             arm.judge_errors,
             arm.cost_per_1k(),
@@ -183,6 +184,8 @@ class PromptGate:
     errors: list[ErrorCheck] = field(default_factory=list)
     cases_added: list[str] = field(default_factory=list)
     cases_removed: list[str] = field(default_factory=list)
+    cases_not_run: list[str] = field(default_factory=list)
+    """Listed by both golden sets, run on one side only: counted as provider errors of that side."""
     worst: list[CaseChange] = field(default_factory=list)
     base: ArmInfo | None = None
     head: ArmInfo | None = None
@@ -212,6 +215,7 @@ class PromptGate:
             "errors": [e.to_dict() for e in self.errors],
             "cases_added": self.cases_added,
             "cases_removed": self.cases_removed,
+            "cases_not_run": self.cases_not_run,
             "worst_cases": [w.to_dict() for w in self.worst],
             "base": self.base.to_dict() if self.base else None,
             "head": self.head.to_dict() if self.head else None,
@@ -302,16 +306,22 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
     th = thresholds_for(prompt, config)
     base_ids, head_ids = set(base.cases), set(head.cases)
     paired = sorted(base_ids & head_ids)
+    # listed by both golden sets but run on one side only: missing verdicts (R provider errors each), not a
+    # case added or removed — else a head could drop its worst cases' records and PASS
+    unrun_head = sorted(cid for cid in base_ids - head_ids if cid in head.listed)
+    unrun_base = sorted(cid for cid in head_ids - base_ids if cid in base.listed)
+    extra_b, extra_h = len(unrun_base) * base.repeat, len(unrun_head) * head.repeat
     gate = PromptGate(
         prompt,
         "gated",
         "PASS",
         "",
         thresholds=th,
-        cases_added=sorted(head_ids - base_ids),
-        cases_removed=sorted(base_ids - head_ids),
-        base=ArmInfo.of(base),
-        head=ArmInfo.of(head),
+        cases_added=sorted(head_ids - base_ids - set(unrun_base)),
+        cases_removed=sorted(base_ids - head_ids - set(unrun_head)),
+        cases_not_run=sorted(set(unrun_base) | set(unrun_head)),
+        base=ArmInfo.of(base, extra_b),
+        head=ArmInfo.of(head, extra_h),
     )
     plan = metric_plan(base, head)
     clusters = {cid: head.cases[cid].cluster for cid in paired}
@@ -339,10 +349,10 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
         ),
         check_errors(
             "provider",
-            base.provider_errors,
-            base.generations,
-            head.provider_errors,
-            head.generations,
+            base.provider_errors + extra_b,
+            base.generations + extra_b,
+            head.provider_errors + extra_h,
+            head.generations + extra_h,
             config.max_provider_error_rate,
             th.alpha,
         ),

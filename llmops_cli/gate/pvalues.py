@@ -2,7 +2,8 @@
 first use), the exact binomial tail at ½ (McNemar), the exact sign-flip permutation test, the Monte-Carlo
 sign-flip test studentized within clusters (:mod:`llmops_cli.gate.randomisation`) and the choice among them
 (:func:`choose_test`); Holm's adjustment. Every test is a randomisation test, exact under H0 "head and base
-are exchangeable on every case" whatever the clusters, and none can return p = 0. The comparison that uses them is :mod:`llmops_cli.gate.stats`.
+are exchangeable on every case" whatever the clusters, and none can return p = 0. The comparison that uses
+them is :mod:`llmops_cli.gate.stats`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import math
 import random
 from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
-from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 

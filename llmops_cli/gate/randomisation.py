@@ -98,7 +98,7 @@ def studentized_sign_flip_p(
     np = _np()
     x = np.asarray(ordered + singles, dtype=np.float64)
     k = len(ordered)
-    starts = np.cumsum([0] + [len(ds) for ds in clustered.values()][:-1]).astype(np.int64)
+    starts = np.cumsum([0, *[len(ds) for ds in clustered.values()][:-1]]).astype(np.int64)
     w = np.asarray([1.0 / (sizes[g] - 1) for g in clustered], dtype=np.float64)
     tol = 1e-9 * max(1.0, float(np.abs(x).sum()))
 

@@ -46,9 +46,9 @@ Multiplicity
 Only *decisive* metrics decide a prompt (see :mod:`llmops_cli.gate.collect`: derived duplicates such
 as the per-output verdict are reported, not tested). Holm adjusts the p-values of the decisive metrics
 — of one prompt (``p_adjusted``, reported) and of every gated prompt of the PR together (``p_pr``, which
-decides: :func:`adjust_across_prompts`) — whose smallest attainable p-value is ≤ α (a metric that cannot reach α given its ``|d_i|`` — e.g. all
-differences zero — cannot reject and is left out of the family, Tarone's argument: the family is
-chosen from the ``|d_i|``, on which the randomisation test conditions).
+decides: :func:`adjust_across_prompts`) — whose smallest attainable p-value is ≤ α (a metric that cannot
+reach α given its ``|d_i|`` — e.g. all differences zero — cannot reject and is left out of the family,
+Tarone's argument: the family is chosen from the ``|d_i|``, on which the randomisation test conditions).
 
 States
 ------
@@ -90,9 +90,9 @@ __all__ = [
     "ClusterDelta",
     "MetricComparison",
     "Thresholds",
+    "adjust_across_prompts",
     "betainc",
     "binom_sf",
-    "adjust_across_prompts",
     "compare_metric",
     "compare_prompt",
     "holm",
