@@ -32,7 +32,7 @@ from typing import Any
 
 DRAWS = 20_000
 """Largest number of random sign flips: the smallest p-value is ``1/(DRAWS + 1)``."""
-STOP_AFTER = 100
+STOP_AFTER = 400
 """Besag–Clifford: stop at this many flips at least as extreme as the data."""
 SEED = 20_240_917
 _ZERO = 1e-12
