@@ -45,7 +45,7 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..gate.markdown import interval_text, p_text, prompt_cost
+    from ..gate.markdown import interval_text, prompt_cost
 
     con = output.out()
     level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
@@ -58,7 +58,6 @@ def _print_text(report: GateReport, verbose: bool) -> None:
         "Δ",
         f"{level}% INTERVAL",
         "MDE",
-        "P (PR)",
         "N",
         "CLUSTERS",
         "K",
@@ -71,7 +70,7 @@ def _print_text(report: GateReport, verbose: bool) -> None:
         rows = p.metrics if verbose else ([] if errors else [p.lead])
         if errors or not rows:
             table.add_row(escape(p.prompt), f"[{STYLE[p.state or 'WARN']}]{p.state}[/]", "errors" if errors else "—",
-                          *[""] * 6, str(k), prompt_cost(p))  # fmt: skip
+                          *[""] * 5, str(k), prompt_cost(p))  # fmt: skip
         for m in rows:
             if m is None:
                 continue
@@ -82,7 +81,6 @@ def _print_text(report: GateReport, verbose: bool) -> None:
                 "—" if m.delta is None else f"{m.delta:+.3f}",
                 interval_text(m),
                 "—" if m.mde is None else f"{m.mde:.3f}",
-                p_text(m.p_pr),
                 str(m.n_cases),
                 str(m.n_clusters),
                 str(k),
