@@ -641,6 +641,32 @@ def _row_line(row: dict[str, Any], ok: bool | None) -> str:
     )
 
 
+def readme_table(rows: list[dict[str, Any]]) -> str:
+    """One line per scenario (and K): FAIL rate (WARN rate) by n, or gate vs oracle for the power rows."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        sc = row["scenario"]
+        key = (sc.label + (f" ({sc.clusters[0]} clusters)" if sc.effect == "collapse" else ""), sc.k)
+        groups.setdefault(key, []).append(row)
+    lines = ["| scenario | K | result by n (rate over simulated PRs) | target | |", "|---|---:|---|---|---|"]
+    for (label, k), rs in groups.items():
+        sc = rs[0]["scenario"]
+        parts = []
+        for r in rs:
+            n, reps = r["scenario"].n, r["reps"]
+            if sc.target == NULL_TARGET:
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)} ({_pct(r['WARN'], reps)})")
+            elif sc.target in (UNIFORM_TARGET, CLUSTER_TARGET, MDE_TARGET):
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)} vs {_pct(r['oracle'], reps)}")
+            elif sc.err_base or sc.err_head:
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)} (error rule {_pct(r['error_rule'], reps)})")
+            else:
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)}")
+        ok = all(check(r, rows) is not False for r in rs)
+        lines.append(f"| {label} | {k} | {'; '.join(parts)} | {sc.target} | {'✔' if ok else '✘'} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=2000, help="simulated PRs per row (default 2000)")
@@ -649,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="only n = 5 and 50 (and the collapse rows)")
     ap.add_argument("--only", help="run only rows whose key contains this text")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--readme", action="store_true", help="also print the compact table used in README.md")
     args = ap.parse_args(argv)
 
     rows_in = scenarios(args.quick)
@@ -657,11 +684,11 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     master = random.Random(args.seed)
     jobs = [(sc, 50 if sc.effect == "collapse" else args.reps, master.getrandbits(64)) for sc in rows_in]
-    if args.jobs > 1:
-        with Pool(args.jobs, initializer=table, initargs=(SD_GEN,)) as pool:
-            rows = pool.map(run_row, jobs, chunksize=1)
-    else:
-        rows = [run_row(j) for j in jobs]
+    rows = []
+    with Pool(max(1, args.jobs), initializer=table, initargs=(SD_GEN,)) as pool:
+        for row in pool.imap(run_row, jobs, chunksize=1):  # in order; each row reported as it lands
+            rows.append(row)
+            print(_row_line(row, check(row, rows)), file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - start
 
     print("## PR gate simulation\n")
@@ -682,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
     all_ok = all(r["ok"] is not False for r in out)
     zero = sum(r["zero_p"] for r in out)
     print(f"\nPRs with a p-value of 0: {zero}. All targets met: {'yes' if all_ok else 'NO'}")
+    if args.readme:
+        print("\n" + readme_table(rows))
     if args.json:
         args.json.write_text(json.dumps({"reps": args.reps, "seed": args.seed, "rows": out}, indent=1) + "\n")
     return 0 if all_ok else 1
