@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -306,3 +307,26 @@ def test_removing_a_case_from_the_golden_set_is_not_an_error() -> None:
     del head["prompts"]["p"]["clusters"]["c0"]
     gate = _gate(base, head)
     assert gate.cases_removed == ["c0"] and not gate.cases_not_run and gate.state == "PASS"
+
+
+# -- 5. the simulation never shows p = 0 ------------------------------------------------------------------------
+
+
+def _simulation() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gate_simulation", REPO_ROOT / "bench" / "gate_simulation.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_p_value_of_zero_in_the_simulation() -> None:
+    """The layouts of issue #20 through the real gate (20 PRs each): every p-value, raw or adjusted, is > 0."""
+    sim = _simulation()
+    rows = {s.key: s for s in sim.scenarios(quick=False)}
+    for key in ("tied-k1-n45", "singles-k3-n60", "prompts3-k1", "collapse-n20-c20", "drop0.1-k3-n100"):
+        row = sim.run_row((rows[key], 20, 1))
+        assert row["zero_p"] == 0 and row["min_p"] > 0, (key, row["min_p"])
