@@ -22,10 +22,11 @@ planned at its real level 0.019, not at 0.05 — the reason t-quantile MDEs over
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+Quantile = Callable[[float, float], float]
 _LATTICE_MAX = 1000
 """Largest denominator tried when putting the ``|d_i|`` of an exact test on an integer lattice."""
 _LATTICE_SUM_MAX = 20_000
@@ -91,10 +92,9 @@ def _attainable(ints: tuple[int, ...], level: float) -> float:
     return best
 
 
-def mde(model: PowerModel, level: float, power: float) -> float | None:
-    """The drop detected with probability ``power`` by a one-sided test at ``level`` (None: none can be)."""
-    from .pvalues import t_ppf
-
+def mde(model: PowerModel, level: float, power: float, t_ppf: Quantile) -> float | None:
+    """The drop detected with probability ``power`` by a one-sided test at ``level`` (None: none can be).
+    ``t_ppf(q, df)``: Student's t quantile function (:func:`llmops_cli.gate.pvalues.t_ppf`)."""
     n, sd, f = model.n, model.sd, model.uncentred
     if n < 2 or not sd > 0:
         return None
