@@ -27,7 +27,7 @@ from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import compare_arms, decide
 from llmops_cli.gate.markdown import to_markdown
 from llmops_cli.gate.power import PowerModel, attainable_level, mde
-from llmops_cli.gate.pvalues import choose_test, t_ppf
+from llmops_cli.gate.pvalues import choose_test
 from llmops_cli.gate.randomisation import DRAWS, robust_variance, studentized_sign_flip_p
 from llmops_cli.gate.stats import Thresholds, adjust_across_prompts, compare_metric, compare_prompt
 from tests.conftest import REPO_ROOT, run_cli
@@ -180,14 +180,14 @@ def test_attainable_levels_of_the_exact_tests() -> None:
 
 
 def test_the_mde_uses_the_attainable_level_and_grows_as_it_shrinks() -> None:
-    model = PowerModel(20, 0.2, 0.0, (1.0,) * 12)
-    continuous = PowerModel(20, 0.2, 0.0, None)
-    exact, approx = mde(model, 0.05, 0.8, t_ppf), mde(continuous, 0.05, 0.8, t_ppf)
+    model = PowerModel(20, 0.2, 1.0, ((1.0, 12),))
+    continuous = PowerModel(20, 0.2, 1.0, None)
+    exact, approx = mde(model, 0.05, 0.8), mde(continuous, 0.05, 0.8)
     assert exact is not None and approx is not None and exact > approx
-    assert mde(PowerModel(20, 0.2, 0.0, (1.0,) * 4), 0.05, 0.8, t_ppf) is None  # no level attainable: no MDE
+    assert mde(PowerModel(20, 0.2, 0.0, ((1.0, 4),)), 0.05, 0.8) is None  # no level attainable: no MDE
     wide, narrow = (
-        mde(PowerModel(60, 0.2, 0.5, None), 0.05, 0.8, t_ppf),
-        mde(PowerModel(60, 0.2, 0.0, None), 0.05, 0.8, t_ppf),
+        mde(PowerModel(60, 0.2, 0.5, None), 0.05, 0.8),
+        mde(PowerModel(60, 0.2, 0.0, None), 0.05, 0.8),
     )
     assert wide is not None and narrow is not None and wide > narrow  # singletons keep the drop in their variance
 

@@ -1,35 +1,42 @@
 """The minimum detectable effect (MDE) of the test that actually decides a metric.
 
-The gate's tests are randomisation tests (:mod:`llmops_cli.gate.pvalues`): the exact sign test (McNemar),
-the exact sign-flip test on ``Σ d_i`` and the Monte-Carlo sign-flip test of ``T = Σd/√V``, studentized
-within clusters (:mod:`llmops_cli.gate.randomisation`). The sign-flip distribution of a studentized sum is
-close to Student's t with ``n − 1`` degrees of freedom, so with the per-case standard deviation ``s`` the
-test carries, a drop ``δ`` is detected with power ``1 − β`` at one-sided level ``a`` when
+The gate's tests are sign-flip randomisation tests (:mod:`llmops_cli.gate.pvalues`): the exact sign test
+(McNemar), the exact sign-flip test on ``S = Σ d_i`` and the Monte-Carlo sign-flip test of ``T = Σd/√V``
+studentized within clusters (:mod:`llmops_cli.gate.randomisation`). Their reference distribution is that of
+the data with random signs, whose variance is the *uncentred* ``Q = Σ d_i²``: under a drop ``δ`` (per-case
+standard deviation ``s``) it is ``n(s² + δ²)``, not ``n·s²``. The test rejects when ``S ≤ −c·√Q``, so its
+power is ``Φ(√n·δ/s − c·√(1 + f·δ²/s²))`` and the MDE solves
 
-    √n·δ / √(s² + f·δ²) = c + z_β,   c = t_{1−a, n−1},  z_β = t_{1−β, n−1}
-    ⇔  δ = (c + z_β)·s / √(n − f·(c + z_β)²)
+    √n·r − c·√(1 + f·r²) = z_β,   r = δ/s,   c = z_{1−a}
 
-``f`` is the share of cases whose variance term is not centred and so keeps the drop: the cases alone in
-their cluster for the clustered test, 0 otherwise (``s`` is then the ordinary paired standard deviation).
+(a quadratic in ``r``). ``f = 1`` for the tests on ``S`` (and the Monte-Carlo test without clusters, which
+is the same test); in the clustered test the variance of the cases in clusters of ≥ 2 is centred, so only the
+share of cases alone in their cluster keeps the ``δ²``: ``f`` = that share.
 
 Small suites are decided by exact tests whose attainable levels are discrete: ``a`` is the largest p-value
 ≤ the level that the exact test can produce on the observed ``|d_i|`` (counted exactly on their integer
 lattice: judge scores are multiples of 1/(4·K·R)). A 12-discordant-pair McNemar test at α = 0.05 is
-planned at its real level 0.019, not at 0.05 — the reason t-quantile MDEs over-stated small suites' power.
-``bench/gate_simulation.py`` checks that the power at the printed MDE is 80% ± 4 points.
+planned at its real level 0.019, not at 0.05 — with the uncentred variance, the reasons the former
+t-quantile MDE over-stated small suites' power (71% instead of 80% at n = 20, K = 1). The Monte-Carlo test
+breaks ties at random, so every level is attainable. ``bench/gate_simulation.py`` measures the power at the
+printed MDE.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import import_module
+from statistics import NormalDist
 
-Quantile = Callable[[float, float], float]
+_Z = NormalDist()
 _LATTICE_MAX = 1000
 """Largest denominator tried when putting the ``|d_i|`` of an exact test on an integer lattice."""
 _LATTICE_SUM_MAX = 20_000
+"""Largest lattice span (Σ of the integer magnitudes) whose null distribution is computed; beyond, the level
+is treated as attainable (the atoms are then negligible)."""
 
 
 @dataclass(frozen=True)
@@ -40,67 +47,69 @@ class PowerModel:
     sd: float
     """Per-case standard deviation the test's variance estimate carries under H0."""
     uncentred: float
-    """Share ``f`` of the cases whose variance term is not centred (singletons of the clustered test, else 0)."""
-    magnitudes: tuple[float, ...] | None = None
-    """The non-zero ``|d_i|`` when an exact test decides (its attainable levels are discrete)."""
+    """Share ``f`` of the cases whose variance term keeps the drop: 1 for the tests on ``Σ d_i``, the share of
+    cases alone in their cluster for the clustered Monte-Carlo test."""
+    magnitudes: tuple[tuple[float, int], ...] | None = None
+    """The distinct non-zero ``|d_i|`` and how often each occurs: the attainable levels of the sign-flip
+    distribution of ``Σ d_i`` are discrete when they sit on a lattice (None: treat the level as attainable)."""
 
 
 def attainable_level(magnitudes: Sequence[float], level: float) -> float:
     """Largest p-value ≤ ``level`` the exact sign-flip test on these ``|d_i|`` can produce (0: none).
 
-    The null distribution of ``Σ ±|d_i|`` is counted exactly on an integer lattice when the magnitudes sit on
-    one (judge scores do: multiples of 1/(4·K·R)); otherwise the level is treated as attainable."""
-    ints = _on_lattice(magnitudes)
-    if ints is None:
-        return level if 0.5 ** len(magnitudes) <= level else 0.0
-    return _attainable(tuple(sorted(ints)), level)
+    The null distribution of ``Σ ±|d_i|`` is computed on an integer lattice when the magnitudes sit on one
+    (judge scores do: multiples of 1/(4·K·R)); otherwise the level is treated as attainable."""
+    counts: dict[float, int] = {}
+    for a in magnitudes:
+        counts[a] = counts.get(a, 0) + 1
+    return _level_of(tuple(sorted(counts.items())), level)
 
 
-def _on_lattice(magnitudes: Sequence[float]) -> list[int] | None:
+def _level_of(groups: tuple[tuple[float, int], ...], level: float) -> float:
+    m = sum(r for _, r in groups)
+    lattice = _on_lattice([a for a, _ in groups])
+    if lattice is None or sum(i * r for i, (_, r) in zip(lattice, groups, strict=True)) > _LATTICE_SUM_MAX:
+        return level if 0.5**m <= level else 0.0
+    return _attainable(tuple(zip(lattice, (r for _, r in groups), strict=True)), level)
+
+
+def _on_lattice(values: Sequence[float]) -> list[int] | None:
+    """The values as integers ``round(v·q)`` for the smallest denominator ``q`` that fits them (None: none)."""
     for q in range(1, _LATTICE_MAX + 1):
-        ints = [round(a * q) for a in magnitudes]
-        if all(abs(a * q - i) <= 1e-6 * max(1.0, a * q) for a, i in zip(magnitudes, ints, strict=True)):
-            return ints if sum(ints) <= _LATTICE_SUM_MAX and min(ints) > 0 else None
+        ints = [round(a * q) for a in values]
+        if all(abs(a * q - i) <= 1e-6 * max(1.0, a * q) for a, i in zip(values, ints, strict=True)):
+            return ints if min(ints) > 0 else None
     return None
 
 
 @lru_cache(maxsize=4096)
-def _attainable(ints: tuple[int, ...], level: float) -> float:
-    total = sum(ints)
-    counts = [0] * (2 * total + 1)  # index s + total: number of sign patterns with Σ ±a_i = s
-    counts[total] = 1
-    reach = 0
-    for a in ints:
-        nxt = [0] * len(counts)
-        for s in range(total - reach, total + reach + 1):
-            c = counts[s]
-            if c:
-                nxt[s + a] += c
-                nxt[s - a] += c
-        counts = nxt
-        reach += a
-    patterns = 2 ** len(ints)
-    best, cum = 0.0, 0
-    for c in counts:  # lower tail P(S ≤ s), s increasing
-        if not c:
-            continue
-        cum += c
-        p = cum / patterns
-        if p > level + 1e-12:
-            break
-        best = p
-    return best
+def _attainable(groups: tuple[tuple[int, int], ...], level: float) -> float:
+    """Lower-tail probabilities of ``Σ ±a_i`` (``r`` copies of each ``a``) by convolution; the largest ≤ level."""
+    np = import_module("numpy")
+    dist = np.ones(1)
+    for a, r in groups:
+        j = np.arange(r + 1)
+        log_pmf = [math.lgamma(r + 1) - math.lgamma(k + 1) - math.lgamma(r - k + 1) - r * math.log(2) for k in j]
+        kernel = np.zeros(2 * a * r + 1)
+        kernel[2 * a * j] = np.exp(log_pmf)  # r copies of ±a: the sum is a·(2k − r), k of them positive
+        dist = np.convolve(dist, kernel)
+    tail = np.cumsum(dist)
+    ok = tail[(dist > 0) & (tail <= level * (1 + 1e-9))]
+    return float(ok.max()) if ok.size else 0.0
 
 
-def mde(model: PowerModel, level: float, power: float, t_ppf: Quantile) -> float | None:
-    """The drop detected with probability ``power`` by a one-sided test at ``level`` (None: none can be).
-    ``t_ppf(q, df)``: Student's t quantile function (:func:`llmops_cli.gate.pvalues.t_ppf`)."""
+def mde(model: PowerModel, level: float, power: float) -> float | None:
+    """The drop detected with probability ``power`` by a one-sided test at ``level`` (None: none can be)."""
     n, sd, f = model.n, model.sd, model.uncentred
     if n < 2 or not sd > 0:
         return None
-    level_used = attainable_level(model.magnitudes, level) if model.magnitudes is not None else level
+    level_used = _level_of(model.magnitudes, level) if model.magnitudes is not None else level
     if level_used <= 0:
         return None
-    k = t_ppf(1.0 - level_used, n - 1) + t_ppf(power, n - 1)
-    room = n - f * k * k
-    return k * sd / math.sqrt(room) if room > 0 else None
+    c, zb = _Z.inv_cdf(1.0 - level_used), _Z.inv_cdf(power)
+    # √n·r − c·√(1 + f·r²) = z_β for r = δ/s: (n − f c²) r² − 2 √n z_β r + (z_β² − c²) = 0, larger root
+    lead = n - f * c * c
+    disc = n * zb * zb - lead * (zb * zb - c * c)
+    if lead <= 0 or disc < 0:
+        return None
+    return sd * (math.sqrt(n) * zb + math.sqrt(disc)) / lead

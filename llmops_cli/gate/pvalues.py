@@ -179,6 +179,14 @@ def _sd(xs: Sequence[float]) -> float:
     return math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
 
 
+def _magnitudes(mags: Sequence[float]) -> tuple[tuple[float, int], ...]:
+    counts: dict[float, int] = {}
+    for a in mags:
+        key = round(a, 12)
+        counts[key] = counts.get(key, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
 def choose_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> TestResult:
     """The test that decides, on case-level differences (``strata``: the cluster of each). See the module."""
     nonzero = [d for d in diffs if abs(d) > ZERO]
@@ -188,17 +196,18 @@ def choose_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> 
     mags = [abs(d) for d in nonzero]
     if max(mags) - min(mags) <= 1e-9 * max(1.0, max(mags)):
         drops = sum(1 for d in nonzero if d < 0)
-        model = PowerModel(n, _sd(diffs), 0.0, (1.0,) * m)
+        model = PowerModel(n, _sd(diffs), 1.0, ((1.0, m),))
         return TestResult(binom_sf(drops, m, 0.5), "sign test exact (McNemar)", 0.5**m, model)
     if m <= EXACT_MAX_NONZERO:
-        model = PowerModel(n, _sd(diffs), 0.0, tuple(sorted(mags)))
+        model = PowerModel(n, _sd(diffs), 1.0, _magnitudes(mags))
         return TestResult(sign_flip_p(nonzero), "sign-flip exact", 0.5**m, model)
     groups = list(strata) if strata is not None else [None] * n
     sizes = group_sizes(groups)
     clustered = len(sizes) > 1
     name = "sign-flip within clusters (Monte-Carlo)" if clustered else "sign-flip (Monte-Carlo)"
     var = robust_variance(diffs, groups)
-    model = PowerModel(n, math.sqrt(var / n), singleton_share(groups) if clustered else 0.0)
+    # ties are broken at random (exact size α): every level is attainable
+    model = PowerModel(n, math.sqrt(var / n), singleton_share(groups) if clustered else 1.0)
     return TestResult(studentized_sign_flip_p(diffs, groups), name, 1.0 / (MC_TEST_DRAWS + 1), model)
 
 

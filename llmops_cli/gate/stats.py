@@ -290,7 +290,7 @@ def _settle(comp: MetricComparison, thresholds: Thresholds) -> None:
     """``mde``, ``state`` and ``reason`` from ``p_pr`` (the PR-wide Holm-adjusted p-value) and ``family``."""
     level_at = thresholds.alpha / max(1, comp.family)
     model = comp.power_model
-    comp.mde = mde(model, level_at, thresholds.power, t_ppf) if model is not None else None
+    comp.mde = mde(model, level_at, thresholds.power) if model is not None else None
     p_final = comp.p_pr
     if comp.n_cases == 0 or comp.delta is None or p_final is None or comp.p_value is None:
         comp.state = "WARN"
