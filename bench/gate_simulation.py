@@ -673,14 +673,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--quick", action="store_true", help="only n = 5 and 50 (and the collapse rows)")
-    ap.add_argument("--only", help="run only rows whose key contains this text")
+    ap.add_argument("--only", help="run only rows whose key contains this text (comma-separated: any of them)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     ap.add_argument("--readme", action="store_true", help="also print the compact table used in README.md")
     args = ap.parse_args(argv)
 
     rows_in = scenarios(args.quick)
     if args.only:
-        rows_in = [s for s in rows_in if args.only in s.key]
+        wanted = [w for w in args.only.split(",") if w]
+        rows_in = [s for s in rows_in if any(w in s.key for w in wanted)]
     start = time.perf_counter()
     master = random.Random(args.seed)
     jobs = [(sc, 50 if sc.effect == "collapse" else args.reps, master.getrandbits(64)) for sc in rows_in]
