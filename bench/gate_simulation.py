@@ -44,9 +44,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmops_cli.config import GateConfig
-from llmops_cli.evals.model import AssertionRecord, EvalResults, JudgeStats, PromptInfo, SampleRecord
+from llmops_cli.evals.fields import Invalid
+from llmops_cli.evals.model import AssertionRecord, EvalResults, JudgeStats, PromptInfo, RunInfo, SampleRecord
 from llmops_cli.gate.collect import collect
-from llmops_cli.gate.decide import compare_arms
+from llmops_cli.gate.decide import compare_arms, decide
 
 _N = NormalDist()
 SD_GEN = 0.5
@@ -66,19 +67,24 @@ _W = [w / _WS for w in _W]
 GRID = [-4.0 + 0.01 * i for i in range(1401)]  # μ from −4 to 10
 
 
-def _level_probs(g: float) -> list[float]:
-    """P(judge score = 1..5 | generation quality g)."""
+def _level_probs(g: float, binary: bool = False) -> list[tuple[float, float]]:
+    """(normalised score, probability) of one judge sample given generation quality g: a 1–5 judge, or a
+    0/1 judge that says pass when ``g + noise ≥ 3.5``."""
+    if binary:
+        up = 1 - _N.cdf((3.5 - g) / SD_JUDGE)
+        return [(0.0, 1 - up), (1.0, up)]
     cuts = [_N.cdf((c - g) / SD_JUDGE) for c in (1.5, 2.5, 3.5, 4.5)]
-    return [cuts[0], cuts[1] - cuts[0], cuts[2] - cuts[1], cuts[3] - cuts[2], 1 - cuts[3]]
+    probs = [cuts[0], cuts[1] - cuts[0], cuts[2] - cuts[1], cuts[3] - cuts[2], 1 - cuts[3]]
+    return [(i / 4, pi) for i, pi in enumerate(probs)]
 
 
-def _moments(mu: float, sd_gen: float) -> tuple[float, float, float]:
+def _moments(mu: float, sd_gen: float, binary: bool = False) -> tuple[float, float, float]:
     """(E[s], Var_g(E[s|g]), E_g[Var(s|g)]) of one normalised judge sample."""
     e1 = e2 = ev = 0.0
     for z, w in zip(_Z, _W, strict=True):
-        p = _level_probs(mu + sd_gen * z)
-        m = sum(pi * (i / 4) for i, pi in enumerate(p))
-        v = sum(pi * (i / 4) ** 2 for i, pi in enumerate(p)) - m * m
+        p = _level_probs(mu + sd_gen * z, binary)
+        m = sum(pi * v for v, pi in p)
+        v = sum(pi * v * v for v, pi in p) - m * m
         e1 += w * m
         e2 += w * m * m
         ev += w * v
@@ -90,13 +96,14 @@ class Table:
     """Expected score and variance parts over the μ grid for one generation-noise level."""
 
     sd_gen: float
+    binary: bool = False
     mean: list[float] = field(default_factory=list)
     var_between: list[float] = field(default_factory=list)
     var_within: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for mu in GRID:
-            m, vb, vw = _moments(mu, self.sd_gen)
+            m, vb, vw = _moments(mu, self.sd_gen, self.binary)
             self.mean.append(m)
             self.var_between.append(vb)
             self.var_within.append(vw)
@@ -126,13 +133,13 @@ class Table:
         return GRID[i - 1] + 0.01 * f
 
 
-_TABLES: dict[float, Table] = {}
+_TABLES: dict[tuple[float, bool], Table] = {}
 
 
-def table(sd_gen: float) -> Table:
-    if sd_gen not in _TABLES:
-        _TABLES[sd_gen] = Table(sd_gen)
-    return _TABLES[sd_gen]
+def table(sd_gen: float, binary: bool = False) -> Table:
+    if (sd_gen, binary) not in _TABLES:
+        _TABLES[(sd_gen, binary)] = Table(sd_gen, binary)
+    return _TABLES[(sd_gen, binary)]
 
 
 # -- scenarios ----------------------------------------------------------------------------------------------
@@ -148,11 +155,16 @@ class Scenario:
     k: int
     clusters: tuple[int, int] | None = None  # (min, max) number of clusters; None: no clusters
     ceiling: bool = False
-    effect: str = "none"  # none | wider | drop | drop-largest | help-hurt | collapse
+    effect: str = "none"  # none | wider | drop | drop-largest | help-hurt | collapse | mde
     delta: float = 0.0
     err_base: float = 0.0
     err_head: float = 0.0
     target: str = ""
+    layout: str = ""  # "" | singles (one cluster + singletons) | singles-high | tied (ceiling cluster + singles)
+    binary: bool = False  # 0/1 judge
+    prompts: int = 1  # prompts gated together in one PR
+    nulled: int = 0  # head's worst cases whose judge samples are nulled
+    nulled_counted: bool = True  # … with judge.errors counting them (else 0: refused on load)
 
 
 @dataclass
@@ -161,11 +173,35 @@ class Suite:
     cluster: list[str | None]
 
 
+def _layout(rng: random.Random, sc: Scenario) -> Suite:
+    """A cluster of half the cases (21 of 45 for ``tied``) plus singletons — the layouts of issue #20."""
+    n = sc.n
+    big = round(n * 21 / 45) if sc.layout == "tied" else n // 2
+    mus: list[float] = []
+    cl: list[str | None] = []
+    level = rng.gauss(0, 1.0)
+    target = table(SD_GEN).mu_for(0.9)
+    for _ in range(big):
+        if sc.layout == "tied":
+            mus.append(CEILING_MU)  # every case a 5 on both sides: all differences tied at 0
+        elif sc.layout == "singles-high":
+            mus.append(target + rng.gauss(0, 0.3))
+        else:
+            mus.append(MU_CENTRE + level + rng.gauss(0, 0.6))
+        cl.append("big")
+    for i in range(n - big):
+        mus.append(MU_CENTRE + rng.gauss(0, 0.9))
+        cl.append(f"single{i}")
+    return Suite(mus, cl)
+
+
 def make_suite(rng: random.Random, sc: Scenario) -> Suite:
     n = sc.n
     if sc.effect == "collapse":
         c = sc.clusters[0] if sc.clusters else 1
         return Suite([20.0] * n, [f"k{i % c}" for i in range(n)])
+    if sc.layout:
+        return _layout(rng, sc)
     if sc.clusters is None:
         mus = [MU_CENTRE + rng.gauss(0, 0.9) for _ in range(n)]
         cl: list[str | None] = [None] * n
@@ -188,22 +224,23 @@ def make_suite(rng: random.Random, sc: Scenario) -> Suite:
     return Suite(mus, cl)
 
 
-def _shift_to(mu: float, change: float) -> float:
-    t = table(SD_GEN)
+def _shift_to(mu: float, change: float, binary: bool = False) -> float:
+    t = table(SD_GEN, binary)
     target = min(max(t.expected(mu) + change, 0.0005), 0.9995)
     return t.mu_for(target)
 
 
-def head_of(rng: random.Random, sc: Scenario, suite: Suite) -> tuple[list[float], float]:
-    """Head μ per case and the head's generation noise sd."""
-    t = table(SD_GEN)
+def head_of(rng: random.Random, sc: Scenario, suite: Suite, delta: float | None = None) -> tuple[list[float], float]:
+    """Head μ per case and the head's generation noise sd (``delta``: the drop of an ``mde`` row)."""
+    t = table(SD_GEN, sc.binary)
     if sc.effect == "collapse":
         return [-20.0] * sc.n, SD_GEN
     if sc.effect == "wider":
-        wide = table(SD_GEN_WIDE)
+        wide = table(SD_GEN_WIDE, sc.binary)
         return [wide.mu_for(t.expected(m)) for m in suite.mu], SD_GEN_WIDE
-    if sc.effect == "drop":
-        return [_shift_to(m, -sc.delta) for m in suite.mu], SD_GEN
+    if sc.effect == "drop" or (sc.effect == "mde" and delta is not None):
+        d = sc.delta if delta is None else delta
+        return [_shift_to(m, -d, sc.binary) for m in suite.mu], SD_GEN
     if sc.effect == "drop-largest":
         sizes: dict[str | None, int] = {}
         for c in suite.cluster:
@@ -246,10 +283,18 @@ def head_of(rng: random.Random, sc: Scenario, suite: Suite) -> tuple[list[float]
     return list(suite.mu), SD_GEN
 
 
-def records(
-    rng: random.Random, sc: Scenario, suite: Suite, mus: list[float], sd_gen: float, err: float, arm: str
-) -> EvalResults:
-    """The results-file content of one arm: prompt info and one sample record per case."""
+def _judge_sample(rng: random.Random, g: float, binary: bool) -> float:
+    if binary:
+        return 1.0 if g + rng.gauss(0, SD_JUDGE) >= 3.5 else 0.0
+    s = min(5, max(1, round(g + rng.gauss(0, SD_JUDGE))))
+    return (s - 1) / 4
+
+
+def sample_records(
+    rng: random.Random, sc: Scenario, suite: Suite, mus: list[float], sd_gen: float, err: float, arm: str,
+    prompt: str = "sim",
+) -> list[SampleRecord]:  # fmt: skip
+    """One sample record per case of one prompt and arm, as ``llmops eval run`` writes them."""
     recs = []
     for i, (mu, cl) in enumerate(zip(mus, suite.cluster, strict=True)):
         g = mu + rng.gauss(0, sd_gen)
@@ -258,14 +303,13 @@ def records(
             if err and rng.random() < err:
                 samples.append(None)
                 continue
-            s = min(5, max(1, round(g + rng.gauss(0, SD_JUDGE))))
-            samples.append((s - 1) / 4)
+            samples.append(_judge_sample(rng, g, sc.binary))
         valid = [s for s in samples if s is not None]
         score = sum(valid) / len(valid) if valid else None
         passed = None if score is None else score >= 0.5
         recs.append(
             SampleRecord(
-                prompt="sim",
+                prompt=prompt,
                 case_id=f"c{i:03d}",
                 sample=0,
                 cluster=cl,
@@ -275,41 +319,154 @@ def records(
                 status="error" if passed is None else "pass" if passed else "fail",
                 cost_usd=0.0001,
                 judge=JudgeStats(samples=sc.k, errors=sc.k - len(valid), cost_usd=0.0),
-                assertions=[AssertionRecord(type="judge", metric="judge", score=score, passed=passed, samples=samples)],
+                assertions=[
+                    AssertionRecord(
+                        type="judge",
+                        metric="judge",
+                        score=score,
+                        passed=passed,
+                        samples=samples,
+                        judge_errors=sc.k - len(valid),
+                    )
+                ],
             )
         )
-    clusters = {f"c{i:03d}": c for i, c in enumerate(suite.cluster)}
-    return EvalResults(prompts={"sim": PromptInfo(clusters=clusters)}, samples=recs)
+    return recs
 
 
-def one_pr(rng: random.Random, sc: Scenario) -> tuple[str, bool, bool]:
-    """(gate state, failed by an error check, oracle rejects) for one simulated PR."""
-    suite = make_suite(rng, sc)
-    head_mu, head_sd = head_of(rng, sc, suite)
-    base = collect(records(rng, sc, suite, suite.mu, SD_GEN, sc.err_base, "b"))["sim"]
-    head = collect(records(rng, sc, suite, head_mu, head_sd, sc.err_head, "h"))["sim"]
-    gate = compare_arms("sim", base, head, CONFIG)
+def results_of(recs: list[SampleRecord], clusters: dict[str, dict[str, str | None]], k: int) -> EvalResults:
+    return EvalResults(
+        run=RunInfo(repeat=1, judge_samples=k),
+        prompts={name: PromptInfo(clusters=cl) for name, cl in clusters.items()},
+        samples=recs,
+    )
+
+
+def records(
+    rng: random.Random, sc: Scenario, suite: Suite, mus: list[float], sd_gen: float, err: float, arm: str
+) -> EvalResults:
+    """The results-file content of one arm: prompt info and one sample record per case."""
+    recs = sample_records(rng, sc, suite, mus, sd_gen, err, arm)
+    return results_of(recs, {"sim": {f"c{i:03d}": c for i, c in enumerate(suite.cluster)}}, sc.k)
+
+
+def _null_worst(results: EvalResults, count: int, k: int, counted: bool) -> EvalResults:
+    """Null the judge samples of the ``count`` lowest-scored cases, and reload the file as the gate would:
+    ``None`` when loading refuses it (exit 2)."""
+    worst = sorted(results.samples, key=lambda r: (r.assertions[0].score or 0.0, r.case_id))[:count]
+    for rec in worst:
+        a = rec.assertions[0]
+        a.samples, a.score, a.passed, a.judge_errors = [None] * k, None, None, k if counted else 0
+        rec.status = "error"
+        rec.judge = JudgeStats(samples=k, errors=k if counted else 0, cost_usd=0.0)
+    try:
+        return EvalResults.from_dict(json.loads(json.dumps(results.to_dict())))
+    except Invalid:
+        return None  # type: ignore[return-value]
+
+
+@dataclass
+class Outcome:
+    state: str  # FAIL / WARN / PASS, or REFUSED (the results file is refused on load: exit 2)
+    error_rule: bool = False
+    oracle: bool = False
+    p_values: list[float] = field(default_factory=list)
+    mde: float | None = None
+
+
+def _p_values(comps: list[Any]) -> list[float]:
+    return [p for c in comps for p in (c.p_value, c.p_adjusted, c.p_pr) if p is not None]
+
+
+def _oracle(sc: Scenario, suite: Suite, head_mu: list[float], head_sd: float, delta_hat: float | None) -> bool:
+    if delta_hat is None or sc.effect == "collapse":
+        return False
+    tb, th = table(SD_GEN, sc.binary), table(head_sd, sc.binary)
+    var = sum(tb.var_mean(b, sc.k) + th.var_mean(h, sc.k) for b, h in zip(suite.mu, head_mu, strict=True))
+    se = math.sqrt(var) / sc.n
+    return se > 0 and delta_hat / se < -Z95
+
+
+def one_pr(rng: random.Random, sc: Scenario, suite: Suite | None = None, delta: float | None = None) -> Outcome:
+    """One simulated PR of one prompt (``delta``: the drop of an ``mde`` row's second PR)."""
+    suite = suite or make_suite(rng, sc)
+    head_mu, head_sd = head_of(rng, sc, suite, delta)
+    base_res = records(rng, sc, suite, suite.mu, SD_GEN, sc.err_base, "b")
+    head_res = records(rng, sc, suite, head_mu, head_sd, sc.err_head, "h")
+    if sc.nulled:
+        head_res = _null_worst(head_res, sc.nulled, sc.k, sc.nulled_counted)
+        if head_res is None:
+            return Outcome("REFUSED")
+    gate = compare_arms("sim", collect(base_res)["sim"], collect(head_res)["sim"], CONFIG)
     judge = next((m for m in gate.metrics if m.metric == "judge"), None)
-    oracle = False
-    if judge is not None and judge.delta is not None and sc.effect not in ("collapse",):
-        tb, th = table(SD_GEN), table(head_sd)
-        var = sum(tb.var_mean(b, sc.k) + th.var_mean(h, sc.k) for b, h in zip(suite.mu, head_mu, strict=True))
-        se = math.sqrt(var) / sc.n
-        oracle = se > 0 and judge.delta / se < -Z95
-    return gate.state or "WARN", any(e.failed for e in gate.errors), oracle
+    oracle = _oracle(sc, suite, head_mu, head_sd, judge.delta if judge is not None else None)
+    return Outcome(
+        gate.state or "WARN", any(e.failed for e in gate.errors), oracle, _p_values(gate.metrics),
+        judge.mde if judge is not None else None,
+    )  # fmt: skip
+
+
+def many_prompts_pr(rng: random.Random, sc: Scenario) -> Outcome:
+    """A harmless PR gating ``sc.prompts`` unchanged prompts together (e.g. a shared partial changed)."""
+    base_recs: list[SampleRecord] = []
+    head_recs: list[SampleRecord] = []
+    clusters: dict[str, dict[str, str | None]] = {}
+    for j in range(sc.prompts):
+        suite = make_suite(rng, sc)
+        name = f"p{j:02d}"
+        base_recs += sample_records(rng, sc, suite, suite.mu, SD_GEN, 0.0, "b", name)
+        head_recs += sample_records(rng, sc, suite, suite.mu, SD_GEN, 0.0, "h", name)
+        clusters[name] = {f"c{i:03d}": c for i, c in enumerate(suite.cluster)}
+    report = decide(
+        collect(results_of(base_recs, clusters, sc.k)), collect(results_of(head_recs, clusters, sc.k)), CONFIG
+    )
+    return Outcome(report.verdict, p_values=[p for pr in report.gated for p in _p_values(pr.metrics)])
+
+
+def mde_pr(rng: random.Random, sc: Scenario) -> Outcome:
+    """Power at the printed MDE: a no-change PR prints the suite's MDE; a PR that drops every case's expected
+    score by exactly that much is then gated on the same suite."""
+    suite = make_suite(rng, sc)
+    null = one_pr(rng, sc, suite)
+    if null.mde is None:
+        return Outcome("NO MDE", p_values=null.p_values)
+    out = one_pr(rng, sc, suite, delta=null.mde)
+    out.mde = null.mde
+    out.p_values += null.p_values
+    return out
 
 
 def run_row(args: tuple[Scenario, int, int]) -> dict[str, Any]:
     sc, reps, seed = args
     rng = random.Random(seed)
-    counts = {"FAIL": 0, "WARN": 0, "PASS": 0}
-    oracle = errors = 0
+    counts = {"FAIL": 0, "WARN": 0, "PASS": 0, "REFUSED": 0, "NO MDE": 0}
+    oracle = errors = zero_p = 0
+    min_p = 1.0
+    mdes: list[float] = []
     for _ in range(reps):
-        state, e, o = one_pr(rng, sc)
-        counts[state] += 1
-        errors += e
-        oracle += o
-    return {"scenario": sc, "reps": reps, **counts, "oracle": oracle, "error_rule": errors}
+        if sc.prompts > 1:
+            out = many_prompts_pr(rng, sc)
+        elif sc.effect == "mde":
+            out = mde_pr(rng, sc)
+        else:
+            out = one_pr(rng, sc)
+        counts[out.state] += 1
+        errors += out.error_rule
+        oracle += out.oracle
+        zero_p += any(p <= 0 for p in out.p_values)
+        min_p = min([min_p, *out.p_values])
+        if out.mde is not None:
+            mdes.append(out.mde)
+    return {
+        "scenario": sc, "reps": reps, **counts, "oracle": oracle, "error_rule": errors, "zero_p": zero_p,
+        "min_p": min_p, "mde_mean": sum(mdes) / len(mdes) if mdes else None,
+    }  # fmt: skip
+
+
+NULL_TARGET = "FAIL ≤ 5% (upper 95% ≤ 6%), WARN ≤ 15%"
+UNIFORM_TARGET = "FAIL within 2 points of the oracle"
+CLUSTER_TARGET = "FAIL within 3 points of the oracle"
+MDE_TARGET = "FAIL 80% ± 4 at the printed MDE"
 
 
 def scenarios(quick: bool) -> list[Scenario]:
@@ -320,25 +477,49 @@ def scenarios(quick: bool) -> list[Scenario]:
         ("clusters", "no change, 2–10 clusters, strong cluster effects", {"clusters": (2, 10)}),
         ("ceiling", "no change, 90% of cases at the ceiling", {"ceiling": True}),
         ("wider", "no change in mean, head more variance", {"effect": "wider"}),
+        ("binary", "no change, 0/1 judge", {"binary": True}),
     ]
     for key, label, kw in nulls:
         for k in (1, 3):
             for n in ns:
-                out.append(Scenario(f"{key}-k{k}-n{n}", label, n, k, target="FAIL ≤ 5%, WARN ≤ 15%", **kw))  # type: ignore[arg-type]
+                if key == "binary" and k == 3:
+                    continue
+                out.append(Scenario(f"{key}-k{k}-n{n}", label, n, k, target=NULL_TARGET, **kw))  # type: ignore[arg-type]
+    layouts = [
+        ("singles", "no change, one 30-case cluster + 30 singletons", 60),
+        ("singles-high", "no change, one 25-case cluster at mean 0.9 + 25 singletons", 50),
+        ("tied", "no change, 21 tied cases in one cluster (all 5s) + 24 singletons", 45),
+    ]
+    for layout, label, n in layouts:
+        for k in (1, 3):
+            out.append(Scenario(f"{layout}-k{k}-n{n}", label, n, k, layout=layout, target=NULL_TARGET))
+    for prompts in (3, 10):
+        for k in (1, 3):
+            out.append(
+                Scenario(
+                    f"prompts{prompts}-k{k}", f"harmless PR gating {prompts} unchanged prompts (30 cases each)", 30,
+                    k, clusters=(2, 10), prompts=prompts, target="PR FAIL ≤ 5% (upper 95% ≤ 6%)",
+                )
+            )  # fmt: skip
+    for n, k in ((20, 1), (50, 3), (200, 1), (20, 3), (50, 1)):
+        out.append(Scenario(f"mde-n{n}-k{k}", "drop = the printed MDE", n, k, effect="mde", target=MDE_TARGET))
     for delta in (0.05, 0.10):
         for k in (1, 3):
             for n in (50, 100):
                 out.append(
-                    Scenario(
-                        f"drop{delta}-k{k}-n{n}",
-                        f"drop {delta:.2f}",
-                        n,
-                        k,
-                        effect="drop",
-                        delta=delta,
-                        target="FAIL within 3 points of the oracle",
-                    )
-                )
+                    Scenario(f"drop{delta}-k{k}-n{n}", f"drop {delta:.2f}", n, k, effect="drop", delta=delta,
+                             target=UNIFORM_TARGET)
+                )  # fmt: skip
+    for n, k, delta in ((20, 1, 0.15), (20, 3, 0.10)):
+        out.append(
+            Scenario(f"drop{delta}-k{k}-n{n}", f"drop {delta:.2f}", n, k, effect="drop", delta=delta,
+                     target=UNIFORM_TARGET)
+        )  # fmt: skip
+    for n in (20, 50):
+        out.append(
+            Scenario(f"drop01-k1-n{n}", "drop 0.10, 0/1 judge", n, 1, effect="drop", delta=0.10, binary=True,
+                     target=UNIFORM_TARGET)
+        )  # fmt: skip
     for k in (1, 3):
         for n in (50, 100):
             out.append(
@@ -350,7 +531,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                     clusters=(2, 10),
                     effect="drop-largest",
                     delta=0.10,
-                    target="FAIL within 3 points of the oracle",
+                    target=CLUSTER_TARGET,
                 )
             )
     for n, c in ((5, 1), (5, 2), (5, 3), (5, 4), (20, 4), (20, 20)):
@@ -382,6 +563,15 @@ def scenarios(quick: bool) -> list[Scenario]:
     lopsided = Scenario("err-head", "judge errors 8% in head, 0% in base", 50, 3, err_head=0.08,
                         target="FAIL ≥ 80%")  # fmt: skip
     out += [equal, lopsided]
+    for counted in (True, False):
+        out.append(
+            Scenario(
+                f"nulled-{'counted' if counted else 'hidden'}",
+                "no change; head's 10 worst cases nulled"
+                + (" (counted as judge errors)" if counted else " (judge.errors 0: refused on load)"),
+                50, 3, clusters=(2, 10), nulled=10, nulled_counted=counted, target="PASS 0%",
+            )
+        )  # fmt: skip
     if quick:
         out = [s for s in out if s.n in (5, 50) or s.effect == "collapse"]
     return out
@@ -397,29 +587,62 @@ def _wilson(k: int, n: int) -> tuple[float, float]:
 
 
 def check(row: dict[str, Any], rows: list[dict[str, Any]]) -> bool | None:
-    """Target met? Rate bounds are met when the 95% interval of the simulated rate reaches them (a test at
-    exactly α shows 5% ± noise); comparisons with the oracle are paired on the same data and strict."""
+    """Target met? No p-value may be 0 anywhere. No-change FAIL rates: the point estimate ≤ 5% and the upper
+    95% Wilson bound ≤ 6%; power at the MDE: 76–84%; comparisons with the oracle are paired on the same data
+    and strict."""
     sc: Scenario = row["scenario"]
     reps = row["reps"]
-    fail_lo, fail_hi = _wilson(row["FAIL"], reps)
-    if sc.target.startswith("FAIL ≤ 5%, WARN"):
-        return fail_lo <= 0.05 and _wilson(row["WARN"], reps)[0] <= 0.15
-    if sc.target.startswith("FAIL within 3"):
+    if row["zero_p"]:
+        return False
+    fail_hi = _wilson(row["FAIL"], reps)[1]
+    if sc.target in (NULL_TARGET, "PR FAIL ≤ 5% (upper 95% ≤ 6%)"):
+        ok = row["FAIL"] / reps <= 0.05 and fail_hi <= 0.06
+        return ok and (sc.prompts > 1 or _wilson(row["WARN"], reps)[0] <= 0.15)
+    if sc.target == UNIFORM_TARGET:
+        return abs(row["FAIL"] - row["oracle"]) / reps <= 0.02
+    if sc.target == CLUSTER_TARGET:
         return abs(row["FAIL"] - row["oracle"]) / reps <= 0.03
+    if sc.target == MDE_TARGET:
+        return 0.76 <= row["FAIL"] / reps <= 0.84
     if sc.target == "FAIL 100%":
         return row["FAIL"] == reps
     if sc.target == "FAIL ≤ 6%":
-        return fail_lo <= 0.06
+        return _wilson(row["FAIL"], reps)[0] <= 0.06
     if sc.target == "error-rule FAIL ≤ 5%":
         return _wilson(row["error_rule"], reps)[0] <= 0.05
     if sc.target == "FAIL ≥ 80%":
-        return fail_hi >= 0.80
+        return _wilson(row["FAIL"], reps)[1] >= 0.80
+    if sc.target == "PASS 0%":
+        return row["PASS"] == 0
     return None
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{100 * k / n:.1f}%"
+
+
+def _row_line(row: dict[str, Any], ok: bool | None) -> str:
+    sc: Scenario = row["scenario"]
+    reps = row["reps"]
+    label = sc.label + (f" ({sc.clusters[0]} clusters)" if sc.effect == "collapse" else "")
+    fail = f"{_pct(row['FAIL'], reps)} (≤ {100 * _wilson(row['FAIL'], reps)[1]:.1f}%)"
+    extra = ""
+    if sc.target in (UNIFORM_TARGET, CLUSTER_TARGET, MDE_TARGET):
+        extra = f"oracle {_pct(row['oracle'], reps)}"
+    if sc.effect == "mde" and row["mde_mean"] is not None:
+        extra += f"; mean MDE {row['mde_mean']:.3f}" + (f", no MDE {row['NO MDE']}" if row["NO MDE"] else "")
+    if sc.err_base or sc.err_head or sc.nulled:
+        extra = f"error rule {_pct(row['error_rule'], reps)}"
+    if row["REFUSED"]:
+        extra = f"refused on load (exit 2) {_pct(row['REFUSED'], reps)}"
+    return (
+        f"| {label} | {sc.k} | {sc.n} | {fail} | {_pct(row['WARN'], reps)} | {_pct(row['PASS'], reps)} | {extra} "
+        f"| {row['min_p']:.2g} | {sc.target} | {'✔' if ok else '✘' if ok is not None else ''} |"
+    )
 
 
 def readme_table(rows: list[dict[str, Any]]) -> str:
     """One line per scenario (and K): FAIL rate (WARN rate) by n, or gate vs oracle for the power rows."""
-    pct = lambda k, n: f"{100 * k / n:.1f}%"  # noqa: E731
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for row in rows:
         sc = row["scenario"]
@@ -431,73 +654,62 @@ def readme_table(rows: list[dict[str, Any]]) -> str:
         parts = []
         for r in rs:
             n, reps = r["scenario"].n, r["reps"]
-            if sc.target.startswith("FAIL ≤ 5%, WARN"):
-                parts.append(f"n={n}: {pct(r['FAIL'], reps)} ({pct(r['WARN'], reps)})")
-            elif sc.target.startswith("FAIL within"):
-                parts.append(f"n={n}: {pct(r['FAIL'], reps)} vs {pct(r['oracle'], reps)}")
+            if sc.target == NULL_TARGET:
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)} ({_pct(r['WARN'], reps)})")
+            elif sc.target in (UNIFORM_TARGET, CLUSTER_TARGET, MDE_TARGET):
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)} vs {_pct(r['oracle'], reps)}")
             elif sc.err_base or sc.err_head:
-                parts.append(f"n={n}: {pct(r['FAIL'], reps)} (error rule {pct(r['error_rule'], reps)})")
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)} (error rule {_pct(r['error_rule'], reps)})")
             else:
-                parts.append(f"n={n}: {pct(r['FAIL'], reps)}")
+                parts.append(f"n={n}: {_pct(r['FAIL'], reps)}")
         ok = all(check(r, rows) is not False for r in rs)
-        what = {
-            "FAIL ≤ 5%, WARN ≤ 15%": "FAIL (WARN) ≤ 5% (≤ 15%)",
-            "FAIL within 3 points of the oracle": "FAIL vs oracle, ±3 points",
-        }
-        lines.append(
-            f"| {label} | {k} | {'; '.join(parts)} | {what.get(sc.target, sc.target)} | {'✔' if ok else '✘'} |"
-        )
+        lines.append(f"| {label} | {k} | {'; '.join(parts)} | {sc.target} | {'✔' if ok else '✘'} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=1000, help="simulated PRs per row (default 1000)")
+    ap.add_argument("--reps", type=int, default=2000, help="simulated PRs per row (default 2000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--quick", action="store_true", help="only n = 5 and 50 (and the collapse rows)")
-    ap.add_argument("--only", help="run only rows whose key contains this text")
+    ap.add_argument("--only", help="run only rows whose key contains this text (comma-separated: any of them)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     ap.add_argument("--readme", action="store_true", help="also print the compact table used in README.md")
     args = ap.parse_args(argv)
 
     rows_in = scenarios(args.quick)
     if args.only:
-        rows_in = [s for s in rows_in if args.only in s.key]
+        wanted = [w for w in args.only.split(",") if w]
+        rows_in = [s for s in rows_in if any(w in s.key for w in wanted)]
     start = time.perf_counter()
     master = random.Random(args.seed)
     jobs = [(sc, 50 if sc.effect == "collapse" else args.reps, master.getrandbits(64)) for sc in rows_in]
-    if args.jobs > 1:
-        with Pool(args.jobs, initializer=table, initargs=(SD_GEN,)) as pool:
-            rows = pool.map(run_row, jobs, chunksize=1)
-    else:
-        rows = [run_row(j) for j in jobs]
+    rows = []
+    with Pool(max(1, args.jobs), initializer=table, initargs=(SD_GEN,)) as pool:
+        for row in pool.imap(run_row, jobs, chunksize=1):  # in order; each row reported as it lands
+            rows.append(row)
+            print(_row_line(row, check(row, rows)), file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - start
 
     print("## PR gate simulation\n")
     print(
         f"{args.reps} simulated PRs per row (collapse rows: 50, deterministic), seed {args.seed}; discrete 1–5 "
-        f"judge scores, R = 1, generation sd {SD_GEN}, judge sd {SD_JUDGE}; gate defaults (practical "
-        f"{CONFIG.practical}, α {CONFIG.alpha}); {elapsed:.0f} s with {args.jobs} processes.\n"
+        f"judge scores (0/1 where stated), R = 1, generation sd {SD_GEN}, judge sd {SD_JUDGE}; gate defaults "
+        f"(practical {CONFIG.practical}, α {CONFIG.alpha}); {elapsed:.0f} s with {args.jobs} processes. FAIL: "
+        "rate (upper 95% Wilson bound); min p: the smallest p-value (raw or adjusted) any PR of the row showed.\n"
     )
-    print("| scenario | K | n | FAIL | WARN | PASS | oracle / error rule | target | |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| scenario | K | n | FAIL (upper 95%) | WARN | PASS | oracle / errors / MDE | min p | target | |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---|---|")
     out = []
     for row in rows:
         sc = row["scenario"]
-        reps = row["reps"]
         ok = check(row, rows)
-        oracle = f"{100 * row['oracle'] / reps:.1f}%" if sc.target.startswith("FAIL within") else ""
-        if sc.err_base or sc.err_head:
-            oracle = f"errors: {100 * row['error_rule'] / reps:.1f}%"
-        print(
-            f"| {sc.label}{f' ({sc.clusters[0]} clusters)' if sc.effect == 'collapse' else ''} | {sc.k} | {sc.n} "
-            f"| {100 * row['FAIL'] / reps:.1f}% | {100 * row['WARN'] / reps:.1f}% | {100 * row['PASS'] / reps:.1f}% "
-            f"| {oracle} | {sc.target} | {'✔' if ok else '✘' if ok is not None else ''} |"
-        )
+        print(_row_line(row, ok))
         out.append({**{k: v for k, v in row.items() if k != "scenario"}, **sc.__dict__, "ok": ok})
     all_ok = all(r["ok"] is not False for r in out)
-    print(f"\nAll targets met: {'yes' if all_ok else 'NO'}")
+    zero = sum(r["zero_p"] for r in out)
+    print(f"\nPRs with a p-value of 0: {zero}. All targets met: {'yes' if all_ok else 'NO'}")
     if args.readme:
         print("\n" + readme_table(rows))
     if args.json:

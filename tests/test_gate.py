@@ -263,7 +263,8 @@ def test_collect_reads_judge_samples_errors_and_the_verdict_metric() -> None:
             {"type": "icontains", "metric": "icontains", "score": 0.0},
         ],
     }  # fmt: skip
-    err = {**rec, "sample": 1, "error": {"kind": "timeout"}, "status": "error", "assertions": [], "output": None}
+    err = {**rec, "sample": 1, "error": {"kind": "timeout"}, "status": "error", "assertions": [], "output": None,
+           "judge": {"samples": 0, "errors": 0}}  # fmt: skip
     doc = {"schema_version": 1, "kind": "llmops-eval-results", "prompts": {"p": {"clusters": {"a": "x"}}}}
     arms = collect(EvalResults.from_dict({**doc, "samples": [rec, err]}))
     arm = arms["p"]

@@ -61,7 +61,18 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
     k = report.settings.get("judge_samples")
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("PROMPT", "STATE", "METRIC", "Δ", f"{level}% INTERVAL", "MDE", "N", "CLUSTERS", "K", "$/1K B→H"):
+    for col in (
+        "PROMPT",
+        "STATE",
+        "METRIC",
+        "Δ",
+        f"{level}% INTERVAL",
+        "MDE",
+        "N",
+        "CLUSTERS",
+        "K",
+        "$/1K B→H",
+    ):
         table.add_column(col, overflow="fold")
     shown = [p for p in report.gated if verbose or p.state != "PASS"]
     for p in shown:
@@ -101,6 +112,8 @@ def _print_text(report: GateReport, verbose: bool) -> None:
                 if c:
                     what = "added" if c is p.cases_added else "removed"
                     con.print(f"    cases {what} (not paired): {escape(', '.join(c))}")
+            if p.cases_not_run:
+                con.print(f"    cases run on one side only (provider errors): {escape(', '.join(p.cases_not_run))}")
     changed = report.policy.changed_line() if report.policy else None
     if changed:
         con.print(f"[bold yellow]{escape(changed)}[/]")

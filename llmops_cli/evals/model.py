@@ -9,7 +9,8 @@
      └─ samples: [SampleRecord]         one per prompt × case × sample: output, assertions, judge, cost
 
 ``from_dict`` validates as it builds — types, names without control characters, finite scores in [0, 1],
-non-negative counts and costs, judge errors ≤ judge samples, unique ``(prompt, case_id, sample)`` — and raises
+non-negative counts and costs, judge errors ≤ judge samples, unique ``(prompt, case_id, sample)``, judge
+counts that agree with the judge sample scores (:mod:`llmops_cli.evals.consistency`) — and raises
 :class:`~llmops_cli.evals.fields.Invalid` naming the JSON path; ``to_dict`` gives the JSON form back (keys
 this version does not know are kept in ``extra``). ``llmops_cli.evals.schema`` generates the published JSON
 Schema (``schemas/results.schema.json``) from these classes.
@@ -22,6 +23,7 @@ from typing import Any, Literal
 
 from . import RESULTS_SCHEMA_VERSION
 from . import fields as F
+from .consistency import check_samples
 from .fields import EXTRA, JsonModel, meta
 from .run_info import BudgetInfo, CacheStats, Execution, GateInfo, Incomplete, JudgeInfo, RunInfo
 from .summary import Summary, summarize
@@ -349,6 +351,7 @@ class EvalResults(JsonModel):
                 )
             seen.add(s.key())
             samples.append(s)
+        check_samples(samples, run.repeat, run.judge_samples)
         if summary is None:  # derived data: recompute what is not there
             summary = summarize(prompts, samples)
         return cls(run, prompts, summary, samples, RESULTS_SCHEMA_VERSION, RESULTS_KIND, cls.extra_of(data))

@@ -3,7 +3,9 @@
 One :class:`Arm` per prompt and side (base or head). Scores come from the results file's sample records
 (``llmops_cli.evals.results``, validated on load): each assertion contributes its judge samples (K per
 generation; ``None`` = a judge error, not a score) or its single deterministic score, over the R
-generations of the case. A sample that ended in a provider error contributes nothing but is counted.
+generations of the case. A sample that ended in a provider error contributes nothing but is counted; so
+is a generation with no record at all (fewer than R records for a case): every missing verdict is an error
+the gate's error rule sees.
 
 Metrics and which of them decide (:func:`metric_plan`)
 ------------------------------------------------------
@@ -61,6 +63,10 @@ class Arm:
     judge_cost: float = 0.0
     unpriced: int = 0
     """Successful generations without a price (cost_usd null): the cost per 1k calls is unknown."""
+    repeat: int = 1
+    """R: generations per case. A case with fewer records has the missing ones counted as provider errors."""
+    listed: set[str] = field(default_factory=set)
+    """Case ids the golden set lists (``prompts[…].clusters``), run or not."""
 
     def cost_per_1k(self) -> float | None:
         """Generation cost in USD per 1,000 calls of the prompt (what production pays); None when unknown
@@ -97,7 +103,7 @@ def collect(results: EvalResults, prompts: Iterable[str] | None = None) -> dict[
     arms: dict[str, Arm] = {}
     for name, info in results.prompts.items():
         if wanted is None or name in wanted:
-            arm = Arm(name, info.prompt_sha256, info.model)
+            arm = Arm(name, info.prompt_sha256, info.model, listed=set(info.clusters))
             for cid, cluster in info.clusters.items():
                 arm.cases[cid] = CaseData(cid, cluster)
             arms[name] = arm
@@ -112,6 +118,7 @@ def collect(results: EvalResults, prompts: Iterable[str] | None = None) -> dict[
         elif case.cluster is None:
             case.cluster = rec.cluster
         arm.generations += 1
+        arm.listed.add(rec.case_id)
         case.outputs.append(rec.output)
         case.request_hashes.append(rec.request_hash)
         if rec.error is not None:
@@ -136,8 +143,13 @@ def collect(results: EvalResults, prompts: Iterable[str] | None = None) -> dict[
             case.scores.setdefault(CHECKS_METRIC, []).append(1.0 if all(checks) else 0.0)
         if rec.status in ("pass", "fail") and rec.assertions:
             case.scores.setdefault(PASS_METRIC, []).append(1.0 if rec.status == "pass" else 0.0)
+    repeat = results.run.repeat or 1
     for arm in arms.values():  # cases listed by the golden set but never run (e.g. another shard)
         arm.cases = {cid: c for cid, c in arm.cases.items() if c.outputs}
+        arm.repeat = repeat
+        missing = sum(max(0, repeat - len(c.outputs)) for c in arm.cases.values())
+        arm.generations += missing  # a generation with no record is a missing verdict: a provider error
+        arm.provider_errors += missing
     return arms
 
 

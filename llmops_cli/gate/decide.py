@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
-from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
+from .stats import MetricComparison, Thresholds, adjust_across_prompts, binom_sf, compare_prompt, overall_state
 
 if TYPE_CHECKING:
     from .policy import GatePolicy
@@ -156,13 +156,14 @@ class ArmInfo:
     eval_cost: float | None  # None when the model is unpriced (never a misleading $0)
 
     @classmethod
-    def of(cls, arm: Arm) -> ArmInfo:
+    def of(cls, arm: Arm, missing: int = 0) -> ArmInfo:
+        """``missing``: generations of cases this side never ran although its golden set lists them."""
         return cls(
             arm.prompt_sha256,
             arm.model,
             len(arm.cases),
-            arm.generations,
-            arm.provider_errors,
+            arm.generations + missing,
+            arm.provider_errors + missing,
             arm.judge_calls,
             arm.judge_errors,
             arm.cost_per_1k(),
@@ -186,6 +187,8 @@ class PromptGate:
     errors: list[ErrorCheck] = field(default_factory=list)
     cases_added: list[str] = field(default_factory=list)
     cases_removed: list[str] = field(default_factory=list)
+    cases_not_run: list[str] = field(default_factory=list)
+    """Listed by both golden sets, run on one side only: counted as provider errors of that side."""
     worst: list[CaseChange] = field(default_factory=list)
     base: ArmInfo | None = None
     head: ArmInfo | None = None
@@ -197,7 +200,7 @@ class PromptGate:
         if not decisive:
             return None
         same = [m for m in decisive if m.state == self.state] or decisive
-        return min(same, key=lambda m: (m.p_adjusted if m.p_adjusted is not None else 2.0, m.metric))
+        return min(same, key=lambda m: (m.p_pr if m.p_pr is not None else 2.0, m.metric))
 
     def to_dict(self) -> dict[str, Any]:
         lead = self.lead
@@ -207,12 +210,15 @@ class PromptGate:
             "state": self.state,
             "reason": self.reason,
             "decisive_metric": lead.metric if lead else None,
+            "p_prompt": _round(lead.p_adjusted) if lead else None,
+            "p_pr": _round(lead.p_pr) if lead else None,
             "regressed_clusters": [c.__dict__ for c in lead.regressed] if lead and self.state != "PASS" else [],
             "thresholds": dict(self.thresholds.__dict__) if self.thresholds else None,
             "metrics": [_round_floats(m.to_dict()) for m in self.metrics],
             "errors": [e.to_dict() for e in self.errors],
             "cases_added": self.cases_added,
             "cases_removed": self.cases_removed,
+            "cases_not_run": self.cases_not_run,
             "worst_cases": [w.to_dict() for w in self.worst],
             "base": self.base.to_dict() if self.base else None,
             "head": self.head.to_dict() if self.head else None,
@@ -247,6 +253,10 @@ class GateReport:
             "policy": self.policy.to_dict() if self.policy else None,
             "prompts": [p.to_dict() for p in self.prompts],
         }
+
+
+def _round(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None else round(x, digits)
 
 
 def _round_floats(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
@@ -301,16 +311,22 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
     th = thresholds_for(prompt, config)
     base_ids, head_ids = set(base.cases), set(head.cases)
     paired = sorted(base_ids & head_ids)
+    # listed by both golden sets but run on one side only: missing verdicts (R provider errors each), not a
+    # case added or removed — else a head could drop its worst cases' records and PASS
+    unrun_head = sorted(cid for cid in base_ids - head_ids if cid in head.listed)
+    unrun_base = sorted(cid for cid in head_ids - base_ids if cid in base.listed)
+    extra_b, extra_h = len(unrun_base) * base.repeat, len(unrun_head) * head.repeat
     gate = PromptGate(
         prompt,
         "gated",
         "PASS",
         "",
         thresholds=th,
-        cases_added=sorted(head_ids - base_ids),
-        cases_removed=sorted(base_ids - head_ids),
-        base=ArmInfo.of(base),
-        head=ArmInfo.of(head),
+        cases_added=sorted(head_ids - base_ids - set(unrun_base)),
+        cases_removed=sorted(base_ids - head_ids - set(unrun_head)),
+        cases_not_run=sorted(set(unrun_base) | set(unrun_head)),
+        base=ArmInfo.of(base, extra_b),
+        head=ArmInfo.of(head, extra_h),
     )
     plan = metric_plan(base, head)
     clusters = {cid: head.cases[cid].cluster for cid in paired}
@@ -338,32 +354,37 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
         ),
         check_errors(
             "provider",
-            base.provider_errors,
-            base.generations,
-            head.provider_errors,
-            head.generations,
+            base.provider_errors + extra_b,
+            base.generations + extra_b,
+            head.provider_errors + extra_h,
+            head.generations + extra_h,
             config.max_provider_error_rate,
             th.alpha,
         ),
     ]
+    settle_prompt(gate)
+    return gate
+
+
+def settle_prompt(gate: PromptGate) -> None:
+    """The prompt's state and reason from its error checks and decisive metrics (after any re-decision)."""
     failed_checks = [e for e in gate.errors if e.failed]
     if failed_checks:
         gate.state, gate.reason = "FAIL", " ".join(e.reason for e in failed_checks)
-        return gate
+        return
     if not gate.metrics:
         gate.state = "WARN"
         gate.reason = "No metric scored on both sides (no assertions, or every sample errored); nothing compared."
-        return gate
+        return
     decisive = [m for m in gate.metrics if m.decisive]
     if not decisive:
         gate.state = "WARN"
         gate.reason = "No decisive metric scored on both sides; nothing compared."
-        return gate
+        return
     gate.state = overall_state([m.state for m in decisive])
     lead = gate.lead
     assert lead is not None
     gate.reason = f"{lead.metric}: {lead.reason}"
-    return gate
 
 
 def _fmt_delta(m: MetricComparison) -> str:
@@ -416,6 +437,10 @@ def decide(
             )
         else:
             prompts.append(compare_arms(name, base[name], head[name], config))
+    gated = [p for p in prompts if p.status == "gated" and p.thresholds is not None]
+    family = adjust_across_prompts([(p.metrics, p.thresholds) for p in gated if p.thresholds is not None])
+    for p in gated:
+        settle_prompt(p)
     verdict = overall_state([p.state for p in prompts if p.state is not None])
     return GateReport(
         verdict,
@@ -429,6 +454,7 @@ def decide(
             "warn_alpha": Thresholds().warn_alpha,
             "max_judge_error_rate": config.max_judge_error_rate,
             "max_provider_error_rate": config.max_provider_error_rate,
+            "holm_family": family,
             **(settings or {}),
         },
     )

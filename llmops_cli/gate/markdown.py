@@ -1,7 +1,8 @@
 """The gate report as GitHub-flavoured markdown: verdict first, one line per prompt, then details.
 
 Layout: a verdict heading and line; a table with one row per gated prompt that did not PASS (state,
-decisive metric, Δ, interval, MDE, n, clusters, K, generation cost per 1k calls base → head — "unknown"
+decisive metric, Δ, interval, MDE, p-value Holm-adjusted within the prompt and across the PR, n, clusters, K,
+generation cost per 1k calls base → head — "unknown"
 when unpriced), followed by the reason with the regressed clusters named; the PASS prompts folded in a
 ``<details>`` block (``verbose``: every metric of every prompt in the table); prompts not gated; then per
 non-PASS prompt a collapsible block with each metric's reason, error counts, added/removed cases and the
@@ -39,8 +40,16 @@ def interval_text(m: MetricComparison | None) -> str:
     return "—" if m is None or m.lb is None or m.ub is None else f"[{m.lb:+.3f}, {m.ub:+.3f}]"
 
 
-HEADER = "| prompt | state | metric | Δ | {level}% interval | MDE | n | clusters | K | $/1k calls base → head |"
-RULE = "|---|---|---|---:|---|---:|---:|---:|---:|---|"
+def p_text(x: float | None) -> str:
+    """A p-value for a table cell (3 significant digits; ``—`` when there is none)."""
+    return "—" if x is None else f"{x:.3g}"
+
+
+HEADER = (
+    "| prompt | state | metric | Δ | {level}% interval | MDE | p (prompt) | p (PR) | n | clusters | K "
+    "| $/1k calls base → head |"
+)
+RULE = "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|"
 
 
 def _row(p: PromptGate, m: MetricComparison | None, k: object, state: str | None = None) -> str:
@@ -48,7 +57,8 @@ def _row(p: PromptGate, m: MetricComparison | None, k: object, state: str | None
     metric = "errors" if m is None else _cell(m.metric) + ("" if m.decisive else " (info)")
     return (
         f"| `{_cell(p.prompt)}` | {ICONS[state]} {state} | {metric} | {_f(m.delta if m else None)} "
-        f"| {interval_text(m)} | {_f(m.mde if m else None, '.3f')} | {m.n_cases if m else ''} "
+        f"| {interval_text(m)} | {_f(m.mde if m else None, '.3f')} | {p_text(m.p_adjusted if m else None)} "
+        f"| {p_text(m.p_pr if m else None)} | {m.n_cases if m else ''} "
         f"| {m.n_clusters if m else ''} | {k} | {prompt_cost(p)} |"
     )
 
@@ -90,6 +100,11 @@ def _details(p: PromptGate) -> list[str]:
         out.append(f"- cases added in head (not paired): {', '.join(f'`{_cell(c)}`' for c in p.cases_added)}")
     if p.cases_removed:
         out.append(f"- cases removed in head (not paired): {', '.join(f'`{_cell(c)}`' for c in p.cases_removed)}")
+    if p.cases_not_run:
+        out.append(
+            "- cases listed on both sides but run on one only (counted as provider errors): "
+            + ", ".join(f"`{_cell(c)}`" for c in p.cases_not_run)
+        )
     if p.base and p.head:
         out.append(
             f"- eval cost: base {cost_text(p.base.eval_cost)}, head {cost_text(p.head.eval_cost)}; "
@@ -107,6 +122,13 @@ def _details(p: PromptGate) -> list[str]:
     return out
 
 
+def _holm_note(report: GateReport) -> str:
+    family = int(report.settings.get("holm_family") or 1)
+    if family <= 1:
+        return ""
+    return f", Holm over the {family} decisive metrics of the gated prompts (p (PR) decides)"
+
+
 def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
     """The report as markdown for a PR comment or ``$GITHUB_STEP_SUMMARY`` (``verbose``: every metric row)."""
     lines = [f"## {ICONS[report.verdict]} llmops eval gate: {report.verdict}", "", _cell(report.line), ""]
@@ -114,7 +136,7 @@ def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
     lines.append(
         f"Base: `{_cell(str(base))}` · head: `{_cell(str(report.head.get('label') or 'head'))}` · "
         f"R = {report.settings.get('repeat')}, K = {report.settings.get('judge_samples')}, "
-        f"practical {report.settings['practical']}, α {report.settings['alpha']} (one-sided)"
+        f"practical {report.settings['practical']}, α {report.settings['alpha']} (one-sided)" + _holm_note(report)
     )
     changed = report.policy.changed_line() if report.policy is not None else None
     if changed and report.policy is not None:

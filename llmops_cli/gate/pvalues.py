@@ -1,6 +1,9 @@
 """P-values and distributions of the PR gate: Student's t and the incomplete beta (from SciPy, imported on
-first use), the exact binomial tail at ½ (McNemar), the exact sign-flip permutation test and the paired test
-that picks among them; Holm's adjustment. The comparison that uses them is :mod:`llmops_cli.gate.stats`.
+first use), the exact binomial tail at ½ (McNemar), the exact sign-flip permutation test, the Monte-Carlo
+sign-flip test studentized within clusters (:mod:`llmops_cli.gate.randomisation`) and the choice among them
+(:func:`choose_test`); Holm's adjustment. Every test is a randomisation test, exact under H0 "head and base
+are exchangeable on every case" whatever the clusters, and none can return p = 0. The comparison that uses
+them is :mod:`llmops_cli.gate.stats`.
 """
 
 from __future__ import annotations
@@ -9,15 +12,18 @@ import math
 import random
 from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
 from statistics import NormalDist
 from typing import Any
 
+from .power import PowerModel
+from .randomisation import DRAWS as MC_TEST_DRAWS
+from .randomisation import group_sizes, robust_variance, singleton_share, studentized_sign_flip_p
+
 EXACT_MAX_NONZERO = 22
-"""Up to this many non-zero differences the exact sign-flip test is used; the paired t-test beyond."""
-STRATIFIED_MIN_DF = 20
-"""The large-sample test centres differences within clusters when that leaves at least this many df."""
+"""Up to this many non-zero differences the exact sign-flip test is used; the Monte-Carlo one beyond."""
 _ENUMERATE_MAX = 24
 MC_DRAWS = 10_000
 MC_SEED = 20_240_917
@@ -158,34 +164,54 @@ def _mean(xs: Sequence[float]) -> float:
     return math.fsum(xs) / len(xs)
 
 
-def paired_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> tuple[float, str, float]:
-    """One-sided test of "head is worse" on case-level differences: ``(p, test name, smallest attainable p)``.
+@dataclass(frozen=True)
+class TestResult:
+    """A one-sided test of "head is worse": p-value, test name, smallest attainable p, and what its MDE needs."""
 
-    ``strata``: the cluster of each difference (used by the large-sample test only). See the module docstring.
-    """
+    p: float
+    name: str
+    min_p: float
+    power: PowerModel | None
+
+
+def _sd(xs: Sequence[float]) -> float:
+    mean = _mean(xs)
+    return math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+
+
+def _magnitudes(mags: Sequence[float]) -> tuple[tuple[float, int], ...]:
+    counts: dict[float, int] = {}
+    for a in mags:
+        key = round(a, 12)
+        counts[key] = counts.get(key, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
+def choose_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> TestResult:
+    """The test that decides, on case-level differences (``strata``: the cluster of each). See the module."""
     nonzero = [d for d in diffs if abs(d) > ZERO]
-    m = len(nonzero)
+    m, n = len(nonzero), len(diffs)
     if m == 0:
-        return 1.0, "none (every difference is 0)", 1.0
+        return TestResult(1.0, "none (every difference is 0)", 1.0, None)
     mags = [abs(d) for d in nonzero]
     if max(mags) - min(mags) <= 1e-9 * max(1.0, max(mags)):
         drops = sum(1 for d in nonzero if d < 0)
-        return binom_sf(drops, m, 0.5), "sign test exact (McNemar)", 0.5**m
+        model = PowerModel(n, _sd(diffs), 1.0, ((1.0, m),))
+        return TestResult(binom_sf(drops, m, 0.5), "sign test exact (McNemar)", 0.5**m, model)
     if m <= EXACT_MAX_NONZERO:
-        return sign_flip_p(nonzero), "sign-flip exact", 0.5**m
-    n = len(diffs)
-    groups: dict[Any, list[float]] = {}
-    for d, g in zip(diffs, strata if strata is not None else [None] * n, strict=True):
-        groups.setdefault(g, []).append(d)
-    df = n - len(groups)
-    if len(groups) > 1 and df >= STRATIFIED_MIN_DF:
-        resid = math.fsum((d - _mean(ds)) ** 2 for ds in groups.values() for d in ds)
-        name = "paired t within clusters"
-    else:
-        df = n - 1
-        resid = math.fsum((d - _mean(diffs)) ** 2 for d in diffs)
-        name = "paired t"
-    if resid <= 0:
-        return (0.0 if sum(diffs) < 0 else 1.0), name, 0.0
-    se = math.sqrt(resid / df) / math.sqrt(n)
-    return t_cdf(_mean(diffs) / se, df), name, 0.0
+        model = PowerModel(n, _sd(diffs), 1.0, _magnitudes(mags))
+        return TestResult(sign_flip_p(nonzero), "sign-flip exact", 0.5**m, model)
+    groups = list(strata) if strata is not None else [None] * n
+    sizes = group_sizes(groups)
+    clustered = len(sizes) > 1
+    name = "sign-flip within clusters (Monte-Carlo)" if clustered else "sign-flip (Monte-Carlo)"
+    var = robust_variance(diffs, groups)
+    # ties are broken at random (exact size α): every level is attainable
+    model = PowerModel(n, math.sqrt(var / n), singleton_share(groups) if clustered else 1.0)
+    return TestResult(studentized_sign_flip_p(diffs, groups), name, 1.0 / (MC_TEST_DRAWS + 1), model)
+
+
+def paired_test(diffs: Sequence[float], strata: Sequence[Any] | None = None) -> tuple[float, str, float]:
+    """One-sided test of "head is worse" on case-level differences: ``(p, test name, smallest attainable p)``."""
+    res = choose_test(diffs, strata)
+    return res.p, res.name, res.min_p

@@ -23,36 +23,38 @@ Estimate (per metric)
 
 Test (one-sided, H0 "head and base are exchangeable on every case", alternative "head is worse")
 -----------------------------------------------------------------------------------------------
+Every test is a randomisation (sign-flip) test, exact under H0 for every cluster layout:
+
 * all non-zero ``|d_i|`` equal (pass/fail metrics with one sample per case): the exact sign test, which
   is the exact one-sided McNemar test on the flips;
-* at most :data:`EXACT_MAX_NONZERO` non-zero differences: the exact sign-flip (randomisation) test on
-  ``Σ d_i`` (meet-in-the-middle enumeration); zeros contribute nothing whatever their sign;
-* more: the paired t-test — with the differences centred *within clusters* (``n − C`` degrees of
-  freedom) when that leaves at least :data:`STRATIFIED_MIN_DF` degrees of freedom, else the plain paired t
-  (``n − 1``). Centring within clusters removes a drop's spread *between* clusters from the variance, so a
-  drop confined to one cluster is found as well as the same case-weighted drop spread evenly; under H0 every
-  ``d_i`` has mean 0, so the within-cluster variance is still an unbiased estimate.
+* at most :data:`EXACT_MAX_NONZERO` non-zero differences: the exact sign-flip test on ``Σ d_i``
+  (meet-in-the-middle enumeration); zeros contribute nothing whatever their sign;
+* more: the Monte-Carlo sign-flip test of ``Σ d / √V``, with ``V`` centred within clusters of ≥ 2 cases and
+  uncentred for cases alone in their cluster (:mod:`llmops_cli.gate.randomisation`): a drop confined to one
+  cluster is found as well as a spread one, and p ≥ 1/(B + 1) — never 0.
 
-The interval and the MDE use the plain paired t (``n − 1`` degrees of freedom) on the same differences.
+The interval uses the plain paired t (``n − 1`` degrees of freedom) on the same differences. The MDE is the
+one of the test that decides, at the level it is held to (α over the size of the Holm family, the exact
+tests' attainable levels): :mod:`llmops_cli.gate.power`.
 
-The exact tests are valid at any number of cases and clusters; their smallest attainable p-value is
-``2^-m`` for ``m`` non-zero differences (``min_p``). Clusters never weight the estimate (every case
-counts once); they explain (per-cluster Δ, regressed clusters named in the reason) and, in the
-large-sample test, centre the variance.
+The exact tests' smallest attainable p-value is ``2^-m`` for ``m`` non-zero differences (``min_p``).
+Clusters never weight the estimate (every case counts once); they explain (per-cluster Δ, regressed
+clusters named in the reason) and, in the Monte-Carlo test, centre the variance.
 
 Multiplicity
 ------------
 Only *decisive* metrics decide a prompt (see :mod:`llmops_cli.gate.collect`: derived duplicates such
 as the per-output verdict are reported, not tested). Holm adjusts the p-values of the decisive metrics
-whose smallest attainable p-value is ≤ α (a metric that cannot reach α given its ``|d_i|`` — e.g. all
-differences zero — cannot reject and is left out of the family, Tarone's argument: the family is
-chosen from the ``|d_i|``, on which the randomisation test conditions).
+— of one prompt (``p_adjusted``, reported) and of every gated prompt of the PR together (``p_pr``, which
+decides: :func:`adjust_across_prompts`) — whose smallest attainable p-value is ≤ α (a metric that cannot
+reach α given its ``|d_i|`` — e.g. all differences zero — cannot reject and is left out of the family,
+Tarone's argument: the family is chosen from the ``|d_i|``, on which the randomisation test conditions).
 
 States
 ------
-* **FAIL** — ``p_adjusted < α`` and ``Δ ≤ −practical``: a significant drop whose estimate is of
+* **FAIL** — ``p_pr < α`` and ``Δ ≤ −practical``: a significant drop whose estimate is of
   practical size (testing H0 at 0 rather than at ``−practical`` keeps the power of the plain test).
-* **WARN** — not FAIL, ``Δ ≤ −practical`` and either ``p_adjusted < warn_alpha`` (the data suggests a
+* **WARN** — not FAIL, ``Δ ≤ −practical`` and either ``p_pr < warn_alpha`` (the data suggests a
   relevant drop but cannot establish it) or the suite is too small for any test to reach ``warn_alpha``
   (``2^-n ≥ warn_alpha``: one or two cases).
 * **PASS** — otherwise: no evidence of a practically relevant drop; the reason states the MDE. "No
@@ -67,12 +69,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .power import PowerModel, mde
 from .pvalues import (
     EXACT_MAX_NONZERO,
-    STRATIFIED_MIN_DF,
     ZERO,
     betainc,
     binom_sf,
+    choose_test,
     holm,
     mcnemar_p,
     paired_test,
@@ -84,10 +87,10 @@ from .pvalues import _mean as _mean
 
 __all__ = [
     "EXACT_MAX_NONZERO",
-    "STRATIFIED_MIN_DF",
     "ClusterDelta",
     "MetricComparison",
     "Thresholds",
+    "adjust_across_prompts",
     "betainc",
     "binom_sf",
     "compare_metric",
@@ -168,6 +171,12 @@ class MetricComparison:
     flips: tuple[int, int] | None = None
     mcnemar_p: float | None = None
     clusters: list[ClusterDelta] = field(default_factory=list)
+    p_pr: float | None = None
+    """Holm-adjusted over the decisive metrics of every gated prompt of the PR: what decides."""
+    family: int = 1
+    """Size of that Holm family (decisive metrics that can reach α, over the PR); the MDE is at α/family."""
+    power_model: PowerModel | None = None
+    """What the MDE of the deciding test depends on (internal, not reported)."""
 
     @property
     def regressed(self) -> list[ClusterDelta]:
@@ -177,6 +186,7 @@ class MetricComparison:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
         out = asdict(self)
+        del out["power_model"]
         out["flips"] = list(self.flips) if self.flips is not None else None
         return out
 
@@ -253,14 +263,14 @@ def _estimate(
         return comp
     if comp.n_nonzero == 0:
         comp.delta = 0.0
-    comp.p_value, comp.test, comp.min_p = paired_test(diffs, [clusters.get(cid) for cid, _, _ in paired])
+    test = choose_test(diffs, [clusters.get(cid) for cid, _, _ in paired])
+    comp.p_value, comp.test, comp.min_p, comp.power_model = test.p, test.name, test.min_p, test.power
     if n >= 2:
         delta = comp.delta or 0.0
         se = math.sqrt(math.fsum((d - delta) ** 2 for d in diffs) / (n - 1)) / math.sqrt(n)
         t_crit = t_ppf(1.0 - thresholds.alpha, n - 1)
         comp.se = se
         comp.lb, comp.ub = delta - t_crit * se, delta + t_crit * se
-        comp.mde = (t_crit + t_ppf(thresholds.power, n - 1)) * se if se > 0 else None
     return comp
 
 
@@ -269,9 +279,20 @@ def _f(x: float) -> str:
 
 
 def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresholds) -> None:
-    """Set ``p_adjusted``, ``state`` and ``reason`` in place."""
+    """Set ``p_adjusted`` (and ``p_pr`` when not set: a PR of one prompt), ``mde``, ``state`` and ``reason``."""
     comp.p_adjusted = p_adjusted
-    if comp.n_cases == 0 or comp.delta is None or p_adjusted is None:
+    if comp.p_pr is None:
+        comp.p_pr = p_adjusted
+    _settle(comp, thresholds)
+
+
+def _settle(comp: MetricComparison, thresholds: Thresholds) -> None:
+    """``mde``, ``state`` and ``reason`` from ``p_pr`` (the PR-wide Holm-adjusted p-value) and ``family``."""
+    level_at = thresholds.alpha / max(1, comp.family)
+    model = comp.power_model
+    comp.mde = mde(model, level_at, thresholds.power) if model is not None else None
+    p_final = comp.p_pr
+    if comp.n_cases == 0 or comp.delta is None or p_final is None or comp.p_value is None:
         comp.state = "WARN"
         comp.reason = f"No case has valid samples in both arms ({comp.n_dropped} dropped); nothing to compare."
         return
@@ -279,25 +300,26 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
     level = round(100 * (1 - 2 * thresholds.alpha))
     lb, ub = comp.lb, comp.ub
     interval = f", {level}% interval [{_f(lb)}, {_f(ub)}]" if lb is not None and ub is not None else ""
-    mde = f"; this suite detects drops ≥ {comp.mde:.3f}" if comp.mde is not None else ""
+    at = f" at α/{comp.family} (Holm over {comp.family} decisive metrics)" if comp.family > 1 else ""
+    mde_text = f"; this suite detects drops ≥ {comp.mde:.3f}{at}" if comp.mde is not None else ""
     named = any(c.cluster is not None for c in comp.clusters)
     where = "; ".join(c.label() for c in comp.regressed[:3] if c.delta <= -thresholds.practical) if named else ""
     where = f"; regressed: {where}" if where else ""
-    stat = f"Δ = {_f(delta)}{interval}, {comp.test} p = {p_adjusted:.3g}"
-    if p_adjusted != comp.p_value:
-        stat += " (Holm-adjusted)"
+    stat = f"Δ = {_f(delta)}{interval}, {comp.test} p = {comp.p_value:.3g}"
+    if p_final != comp.p_value:
+        stat += f" (Holm-adjusted {p_final:.3g} over {comp.family} decisive metrics)"
     practical = delta <= -thresholds.practical
     if comp.identical == "cache":
         comp.state = "PASS"
         comp.reason = f"No differences: requests and answers byte-identical (cache replay) on all {comp.n_cases} cases."
         return
-    if practical and p_adjusted < thresholds.alpha:
+    if practical and p_final < thresholds.alpha:
         comp.state = "FAIL"
         comp.reason = f"Regression: {stat}{where}."
         return
-    if practical and p_adjusted < thresholds.warn_alpha:
+    if practical and p_final < thresholds.warn_alpha:
         comp.state = "WARN"
-        comp.reason = f"Drop suggested, not established: {stat}{where}{mde}."
+        comp.reason = f"Drop suggested, not established: {stat}{where}{mde_text}."
         return
     if practical and 0.5**comp.n_cases >= thresholds.warn_alpha:
         comp.state = "WARN"
@@ -312,13 +334,13 @@ def _decide(comp: MetricComparison, p_adjusted: float | None, thresholds: Thresh
         comp.reason = f"No evidence of a drop: {what} (Δ = 0, n = {comp.n_cases})."
         return
     note = ""
-    if p_adjusted < thresholds.alpha:
+    if p_final < thresholds.alpha:
         note = f" (significant, but smaller than the practical size {thresholds.practical:g})"
     elif comp.min_p is not None and comp.min_p > thresholds.alpha and 0.5**comp.n_cases > thresholds.alpha:
         note = f" (with {comp.n_cases} cases no test can reach p < {thresholds.alpha:g}: add cases)"
     if comp.mde is not None and comp.mde > UNDERPOWERED * thresholds.practical:
-        mde += " (underpowered for drops near the practical size: add cases, or raise K or R)"
-    comp.reason = f"No evidence of a relevant drop{note}: {stat}{mde}."
+        mde_text += " (underpowered for drops near the practical size: add cases, or raise K or R)"
+    comp.reason = f"No evidence of a relevant drop{note}: {stat}{mde_text}."
 
 
 def compare_metric(
@@ -365,11 +387,7 @@ def compare_prompt(
         comp = _estimate(name, base, head, clusters, thresholds, kind, decisive)
         comp.identical = identical
         comps.append(comp)
-    family = [
-        i
-        for i, c in enumerate(comps)
-        if c.decisive and c.p_value is not None and c.min_p is not None and c.min_p <= thresholds.alpha
-    ]
+    family = _family(comps, thresholds)
     adjusted = dict(zip(family, holm([comps[i].p_value for i in family]), strict=True))  # type: ignore[misc]
     size = max(1, len(family))
     for i, comp in enumerate(comps):
@@ -381,8 +399,47 @@ def compare_prompt(
             p_adj = min(1.0, comp.p_value * size)  # outside the family: cannot reach α, kept conservative
         else:
             p_adj = comp.p_value
+        if comp.decisive:
+            comp.family = size
         _decide(comp, p_adj, thresholds)
     return comps
+
+
+def _family(comps: Sequence[MetricComparison], thresholds: Thresholds) -> list[int]:
+    """Indices of the decisive metrics that can reach α (Tarone: the others cannot reject)."""
+    return [
+        i
+        for i, c in enumerate(comps)
+        if c.decisive and c.p_value is not None and c.min_p is not None and c.min_p <= thresholds.alpha
+    ]
+
+
+def adjust_across_prompts(prompts: Sequence[tuple[Sequence[MetricComparison], Thresholds]]) -> int:
+    """Holm over the decisive metrics of every gated prompt of one PR; re-decide each with its ``p_pr``.
+
+    ``prompts``: each gated prompt's comparisons (from :func:`compare_prompt`) and thresholds. A harmless
+    PR that touches a shared partial, a model alias or the judge settings gates every prompt that uses it;
+    without this, ten unchanged prompts would FAIL a third of such PRs. The price is power per prompt: the
+    first Holm step tests at α/m, so the MDE grows with the number of decisive metrics gated together.
+    Returns the family size ``m``.
+    """
+    members: list[tuple[MetricComparison, Thresholds]] = []
+    for comps, th in prompts:
+        members += [(comps[i], th) for i in _family(comps, th)]
+    adjusted = holm([c.p_value for c, _ in members])  # type: ignore[misc]
+    size = max(1, len(members))
+    in_family = {id(c) for c, _ in members}
+    for (comp, _), p in zip(members, adjusted, strict=True):
+        comp.p_pr = p
+    for comps, th in prompts:
+        for comp in comps:
+            if not comp.decisive:
+                continue
+            comp.family = size
+            if id(comp) not in in_family:
+                comp.p_pr = None if comp.p_value is None else min(1.0, comp.p_value * size)
+            _settle(comp, th)
+    return size
 
 
 def overall_state(states: Sequence[str]) -> str:

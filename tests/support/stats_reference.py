@@ -1,7 +1,8 @@
 """Outputs of :mod:`llmops_cli.gate.stats` on a fixed grid of inputs, to pin its behaviour across rewrites.
 
 ``python -m tests.support.stats_reference > tests/fixtures/gate_stats_reference.json`` recorded the
-reference with the hand-rolled distributions of v0.1 (before ``scipy``); ``tests/test_gate_stats_scipy.py``
+reference with the hand-rolled distributions of v0.1 (before ``scipy``; the ``paired_test`` and ``compare``
+entries re-recorded when issue #20 replaced the large-sample t-test); ``tests/test_gate_stats_scipy.py``
 recomputes the grid with the current code and compares (1e-9 relative, states and reasons exactly).
 """
 
