@@ -94,6 +94,9 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     changed = report.policy.changed_line() if report.policy else None
     if changed:
         con.print(f"[bold yellow]{escape(changed)}[/]")
+    for judge_line in (report.judge.changed_line(), report.judge.new_line()) if report.judge else ():
+        if judge_line:
+            con.print(f"[bold yellow]{escape(judge_line)}[/]")
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 
