@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
-from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
-
 from .judging import JudgeNote, notes_for
+from .stats import MetricComparison, Thresholds, binom_sf, compare_prompt, overall_state
 
 if TYPE_CHECKING:
     from .judging import JudgePolicy

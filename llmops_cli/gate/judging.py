@@ -105,14 +105,15 @@ def judge_changes(base: Project, head: Project, names: Iterable[str]) -> list[st
         except LlmopsError:
             out.append(f"{name} unreadable on one side")
             continue
-        if bp.sha256 != hp.sha256:
-            out.append(f"{name} prompt {bp.sha256[:8]} → {hp.sha256[:8]}")
         bm, hm = bj.model or bp.model_name, hj.model or hp.model_name
+        ba, ha = _alias_of(base.config, bm), _alias_of(head.config, hm)
+        same_file = base.source.read_text(base.prompt_file(name)) == head.source.read_text(head.prompt_file(name))
+        if not same_file or (bp.sha256 != hp.sha256 and ba == ha):  # Prompt.sha256 also covers its alias
+            what = "prompt" if not same_file else "prompt templates or partials"
+            out.append(f"{name} {what} {bp.sha256[:8]} → {hp.sha256[:8]}")
         if bm != hm:
             out.append(f"{name} model {bm} → {hm}")
-            continue
-        ba, ha = _alias_of(base.config, bm), _alias_of(head.config, hm)
-        if ba != ha:
+        elif ba != ha:
             keys = sorted(k for k in {*(ba or {}), *(ha or {})} if (ba or {}).get(k) != (ha or {}).get(k))
             out.append(f"{name} model alias {bm}: {', '.join(keys) or 'defined'} changed")
     unique = list(dict.fromkeys(item[:_ITEM_CHARS] for item in out))
@@ -168,7 +169,17 @@ def notes_for(base: Arm, head: Arm) -> list[JudgeNote]:
     untrusted = head.untrusted_metrics()
     for metric in sorted(head.judged_metrics):
         judges = ", ".join(head.judged_by.get(metric, [])) or "a judge"
-        if metric in untrusted:
+        if metric in base_metrics and judge_switched(base, head, metric):
+            was = ", ".join(base.judged_by.get(metric, []))
+            notes.append(
+                JudgeNote(
+                    metric,
+                    "judge-switched",
+                    f"its judge changed in this change's golden set ({was} → {judges}): the base's measurement "
+                    "cannot be repeated; informational, and the prompt is at least WARN.",
+                )
+            )
+        elif metric in untrusted:
             notes.append(
                 JudgeNote(
                     metric,
@@ -179,15 +190,5 @@ def notes_for(base: Arm, head: Arm) -> list[JudgeNote]:
         elif metric not in base_metrics:
             notes.append(
                 JudgeNote(metric, "new-metric", "new in this change (no base score): informational, not gated.")
-            )
-        elif judge_switched(base, head, metric):
-            was = ", ".join(base.judged_by.get(metric, []))
-            notes.append(
-                JudgeNote(
-                    metric,
-                    "judge-switched",
-                    f"its judge changed in this change's golden set ({was} → {judges}): the base's measurement "
-                    "cannot be repeated; informational.",
-                )
             )
     return notes

@@ -328,10 +328,10 @@ def check_base_judges(
 ) -> None:
     """Refuse (exit 2) results judged with a judge the base configures differently: a change's own judge
     must not grade it, even in both arms alike."""
+    sides = ((base_label, differs_from_base(base, base_project)), (head_label, differs_from_base(head, base_project)))
     problems = [
         f"{label} was judged with {', '.join(repr(n) for n in names)} as configured differently from the base"
-        for label, names in ((base_label, differs_from_base(base, base_project)),
-                             (head_label, differs_from_base(head, base_project)))  # fmt: skip
+        for label, names in sides
         if names
     ]
     if problems:
