@@ -153,8 +153,8 @@ def gate(
         typer.Option(
             "--base",
             metavar="REF_OR_RESULTS",
-            help="Git ref to compare against (evaluated at merge-base(REF, HEAD) with HEAD's judges), or a "
-            "results file judged the same way as head.",
+            help="Git ref to compare against (evaluated at merge-base(REF, HEAD); both arms judged with the base's "
+            "judges), or a results file judged the same way as head.",
         ),
     ],
     head: Annotated[
