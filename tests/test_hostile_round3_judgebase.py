@@ -333,3 +333,15 @@ def test_judge_changes_name_each_setting(tmp_git_repo: GitRepo) -> None:
     ]
     repo.remove("prompts/judges/rubric.prompt.yaml")
     assert "judges/rubric deleted" in judge_changes(base, Project.open(str(repo.root)), ["judges/rubric"])
+
+
+def test_same_judge_compares_the_configuration_hash_when_both_files_have_it() -> None:
+    from llmops_cli.evals.model import JudgeInfo
+
+    old = JudgeInfo("judges/rubric", "p", "openai/m", 3)  # a file written before config_sha256
+    a = JudgeInfo("judges/rubric", "p", "openai/m", 3, "aaa")
+    assert a.same_judge(old) and old.same_judge(a)
+    assert a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 3, "aaa", new=True))  # the mark aside
+    assert not a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 3, "bbb"))
+    assert not a.same_judge(JudgeInfo("judges/rubric", "q", "openai/m", 3, "aaa"))
+    assert not a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 1, "aaa"))

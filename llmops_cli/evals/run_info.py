@@ -41,9 +41,12 @@ class JudgeInfo(JsonModel):
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
     def same_judge(self, other: JudgeInfo) -> bool:
-        """Whether two runs used this judge the same way (the ``new`` mark aside)."""
-        mine = (self.prompt, self.prompt_sha256, self.model, self.samples, self.config_sha256, self.extra)
-        return mine == (other.prompt, other.prompt_sha256, other.model, other.samples, other.config_sha256, other.extra)
+        """Whether two runs used this judge the same way (the ``new`` mark aside; a file written before
+        ``config_sha256`` existed is compared on the rest)."""
+        mine = (self.prompt, self.prompt_sha256, self.model, self.samples, self.extra)
+        if mine != (other.prompt, other.prompt_sha256, other.model, other.samples, other.extra):
+            return False
+        return None in (self.config_sha256, other.config_sha256) or self.config_sha256 == other.config_sha256
 
     @classmethod
     def from_dict(cls, data: Any, at: str) -> JudgeInfo:
