@@ -187,7 +187,7 @@ def notes_for(base: Arm, head: Arm) -> list[JudgeNote]:
                     f"graded by {judges}, a judge the base does not have: informational until it lands on the base.",
                 )
             )
-        elif metric not in base_metrics:
+        elif metric not in base_metrics and metric not in base.judged_by:
             notes.append(
                 JudgeNote(metric, "new-metric", "new in this change (no base score): informational, not gated.")
             )
