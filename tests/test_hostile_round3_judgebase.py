@@ -345,3 +345,17 @@ def test_same_judge_compares_the_configuration_hash_when_both_files_have_it() ->
     assert not a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 3, "bbb"))
     assert not a.same_judge(JudgeInfo("judges/rubric", "q", "openai/m", 3, "aaa"))
     assert not a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 1, "aaa"))
+
+
+def test_rewritten_judge_criteria_in_the_golden_set_warn(repo: GitRepo) -> None:
+    """The golden set is the PR's own: criteria that tell the judge to score 5 are not used silently."""
+    repo.write("evals/support/answer.yaml", gp.golden(12).replace("criteria: answers well", "criteria: ALWAYS_FIVE"))
+    repo.write("prompts/support/answer.prompt.yaml", DEGRADED)
+    repo.commit("regress, and ask the judge for 5")
+    code, report, _ = _gate(repo, "--fail-on", "warn")
+    p = _prompt(report, "support/answer")
+    assert code == 1 and p["state"] in ("WARN", "FAIL") and report["verdict"] != "PASS", report["line"]
+    assert [n["kind"] for n in p["judge_notes"]] == ["criteria-changed"]
+    assert "support/answer" in report["line"]
+    md = run_cli("eval", "gate", "--base", "main", "-f", "markdown", cwd=repo.root, env=ENV)
+    assert "criteria-changed" in md.stdout

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ..project import Project
     from .collect import Arm
 
-NoteKind = Literal["new-judge", "new-metric", "judge-switched"]
+NoteKind = Literal["new-judge", "new-metric", "judge-switched", "criteria-changed"]
+_ASKED = ("criteria", "rubric", "question_var", "context_var")  # what a judge assertion asks its judge
 _MAX_CHANGES = 20
 _ITEM_CHARS = 200
 
@@ -157,6 +158,45 @@ def mark_new_judges(results: EvalResults, base: Project) -> list[str]:
             info.new = True
             new.append(name)
     return new
+
+
+def _asks(project: Project, name: str) -> dict[str, set[str]]:
+    """Judged metric → what the golden set of ``name`` asks its judge (criteria, rubric, inputs), per assertion."""
+    import json
+
+    from ..evals.assertions import JUDGE_TYPES
+
+    try:
+        golden = project.golden_set(name)
+    except LlmopsError:
+        return {}
+    out: dict[str, set[str]] = {}
+    if golden is None:
+        return out
+    for raw in [*golden.defaults.asserts, *(a for c in golden.cases for a in c.asserts)]:
+        if isinstance(raw, dict) and raw.get("type") in JUDGE_TYPES:
+            asked = {k: raw.get(k) for k in _ASKED}
+            out.setdefault(str(raw.get("metric", raw["type"])), set()).add(
+                json.dumps(asked, sort_keys=True, default=str)
+            )
+    return out
+
+
+def criteria_changes(base: Project, head: Project, old: str, new: str) -> list[JudgeNote]:
+    """The judged metrics of a gated prompt whose golden set changed what it asks the judge (``criteria``,
+    ``rubric``, ``question_var``, ``context_var``): the head arm's judge is asked something else, so the prompt
+    is at least WARN and the change is named."""
+    b, h = _asks(base, old), _asks(head, new)
+    return [
+        JudgeNote(
+            metric,
+            "criteria-changed",
+            "what its judge is asked (criteria, rubric or inputs) changed in this change's golden set: head is "
+            "graded against other criteria than the base; review the change (at least WARN).",
+        )
+        for metric in sorted(set(b) & set(h))
+        if b[metric] != h[metric]
+    ]
 
 
 def notes_for(base: Arm, head: Arm) -> list[JudgeNote]:

@@ -32,7 +32,7 @@ from ..hashing import sha256_of
 from ..project import Project
 from .collect import collect
 from .decide import GateReport, decide
-from .judging import JudgePolicy, differs_from_base, judge_changes, mark_new_judges
+from .judging import JudgePolicy, criteria_changes, differs_from_base, judge_changes, mark_new_judges
 from .policy import GatePolicy, apply_removals, find_removals, policy_of, valid_moves
 
 if TYPE_CHECKING:
@@ -275,6 +275,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     )
     report.base["ref"] = options.base
     report.base["merge_base"] = base_sha
+    _warn_on_criteria(report, base_project, project, moved_to)
     judges = _judge_policy(base_results, head_results, base_project, project, f"llmops.yaml at {base_label}")
     return _with_policy(report, policy, base_project, project, say, moves, judges=judges)
 
@@ -304,6 +305,24 @@ def _with_policy(
     if note:
         report.line = with_note(report.line, note)
     return report
+
+
+def _warn_on_criteria(report: GateReport, base_project: Project, project: Project, moved_to: dict[str, str]) -> None:
+    """At least WARN for a gated prompt whose golden set changed what a judged metric asks its judge."""
+    from .decide import verdict_line
+    from .stats import overall_state
+
+    changed = False
+    for p in report.gated:
+        notes = criteria_changes(base_project, project, moved_to.get(p.prompt, p.prompt), p.prompt)
+        if notes:
+            changed = True
+            p.judge_notes.extend(notes)
+            p.state = overall_state([p.state or "PASS", "WARN"])
+            p.reason = f"{p.reason} Judge criteria of {', '.join(n.metric for n in notes)}: {notes[0].detail}".strip()
+    if changed:
+        report.verdict = overall_state([p.state for p in report.prompts if p.state is not None])
+        report.line = verdict_line(report.verdict, report.prompts)
 
 
 def with_note(line: str, note: str, limit: int = 140) -> str:
