@@ -352,10 +352,16 @@ def test_rewritten_judge_criteria_in_the_golden_set_warn(repo: GitRepo) -> None:
     repo.write("evals/support/answer.yaml", gp.golden(12).replace("criteria: answers well", "criteria: ALWAYS_FIVE"))
     repo.write("prompts/support/answer.prompt.yaml", DEGRADED)
     repo.commit("regress, and ask the judge for 5")
-    code, report, _ = _gate(repo, "--fail-on", "warn")
+    code, report, _ = _gate(repo, "--fail-on", "warn", "--out-dir", "g")
     p = _prompt(report, "support/answer")
     assert code == 1 and p["state"] in ("WARN", "FAIL") and report["verdict"] != "PASS", report["line"]
     assert [n["kind"] for n in p["judge_notes"]] == ["criteria-changed"]
     assert "support/answer" in report["line"]
     md = run_cli("eval", "gate", "--base", "main", "-f", "markdown", cwd=repo.root, env=ENV)
     assert "criteria-changed" in md.stdout
+    files = run_cli(
+        "eval", "gate", "--base", "g/base.json", "--head", "g/head.json", "--fail-on", "warn", "-f", "json",
+        cwd=repo.root, env=ENV,
+    )  # fmt: skip
+    assert files.exit_code == 1, files.output
+    assert _prompt(json.loads(files.stdout), "support/answer")["judge_notes"][0]["kind"] == "criteria-changed"

@@ -191,6 +191,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             head_label="head",
             gate_config=base_project.config.gate,
         )
+        moved = {new: old for old, new in valid_moves(base_project, project).items()}
+        _warn_on_criteria(report, base_project, project, moved)
         return _with_policy(report, policy, base_project, project, say, judges=judges)
 
     if os.path.exists(options.base) and not os.path.isdir(options.base):
