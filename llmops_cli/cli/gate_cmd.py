@@ -117,6 +117,9 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     changed = report.policy.changed_line() if report.policy else None
     if changed:
         con.print(f"[bold yellow]{escape(changed)}[/]")
+    for judge_line in (report.judge.changed_line(), report.judge.new_line()) if report.judge else ():
+        if judge_line:
+            con.print(f"[bold yellow]{escape(judge_line)}[/]")
     con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
 
 
@@ -175,8 +178,8 @@ def gate(
         typer.Option(
             "--base",
             metavar="REF_OR_RESULTS",
-            help="Git ref to compare against (evaluated at merge-base(REF, HEAD) with HEAD's judges), or a "
-            "results file judged the same way as head.",
+            help="Git ref to compare against (evaluated at merge-base(REF, HEAD); both arms judged with the base's "
+            "judges), or a results file judged the same way as head.",
         ),
     ],
     head: Annotated[

@@ -31,7 +31,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..config import JudgeConfig
+from ..config import JudgeConfig, ProjectConfig
+from ..hashing import sha256_of
 from .assertions import AssertionSpec
 from .outputs import parse_json_output
 
@@ -54,6 +55,19 @@ def judge_prompt_name(spec: AssertionSpec, judge_config: JudgeConfig) -> str:
     if explicit:
         return str(explicit)
     return judge_config.prompt if spec.type == "judge" else TYPE_PROMPTS[spec.type]
+
+
+def judge_config_sha256(prompt_sha256: str, model_name: str, config: ProjectConfig) -> str:
+    """The hash of how a judge grades: its prompt (``Prompt.sha256`` covers templates and partials), the model
+    it names and that alias's definition in ``config`` (model id, api_base, key variable, params, budgets).
+    Two runs whose judge has the same hash asked the same judge the same way."""
+    _, alias = config.resolve_model(model_name)
+    identity = {
+        "sha256": prompt_sha256,
+        "model": model_name,
+        "alias": alias.model_dump(mode="json") if alias else None,
+    }
+    return sha256_of(identity)
 
 
 def format_text(value: Any) -> str:

@@ -274,6 +274,9 @@ class PromptInfo(JsonModel):
         default_factory=dict, metadata=meta(doc="case id -> cluster, for every case of the set")
     )
     judges: list[str] = field(default_factory=list, metadata=meta(doc="judge prompts its assertions use"))
+    judged_by: dict[str, list[str]] | None = field(
+        default=None, metadata=meta(omit_none=True, doc="judged metric -> the judge prompts that graded it")
+    )
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
     @classmethod
@@ -285,6 +288,12 @@ class PromptInfo(JsonModel):
         extra_texts = {k: F.text(d.get(k), f"{at}.{k}") for k in ("file", "model_name", "offline_from")}
         judges = F.strings(d.get("judges"), f"{at}.judges")
         golden = GoldenSetInfo.from_dict(d.get("golden_set"), f"{at}.golden_set")
+        judged_by: dict[str, list[str]] | None = None
+        if d.get("judged_by") is not None:
+            judged_by = {}
+            for metric, names in F.obj_or_empty(d["judged_by"], f"{at}.judged_by").items():
+                where = f"{at}.judged_by[{F.show(metric)}]"
+                judged_by[F.name(metric, where, "metric")] = F.strings(names, where)
         clusters: dict[str, str | None] = {}
         for cid, cl in F.obj_or_empty(d.get("clusters"), f"{at}.clusters").items():
             cat = f"{at}.clusters[{F.show(cid)}]"
@@ -300,6 +309,7 @@ class PromptInfo(JsonModel):
             max_error_rate=limits["max_error_rate"],
             clusters=clusters,
             judges=judges,
+            judged_by=judged_by,
             extra=cls.extra_of(d),
         )
 

@@ -25,7 +25,7 @@ from ..project import Project
 from ..prompt import Prompt
 from ..spec import import_stub
 from .assertions import AssertionSpec, parse_assertions
-from .judges import candidate_inputs, judge_prompt_name, missing_required
+from .judges import candidate_inputs, judge_config_sha256, judge_prompt_name, missing_required
 from .model import GoldenSetInfo, JudgeInfo, PromptInfo
 from .selection import changed_prompts, shard_of
 
@@ -70,14 +70,18 @@ class JudgePlan:
     prompt: Prompt
     target: Target
     samples: int
+    config_sha256: str = ""  # judges.judge_config_sha256: prompt, model name, alias definition
+    new: bool = False  # not in the judge project: the change's own version (eval gate), informational
 
     def describe(self) -> dict[str, Any]:
-        return {"prompt_sha256": self.prompt.sha256, "model": self.target.model, "samples": self.samples}
+        return {"prompt_sha256": self.prompt.sha256, "model": self.target.model, "samples": self.samples,
+                "config_sha256": self.config_sha256}  # fmt: skip
 
     def info(self) -> JudgeInfo:
         """The judge as the results file records it (``run.judges[name]``)."""
         return JudgeInfo(prompt=self.name, prompt_sha256=self.prompt.sha256, model=self.target.model,
-                         samples=self.samples)  # fmt: skip
+                         samples=self.samples, config_sha256=self.config_sha256 or None,
+                         new=True if self.new else None)  # fmt: skip
 
 
 @dataclass
@@ -99,6 +103,7 @@ class PromptPlan:
     judges: dict[str, JudgePlan]
     min_pass_rate: float
     max_error_rate: float
+    judged_by: dict[str, list[str]] = field(default_factory=dict)  # judged metric -> judge prompt names
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -127,6 +132,7 @@ class PromptPlan:
             max_error_rate=self.max_error_rate,
             clusters={c.id: c.cluster for c in self.golden.cases},
             judges=sorted(self.judges),
+            judged_by={m: list(js) for m, js in sorted(self.judged_by.items())} or None,
         )
 
 
@@ -150,6 +156,11 @@ class Plan:
                 for s in range(self.repeat):
                     yield pp, cp, s
 
+    def judge_config_hash(self) -> str:
+        """sha256 of K and every judge's configuration hash: how this run was judged."""
+        return sha256_of({"samples": self.judge_samples,
+                          "judges": {n: j.config_sha256 for n, j in sorted(self.judges.items())}})  # fmt: skip
+
     def fingerprint(self) -> str:
         what: dict[str, Any] = {
             "prompts": {p.name: p.describe() for p in self.prompts},
@@ -165,9 +176,17 @@ class Plan:
 # -- planning -----------------------------------------------------------------------------------------------
 
 
-def build_plan(project: Project, options: EvalOptions, *, judge_project: Project | None = None) -> Plan:
+def build_plan(
+    project: Project,
+    options: EvalOptions,
+    *,
+    judge_project: Project | None = None,
+    judge_fallback: Project | None = None,
+) -> Plan:
     """Select prompts and cases, validate every assertion and resolve models — all before any call, so bad
-    input fails (exit 2) without spending anything."""
+    input fails (exit 2) without spending anything. ``judge_project``: where judge prompts, the judge model
+    and its alias are read (the gate: the base); ``judge_fallback``: where a judge missing there is read
+    instead, marked ``new`` (the gate: the change's own judge, informational)."""
     jproject = judge_project or project
     cfg = project.config
     repeat = options.repeat or cfg.eval.repeat
@@ -227,11 +246,16 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
 
     def judge_for(name: str) -> JudgePlan:
         if name not in judges:
-            jp = jproject.load(name)
-            model_name = options.judge_model or jproject.config.judge.model or jp.model_name
+            source, new = jproject, False
+            if judge_fallback is not None and not jproject.source.exists(jproject.prompt_file(name)):
+                source, new = judge_fallback, True
+            jp = source.load(name)
+            model_name = options.judge_model or source.config.judge.model or jp.model_name
             # --api-base follows --judge-model to the judges; without it judges keep their configured server
             api_base = options.api_base if options.judge_model else None
-            judges[name] = JudgePlan(name, jp, target_for(jproject, model_name, None, api_base), k)
+            target = target_for(source, model_name, None, api_base)
+            digest = judge_config_sha256(jp.sha256, model_name, source.config)
+            judges[name] = JudgePlan(name, jp, target, k, digest, new)
         return judges[name]
 
     attack = None
@@ -258,6 +282,7 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
         schema = prompt.spec.output.schema_
         cases: list[CasePlan] = []
         used: dict[str, JudgePlan] = {}
+        judged_by: dict[str, set[str]] = {}
         for case in golden.cases:
             try:
                 specs = parse_assertions(
@@ -283,6 +308,7 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                     jplan = judge_for(judge_prompt_name(spec, jproject.config.judge))
                     used[jplan.name] = jplan
                     judge_of[spec.index] = jplan.name
+                    judged_by.setdefault(spec.metric, set()).add(jplan.name)
                     cands = candidate_inputs(spec, variables=variables, expected=case.expected, output="", messages=[])
                     cands["question"] = cands["question"] or "(the prompt)"
                     missing = missing_required(jplan.prompt.spec.inputs, cands)
@@ -315,6 +341,7 @@ def build_plan(project: Project, options: EvalOptions, *, judge_project: Project
                 if golden.defaults.min_pass_rate is not None
                 else cfg.eval.min_pass_rate,
                 max_error_rate=cfg.eval.max_error_rate,
+                judged_by={m: sorted(js) for m, js in judged_by.items()},
             )
         )
     selection: dict[str, Any] = {"names": names, "changed_since": options.changed_since, "merge_base": base_sha}

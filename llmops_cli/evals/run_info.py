@@ -23,7 +23,30 @@ class JudgeInfo(JsonModel):
     prompt_sha256: str | None = field(default=None, metadata=meta())
     model: str | None = field(default=None, metadata=meta())
     samples: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="K: judge samples per output"))
+    config_sha256: str | None = field(
+        default=None,
+        metadata=meta(
+            omit_none=True,
+            doc="sha256 of the judge's configuration: prompt hash (templates, partials), the model it names and "
+            "that alias's definition (model id, api_base, key variable, params, budgets)",
+        ),
+    )
+    new: bool | None = field(
+        default=None,
+        metadata=meta(
+            omit_none=True,
+            doc="set by eval gate: a judge the base does not have, run as the change wrote it (informational)",
+        ),
+    )
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
+
+    def same_judge(self, other: JudgeInfo) -> bool:
+        """Whether two runs used this judge the same way (the ``new`` mark aside; a file written before
+        ``config_sha256`` existed is compared on the rest)."""
+        mine = (self.prompt, self.prompt_sha256, self.model, self.samples, self.extra)
+        if mine != (other.prompt, other.prompt_sha256, other.model, other.samples, other.extra):
+            return False
+        return None in (self.config_sha256, other.config_sha256) or self.config_sha256 == other.config_sha256
 
     @classmethod
     def from_dict(cls, data: Any, at: str) -> JudgeInfo:
@@ -34,6 +57,8 @@ class JudgeInfo(JsonModel):
             F.text(d.get("prompt_sha256"), f"{at}.prompt_sha256"),
             F.text(d.get("model"), f"{at}.model"),
             F.count(d.get("samples"), f"{at}.samples"),
+            F.text(d.get("config_sha256"), f"{at}.config_sha256"),
+            F.flag(d.get("new"), f"{at}.new"),
             cls.extra_of(d),
         )
 
@@ -44,7 +69,7 @@ class GateInfo(JsonModel):
 
     arm: str | None = field(default=None, metadata=meta(doc="base or head"))
     judged_with_config: str | None = field(
-        default=None, metadata=meta(doc="config_hash of the llmops.yaml whose judges scored it")
+        default=None, metadata=meta(doc="config_hash of the head llmops.yaml of the gate run that produced it")
     )
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
@@ -187,6 +212,10 @@ class RunInfo(JsonModel):
     repeat: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="R: generations per case"))
     judge_samples: int | None = field(default=None, metadata=meta(schema=_NONNEG, doc="K: judge samples per output"))
     judges: dict[str, JudgeInfo] = field(default_factory=dict, metadata=meta())
+    judge_config_hash: str | None = field(
+        default=None,
+        metadata=meta(omit_none=True, doc="sha256 of K and every judge's config_sha256: how this run was judged"),
+    )
     selection: dict[str, Any] | None = field(
         default=None, metadata=meta(doc="which prompts were asked for (names, changed_since, merge_base)")
     )
@@ -220,6 +249,7 @@ class RunInfo(JsonModel):
             repeat=counts["repeat"],
             judge_samples=counts["judge_samples"],
             judges=judges,
+            judge_config_hash=F.text(d.get("judge_config_hash"), f"{at}.judge_config_hash"),
             selection=selection,
             model_override=t["model_override"],
             judge_model_override=t["judge_model_override"],

@@ -9,9 +9,10 @@ journaled), write the results file (:mod:`.results`).
     outcome = run_eval(Project.open("."), EvalOptions(names=["support/answer"], repeat=3))
     outcome.results_path, outcome.summary.passed
 
-The gate runs the base side of a comparison from git objects with the head's judges::
+The gate runs both sides of a comparison with the base's judges (read from git objects)::
 
-    run_eval(Project.at_ref(base_sha, root), options, judge_project=Project.open(root))
+    base = Project.at_ref(base_sha, root)
+    run_eval(Project.open(root), options, judge_project=base, judge_fallback=Project.open(root))
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def run_eval(
     options: EvalOptions,
     *,
     judge_project: Project | None = None,
+    judge_fallback: Project | None = None,
     resume: str | None = None,
     progress: Progress | None = None,
     notify: Notify | None = None,
@@ -84,7 +86,8 @@ def run_eval(
     options are used, but for ``concurrency``, ``out`` and ``max_cost_usd``). ``run_root``: where
     ``.llmops/runs`` lives (default: the project root). ``budget``: a cap shared with other runs (the gate's
     two sides); else ``options.max_cost_usd`` or llmops.yaml's ``budget.max_cost_usd`` makes one
-    (:mod:`.budget`); a run it stops has ``incomplete`` set."""
+    (:mod:`.budget`); a run it stops has ``incomplete`` set. ``judge_project``/``judge_fallback``: where judges
+    are read (:func:`~llmops_cli.evals.plan.build_plan`)."""
     progress = progress or Progress()
     root = str(run_root or project.root or os.getcwd())
     started_mono = time.perf_counter()
@@ -106,7 +109,7 @@ def run_eval(
         started_at = _now()
     # every file the run writes is checked before the first call is paid for (exit 2, never 3 afterwards)
     check_outputs({"--out": options.out}, {"the runs folder": runs_dir(root)})
-    plan = build_plan(project, options, judge_project=judge_project)
+    plan = build_plan(project, options, judge_project=judge_project, judge_fallback=judge_fallback)
     for line in plan.notices:
         if notify:
             notify(line)
@@ -160,6 +163,7 @@ def run_eval(
         repeat=plan.repeat,
         judge_samples=plan.judge_samples,
         judges={name: j.info() for name, j in sorted(plan.judges.items())},
+        judge_config_hash=plan.judge_config_hash() if plan.judges else None,
         selection=plan.selection,
         model_override=options.model,
         judge_model_override=options.judge_model,

@@ -67,6 +67,14 @@ class Arm:
     """R: generations per case. A case with fewer records has the missing ones counted as provider errors."""
     listed: set[str] = field(default_factory=set)
     """Case ids the golden set lists (``prompts[…].clusters``), run or not."""
+    judged_by: dict[str, list[str]] = field(default_factory=dict)
+    """Judged metric → the judge prompts that graded it (from the results file, when it says)."""
+    new_judges: set[str] = field(default_factory=set)
+    """Judges of this arm the base does not have (``run.judges[n].new``): their metrics are informational."""
+
+    def untrusted_metrics(self) -> set[str]:
+        """Judged metrics graded by a judge the base does not have."""
+        return {m for m, js in self.judged_by.items() if any(j in self.new_judges for j in js)}
 
     def cost_per_1k(self) -> float | None:
         """Generation cost in USD per 1,000 calls of the prompt (what production pays); None when unknown
@@ -101,9 +109,12 @@ def collect(results: EvalResults, prompts: Iterable[str] | None = None) -> dict[
     """Per-prompt :class:`Arm` of a loaded results file (``prompts``: keep only these)."""
     wanted = set(prompts) if prompts is not None else None
     arms: dict[str, Arm] = {}
+    new_judges = {n for n, j in results.run.judges.items() if j.new}
     for name, info in results.prompts.items():
         if wanted is None or name in wanted:
             arm = Arm(name, info.prompt_sha256, info.model, listed=set(info.clusters))
+            arm.judged_by = {m: list(js) for m, js in (info.judged_by or {}).items()}
+            arm.new_judges = new_judges & {j for js in arm.judged_by.values() for j in js}
             for cid, cluster in info.clusters.items():
                 arm.cases[cid] = CaseData(cid, cluster)
             arms[name] = arm
@@ -153,14 +164,23 @@ def collect(results: EvalResults, prompts: Iterable[str] | None = None) -> dict[
     return arms
 
 
+def judge_switched(base: Arm, head: Arm, metric: str) -> bool:
+    """Whether the two arms' results name different judges for ``metric`` (a golden set that changed it)."""
+    b, h = base.judged_by.get(metric), head.judged_by.get(metric)
+    return b is not None and h is not None and sorted(b) != sorted(h)
+
+
 def metric_plan(base: Arm, head: Arm) -> dict[str, tuple[str, bool]]:
-    """Metrics present on both sides → ``(kind, decisive)``; decisive metrics first, in name order."""
+    """Metrics present on both sides → ``(kind, decisive)``; decisive metrics first, in name order. A judged
+    metric graded by a judge the base does not have, or by other judges in the two arms, is not decisive."""
     common = [m for m in head.metrics() if m in set(base.metrics())]
     judged = {m for m in common if m in base.judged_metrics or m in head.judged_metrics}
+    untrusted = head.untrusted_metrics() | base.untrusted_metrics()
     plan: dict[str, tuple[str, bool]] = {}
     for m in common:
         binary = all(v in (0.0, 1.0) for arm in (base, head) for s in arm.samples(m).values() for v in s)
-        plan[m] = ("pass" if binary and m not in judged else "score", m in judged)
+        trusted = m not in untrusted and not judge_switched(base, head, m)
+        plan[m] = ("pass" if binary and m not in judged else "score", m in judged and trusted)
     deterministic = [m for m in common if m not in judged and m not in (PASS_METRIC, CHECKS_METRIC)]
     if CHECKS_METRIC in plan:
         if len(deterministic) == 1:

@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
+from .judging import JudgeNote, notes_for
 from .stats import MetricComparison, Thresholds, adjust_across_prompts, binom_sf, compare_prompt, overall_state
 
 if TYPE_CHECKING:
+    from .judging import JudgePolicy
     from .policy import GatePolicy
 
 SCHEMA_VERSION = 1
@@ -192,6 +194,7 @@ class PromptGate:
     worst: list[CaseChange] = field(default_factory=list)
     base: ArmInfo | None = None
     head: ArmInfo | None = None
+    judge_notes: list[JudgeNote] = field(default_factory=list)  # judged metrics that do not decide, and why
 
     @property
     def lead(self) -> MetricComparison | None:
@@ -222,6 +225,7 @@ class PromptGate:
             "worst_cases": [w.to_dict() for w in self.worst],
             "base": self.base.to_dict() if self.base else None,
             "head": self.head.to_dict() if self.head else None,
+            "judge_notes": [n.to_dict() for n in self.judge_notes],
         }
 
 
@@ -236,6 +240,7 @@ class GateReport:
     head: dict[str, Any]
     settings: dict[str, Any]
     policy: GatePolicy | None = None  # where the thresholds came from (llmops_cli.gate.policy)
+    judge: JudgePolicy | None = None  # where the judges came from (llmops_cli.gate.judging)
 
     @property
     def gated(self) -> list[PromptGate]:
@@ -251,6 +256,7 @@ class GateReport:
             "head": self.head,
             "settings": self.settings,
             "policy": self.policy.to_dict() if self.policy else None,
+            "judge": self.judge.to_dict() if self.judge else None,
             "prompts": [p.to_dict() for p in self.prompts],
         }
 
@@ -340,6 +346,11 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
         for m, (kind, decisive) in plan.items()
     }
     gate.metrics = compare_prompt(spec, clusters, th, identical=identical_pairs(base, head, paired))  # type: ignore[arg-type]
+    gate.judge_notes = notes_for(base, head)
+    noted = {n.metric: n for n in gate.judge_notes}
+    for m in gate.metrics:
+        if m.metric in noted:
+            m.reason = f"{noted[m.metric].detail} {m.reason}"
     assertion_metrics = [m for m in plan if m not in (PASS_METRIC, CHECKS_METRIC)]
     gate.worst = _worst_cases(base, head, paired, assertion_metrics) or _worst_cases(base, head, paired, list(plan))
     gate.errors = [
@@ -385,6 +396,10 @@ def settle_prompt(gate: PromptGate) -> None:
     lead = gate.lead
     assert lead is not None
     gate.reason = f"{lead.metric}: {lead.reason}"
+    switched = [n for n in gate.judge_notes if n.kind == "judge-switched"]
+    if switched:
+        gate.state = overall_state([gate.state, "WARN"])
+        gate.reason = f"{gate.reason} {switched[0].metric}: {switched[0].detail}"
 
 
 def _fmt_delta(m: MetricComparison) -> str:

@@ -96,6 +96,8 @@ def _details(p: PromptGate) -> list[str]:
             f"- {e.kind} errors: base {e.base_errors}/{e.base_total}, head {e.head_errors}/{e.head_total} "
             f"(max {e.max_rate:.1%}){note}"
         )
+    for n in p.judge_notes:
+        out.append(f"- judge note on **{_cell(n.metric)}** ({n.kind}): {_cell(n.detail)}")
     if p.cases_added:
         out.append(f"- cases added in head (not paired): {', '.join(f'`{_cell(c)}`' for c in p.cases_added)}")
     if p.cases_removed:
@@ -141,6 +143,10 @@ def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
     changed = report.policy.changed_line() if report.policy is not None else None
     if changed and report.policy is not None:
         lines += ["", f"> ⚠️ **{_cell(changed)}** (gate settings from {_cell(report.policy.source)})"]
+    if report.judge is not None:
+        for judge_line in (report.judge.changed_line(), report.judge.new_line()):
+            if judge_line:
+                lines += ["", f"> ⚠️ **{_cell(judge_line)}** (judges from {_cell(report.judge.source)})"]
     lines.append("")
     removals = [p for p in report.prompts if p.status != "gated" and p.state is not None]
     if removals:

@@ -1,18 +1,21 @@
 """Produce the base and head results the gate compares, then decide.
 
 ``--base REF``: the prompts as they are at ``git merge-base REF HEAD`` are read from git objects
-(:meth:`Project.at_ref`, no checkout) and evaluated with HEAD's judges, judge model, K (judge samples)
-and R (repeat), through the same response cache. Only prompts whose eval inputs changed (``--changed-since``
-semantics: prompt, templates, partials, model alias, golden set, judges) are evaluated; an unchanged prompt
-renders byte-identical requests, so it would replay the same cached answers on both sides (Δ = 0) and is
-listed as unchanged instead. ``--base FILE``: a results file, which must carry the same config hash, judges,
-K and R as the head results (else :class:`GateInputError`, exit 2).
+(:meth:`Project.at_ref`, no checkout). **Both arms are judged with the base's judges** — judge prompts,
+``judge.prompt``/``judge.model``, the judge model's alias and K, read from git objects at the merge-base
+(:mod:`.judging`) — and R comes from the base too, through the same response cache. Only prompts whose eval
+inputs changed (``--changed-since`` semantics: prompt, templates, partials, model alias, golden set, judges)
+are evaluated; an unchanged prompt renders byte-identical requests, so it would replay the same cached
+answers on both sides (Δ = 0) and is listed as unchanged instead. ``--base FILE``: a results file, which
+must carry the same config hash, judges (prompt hash, model, judge configuration hash), K and R as the head
+results, and judges configured as at the base's commit when this repository has it (else
+:class:`GateInputError`, exit 2).
 
 Sharding (``GateOptions.shard``): both sides evaluate only the cases of slice I/N (the same stable hash of
 prompt and case id as ``eval run --shard``), so the shards' ``base.json`` and ``head.json`` merge with
 ``eval merge`` into exactly the unsharded files; ``eval gate --base base.json --head head.json`` then gives
-the unsharded report. Each side's results carry ``run.gate`` (which arm, and the hash of the configuration
-it was judged under), so a base evaluated at a ref under head's judges is accepted as comparable.
+the unsharded report. Each side's results carry ``run.gate`` (which arm, and the hash of the head
+configuration of the gate run that produced it), so a base evaluated at a ref is accepted as comparable.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ..hashing import sha256_of
 from ..project import Project
 from .collect import collect
 from .decide import GateReport, decide
+from .judging import JudgePolicy, criteria_changes, differs_from_base, judge_changes, mark_new_judges
 from .policy import GatePolicy, apply_removals, find_removals, policy_of, valid_moves
 
 if TYPE_CHECKING:
@@ -78,13 +82,16 @@ def check_comparable(
         problems.append(f"repeat R differs ({b.repeat} vs {h.repeat})")
     bj, hj = b.judges, h.judges
     for name in sorted(set(bj) & set(hj)):
-        if bj[name] != hj[name]:
-            problems.append(f"judge {name!r} differs (prompt hash or model)")
+        if not bj[name].same_judge(hj[name]):
+            problems.append(
+                f"judge {name!r} differs: the arms were judged by different judge configurations "
+                "(prompt, model or its alias)"
+            )
     if problems:
         raise GateInputError(
             f"cannot compare {base_label} with {head_label}: "
             + "; ".join(problems)
-            + ". Both sides must be judged the same way: use --base REF to re-evaluate the base with HEAD's judges."
+            + ". Both sides must be judged the same way: use --base REF to judge both arms with the base's judges."
         )
 
 
@@ -101,6 +108,7 @@ def _meta(results: EvalResults, label: str) -> dict[str, Any]:
         "repeat": run.repeat,
         "judge_samples": run.judge_samples,
         "judges": {name: j.to_dict() for name, j in run.judges.items()},
+        "judge_config_hash": run.judge_config_hash,
         "run_id": ex.id if ex is not None else None,
         "calls": ex.calls if ex is not None else None,
         "cache": {k: v for k, v in cache.items() if k != "dir"},
@@ -160,19 +168,30 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         if head_results is None and head_conf not in (base_results.run.config_hash, judged_with):
             raise GateInputError(
                 f"cannot compare {options.base} with the working tree: config_hash (llmops.yaml) differs. "
-                "Use --base REF to re-evaluate the base with HEAD's judges."
+                "Use --base REF to evaluate both arms with the base's judges."
             )
+        base_project = Project.at_ref(base_commit, root) if base_commit else None
         if head_results is None:
             names = [n for n in base_results.prompts if n in project.golden_names()]
             head_results = _evaluate(
-                project, names, options, os.path.join(out_dir, "head.json"), notify=say, trust_base=base_commit
+                project,
+                names,
+                options,
+                os.path.join(out_dir, "head.json"),
+                notify=say,
+                trust_base=base_commit,
+                judge_project=base_project,
+                judge_fallback=project if base_project is not None else None,
             )
-        if base_commit is None:
-            say(f"{options.base} names no commit of this repository: gate settings from the working tree")
+        if base_project is None:
+            say(f"{options.base} names no commit of this repository: gate settings and judges from the working tree")
             return compare_results(base_results, head_results, project, base_label=options.base, head_label="head")
-        base_project = Project.at_ref(base_commit, root)
+        assert base_commit is not None
+        check_comparable(base_results, head_results, options.base, options.head or "head")
+        check_base_judges(base_results, head_results, base_project, options.base, options.head or "head")
         source = f"llmops.yaml at {base_commit[:12]} (the commit of {options.base})"
         policy = policy_of(base_project.config, cfg, source)
+        judges = _judge_policy(base_results, head_results, base_project, project, f"llmops.yaml at {base_commit[:12]}")
         report = compare_results(
             base_results,
             head_results,
@@ -181,7 +200,9 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             head_label="head",
             gate_config=base_project.config.gate,
         )
-        return _with_policy(report, policy, base_project, project, say)
+        moved = {new: old for old, new in valid_moves(base_project, project).items()}
+        _warn_on_criteria(report, base_project, project, moved)
+        return _with_policy(report, policy, base_project, project, say, judges=judges)
 
     if os.path.exists(options.base) and not os.path.isdir(options.base):
         raise GateInputError(f"--base {options.base}: a results file must be a .json file written by `llmops eval run`")
@@ -234,13 +255,16 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             notify=say,
             arm="head",
             trust_base=base_sha,
+            judge_project=base_project,  # the base's judges grade both arms (llmops_cli.gate.judging)
+            judge_fallback=project,
         )
     base_results = _evaluate(
         base_project,
         [moved_to.get(n, n) for n in changed],
         options,
         os.path.join(out_dir, "base.json"),
-        judge_project=project,
+        judge_project=base_project,
+        judge_fallback=project,
         repeat=head_results.run.repeat or bcfg.eval.repeat,
         judge_samples=head_results.run.judge_samples or bcfg.judge.samples,
         run_root=root,
@@ -262,7 +286,9 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     )
     report.base["ref"] = options.base
     report.base["merge_base"] = base_sha
-    return _with_policy(report, policy, base_project, project, say, moves)
+    _warn_on_criteria(report, base_project, project, moved_to)
+    judges = _judge_policy(base_results, head_results, base_project, project, f"llmops.yaml at {base_label}")
+    return _with_policy(report, policy, base_project, project, say, moves, judges=judges)
 
 
 def _with_policy(
@@ -272,15 +298,79 @@ def _with_policy(
     project: Project,
     say: Notify,
     moves: dict[str, str] | None = None,
+    *,
+    judges: JudgePolicy | None = None,
 ) -> GateReport:
-    """Attach where the settings came from, and fail the removals the change makes (:mod:`.policy`)."""
+    """Attach where the settings and judges came from, and fail the removals the change makes (:mod:`.policy`)."""
     report.policy = policy
+    report.judge = judges
     line = policy.changed_line()
     if line:
         say(line)
+    for judge_line in (judges.changed_line(), judges.new_line()) if judges else ():
+        if judge_line:
+            say(judge_line)
     moves = moves if moves is not None else valid_moves(base_project, project)
     apply_removals(report, find_removals(base_project, project, base_project.config.gate, moves), moves)
+    note = judges.status_note() if judges else None
+    if note:
+        report.line = with_note(report.line, note)
     return report
+
+
+def _warn_on_criteria(report: GateReport, base_project: Project, project: Project, moved_to: dict[str, str]) -> None:
+    """At least WARN for a gated prompt whose golden set changed what a judged metric asks its judge."""
+    from .decide import verdict_line
+    from .stats import overall_state
+
+    changed = False
+    for p in report.gated:
+        notes = criteria_changes(base_project, project, moved_to.get(p.prompt, p.prompt), p.prompt)
+        if notes:
+            changed = True
+            p.judge_notes.extend(notes)
+            p.state = overall_state([p.state or "PASS", "WARN"])
+            p.reason = f"{p.reason} Judge criteria of {', '.join(n.metric for n in notes)}: {notes[0].detail}".strip()
+    if changed:
+        report.verdict = overall_state([p.state for p in report.prompts if p.state is not None])
+        report.line = verdict_line(report.verdict, report.prompts)
+
+
+def with_note(line: str, note: str, limit: int = 140) -> str:
+    """``line; note`` within ``limit`` characters: the line is shortened, the note is kept whole."""
+    tail = f"; {note}"
+    if len(line) + len(tail) <= limit:
+        return line + tail
+    return line[: max(0, limit - len(tail) - 1)] + "…" + tail
+
+
+def _judge_policy(
+    base: EvalResults, head: EvalResults, base_project: Project, project: Project, source: str
+) -> JudgePolicy:
+    """Which judges graded the arms: the change's attempted judge changes, and its new judges (marked)."""
+    new = sorted({*mark_new_judges(head, base_project), *mark_new_judges(base, base_project)})
+    names = {*base.run.judges, *head.run.judges, base_project.config.judge.prompt}
+    return JudgePolicy(source, judge_changes(base_project, project, names), new)
+
+
+def check_base_judges(
+    base: EvalResults, head: EvalResults, base_project: Project, base_label: str, head_label: str
+) -> None:
+    """Refuse (exit 2) results judged with a judge the base configures differently: a change's own judge
+    must not grade it, even in both arms alike."""
+    sides = ((base_label, differs_from_base(base, base_project)), (head_label, differs_from_base(head, base_project)))
+    problems = [
+        f"{label} was judged with {', '.join(repr(n) for n in names)} as configured differently from the base"
+        for label, names in sides
+        if names
+    ]
+    if problems:
+        raise GateInputError(
+            "cannot gate with these results: "
+            + "; ".join(problems)
+            + " (judge changed in this PR?). Use --base REF, which judges both arms with the base's judges, or "
+            "produce both results with the base's judge configuration."
+        )
 
 
 def check_sides(base: EvalResults, head: EvalResults | None, root: str, base_label: str, head_label: str) -> None:
@@ -312,6 +402,7 @@ def _evaluate(
     out: str,
     *,
     judge_project: Project | None = None,
+    judge_fallback: Project | None = None,
     repeat: int | None = None,
     judge_samples: int | None = None,
     run_root: str | None = None,
@@ -347,7 +438,13 @@ def _evaluate(
         results = EvalResults(run=run, summary=summarize({}, []))
     else:
         outcome: RunOutcome = run_eval(
-            project, opts, judge_project=judge_project, run_root=run_root, notify=notify, budget=options.budget
+            project,
+            opts,
+            judge_project=judge_project,
+            judge_fallback=judge_fallback,
+            run_root=run_root,
+            notify=notify,
+            budget=options.budget,
         )
         if outcome.incomplete is not None and options.budget is not None:
             b = options.budget
