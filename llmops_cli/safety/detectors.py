@@ -311,8 +311,14 @@ _RUN_MASK = bytes(ord("a") if chr(i) in _RUN_CHARS else ord(" ") for i in range(
 _LONG_RUN = re.compile(rb"a{15,}")
 
 
+# Every secret shape holds one of these substrings: without any, the secret regex cannot match.
+_SECRET_MARKERS = ("_", "AKIA", "ASIA", "glpat-", "xox", "sk-", "AIza", "eyJ")
+
+
 def _find_secret(text: str, start: int, end: int) -> list[_Span]:
     spans = [m.span() for m in _PEM.finditer(text, start, end)] if "-----BEGIN" in text else []
+    if not any(marker in text for marker in _SECRET_MARKERS):
+        return spans
     if text.isascii():
         masked = text.encode("ascii").translate(_RUN_MASK)
         if b"a" * 15 not in masked:
@@ -414,6 +420,7 @@ DETECTORS: dict[str, Detector] = {
     )
 }
 _PRIORITY = {name: i for i, name in enumerate(DETECTORS)}
+_ALL_NAMES = list(DETECTORS)
 
 # Every numeric detector's value holds a run of at least 7 digits (single separators allowed: spaces, hyphens,
 # dots, slashes, parentheses; A and B count as digits for the Corsican NIR departments 2A/2B) or is a dotted
@@ -452,6 +459,50 @@ def _numeric_windows(text: str) -> list[_Window]:
         else:
             spans.append([start, end, digits, quad])
     return [_Window(a, b, d, q, masked[a:b]) for a, b, d, q in spans]
+
+
+# Necessary conditions, one C-speed scan each: every value a numeric detector confirms contains a match of
+# one of its patterns below, run over the text's *class mask* (ASCII digits -> '#', A-Z -> 'U', a-z -> 'a',
+# '_' and the separators " -./()+:@" kept, anything else -> ','; same positions as the text). Each pattern is
+# the detector's own regex with the digit values, the checksums and the trailing look-ahead left out, and
+# the leading look-behind moved behind a literal, so the regex engine skips to that literal at C speed. A
+# detector then reads only the windows that such a match overlaps (see find_pii for why that is exact); a
+# detector without any match is not run at all. Non-ASCII text (where \d and \w also match non-ASCII
+# characters) takes the plain window path.
+_CLASS_MASK = bytes(
+    ord("#") if chr(i).isdigit() and i < 128
+    else ord("U") if "A" <= chr(i) <= "Z"
+    else ord("a") if "a" <= chr(i) <= "z"
+    else i if chr(i) in "_ -./()+:@"
+    else ord(",")
+    for i in range(256)
+)  # fmt: skip
+_NEEDS: dict[str, tuple[re.Pattern[bytes], ...]] = {
+    "iban": (re.compile(rb"UU(?<![Ua#]UU)##"),),
+    "credit_card": (re.compile(rb"#(?<![#\-]#)(?:[ \-]?#){12}"),),
+    "us_ssn": (re.compile(rb"###(?<![#\-]###)(?:-##-| ## )####"),),
+    # look-aheads kept: a value's last digit or letter is at most 3 characters after a digit run, and a
+    # window reaches 16 characters past its run, so the character after the value is inside the window too
+    "de_tax_id": (re.compile(rb"##(?<![#\-]##)(?: ?###){3}(?![#\-])"),),
+    "es_dni": (re.compile(rb"#######[ \-]?[Ua](?![Ua#_])"),),
+    "fr_nir": (re.compile(rb"#(?<![Ua#_]#) ?## ?## ?(?:##|#[Ua]) ?### ?### ?##"),),
+    "ipv4": (re.compile(rb"\.##?#?\.##?#?\.#"),),
+    "phone": (
+        re.compile(rb"\+#"),
+        re.compile(rb"\(###\) ?###[ .\-]####"),
+        re.compile(rb"###[ .\-]###[ .\-]####"),
+    ),
+}
+# national phone numbers start with a 0, which the class mask does not keep: this one reads the text
+_NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-]\d{2,8}){1,4}")
+
+
+def _need_spans(name: str, text: str, mask: bytes) -> list[_Span]:
+    """Spans of the necessary-condition matches of numeric detector ``name`` (empty: it cannot fire)."""
+    spans = [m.span() for pattern in _NEEDS[name] for m in pattern.finditer(mask)]
+    if name == "phone" and "0" in text:
+        spans += [m.span() for m in _NEED_PHONE_NATIONAL.finditer(text)]
+    return spans
 
 
 def detector_names() -> list[str]:
@@ -495,12 +546,24 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
     with :func:`normalize_value`), or an e-mail at an allowed ``@domain``, is left out."""
     if len(text) > MAX_SCAN_CHARS:
         text = text[:MAX_SCAN_CHARS]
-    names = list(DETECTORS) if detectors is None else sorted(set(detectors), key=_PRIORITY.__getitem__)
+    names = _ALL_NAMES if detectors is None else sorted(set(detectors), key=_PRIORITY.__getitem__)
     windows: list[_Window] | None = None
+    mask = text.encode("ascii").translate(_CLASS_MASK) if text.isascii() else None
+    # every numeric value holds at least 4 digits (a dotted quad) — the run scan needs as many
+    few_digits = mask is not None and mask.count(b"#") < 4
     spans: list[tuple[int, int, int, str]] = []
     for name in names:
         det = DETECTORS[name]
         if det.min_digits or det.dotted_quad:
+            # Exact: a value the detector confirms in window w lies inside w and holds a match of one of its
+            # necessary patterns; finditer reports, for every such match, one that overlaps it (a reported
+            # match starting earlier either ends before it — then the scan goes on and reports one starting
+            # no later than it — or covers part of it). So w is skipped only if it cannot yield a value.
+            if few_digits:
+                continue
+            need = _need_spans(name, text, mask) if mask is not None else None
+            if need is not None and not need:
+                continue
             if windows is None:
                 windows = _numeric_windows(text)
             found = sorted(
@@ -508,6 +571,7 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
                     span
                     for w in windows
                     if ((det.min_digits and w.digits >= det.min_digits) or (det.dotted_quad and w.quad))
+                    and (need is None or any(a < w.end and b > w.start for a, b in need))
                     and (det.shape is None or det.shape(w.masked))
                     for span in det.find(text, w.start, w.end)
                 }
