@@ -317,8 +317,6 @@ _SECRET_MARKERS = ("_", "AKIA", "ASIA", "glpat-", "xox", "sk-", "AIza", "eyJ")
 
 def _find_secret(text: str, start: int, end: int) -> list[_Span]:
     spans = [m.span() for m in _PEM.finditer(text, start, end)] if "-----BEGIN" in text else []
-    if not any(marker in text for marker in _SECRET_MARKERS):
-        return spans
     if text.isascii():
         masked = text.encode("ascii").translate(_RUN_MASK)
         if b"a" * 15 not in masked:
@@ -331,6 +329,10 @@ def _find_secret(text: str, start: int, end: int) -> list[_Span]:
             pos = at + len(token)
             if len(token) >= 15:
                 runs.append((at, pos))
+    # every shape holds a marker inside its run: a text whose runs hold none cannot have a secret
+    joined = " ".join([text[rs:re_] for rs, re_ in runs])
+    if not any(marker in joined for marker in _SECRET_MARKERS):
+        return spans
     for rs, re_ in runs:
         spans += [
             m.span()
@@ -497,11 +499,24 @@ _NEEDS: dict[str, tuple[re.Pattern[bytes], ...]] = {
 _NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-]\d{2,8}){1,4}")
 
 
-def _need_spans(name: str, text: str, mask: bytes) -> list[_Span]:
-    """Spans of the necessary-condition matches of numeric detector ``name`` (empty: it cannot fire)."""
-    spans = [m.span() for pattern in _NEEDS[name] for m in pattern.finditer(mask)]
+def _need_spans(name: str, text: str, mask: bytes) -> list[tuple[int, int, int]]:
+    """``(start, end, part)`` of the necessary-condition matches of numeric detector ``name`` (empty: it
+    cannot fire); ``part`` is the pattern's index (phone: 0 international, 1-2 North American, 3 national)."""
+    spans = [(*m.span(), i) for i, pattern in enumerate(_NEEDS[name]) for m in pattern.finditer(mask)]
     if name == "phone" and "0" in text:
-        spans += [m.span() for m in _NEED_PHONE_NATIONAL.finditer(text)]
+        spans += [(*m.span(), 3) for m in _NEED_PHONE_NATIONAL.finditer(text)]
+    return spans
+
+
+def _find_phone_parts(text: str, start: int, end: int, parts: set[int]) -> list[_Span]:
+    """:func:`_find_phone` with only the sub-patterns whose necessary condition matched in the window."""
+    spans = []
+    if 0 in parts:
+        spans += [m.span() for m in _PHONE_INTL.finditer(text, start, end) if _phone_intl_ok(m)]
+    if 1 in parts or 2 in parts:
+        spans += [m.span() for m in _PHONE_NANP.finditer(text, start, end)]
+    if 3 in parts:
+        spans += [m.span() for m in _PHONE_NATIONAL.finditer(text, start, end) if _phone_national_ok(m)]
     return spans
 
 
@@ -566,16 +581,22 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
                 continue
             if windows is None:
                 windows = _numeric_windows(text)
-            found = sorted(
-                {
-                    span
-                    for w in windows
-                    if ((det.min_digits and w.digits >= det.min_digits) or (det.dotted_quad and w.quad))
-                    and (need is None or any(a < w.end and b > w.start for a, b in need))
-                    and (det.shape is None or det.shape(w.masked))
-                    for span in det.find(text, w.start, w.end)
-                }
-            )
+            found_set: set[_Span] = set()
+            for w in windows:
+                if not ((det.min_digits and w.digits >= det.min_digits) or (det.dotted_quad and w.quad)):
+                    continue
+                if need is None:
+                    if det.shape is None or det.shape(w.masked):
+                        found_set.update(det.find(text, w.start, w.end))
+                    continue
+                parts = {i for a, b, i in need if a < w.end and b > w.start}
+                if not parts or (det.shape is not None and not det.shape(w.masked)):
+                    continue
+                if name == "phone":
+                    found_set.update(_find_phone_parts(text, w.start, w.end, parts))
+                else:
+                    found_set.update(det.find(text, w.start, w.end))
+            found = sorted(found_set)
         else:
             found = det.find(text, 0, len(text))
         spans += [(_PRIORITY[name], start, end, name) for start, end in found]
