@@ -101,7 +101,7 @@ def iban_ok(compact: str) -> bool:
 def de_tax_id_ok(digits: str) -> bool:
     """German Steuer-ID: 11 digits, first not 0, in the first ten one digit occurs twice or three times and
     no other repeats, and the ISO 7064 mod 11,10 check digit."""
-    if len(digits) != 11 or digits[0] == "0":
+    if len(digits) != 11 or digits[0] == "0" or not 8 <= len(set(digits[:10])) <= 9:
         return False
     counts = [digits[:10].count(d) for d in set(digits[:10])]
     if sorted(c for c in counts if c > 1) not in ([2], [3]):
@@ -449,17 +449,24 @@ def _numeric_windows(text: str) -> list[_Window]:
     if len(text) < 7:
         return []
     spans: list[list[Any]] = []
+    last: list[Any] | None = None
     n = len(text)
     masked = text.translate(_DIGIT_MASK)
+    count = masked.count
     for m in _NUMERIC_RUN.finditer(masked):
-        run = m.group()
-        quad = run.count(".") == 3 and len(run) <= 15
-        start, end, digits = max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER), run.count("#")
-        if spans and start <= spans[-1][1]:
-            last = spans[-1]
-            last[1], last[2], last[3] = end, max(last[2], digits), last[3] or quad
+        s, e = m.span()
+        digits = count("#", s, e)
+        quad = e - s <= 15 and count(".", s, e) == 3
+        start, end = (s - _BEFORE if s > _BEFORE else 0), (e + _AFTER if e + _AFTER < n else n)
+        if last is not None and start <= last[1]:
+            last[1] = end
+            if digits > last[2]:
+                last[2] = digits
+            if quad:
+                last[3] = True
         else:
-            spans.append([start, end, digits, quad])
+            last = [start, end, digits, quad]
+            spans.append(last)
     return [_Window(a, b, d, q, masked[a:b]) for a, b, d, q in spans]
 
 
@@ -495,6 +502,16 @@ _NEEDS: dict[str, tuple[re.Pattern[bytes], ...]] = {
         re.compile(rb"###[ .\-]###[ .\-]####"),
     ),
 }
+# Cheaper still (a translate and a substring test): with the separators a value may hold deleted from the
+# mask, its digits form one block of at least this length.
+_PRECHECKS: dict[str, Callable[[bytes], bool]] = {
+    "credit_card": lambda mask: b"#" * 13 in mask.translate(None, b" -"),
+    "de_tax_id": lambda mask: b"#" * 11 in mask.translate(None, b" "),
+    "fr_nir": lambda mask: any(
+        s in mask.translate(None, b" ") for s in (b"#" * 15, b"#U" + b"#" * 8, b"#a" + b"#" * 8)
+    ),
+    "us_ssn": lambda mask: b"###-##-####" in mask or b"### ## ####" in mask,
+}
 # national phone numbers start with a 0, which the class mask does not keep: this one reads the text
 _NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-]\d{2,8}){1,4}")
 
@@ -502,6 +519,9 @@ _NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-
 def _need_spans(name: str, text: str, mask: bytes) -> list[tuple[int, int, int]]:
     """``(start, end, part)`` of the necessary-condition matches of numeric detector ``name`` (empty: it
     cannot fire); ``part`` is the pattern's index (phone: 0 international, 1-2 North American, 3 national)."""
+    pre = _PRECHECKS.get(name)
+    if pre is not None and not pre(mask):
+        return []
     spans = [(*m.span(), i) for i, pattern in enumerate(_NEEDS[name]) for m in pattern.finditer(mask)]
     if name == "phone" and "0" in text:
         spans += [(*m.span(), 3) for m in _NEED_PHONE_NATIONAL.finditer(text)]
