@@ -98,18 +98,25 @@ def iban_ok(compact: str) -> bool:
     return number.isdigit() and int(number) % 97 == 1
 
 
+# ISO 7064 mod 11,10: the next product from the current one and a digit
+_MOD11_10 = [[((d + p) % 10 or 10) * 2 % 11 for d in range(10)] for p in range(11)]
+
+
 def de_tax_id_ok(digits: str) -> bool:
     """German Steuer-ID: 11 digits, first not 0, in the first ten one digit occurs twice or three times and
     no other repeats, and the ISO 7064 mod 11,10 check digit."""
-    if len(digits) != 11 or digits[0] == "0" or not 8 <= len(set(digits[:10])) <= 9:
+    if len(digits) != 11 or digits[0] == "0":
         return False
-    counts = [digits[:10].count(d) for d in set(digits[:10])]
-    if sorted(c for c in counts if c > 1) not in ([2], [3]):
+    distinct = set(digits[:10])
+    # nine distinct digits: one occurs twice; eight: one three times, or two twice (not allowed)
+    if len(distinct) == 8:
+        if not any(digits[:10].count(d) == 3 for d in distinct):
+            return False
+    elif len(distinct) != 9:
         return False
     product = 10
     for ch in digits[:10]:
-        total = (int(ch) + product) % 10 or 10
-        product = total * 2 % 11
+        product = _MOD11_10[product][ord(ch) - 48]
     check = 11 - product
     return (0 if check == 10 else check) == int(digits[10])
 
@@ -308,7 +315,7 @@ def _find_ipv6(text: str, start: int, end: int) -> list[_Span]:
 # ' ' at C speed, and only runs of 15 or more are read by the secret regex ('.' is kept for JWTs).
 _RUN_CHARS = frozenset(_TOKEN_CHARS | {"."})
 _RUN_MASK = bytes(ord("a") if chr(i) in _RUN_CHARS else ord(" ") for i in range(256))
-_LONG_RUN = re.compile(rb"a{15,}")
+_LONG_RUN = re.compile(rb"aaaaaaaaaaaaaaa+")  # spelled out: the engine then skips to the literal
 
 
 # Every secret shape holds one of these substrings: without any, the secret regex cannot match.
@@ -488,8 +495,8 @@ _CLASS_MASK = bytes(
 )  # fmt: skip
 _NEEDS: dict[str, tuple[re.Pattern[bytes], ...]] = {
     "iban": (re.compile(rb"UU(?<![Ua#]UU)##"),),
-    "credit_card": (re.compile(rb"#(?<![#\-]#)(?:[ \-]?#){12}"),),
-    "us_ssn": (re.compile(rb"###(?<![#\-]###)(?:-##-| ## )####"),),
+    "credit_card": (re.compile(rb"#(?<![#\-]#)(?:[ \-]?#){12,18}(?!#)"),),
+    "us_ssn": (re.compile(rb"###(?<![#\-]###)(?:-##-| ## )####(?![#\-])"),),
     # look-aheads kept: a value's last digit or letter is at most 3 characters after a digit run, and a
     # window reaches 16 characters past its run, so the character after the value is inside the window too
     "de_tax_id": (re.compile(rb"##(?<![#\-]##)(?: ?###){3}(?![#\-])"),),
@@ -504,27 +511,61 @@ _NEEDS: dict[str, tuple[re.Pattern[bytes], ...]] = {
 }
 # Cheaper still (a translate and a substring test): with the separators a value may hold deleted from the
 # mask, its digits form one block of at least this length.
-_PRECHECKS: dict[str, Callable[[bytes], bool]] = {
-    "credit_card": lambda mask: b"#" * 13 in mask.translate(None, b" -"),
-    "de_tax_id": lambda mask: b"#" * 11 in mask.translate(None, b" "),
-    "fr_nir": lambda mask: any(
-        s in mask.translate(None, b" ") for s in (b"#" * 15, b"#U" + b"#" * 8, b"#a" + b"#" * 8)
+_PRECHECKS: dict[str, Callable[[bytes, bytes], bool]] = {  # (mask, mask without spaces)
+    "credit_card": lambda mask, _: b"#" * 13 in mask.translate(None, b" -"),
+    "de_tax_id": lambda _, nospace: b"#" * 11 in nospace,
+    # 15 digits, or the Corsican form: 8 digits after the department letter
+    "fr_nir": lambda _, nospace: (
+        b"#" * 8 in nospace and (b"#" * 15 in nospace or b"#U" + b"#" * 8 in nospace or b"#a" + b"#" * 8 in nospace)
     ),
-    "us_ssn": lambda mask: b"###-##-####" in mask or b"### ## ####" in mask,
+    "us_ssn": lambda mask, _: b"###-##-####" in mask or b"### ## ####" in mask,
 }
 # national phone numbers start with a 0, which the class mask does not keep: this one reads the text
 _NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-]\d{2,8}){1,4}")
 
 
-def _need_spans(name: str, text: str, mask: bytes) -> list[tuple[int, int, int]]:
+def _card_candidate_ok(value: str) -> bool:
+    if " " in value and "-" in value:
+        return False
+    digits = _digits(value)
+    return luhn_ok(digits) and any(lo <= int(digits[:n]) <= hi for n, lo, hi in _CARD_PREFIXES)
+
+
+def _ssn_candidate_ok(value: str) -> bool:
+    m = _SSN.fullmatch(value)
+    return m is not None and _ssn_ok(m)
+
+
+def _de_tax_candidate_ok(value: str) -> bool:
+    if value[0] == "0" or (" " in value and value.count(" ") != 3):
+        return False
+    return de_tax_id_ok(value.replace(" ", ""))
+
+
+# For these three the necessary pattern has the detector's own structure (digits as '#', both look-arounds:
+# the value ends on a digit of a run and a window reaches 16 characters past its run), and two values of
+# the detector cannot overlap except where the detector's own scan would also report only the first — so
+# the scan reports exactly the detector's candidates. If none passes the detector's check, it finds
+# nothing and its windows are not read (no window scan at all when no detector needs one).
+_CANDIDATE_OK: dict[str, Callable[[str], bool]] = {
+    "credit_card": _card_candidate_ok,
+    "us_ssn": _ssn_candidate_ok,
+    "de_tax_id": _de_tax_candidate_ok,
+}
+
+
+def _need_spans(name: str, text: str, mask: bytes, nospace: bytes) -> list[tuple[int, int, int]]:
     """``(start, end, part)`` of the necessary-condition matches of numeric detector ``name`` (empty: it
     cannot fire); ``part`` is the pattern's index (phone: 0 international, 1-2 North American, 3 national)."""
     pre = _PRECHECKS.get(name)
-    if pre is not None and not pre(mask):
+    if pre is not None and not pre(mask, nospace):
         return []
     spans = [(*m.span(), i) for i, pattern in enumerate(_NEEDS[name]) for m in pattern.finditer(mask)]
     if name == "phone" and "0" in text:
         spans += [(*m.span(), 3) for m in _NEED_PHONE_NATIONAL.finditer(text)]
+    ok = _CANDIDATE_OK.get(name)
+    if ok is not None and not any(ok(value) for value in {text[a:b] for a, b, _ in spans}):
+        return []
     return spans
 
 
@@ -586,6 +627,7 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
     mask = text.encode("ascii").translate(_CLASS_MASK) if text.isascii() else None
     # every numeric value holds at least 4 digits (a dotted quad) — the run scan needs as many
     few_digits = mask is not None and mask.count(b"#") < 4
+    nospace: bytes | None = None
     spans: list[tuple[int, int, int, str]] = []
     for name in names:
         det = DETECTORS[name]
@@ -596,7 +638,9 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
             # no later than it — or covers part of it). So w is skipped only if it cannot yield a value.
             if few_digits:
                 continue
-            need = _need_spans(name, text, mask) if mask is not None else None
+            if mask is not None and nospace is None:
+                nospace = mask.translate(None, b" ")
+            need = _need_spans(name, text, mask, nospace) if mask is not None and nospace is not None else None
             if need is not None and not need:
                 continue
             if windows is None:
