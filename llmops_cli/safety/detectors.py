@@ -247,25 +247,41 @@ def _phone_national_ok(m: _Match) -> bool:
     return 9 <= len(_digits(m.group())) <= 12
 
 
+def _iban_span(text: str, m: _Match) -> _Span | None:
+    s = m.group()
+    want = IBAN_LENGTHS.get(s[:2])
+    if want is None:
+        return None
+    # the candidate may run on into the next word: keep exactly the country's length of characters
+    end, kept = m.start(), 0
+    for i, ch in enumerate(s):
+        if ch != " ":
+            kept += 1
+        if kept == want:
+            end = m.start() + i + 1
+            break
+    at_word_end = end == len(text) or not text[end].isalnum()
+    if kept == want and at_word_end and iban_ok(text[m.start() : end].replace(" ", "")):
+        return (m.start(), end)
+    return None
+
+
 def _find_iban(text: str, start: int, stop: int) -> list[_Span]:
-    spans = []
-    for m in _IBAN.finditer(text, start, stop):
-        s = m.group()
-        want = IBAN_LENGTHS.get(s[:2])
-        if want is None:
+    return [span for m in _IBAN.finditer(text, start, stop) if (span := _iban_span(text, m)) is not None]
+
+
+def _anchored(regex: re.Pattern[str], text: str, starts: Iterable[int], stop: int) -> list[_Match]:
+    """What ``regex.finditer(text, min(starts), stop)`` yields when no match can start outside ``starts``:
+    a match tried at each start, skipping starts inside the previous match."""
+    out, last = [], -1
+    for p in sorted(starts):
+        if p < last:
             continue
-        # the candidate may run on into the next word: keep exactly the country's length of characters
-        end, kept = m.start(), 0
-        for i, ch in enumerate(s):
-            if ch != " ":
-                kept += 1
-            if kept == want:
-                end = m.start() + i + 1
-                break
-        at_word_end = end == len(text) or not text[end].isalnum()
-        if kept == want and at_word_end and iban_ok(text[m.start() : end].replace(" ", "")):
-            spans.append((m.start(), end))
-    return spans
+        m = regex.match(text, p, stop)
+        if m is not None:
+            out.append(m)
+            last = m.end()
+    return out
 
 
 def _find_phone(text: str, start: int, end: int) -> list[_Span]:
@@ -439,6 +455,8 @@ _ALL_NAMES = list(DETECTORS)
 _DIGIT_MASK = str.maketrans("0123456789AB", "############")  # A/B: Corsican NIR departments 2A/2B
 _NUMERIC_RUN = re.compile(r"#(?:(?:[ \-./()]{0,2}#){6,}|#{0,2}\.#{1,3}\.#{1,3}\.#)")
 _BEFORE, _AFTER = 16, 16
+_DIGIT_MASK_BYTES = bytes(ord("#") if chr(i) in "0123456789AB" else i for i in range(256))
+_NUMERIC_RUN_BYTES = re.compile(_NUMERIC_RUN.pattern.encode("ascii"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,10 +476,15 @@ def _numeric_windows(text: str) -> list[_Window]:
     spans: list[list[Any]] = []
     last: list[Any] | None = None
     n = len(text)
-    masked = text.translate(_DIGIT_MASK)
+    if text.isascii():  # the same scan on bytes: cheaper to mask and to search
+        bmasked = text.encode("ascii").translate(_DIGIT_MASK_BYTES)
+        runs = [(m.start(), m.end()) for m in _NUMERIC_RUN_BYTES.finditer(bmasked)]
+        masked = bmasked.decode("ascii")
+    else:
+        masked = text.translate(_DIGIT_MASK)
+        runs = [(m.start(), m.end()) for m in _NUMERIC_RUN.finditer(masked)]
     count = masked.count
-    for m in _NUMERIC_RUN.finditer(masked):
-        s, e = m.span()
+    for s, e in runs:
         digits = count("#", s, e)
         quad = e - s <= 15 and count(".", s, e) == 3
         start, end = (s - _BEFORE if s > _BEFORE else 0), (e + _AFTER if e + _AFTER < n else n)
@@ -569,15 +592,18 @@ def _need_spans(name: str, text: str, mask: bytes, nospace: bytes) -> list[tuple
     return spans
 
 
-def _find_phone_parts(text: str, start: int, end: int, parts: set[int]) -> list[_Span]:
-    """:func:`_find_phone` with only the sub-patterns whose necessary condition matched in the window."""
-    spans = []
-    if 0 in parts:
-        spans += [m.span() for m in _PHONE_INTL.finditer(text, start, end) if _phone_intl_ok(m)]
-    if 1 in parts or 2 in parts:
+def _find_phone_parts(text: str, start: int, end: int, need: list[tuple[int, int, int]]) -> list[_Span]:
+    """:func:`_find_phone` with only the sub-patterns whose necessary condition matched in the window; the
+    international and national ones tried only where their necessary match starts (their own start)."""
+    spans: list[_Span] = []
+    intl = [a for a, _, i in need if i == 0 and start <= a < end]
+    national = [a for a, _, i in need if i == 3 and start <= a < end]
+    if intl:
+        spans += [m.span() for m in _anchored(_PHONE_INTL, text, intl, end) if _phone_intl_ok(m)]
+    if any((i == 1 or i == 2) and a < end and b > start for a, b, i in need):
         spans += [m.span() for m in _PHONE_NANP.finditer(text, start, end)]
-    if 3 in parts:
-        spans += [m.span() for m in _PHONE_NATIONAL.finditer(text, start, end) if _phone_national_ok(m)]
+    if national:
+        spans += [m.span() for m in _anchored(_PHONE_NATIONAL, text, national, end) if _phone_national_ok(m)]
     return spans
 
 
@@ -653,11 +679,17 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
                     if det.shape is None or det.shape(w.masked):
                         found_set.update(det.find(text, w.start, w.end))
                     continue
-                parts = {i for a, b, i in need if a < w.end and b > w.start}
-                if not parts or (det.shape is not None and not det.shape(w.masked)):
+                if not any(a < w.end and b > w.start for a, b, _ in need):
+                    continue
+                if det.shape is not None and not det.shape(w.masked):
                     continue
                 if name == "phone":
-                    found_set.update(_find_phone_parts(text, w.start, w.end, parts))
+                    found_set.update(_find_phone_parts(text, w.start, w.end, need))
+                elif name == "iban":  # every IBAN starts where its necessary match does
+                    starts = [a for a, _, _ in need if w.start <= a < w.end]
+                    found_set.update(
+                        span for m in _anchored(_IBAN, text, starts, w.end) if (span := _iban_span(text, m)) is not None
+                    )
                 else:
                     found_set.update(det.find(text, w.start, w.end))
             found = sorted(found_set)
