@@ -577,15 +577,20 @@ _CANDIDATE_OK: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _need_spans(name: str, text: str, mask: bytes, nospace: bytes) -> list[tuple[int, int, int]]:
+def _need_spans(
+    name: str, text: str, mask: bytes, nospace: bytes, lo: int = 0, hi: int = -1
+) -> list[tuple[int, int, int]]:
     """``(start, end, part)`` of the necessary-condition matches of numeric detector ``name`` (empty: it
     cannot fire); ``part`` is the pattern's index (phone: 0 international, 1-2 North American, 3 national)."""
     pre = _PRECHECKS.get(name)
     if pre is not None and not pre(mask, nospace):
         return []
-    spans = [(*m.span(), i) for i, pattern in enumerate(_NEEDS[name]) for m in pattern.finditer(mask)]
+    # lo:hi, the digits' extent (2 characters before the first for a country code or a '+', 4 after the
+    # last for a DNI letter and the look-aheads): no match lies outside it, and look-behinds see before lo
+    hi = len(mask) if hi < 0 else hi
+    spans = [(*m.span(), i) for i, pattern in enumerate(_NEEDS[name]) for m in pattern.finditer(mask, lo, hi)]
     if name == "phone" and "0" in text:
-        spans += [(*m.span(), 3) for m in _NEED_PHONE_NATIONAL.finditer(text)]
+        spans += [(*m.span(), 3) for m in _NEED_PHONE_NATIONAL.finditer(text, lo, hi)]
     ok = _CANDIDATE_OK.get(name)
     if ok is not None and not any(ok(value) for value in {text[a:b] for a, b, _ in spans}):
         return []
@@ -653,6 +658,8 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
     mask = text.encode("ascii").translate(_CLASS_MASK) if text.isascii() else None
     # every numeric value holds at least 4 digits (a dotted quad) — the run scan needs as many
     few_digits = mask is not None and mask.count(b"#") < 4
+    lo = max(0, mask.find(b"#") - 2) if mask is not None else 0
+    hi = min(len(text), mask.rfind(b"#") + 5) if mask is not None else len(text)
     nospace: bytes | None = None
     spans: list[tuple[int, int, int, str]] = []
     for name in names:
@@ -666,7 +673,7 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
                 continue
             if mask is not None and nospace is None:
                 nospace = mask.translate(None, b" ")
-            need = _need_spans(name, text, mask, nospace) if mask is not None and nospace is not None else None
+            need = _need_spans(name, text, mask, nospace, lo, hi) if mask is not None and nospace is not None else None
             if need is not None and not need:
                 continue
             if windows is None:
