@@ -12,10 +12,41 @@ import pytest
 from llmops_cli.safety import detectors as fast
 from tests.support import pii_reference as ref
 
-WORDS = (
-    "the order was shipped on and your refund of EUR will arrive within business days please contact "
-    "support if tracking number does not update version fixes this call me at or IBAN card"
-).split()
+WORDS = [
+    "the",
+    "order",
+    "was",
+    "shipped",
+    "on",
+    "and",
+    "your",
+    "refund",
+    "of",
+    "EUR",
+    "will",
+    "arrive",
+    "within",
+    "business",
+    "days",
+    "please",
+    "contact",
+    "support",
+    "if",
+    "tracking",
+    "number",
+    "does",
+    "not",
+    "update",
+    "version",
+    "fixes",
+    "this",
+    "call",
+    "me",
+    "at",
+    "or",
+    "IBAN",
+    "card",
+]
 NUMERIC = [
     "2024-03-15", "49.99", "5", "1Z999AA10123456784", "2.3.1", "10:30", "#48213", "1 234 567", "0800",
     "+49", "(415)", "555-0132", "030", "12345678", "2A", "DE89", "192.168.0.1", "::1", "fe80::1", "X1234567L",
@@ -40,9 +71,9 @@ def _text(rng: random.Random, kind: str) -> str:
     parts = []
     for _ in range(rng.randint(5, 120)):
         r = rng.random()
-        if kind == "dense" and r < 0.5 or kind == "mixed" and r < 0.2:
+        if (kind == "dense" and r < 0.5) or (kind == "mixed" and r < 0.2):
             parts.append(rng.choice(NUMERIC) if rng.random() < 0.6 else _random_digits(rng))
-        elif kind == "pii" and r < 0.3 or kind == "mixed" and r < 0.3:
+        elif (kind == "pii" and r < 0.3) or (kind == "mixed" and r < 0.3):
             parts.append(rng.choice(PII))
         elif kind == "chars":
             parts.append("".join(rng.choice("0123456789 -./()+:@AZaBz_#") for _ in range(rng.randint(1, 30))))
@@ -73,38 +104,44 @@ def test_the_reference_finds_what_the_random_texts_hold() -> None:
     assert seen == set(fast.DETECTORS)
 
 
-def _cpu(fn: object, text: str) -> float:
+def _cpu(text: str, runs: int = 1) -> float:
     best = float("inf")
-    for _ in range(3):
+    for _ in range(runs):
         t0 = time.process_time()
-        fn(text)  # type: ignore[operator]
+        fast.find_pii(text)
         best = min(best, time.process_time() - t0)
     return best
 
 
-@pytest.mark.parametrize(
-    "hostile",
-    [
-        "1" * 1_000_000,
-        "@" * 1_000_000,
-        "1 " * 500_000,
-        "1-" * 500_000,
-        ". " * 500_000,
-        "-" * 1_000_000,
-        "(" * 1_000_000,
-        "1." * 500_000,
-        "AA11" * 250_000,
-        "+1" * 500_000,
-        "_" * 1_000_000,
-    ],
-    ids=lambda s: repr(s[:4]),
-)
-def test_hostile_megabyte_is_linear(hostile: str) -> None:
-    """1 MB of one hostile shape costs at most a bounded multiple of 1 MB of digit-dense prose, and 1 MB
-    costs about 10× 100 KB of the same (linear, not quadratic) — ratios, not wall-clock limits."""
+@pytest.fixture(scope="module")
+def dense_megabyte_cpu() -> float:
+    """CPU time of 1 MB of number-dense prose: the yardstick the hostile inputs are measured against."""
     prose = ("refund of 49.99 on 2024-03-15 for order 1Z999AA10123456784, version 2.3.1 " * 20_000)[:1_000_000]
-    base = _cpu(fast.find_pii, prose)
-    big = _cpu(fast.find_pii, hostile)
-    small = _cpu(fast.find_pii, hostile[:100_000])
-    assert big <= 20 * base + 0.05, (big, base)
+    return _cpu(prose, runs=2)
+
+
+HOSTILE = {
+    "digits": "1" * 1_000_000,
+    "at-signs": "@" * 1_000_000,
+    "digit-space": "1 " * 500_000,
+    "digit-hyphen": "1-" * 500_000,
+    "dot-space": ". " * 500_000,
+    "hyphens": "-" * 1_000_000,
+    "parens": "(" * 1_000_000,
+    "dotted": "1." * 500_000,
+    "iban-like": "AA11" * 250_000,
+    "plus-digit": "+1" * 500_000,
+    "underscores": "_" * 1_000_000,
+    "token-run": "a" * 1_000_000,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_megabyte_is_linear(name: str, dense_megabyte_cpu: float) -> None:
+    """1 MB of one hostile shape costs a bounded multiple of 1 MB of number-dense prose, and about 10x what
+    100 KB of the same costs (linear, not quadratic): ratios of CPU time, not wall-clock limits."""
+    text = HOSTILE[name]
+    big = _cpu(text)
+    small = _cpu(text[:100_000], runs=3)
+    assert big <= 40 * dense_megabyte_cpu + 0.05, (big, dense_megabyte_cpu)
     assert big <= 30 * small + 0.05, (big, small)

@@ -1,4 +1,7 @@
-"""Named PII and secret detectors: a bounded regex finds candidates, a checksum or rule confirms them.
+"""Frozen reference for tests/test_safety_detectors_differential.py: the PII pipeline as it was before the
+necessary-condition prefilters (one window scan per numeric detector). Do not optimise this file.
+
+The original module docstring follows.
 
 ==============  ==========================================================================================
 detector        what it finds (and how a candidate is confirmed)
