@@ -66,7 +66,24 @@ def number_dense_distinct() -> str:
     """Number-dense like :func:`number_dense`, but every date, amount and tracking number is different (no
     value repeats within the text, so no check is shared)."""
     rng = random.Random(2)
-    words = "the order was shipped on and your refund of EUR will arrive within business days please".split()
+    words = [
+        "the",
+        "order",
+        "was",
+        "shipped",
+        "on",
+        "and",
+        "your",
+        "refund",
+        "of",
+        "EUR",
+        "will",
+        "arrive",
+        "within",
+        "business",
+        "days",
+        "please",
+    ]
     out: list[str] = []
     while sum(len(w) + 1 for w in out) < 2100:
         r = rng.random()
