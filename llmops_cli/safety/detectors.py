@@ -534,14 +534,14 @@ _NEEDS: dict[str, tuple[re.Pattern[bytes], ...]] = {
 }
 # Cheaper still (a translate and a substring test): with the separators a value may hold deleted from the
 # mask, its digits form one block of at least this length.
-_PRECHECKS: dict[str, Callable[[bytes, bytes], bool]] = {  # (mask, mask without spaces)
-    "credit_card": lambda mask, _: b"#" * 13 in mask.translate(None, b" -"),
+_PRECHECKS: dict[str, Callable[[bytes, bytes], bool]] = {  # (the digits' extent of the mask, same without spaces)
+    "credit_card": lambda region, _: b"#" * 13 in region.translate(None, b" -"),
     "de_tax_id": lambda _, nospace: b"#" * 11 in nospace,
     # 15 digits, or the Corsican form: 8 digits after the department letter
     "fr_nir": lambda _, nospace: (
         b"#" * 8 in nospace and (b"#" * 15 in nospace or b"#U" + b"#" * 8 in nospace or b"#a" + b"#" * 8 in nospace)
     ),
-    "us_ssn": lambda mask, _: b"###-##-####" in mask or b"### ## ####" in mask,
+    "us_ssn": lambda region, _: b"###-##-####" in region or b"### ## ####" in region,
 }
 # national phone numbers start with a 0, which the class mask does not keep: this one reads the text
 _NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-]\d{2,8}){1,4}")
@@ -550,8 +550,12 @@ _NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-
 def _card_candidate_ok(value: str) -> bool:
     if " " in value and "-" in value:
         return False
-    digits = _digits(value)
-    return luhn_ok(digits) and any(lo <= int(digits[:n]) <= hi for n, lo, hi in _CARD_PREFIXES)
+    digits = _digits(value)  # ASCII digits here (the prefilters run on ASCII text only)
+    total = sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2].translate(_LUHN_DOUBLED)))
+    return total % 10 == 0 and any(lo <= int(digits[:n]) <= hi for n, lo, hi in _CARD_PREFIXES)
+
+
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")  # a doubled Luhn digit, its digits summed
 
 
 def _ssn_candidate_ok(value: str) -> bool:
@@ -583,7 +587,7 @@ def _need_spans(
     """``(start, end, part)`` of the necessary-condition matches of numeric detector ``name`` (empty: it
     cannot fire); ``part`` is the pattern's index (phone: 0 international, 1-2 North American, 3 national)."""
     pre = _PRECHECKS.get(name)
-    if pre is not None and not pre(mask, nospace):
+    if pre is not None and not pre(mask[lo:hi] if hi >= 0 else mask[lo:], nospace):
         return []
     # lo:hi, the digits' extent (2 characters before the first for a country code or a '+', 4 after the
     # last for a DNI letter and the look-aheads): no match lies outside it, and look-behinds see before lo
@@ -672,7 +676,7 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
             if few_digits:
                 continue
             if mask is not None and nospace is None:
-                nospace = mask.translate(None, b" ")
+                nospace = mask[lo:hi].translate(None, b" ")
             need = _need_spans(name, text, mask, nospace, lo, hi) if mask is not None and nospace is not None else None
             if need is not None and not need:
                 continue
