@@ -6,7 +6,8 @@ Measures ``GuardSet.check_output`` — what ``Prompt.complete()`` adds after the
 
 * ``pii``: all eleven detectors (redact), on a 2,048-character support answer without PII (the common case),
   the same answer with an e-mail, a phone number and an IBAN in it, and a number-dense text (dates, amounts,
-  tracking numbers in every sentence: the numeric detectors' worst ordinary case);
+  tracking numbers in every sentence: the numeric detectors' worst ordinary case), once as it repeats its
+  vocabulary and once with every date, amount and tracking number different;
 * ``pii + refusal + max_size``: the usual output stack;
 * ``json_schema``: a 2 KB JSON reply against a small schema.
 
@@ -61,6 +62,42 @@ def number_dense() -> str:
     return " ".join(rng.choice(words) for _ in range(500))[:2048]
 
 
+def number_dense_distinct() -> str:
+    """Number-dense like :func:`number_dense`, but every date, amount and tracking number is different (no
+    value repeats within the text, so no check is shared)."""
+    rng = random.Random(2)
+    words = [
+        "the",
+        "order",
+        "was",
+        "shipped",
+        "on",
+        "and",
+        "your",
+        "refund",
+        "of",
+        "EUR",
+        "will",
+        "arrive",
+        "within",
+        "business",
+        "days",
+        "please",
+    ]
+    out: list[str] = []
+    while sum(len(w) + 1 for w in out) < 2100:
+        r = rng.random()
+        if r < 0.15:
+            out.append(f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+        elif r < 0.3:
+            out.append(f"{rng.randint(1, 999)}.{rng.randint(0, 99):02d}")
+        elif r < 0.4:
+            out.append(f"1Z{rng.randint(100, 999)}AA{rng.randint(10**10, 10**11 - 1)}")
+        else:
+            out.append(rng.choice(words))
+    return " ".join(out)[:2048]
+
+
 TIMER = time.process_time  # CPU time of this process: on a shared machine, waiting for a core is not overhead
 
 
@@ -85,6 +122,7 @@ def main() -> None:
         ("pii (11 detectors), 2 KB answer, no PII", pii_all, text_2kb(PROSE)),
         ("pii (11 detectors), 2 KB answer with e-mail, phone, IBAN", pii_all, with_pii()),
         ("pii (11 detectors), 2 KB number-dense text", pii_all, number_dense()),
+        ("pii (11 detectors), 2 KB number-dense, no value repeated", pii_all, number_dense_distinct()),
         ("pii + refusal + max_size, 2 KB answer", stack, text_2kb(PROSE)),
         ("json_schema, 2 KB JSON reply", schema, doc),
     ]

@@ -98,18 +98,25 @@ def iban_ok(compact: str) -> bool:
     return number.isdigit() and int(number) % 97 == 1
 
 
+# ISO 7064 mod 11,10: the next product from the current one and a digit
+_MOD11_10 = [[((d + p) % 10 or 10) * 2 % 11 for d in range(10)] for p in range(11)]
+
+
 def de_tax_id_ok(digits: str) -> bool:
     """German Steuer-ID: 11 digits, first not 0, in the first ten one digit occurs twice or three times and
     no other repeats, and the ISO 7064 mod 11,10 check digit."""
     if len(digits) != 11 or digits[0] == "0":
         return False
-    counts = [digits[:10].count(d) for d in set(digits[:10])]
-    if sorted(c for c in counts if c > 1) not in ([2], [3]):
+    distinct = set(digits[:10])
+    # nine distinct digits: one occurs twice; eight: one three times, or two twice (not allowed)
+    if len(distinct) == 8:
+        if not any(digits[:10].count(d) == 3 for d in distinct):
+            return False
+    elif len(distinct) != 9:
         return False
     product = 10
     for ch in digits[:10]:
-        total = (int(ch) + product) % 10 or 10
-        product = total * 2 % 11
+        product = _MOD11_10[product][ord(ch) - 48]
     check = 11 - product
     return (0 if check == 10 else check) == int(digits[10])
 
@@ -240,25 +247,41 @@ def _phone_national_ok(m: _Match) -> bool:
     return 9 <= len(_digits(m.group())) <= 12
 
 
+def _iban_span(text: str, m: _Match) -> _Span | None:
+    s = m.group()
+    want = IBAN_LENGTHS.get(s[:2])
+    if want is None:
+        return None
+    # the candidate may run on into the next word: keep exactly the country's length of characters
+    end, kept = m.start(), 0
+    for i, ch in enumerate(s):
+        if ch != " ":
+            kept += 1
+        if kept == want:
+            end = m.start() + i + 1
+            break
+    at_word_end = end == len(text) or not text[end].isalnum()
+    if kept == want and at_word_end and iban_ok(text[m.start() : end].replace(" ", "")):
+        return (m.start(), end)
+    return None
+
+
 def _find_iban(text: str, start: int, stop: int) -> list[_Span]:
-    spans = []
-    for m in _IBAN.finditer(text, start, stop):
-        s = m.group()
-        want = IBAN_LENGTHS.get(s[:2])
-        if want is None:
+    return [span for m in _IBAN.finditer(text, start, stop) if (span := _iban_span(text, m)) is not None]
+
+
+def _anchored(regex: re.Pattern[str], text: str, starts: Iterable[int], stop: int) -> list[_Match]:
+    """What ``regex.finditer(text, min(starts), stop)`` yields when no match can start outside ``starts``:
+    a match tried at each start, skipping starts inside the previous match."""
+    out, last = [], -1
+    for p in sorted(starts):
+        if p < last:
             continue
-        # the candidate may run on into the next word: keep exactly the country's length of characters
-        end, kept = m.start(), 0
-        for i, ch in enumerate(s):
-            if ch != " ":
-                kept += 1
-            if kept == want:
-                end = m.start() + i + 1
-                break
-        at_word_end = end == len(text) or not text[end].isalnum()
-        if kept == want and at_word_end and iban_ok(text[m.start() : end].replace(" ", "")):
-            spans.append((m.start(), end))
-    return spans
+        m = regex.match(text, p, stop)
+        if m is not None:
+            out.append(m)
+            last = m.end()
+    return out
 
 
 def _find_phone(text: str, start: int, end: int) -> list[_Span]:
@@ -308,7 +331,11 @@ def _find_ipv6(text: str, start: int, end: int) -> list[_Span]:
 # ' ' at C speed, and only runs of 15 or more are read by the secret regex ('.' is kept for JWTs).
 _RUN_CHARS = frozenset(_TOKEN_CHARS | {"."})
 _RUN_MASK = bytes(ord("a") if chr(i) in _RUN_CHARS else ord(" ") for i in range(256))
-_LONG_RUN = re.compile(rb"a{15,}")
+_LONG_RUN = re.compile(rb"aaaaaaaaaaaaaaa+")  # spelled out: the engine then skips to the literal
+
+
+# Every secret shape holds one of these substrings: without any, the secret regex cannot match.
+_SECRET_MARKERS = ("_", "AKIA", "ASIA", "glpat-", "xox", "sk-", "AIza", "eyJ")
 
 
 def _find_secret(text: str, start: int, end: int) -> list[_Span]:
@@ -325,6 +352,10 @@ def _find_secret(text: str, start: int, end: int) -> list[_Span]:
             pos = at + len(token)
             if len(token) >= 15:
                 runs.append((at, pos))
+    # every shape holds a marker inside its run: a text whose runs hold none cannot have a secret
+    joined = " ".join([text[rs:re_] for rs, re_ in runs])
+    if not any(marker in joined for marker in _SECRET_MARKERS):
+        return spans
     for rs, re_ in runs:
         spans += [
             m.span()
@@ -414,6 +445,7 @@ DETECTORS: dict[str, Detector] = {
     )
 }
 _PRIORITY = {name: i for i, name in enumerate(DETECTORS)}
+_ALL_NAMES = list(DETECTORS)
 
 # Every numeric detector's value holds a run of at least 7 digits (single separators allowed: spaces, hyphens,
 # dots, slashes, parentheses; A and B count as digits for the Corsican NIR departments 2A/2B) or is a dotted
@@ -423,6 +455,8 @@ _PRIORITY = {name: i for i, name in enumerate(DETECTORS)}
 _DIGIT_MASK = str.maketrans("0123456789AB", "############")  # A/B: Corsican NIR departments 2A/2B
 _NUMERIC_RUN = re.compile(r"#(?:(?:[ \-./()]{0,2}#){6,}|#{0,2}\.#{1,3}\.#{1,3}\.#)")
 _BEFORE, _AFTER = 16, 16
+_DIGIT_MASK_BYTES = bytes(ord("#") if chr(i) in "0123456789AB" else i for i in range(256))
+_NUMERIC_RUN_BYTES = re.compile(_NUMERIC_RUN.pattern.encode("ascii"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,18 +474,146 @@ def _numeric_windows(text: str) -> list[_Window]:
     if len(text) < 7:
         return []
     spans: list[list[Any]] = []
+    last: list[Any] | None = None
     n = len(text)
-    masked = text.translate(_DIGIT_MASK)
-    for m in _NUMERIC_RUN.finditer(masked):
-        run = m.group()
-        quad = run.count(".") == 3 and len(run) <= 15
-        start, end, digits = max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER), run.count("#")
-        if spans and start <= spans[-1][1]:
-            last = spans[-1]
-            last[1], last[2], last[3] = end, max(last[2], digits), last[3] or quad
+    if text.isascii():  # the same scan on bytes: cheaper to mask and to search
+        bmasked = text.encode("ascii").translate(_DIGIT_MASK_BYTES)
+        runs = [(m.start(), m.end()) for m in _NUMERIC_RUN_BYTES.finditer(bmasked)]
+        masked = bmasked.decode("ascii")
+    else:
+        masked = text.translate(_DIGIT_MASK)
+        runs = [(m.start(), m.end()) for m in _NUMERIC_RUN.finditer(masked)]
+    count = masked.count
+    for s, e in runs:
+        digits = count("#", s, e)
+        quad = e - s <= 15 and count(".", s, e) == 3
+        start, end = (s - _BEFORE if s > _BEFORE else 0), (e + _AFTER if e + _AFTER < n else n)
+        if last is not None and start <= last[1]:
+            last[1] = end
+            if digits > last[2]:
+                last[2] = digits
+            if quad:
+                last[3] = True
         else:
-            spans.append([start, end, digits, quad])
+            last = [start, end, digits, quad]
+            spans.append(last)
     return [_Window(a, b, d, q, masked[a:b]) for a, b, d, q in spans]
+
+
+# Necessary conditions, one C-speed scan each: every value a numeric detector confirms contains a match of
+# one of its patterns below, run over the text's *class mask* (ASCII digits -> '#', A-Z -> 'U', a-z -> 'a',
+# '_' and the separators " -./()+:@" kept, anything else -> ','; same positions as the text). Each pattern is
+# the detector's own regex with the digit values, the checksums and the trailing look-ahead left out, and
+# the leading look-behind moved behind a literal, so the regex engine skips to that literal at C speed. A
+# detector then reads only the windows that such a match overlaps (see find_pii for why that is exact); a
+# detector without any match is not run at all. Non-ASCII text (where \d and \w also match non-ASCII
+# characters) takes the plain window path.
+_CLASS_MASK = bytes(
+    ord("#") if chr(i).isdigit() and i < 128
+    else ord("U") if "A" <= chr(i) <= "Z"
+    else ord("a") if "a" <= chr(i) <= "z"
+    else i if chr(i) in "_ -./()+:@"
+    else ord(",")
+    for i in range(256)
+)  # fmt: skip
+_NEEDS: dict[str, tuple[re.Pattern[bytes], ...]] = {
+    "iban": (re.compile(rb"UU(?<![Ua#]UU)##"),),
+    "credit_card": (re.compile(rb"#(?<![#\-]#)(?:[ \-]?#){12,18}(?!#)"),),
+    "us_ssn": (re.compile(rb"###(?<![#\-]###)(?:-##-| ## )####(?![#\-])"),),
+    # look-aheads kept: a value's last digit or letter is at most 3 characters after a digit run, and a
+    # window reaches 16 characters past its run, so the character after the value is inside the window too
+    "de_tax_id": (re.compile(rb"##(?<![#\-]##)(?: ?###){3}(?![#\-])"),),
+    "es_dni": (re.compile(rb"#######[ \-]?[Ua](?![Ua#_])"),),
+    "fr_nir": (re.compile(rb"#(?<![Ua#_]#) ?## ?## ?(?:##|#[Ua]) ?### ?### ?##"),),
+    "ipv4": (re.compile(rb"\.##?#?\.##?#?\.#"),),
+    "phone": (
+        re.compile(rb"\+#"),
+        re.compile(rb"\(###\) ?###[ .\-]####"),
+        re.compile(rb"###[ .\-]###[ .\-]####"),
+    ),
+}
+# Cheaper still (a translate and a substring test): with the separators a value may hold deleted from the
+# mask, its digits form one block of at least this length.
+_PRECHECKS: dict[str, Callable[[bytes, bytes], bool]] = {  # (the digits' extent of the mask, same without spaces)
+    "credit_card": lambda region, _: b"#" * 13 in region.translate(None, b" -"),
+    "de_tax_id": lambda _, nospace: b"#" * 11 in nospace,
+    # 15 digits, or the Corsican form: 8 digits after the department letter
+    "fr_nir": lambda _, nospace: (
+        b"#" * 8 in nospace and (b"#" * 15 in nospace or b"#U" + b"#" * 8 in nospace or b"#a" + b"#" * 8 in nospace)
+    ),
+    "us_ssn": lambda region, _: b"###-##-####" in region or b"### ## ####" in region,
+}
+# national phone numbers start with a 0, which the class mask does not keep: this one reads the text
+_NEED_PHONE_NATIONAL = re.compile(r"0(?<![\w+\-./]0)(?<!\d[ \-]0)\d{1,4}(?:[ /\-]\d{2,8}){1,4}")
+
+
+def _card_candidate_ok(value: str) -> bool:
+    if " " in value and "-" in value:
+        return False
+    digits = _digits(value)  # ASCII digits here (the prefilters run on ASCII text only)
+    total = sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2].translate(_LUHN_DOUBLED)))
+    return total % 10 == 0 and any(lo <= int(digits[:n]) <= hi for n, lo, hi in _CARD_PREFIXES)
+
+
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")  # a doubled Luhn digit, its digits summed
+
+
+def _ssn_candidate_ok(value: str) -> bool:
+    m = _SSN.fullmatch(value)
+    return m is not None and _ssn_ok(m)
+
+
+def _de_tax_candidate_ok(value: str) -> bool:
+    if value[0] == "0" or (" " in value and value.count(" ") != 3):
+        return False
+    return de_tax_id_ok(value.replace(" ", ""))
+
+
+# For these three the necessary pattern has the detector's own structure (digits as '#', both look-arounds:
+# the value ends on a digit of a run and a window reaches 16 characters past its run), and two values of
+# the detector cannot overlap except where the detector's own scan would also report only the first — so
+# the scan reports exactly the detector's candidates. If none passes the detector's check, it finds
+# nothing and its windows are not read (no window scan at all when no detector needs one).
+_CANDIDATE_OK: dict[str, Callable[[str], bool]] = {
+    "credit_card": _card_candidate_ok,
+    "us_ssn": _ssn_candidate_ok,
+    "de_tax_id": _de_tax_candidate_ok,
+}
+
+
+def _need_spans(
+    name: str, text: str, mask: bytes, nospace: bytes, lo: int = 0, hi: int = -1
+) -> list[tuple[int, int, int]]:
+    """``(start, end, part)`` of the necessary-condition matches of numeric detector ``name`` (empty: it
+    cannot fire); ``part`` is the pattern's index (phone: 0 international, 1-2 North American, 3 national)."""
+    pre = _PRECHECKS.get(name)
+    if pre is not None and not pre(mask[lo:hi] if hi >= 0 else mask[lo:], nospace):
+        return []
+    # lo:hi, the digits' extent (2 characters before the first for a country code or a '+', 4 after the
+    # last for a DNI letter and the look-aheads): no match lies outside it, and look-behinds see before lo
+    hi = len(mask) if hi < 0 else hi
+    spans = [(*m.span(), i) for i, pattern in enumerate(_NEEDS[name]) for m in pattern.finditer(mask, lo, hi)]
+    if name == "phone" and "0" in text:
+        spans += [(*m.span(), 3) for m in _NEED_PHONE_NATIONAL.finditer(text, lo, hi)]
+    ok = _CANDIDATE_OK.get(name)
+    if ok is not None and not any(ok(value) for value in {text[a:b] for a, b, _ in spans}):
+        return []
+    return spans
+
+
+def _find_phone_parts(text: str, start: int, end: int, need: list[tuple[int, int, int]]) -> list[_Span]:
+    """:func:`_find_phone` with only the sub-patterns whose necessary condition matched in the window; the
+    international and national ones tried only where their necessary match starts (their own start)."""
+    spans: list[_Span] = []
+    intl = [a for a, _, i in need if i == 0 and start <= a < end]
+    national = [a for a, _, i in need if i == 3 and start <= a < end]
+    if intl:
+        spans += [m.span() for m in _anchored(_PHONE_INTL, text, intl, end) if _phone_intl_ok(m)]
+    if any((i == 1 or i == 2) and a < end and b > start for a, b, i in need):
+        spans += [m.span() for m in _PHONE_NANP.finditer(text, start, end)]
+    if national:
+        spans += [m.span() for m in _anchored(_PHONE_NATIONAL, text, national, end) if _phone_national_ok(m)]
+    return spans
 
 
 def detector_names() -> list[str]:
@@ -495,23 +657,53 @@ def find_pii(text: str, detectors: Sequence[str] | None = None, allow: Iterable[
     with :func:`normalize_value`), or an e-mail at an allowed ``@domain``, is left out."""
     if len(text) > MAX_SCAN_CHARS:
         text = text[:MAX_SCAN_CHARS]
-    names = list(DETECTORS) if detectors is None else sorted(set(detectors), key=_PRIORITY.__getitem__)
+    names = _ALL_NAMES if detectors is None else sorted(set(detectors), key=_PRIORITY.__getitem__)
     windows: list[_Window] | None = None
+    mask = text.encode("ascii").translate(_CLASS_MASK) if text.isascii() else None
+    # every numeric value holds at least 4 digits (a dotted quad) — the run scan needs as many
+    few_digits = mask is not None and mask.count(b"#") < 4
+    lo = max(0, mask.find(b"#") - 2) if mask is not None else 0
+    hi = min(len(text), mask.rfind(b"#") + 5) if mask is not None else len(text)
+    nospace: bytes | None = None
     spans: list[tuple[int, int, int, str]] = []
     for name in names:
         det = DETECTORS[name]
         if det.min_digits or det.dotted_quad:
+            # Exact: a value the detector confirms in window w lies inside w and holds a match of one of its
+            # necessary patterns; finditer reports, for every such match, one that overlaps it (a reported
+            # match starting earlier either ends before it — then the scan goes on and reports one starting
+            # no later than it — or covers part of it). So w is skipped only if it cannot yield a value.
+            if few_digits:
+                continue
+            if mask is not None and nospace is None:
+                nospace = mask[lo:hi].translate(None, b" ")
+            need = _need_spans(name, text, mask, nospace, lo, hi) if mask is not None and nospace is not None else None
+            if need is not None and not need:
+                continue
             if windows is None:
                 windows = _numeric_windows(text)
-            found = sorted(
-                {
-                    span
-                    for w in windows
-                    if ((det.min_digits and w.digits >= det.min_digits) or (det.dotted_quad and w.quad))
-                    and (det.shape is None or det.shape(w.masked))
-                    for span in det.find(text, w.start, w.end)
-                }
-            )
+            found_set: set[_Span] = set()
+            for w in windows:
+                if not ((det.min_digits and w.digits >= det.min_digits) or (det.dotted_quad and w.quad)):
+                    continue
+                if need is None:
+                    if det.shape is None or det.shape(w.masked):
+                        found_set.update(det.find(text, w.start, w.end))
+                    continue
+                if not any(a < w.end and b > w.start for a, b, _ in need):
+                    continue
+                if det.shape is not None and not det.shape(w.masked):
+                    continue
+                if name == "phone":
+                    found_set.update(_find_phone_parts(text, w.start, w.end, need))
+                elif name == "iban":  # every IBAN starts where its necessary match does
+                    starts = [a for a, _, _ in need if w.start <= a < w.end]
+                    found_set.update(
+                        span for m in _anchored(_IBAN, text, starts, w.end) if (span := _iban_span(text, m)) is not None
+                    )
+                else:
+                    found_set.update(det.find(text, w.start, w.end))
+            found = sorted(found_set)
         else:
             found = det.find(text, 0, len(text))
         spans += [(_PRIORITY[name], start, end, name) for start, end in found]
