@@ -118,7 +118,7 @@ def randomised_mcnemar_p(b: int, c: int, key: float) -> float:
         return 1.0
     above = binom_sf(b + 1, m, 0.5)
     at = math.comb(m, b) / 2**m
-    return max(0.5**m, above + key * at)
+    return float(max(0.5**m, above + key * at))
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -196,7 +196,7 @@ def randomised_sign_flip_p(diffs: Sequence[float]) -> float:
     right = sorted(_subset_sums(vals[m // 2 :]))
     below = sum(bisect_left(right, observed - tol - a) for a in left)
     upto = sum(bisect_right(right, observed + tol - a) for a in left)
-    return max(0.5**m, (below + tie_key(diffs) * (upto - below)) / 2**m)
+    return float(max(0.5**m, (below + tie_key(diffs) * (upto - below)) / 2**m))
 
 
 def _mean(xs: Sequence[float]) -> float:
