@@ -7,7 +7,10 @@ with the pure-Python implementation (before SciPy): ``python -m tests.support.st
 (the paired t beyond 22 non-zero differences became the Monte-Carlo sign-flip test, the MDE that of the
 deciding test): the ``paired_test`` and ``compare`` entries were re-recorded then (no state of the grid
 changed), the distributions are still the pure-Python ones; the simulation fixture was re-recorded with the
-extended simulation.
+extended simulation. The randomised exact tests (the tie with the data broken by a key derived from it,
+``tests/test_gate_randomised.py``) changed the small-sample p-values and MDEs on purpose: both fixtures'
+test outputs were re-recorded again (``python -m tests.support.stats_reference``, keeping the recorded
+distributions; the simulation command above).
 """
 
 from __future__ import annotations

@@ -13,13 +13,13 @@ power is ``Φ(√n·δ/s − c·√(1 + f·δ²/s²))`` and the MDE solves
 is the same test); in the clustered test the variance of the cases in clusters of ≥ 2 is centred, so only the
 share of cases alone in their cluster keeps the ``δ²``: ``f`` = that share.
 
-Small suites are decided by exact tests whose attainable levels are discrete: ``a`` is the largest p-value
-≤ the level that the exact test can produce on the observed ``|d_i|`` (counted exactly on their integer
-lattice: judge scores are multiples of 1/(4·K·R)). A 12-discordant-pair McNemar test at α = 0.05 is
-planned at its real level 0.019, not at 0.05 — with the uncentred variance, the reasons the former
-t-quantile MDE over-stated small suites' power (71% instead of 80% at n = 20, K = 1). The Monte-Carlo test
-breaks ties at random, so every level is attainable. ``bench/gate_simulation.py`` measures the power at the
-printed MDE.
+Small suites are decided by exact tests whose plain versions have discrete levels: a 12-discordant-pair
+McNemar test at α = 0.05 really tests at 0.019 — with the uncentred variance, the reasons the former
+t-quantile MDE over-stated small suites' power (71% instead of 80% at n = 20, K = 1). The gate breaks the
+tie with the data at random (randomised exact tests, the randomisation seeded from the data), so every level
+down to the smallest attainable p-value ``2^-m`` is attainable and the MDE is computed at α itself;
+:func:`attainable_level` still gives the plain test's level (``PowerModel.randomised`` False).
+``bench/gate_simulation.py`` measures the power at the printed MDE.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ class PowerModel:
     magnitudes: tuple[tuple[float, int], ...] | None = None
     """The distinct non-zero ``|d_i|`` and how often each occurs: the attainable levels of the sign-flip
     distribution of ``Σ d_i`` are discrete when they sit on a lattice (None: treat the level as attainable)."""
+    randomised: bool = False
+    """The exact test breaks the tie with the data at random (:func:`llmops_cli.gate.randomisation.tie_key`):
+    every level down to ``2^-m`` is attainable (``m``: the non-zero differences), none below."""
 
 
 def attainable_level(magnitudes: Sequence[float], level: float) -> float:
@@ -103,7 +106,12 @@ def mde(model: PowerModel, level: float, power: float) -> float | None:
     n, sd, f = model.n, model.sd, model.uncentred
     if n < 2 or not sd > 0:
         return None
-    level_used = _level_of(model.magnitudes, level) if model.magnitudes is not None else level
+    if model.magnitudes is None:
+        level_used = level
+    elif model.randomised:
+        level_used = level if 0.5 ** sum(r for _, r in model.magnitudes) <= level else 0.0
+    else:
+        level_used = _level_of(model.magnitudes, level)
     if level_used <= 0:
         return None
     c, zb = _Z.inv_cdf(1.0 - level_used), _Z.inv_cdf(power)

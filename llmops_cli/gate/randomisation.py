@@ -22,8 +22,10 @@ Ties: judge scores sit on a lattice (multiples of 1/(4·K·R)), so many flips gi
 Counting every tie as "at least as extreme" makes the test conservative — about 3.7% instead of 5% at K = 1,
 n = 50, costing 4–6 points of power against an oracle. Ties are broken at random instead: the data and every
 flip get an independent uniform key, and a flip with the same ``T`` is more extreme when its key is smaller.
-The ranks are then strict and exchangeable, so the p-value is exactly valid (size α, not less), and with the
-fixed seed it is still a deterministic function of the data: re-running the gate gives the same p.
+The ranks are then strict and exchangeable, so the p-value is exactly valid (size α, not less). The data's
+key is :func:`tie_key`, a hash of the differences (signs included): uniform over the flips of the data, yet a
+deterministic function of it, so re-running the gate gives the same p. (A key drawn from the fixed seed would
+be one constant, 0.875 — ties counted as extreme 7 times in 8, a conservative test.)
 
 Sequential stopping (Besag & Clifford, 1991): the draws stop at the ``h``-th flip more extreme than the data,
 with ``p = h / L`` after ``L`` draws — a valid p-value that makes clearly null data cheap. NumPy is imported on
@@ -32,6 +34,7 @@ first use (it comes with SciPy; ``import llmops_cli`` never loads it).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from importlib import import_module
@@ -47,6 +50,17 @@ _ZERO = 1e-12
 
 def _np() -> Any:
     return import_module("numpy")
+
+
+def tie_key(diffs: Sequence[float]) -> float:
+    """A uniform number in (0, 1) derived from the differences (SHA-256 of their rounded values, in order).
+
+    The randomised tests use it to break a tie with the data: every sign flip of the data gets its own key,
+    so under H0 the key is uniform and independent of the rank — the test has size exactly α — while the
+    same data always gives the same p-value (re-running CI cannot redraw it)."""
+    text = ",".join(f"{d:.9f}" for d in diffs).replace("-0.000000000", "0.000000000")
+    word = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    return (word + 0.5) / 2.0**64
 
 
 def group_sizes(strata: Sequence[Any]) -> dict[Any, int]:
@@ -121,7 +135,7 @@ def studentized_sign_flip_p(
     t_obs = float(stat(x[None, :])[0])
     tol_t = 1e-9 * (1.0 + abs(t_obs)) if math.isfinite(t_obs) else 0.0
     rng = np.random.default_rng(seed)
-    key = rng.random()  # the data's tie-breaking key (see the module docstring)
+    key = tie_key(diffs)  # the data's tie-breaking key (see the module docstring)
     chunk = int(min(2048, max(64, 4_000_000 // m)))
     done = extreme = 0
     while done < draws:
