@@ -10,7 +10,6 @@ _ = Mock()
 
 # llmops_cli/sandbox.py: the bounded filters keep the signature of the Jinja filter they check, so every
 # keyword a template may pass is accepted (and then left to Jinja itself)
-_.blank  # noqa: B018 - _f_indent: jinja2's indent(s, width, first, blank)
 _.break_long_words  # noqa: B018 - _f_wordwrap: jinja2's wordwrap(s, width, break_long_words, wrapstring, ...)
 _.trim_url_limit  # noqa: B018 - _f_urlize: jinja2's urlize(value, trim_url_limit, nofollow, target, rel, ...)
 _.nofollow  # noqa: B018 - _f_urlize
