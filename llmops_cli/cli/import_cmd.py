@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import output
 from .state import STATE
+
+if TYPE_CHECKING:
+    from ..importers.report import Gap
 
 app = typer.Typer(
     help="Import prompts and tests from promptfoo, GitHub Models (.prompt.yml) or Prompty (.prompty).",
@@ -68,6 +71,10 @@ def prompty(
     _run("prompty", files, out, dry_run, as_json, force, name)
 
 
+def _gap(g: Gap) -> str:
+    return f"{g.location()}: {g.construct}" + (f" — {g.detail}" if g.detail else "")
+
+
 def _run(
     fmt: str, files: list[Path], out: Path | None, dry_run: bool, as_json: bool, force: bool, name: str | None
 ) -> None:
@@ -79,18 +86,21 @@ def _run(
     if as_json:
         output.print_json(report.to_dict())
         return
+    # names, constructs and details come from the imported config: shown with control characters escaped
     for rel, action in report.files:
-        output.print_text(f"{action:<15} {Path(target) / rel}")
+        output.print_text(output.printable(f"{action:<15} {Path(target) / rel}"))
     verb = "would import" if dry_run else "imported"
     output.info(
-        f"{verb} {len(report.prompts)} prompt(s), {report.cases} case(s) from {', '.join(report.sources)}"
-        + (f"; aliases added to llmops.yaml: {', '.join(report.aliases)}" if report.aliases else "")
+        output.printable(
+            f"{verb} {len(report.prompts)} prompt(s), {report.cases} case(s) from {', '.join(report.sources)}"
+            + (f"; aliases added to llmops.yaml: {', '.join(report.aliases)}" if report.aliases else "")
+        )
     )
     if report.unmapped:
         output.warning(f"{len(report.unmapped)} construct(s) not imported (marked for `llmops prompt lint`):")
         for g in report.unmapped:
-            output.print_text(f"  unmapped     {g.location()}: {g.construct}" + (f" — {g.detail}" if g.detail else ""))
+            output.print_text(output.printable(f"  unmapped     {_gap(g)}"))
     for g in report.approximated:
-        output.print_text(f"  approximated {g.location()}: {g.construct}" + (f" — {g.detail}" if g.detail else ""))
+        output.print_text(output.printable(f"  approximated {_gap(g)}"))
     if not dry_run:
         output.info("next: llmops prompt lint · llmops eval run")
