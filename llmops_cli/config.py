@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import settings
 from .errors import ConfigError
-from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, label_problem, name_problem
+from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, checked_label, name_problem
 from .yamlio import LineMap, parse_yaml
 
 CONFIG_FILE = "llmops.yaml"
@@ -51,14 +51,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _checked_label(value: str | None, what: str) -> str | None:
-    """``value`` when it passes the shared name rule (:func:`~llmops_cli.limits.label_problem`)."""
-    problem = None if value is None else label_problem(value, what)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 class ModelAlias(_Strict):
     """A named model: the litellm id, where to reach it and default params."""
 
@@ -77,7 +69,7 @@ class ModelAlias(_Strict):
     @field_validator("model", "offline")
     @classmethod
     def _model_id(cls, value: str | None) -> str | None:
-        return _checked_label(value, "model id")
+        return checked_label(value, "model id")
 
     @field_validator("budgets")
     @classmethod
@@ -139,7 +131,7 @@ class JudgeConfig(_Strict):
     @field_validator("model")
     @classmethod
     def _model_name(cls, value: str | None) -> str | None:
-        return _checked_label(value, "model")
+        return checked_label(value, "model")
 
 
 class CacheConfig(_Strict):
@@ -264,7 +256,7 @@ class ProjectConfig(_Strict):
     @classmethod
     def _alias_names(cls, value: dict[str, ModelAlias]) -> dict[str, ModelAlias]:
         for name in value:
-            _checked_label(name, "model alias")
+            checked_label(name, "model alias")
         return value
 
     def resolve_model(self, name: str) -> tuple[str, ModelAlias | None]:

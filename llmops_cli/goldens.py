@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .config import format_validation_error
 from .errors import PromptFileError
 from .jsonio import parse_bounded
-from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, label_problem, name_problem
+from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, checked_label, label_problem, name_problem
 from .yamlio import LineMap, parse_yaml
 
 
@@ -59,18 +59,13 @@ class Case(BaseModel):
     @field_validator("cluster")
     @classmethod
     def _cluster(cls, value: str | None) -> str | None:
-        problem = None if value is None else label_problem(value, "cluster")
-        if problem:
-            raise ValueError(problem)
-        return value
+        return checked_label(value, "cluster")
 
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: list[str]) -> list[str]:
         for tag in value:
-            problem = label_problem(tag, "tag")
-            if problem:
-                raise ValueError(problem)
+            checked_label(tag, "tag")
         return value
 
 

@@ -77,6 +77,15 @@ def label_problem(value: object, what: str = "name", *, max_chars: int = MAX_NAM
     return None
 
 
+def checked_label(value: str | None, what: str) -> str | None:
+    """``value`` when it passes :func:`label_problem` (None passes); :class:`ValueError` otherwise — for the
+    validators of the models where names are declared."""
+    problem = None if value is None else label_problem(value, what)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def name_problem(name: str, what: str = "name") -> str | None:
     """Why ``name`` (a prompt name or case id) is not acceptable, or None.
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .limits import label_problem
+from .limits import checked_label
 
 PROMPT_SUFFIX = ".prompt.yaml"
 TEMPLATE_SUFFIX = ".j2"
@@ -132,18 +132,14 @@ class PromptSpec(_Strict):
     @field_validator("model")
     @classmethod
     def _model(cls, value: str) -> str:
-        problem = label_problem(value, "model")
-        if problem:
-            raise ValueError(problem)
+        checked_label(value, "model")
         return value
 
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: list[str]) -> list[str]:
         for tag in value:
-            problem = label_problem(tag, "tag")
-            if problem:
-                raise ValueError(problem)
+            checked_label(tag, "tag")
         return value
 
     @field_validator("guards")

@@ -12,6 +12,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..safety.schema import schema_nodes
+
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
@@ -143,18 +145,6 @@ def _validator_class(base: type[Validator]) -> type[Validator]:
     return extended
 
 
-def _schema_nodes(schema: Any) -> Any:
-    """Every mapping inside a schema (iterative)."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, dict | list))
-
-
 def check_json_schema(schema: dict[str, Any]) -> None:
     """Refuse (:class:`ValueError`) a schema that is invalid, whose regexes RE2 cannot run, whose ``$ref``
     leaves the schema, or whose references loop without consuming the instance."""
@@ -165,7 +155,7 @@ def check_json_schema(schema: dict[str, Any]) -> None:
     except jsonschema.SchemaError as exc:
         raise ValueError(exc.message) from None
     has_pattern_props = False
-    for node in _schema_nodes(schema):
+    for node in schema_nodes(schema):
         if isinstance(node.get("pattern"), str):
             compile_regex(node["pattern"])
         if isinstance(node.get("patternProperties"), dict):
@@ -176,7 +166,7 @@ def check_json_schema(schema: dict[str, Any]) -> None:
             ref = node.get(key)
             if isinstance(ref, str) and not ref.startswith("#"):
                 raise ValueError(f"{key} {short(ref)} must point inside the schema ('#...')")
-    if has_pattern_props and any("unevaluatedProperties" in n for n in _schema_nodes(schema)):
+    if has_pattern_props and any("unevaluatedProperties" in n for n in schema_nodes(schema)):
         raise ValueError("'unevaluatedProperties' cannot be combined with 'patternProperties'")
     for probe in (None, True, 0, 1.5, "", "a", [], [None], {}, {"a": None}):
         try:

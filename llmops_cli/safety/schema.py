@@ -63,7 +63,8 @@ def _kw_additional_properties(validator: Any, extra: Any, instance: Any, schema:
         yield ValidationError(f"additional properties are not allowed ({len(extras)} unexpected)")
 
 
-def _nodes(schema: Any) -> Iterator[dict[str, Any]]:
+def schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping inside a schema (iterative: no recursion limit on deep schemas)."""
     stack = [schema]
     while stack:
         node = stack.pop()
@@ -86,7 +87,7 @@ def re2_validator(schema: dict[str, Any]) -> Any:
     except jsonschema.SchemaError as exc:
         raise ValueError(exc.message) from None
     has_pattern_props = False
-    for node in _nodes(schema):
+    for node in schema_nodes(schema):
         if isinstance(node.get("pattern"), str):
             re2_compile(node["pattern"])
         if isinstance(node.get("patternProperties"), dict):
@@ -96,7 +97,7 @@ def re2_validator(schema: dict[str, Any]) -> Any:
         ref = node.get("$ref")
         if isinstance(ref, str) and not ref.startswith("#"):
             raise ValueError(f"$ref {ref[:60]!r} must point inside the schema ('#...')")
-    if has_pattern_props and any("unevaluatedProperties" in n for n in _nodes(schema)):
+    if has_pattern_props and any("unevaluatedProperties" in n for n in schema_nodes(schema)):
         raise ValueError("'unevaluatedProperties' cannot be combined with 'patternProperties'")
     overrides = {
         "pattern": _kw_pattern,
