@@ -262,7 +262,7 @@ def test_git_is_reached_only_through_the_git_layer() -> None:
 # The table itself must stay acyclic, so no two packages can ever reach each other.
 FOUNDATION = {
     "_version", "errors", "limits", "redact", "hashing", "jsonio", "yamlio", "versions", "tagnames", "pathsafe", "pins",
-    "settings",
+    "settings", "records",
 }  # fmt: skip
 CORE = {
     "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
@@ -282,6 +282,7 @@ LAYERS: dict[str, set[str]] = {
     "tagnames": {"versions"},  # prompts/<name>/v<semver>
     "pathsafe": {"errors"},  # the one glob expander (no directory links followed); writes confined to a root
     "pins": {"errors"},  # requirements files read with pip's grammar, held to the hash-pin rule
+    "records": {"errors", "limits"},  # the typed, versioned models of everything llmops persists or exchanges
     # core: a project, its prompts, their sources and models
     "spec": FOUNDATION,
     "config": FOUNDATION | {"spec"},
