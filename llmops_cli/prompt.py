@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import VariablesError
 from .hashing import sha256_of
+from .models.rendered import RenderedPrompt
 from .models.targets import ModelRoute
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from .config import ModelAlias
     from .models.targets import Target
     from .serving import RetryPolicy, ServingOptions
+    from .serving.served import ServedPrompt
+
+__all__ = ["MessageTemplate", "Prompt", "RenderedPrompt"]
 
 
 @dataclass(frozen=True)
@@ -28,43 +32,6 @@ class MessageTemplate:
     text: str
     origin: TemplateOrigin
     template_file: str | None = None  # the .j2 file, when not inline
-
-
-@dataclass(frozen=True)
-class RenderedPrompt:
-    """What a provider receives: chat messages, the resolved model and params."""
-
-    name: str
-    messages: list[dict[str, str]]
-    model: str
-    params: dict[str, Any]
-    response_format: dict[str, Any] | None
-    prompt_sha256: str
-    api_base: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def request_hash(self) -> str:
-        """Hash of everything sent to the provider (model, messages, params, response format)."""
-        return sha256_of(
-            {
-                "model": self.model,
-                "messages": self.messages,
-                "params": self.params,
-                "response_format": self.response_format,
-            }
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "model": self.model,
-            "params": self.params,
-            "response_format": self.response_format,
-            "messages": self.messages,
-            "prompt_sha256": self.prompt_sha256,
-            "request_hash": self.request_hash,
-        }
 
 
 @dataclass
@@ -207,6 +174,31 @@ class Prompt:
         assert self.route is not None
         return choose_target(self.route, api_base_override=api_base)
 
+    def with_serving(self, log: Any = None, otel: Any = None, guards: Any = None) -> Prompt:
+        """This prompt with serving options (``load_prompt(log=, otel=, guards=)``): a copy — cached prompts are
+        shared and never changed; itself when none is given."""
+        from .serving.options import serving_options
+
+        options = serving_options(log, otel, guards, file_guards=self.spec.guards, schema=self.spec.output.schema_)
+        return self if options is None else replace(self, serving=options)
+
+    def served(self) -> ServedPrompt:
+        """This prompt as serving sees it: its identity in request records, how to render it, its target."""
+        from .serving.record import CallIdentity
+        from .serving.served import ServedPrompt
+
+        return ServedPrompt(
+            identity=CallIdentity(self.name, self.sha256, self.version, self.git_sha, self.channel, self.arm),
+            file=self.file,
+            model=self.model,
+            params=self.params,
+            output_schema=self.spec.output.schema_,
+            guard_specs=tuple(self.spec.guards),
+            options=self.serving,
+            render=self.render,
+            target=self.target,
+        )
+
     def complete(
         self,
         variables: dict[str, Any] | None = None,
@@ -237,7 +229,7 @@ class Prompt:
         from .serving.call import complete
 
         return complete(
-            self,
+            self.served(),
             {**(variables or {}), **kwargs},
             tags=tags,
             request_id=request_id,
@@ -264,7 +256,7 @@ class Prompt:
         from .serving.call import acomplete
 
         return await acomplete(
-            self,
+            self.served(),
             {**(variables or {}), **kwargs},
             tags=tags,
             request_id=request_id,

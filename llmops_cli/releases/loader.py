@@ -119,10 +119,8 @@ def load_prompt(
     does not match its release manifest.
     """
     if log is not None or otel is not None or guards is not None:
-        from ..serving.options import with_serving
-
         loaded = load_prompt(name, version, root=root, bundle=bundle, refresh=refresh, key=key)
-        return with_serving(loaded, log, otel, guards)
+        return loaded.with_serving(log, otel, guards)
     if version is not None and (not isinstance(version, str) or not version.strip()):
         from ..errors import UsageError
 

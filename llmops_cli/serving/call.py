@@ -29,10 +29,10 @@ from .record import (
     validate_tags,
 )
 from .retry import RetryPolicy
+from .served import ServedPrompt
 from .sinks import Sink, env_sink, resolve_sink
 
 if TYPE_CHECKING:
-    from ..prompt import Prompt
     from ..safety.guards import GuardRecord, GuardSet
     from .otel import OtelCall
 
@@ -41,17 +41,17 @@ _NO_PRICE: set[str] = set()  # models found unpriced in litellm's table (cost: n
 _warned_record = False
 
 
-def _sink_for(prompt: Prompt, log: Any) -> Sink | None:
+def _sink_for(prompt: ServedPrompt, log: Any) -> Sink | None:
     if log is not None:
         return resolve_sink(log)
-    options = prompt.serving
+    options = prompt.options
     if options is not None and options.log is not None:
         return None if options.log is False else options.log  # type: ignore[return-value]
     return env_sink()
 
 
-def _otel_for(prompt: Prompt) -> OtelOptions | None:
-    options = prompt.serving
+def _otel_for(prompt: ServedPrompt) -> OtelOptions | None:
+    options = prompt.options
     if options is not None and options.otel is not None:
         return options.otel if isinstance(options.otel, OtelOptions) else None
     return env_otel()
@@ -77,7 +77,7 @@ class _Call:
 
     def __init__(
         self,
-        prompt: Prompt,
+        prompt: ServedPrompt,
         variables: Mapping[str, Any],
         *,
         tags: Mapping[str, str] | None,
@@ -105,10 +105,10 @@ class _Call:
         self.model = prompt.model
         self.params: dict[str, Any] | None = None
         self.messages: list[dict[str, Any]] | None = None
-        options = prompt.serving
+        options = prompt.options
         self.guards: GuardSet | None = options.guards if options is not None else None
-        if self.guards is None and prompt.spec.guards:
-            self.guards = file_guards(prompt)
+        if self.guards is None and prompt.guard_specs:
+            self.guards = file_guards(prompt.identity.sha256, prompt.guard_specs, prompt.output_schema, prompt.file)
         self.guard: GuardRecord | None = None
         if self.guards is not None:
             from ..safety.guards import GuardRecord
@@ -132,7 +132,7 @@ class _Call:
         self.messages = rendered.messages
         target = prompt.target()
         self.model = target.model
-        params, response_format = target.prepare(rendered.params, rendered.response_format, prompt.spec.output.schema_)
+        params, response_format = target.prepare(rendered.params, rendered.response_format, prompt.output_schema)
         self.params = params
         extra: dict[str, Any] = {"num_retries": 0, "max_retries": 0}
         if self.timeout is not None:
@@ -148,7 +148,7 @@ class _Call:
 
             instruments = instruments_for(self.otel_options)  # type: ignore[arg-type]
             start_ns = int(self.start_wall * 1e9)
-            self.otel = instruments.start(self.prompt, self.model, api_base, self.params or {}, start_ns)
+            self.otel = instruments.start(self.prompt.identity, self.model, api_base, self.params or {}, start_ns)
         except Exception:  # telemetry never breaks a call
             _logger.warning("llmops: could not start an OpenTelemetry span", exc_info=True)
             self.otel = None
@@ -193,11 +193,11 @@ class _Call:
             tokens_in, tokens_out = usage_tokens(response)
             cost = clean_cost(_cost(response, self.model))
         record = build_record(
-            self.prompt,
+            self.prompt.identity,
             ts=utc_timestamp(self.start_wall),
             request_id=self.request_id or new_request_id(),
             model=self.model,
-            params_hash=params_hash(self.params if self.params is not None else self.prompt.params),
+            params_hash=params_hash(self.params if self.params is not None else dict(self.prompt.params)),
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             cost_usd=cost,
@@ -219,7 +219,7 @@ class _Call:
         return record
 
 
-def complete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> Any:
+def complete(prompt: ServedPrompt, variables: Mapping[str, Any], **options: Any) -> Any:
     """One blocking serving call of ``prompt`` (see :meth:`llmops_cli.prompt.Prompt.complete`)."""
     from ..models.runtime import import_litellm
 
@@ -250,7 +250,7 @@ def complete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> An
     return response
 
 
-async def acomplete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> Any:
+async def acomplete(prompt: ServedPrompt, variables: Mapping[str, Any], **options: Any) -> Any:
     """One awaited serving call of ``prompt`` (see :meth:`llmops_cli.prompt.Prompt.acomplete`)."""
     from ..models.runtime import import_litellm
 

@@ -1,16 +1,12 @@
-"""The request record: one JSON object per provider call of ``Prompt.complete()`` / ``acomplete()``.
+"""Building the request record of a serving call (the format itself: :mod:`llmops_cli.records.requests`).
 
-Schema version 2, keys in this order (``input`` and ``output`` only when content logging was asked for)::
+One JSON line per provider call of ``Prompt.complete()`` / ``acomplete()``, keys in the order of
+:class:`~llmops_cli.records.requests.RequestRecord` (``input`` and ``output`` only when content logging was
+asked for). ``guard`` is null when the prompt has no guards, else the
+:class:`~llmops_cli.safety.guards.GuardRecord` of the call. A call a guard blocked has ``outcome: "error"`` and
+``error_class: "GuardBlocked"``. Version 1 records (no ``guard``) are read as version 2 with ``guard: null``
+(:func:`upgrade_record`; ``llmops usage`` does the same).
 
-    v ts request_id prompt version channel arm content_sha256 git_sha model params_hash
-    tokens_in tokens_out cost_usd latency_ms outcome error_class retries tags guard [input output]
-
-``guard`` (new in version 2) is null when the prompt has no guards, else the
-:class:`~llmops_cli.safety.guards.GuardRecord` of the call: ``{"summary", "outcome", "checked", "hits"}``.
-A call a guard blocked has ``outcome: "error"`` and ``error_class: "GuardBlocked"``. Version 1 records (no
-``guard``) are read as version 2 with ``guard: null`` (:func:`upgrade_record`; ``llmops usage`` does the same).
-
-Types are strict (``llmops usage`` reads them): see :data:`RECORD_KEYS` and README "Serving and monitoring".
 Error *messages* never go in a record, only the exception's class name: a provider's error body may echo
 credentials or user content.
 """
@@ -24,42 +20,34 @@ import random
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..limits import bad_name_char
+from ..records.base import migrate
+from ..records.requests import CONTENT_KEYS, RECORD_KEYS, RequestRecord
 
 if TYPE_CHECKING:
-    from ..prompt import Prompt
     from ..safety.guards import GuardRecord
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # versions llmops reads (older ones are upgraded)
+SCHEMA_VERSION: int = RequestRecord.SCHEMA_VERSION or 2
+READABLE_VERSIONS = RequestRecord.readable_versions()  # versions llmops reads (older ones are upgraded)
 
-#: The keys of a record, in order (``input`` / ``output`` are optional and come last).
-RECORD_KEYS: tuple[str, ...] = (
-    "v",
-    "ts",
-    "request_id",
-    "prompt",
-    "version",
-    "channel",
-    "arm",
-    "content_sha256",
-    "git_sha",
-    "model",
-    "params_hash",
-    "tokens_in",
-    "tokens_out",
-    "cost_usd",
-    "latency_ms",
-    "outcome",
-    "error_class",
-    "retries",
-    "tags",
-    "guard",
-)
-CONTENT_KEYS: tuple[str, ...] = ("input", "output")
+__all__ = ["CONTENT_KEYS", "READABLE_VERSIONS", "RECORD_KEYS", "SCHEMA_VERSION", "CallIdentity"]
+
+
+@dataclass(frozen=True)
+class CallIdentity:
+    """What a request record says about the prompt called: its name, release, channel/arm and hashes."""
+
+    name: str
+    sha256: str
+    version: str | None = None
+    git_sha: str | None = None
+    channel: str | None = None
+    arm: str | None = None
+
 
 # Caller tags end up in every record, in span attributes and in `llmops usage --by tag`: bounded.
 MAX_TAGS = 32
@@ -202,7 +190,7 @@ def clean_cost(cost: float | None) -> float | None:
 
 
 def build_record(
-    prompt: Prompt,
+    identity: CallIdentity,
     *,
     ts: str,
     request_id: str,
@@ -217,40 +205,44 @@ def build_record(
     tags: dict[str, str],
     guard: GuardRecord | None = None,
 ) -> dict[str, Any]:
-    """One record (a new dict, keys in :data:`RECORD_KEYS` order)."""
-    return {
-        "v": SCHEMA_VERSION,
-        "ts": ts,
-        "request_id": request_id,
-        "prompt": prompt.name,
-        "version": prompt.version,
-        "channel": getattr(prompt, "channel", None),
-        "arm": getattr(prompt, "arm", None),
-        "content_sha256": prompt.sha256,
-        "git_sha": prompt.git_sha,
-        "model": model,
-        "params_hash": params_hash,
-        "tokens_in": tokens_in,
-        "tokens_out": tokens_out,
-        "cost_usd": cost_usd,
-        "latency_ms": round(latency_ms, 3),
-        "outcome": "ok" if error_class is None else "error",
-        "error_class": error_class,
-        "retries": retries,
-        "tags": tags,
-        "guard": guard.to_dict() if guard is not None else None,
-    }
+    """One record: a new dict with the keys of :data:`RECORD_KEYS` in order (the values given in that order;
+    a dict, not a validated model, since this runs on every call — tests validate it as a RequestRecord)."""
+    return dict(
+        zip(
+            RECORD_KEYS,
+            (
+                SCHEMA_VERSION,
+                ts,
+                request_id,
+                identity.name,
+                identity.version,
+                identity.channel,
+                identity.arm,
+                identity.sha256,
+                identity.git_sha,
+                model,
+                params_hash,
+                tokens_in,
+                tokens_out,
+                cost_usd,
+                round(latency_ms, 3),
+                "ok" if error_class is None else "error",
+                error_class,
+                retries,
+                tags,
+                guard.to_dict() if guard is not None else None,
+            ),
+            strict=True,
+        )
+    )
 
 
 def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
     """A record of any readable version as the current version (a new dict; v1 gains ``guard: null``).
     Other versions are returned unchanged, for the reader to refuse."""
-    if record.get("v") == 1 and type(record.get("v")) is int:
-        out = {k: v for k, v in record.items() if k not in CONTENT_KEYS}
-        out["v"] = SCHEMA_VERSION
-        out["guard"] = None
-        out.update({k: record[k] for k in CONTENT_KEYS if k in record})
-        return out
+    version = record.get("v")
+    if type(version) is int and version in RequestRecord.MIGRATIONS:
+        return migrate(RequestRecord, dict(record), "request record")
     return dict(record)
 
 
