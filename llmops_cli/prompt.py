@@ -60,6 +60,7 @@ class Prompt:
     # ("stable"/"canary") when that channel has a canary. Set on per-arm copies; cached prompts are never mutated.
     channel: str | None = None
     arm: str | None = None
+    _served: tuple[tuple[Any, ...], ServedPrompt] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.route is None:  # built without a config: the alias alone decides
@@ -183,11 +184,16 @@ class Prompt:
         return self if options is None else replace(self, serving=options)
 
     def served(self) -> ServedPrompt:
-        """This prompt as serving sees it: its identity in request records, how to render it, its target."""
+        """This prompt as serving sees it: its identity in request records, how to render it, its target.
+        Built once per prompt object and rebuilt when a field it copies was changed since."""
+        key = (self.version, self.git_sha, self.channel, self.arm, id(self.serving), self._sha256)
+        cached = self._served
+        if cached is not None and cached[0] == key:
+            return cached[1]
         from .serving.record import CallIdentity
         from .serving.served import ServedPrompt
 
-        return ServedPrompt(
+        served = ServedPrompt(
             identity=CallIdentity(self.name, self.sha256, self.version, self.git_sha, self.channel, self.arm),
             file=self.file,
             model=self.model,
@@ -198,6 +204,8 @@ class Prompt:
             render=self.render,
             target=self.target,
         )
+        self._served = ((*key[:-1], self._sha256), served)  # the hash is computed by now
+        return served
 
     def complete(
         self,

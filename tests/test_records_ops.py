@@ -28,7 +28,7 @@ def _fresh_cache() -> None:
 def test_old_manifests_parse(version: str) -> None:
     for path in sorted((FIXTURES / version).glob("manifest-*.txt")):
         manifest = parse_tag_message(path.read_text(), path.name)
-        assert manifest["name"] == "support/answer" and path.name == f"manifest-{manifest['version']}.txt"
+        assert manifest.name == "support/answer" and path.name == f"manifest-{manifest.version}.txt"
 
 
 @pytest.mark.parametrize("version", VERSIONS)

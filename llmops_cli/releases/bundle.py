@@ -28,7 +28,9 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, NotFoundError, UserError
-from .manifest import verify
+from ..records.base import RecordError, load_record
+from ..records.releases import BUNDLE_FORMAT, Bundle
+from .manifest import read_manifest, verify
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from ..sources import Source
     from ..tagnames import ReleaseTag
 
-BUNDLE_FORMAT = "llmops.bundle/1"
+__all__ = ["BUNDLE_FORMAT", "MemorySource", "build_bundle", "prompt_from_entry", "read_bundle", "write_bundle"]
 
 
 class MemorySource:
@@ -103,7 +105,7 @@ def release_entry(repo: GitRepoDir, tag: ReleaseTag) -> dict[str, Any]:
         "tag": tag.tag,
         "git_sha": tag.commit,
         "sha256": prompt.sha256,
-        "manifest": manifest,
+        "manifest": manifest.to_json(),
         "files": dict(sorted(recorder.read.items())),
     }
 
@@ -154,8 +156,10 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
                     raise IntegrityError(f"channel '{channel}' of '{name}' (move {mv.commit[:12]}): {mv.problem}")
                 if mv.version in releases:
                     prompts[name]["channels"][channel] = mv.version
-                    if mv.canary is not None and mv.canary in releases:
-                        prompts[name].setdefault("canaries", {})[channel] = bundle_record(name, mv, releases)
+                    if mv.canary is not None and mv.canary in releases and mv.canary_percent is not None:
+                        prompts[name].setdefault("canaries", {})[channel] = bundle_record(
+                            name, channel, mv.version, mv.canary, mv.canary_percent, mv.commit, releases
+                        )
     return {
         "format": BUNDLE_FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -200,38 +204,18 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise IntegrityError(f"bundle is not valid: {exc.message}", file=str(path), line=exc.line) from None
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT or not isinstance(data.get("prompts"), dict):
         raise IntegrityError(f"not an llmops bundle (expected format {BUNDLE_FORMAT})", file=str(path))
-    problem = _shape_problem(data["prompts"])
-    if problem:
-        raise IntegrityError(f"malformed bundle: {problem}", file=str(path))
+    try:  # the shape build_bundle writes (records.releases.Bundle), then the canaries' own checks
+        load_record(Bundle, data, source=str(path))
+    except RecordError as exc:
+        raise IntegrityError(f"malformed bundle: {exc.message}", file=str(path)) from None
+    from .canary import bundle_problem
+
+    for name, entry in data["prompts"].items():
+        problem = bundle_problem(name, entry)
+        if problem:
+            raise IntegrityError(f"malformed bundle: {problem}", file=str(path))
     _BUNDLES[key] = data
     return data
-
-
-def _shape_problem(prompts: dict[str, Any]) -> str | None:
-    """Where a bundle's ``prompts`` part differs from the shape :func:`build_bundle` writes, or None."""
-    for name, entry in prompts.items():
-        at = f"prompts[{name[:80]!r}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("releases"), dict):
-            return f"{at} has no 'releases' object"
-        channels = entry.get("channels")
-        if channels is not None and (
-            not isinstance(channels, dict) or not all(isinstance(v, str) for v in channels.values())
-        ):
-            return f"{at}.channels is not an object of version strings"
-        if entry.get("canaries") is not None:
-            from .canary import bundle_problem
-
-            problem = bundle_problem(name, entry)
-            if problem:
-                return problem
-        for version, rel in entry["releases"].items():
-            rat = f"{at}.releases[{version[:40]!r}]"
-            if not isinstance(rel, dict) or not isinstance(rel.get("manifest"), dict):
-                return f"{rat} has no 'manifest' object"
-            files = rel.get("files")
-            if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-                return f"{rat}.files is not an object of file texts"
-    return None
 
 
 def prompt_from_entry(name: str, version: str, entry: Any, where: str) -> Prompt:
@@ -240,12 +224,8 @@ def prompt_from_entry(name: str, version: str, entry: Any, where: str) -> Prompt
 
     if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict) or "manifest" not in entry:
         raise IntegrityError(f"{where}: malformed release entry for {name}@{version}")
-    manifest = entry["manifest"]
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("version") != version
-        or entry.get("sha256") != manifest.get("sha256")
-    ):
+    manifest = read_manifest(entry["manifest"], f"{where} {name}@{version}")
+    if manifest.version != version or entry.get("sha256") != manifest.sha256:
         raise IntegrityError(f"{where}: entry {name}@{version} does not match its manifest")
     try:
         prompt = Project(MemorySource(entry["files"], label=f"{where} {name}@{version}")).load(name)
@@ -253,5 +233,5 @@ def prompt_from_entry(name: str, version: str, entry: Any, where: str) -> Prompt
         raise IntegrityError(f"{where}: {name}@{version} cannot be rebuilt from the bundle: {exc}") from None
     verify(prompt, manifest, where=f"{where} {name}@{version}")
     prompt.version = version
-    prompt.git_sha = manifest.get("git_sha")
+    prompt.git_sha = manifest.git_sha
     return prompt

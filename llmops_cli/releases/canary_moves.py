@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import IntegrityError, UsageError
+from ..records.releases import CanaryTarget, PreviousCanary
 from .canary import parse_percent, stored_percent
 
 if TYPE_CHECKING:
@@ -87,20 +88,25 @@ def start_canary(
     if prev.canary is not None:
         if prev.canary_percent is None:  # a move record with a canary always carries its percent
             raise IntegrityError(f"channel {channel} of {name}: canary {prev.canary} has no percent recorded")
-        was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
-    verb = f"{was['percent']:g}% → {percent:g}%" if was else f"at {percent:g}%"
-    extra = {
-        "action": "canary",
-        "canary": {
-            "version": version,
-            "tag": tag.tag,
-            **ch.release_ids(repo, tag.tag),
-            "percent": stored_percent(percent),
-        },
-        "previous_canary": was,
-    }
+        was = PreviousCanary(version=prev.canary, percent=stored_percent(prev.canary_percent))
+    verb = f"{was.percent:g}% → {percent:g}%" if was else f"at {percent:g}%"
+    canary = CanaryTarget(
+        version=version, tag=tag.tag, **ch.release_ids(repo, tag.tag), percent=stored_percent(percent)
+    )
     title = f"{channel}: {name} {prev.version} + canary {version} {verb}"
-    return ch.write_move(repo, name, channel, prev, prev.version, stable_ok.tag, reason, title=title, extra=extra)
+    return ch.write_move(
+        repo,
+        name,
+        channel,
+        prev,
+        prev.version,
+        stable_ok.tag,
+        reason,
+        title=title,
+        action="canary",
+        canary=canary,
+        previous_canary=was,
+    )
 
 
 def end_canary(
@@ -118,7 +124,7 @@ def end_canary(
     asked = try_parse_version(expect) if expect is not None else None
     if expect is not None and str(asked) != prev.canary:
         raise UsageError(f"the canary of {channel} of {name} is {prev.canary}, not {expect}; {flag} takes NAME")
-    was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
+    was = PreviousCanary(version=prev.canary, percent=stored_percent(prev.canary_percent))
     if finish:
         tags = [t for t in repo.release_tags(name, detail=False) if str(t.version) == prev.canary]
         if not tags:
@@ -129,5 +135,7 @@ def end_canary(
     else:
         version, tag = prev.version, prev.tag
         title = f"{channel}: {name} canary {prev.canary} aborted at {prev.canary_percent:g}%, stays {version}"
-    extra = {"action": "finish" if finish else "abort", "canary": None, "previous_canary": was}
-    return ch.write_move(repo, name, channel, prev, version, tag, reason, title=title, extra=extra)
+    action = "finish" if finish else "abort"
+    return ch.write_move(
+        repo, name, channel, prev, version, tag, reason, title=title, action=action, previous_canary=was
+    )

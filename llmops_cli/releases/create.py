@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..prompt import Prompt
     from .channels import ChannelMove
     from .gate_record import GateRecord
+    from .manifest import ReleaseManifest
 
 DEFAULT_FIRST_VERSION = "1.0.0"
 
@@ -32,7 +33,7 @@ class ReleaseResult:
     impact: str | None
     reasons: list[str]
     gate: dict[str, Any] | None
-    manifest: dict[str, Any]
+    manifest: ReleaseManifest
     pushed_to: str | None = None
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -223,7 +224,7 @@ def create_release(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     result = ReleaseResult(
-        name, str(version), tag, head, manifest["previous"], chosen, impact, reasons, gate, manifest, dry_run=dry_run
+        name, str(version), tag, head, manifest.previous, chosen, impact, reasons, gate, manifest, dry_run=dry_run
     )
     if dry_run:
         return result
@@ -264,9 +265,9 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
     rows = []
     for t in repo.release_tags(name):
         try:
-            m = parse_tag_message(repo.tag_message(t), t.tag)
+            m: ReleaseManifest | None = parse_tag_message(repo.tag_message(t), t.tag)
         except IntegrityError:
-            m = {}
+            m = None
         rows.append(
             {
                 "name": t.name,
@@ -274,16 +275,16 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
                 "tag": t.tag,
                 "commit": t.commit,
                 "date": t.tagger_date,
-                "sha256": m.get("sha256"),
-                "model": m.get("model"),
-                "gate": (m.get("gate") or {}).get("verdict"),
+                "sha256": m.sha256 if m else None,
+                "model": m.model if m else None,
+                "gate": m.gate.verdict if m and m.gate else None,
                 "channels": sorted(c for c, v in chans.get(t.name, {}).items() if v == str(t.version)),
                 "canary": [
-                    {"channel": c, "percent": m.canary_percent}
-                    for c, m in sorted(moves.get(t.name, {}).items())
-                    if m.canary == str(t.version)
+                    {"channel": c, "percent": mv.canary_percent}
+                    for c, mv in sorted(moves.get(t.name, {}).items())
+                    if mv.canary == str(t.version)
                 ],
-                "valid_manifest": bool(m),
+                "valid_manifest": m is not None,
             }
         )
     return rows
@@ -291,10 +292,10 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
 
 def show_release(
     ref: str, root: str | os.PathLike[str] | None = None, bundle: str | None = None
-) -> tuple[dict[str, Any], Prompt]:
+) -> tuple[ReleaseManifest, Prompt]:
     """(manifest, verified prompt) of ``NAME@VERSION`` (a spec or channel works too)."""
     from .loader import load_prompt, prompt_at_tag
-    from .manifest import parse_tag_message
+    from .manifest import parse_tag_message, read_manifest
     from .resolve import resolve_tag
 
     name, spec = split_ref(ref)
@@ -304,7 +305,7 @@ def show_release(
 
         prompt = load_prompt(name, spec, bundle=bundle, refresh=True)
         entry = read_bundle(bundle)["prompts"][name]["releases"][prompt.version]
-        return entry["manifest"], prompt
+        return read_manifest(entry["manifest"], f"bundle {bundle}"), prompt
     repo = discover(root)
     tag = repo.detailed(resolve_tag(repo, name, spec))
     prompt = prompt_at_tag(repo, tag)

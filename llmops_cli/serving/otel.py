@@ -36,7 +36,6 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .._version import __version__
-
 from .record import CallIdentity
 
 if TYPE_CHECKING:
