@@ -36,9 +36,9 @@ __all__ = [
     "check_percent",
 ]
 
-MANIFEST_SCHEMA = "llmops.release/1"
-MOVE_SCHEMA = "llmops.channel-move/1"
-BUNDLE_FORMAT = "llmops.bundle/1"
+MANIFEST_SCHEMA: Literal["llmops.release/1"] = "llmops.release/1"
+MOVE_SCHEMA: Literal["llmops.channel-move/1"] = "llmops.channel-move/1"
+BUNDLE_FORMAT: Literal["llmops.bundle/1"] = "llmops.bundle/1"
 PERCENT_RULE = "a percentage above 0 and below 100, a whole number or one decimal (e.g. 10 or 2.5)"
 
 

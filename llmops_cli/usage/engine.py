@@ -45,7 +45,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, cast
 
 from .. import settings
 from ..errors import UsageError, UserError
-from ..records.requests import MAX_COST_USD, MAX_LATENCY_MS, MAX_TOKENS, RequestRecord, UsageColumn, usage_columns
+from ..records.requests import (
+    MAX_COST_USD,
+    MAX_LATENCY_MS,
+    MAX_TOKENS,
+    USAGE_KINDS,
+    RequestRecord,
+    UsageColumn,
+    usage_columns,
+)
 from .sources import LogFiles
 
 if TYPE_CHECKING:
@@ -166,9 +174,7 @@ def _problems() -> list[tuple[str, str, str]]:
         "mapping": "expected an object",
         "object_or_null": "expected an object or null",
     }
-    order = ("version", "timestamp", "name", "label", "count", "money", "duration", "outcome", "mapping")
-    order += ("object_or_null",)
-    return [(kind, c, f"{c}: {words[kind]}") for kind in order for c in _KINDS.get(kind, ())]
+    return [(kind, c, f"{c}: {words[kind]}") for kind in USAGE_KINDS for c in _KINDS.get(kind, ())]
 
 
 def _failed_sql(kind: str, c: str) -> str:
