@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import VariablesError
 from .hashing import sha256_of
 from .models.rendered import RenderedPrompt
-from .models.targets import ModelRoute
+from .models.targets import ModelRoute, choose_target
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
 from .variables import validate_variables
@@ -170,8 +170,6 @@ class Prompt:
     def target(self, *, api_base: str | None = None) -> Target:
         """Where a call of this prompt goes now (offline fallback applied); :class:`ProviderError` when a key
         it needs is not in the environment."""
-        from .models.targets import choose_target
-
         assert self.route is not None
         return choose_target(self.route, api_base_override=api_base)
 

@@ -357,13 +357,13 @@ LAYERS: dict[str, set[str]] = {
     "sources": FOUNDATION | {"git"},
     "variables": FOUNDATION | {"spec"},
     "sandbox": FOUNDATION,  # the bounded Jinja sandbox
-    "templating": FOUNDATION | {"sandbox", "sources", "spec"},
-    "goldens": FOUNDATION | {"config", "spec"},
+    "templating": FOUNDATION | {"sandbox", "sources"},
+    "goldens": FOUNDATION | {"config"},
     "providers": FOUNDATION,
     "models": FOUNDATION | {"config", "providers"},
     "safety": FOUNDATION,  # PII detectors, the refusal model, guards: shared by serving, lint and evals
     "serving": FOUNDATION | {"models", "safety"},  # a rendered prompt's calls in serving code: logs, retries, tracing
-    "prompt": FOUNDATION | {"spec", "config", "models", "serving", "templating", "variables", "sources"},
+    "prompt": FOUNDATION | {"spec", "config", "models", "serving", "templating", "variables"},
     "project": FOUNDATION | (CORE - {"lint", "project"}),
     "lint": FOUNDATION | (CORE - {"lint"}),
     "scaffolding": FOUNDATION | {"spec"},
@@ -373,7 +373,7 @@ LAYERS: dict[str, set[str]] = {
     "evals": FOUNDATION | CORE,
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
     "gate": FOUNDATION | CORE | {"evals", "report"},
-    "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; gate records
+    "releases": FOUNDATION | CORE | {"diff", "evals"},  # impact decides the bump; gate records are read as results
     "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},

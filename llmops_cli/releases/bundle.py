@@ -27,10 +27,14 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IntegrityError, NotFoundError, UserError
+from ..errors import IntegrityError, NotFoundError, PromptFileError, UserError
+from ..jsonio import load_file_strict
 from ..records.base import RecordError, load_record
 from ..records.releases import BUNDLE_FORMAT, Bundle
+from ..sources import commit_source
+from ..versions import looks_like_spec, parse_spec
 from .manifest import read_manifest, verify
+from .resolve import channel_state, resolve_tag
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -93,7 +97,6 @@ class RecordingSource:
 def release_entry(repo: GitRepoDir, tag: ReleaseTag) -> dict[str, Any]:
     """A bundle entry for one release tag (verified against its manifest first)."""
     from ..project import Project
-    from ..sources import commit_source
     from .manifest import parse_tag_message
 
     tag = repo.detailed(tag)
@@ -114,9 +117,7 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
     """Bundle the selected releases: [(prompt name, version spec or None for all)]; None = every release."""
     from datetime import UTC, datetime
 
-    from ..versions import looks_like_spec, parse_spec
     from . import channels as ch
-    from .resolve import resolve_tag
 
     all_tags = repo.release_tags()
     by_name: dict[str, list[ReleaseTag]] = {}
@@ -134,8 +135,6 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
         elif not looks_like_spec(spec):  # a channel or "latest": that one release (and a channel's canary)
             chosen = [resolve_tag(repo, name, spec, tags)]
             if spec.strip() != "latest":
-                from .resolve import channel_state
-
                 canary = channel_state(repo, name, spec.strip(), tags).canary
                 chosen += [canary] if canary is not None else []
         else:
@@ -195,8 +194,6 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
     cached = _BUNDLES.get(key)
     if cached is not None:
         return cached
-    from ..errors import PromptFileError
-    from ..jsonio import load_file_strict
 
     try:
         data = load_file_strict(key[0], what="bundle")

@@ -10,8 +10,13 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import IntegrityError, UsageError
+from ..git import discover
 from ..records.releases import CanaryTarget, PreviousCanary
+from ..versions import try_parse_version
 from .canary import parse_percent, stored_percent
+from .create import split_ref
+from .loader import prompt_at_tag
+from .resolve import resolve_tag
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -32,9 +37,7 @@ def change_canary(
 ) -> ChannelMove | None:
     """``release promote --canary/--finish/--abort``: exactly one of them; returns the new move (None: nothing
     changed, the canary already has that percent). Every refusal is a :class:`UsageError` (exit 2)."""
-    from ..git import discover
     from . import channels as ch
-    from .create import split_ref
 
     if sum((percent is not None, finish, abort)) != 1:
         raise UsageError("use one of --canary PERCENT, --finish or --abort")
@@ -59,8 +62,6 @@ def start_canary(
 ) -> ChannelMove | None:
     """Serve release ``spec`` to ``percent``% of keys on ``channel`` (or change the running canary's percent)."""
     from . import channels as ch
-    from .loader import prompt_at_tag
-    from .resolve import resolve_tag
 
     tags = repo.release_tags(name, detail=False)
     tag = resolve_tag(repo, name, spec, tags)  # NotFoundError (exit 2) for an unreleased version
@@ -113,9 +114,7 @@ def end_canary(
     repo: GitRepoDir, name: str, channel: str, *, finish: bool, expect: str | None, reason: str
 ) -> ChannelMove:
     """``--finish`` (the channel moves to the canary version) or ``--abort`` (it stays on the stable one)."""
-    from ..versions import try_parse_version
     from . import channels as ch
-    from .loader import prompt_at_tag
 
     flag = "--finish" if finish else "--abort"
     prev = ch.current(repo, name, channel)

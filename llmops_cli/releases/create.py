@@ -7,10 +7,15 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..diff.impact import detect_impact
 from ..errors import CheckFailed, GitError, IntegrityError, NotFoundError, UsageError, UserError
 from ..git import GitRepoDir, discover
+from ..sources import commit_source
 from ..tagnames import ReleaseTag, tag_name
 from ..versions import BUMPS, bump_rank, impact_to_bump, parse_version
+from .gate_record import GATE_ENV, PASSING, find_gate
+from .loader import load_prompt, prompt_at_tag
+from .resolve import resolve_tag
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -57,7 +62,6 @@ class ReleaseResult:
 def head_project(repo: GitRepoDir) -> tuple[Project, str]:
     """The project as committed at HEAD (read from objects) and HEAD's SHA."""
     from ..project import Project
-    from ..sources import commit_source
 
     head = repo.head()
     return Project(commit_source(repo, head, "HEAD"), repo.project_root), head
@@ -96,8 +100,6 @@ def dirty_paths(repo: GitRepoDir, paths: list[str]) -> list[str]:
 def check_gate(
     repo: GitRepoDir, commit: str, name: str, gate_result: str | None, allow_no_gate: bool
 ) -> GateRecord | None:
-    from .gate_record import GATE_ENV, PASSING, find_gate
-
     rec = find_gate(repo, commit, name, gate_result)
     if rec is None:
         if allow_no_gate:
@@ -128,9 +130,7 @@ def create_release(
     """Tag HEAD's ``name`` as its next version, after every check (see docs/releases.md)."""
     from datetime import UTC, datetime
 
-    from ..diff.impact import detect_impact
     from ..lint import lint_prompt
-    from .loader import prompt_at_tag
     from .manifest import build_manifest, format_tag_message
 
     if bump not in ("auto", *BUMPS):
@@ -294,9 +294,7 @@ def show_release(
     ref: str, root: str | os.PathLike[str] | None = None, bundle: str | None = None
 ) -> tuple[ReleaseManifest, Prompt]:
     """(manifest, verified prompt) of ``NAME@VERSION`` (a spec or channel works too)."""
-    from .loader import load_prompt, prompt_at_tag
     from .manifest import parse_tag_message, read_manifest
-    from .resolve import resolve_tag
 
     name, spec = split_ref(ref)
     spec = spec or "latest"
@@ -323,8 +321,6 @@ def promote(
 ) -> tuple[ReleaseTag, ChannelMove | None]:
     """Point ``channel`` at the release ``NAME@VERSION`` (verified first). None move: already there."""
     from . import channels as ch
-    from .loader import prompt_at_tag
-    from .resolve import resolve_tag
 
     name, spec = split_ref(ref)
     if spec is None:

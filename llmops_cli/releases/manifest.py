@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .._version import __version__
 from ..errors import IntegrityError
 from ..hashing import canonical_json
 from ..records.base import RecordError, load_record
@@ -65,8 +66,6 @@ def build_manifest(
     prompt: Prompt, version: str, git_sha: str, *, gate: dict[str, Any] | None = None, **extra: Any
 ) -> ReleaseManifest:
     """The manifest of a new release of ``prompt`` (``extra``: previous, bump, impact, message, created_at…)."""
-    from .._version import __version__
-
     inputs, output = schema_summary(prompt)
     return ReleaseManifest(
         name=prompt.name,

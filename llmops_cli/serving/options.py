@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ..errors import UsageError
+from ..safety.guards import GuardSet
 from .sinks import Sink, resolve_sink
 
 if TYPE_CHECKING:
@@ -69,8 +70,6 @@ def serving_options(
     sink = False if log is False else resolve_sink(log) if log is not None else None
     guard_set = None
     if guards is not None:
-        from ..safety.guards import GuardSet
-
         if isinstance(guards, str | bytes) or not hasattr(guards, "__iter__"):
             raise UsageError(f"guards= takes a list of guards, not {type(guards).__name__}")
         guard_set = GuardSet.of([*file_guards, *guards], schema)
@@ -107,8 +106,6 @@ def file_guards(sha256: str, specs: Sequence[Any], schema: Any, file: str) -> Gu
         return None
     cached = _FILE_GUARDS.get(sha256)
     if cached is None:
-        from ..safety.guards import GuardSet
-
         try:
             cached = GuardSet.of(list(specs), schema)
         except UsageError as exc:
