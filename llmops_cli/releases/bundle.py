@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -115,8 +116,6 @@ def release_entry(repo: GitRepoDir, tag: ReleaseTag) -> dict[str, Any]:
 
 def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | None = None) -> dict[str, Any]:
     """Bundle the selected releases: [(prompt name, version spec or None for all)]; None = every release."""
-    from datetime import UTC, datetime
-
     from . import channels as ch
 
     all_tags = repo.release_tags()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..diff.impact import detect_impact
@@ -128,8 +129,6 @@ def create_release(
     dry_run: bool = False,
 ) -> ReleaseResult:
     """Tag HEAD's ``name`` as its next version, after every check (see docs/releases.md)."""
-    from datetime import UTC, datetime
-
     from ..lint import lint_prompt
     from .manifest import build_manifest, format_tag_message
 

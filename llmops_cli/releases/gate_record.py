@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -176,8 +177,6 @@ def read_gate_file(path: str | os.PathLike[str]) -> GateRecord:
 
 def record_note(repo: GitRepoDir, record: GateRecord, commit: str | None = None) -> str:
     """Append ``record`` to the ``refs/notes/llmops`` note of its commit; returns the full commit SHA."""
-    from datetime import UTC, datetime
-
     target = commit or record.git_sha
     if not target:
         raise UsageError("gate result names no commit (run.git_sha); pass --commit", file=record.source)

@@ -29,11 +29,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from .. import settings
-from ..errors import IntegrityError, NotFoundError, UsageError, UserError
-from ..git import GitRepoDir
-from ..sources import commit_source
-from ..versions import looks_like_spec, try_parse_version
-from .resolve import channel_state, pick_version, resolve_tag
+from ..errors import IntegrityError, NotFoundError, UserError
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -77,6 +73,8 @@ def _arm_copy(prompt: Prompt, pkey: tuple[Any, ...], channel: str, arm: str | No
 
 
 def _is_channel(spec: str) -> bool:
+    from ..versions import looks_like_spec
+
     return spec.strip() != "latest" and not looks_like_spec(spec)
 
 
@@ -124,6 +122,8 @@ def load_prompt(
         loaded = load_prompt(name, version, root=root, bundle=bundle, refresh=refresh, key=key)
         return loaded.with_serving(log, otel, guards)
     if version is not None and (not isinstance(version, str) or not version.strip()):
+        from ..errors import UsageError
+
         raise UsageError(f"version must be a version, range, 'latest' or a channel name, not {version!r}")
     if key is not None and (not isinstance(key, str | int) or isinstance(key, bool)):
         from .canary import key_text
@@ -143,6 +143,7 @@ load_prompt.cache_clear = clear_cache  # type: ignore[attr-defined]
 
 # -- from git tags ---------------------------------------------------------------------------------
 def _repo_for(root: str | os.PathLike[str] | None) -> GitRepoDir:
+    from ..git import GitRepoDir
     from ..root import find_root
 
     project_root = find_root(root)
@@ -159,10 +160,13 @@ def _from_tags(name: str, version: str, root: str | os.PathLike[str] | None, ref
         return _CACHE[key]
     repo = _repo_for(root)
     if not _is_channel(version):
+        from .resolve import resolve_tag
+
         prompt = _tag_prompt(repo, resolve_tag(repo, name, version), refresh)[0]
         _CACHE[key] = prompt
         return prompt
     from .canary import CANARY, STABLE
+    from .resolve import channel_state
 
     state = channel_state(repo, name, version.strip())
     stable, spkey = _tag_prompt(repo, state.stable, refresh)
@@ -201,6 +205,7 @@ def _prompt_type() -> type[Prompt]:
 def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> Prompt:
     """The prompt a release tag points at, verified against the manifest in the tag message."""
     from ..project import Project
+    from ..sources import commit_source
     from .manifest import parse_tag_message, verify
 
     tag = repo.detailed(tag)
@@ -232,6 +237,8 @@ def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: 
     key = ("bundle", bkey, name, spec)
     if not refresh and key in _CACHE:
         return _CACHE[key]
+    from ..versions import try_parse_version
+    from .resolve import pick_version
 
     data = read_bundle(bundle)
     entry = data["prompts"].get(name)
