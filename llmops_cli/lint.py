@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import UsageError, UserError
@@ -57,8 +58,6 @@ def prompts_for_files(project: Project, paths: list[str], cwd: str) -> list[str]
     prompts folder, or a golden set without its prompt, can affect every prompt: ``None`` (lint all). Paths
     outside the project are ignored; the result may be empty (nothing to lint).
     """
-    from pathlib import Path
-
     from .project import GOLDEN_SUFFIXES
 
     if project.root is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,8 +206,6 @@ def parse_prompt_text(text: str, file: str) -> tuple[PromptSpec, LineMap]:
 
 
 def _join(folder: str, rel: str) -> str:
-    import posixpath
-
     return posixpath.normpath(posixpath.join(folder, rel))
 
 

@@ -14,6 +14,7 @@ been seen, no name has been seen yet, and it resolves in git; everything else is
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +157,6 @@ def _merge_base(repo: Repo, a: Commit, b: Commit, label: str) -> Commit:
 
 def check_names(names: list[str], known: set[str]) -> None:
     """Every requested name must be a prompt on at least one side (or a glob matching one)."""
-    import fnmatch
-
     for n in names:
         if any(ch in n for ch in "*?[") and fnmatch.filter(known, n):
             continue
@@ -167,8 +166,6 @@ def check_names(names: list[str], known: set[str]) -> None:
 
 def select(names: list[str], known: list[str]) -> list[str]:
     """The known names matching the requested ones (exact or glob); all when none requested."""
-    import fnmatch
-
     if not names:
         return known
     return [k for k in known if any(k == n or fnmatch.fnmatchcase(k, n) for n in names)]
