@@ -50,7 +50,7 @@ class Side:
 
 
 @dataclass
-class DiffTarget:
+class DiffSides:
     """The resolved comparison: old side, new side, prompt names to restrict to, notes for people."""
 
     old: Side
@@ -68,7 +68,7 @@ def _try_commit(repo: Repo, token: str) -> Commit | None:
         return None
 
 
-def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
+def resolve_sides(root: str | Path, tokens: list[str]) -> DiffSides:
     """Turn the command's positional arguments into two sides and a name filter.
 
     Raises :class:`GitError` (exit 2) for refs that do not exist and :class:`UsageError` for
@@ -145,7 +145,7 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
             f"comparing {old.label} with the working tree, uncommitted changes included "
             f"(name two refs, e.g. '{example}', to compare commits only)"
         )
-    return DiffTarget(old=old, new=new, names=names, notes=notes, repo=repo, subdir=subdir)
+    return DiffSides(old=old, new=new, names=names, notes=notes, repo=repo, subdir=subdir)
 
 
 def _merge_base(repo: Repo, a: Commit, b: Commit, label: str) -> Commit:

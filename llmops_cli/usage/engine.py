@@ -54,7 +54,7 @@ from ..records.requests import (
     UsageColumn,
     usage_columns,
 )
-from .sources import LogFiles
+from .logfiles import LogFiles
 
 if TYPE_CHECKING:
     import duckdb
