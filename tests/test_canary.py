@@ -17,8 +17,8 @@ import pytest
 from llmops_cli.errors import IntegrityError, NotFoundError, UsageError
 from llmops_cli.git import discover as open_repo
 from llmops_cli.hashing import sha256_of
-from llmops_cli.releases import canary, channels
 from llmops_cli.records.releases import CanaryTarget
+from llmops_cli.releases import canary, channels
 from llmops_cli.releases.bundle import build_bundle, write_bundle
 from llmops_cli.releases.canary import arm_for, bucket, parse_percent
 from llmops_cli.releases.canary_moves import change_canary
