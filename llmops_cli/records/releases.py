@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from .base import OpenRecord, Record, dump_record
+from .base import OpenRecord, Record
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -288,8 +288,3 @@ class Bundle(_Written):
     @classmethod
     def stored_version(cls, data: Mapping[str, Any]) -> Any:
         return _version_in(data.get("format"), "llmops.bundle/")
-
-
-def dump(record: Record) -> dict[str, Any]:
-    """The JSON form of a release record (as written: unset keys left out)."""
-    return record.to_json() if isinstance(record, _Written) else dump_record(record)
