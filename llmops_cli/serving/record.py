@@ -205,36 +205,55 @@ def build_record(
     tags: dict[str, str],
     guard: GuardRecord | None = None,
 ) -> dict[str, Any]:
-    """One record: a new dict with the keys of :data:`RECORD_KEYS` in order (the values given in that order;
-    a dict, not a validated model, since this runs on every call — tests validate it as a RequestRecord)."""
-    return dict(
-        zip(
-            RECORD_KEYS,
-            (
-                SCHEMA_VERSION,
-                ts,
-                request_id,
-                identity.name,
-                identity.version,
-                identity.channel,
-                identity.arm,
-                identity.sha256,
-                identity.git_sha,
-                model,
-                params_hash,
-                tokens_in,
-                tokens_out,
-                cost_usd,
-                round(latency_ms, 3),
-                "ok" if error_class is None else "error",
-                error_class,
-                retries,
-                tags,
-                guard.to_dict() if guard is not None else None,
-            ),
-            strict=True,
-        )
+    """One record: a new dict, keys in the order of :data:`RECORD_KEYS` (the fields of
+    :class:`~llmops_cli.records.requests.RequestRecord`). A dict literal, not a validated model: this runs on every
+    call. Its keys are checked against the model when this module is imported (:func:`_check_keys`), and tests
+    validate what it builds as a ``RequestRecord``."""
+    return {
+        "v": SCHEMA_VERSION,
+        "ts": ts,
+        "request_id": request_id,
+        "prompt": identity.name,
+        "version": identity.version,
+        "channel": identity.channel,
+        "arm": identity.arm,
+        "content_sha256": identity.sha256,
+        "git_sha": identity.git_sha,
+        "model": model,
+        "params_hash": params_hash,
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+        "cost_usd": cost_usd,
+        "latency_ms": round(latency_ms, 3),
+        "outcome": "ok" if error_class is None else "error",
+        "error_class": error_class,
+        "retries": retries,
+        "tags": tags,
+        "guard": guard.to_dict() if guard is not None else None,
+    }
+
+
+def _check_keys() -> None:
+    """The keys :func:`build_record` writes are the model's, in its order (a new field fails here, at import)."""
+    built = build_record(
+        CallIdentity("p", ""),
+        ts="",
+        request_id="",
+        model="",
+        params_hash="",
+        tokens_in=None,
+        tokens_out=None,
+        cost_usd=None,
+        latency_ms=0.0,
+        error_class=None,
+        retries=0,
+        tags={},
     )
+    if tuple(built) != RECORD_KEYS:
+        raise RuntimeError(f"serving/record.py writes {tuple(built)}, the request record has {RECORD_KEYS}")
+
+
+_check_keys()
 
 
 def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
