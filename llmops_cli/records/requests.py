@@ -7,8 +7,14 @@ body may echo credentials or user content.
 
 The record is the one definition of the format: serving writes its keys in this order (:data:`RECORD_KEYS`),
 and ``llmops usage`` derives the columns it reads and the checks it makes from the ``usage`` mark on each
-field (:func:`usage_columns`). A new field goes here, with a description and (when usage reads it) its
-``usage`` kind; an older record without it keeps loading (a default, or a migration).
+field (:func:`usage_columns`).
+
+Adding a field (``tools_called``, per-turn tokens, replay ``inputs``…): declare it here with a description and a
+default (so that older records keep loading; bump :attr:`RequestRecord.SCHEMA_VERSION` with a migration only
+when old records need rewriting), and a ``usage`` kind when ``llmops usage`` should read it. A field every record
+carries goes before ``input``/``output`` and is written by ``serving/record.py:build_record`` (its import fails
+until it is); a field written only sometimes goes after them and into :data:`OPTIONAL_KEYS`. Keys this llmops
+does not know are kept on a load/save round trip.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ __all__ = [
     "MAX_COST_USD",
     "MAX_LATENCY_MS",
     "MAX_TOKENS",
+    "OPTIONAL_KEYS",
     "RECORD_KEYS",
     "GuardHitRecord",
     "GuardSummary",
@@ -168,7 +175,7 @@ class RequestRecord(OpenRecord):
     def to_json(self) -> dict[str, Any]:
         """The record as written: keys in order, ``input``/``output`` only when set, unknown keys kept (last)."""
         data = dump_record(self)
-        for key in CONTENT_KEYS:
+        for key in OPTIONAL_KEYS:
             if key not in self.model_fields_set:
                 del data[key]
         extra = self.model_extra or {}
@@ -177,8 +184,10 @@ class RequestRecord(OpenRecord):
 
 #: The content keys, present only with content logging, always last.
 CONTENT_KEYS: tuple[str, ...] = ("input", "output")
+#: Every key a record carries only sometimes (absent, not null, otherwise).
+OPTIONAL_KEYS: tuple[str, ...] = CONTENT_KEYS
 #: The keys of every record, in the order they are written.
-RECORD_KEYS: tuple[str, ...] = tuple(k for k in RequestRecord.model_fields if k not in CONTENT_KEYS)
+RECORD_KEYS: tuple[str, ...] = tuple(k for k in RequestRecord.model_fields if k not in OPTIONAL_KEYS)
 
 
 class UsageColumn(Record):
