@@ -18,6 +18,7 @@ from llmops_cli.errors import IntegrityError
 from llmops_cli.records.base import RecordError, load_record
 from llmops_cli.records.releases import Bundle, ChannelMoveRecord
 from llmops_cli.records.requests import CONTENT_KEYS, RECORD_KEYS, USAGE_KINDS, RequestRecord, usage_columns
+from llmops_cli.records.schemas import SCHEMAS, schema_text
 from llmops_cli.releases.bundle import read_bundle
 from llmops_cli.releases.channels import _parse_move
 from llmops_cli.releases.loader import clear_cache, load_prompt
@@ -303,3 +304,34 @@ def test_todays_code_writes_what_v0_2_0_wrote(tmp_path: Path) -> None:
     for name in made:
         if name != "made-by.txt":
             assert norm((tmp_path / name).read_text()) == norm((FIXTURES / "v0.2.0" / name).read_text()), name
+
+
+# -- published JSON Schemas ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rel", list(SCHEMAS))
+def test_published_schemas_are_current(rel: str) -> None:
+    record, title = SCHEMAS[rel]
+    assert (ROOT / rel).read_text(encoding="utf-8") == schema_text(record, title), (
+        "run: python -m llmops_cli.records.schemas --write"
+    )
+
+
+def test_current_fixtures_validate_against_the_published_schemas() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+
+    def check(rel: str, doc: Any) -> None:
+        jsonschema.validate(doc, json.loads((ROOT / rel).read_text(encoding="utf-8")))
+
+    here = FIXTURES / "v0.2.0"
+    for raw in _lines("v0.2.0"):
+        check("schemas/request-record.schema.json", raw)
+    for path in here.glob("manifest-*.txt"):
+        check("schemas/release-manifest.schema.json", json.loads(path.read_text().partition("\n\n")[2]))
+    for path in here.glob("move-*.txt"):
+        check("schemas/channel-move.schema.json", json.loads(path.read_text().partition("\n\n")[2]))
+    bundle = json.loads((here / "bundle.json").read_text())
+    check("schemas/bundle.schema.json", bundle)
+    check("schemas/bundle-canary.schema.json", bundle["prompts"]["support/answer"]["canaries"]["production"])
+    with pytest.raises(jsonschema.ValidationError):
+        check("schemas/request-record.schema.json", _lines("v0.2.0")[0] | {"outcome": "maybe"})
