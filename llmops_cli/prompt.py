@@ -9,7 +9,7 @@ from .errors import VariablesError
 from .hashing import sha256_of
 from .models.targets import ModelRoute
 from .records.chat import ContentPart
-from .records.content import hash_view, media_parts
+from .records.content import hash_view, input_digests
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
 from .variables import validate_variables
@@ -66,16 +66,9 @@ class RenderedPrompt:
         )
 
     def input_digests(self) -> dict[str, str]:
-        """Each attached input's identity: ``sha256:<hex of the bytes>``, or ``url-sha256:<hex of the URL>``
-        for an https image the provider fetches (its bytes are never seen by llmops)."""
-        out: dict[str, str] = {}
-        for m in self.messages:
-            for part in media_parts(m.get("content")):
-                if part.sha256:
-                    out[part.name or "?"] = f"sha256:{part.sha256}"
-                elif part.url:
-                    out[part.name or "?"] = f"url-sha256:{sha256_of(part.url)}"
-        return out
+        """Each attached input's ``sha256:<hex>`` (``url-sha256:<hex>`` for an https image); see
+        :func:`llmops_cli.records.content.input_digests`."""
+        return input_digests(self.messages)
 
     def to_dict(self) -> dict[str, Any]:
         """The request as JSON (an image/file part without its data URL: its sha256, type and size stand for it)."""

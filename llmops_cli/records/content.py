@@ -14,11 +14,12 @@ views of such content, so no caller takes a list apart by hand:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from .chat import ContentPart
 
-__all__ = ["content_text", "hash_view", "media_parts", "part_label", "wire_messages"]
+__all__ = ["content_text", "hash_view", "input_digests", "media_parts", "part_label", "wire_messages"]
 
 
 def media_parts(content: Any) -> list[ContentPart]:
@@ -67,6 +68,19 @@ def content_text(content: Any) -> str:
         elif isinstance(p, dict) and p.get("type") == "image_url":  # already on the wire
             out.append("[image]")
     return "\n".join(out)
+
+
+def input_digests(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """Each attached input's identity, by input name: ``sha256:<hex of the bytes>``, or ``url-sha256:<hex of the
+    URL>`` for an https image the provider fetches (llmops never sees its bytes). Never a path."""
+    out: dict[str, str] = {}
+    for m in messages:
+        for part in media_parts(m.get("content")):
+            if part.sha256:
+                out[part.name or "?"] = f"sha256:{part.sha256}"
+            elif part.url:
+                out[part.name or "?"] = "url-sha256:" + hashlib.sha256(part.url.encode("utf-8")).hexdigest()
+    return out
 
 
 def _hash_part(p: Any) -> Any:
