@@ -151,11 +151,21 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
             f"template uses `{var}` but it is not declared in inputs",
             line=lines.line(("inputs",)) or lines.line(("messages",)),
         )
-    for var in sorted(declared - prompt.variables_used):
+    attached = {name for m in prompt.messages for name in m.attach}  # sent as content parts, not as text
+    for var in sorted(declared - prompt.variables_used - attached):
         add(
             "warning",
             "unused-input",
             f"input `{var}` is declared but never used",
+            line=lines.line(("inputs", var)),
+        )
+
+    for var in sorted(attached & prompt.variables_used):
+        add(
+            "warning",
+            "media-in-text",
+            f"template prints `{var}`, an {spec.inputs[var].type} input: the text gets its path or URL "
+            "(the bytes are attached as a content part already)",
             line=lines.line(("inputs", var)),
         )
 
