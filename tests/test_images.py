@@ -1,0 +1,340 @@
+"""Image and file inputs: header sniffing, rendering to content parts, the wire (litellm over real HTTP to the
+loopback server), cache keys by the bytes' sha256, per-sample input digests, HTML thumbnails, and this
+repository's own image prompt."""
+
+# ruff: noqa: F811  (pytest fixtures imported by name)
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmops_cli.errors import PromptFileError, VariablesError
+from llmops_cli.evals.results import load_results
+from llmops_cli.evals.runner import EvalOptions, RunOutcome, run_eval
+from llmops_cli.media.sniff import NotMedia, sniff
+from llmops_cli.project import Project
+from llmops_cli.records.content import content_text, hash_view, wire_messages
+from tests.conftest import REPO_ROOT, run_cli, write
+from tests.support.evalproj import KEY_ENV, KEY_VALUE
+from tests.support.fakellm import FakeLLM
+from tests.support.fixtures import fake_llm  # noqa: F401
+from tests.support.images import gif, image_project, jpeg, pdf, png, webp_vp8l, webp_vp8x
+
+ENV = {"PYTHONPATH": str(REPO_ROOT), KEY_ENV: KEY_VALUE, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+GOLDEN = """
+cases:
+  - id: red
+    vars: {photo: evals/img/red.png}
+    assert: [{type: icontains, value: fake}]
+  - id: blue
+    vars: {photo: evals/img/blue.png, note: be brief}
+    assert: [{type: icontains, value: fake}]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY_VALUE)
+    monkeypatch.delenv("LLMOPS_CACHE_DIR", raising=False)
+
+
+def _project(root: Path, url: str, golden: str = GOLDEN) -> Path:
+    image_project(root, url, golden)
+    (root / "evals/img").mkdir(parents=True, exist_ok=True)
+    (root / "evals/img/red.png").write_bytes(png(color=(220, 20, 20)))
+    (root / "evals/img/blue.png").write_bytes(png(color=(20, 20, 220)))
+    return root
+
+
+def _run(root: Path) -> RunOutcome:
+    return run_eval(Project.open(root), EvalOptions(), notify=lambda _m: None)
+
+
+def _ok(out: RunOutcome) -> list[dict[str, Any]]:
+    """The samples of a run, each asserted to have passed."""
+    samples = load_results(out.results_path).to_dict()["samples"]
+    assert {s["status"] for s in samples} == {"pass"}, samples
+    return samples
+
+
+def _image_urls(body: dict[str, Any]) -> list[str]:
+    return [
+        p["image_url"]["url"]
+        for m in body["messages"]
+        if isinstance(m.get("content"), list)
+        for p in m["content"]
+        if p.get("type") == "image_url"
+    ]
+
+
+# -- sniffing -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "media_type", "size"),
+    [
+        (png(7, 5), "image/png", (7, 5)),
+        (jpeg(640, 480), "image/jpeg", (640, 480)),
+        (jpeg(33, 21, exif=3000), "image/jpeg", (33, 21)),  # the frame header after a large EXIF segment
+        (gif(12, 9), "image/gif", (12, 9)),
+        (webp_vp8x(300, 200), "image/webp", (300, 200)),
+        (webp_vp8l(17, 3), "image/webp", (17, 3)),
+        (pdf(), "application/pdf", (None, None)),
+    ],
+)
+def test_sniff_reads_type_and_dimensions_from_the_header(data: bytes, media_type: str, size: tuple[Any, Any]) -> None:
+    found = sniff(data)
+    assert (found.media_type, found.width, found.height) == (media_type, *size)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"hello, world",
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff\xe0\x00\x01",
+        b"RIFF\x00\x00\x00\x00WEBPVP8Q",
+        b"GIF89a",
+    ],
+)
+def test_sniff_refuses_what_it_does_not_know_or_what_is_cut_short(data: bytes) -> None:
+    with pytest.raises(NotMedia):
+        sniff(data)
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+def test_render_attaches_a_content_part_with_the_bytes_digest_and_a_data_url(tmp_path: Path) -> None:
+    root = _project(tmp_path, "http://127.0.0.1:9/v1")
+    prompt = Project.open(root).load("vision/describe")
+    rendered = prompt.render(photo="evals/img/red.png")
+    data = (root / "evals/img/red.png").read_bytes()
+    system, user = rendered.messages
+    assert system == {"role": "system", "content": "You describe photos."}
+    text, image = user["content"]
+    assert text == {"type": "text", "text": "Describe the photo."}
+    assert image["type"] == "image" and image["media_type"] == "image/png" and image["name"] == "photo"
+    assert image["sha256"] == hashlib.sha256(data).hexdigest() and image["size"] == len(data)
+    assert image["url"] == "data:image/png;base64," + base64.b64encode(data).decode()
+    assert "evals/img" not in json.dumps(rendered.messages)  # the path is never in the request
+    assert rendered.input_digests() == {"photo": "sha256:" + hashlib.sha256(data).hexdigest()}
+    # the hash view and to_dict() carry the digest, not the data URL
+    assert "base64" not in json.dumps(hash_view(rendered.messages)) and "base64" not in json.dumps(rendered.to_dict())
+    # the wire view: OpenAI image_url parts
+    wire = wire_messages(rendered.messages)
+    assert wire[1]["content"][1] == {"type": "image_url", "image_url": {"url": image["url"]}}
+    assert re.fullmatch(
+        r"Describe the photo\.\n\[image photo \d+ B sha256:[0-9a-f]{12}…\]", content_text(user["content"])
+    )
+
+
+def test_library_callers_may_pass_bytes_and_https_urls(tmp_path: Path) -> None:
+    prompt = Project.open(_project(tmp_path, "http://127.0.0.1:9/v1")).load("vision/describe")
+    part = prompt.render(photo=jpeg(20, 10)).messages[1]["content"][1]
+    assert part["media_type"] == "image/jpeg" and part["url"].startswith("data:image/jpeg;base64,")
+    url = "https://cdn.example.com/p/1.png?sig=abc"
+    remote = prompt.render(photo=url)
+    assert remote.messages[1]["content"][1] == {"type": "image", "media_type": "image/png", "url": url, "name": "photo"}
+    assert remote.input_digests()["photo"].startswith("url-sha256:")
+
+
+def test_prompt_render_cli_shows_the_image_label(tmp_path: Path) -> None:
+    root = _project(tmp_path, "http://127.0.0.1:9/v1")
+    r = run_cli("prompt", "render", "vision/describe", "--case", "blue", cwd=root, env=ENV)
+    assert r.exit_code == 0, r.stderr
+    digest = hashlib.sha256((root / "evals/img/blue.png").read_bytes()).hexdigest()
+    assert f"[image photo {len(png())} B sha256:{digest[:12]}…]" in r.stdout
+    assert "Describe the photo. be brief" in r.stdout
+    j = run_cli("prompt", "render", "vision/describe", "--json", "--var", "photo=@evals/img/red.png", cwd=root, env=ENV)
+    assert j.exit_code == 0, j.stderr
+    assert (
+        json.loads(j.stdout)["messages"][1]["content"][1]["sha256"]
+        == hashlib.sha256(png(color=(220, 20, 20))).hexdigest()
+    )
+
+
+def test_a_media_input_must_be_attached_and_attach_must_name_one(tmp_path: Path) -> None:
+    root = _project(tmp_path, "http://127.0.0.1:9/v1")
+    write(
+        root,
+        "prompts/a.prompt.yaml",
+        "model: chat\ninputs: {photo: {type: image}}\nmessages:\n  - {role: user, content: hi}\n",
+    )
+    write(
+        root,
+        "prompts/b.prompt.yaml",
+        "model: chat\ninputs: {q: {type: string}}\nmessages:\n  - {role: user, content: '{{ q }}', attach: [q]}\n",
+    )
+    write(
+        root,
+        "prompts/c.prompt.yaml",
+        "model: chat\ninputs: {p: {type: pdf}}\nmessages:\n  - {role: system, content: hi, attach: [p]}\n",
+    )
+    write(
+        root,
+        "prompts/d.prompt.yaml",
+        "model: chat\ninputs: {q: {type: string, max_bytes: 10}}\nmessages:\n  - {role: user, content: '{{ q }}'}\n",
+    )
+    project = Project.open(root)
+    for name, words in [("a", "attached to no message"), ("b", "is not an image, file or pdf input"),
+                        ("c", "only user messages"), ("d", "only allowed for types image")]:  # fmt: skip
+        with pytest.raises(PromptFileError, match=words):
+            project.load(name)
+
+
+def test_attach_is_in_the_content_hash_and_old_hashes_do_not_move(tmp_path: Path) -> None:
+    root = _project(tmp_path, "http://127.0.0.1:9/v1")
+    p = Project.open(root).load("vision/describe")
+    assert p.hash_payload()["messages"][1]["attach"] == ["photo"]
+    assert "attach" not in p.hash_payload()["messages"][0]  # text-only messages hash as before
+    assert p.hash_payload()["inputs"]["photo"] == {"type": "image"}
+
+
+# -- on the wire, in the cache and in the results ---------------------------------------------------------
+def test_eval_sends_image_url_parts_and_records_input_digests(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    root = _project(tmp_path, fake_llm.url)
+    out = _run(root)
+    _ok(out)
+    bodies = {json.dumps(_image_urls(r.body)) for r in fake_llm.chat_requests}
+    expected = {
+        json.dumps(["data:image/png;base64," + base64.b64encode((root / f"evals/img/{c}.png").read_bytes()).decode()])
+        for c in ("red", "blue")
+    }
+    assert bodies == expected
+    user = fake_llm.chat_requests[0].body["messages"][1]
+    assert user["content"][0] == {"type": "text", "text": user["content"][0]["text"]}
+    results = load_results(out.results_path).to_dict()
+    digests = {s["case_id"]: s["inputs"] for s in results["samples"]}
+    for c in ("red", "blue"):
+        assert digests[c] == {
+            "photo": "sha256:" + hashlib.sha256((root / f"evals/img/{c}.png").read_bytes()).hexdigest()
+        }
+    assert "evals/img" not in Path(out.results_path).read_text()
+
+
+def test_renamed_image_keeps_the_cache_key_changed_byte_does_not(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    root = _project(tmp_path, fake_llm.url)
+    _ok(_run(root))
+    first = len(fake_llm.chat_requests)
+    assert first == 2
+    # rename both files and point the golden set at the new names: every answer comes from the cache
+    for c in ("red", "blue"):
+        (root / f"evals/img/{c}.png").rename(root / f"evals/img/renamed-{c}.png")
+    write(
+        root,
+        "evals/vision/describe.yaml",
+        GOLDEN.replace("img/red", "img/renamed-red").replace("img/blue", "img/renamed-blue"),
+    )
+    out = _run(root)
+    assert all(s["replay"] for s in _ok(out)) and len(fake_llm.chat_requests) == first
+    # one changed byte in one image: exactly that case is asked again
+    data = bytearray((root / "evals/img/renamed-red.png").read_bytes())
+    data[-13] ^= 0x01  # inside the IEND CRC: still a PNG header, other bytes
+    (root / "evals/img/renamed-red.png").write_bytes(bytes(data))
+    out = _run(root)
+    replays = {s["case_id"]: s["replay"] for s in _ok(out)}
+    assert len(fake_llm.chat_requests) == first + 1
+    assert replays == {"red": False, "blue": True}
+
+
+def test_serving_complete_sends_the_image(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    root = _project(tmp_path, fake_llm.url)
+    prompt = Project.open(root).load("vision/describe")
+    prompt.complete(photo=gif(3, 3), log=False)
+    (url,) = _image_urls(fake_llm.chat_requests[-1].body)
+    assert url == "data:image/gif;base64," + base64.b64encode(gif(3, 3)).decode()
+
+
+# -- HTML report --------------------------------------------------------------------------------------------
+def test_html_report_embeds_bounded_thumbnails(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    root = _project(tmp_path, fake_llm.url)
+    out = _run(root)
+    html_file = tmp_path / "report.html"
+    r = run_cli("eval", "report", str(out.results_path), "--html", str(html_file), cwd=root, env=ENV)
+    assert r.exit_code == 0, r.stderr
+    page = html_file.read_text()
+    data = json.loads(re.search(r'id="llmops-data">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+    rows = {c["id"]: c for c in _cases(data)}
+    (thumb,) = rows["red"]["messages"][1]["images"]
+    assert (
+        thumb["src"] == "data:image/png;base64," + base64.b64encode((root / "evals/img/red.png").read_bytes()).decode()
+    )
+    assert thumb["label"].startswith("[image photo ")
+    assert "img-src data:;" in page.replace("img-src data: ", "img-src data:;")  # the CSP loads no remote image
+    assert "https://" not in json.dumps(data)
+
+
+def _cases(data: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            if "messages" in v and "id" in v and "samples" in v:
+                out.append(v)
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(data)
+    return out
+
+
+def test_thumbnails_are_left_out_for_large_or_remote_images() -> None:
+    from llmops_cli.report.html import MAX_THUMB_BYTES, _thumbs
+
+    big = {"type": "image", "media_type": "image/png", "sha256": "a" * 64, "size": MAX_THUMB_BYTES + 1,
+           "url": "data:image/png;base64,AAAA", "name": "photo"}  # fmt: skip
+    remote = {"type": "image", "url": "https://example.com/x.png", "name": "photo"}
+    svg = {"type": "image", "media_type": "image/svg+xml", "sha256": "b" * 64, "size": 10,
+           "url": "data:image/svg+xml;base64,PHN2Zz4=", "name": "p"}  # fmt: skip
+    mismatched = {**big, "size": 4, "url": 'data:image/png;base64,AAAA"onerror=x'}
+    thumbs = _thumbs([{"type": "text", "text": "t"}, big, remote, svg, mismatched])
+    assert thumbs is not None and [t["src"] for t in thumbs] == [None, None, None, None]
+
+
+# -- this repository's own image prompt ---------------------------------------------------------------------
+def test_repo_receipt_prompt_runs_against_the_loopback_server(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    import shutil
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copytree(REPO_ROOT / "prompts", root / "prompts")
+    (root / "evals/receipts").mkdir(parents=True)
+    shutil.copytree(REPO_ROOT / "evals/receipts/photos", root / "evals/receipts/photos")
+    shutil.copy(REPO_ROOT / "evals/receipts/triage.yaml", root / "evals/receipts/triage.yaml")
+    from tests.support.evalproj import config_text
+
+    write(root, "llmops.yaml", config_text(fake_llm.url))
+
+    def answer(body: dict[str, Any]) -> str:
+        (url,) = _image_urls(body)
+        digest = hashlib.sha256(base64.b64decode(url.split(",", 1)[1])).hexdigest()
+        blurry = hashlib.sha256((root / "evals/receipts/photos/blurry.png").read_bytes()).hexdigest()
+        other = hashlib.sha256((root / "evals/receipts/photos/not-a-receipt.png").read_bytes()).hexdigest()
+        ok = digest not in (blurry, other)
+        return json.dumps({"is_receipt": digest != other, "legible": ok, "purchase_type": "grocery" if ok else "unknown",
+                           "needs_human": not ok})  # fmt: skip
+
+    fake_llm.responder = answer
+    out = run_eval(Project.open(root), EvalOptions(names=["receipts/triage"]), notify=lambda _m: None)
+    assert len(_ok(out)) == 5 and len(fake_llm.chat_requests) == 5
+    # the bytes the repository carries are the ones the generator writes
+    import runpy
+
+    photos = runpy.run_path(str(REPO_ROOT / "bench/receipt_photos.py"))["PHOTOS"]
+    for name, data in photos.items():
+        assert (REPO_ROOT / "evals/receipts/photos" / name).read_bytes() == data
+
+
+def test_validate_names_the_input_and_the_value(tmp_path: Path) -> None:
+    prompt = Project.open(_project(tmp_path, "http://127.0.0.1:9/v1")).load("vision/describe")
+    with pytest.raises(VariablesError, match=r"`photo`: evals/img/missing.png: no such file"):
+        prompt.render(photo="evals/img/missing.png")
