@@ -208,10 +208,11 @@ class FsSource:
             raise NotFoundError("no such file", file=path[:200]) from None
         except OSError as exc:
             raise NotFoundError(f"cannot read file: {exc.strerror}", file=path[:200]) from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise PromptFileError("is not a regular file", file=path[:200])
         with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise PromptFileError("is not a regular file", file=path[:200])
             if st.st_size > limit:
                 raise PromptFileError(f"file is {st.st_size:,} bytes, more than the {limit:,} allowed", file=path)
             data = fh.read(limit + 1)

@@ -235,7 +235,7 @@ def test_renamed_image_keeps_the_cache_key_changed_byte_does_not(tmp_path: Path,
     assert all(s["replay"] for s in _ok(out)) and len(fake_llm.chat_requests) == first
     # one changed byte in one image: exactly that case is asked again
     data = bytearray((root / "evals/img/renamed-red.png").read_bytes())
-    data[-13] ^= 0x01  # inside the IEND CRC: still a PNG header, other bytes
+    data[-13] ^= 0x01  # the IDAT CRC: the same header, other bytes
     (root / "evals/img/renamed-red.png").write_bytes(bytes(data))
     out = _run(root)
     replays = {s["case_id"]: s["replay"] for s in _ok(out)}
