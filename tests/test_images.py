@@ -338,3 +338,32 @@ def test_validate_names_the_input_and_the_value(tmp_path: Path) -> None:
     prompt = Project.open(_project(tmp_path, "http://127.0.0.1:9/v1")).load("vision/describe")
     with pytest.raises(VariablesError, match=r"`photo`: evals/img/missing.png: no such file"):
         prompt.render(photo="evals/img/missing.png")
+
+
+# -- token counts (estimates, budgets, diff --cost) ---------------------------------------------------------
+def test_token_counts_estimate_images_from_their_header_and_never_fetch(tmp_path: Path) -> None:
+    from llmops_cli.models.prices import count_tokens
+    from llmops_cli.records.content import IMAGE_TOKENS_MAX, image_tokens
+
+    assert (image_tokens(1024, 1024), image_tokens(4, 3), image_tokens(4096, 8192)) == (765, 255, IMAGE_TOKENS_MAX)
+    prompt = Project.open(_project(tmp_path, "http://127.0.0.1:9/v1")).load("vision/describe")
+    text_only = [{"role": "user", "content": "Describe the photo."}]
+    base = count_tokens("openai/gpt-4o-mini", text_only)
+    local = prompt.render(photo=png(1024, 1024)).messages[1:]
+    assert count_tokens("openai/gpt-4o-mini", local) == base + 765
+    # an https image is never measured (litellm's counter would download it): the largest image's count
+    remote = prompt.render(photo="https://192.0.2.1/photo.png").messages[1:]
+    assert count_tokens("openai/gpt-4o-mini", remote) == base + IMAGE_TOKENS_MAX
+
+
+def test_eval_estimate_counts_the_images(tmp_path: Path) -> None:
+    root = _project(tmp_path, "http://127.0.0.1:9/v1")
+    r = run_cli("eval", "run", "vision/describe", "--estimate", cwd=root, env=ENV)
+    assert r.exit_code == 0, r.stderr
+    from llmops_cli.models.prices import count_tokens
+
+    texts = [[{"role": "system", "content": "You describe photos."}, {"role": "user", "content": t}]
+             for t in ("Describe the photo.", "Describe the photo. be brief")]  # fmt: skip
+    expected = sum(count_tokens("openai/fake-model", m) for m in texts) + 2 * 255  # two 4×3 images
+    row = next(line for line in r.stdout.splitlines() if line.startswith("vision/describe"))
+    assert row.split()[5] == str(expected), r.stdout

@@ -179,7 +179,14 @@ def _part(name: str, spec: InputSpec, data: bytes, path: str | None) -> ContentP
     url = f"data:{mt};base64,{base64.b64encode(data).decode('ascii')}"
     kind = "image" if mt in IMAGE_TYPES else "file"
     return ContentPart(
-        type=kind, media_type=mt, sha256=hashlib.sha256(data).hexdigest(), url=url, size=len(data), name=name
+        type=kind,
+        media_type=mt,
+        sha256=hashlib.sha256(data).hexdigest(),
+        url=url,
+        size=len(data),
+        width=found.width,
+        height=found.height,
+        name=name,
     )
 
 

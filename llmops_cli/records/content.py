@@ -19,7 +19,19 @@ from typing import Any
 
 from .chat import ContentPart
 
-__all__ = ["content_text", "hash_view", "input_digests", "media_parts", "part_label", "wire_messages"]
+__all__ = [
+    "content_text",
+    "hash_view",
+    "input_digests",
+    "media_parts",
+    "media_tokens",
+    "part_label",
+    "text_messages",
+    "wire_messages",
+]
+
+IMAGE_TOKENS_MAX = 1105  # OpenAI's high-detail cost of the largest image after scaling (6 tiles): unknown sizes
+FILE_BYTES_PER_TOKEN = 3  # a deliberately high estimate for a PDF (text and page images) from its size
 
 
 def media_parts(content: Any) -> list[ContentPart]:
@@ -80,6 +92,47 @@ def input_digests(messages: list[dict[str, Any]]) -> dict[str, str]:
                 out[part.name or "?"] = f"sha256:{part.sha256}"
             elif part.url:
                 out[part.name or "?"] = "url-sha256:" + hashlib.sha256(part.url.encode("utf-8")).hexdigest()
+    return out
+
+
+def image_tokens(width: int | None, height: int | None) -> int:
+    """Input tokens of one image at high detail, OpenAI's rule: fit in 2048×2048, shortest side to 768, then
+    85 + 170 per 512-pixel tile; :data:`IMAGE_TOKENS_MAX` when the size is unknown (an https image)."""
+    if not width or not height:
+        return IMAGE_TOKENS_MAX
+    w, h = float(width), float(height)
+    if max(w, h) > 2048:
+        w, h = w * 2048 / max(w, h), h * 2048 / max(w, h)
+    if min(w, h) > 768:
+        w, h = w * 768 / min(w, h), h * 768 / min(w, h)
+    tiles = -(-int(w) // 512) * -(-int(h) // 512)
+    return min(85 + 170 * tiles, IMAGE_TOKENS_MAX)
+
+
+def media_tokens(messages: list[dict[str, Any]]) -> int:
+    """Estimated input tokens of the images and files in ``messages`` (text excluded): images by their header's
+    size (:func:`image_tokens`), files by their size (:data:`FILE_BYTES_PER_TOKEN`)."""
+    total = 0
+    for m in messages:
+        for part in media_parts(m.get("content")):
+            if part.type == "image":
+                total += image_tokens(part.width, part.height)
+            else:
+                total += -(-(part.size or 0) // FILE_BYTES_PER_TOKEN)
+    return total
+
+
+def text_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with each list of parts reduced to its text (for token counters that know text only)."""
+    out = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list):
+            text = "\n".join(
+                str(p.get("text") or "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+            )
+            m = {**m, "content": text}
+        out.append(m)
     return out
 
 
