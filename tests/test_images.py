@@ -367,3 +367,12 @@ def test_eval_estimate_counts_the_images(tmp_path: Path) -> None:
     expected = sum(count_tokens("openai/fake-model", m) for m in texts) + 2 * 255  # two 4×3 images
     row = next(line for line in r.stdout.splitlines() if line.startswith("vision/describe"))
     assert row.split()[5] == str(expected), r.stdout
+
+
+def test_size_guard_counts_the_text_not_the_base64(tmp_path: Path) -> None:
+    from llmops_cli.safety.guards import _text
+
+    prompt = Project.open(_project(tmp_path, "http://127.0.0.1:9/v1")).load("vision/describe")
+    content = prompt.render(photo=png(200, 200)).messages[1]["content"]
+    assert "base64" not in _text(content) and _text(content).startswith("Describe the photo.\n[image photo ")
+    assert content_text([{"type": "image", "bogus": 1}, {"type": "text", "text": "t"}]) == "[image]\nt"

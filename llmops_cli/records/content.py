@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from pydantic import ValidationError
+
 from .chat import ContentPart
 
 __all__ = [
@@ -76,7 +78,10 @@ def content_text(content: Any) -> str:
         if isinstance(p, dict) and p.get("type") == "text":
             out.append(str(p.get("text") or ""))
         elif isinstance(p, dict) and p.get("type") in ("image", "file"):
-            out.append(part_label(ContentPart.model_validate(p)))
+            try:
+                out.append(part_label(ContentPart.model_validate(p)))
+            except ValidationError:
+                out.append(f"[{p.get('type')}]")
         elif isinstance(p, dict) and p.get("type") == "image_url":  # already on the wire
             out.append("[image]")
     return "\n".join(out)
