@@ -376,3 +376,16 @@ def test_size_guard_counts_the_text_not_the_base64(tmp_path: Path) -> None:
     content = prompt.render(photo=png(200, 200)).messages[1]["content"]
     assert "base64" not in _text(content) and _text(content).startswith("Describe the photo.\n[image photo ")
     assert content_text([{"type": "image", "bogus": 1}, {"type": "text", "text": "t"}]) == "[image]\nt"
+
+
+def test_attack_never_injects_into_an_image_path(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    root = _project(tmp_path, fake_llm.url)
+    r = run_cli("eval", "attack", "vision/describe", "--json", cwd=root, env=ENV, timeout=300)
+    assert r.exit_code in (0, 1), r.stderr
+    assert "left out" not in r.stdout + r.stderr  # no derived case was refused for a broken path
+    paths = {url for req in fake_llm.chat_requests for url in _image_urls(req.body)}
+    originals = {
+        "data:image/png;base64," + base64.b64encode((root / f"evals/img/{c}.png").read_bytes()).decode()
+        for c in ("red", "blue")
+    }
+    assert paths and paths <= originals
