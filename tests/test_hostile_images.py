@@ -229,3 +229,15 @@ def test_bytes_cannot_be_passed_through_the_command_line_as_a_path_trick(tmp_pat
     root = _project(tmp_path)
     r = run_cli("prompt", "render", "vision/describe", "--var", "photo=@/etc/passwd", cwd=root, env=ENV)
     assert r.exit_code == 2 and "an absolute path" in r.stderr and "root:" not in r.stdout + r.stderr
+
+
+def test_lint_reports_a_bad_image_in_a_golden_set_with_its_line(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    write(
+        root,
+        "evals/vision/describe.yaml",
+        "cases:\n  - id: ok\n    vars: {photo: evals/img/ok.png}\n  - id: bad\n    vars: {photo: llmops.yaml}\n",
+    )
+    r = run_cli("prompt", "lint", "vision/describe", cwd=root, env=ENV)
+    assert r.exit_code == 1, r.stderr
+    assert "evals/vision/describe.yaml:5: error [case-vars] case 'bad': `photo`: llmops.yaml: not a PNG" in r.stdout
