@@ -389,3 +389,87 @@ def test_attack_never_injects_into_an_image_path(tmp_path: Path, fake_llm: FakeL
         for c in ("red", "blue")
     }
     assert paths and paths <= originals
+
+
+# -- the Anthropic request shape, on the wire ----------------------------------------------------------------
+class _AnthropicStub:
+    """A loopback endpoint that answers the Anthropic Messages API and keeps each request body."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        bodies: list[dict[str, Any]] = []
+        self.bodies = bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                bodies.append(json.loads(self.rfile.read(length)))
+                reply = {
+                    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-3-5-sonnet-20241022",
+                    "content": [{"type": "text", "text": "a fake description"}], "stop_reason": "end_turn",
+                    "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 3},
+                }  # fmt: skip
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_anthropic_request_carries_image_and_document_blocks(tmp_path: Path) -> None:
+    stub = _AnthropicStub()
+    try:
+        prompt_text = IMAGE_PROMPT_TWO
+        root = _project(tmp_path, stub.url)
+        write(root, "llmops.yaml", f"models:\n  claude:\n    model: anthropic/claude-3-5-sonnet-20241022\n"
+                                   f"    api_base: {stub.url}\n    api_key_env: {KEY_ENV}\n")  # fmt: skip
+        write(root, "prompts/vision/both.prompt.yaml", prompt_text)
+        (root / "evals/img/doc.pdf").write_bytes(pdf())
+        prompt = Project.open(root).load("vision/both")
+        prompt.complete(photo="evals/img/red.png", doc="evals/img/doc.pdf", log=False)
+    finally:
+        stub.close()
+    (body,) = stub.bodies
+    (user,) = [m for m in body["messages"] if m["role"] == "user"]
+    blocks = user["content"]
+    kinds = [b["type"] for b in blocks]
+    assert kinds[0] == "text" and "image" in kinds and "document" in kinds, blocks
+    image = next(b for b in blocks if b["type"] == "image")
+    assert image["source"] == {
+        "type": "base64",
+        "media_type": "image/png",
+        "data": base64.b64encode((root / "evals/img/red.png").read_bytes()).decode(),
+    }
+    document = next(b for b in blocks if b["type"] == "document")
+    assert document["source"]["media_type"] == "application/pdf"
+    assert base64.b64decode(document["source"]["data"]) == pdf()
+
+
+IMAGE_PROMPT_TWO = """
+model: claude
+params: {max_tokens: 50}
+inputs:
+  photo: {type: image}
+  doc: {type: pdf}
+messages:
+  - role: system
+    content: You read receipts.
+  - role: user
+    content: Compare the photo with the invoice.
+    attach: [photo, doc]
+"""
