@@ -473,3 +473,27 @@ messages:
     content: Compare the photo with the invoice.
     attach: [photo, doc]
 """
+
+
+def test_openai_request_carries_the_pdf_as_a_file_part(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    root = _project(tmp_path, fake_llm.url)
+    write(root, "prompts/vision/both.prompt.yaml", IMAGE_PROMPT_TWO.replace("model: claude", "model: chat"))
+    (root / "evals/img/doc.pdf").write_bytes(pdf())
+    Project.open(root).load("vision/both").complete(photo="evals/img/blue.png", doc="evals/img/doc.pdf", log=False)
+    user = fake_llm.chat_requests[-1].body["messages"][1]
+    assert user["content"] == [
+        {"type": "text", "text": "Compare the photo with the invoice."},
+        {
+            "type": "image_url",
+            "image_url": {
+                "url": "data:image/png;base64," + base64.b64encode((root / "evals/img/blue.png").read_bytes()).decode()
+            },
+        },
+        {
+            "type": "file",
+            "file": {
+                "file_data": "data:application/pdf;base64," + base64.b64encode(pdf()).decode(),
+                "filename": "doc.pdf",
+            },
+        },
+    ]
