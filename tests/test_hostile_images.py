@@ -78,6 +78,24 @@ def test_decompression_bomb_is_refused_from_its_header(tmp_path: Path) -> None:
             prompt.render(photo=f"evals/img/{name}.png")
 
 
+def test_gif_frame_larger_than_its_screen_is_a_bomb_too(tmp_path: Path) -> None:
+    import struct
+
+    screen = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00" * 6  # 1 × 1, a 2-colour table
+    gce = b"\x21\xf9\x04\x00\x00\x00\x00\x00"  # a graphic control extension (skipped)
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 65_535, 65_535, 0) + b"\x02\x02\x4c\x01\x00"
+    root = _project(tmp_path, IMAGE_PROMPT)
+    prompt = Project.open(root).load("vision/describe")
+    with pytest.raises(VariablesError, match="65,535 × 65,535 pixels"):
+        prompt.render(photo=screen + gce + frame + b";")
+    assert (
+        sniff(screen + gce + frame.replace(struct.pack("<HH", 65_535, 65_535), struct.pack("<HH", 1, 1)) + b";").width
+        == 1
+    )
+    with pytest.raises(NotMedia, match="malformed"):
+        sniff(screen + b"\x99")
+
+
 def test_a_100_mb_file_is_refused_without_being_read(tmp_path: Path) -> None:
     root = _project(tmp_path)
     with open(root / "evals/img/huge.png", "wb") as fh:

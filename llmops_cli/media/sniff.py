@@ -53,10 +53,7 @@ def sniff(data: bytes) -> Sniffed:
     if data.startswith(b"\xff\xd8\xff"):
         return _jpeg(data)
     if data[:6] in (b"GIF87a", b"GIF89a"):
-        if len(data) < 10:
-            raise NotMedia("a GIF header cut short")
-        w, h = struct.unpack("<HH", data[6:10])
-        return Sniffed("image/gif", w, h)
+        return _gif(data)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _webp(data)
     if data.startswith(b"%PDF-"):
@@ -98,6 +95,37 @@ def _jpeg(data: bytes) -> Sniffed:
             break
         i += 2 + length
     raise NotMedia(f"a JPEG without a frame header in its first {HEADER_BYTES:,} bytes")
+
+
+def _gif(data: bytes) -> Sniffed:
+    """The logical screen, grown to cover every frame: a 1 × 1 screen whose frame claims 65,535 × 65,535
+    pixels is as big as its frame. Blocks are walked, never decompressed (each step moves forward)."""
+    if len(data) < 13:
+        raise NotMedia("a GIF header cut short")
+    w, h, flags = struct.unpack("<HHB", data[6:11])
+    i = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    while i < len(data):
+        block = data[i]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then sub-blocks
+            i = _skip_sub_blocks(data, i + 2)
+        elif block == 0x2C:  # image descriptor: left, top, width, height, flags
+            if i + 10 > len(data):
+                raise NotMedia("a GIF frame header cut short")
+            left, top, fw, fh, fflags = struct.unpack("<HHHHB", data[i + 1 : i + 10])
+            w, h = max(w, left + fw), max(h, top + fh)
+            i += 10 + (3 << ((fflags & 7) + 1) if fflags & 0x80 else 0)
+            i = _skip_sub_blocks(data, i + 1)  # after the LZW minimum code size
+        else:
+            raise NotMedia("a GIF whose blocks are malformed")
+    return Sniffed("image/gif", w, h)
+
+
+def _skip_sub_blocks(data: bytes, i: int) -> int:
+    while i < len(data) and data[i] != 0:
+        i += data[i] + 1
+    return i + 1
 
 
 def _webp(data: bytes) -> Sniffed:
