@@ -25,7 +25,7 @@ from tests.conftest import REPO_ROOT, run_cli, write
 from tests.support.evalproj import KEY_ENV, KEY_VALUE
 from tests.support.fakellm import FakeLLM
 from tests.support.fixtures import fake_llm  # noqa: F401
-from tests.support.images import gif, image_project, jpeg, pdf, png, webp_vp8l, webp_vp8x
+from tests.support.images import IMAGE_PROMPT, gif, image_project, jpeg, pdf, png, webp_vp8l, webp_vp8x
 
 ENV = {"PYTHONPATH": str(REPO_ROOT), KEY_ENV: KEY_VALUE, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
@@ -497,3 +497,22 @@ def test_openai_request_carries_the_pdf_as_a_file_part(tmp_path: Path, fake_llm:
             },
         },
     ]
+
+
+def test_prompt_diff_calls_out_narrowed_media_limits_and_attach_changes(tmp_path: Path) -> None:
+    from llmops_cli.diff.impact import classify_impact
+
+    root = _project(tmp_path, "http://127.0.0.1:9/v1")
+    base = Project.open(root).load("vision/describe")
+    narrowed = IMAGE_PROMPT.replace(
+        "photo: {type: image}", "photo: {type: image, max_bytes: 1000, media_types: [image/png]}"
+    )
+    write(root, "prompts/vision/narrow.prompt.yaml", narrowed)
+    impact = classify_impact(base, Project.open(root).load("vision/narrow"))
+    assert impact.level == "breaking"
+    assert any("max_bytes 20,000,000 → 1,000" in r for r in impact.reasons)
+    assert any("no longer takes application/pdf, image/gif, image/jpeg, image/webp" in r for r in impact.reasons)
+    moved = IMAGE_PROMPT.replace("    attach: [photo]", "  - role: user\n    content: Here it is.\n    attach: [photo]")
+    write(root, "prompts/vision/moved.prompt.yaml", moved)
+    changes = classify_impact(base, Project.open(root).load("vision/moved")).changes
+    assert "message_attach_changed" in {c.kind for c in changes}
