@@ -43,7 +43,6 @@ def receipt(lines: list[int], width: int = 24, height: int = 40) -> bytes:
 
 PHOTOS = {
     "grocery.png": receipt([10, 16, 14, 12, 18, 9, 15, 6, 20, 8]),
-    "restaurant.png": receipt([14, 6, 12, 12, 7, 19, 10]),
     "long-pharmacy.png": receipt([18, 8, 16, 11, 13, 9, 17, 12, 15, 10, 19, 14], height=42),
     "blurry.png": png([[(148 + (x + y) % 7, 150, 152) for x in range(24)] for y in range(40)]),
     "not-a-receipt.png": png([[(30, 120 + y * 3, 200)] * 24 for y in range(24)]),

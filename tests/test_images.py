@@ -325,11 +325,12 @@ def test_repo_receipt_prompt_runs_against_the_loopback_server(tmp_path: Path, fa
 
     fake_llm.responder = answer
     out = run_eval(Project.open(root), EvalOptions(names=["receipts/triage"]), notify=lambda _m: None)
-    assert len(_ok(out)) == 5 and len(fake_llm.chat_requests) == 5
+    assert len(_ok(out)) == 4 and len(fake_llm.chat_requests) == 4
     # the bytes the repository carries are the ones the generator writes
     import runpy
 
     photos = runpy.run_path(str(REPO_ROOT / "bench/receipt_photos.py"))["PHOTOS"]
+    assert sorted(p.name for p in (REPO_ROOT / "evals/receipts/photos").iterdir()) == sorted(photos)
     for name, data in photos.items():
         assert (REPO_ROOT / "evals/receipts/photos" / name).read_bytes() == data
 
