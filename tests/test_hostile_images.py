@@ -137,6 +137,7 @@ def test_max_bytes_and_media_types_of_the_input(tmp_path: Path) -> None:
         ("/etc/passwd", "an absolute path"),
         ("~/photo.png", "an absolute path"),
         ("C:/photo.png", "an absolute path"),
+        ("evals\\img\\ok.png", "backslashes"),
         (".git/config", "a path into .git"),
         ("evals/img/missing.png", "no such file"),
         ("evals/img", "not a regular file"),

@@ -77,7 +77,9 @@ def path_problem(path: str) -> str | None:
     """Why ``path`` is not a relative path inside the project (lexically; links are checked on reading)."""
     if not path or len(path) > MAX_PATH_CHARS or any(c in path for c in "\0\n\r"):
         return "not a file path"
-    if path.startswith(("/", "~")) or "\\" in path or re.match(r"^[A-Za-z]:", path):
+    if "\\" in path:
+        return "a path with backslashes (write it with /, relative to the project root)"
+    if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", path):
         return "an absolute path (paths are relative to the project root)"
     parts = path.split("/")
     if ".." in parts:
