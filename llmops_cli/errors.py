@@ -75,6 +75,13 @@ class PromptFileError(UserError):
     """A prompt or golden-set file does not parse or does not validate against its schema."""
 
 
+class ToolFileError(PromptFileError):
+    """A prompt's ``tools``: a tool file that is missing, outside its folder or invalid; an unknown or duplicate
+    tool; a ``tool_choice`` naming a tool the prompt does not declare."""
+
+    code = "tools"
+
+
 class TemplateError(UserError):
     """A Jinja template has a syntax error, uses an undefined variable or includes a missing file."""
 
