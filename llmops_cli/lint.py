@@ -14,6 +14,7 @@ from .safety.config import SAFETY_TYPES, safety_fields_problem
 from .safety.guards import parse_guard
 from .spec import import_stub
 from .variables import validate_variables
+from .yamlio import LineMap
 
 Severity = Literal["error", "warning"]
 
@@ -193,6 +194,7 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
         )
     if spec.output.format == "json" and spec.output.schema_ is not None:
         out.extend(_lint_schema(prompt, spec.output.schema_, lines.line(("output", "schema"))))
+    out.extend(lint_tools(project, prompt, lines))
     for i, guard in enumerate(spec.guards):
         try:
             parse_guard(guard)
@@ -219,6 +221,93 @@ def _lint_schema(prompt: Prompt, schema: dict[str, Any], line: int | None) -> li
             )
         ]
     return []
+
+
+def lint_tools(project: Project, prompt: Prompt, lines: LineMap) -> list[Finding]:
+    """Findings about a prompt's tools and strict output: tool schemas against the Draft 2020-12 meta-schema,
+    patterns RE2 cannot run, OpenAI strict-mode rules, tools without a description, and models that litellm's
+    table says take no tools or no strict schema. Errors name the line where the tool is defined (the tool file
+    for ``use:`` references)."""
+    from .models.capabilities import supports_response_schema, supports_tools
+    from .toolspec import strict_schema_problems
+
+    out: list[Finding] = []
+
+    def add(sev: Severity, code: str, msg: str, where: tuple[str, int | None]) -> None:
+        out.append(Finding(sev, code, msg, where[0], where[1], prompt.name))
+
+    for tool, (file, line) in zip(prompt.tools, _tool_locations(project, prompt, lines), strict=True):
+        where = (file, line)
+        problem = _schema_problem(tool.parameters)
+        if problem:
+            add(
+                "error",
+                "bad-tool-schema",
+                f"tool {tool.name!r}: parameters are not valid JSON Schema: {problem}",
+                where,
+            )
+        elif tool.strict:
+            for p in strict_schema_problems(tool.parameters):
+                add("warning", "strict-schema", f"tool {tool.name!r} is strict but {p} (OpenAI strict mode)", where)
+        if not tool.description.strip():
+            add("warning", "tool-description", f"tool {tool.name!r} has no description (the model reads it)", where)
+    if prompt.tools and supports_tools(prompt.model) is False:
+        add(
+            "warning",
+            "tools-unsupported",
+            f"model '{prompt.model}' does not take tool definitions (litellm's model table)",
+            (prompt.file, lines.line(("tools",))),
+        )
+    output = prompt.spec.output
+    if output.strict and output.schema_ is not None:
+        where = (prompt.file, lines.line(("output", "strict")))
+        for p in strict_schema_problems(output.schema_):
+            add("warning", "strict-schema", f"output is strict but {p} (OpenAI strict mode)", where)
+        if supports_response_schema(prompt.model) is False:
+            add(
+                "warning",
+                "strict-output-unsupported",
+                f"model '{prompt.model}' lacks strict JSON-Schema output (litellm's model table): it is sent "
+                "JSON mode (json_object) and the schema is checked only after the reply",
+                where,
+            )
+    return out
+
+
+def _tool_locations(project: Project, prompt: Prompt, lines: LineMap) -> list[tuple[str, int | None]]:
+    """``(file, line)`` of each of the prompt's resolved tools, in order: the prompt file's ``tools[i]`` for a
+    tool defined in place, the tool file's ``tools[j]`` for a ``use:`` reference."""
+    from .toolspec import TOOL_FILE_SUFFIX, ToolRefSpec
+
+    out: list[tuple[str, int | None]] = []
+    for i, entry in enumerate(prompt.spec.tools):
+        if not isinstance(entry, ToolRefSpec):
+            out.append((prompt.file, lines.line(("tools", i, "parameters"))))
+            continue
+        path = f"{project.tools_dir}/{entry.file}{TOOL_FILE_SUFFIX}"
+        tool_file = project.tool_file(entry.file)
+        tmap = LineMap(project.source.read_text(path))
+        for j, tool in enumerate(tool_file.tools):
+            if entry.tool in ("*", tool.name):
+                out.append((path, tmap.line(("tools", j, "parameters"))))
+    return out
+
+
+def _schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why ``schema`` fails the Draft 2020-12 meta-schema or has a pattern RE2 cannot run (None: neither)."""
+    import jsonschema
+
+    from .safety.schema import re2_validator
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"{exc.message[:200]} (at {exc.json_path})"
+    try:
+        re2_validator(schema)
+    except ValueError as exc:
+        return str(exc)[:200]
+    return None
 
 
 def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:

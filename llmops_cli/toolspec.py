@@ -28,6 +28,7 @@ references. The full Draft 2020-12 meta-schema check is ``llmops prompt lint``'s
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -323,3 +324,94 @@ def tool_call_fields(tools: list[ToolSpec], choice: ToolChoice | None, parallel:
     if parallel is not None:
         out["parallel_tool_calls"] = parallel
     return out
+
+
+def _printable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with control and invisible characters shown as escapes."""
+    text = text[:limit]
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def _type_of(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return "any"
+    if isinstance(schema.get("enum"), list):
+        values = schema["enum"]
+        shown = "|".join(_printable(json.dumps(v, ensure_ascii=False), 30) for v in values[:6])
+        return shown + ("|…" if len(values) > 6 else "")
+    if isinstance(schema.get("$ref"), str):
+        return _printable(schema["$ref"].rsplit("/", 1)[-1], 40)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return "|".join(str(k) for k in kind[:6])
+    if kind == "array":
+        return f"array[{_type_of(schema.get('items'))}]"
+    if isinstance(kind, str):
+        return kind
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return "|".join(_type_of(s) for s in schema[key][:6])
+    return "any"
+
+
+def tool_signature(tool: ToolSpec) -> str:
+    """A one-line summary for terminals and diffs: ``lookup_order(order_id: string, note?: string)``
+    (``?``: not required; control characters escaped)."""
+    props = tool.parameters.get("properties")
+    required = tool.parameters.get("required")
+    required = set(required) if isinstance(required, list) else set()
+    args = []
+    if isinstance(props, dict):
+        for name, sub in list(props.items())[:50]:
+            mark = "" if name in required else "?"
+            args.append(f"{_printable(str(name), 60)}{mark}: {_type_of(sub)}")
+        if len(props) > 50:
+            args.append(f"… {len(props) - 50} more")
+    return f"{tool.name}({', '.join(args)})"
+
+
+def describe_tools(tools: list[ToolSpec], choice: ToolChoice | None = None, parallel: bool | None = None) -> list[str]:
+    """Lines that show a prompt's tools to a person (``prompt render``): signature, strict flag, description;
+    then ``tool_choice`` and ``parallel_tool_calls`` when set."""
+    lines = []
+    for tool in tools:
+        flag = "  [strict]" if tool.strict else ""
+        first = tool.description.strip().splitlines()[0] if tool.description.strip() else ""
+        lines.append(f"{tool_signature(tool)}{flag}" + (f"  — {_printable(first, 200)}" if first else ""))
+    settings = []
+    if choice is not None:
+        settings.append(f"tool_choice: {choice.name if choice.mode == 'function' else choice.mode}")
+    if parallel is not None:
+        settings.append(f"parallel_tool_calls: {str(parallel).lower()}")
+    if settings:
+        lines.append("  ".join(settings))
+    return lines
+
+
+def strict_schema_problems(schema: dict[str, Any], limit: int = 5) -> list[str]:
+    """Where ``schema`` breaks OpenAI's strict-mode rules (every object: ``additionalProperties: false`` and
+    every property listed in ``required``), as ``$.path: problem`` strings, at most ``limit``."""
+    problems: list[str] = []
+    stack: list[tuple[Any, str]] = [(schema, "$")]
+    while stack and len(problems) < limit:
+        node, where = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        props = node.get("properties")
+        if node.get("type") == "object" or isinstance(props, dict):
+            if node.get("additionalProperties") is not False:
+                problems.append(f"{where}: an object needs 'additionalProperties: false'")
+            if isinstance(props, dict):
+                required = node.get("required") if isinstance(node.get("required"), list) else []
+                missing = [str(k) for k in props if k not in required]
+                if missing:
+                    names = ", ".join(_printable(m, 40) for m in missing[:5])
+                    problems.append(f"{where}: every property must be required (not: {names})")
+        for key, value in node.items():
+            if key in _SUB_ONE:
+                stack.append((value, f"{where}.{key}"))
+            elif key in _SUB_LIST and isinstance(value, list):
+                stack.extend((v, f"{where}.{key}[{i}]") for i, v in enumerate(value))
+            elif key in _SUB_MAP and isinstance(value, dict):
+                stack.extend((v, f"{where}.{key}.{_printable(str(k), 40)}") for k, v in value.items())
+    return problems[:limit]
