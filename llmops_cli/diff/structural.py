@@ -1,6 +1,7 @@
 """Structural diff of two prompt versions, in words a reviewer reads.
 
-Model, params, inputs, output format and schema, messages and partials are compared field by field;
+Model, params, inputs, output format and schema, tools (:mod:`.tools`), messages and partials are compared
+field by field;
 each difference is a :class:`Change` with a ``kind`` (the impact rules in :mod:`.impact` are keyed
 on it) and a sentence such as ``temperature 0.2 → 0.7`` or ``input `locale` added (required)``.
 """
@@ -48,6 +49,7 @@ def structural_changes(old: Prompt, new: Prompt) -> list[Change]:
     out += _params(old.params, new.params)
     out += _inputs(old.spec.inputs, new.spec.inputs)
     out += _output(old, new)
+    out += _tools(old, new)
     out += _messages(old, new)
     out += _partials(old.partials, new.partials)
     out += _meta(old, new)
@@ -138,12 +140,20 @@ def _enum_change(name: str, a: list[Any] | None, b: list[Any] | None) -> Change:
     return Change(kind, subj, f"input `{name}` values: " + ", ".join(parts or ["reordered"]))
 
 
+def _tools(old: Prompt, new: Prompt) -> list[Change]:
+    from .tools import tool_changes  # imports Change from here
+
+    return tool_changes(old, new)
+
+
 # -- output -----------------------------------------------------------------------------------------
 def _output(old: Prompt, new: Prompt) -> list[Change]:
     a, b = old.spec.output, new.spec.output
     out = []
     if a.format != b.format:
         out.append(Change("output_format_changed", "output.format", f"output format {a.format} → {b.format}"))
+    if a.strict != b.strict:
+        out.append(Change("output_strict_changed", "output.strict", f"strict output {fmt(a.strict)} → {fmt(b.strict)}"))
     sa, sb = a.schema_, b.schema_
     if sa == sb:
         return out
