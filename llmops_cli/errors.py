@@ -7,6 +7,8 @@
     │   ├── UsageError           command-line arguments that do not fit
     │   ├── ConfigError          llmops.yaml is missing a key, malformed or contradictory
     │   ├── PromptFileError      a prompt / golden-set file does not parse or validate
+    │   │   └── ToolFileError    a prompt's tools: tool file missing/outside its folder/invalid, unknown or
+    │   │                        duplicate tool, tool_choice naming an undeclared tool
     │   ├── TemplateError        Jinja syntax error, undefined variable, missing include, a limit hit
     │   │   ├── TemplatePathError a template file or partial outside its folder (``..``, ``.git``, symlink)
     │   │   └── SandboxViolation a template reached for an unsafe attribute (``__class__``, ``mro``…)
