@@ -8,9 +8,10 @@ on it) and a sentence such as ``temperature 0.2 → 0.7`` or ``input `locale` ad
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .change import Change, fmt
+from .tools import tool_changes
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
@@ -20,28 +21,6 @@ if TYPE_CHECKING:
 _WIDER_TYPES = {("integer", "number")}
 
 
-@dataclass(frozen=True)
-class Change:
-    """One structural difference. ``subject`` names what changed (``params.temperature``)."""
-
-    kind: str
-    subject: str
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "subject": self.subject, "text": self.text}
-
-
-def fmt(value: Any) -> str:
-    """A value as a reviewer reads it (JSON, compact)."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
-    except TypeError:
-        return repr(value)
-
-
 def structural_changes(old: Prompt, new: Prompt) -> list[Change]:
     """Every difference between two versions of a prompt, in a stable order."""
     out: list[Change] = []
@@ -49,7 +28,7 @@ def structural_changes(old: Prompt, new: Prompt) -> list[Change]:
     out += _params(old.params, new.params)
     out += _inputs(old.spec.inputs, new.spec.inputs)
     out += _output(old, new)
-    out += _tools(old, new)
+    out += tool_changes(old, new)
     out += _messages(old, new)
     out += _partials(old.partials, new.partials)
     out += _meta(old, new)
@@ -138,12 +117,6 @@ def _enum_change(name: str, a: list[Any] | None, b: list[Any] | None) -> Change:
         parts.append(f"{fmt(removed)} no longer allowed")
     kind = "input_enum_narrowed" if removed else "input_enum_widened"
     return Change(kind, subj, f"input `{name}` values: " + ", ".join(parts or ["reordered"]))
-
-
-def _tools(old: Prompt, new: Prompt) -> list[Change]:
-    from .tools import tool_changes  # imports Change from here
-
-    return tool_changes(old, new)
 
 
 # -- output -----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .structural import Change, fmt
+from .change import Change, fmt
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
