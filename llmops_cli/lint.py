@@ -54,8 +54,8 @@ def is_pinned(model_id: str) -> bool:
 def prompts_for_files(project: Project, paths: list[str], cwd: str) -> list[str] | None:
     """The prompts that changed ``paths`` (relative to ``cwd``, as pre-commit passes them) can affect.
 
-    A prompt file or its golden set names one prompt; the configuration, a partial or any other file under the
-    prompts folder, or a golden set without its prompt, can affect every prompt: ``None`` (lint all). Paths
+    A prompt file or its golden set names one prompt; the configuration, a partial, a tool file or any other file
+    under the prompts folder, or a golden set without its prompt, can affect every prompt: ``None`` (lint all). Paths
     outside the project are ignored; the result may be empty (nothing to lint).
     """
     from pathlib import Path
@@ -83,7 +83,7 @@ def prompts_for_files(project: Project, paths: list[str], cwd: str) -> list[str]
             if name not in known:
                 return None  # an orphan golden set is a finding of the whole-project lint
         elif name is None:
-            if rel == "llmops.yaml" or rel.startswith(f"{prompts_dir}/"):
+            if rel == "llmops.yaml" or rel.startswith((f"{prompts_dir}/", f"{project.tools_dir}/")):
                 return None
             continue
         if name in known and name not in names:

@@ -17,7 +17,7 @@ import pytest
 
 from llmops_cli.errors import EXIT_USAGE, UserError
 from llmops_cli.project import Project
-from tests.conftest import run_cli, write
+from tests.conftest import GitRepo, run_cli, write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HEAD = "model: openai/gpt-4o-2024-08-06\nmessages:\n  - {role: user, content: hi}\n"
@@ -304,3 +304,27 @@ def test_cli_exit_2_with_file_and_line(tmp_path: Path) -> None:
         assert "prompts/p.prompt.yaml:5" in res.output
         assert "Traceback" not in res.output
     assert run_cli("prompt", "render", "p", cwd=tmp_path, env=env).exit_code == EXIT_USAGE
+
+
+def test_symlink_blob_in_git_is_refused_at_a_ref(tmp_git_repo: GitRepo) -> None:
+    repo = tmp_git_repo
+    repo.write("llmops.yaml", "models: {}\n")
+    repo.write("prompts/p.prompt.yaml", HEAD + "tools:\n  - use: linked/*\n")
+    root = Path(repo.root)
+    (root / "prompts" / "_tools").mkdir(parents=True)
+    os.symlink("/etc/hostname", root / "prompts" / "_tools" / "linked.yaml")
+    repo.commit("linked tool file")
+    with pytest.raises(UserError) as info:
+        Project.at_ref("HEAD", root).load("p")
+    assert "symbolic link" in info.value.message and info.value.line == 5
+
+
+def test_a_tool_file_outside_the_prompts_folder_makes_pre_commit_lint_everything(tmp_path: Path) -> None:
+    from llmops_cli.lint import prompts_for_files
+
+    write(tmp_path, "shared/tools/orders.yaml", "tools:\n  - {name: lookup}\n")
+    _project(tmp_path, "tools:\n  - use: orders/lookup\n")
+    write(tmp_path, "llmops.yaml", "paths: {tools: shared/tools}\n")
+    project = Project.open(tmp_path)
+    assert [t.name for t in project.load("p").tools] == ["lookup"]
+    assert prompts_for_files(project, ["shared/tools/orders.yaml"], str(tmp_path)) is None

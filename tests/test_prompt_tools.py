@@ -26,7 +26,7 @@ from llmops_cli.project import Project
 from llmops_cli.prompt import Prompt
 from llmops_cli.records.chat import ResponseFormat, ToolChoice, ToolSpec
 from llmops_cli.releases.manifest import build_manifest, verify
-from tests.conftest import run_cli, write
+from tests.conftest import GitRepo, run_cli, write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -375,7 +375,7 @@ def test_diff_cost_counts_tool_definition_tokens(tmp_path: Path) -> None:
     assert with_tools.to_dict()["tool_definition_tokens"] == with_tools.tool_tokens
 
 
-def test_prompt_diff_cli_calls_out_breaking_tool_changes(tmp_git_repo: Any) -> None:
+def test_prompt_diff_cli_calls_out_breaking_tool_changes(tmp_git_repo: GitRepo) -> None:
     repo = tmp_git_repo
     repo.write("llmops.yaml", "models: {}\n")
     repo.write("prompts/_tools/orders.yaml", ORDERS)
