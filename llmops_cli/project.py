@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
-from .errors import NotFoundError, PromptFileError, TemplateError, TemplatePathError, ToolFileError, UsageError
+from .errors import (
+    NotFoundError,
+    PromptFileError,
+    TemplateError,
+    TemplatePathError,
+    ToolFileError,
+    UsageError,
+    UserError,
+)
 from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, name_problem
 from .models.targets import resolve_route
 from .prompt import MessageTemplate, Prompt
@@ -194,6 +202,16 @@ class Project:
         spec = parse_tool_file(self.source.read_text(path), path)
         self._tool_files[ref] = spec
         return spec
+
+    def tool_file_paths(self, name: str) -> list[str]:
+        """The tool files prompt ``name`` references with ``use:`` (best effort: [] when its file does not
+        parse), so a release can refuse uncommitted changes to them."""
+        try:
+            spec, _ = parse_prompt_text(self.source.read_text(self.prompt_file(name)), self.prompt_file(name))
+        except UserError:
+            return []
+        refs = {entry.file for entry in spec.tools if isinstance(entry, ToolRefSpec)}
+        return sorted(f"{self.tools_dir}/{ref}{TOOL_FILE_SUFFIX}" for ref in refs)
 
     def resolve_tools(self, file: str, spec: PromptSpec, lines: LineMap | None) -> list[ToolSpec]:
         """The prompt's tools, references resolved, as :class:`~llmops_cli.records.chat.ToolSpec`; checks that no

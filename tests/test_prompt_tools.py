@@ -19,6 +19,7 @@ import yaml
 from llmops_cli.diff.impact import classify_impact
 from llmops_cli.errors import IntegrityError
 from llmops_cli.evals.cache import cache_key
+from llmops_cli.git import discover as open_repo
 from llmops_cli.importers import import_files
 from llmops_cli.lint import lint_project
 from llmops_cli.models.capabilities import supports_response_schema, supports_tools
@@ -534,3 +535,38 @@ def test_gh_models_strict_json_schema(tmp_path: Path) -> None:
     _import(src, "gh-models", "x.prompt.yml", out)
     prompt = yaml.safe_load((out / "prompts/x.prompt.yaml").read_text(encoding="utf-8"))
     assert prompt["output"] == {"format": "json", "schema": schema, "strict": True}
+
+
+# -- releases ----------------------------------------------------------------------------------------------------
+def test_release_of_a_tool_prompt_covers_its_tool_file(tmp_git_repo: GitRepo, tmp_path: Path) -> None:
+    from llmops_cli.errors import GitError
+    from llmops_cli.releases.bundle import build_bundle, write_bundle
+    from llmops_cli.releases.create import create_release
+    from llmops_cli.releases.loader import clear_cache, load_prompt
+
+    clear_cache()
+    repo = tmp_git_repo
+    repo.write("llmops.yaml", "models: {}\n")
+    repo.write("prompts/_tools/orders.yaml", ORDERS)
+    repo.write("prompts/agent.prompt.yaml", AGENT)
+    repo.commit("tool prompt")
+    (repo.root / "prompts/_tools/orders.yaml").write_text(ORDERS.replace("Look up", "Find"), encoding="utf-8")
+    with pytest.raises(GitError, match=r"uncommitted changes.*_tools/orders\.yaml"):
+        create_release("agent", root=repo.root, allow_no_gate=True)
+    repo.git("checkout", "--", "prompts/_tools/orders.yaml")
+    res = create_release("agent", root=repo.root, allow_no_gate=True)
+    released = load_prompt("agent", res.version, root=repo.root)
+    assert [t.name for t in released.tools] == ["lookup_order", "escalate"]
+    out = write_bundle(build_bundle(open_repo(repo.root), [("agent", res.version)]), tmp_path / "b.json")
+    entry = json.loads(out.read_text())["prompts"]["agent"]["releases"][res.version]
+    assert "prompts/_tools/orders.yaml" in entry["files"]
+    from_bundle = load_prompt("agent", res.version, bundle=out)
+    assert from_bundle.tools == released.tools and from_bundle.sha256 == released.sha256
+    # a bundle whose tool file was edited no longer matches the manifest
+    data = json.loads(out.read_text())
+    files = data["prompts"]["agent"]["releases"][res.version]["files"]
+    files["prompts/_tools/orders.yaml"] = files["prompts/_tools/orders.yaml"].replace("Look up", "Find")
+    out.write_text(json.dumps(data))
+    clear_cache()
+    with pytest.raises(IntegrityError):
+        load_prompt("agent", res.version, bundle=out)
