@@ -213,7 +213,7 @@ class Prompt:
         if out.format != "json":
             return None
         if out.strict and out.schema_ is not None:
-            return ResponseFormat(type="json_schema", schema=out.schema_, strict=True)
+            return ResponseFormat(type="json_schema", schema_=out.schema_, strict=True)
         return ResponseFormat(type="json_object")
 
     def validate(self, variables: dict[str, Any]) -> dict[str, Any]:

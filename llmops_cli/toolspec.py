@@ -402,7 +402,8 @@ def strict_schema_problems(schema: dict[str, Any], limit: int = 5) -> list[str]:
             if node.get("additionalProperties") is not False:
                 problems.append(f"{where}: an object needs 'additionalProperties: false'")
             if isinstance(props, dict):
-                required = node.get("required") if isinstance(node.get("required"), list) else []
+                raw = node.get("required")
+                required = raw if isinstance(raw, list) else []
                 missing = [str(k) for k in props if k not in required]
                 if missing:
                     names = ", ".join(_printable(m, 40) for m in missing[:5])

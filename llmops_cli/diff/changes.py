@@ -329,9 +329,9 @@ def dependency_reasons(old: Prompt, new: Prompt) -> list[str]:
     reasons: list[str] = []
     old_tools, new_tools = {t.name: t for t in old.tools}, {t.name: t for t in new.tools}
     for name in [*old_tools, *(n for n in new_tools if n not in old_tools)]:
-        a, b = old_tools.get(name), new_tools.get(name)
-        if a != b:
-            what = "added" if a is None else "removed" if b is None else "changed"
+        ta, tb = old_tools.get(name), new_tools.get(name)
+        if ta != tb:
+            what = "added" if ta is None else "removed" if tb is None else "changed"
             reasons.append(f"shared tool `{name}` {what}")
     for inc in sorted(set(old.partials) | set(new.partials)):
         a, b = old.partials.get(inc), new.partials.get(inc)

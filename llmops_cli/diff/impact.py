@@ -29,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from .structural import Change, structural_changes
+from .change import Change
+from .structural import structural_changes
 
 if TYPE_CHECKING:
     from ..prompt import Prompt

@@ -16,7 +16,7 @@ from .change import Change, fmt
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
-    from ..records.chat import ToolSpec
+    from ..records.chat import ToolChoice, ToolSpec
 
 MAX_CHANGES_PER_TOOL = 20
 
@@ -38,12 +38,25 @@ def tool_changes(old: Prompt, new: Prompt) -> list[Change]:
             out += _tool(a[name], tool)[:MAX_CHANGES_PER_TOOL]
     ca, cb = old.tool_choice, new.tool_choice
     if ca != cb:
-        show = lambda c: "unset" if c is None else (f"{{name: {c.name}}}" if c.mode == "function" else c.mode)  # noqa: E731
-        out.append(Change("tool_choice_changed", "tool_choice", f"tool_choice {show(ca)} → {show(cb)}"))
+        out.append(Change("tool_choice_changed", "tool_choice", f"tool_choice {_choice(ca)} → {_choice(cb)}"))
     if old.parallel_tool_calls != new.parallel_tool_calls:
         pa, pb = (fmt(v) if v is not None else "unset" for v in (old.parallel_tool_calls, new.parallel_tool_calls))
         out.append(Change("parallel_tool_calls_changed", "parallel_tool_calls", f"parallel_tool_calls {pa} → {pb}"))
     return out
+
+
+def _choice(choice: ToolChoice | None) -> str:
+    if choice is None:
+        return "unset"
+    return f"{{name: {choice.name}}}" if choice.mode == "function" else choice.mode
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _names(value: Any) -> set[Any]:
+    return set(value) if isinstance(value, list) else set()
 
 
 def _tool(a: ToolSpec, b: ToolSpec) -> list[Change]:
@@ -76,10 +89,8 @@ def _schema(a: dict[str, Any], b: dict[str, Any], tool: str, prefix: str) -> lis
     ea, eb = a.get("enum"), b.get("enum")
     if ea != eb:
         out.append(_enum(tool, prefix, ea, eb))
-    pa = a.get("properties") if isinstance(a.get("properties"), dict) else {}
-    pb = b.get("properties") if isinstance(b.get("properties"), dict) else {}
-    ra = set(a.get("required") or []) if isinstance(a.get("required"), list) else set()
-    rb = set(b.get("required") or []) if isinstance(b.get("required"), list) else set()
+    pa, pb = _dict(a.get("properties")), _dict(b.get("properties"))
+    ra, rb = _names(a.get("required")), _names(b.get("required"))
     for key in list(pa) + [k for k in pb if k not in pa]:
         path = f"{prefix}.{key}" if prefix else str(key)
         psubj = f"tools.{tool}.{path}"

@@ -63,7 +63,8 @@ def _fields(item: Any) -> tuple[dict[str, Any] | None, str]:
     kind = item.get("type", item.get("kind", "function"))
     if kind != "function" and "input_schema" not in item:
         return None, f"a {str(kind)[:40]!a} tool (only function tools are imported)"
-    fn = item.get("function") if isinstance(item.get("function"), dict) else item
+    inner = item.get("function")
+    fn: dict[str, Any] = inner if isinstance(inner, dict) else item
     fields: dict[str, Any] = {"name": fn.get("name")}
     if fn.get("description") is not None:
         fields["description"] = fn.get("description")
@@ -89,8 +90,8 @@ def map_tool_choice(raw: Any, names: set[str], log: GapLog, path: Path) -> Any:
         elif kind == "any":
             choice = "required"
         else:
-            fn = raw.get("function") if isinstance(raw.get("function"), dict) else raw
-            name = fn.get("name")
+            inner = raw.get("function")
+            name = inner.get("name") if isinstance(inner, dict) else raw.get("name")
             if tool_name_problem(name) is None:
                 choice = {"name": name}
     if choice is None:
