@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -236,21 +237,23 @@ def lint_tools(project: Project, prompt: Prompt, lines: LineMap) -> list[Finding
     def add(sev: Severity, code: str, msg: str, where: tuple[str, int | None]) -> None:
         out.append(Finding(sev, code, msg, where[0], where[1], prompt.name))
 
-    for tool, (file, line) in zip(prompt.tools, _tool_locations(project, prompt, lines), strict=True):
-        where = (file, line)
+    located: list[tuple[str, int | None]] = []
+
+    def where(k: int) -> tuple[str, int | None]:  # lines are looked up only for findings (it parses the files)
+        if not located:
+            located.extend(_tool_locations(project, prompt, lines))
+        return located[k]
+
+    for k, tool in enumerate(prompt.tools):
         problem = _schema_problem(tool.parameters)
         if problem:
-            add(
-                "error",
-                "bad-tool-schema",
-                f"tool {tool.name!r}: parameters are not valid JSON Schema: {problem}",
-                where,
-            )
+            msg = f"tool {tool.name!r}: parameters are not valid JSON Schema: {problem}"
+            add("error", "bad-tool-schema", msg, where(k))
         elif tool.strict:
             for p in strict_schema_problems(tool.parameters):
-                add("warning", "strict-schema", f"tool {tool.name!r} is strict but {p} (OpenAI strict mode)", where)
+                add("warning", "strict-schema", f"tool {tool.name!r} is strict but {p} (OpenAI strict mode)", where(k))
         if not tool.description.strip():
-            add("warning", "tool-description", f"tool {tool.name!r} has no description (the model reads it)", where)
+            add("warning", "tool-description", f"tool {tool.name!r} has no description (the model reads it)", where(k))
     if prompt.tools and supports_tools(prompt.model) is False:
         add(
             "warning",
@@ -286,27 +289,49 @@ def _tool_locations(project: Project, prompt: Prompt, lines: LineMap) -> list[tu
             continue
         path = f"{project.tools_dir}/{entry.file}{TOOL_FILE_SUFFIX}"
         tool_file = project.tool_file(entry.file)
-        tmap = LineMap(project.source.read_text(path))
+        tmap = _line_map(project.source.read_text(path))
         for j, tool in enumerate(tool_file.tools):
             if entry.tool in ("*", tool.name):
                 out.append((path, tmap.line(("tools", j, "parameters"))))
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _line_map(text: str) -> LineMap:
+    """One line map per tool-file text (prompts sharing a tool file look its lines up once)."""
+    return LineMap(text)
+
+
 def _schema_problem(schema: dict[str, Any]) -> str | None:
-    """Why ``schema`` fails the Draft 2020-12 meta-schema or has a pattern RE2 cannot run (None: neither)."""
+    """Why ``schema`` fails the Draft 2020-12 meta-schema or has a pattern RE2 cannot run (None: neither).
+    Memoised on the schema's canonical JSON: prompts sharing a tool file check each schema once."""
+    from .hashing import canonical_json
+
+    return _schema_problem_of(canonical_json(schema))
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_problem_of(text: str) -> str | None:
+    import json
+
     import jsonschema
 
-    from .safety.schema import re2_validator
+    from .safety.schema import re2_compile, schema_nodes
 
+    schema = json.loads(text)
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return f"{exc.message[:200]} (at {exc.json_path})"
     try:
-        re2_validator(schema)
+        for node in schema_nodes(schema):
+            if isinstance(node.get("pattern"), str):
+                re2_compile(node["pattern"])
+            if isinstance(node.get("patternProperties"), dict):
+                for key in node["patternProperties"]:
+                    re2_compile(key)
     except ValueError as exc:
-        return str(exc)[:200]
+        return f"pattern: {str(exc)[:200]}"
     return None
 
 

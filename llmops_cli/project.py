@@ -224,7 +224,12 @@ class Project:
         declared_at: dict[str, int] = {}
         for i, entry in enumerate(spec.tools):
             if isinstance(entry, ToolRefSpec):
-                tool_file = self.tool_file(entry.file, file, line_of("tools", i, "use"))
+                try:
+                    tool_file = self.tool_file(entry.file, file)
+                except ToolFileError as exc:  # the line is looked up only for the message (it parses the file)
+                    if exc.file == file and exc.line is None:
+                        exc.line = line_of("tools", i, "use")
+                    raise
                 chosen = [t for t in tool_file.tools if entry.tool in ("*", t.name)]
                 if not chosen:
                     names = ", ".join(t.name for t in tool_file.tools[:20])

@@ -215,6 +215,9 @@ def schema_problem(schema: Any) -> str | None:
     """
     if not isinstance(schema, dict):
         return "must be a JSON Schema object"
+    problem = _json_problem(schema)
+    if problem:
+        return problem
     defs: dict[str, Any] = {}
     for key in ("$defs", "definitions"):
         section = schema.get(key)
@@ -267,6 +270,23 @@ def schema_problem(schema: Any) -> str | None:
     cycle = _cycle(refs_of)
     if cycle:
         return "is recursive ($ref cycle " + " -> ".join(f"#/{c}" for c in cycle)[:200] + "); recursion is not allowed"
+    return None
+
+
+def _json_problem(value: Any) -> str | None:
+    """Why ``value`` is not plain JSON (a non-string key, a date, a set…), or None. Iterative."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, sub in node.items():
+                if not isinstance(key, str):
+                    return f"has a key that is not a string ({str(key)[:40]!a})"
+                stack.append(sub)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif node is not None and not isinstance(node, str | int | float | bool):
+            return f"holds a {type(node).__name__} value, which is not JSON (quote it)"
     return None
 
 

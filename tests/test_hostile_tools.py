@@ -328,3 +328,16 @@ def test_a_tool_file_outside_the_prompts_folder_makes_pre_commit_lint_everything
     project = Project.open(tmp_path)
     assert [t.name for t in project.load("p").tools] == ["lookup"]
     assert prompts_for_files(project, ["shared/tools/orders.yaml"], str(tmp_path)) is None
+
+
+@pytest.mark.parametrize(
+    ("parameters", "needle"),
+    [
+        ("{type: object, properties: {1: {type: string}, a: {type: string}}}", "not a string"),
+        ("{type: object, properties: {a: {type: string, default: 2024-01-01}}}", "date value"),
+        ("{type: object, examples: [{1: x, b: y}]}", "not a string"),
+    ],
+)
+def test_non_json_values_in_a_schema(tmp_path: Path, parameters: str, needle: str) -> None:
+    err = _refused(tmp_path, f"tools:\n  - name: f\n    parameters: {parameters}\n")
+    assert needle in err.message and err.line == 6
