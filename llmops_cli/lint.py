@@ -239,7 +239,7 @@ def lint_tools(project: Project, prompt: Prompt, lines: LineMap) -> list[Finding
 
     located: list[tuple[str, int | None]] = []
 
-    def where(k: int) -> tuple[str, int | None]:  # lines are looked up only for findings (it parses the files)
+    def tool_at(k: int) -> tuple[str, int | None]:  # lines are looked up only for findings (it parses the files)
         if not located:
             located.extend(_tool_locations(project, prompt, lines))
         return located[k]
@@ -248,12 +248,16 @@ def lint_tools(project: Project, prompt: Prompt, lines: LineMap) -> list[Finding
         problem = _schema_problem(tool.parameters)
         if problem:
             msg = f"tool {tool.name!r}: parameters are not valid JSON Schema: {problem}"
-            add("error", "bad-tool-schema", msg, where(k))
+            add("error", "bad-tool-schema", msg, tool_at(k))
         elif tool.strict:
             for p in strict_schema_problems(tool.parameters):
-                add("warning", "strict-schema", f"tool {tool.name!r} is strict but {p} (OpenAI strict mode)", where(k))
+                add(
+                    "warning", "strict-schema", f"tool {tool.name!r} is strict but {p} (OpenAI strict mode)", tool_at(k)
+                )
         if not tool.description.strip():
-            add("warning", "tool-description", f"tool {tool.name!r} has no description (the model reads it)", where(k))
+            add(
+                "warning", "tool-description", f"tool {tool.name!r} has no description (the model reads it)", tool_at(k)
+            )
     if prompt.tools and supports_tools(prompt.model) is False:
         add(
             "warning",

@@ -20,6 +20,7 @@ from llmops_cli.project import Project
 from tests.conftest import GitRepo, run_cli, write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BOUND_S = 30  # "never a hang": a 50,000-node prompt file parses in ~2 s alone, far slower on a loaded runner
 HEAD = "model: openai/gpt-4o-2024-08-06\nmessages:\n  - {role: user, content: hi}\n"
 
 
@@ -40,7 +41,7 @@ def _refused(root: Path, tools_yaml: str, tool_files: dict[str, str] | None = No
     t0 = time.monotonic()
     with pytest.raises(UserError) as info:
         project.load("p")
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < BOUND_S
     err = info.value
     assert err.exit_code == EXIT_USAGE
     assert err.file, f"no file in {err}"
