@@ -28,6 +28,7 @@ from llmops_cli.prompt import Prompt
 from llmops_cli.records.chat import ResponseFormat, ToolChoice, ToolSpec
 from llmops_cli.releases.manifest import build_manifest, verify
 from tests.conftest import GitRepo, run_cli, write
+from tests.support.fakellm import FakeLLM
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -570,3 +571,35 @@ def test_release_of_a_tool_prompt_covers_its_tool_file(tmp_git_repo: GitRepo, tm
     clear_cache()
     with pytest.raises(IntegrityError):
         load_prompt("agent", res.version, bundle=out)
+
+
+# -- the eval cache, end to end ------------------------------------------------------------------------------------
+def test_eval_cache_misses_after_a_tool_change_and_replays_otherwise(
+    tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same messages, different tool definition: the second run pays again; an unchanged rerun replays."""
+    from llmops_cli.evals.plan import EvalOptions
+    from llmops_cli.evals.runner import run_eval
+    from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project
+
+    monkeypatch.setenv(KEY_ENV, KEY_VALUE)
+    monkeypatch.delenv("LLMOPS_CACHE_DIR", raising=False)
+    fake_llm.default_reply = "Your order A1 ships today."
+    root = make_eval_project(tmp_path, fake_llm.url, golden="cases: [{id: a, vars: {question: where is A1}}]")
+    write(root, "prompts/_tools/orders.yaml", ORDERS)
+    prompt = AGENT.replace("model: openai/gpt-4o-2024-08-06", "model: chat")
+    write(root, "prompts/support/answer.prompt.yaml", prompt)
+
+    def run() -> None:
+        run_eval(Project.open(root), EvalOptions(names=["support/answer"]), notify=lambda _: None)
+
+    run()
+    assert fake_llm.count == 1
+    run()
+    assert fake_llm.count == 1  # replayed
+    write(root, "prompts/_tools/orders.yaml", ORDERS.replace("Look up an order", "Find an order"))
+    run()
+    assert fake_llm.count == 2  # the shared tool file changed: a new request
+    write(root, "prompts/support/answer.prompt.yaml", prompt.replace("tool_choice: auto", "tool_choice: required"))
+    run()
+    assert fake_llm.count == 3
