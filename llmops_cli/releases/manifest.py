@@ -42,7 +42,11 @@ if TYPE_CHECKING:
 
 __all__ = ["CALL_FIELDS", "MANIFEST_SCHEMA", "ReleaseManifest", "build_manifest", "parse_tag_message", "verify"]
 
-CALL_FIELDS = ("model", "api_base", "api_key_env", "params", "response_format", "offline")
+# the tool fields are in a manifest only when the prompt declares them (older manifests have none)
+CALL_FIELDS = (
+    "model", "api_base", "api_key_env", "params", "response_format", "offline",
+    "tools", "tool_choice", "parallel_tool_calls",
+)  # fmt: skip
 
 
 def schema_summary(prompt: Prompt) -> tuple[dict[str, InputSummary], OutputSummary]:
@@ -124,7 +128,7 @@ def verify(prompt: Prompt, manifest: ReleaseManifest, *, where: str, commit: str
         )
     call = prompt.call_fields()
     recorded = {k: getattr(manifest, k) for k in CALL_FIELDS if k in manifest.model_fields_set}
-    differ = [k for k, v in recorded.items() if canonical_json(v) != canonical_json(call[k])]
+    differ = [k for k, v in recorded.items() if canonical_json(v) != canonical_json(call.get(k))]
     if prompt.sha256 != manifest.sha256:
         if not manifest.has_call_target() and prompt.legacy_sha256() == manifest.sha256:
             raise IntegrityError(
@@ -141,7 +145,7 @@ def verify(prompt: Prompt, manifest: ReleaseManifest, *, where: str, commit: str
         key = differ[0]
         raise IntegrityError(
             f"{where}: the manifest's {key} ({_short(recorded[key])}) differs from the released content's "
-            f"({_short(call[key])}) — refusing to load it"
+            f"({_short(call.get(key))}) — refusing to load it"
         )
 
 
