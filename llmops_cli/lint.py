@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -325,8 +326,6 @@ def _schema_problem(schema: dict[str, Any]) -> str | None:
 
 @functools.lru_cache(maxsize=1024)
 def _schema_problem_of(text: str) -> str | None:
-    import json
-
     import jsonschema
 
     from .safety.schema import re2_compile, schema_nodes
