@@ -20,16 +20,14 @@ and a budget reservation there and releases them with the attempt's outcome.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..records.chat import ModelReply, ModelRequest
 from ..redact import redact_exception
 from .reply import clean_text, read_reply
-from .retry import Attempt, GaveUp, RetryDecision, RetryPolicy, retry_loop
+from .retry import Attempt, AttemptHook, GaveUp, RetryDecision, RetryPolicy, aretrying, retrying
 from .runtime import import_litellm
 from .targets import Target
 from .wire import wire_request
@@ -38,8 +36,6 @@ __all__ = ["Answer", "AttemptHook", "CallFailed", "acall", "acall_raw", "call", 
 
 DEADLINE_MARGIN_S = 5.0  # the awaited call's own deadline beyond litellm's timeout (a hung custom handler)
 _NO_PRICE: set[str] = set()  # models found unpriced in litellm's table (cost: null)
-
-AttemptHook = Callable[[Attempt], contextlib.AbstractAsyncContextManager[Any]]
 
 
 class CallFailed(Exception):
@@ -117,19 +113,15 @@ def call_raw(
     """:func:`call`, with litellm's response object."""
     litellm = import_litellm()
     kwargs = request_arguments(target, request, timeout_s)
-    loop = retry_loop(policy or RetryPolicy())
-    attempt, wait = next(loop)
+
+    def attempt_once(attempt: Attempt) -> Answer:
+        start = time.perf_counter()
+        response = litellm.completion(**kwargs)
+        seconds = time.perf_counter() - start
+        return Answer(read_reply(litellm, response, target.model, seconds, attempt.number, _NO_PRICE), response)
+
     try:
-        while True:
-            if wait:
-                time.sleep(wait)
-            start = time.perf_counter()
-            try:
-                response = litellm.completion(**kwargs)
-                seconds = time.perf_counter() - start
-                return Answer(read_reply(litellm, response, target.model, seconds, attempt.number, _NO_PRICE), response)
-            except Exception as exc:
-                attempt, wait = loop.send(exc)
+        return retrying(policy or RetryPolicy(), attempt_once)
     except GaveUp as g:
         raise _failed(g) from None
 
@@ -146,22 +138,15 @@ async def acall_raw(
     litellm = import_litellm()
     kwargs = request_arguments(target, request, timeout_s)
     deadline = None if timeout_s is None else timeout_s + DEADLINE_MARGIN_S
-    loop = retry_loop(policy or RetryPolicy())
-    attempt, wait = next(loop)
+
+    async def attempt_once(attempt: Attempt) -> Answer:
+        start = time.perf_counter()
+        response = await asyncio.wait_for(litellm.acompletion(**kwargs), deadline)
+        seconds = time.perf_counter() - start
+        attempt.reply = read_reply(litellm, response, target.model, seconds, attempt.number, _NO_PRICE)
+        return Answer(attempt.reply, response)
+
     try:
-        while True:
-            if wait:
-                await asyncio.sleep(wait)
-            current = attempt
-            async with around(current) if around is not None else contextlib.nullcontext():
-                start = time.perf_counter()
-                try:
-                    response = await asyncio.wait_for(litellm.acompletion(**kwargs), deadline)
-                    seconds = time.perf_counter() - start
-                    current.reply = read_reply(litellm, response, target.model, seconds, current.number, _NO_PRICE)
-                except Exception as exc:
-                    attempt, wait = loop.send(exc)
-                    continue
-            return Answer(current.reply, response)
+        return await aretrying(policy or RetryPolicy(), attempt_once, around)
     except GaveUp as g:
         raise _failed(g) from None

@@ -51,10 +51,13 @@ def max_output_tokens(model: str) -> int | None:
     return int(value) if isinstance(value, int) and value > 0 else None
 
 
-def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
-    """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback)."""
+def count_tokens(model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback), the tool definitions
+    (OpenAI function format, :func:`llmops_cli.models.wire.wire_tools`) included: they are sent with every call."""
     litellm = import_litellm()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        if tools:
+            return int(litellm.token_counter(model=model, messages=messages, tools=tools))
         return int(litellm.token_counter(model=model, messages=messages))
 
 

@@ -15,13 +15,14 @@ raised: a request path should not sleep for minutes, and an eval would be cut of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import math
 import random
 import time
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import UsageError
 from ..redact import redact
@@ -29,13 +30,18 @@ from ..redact import redact
 __all__ = [
     "DEFAULT_RETRIES",
     "MAX_RETRIES",
+    "Attempt",
+    "AttemptHook",
     "BadReply",
+    "GaveUp",
     "RetryDecision",
     "RetryPolicy",
+    "aretrying",
     "decide",
     "failure_kind",
     "retry_after",
     "retry_loop",
+    "retrying",
     "status_of",
 ]
 
@@ -133,6 +139,8 @@ def retry_after(exc: BaseException) -> float | None:
     if not headers:
         headers = getattr(getattr(exc, "response", None), "headers", None)
     if not headers:
+        headers = getattr(exc, "headers", None)  # an HTTP error of another client (the GitHub status post)
+    if not headers:
         return None
     try:
         ms = _header(headers, "retry-after-ms")
@@ -228,11 +236,10 @@ class GaveUp(Exception):
 
 
 def retry_loop(policy: RetryPolicy) -> Generator[tuple[Attempt, float], BaseException | None, None]:
-    """THE retry loop of the package, written once for the blocking and the awaited call.
+    """THE retry loop of the package, written once for the blocking and the awaited driver below.
 
     It yields ``(attempt, wait_s)``: the driver waits ``wait_s``, makes the attempt, and sends back the
-    exception it raised, or None when it succeeded (the loop then ends). After a failure the policy decides
-    (``attempt.decision``); a final failure raises :class:`GaveUp`.
+    exception it raised (the loop then decides: ``attempt.decision``); a final failure raises :class:`GaveUp`.
     """
     wait = 0.0
     number = 0
@@ -247,3 +254,41 @@ def retry_loop(policy: RetryPolicy) -> Generator[tuple[Attempt, float], BaseExce
         if not attempt.decision.retry:
             raise GaveUp(attempt)
         wait = attempt.decision.wait_s
+
+
+T = TypeVar("T")
+AttemptHook = Callable[[Attempt], contextlib.AbstractAsyncContextManager[Any]]
+
+
+def retrying(policy: RetryPolicy, attempt_once: Callable[[Attempt], T]) -> T:
+    """Run ``attempt_once`` under ``policy``, blocking between attempts; :class:`GaveUp` when it fails for good.
+    The model call's blocking driver (and the GitHub status post's)."""
+    loop = retry_loop(policy)
+    attempt, wait = next(loop)
+    while True:
+        if wait:
+            time.sleep(wait)
+        try:
+            return attempt_once(attempt)
+        except Exception as exc:
+            attempt, wait = loop.send(exc)
+
+
+async def aretrying(
+    policy: RetryPolicy, attempt_once: Callable[[Attempt], Awaitable[T]], around: AttemptHook | None = None
+) -> T:
+    """:func:`retrying`, awaited; ``around`` wraps each attempt in an async context manager that sees the
+    attempt's outcome (``attempt.reply`` / ``attempt.decision``) when it exits."""
+    loop = retry_loop(policy)
+    attempt, wait = next(loop)
+    while True:
+        if wait:
+            await asyncio.sleep(wait)
+        current = attempt
+        async with around(current) if around is not None else contextlib.nullcontext():
+            try:
+                result = await attempt_once(current)
+            except Exception as exc:
+                attempt, wait = loop.send(exc)
+                continue
+        return result
