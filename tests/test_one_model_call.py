@@ -150,7 +150,7 @@ def test_decisions_say_whether_why_and_how_long() -> None:
     assert not d.retry and "gave up after 3 attempts" in d.reason
     assert decide(policy, 0, _Exc(409)).retry and decide(policy, 0, _Exc(409)).kind == "conflict"
     assert not decide(policy, 0, _Exc(400)).retry and decide(policy, 0, _Exc(400)).kind == "bad_request"
-    assert decide(policy, 0, asyncio.TimeoutError()).kind == "timeout"
+    assert decide(policy, 0, TimeoutError()).kind == "timeout"
     assert decide(policy, 0, BadReply("empty")).kind == "bad_response"
     assert failure_kind(ConnectionResetError()) == ("connection", True, None)
     unknown = decide(policy, 0, KeyError("x"))  # an error raised before any request: not retried

@@ -29,7 +29,9 @@ def test_tool_calls_come_back_typed_and_the_conversation_continues(
 ) -> None:
     log = tmp_path / "requests.jsonl"
     fake_llm.enqueue(
-        Reply.calling(ToolCallReply("lookup_order", {"order_id": "42"}, id="call_1"), ToolCallReply("eta", {}, id="c2")),
+        Reply.calling(
+            ToolCallReply("lookup_order", {"order_id": "42"}, id="call_1"), ToolCallReply("eta", {}, id="c2")
+        ),
         "Order 42 shipped; it arrives tomorrow.",
     )
     p = load_prompt("support/answer", root=project, log=log)
@@ -50,7 +52,12 @@ def test_tool_calls_come_back_typed_and_the_conversation_continues(
     sent = fake_llm.last_request.body["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool", "tool"]
     assert [c["id"] for c in sent[2]["tool_calls"]] == ["call_1", "c2"]
-    assert sent[3] == {"role": "tool", "content": '{"status": "shipped"}', "tool_call_id": "call_1", "name": "lookup_order"}
+    assert sent[3] == {
+        "role": "tool",
+        "content": '{"status": "shipped"}',
+        "tool_call_id": "call_1",
+        "name": "lookup_order",
+    }
     assert sent[4]["tool_call_id"] == "c2" and sent[4]["content"] == "tomorrow"
     assert len(second.history) == 5 - 2 + 1  # the history it was given, and its own answer
 

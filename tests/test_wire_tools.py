@@ -88,7 +88,10 @@ def test_openai_request_carries_tools_choice_strict_schema_and_content_parts(fak
                 "strict": True,
             },
         },
-        {"type": "function", "function": {"name": "refund", "description": "Refund an order.", "parameters": ORDER_SCHEMA}},
+        {
+            "type": "function",
+            "function": {"name": "refund", "description": "Refund an order.", "parameters": ORDER_SCHEMA},
+        },
     ]
     assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is False
     assert body["response_format"] == {
@@ -165,7 +168,11 @@ def test_a_conversation_continues_with_tool_results(fake_llm: FakeLLM) -> None:
         {  # litellm leaves out the null content of a tool-calling assistant message
             "role": "assistant",
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "lookup_order", "arguments": '{"order_id": "42"}'}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup_order", "arguments": '{"order_id": "42"}'},
+                }
             ],
         },
         {"role": "tool", "content": '{"status": "shipped"}', "tool_call_id": "call_1", "name": "lookup_order"},
@@ -177,18 +184,31 @@ def test_build_request_reads_the_openai_shapes() -> None:
     openai_tools = wire_tools([LOOKUP])
     req = build_request(
         "openai/gpt-4o",
-        [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": PNG}}]}],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": PNG}}],
+            }
+        ],
         {"temperature": 0},
         {"type": "json_schema", "json_schema": {"name": "out", "schema": ANSWER_SCHEMA, "strict": True}},
         tools=openai_tools,
         tool_choice={"type": "function", "function": {"name": "lookup_order"}},
-        history=[{"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "x", "arguments": "{}"}}]}],
+        history=[
+            {
+                "role": "assistant",
+                "tool_calls": [{"id": "c", "type": "function", "function": {"name": "x", "arguments": "{}"}}],
+            }
+        ],
     )
     assert req.tools == [LOOKUP]
     assert req.tool_choice is not None and (req.tool_choice.mode, req.tool_choice.name) == ("function", "lookup_order")
     assert req.response_format == ResponseFormat(type="json_schema", name="out", schema=ANSWER_SCHEMA, strict=True)
     assert req.messages[0].content[1].url == PNG  # type: ignore[union-attr]
     assert req.messages[1].tool_calls == [ToolCall(id="c", name="x", arguments="{}")]
+    for given, mode in (("required", "required"), ({"mode": "none"}, "none"), ({"name": "refund"}, "function")):
+        choice = build_request("m", [], tools=[LOOKUP], tool_choice=given).tool_choice  # type: ignore[arg-type]
+        assert choice is not None and choice.mode == mode
 
 
 # -- the Anthropic shape ----------------------------------------------------------------------------------------
@@ -217,7 +237,10 @@ def test_anthropic_request_carries_tools_choice_and_images(
     assert body["system"] == [{"type": "text", "text": "You are a support agent."}]
     [user] = body["messages"]
     image = user["content"][1]
-    assert image == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG.split(",")[1]}}
+    assert image == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": PNG.split(",")[1]},
+    }
     assert user["content"][2]["type"] == "document"  # the PDF as Anthropic's document block
     assert [c.name for c in reply.tool_calls] == called
     assert reply.text == "Let me check."

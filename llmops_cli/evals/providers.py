@@ -61,7 +61,7 @@ class CallResult:
         )
 
     def cache_entry(self, kind: str) -> dict[str, Any]:
-        entry = {
+        entry: dict[str, Any] = {
             "kind": kind,
             "text": self.text,
             "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},

@@ -109,8 +109,10 @@ def tool_choice_of(value: str | Mapping[str, Any] | ToolChoice | None) -> ToolCh
     if value is None or isinstance(value, ToolChoice):
         return value
     if isinstance(value, str):
-        return ToolChoice(mode=value)  # type: ignore[arg-type]  # validated by the record
+        return ToolChoice.model_validate({"mode": value})
     if isinstance(value, Mapping):
+        if "mode" in value:  # the record's own dict form
+            return ToolChoice.model_validate(dict(value))
         fn = value.get("function")
         name = fn.get("name") if isinstance(fn, Mapping) else value.get("name")
         return ToolChoice(mode="function", name=name)
@@ -124,11 +126,13 @@ def response_format_of(value: Mapping[str, Any] | ResponseFormat | None) -> Resp
     kind = value.get("type")
     if kind == "json_schema":
         spec = value.get("json_schema") or {}
-        return ResponseFormat(
-            type="json_schema",
-            name=str(spec.get("name") or "output"),
-            schema=spec.get("schema") or {},
-            strict=bool(spec.get("strict", False)),
+        return ResponseFormat.model_validate(
+            {
+                "type": "json_schema",
+                "name": str(spec.get("name") or "output"),
+                "schema": spec.get("schema") or {},
+                "strict": bool(spec.get("strict", False)),
+            }
         )
     if kind == "json_object":
         return ResponseFormat(type="json_object")
