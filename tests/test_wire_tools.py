@@ -290,6 +290,23 @@ def test_a_reply_with_too_many_tool_calls_is_a_bad_reply(fake_llm: FakeLLM) -> N
     assert info.value.kind == "bad_response" and info.value.attempts == 2 and fake_llm.count == 2
 
 
+@pytest.mark.parametrize(
+    "calls",
+    [
+        (ToolCallReply("lookup_order", "x" * 1_000_001),),
+        (ToolCallReply("n" * 300, "{}"),),
+        (ToolCallReply("lookup_order", "{}", id="i" * 300),),
+    ],
+    ids=["huge-arguments", "huge-name", "huge-id"],
+)
+def test_oversized_tool_calls_are_bad_replies(fake_llm: FakeLLM, calls: tuple[ToolCallReply, ...]) -> None:
+    fake_llm.default_reply = Reply(tool_calls=calls)
+    with pytest.raises(CallFailed) as info:
+        call(openai_target(fake_llm), request(), policy=FAST, timeout_s=10)
+    assert info.value.kind == "bad_response" and info.value.attempts == 1
+    assert "larger than llmops reads" in info.value.message or "longer than llmops reads" in info.value.message
+
+
 def test_a_call_of_an_undeclared_tool_comes_back_as_made(fake_llm: FakeLLM) -> None:
     """The model layer reports what the model did; judging an undeclared call is the caller's business."""
     fake_llm.enqueue(Reply.calling(("delete_everything", "{not json")))

@@ -21,7 +21,7 @@ __all__ = ["MAX_ARGUMENT_CHARS", "MAX_TOOL_CALLS", "clean_text", "read_reply", "
 
 MAX_TOOL_CALLS = 128
 MAX_ARGUMENT_CHARS = 1_000_000
-MAX_TOOL_NAME_CHARS = 256
+MAX_TOOL_NAME_CHARS = 256  # a tool name or call id
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -60,6 +60,8 @@ def tool_calls_of(message: Any) -> list[ToolCall]:
         if len(name) > MAX_TOOL_NAME_CHARS or len(arguments) > MAX_ARGUMENT_CHARS:
             raise BadReply(f"tool call {i} is larger than llmops reads")
         call_id = _field(item, "id")
+        if isinstance(call_id, str) and len(call_id) > MAX_TOOL_NAME_CHARS:
+            raise BadReply(f"tool call {i} has an id longer than llmops reads")
         calls.append(
             ToolCall(
                 id=clean_text(call_id if isinstance(call_id, str) and call_id else f"call_{i}"),
