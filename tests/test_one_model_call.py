@@ -237,3 +237,29 @@ def test_only_the_model_call_sends_requests_and_reads_retry_after() -> None:
             parsers.append(rel)
     assert senders == ["llmops_cli/models/call.py"]
     assert parsers == ["llmops_cli/models/retry.py"]
+
+
+# -- the eval layer keeps tool calls in its cache ----------------------------------------------------------------
+
+
+def test_cached_tool_calls_round_trip_and_unreadable_ones_are_a_miss() -> None:
+    from llmops_cli.evals.providers import CallResult
+    from llmops_cli.records.chat import ModelReply, ToolCall, Usage
+
+    reply = ModelReply(
+        text="",
+        tool_calls=[ToolCall(id="c1", name="lookup_order", arguments='{"order_id": "42"}')],
+        finish_reason="tool_calls",
+        usage=Usage(prompt_tokens=12, completion_tokens=3),
+        cost_usd=0.001,
+        latency_ms=5.0,
+        model="m",
+    )
+    entry = CallResult.of(reply).cache_entry("generation")
+    back = CallResult.from_cache(entry)
+    assert back.tool_calls == reply.tool_calls and back.finish_reason == "tool_calls" and back.attempts == 0
+    text_entry = CallResult.of(ModelReply(text="hi")).cache_entry("generation")
+    assert "tool_calls" not in text_entry and "finish_reason" not in text_entry  # text entries as before
+    for bad in ("nope", [{"id": "x"}], [{"id": "x", "name": "t", "arguments": "{}", "extra": 1}]):
+        with pytest.raises(ValueError):
+            CallResult.from_cache({**entry, "tool_calls": bad})

@@ -109,6 +109,10 @@ def test_history_accepts_openai_dicts_and_refuses_garbage(project: Path, fake_ll
             p.complete(question="q", history=bad)  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="at most"):
         p.complete(question="q", history=[{"role": "user", "content": "x"}] * 1001)
+    huge = {"role": "tool", "tool_call_id": "x", "content": "y" * (17 * 1024 * 1024)}  # a 17 MB tool result
+    with pytest.raises(UsageError, match="characters"):
+        p.complete(question="q", history=[dicts[0], huge])
+    assert fake_llm.count == 1  # nothing refused was sent
 
 
 def test_with_tool_results_needs_every_call_answered() -> None:

@@ -152,7 +152,10 @@ class Executor:
         """A cached call: ``(result, replayed)``. Identical calls in flight at once share one request."""
         entry = self.cache.get(key)
         if entry is not None:
-            return CallResult.from_cache(entry), True
+            try:
+                return CallResult.from_cache(entry), True
+            except ValueError:  # an entry whose tool calls cannot be read: a miss
+                pass
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), True

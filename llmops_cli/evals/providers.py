@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..models import Target, is_in_process
 from ..models.call import CallFailed, acall
 from ..models.retry import Attempt, RetryPolicy
@@ -77,8 +79,15 @@ class CallResult:
 
     @classmethod
     def from_cache(cls, entry: dict[str, Any]) -> CallResult:
+        """A cached reply; :class:`ValueError` when its tool calls are not readable (the entry is a miss)."""
         usage = entry.get("usage") or {}
-        calls = entry.get("tool_calls") or []
+        raw_calls = entry.get("tool_calls") or []
+        if not isinstance(raw_calls, list):
+            raise ValueError("tool_calls is not a list")
+        try:
+            calls = [ToolCall.model_validate(c) for c in raw_calls]
+        except ValidationError as exc:
+            raise ValueError(f"unreadable tool call: {exc.errors()[0]['msg']}") from None
         return cls(
             text=entry["text"],
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -87,7 +96,7 @@ class CallResult:
             latency_ms=float(entry.get("latency_ms") or 0.0),
             model=str(entry.get("model") or ""),
             attempts=0,
-            tool_calls=[ToolCall.model_validate(c) for c in calls if isinstance(c, dict)],
+            tool_calls=calls,
             finish_reason=entry.get("finish_reason"),
         )
 

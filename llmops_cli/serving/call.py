@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 _logger = logging.getLogger("llmops_cli.serving")
 _warned_record = False
 MAX_HISTORY_MESSAGES = 1000  # turns a caller may pass back in one call
+MAX_HISTORY_CHARS = 16 * 1024 * 1024  # their text together (tool results included)
 
 
 def _sink_for(prompt: Prompt, log: Any) -> Sink | None:
@@ -252,12 +253,16 @@ def _history(history: Sequence[ChatMessage | Mapping[str, Any]] | None) -> list[
     from ..models.wire import messages_of
 
     try:
-        return messages_of(history)
+        messages = messages_of(history)
     except (ValidationError, TypeError) as exc:
         first = exc.errors()[0] if isinstance(exc, ValidationError) else None
         where = ".".join(str(p) for p in first["loc"]) if first else ""
         detail = f"{where}: {first['msg']}" if first else str(exc)
         raise UsageError(f"history: not a chat message ({detail})") from None
+    size = sum(len(m.text()) + sum(len(c.arguments) for c in m.tool_calls or ()) for m in messages)
+    if size > MAX_HISTORY_CHARS:
+        raise UsageError(f"history: at most {MAX_HISTORY_CHARS:,} characters of text, got {size:,}")
+    return messages
 
 
 def complete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> Completion:
