@@ -125,6 +125,13 @@ def test_with_tool_results_needs_every_call_answered() -> None:
     assert [m.role for m in msgs] == ["assistant", "tool", "tool"] and json.loads(msgs[2].content) == {"n": 2}  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at most"):
         tool_result("a", "x" * 1_000_001)
+    import copy
+    import pickle
+
+    assert copy.copy(c).tool_calls == c.tool_calls
+    assert pickle.loads(pickle.dumps(c)).tool_calls == c.tool_calls
+    with pytest.raises(AttributeError):
+        _ = c.choices  # no litellm response behind it: a plain AttributeError, not a recursion
 
 
 def test_spans_carry_genai_tool_events(project: Path, fake_llm: FakeLLM) -> None:

@@ -319,6 +319,11 @@ def test_token_counts_include_tool_definitions(fake_llm: FakeLLM) -> None:
     bare = count_tokens("openai/gpt-4o-2024-08-06", messages)
     with_tools = count_tokens("openai/gpt-4o-2024-08-06", messages, wire_tools([LOOKUP, REFUND]))
     assert with_tools > bare + 20
+    from llmops_cli.evals.budget import worst_cost
+
+    priced = Target("openai/gpt-4o-2024-08-06")
+    params = {"max_tokens": 10}
+    assert worst_cost(priced, messages, params, wire_tools([LOOKUP, REFUND])) > worst_cost(priced, messages, params)
     target = openai_target(fake_llm)
     plain = call(target, request(tools=[]), policy=FAST, timeout_s=5).usage.prompt_tokens
     tooled = call(target, request(), policy=FAST, timeout_s=5).usage.prompt_tokens

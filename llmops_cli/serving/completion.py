@@ -96,7 +96,7 @@ class Completion:
         return [*self.history, *answers]
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("__") or name in Completion.__slots__:  # not set yet (copy, unpickling): no recursion
             raise AttributeError(name)
         return getattr(self.response, name)
 
