@@ -230,7 +230,7 @@ class Caller:
                     cost: float | None = None
                     if attempt.reply is not None:
                         cost = attempt.reply.cost_usd
-                    elif decision is None or decision.status is None:  # no HTTP answer: may be billed
+                    elif decision is not None and decision.status is None:  # no HTTP answer: may be billed
                         cost = worst_usd
                     if budget is not None:
                         budget.settle(worst_usd, cost)
