@@ -21,6 +21,7 @@ from ..errors import UsageError
 from ..models.retry import RetryPolicy
 from ..records.base import dump_record
 from ..records.chat import ChatMessage, ModelRequest
+from ..records.content import content_text
 from ..redact import redactor
 from .completion import Completion
 from .options import OtelOptions, env_otel, file_guards
@@ -133,10 +134,9 @@ class _Call:
             rendered.messages,
             params,
             response_format,
-            # the prompt file's tools (PromptSpec.tools, on RenderedPrompt once prompt files declare them)
-            tools=getattr(rendered, "tools", None) or (),
-            tool_choice=getattr(rendered, "tool_choice", None),
-            parallel_tool_calls=getattr(rendered, "parallel_tool_calls", None),
+            tools=rendered.tools,  # the prompt file's tools, tool_choice and parallel_tool_calls
+            tool_choice=rendered.tool_choice,
+            parallel_tool_calls=rendered.parallel_tool_calls,
             history=self.history,
         )
         self.messages = request.messages
@@ -231,8 +231,10 @@ class _Call:
 
 
 def _logged_text(message: ChatMessage) -> str:
-    """A message as the record shows it: its text, and the calls an assistant message made by name."""
-    text = message.text()
+    """A message as the record shows it: its text (an image or file as its label, never its bytes), and the
+    calls an assistant message made."""
+    content = message.content
+    text = content_text([dump_record(p) for p in content] if isinstance(content, list) else content)
     if message.tool_calls:
         text = (text + "\n" if text else "") + "\n".join(
             f"[tool call {c.name} {c.arguments}]" for c in message.tool_calls
