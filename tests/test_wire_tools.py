@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -336,3 +337,58 @@ def test_acall_and_call_send_the_same_body(fake_llm: FakeLLM) -> None:
     asyncio.run(acall(openai_target(fake_llm), req, policy=FAST, timeout_s=5))
     first, second = fake_llm.chat_requests
     assert first.body == second.body and first.body_hash == second.body_hash
+
+
+# -- from the prompt file: eval and serving send the prompt's tools --------------------------------------------
+
+TOOL_PROMPT = """\
+model: chat
+inputs: {question: {type: string}}
+tools:
+  - name: lookup_order
+    description: Look up an order by its id.
+    parameters:
+      type: object
+      properties:
+        order_id: {type: string}
+      required: [order_id]
+      additionalProperties: false
+    strict: true
+tool_choice: required
+parallel_tool_calls: false
+messages:
+  - {role: user, content: "{{ question }}"}
+"""
+WIRE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "lookup_order",
+        "description": "Look up an order by its id.",
+        "parameters": ORDER_SCHEMA,
+        "strict": True,
+    },
+}
+
+
+def test_eval_and_serving_send_the_prompt_files_tools(
+    tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmops_cli.evals.plan import EvalOptions
+    from llmops_cli.evals.runner import run_eval
+    from llmops_cli.project import Project
+    from llmops_cli.releases.loader import load_prompt
+    from tests.conftest import write
+    from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project
+
+    monkeypatch.setenv(KEY_ENV, KEY_VALUE)
+    monkeypatch.delenv("LLMOPS_CACHE_DIR", raising=False)
+    fake_llm.default_reply = "Order A1 ships today."
+    root = make_eval_project(tmp_path, fake_llm.url, golden="cases: [{id: a, vars: {question: where is A1}}]")
+    write(root, "prompts/support/answer.prompt.yaml", TOOL_PROMPT)
+    run_eval(Project.open(root), EvalOptions(names=["support/answer"]), notify=lambda _: None)
+    body = fake_llm.last_request.body
+    assert body["tools"] == [WIRE_TOOL] and body["tool_choice"] == "required" and body["parallel_tool_calls"] is False
+    served = load_prompt("support/answer", root=root).complete(question="where is A1")
+    again = fake_llm.last_request.body
+    assert again["tools"] == [WIRE_TOOL] and again["tool_choice"] == "required"
+    assert [c.name for c in served.tool_calls] == ["lookup_order"]  # the server honoured tool_choice: required
