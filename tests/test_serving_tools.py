@@ -102,8 +102,12 @@ def test_history_accepts_openai_dicts_and_refuses_garbage(project: Path, fake_ll
             {"id": "x", "type": "function", "function": {"name": "lookup_order", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "x", "content": "found"},
     ]  # fmt: skip
-    assert p.complete(question="q", history=dicts).text == "done"
+    reply = p.complete(question="q", history=dicts)
+    assert reply.text == "done"
     assert fake_llm.last_request.body["messages"][2]["tool_calls"][0]["id"] == "x"
+    sdk_message = reply.choices[0].message  # litellm's message object, as an SDK user would pass it back
+    assert p.complete(question="q", history=[*dicts, sdk_message, {"role": "user", "content": "more"}]).text == "done"
+    assert fake_llm.last_request.body["messages"][4] == {"role": "assistant", "content": "done"}
     for bad in ("not a list", {"role": "user"}, [{"role": "wizard", "content": "x"}], [42], [{"role": "user", "x": 1}]):
         with pytest.raises(UsageError, match="history"):
             p.complete(question="q", history=bad)  # type: ignore[arg-type]
@@ -112,7 +116,7 @@ def test_history_accepts_openai_dicts_and_refuses_garbage(project: Path, fake_ll
     huge = {"role": "tool", "tool_call_id": "x", "content": "y" * (17 * 1024 * 1024)}  # a 17 MB tool result
     with pytest.raises(UsageError, match="characters"):
         p.complete(question="q", history=[dicts[0], huge])
-    assert fake_llm.count == 1  # nothing refused was sent
+    assert fake_llm.count == 2  # nothing refused was sent
 
 
 def test_with_tool_results_needs_every_call_answered() -> None:

@@ -10,6 +10,7 @@ file would fail after the call was paid for. At most :data:`MAX_TOOL_CALLS` tool
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -29,6 +30,13 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def clean_text(value: str) -> str:
     """``value`` with lone surrogates replaced by U+FFFD."""
     return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+def _count(value: Any) -> int:
+    """A token count as reported: a non-negative whole number, else 0 (a provider's garbage is not a crash)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return max(0, int(value))
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -89,15 +97,16 @@ def read_reply(
         raise BadReply("the provider answered without message content")
     usage = getattr(response, "usage", None)
     finish = getattr(choice, "finish_reason", None)
+    cost = response_cost(litellm, response, model, no_price)
     return ModelReply(
         text=clean_text(text or ""),
         tool_calls=calls,
         finish_reason=str(finish)[:64] if finish is not None else None,
         usage=Usage(
-            prompt_tokens=max(0, int(getattr(usage, "prompt_tokens", 0) or 0)),
-            completion_tokens=max(0, int(getattr(usage, "completion_tokens", 0) or 0)),
+            prompt_tokens=_count(getattr(usage, "prompt_tokens", 0)),
+            completion_tokens=_count(getattr(usage, "completion_tokens", 0)),
         ),
-        cost_usd=response_cost(litellm, response, model, no_price),
+        cost_usd=cost if cost is not None and math.isfinite(cost) and cost >= 0 else None,
         latency_ms=max(0.0, seconds * 1000.0),
         model=clean_text(str(getattr(response, "model", None) or model)),
         attempts=attempts,

@@ -56,13 +56,22 @@ class WireRequest:
 # -- from the rendered prompt to a ModelRequest -----------------------------------------------------------------
 
 
+_MESSAGE_FIELDS = frozenset(ChatMessage.model_fields)
+
+
 def message_of(value: ChatMessage | Mapping[str, Any]) -> ChatMessage:
-    """A chat message from a :class:`ChatMessage` or its dict form (OpenAI tool-call shape accepted)."""
+    """A chat message from a :class:`ChatMessage`, its dict form or OpenAI's (tool calls as ``{"id", "type",
+    "function"}``; of a litellm / OpenAI SDK message object, the message fields of its ``model_dump()``). Other
+    keys of a dict are refused unless empty (``"refusal": null``)."""
     if isinstance(value, ChatMessage):
         return value
+    dump = getattr(value, "model_dump", None)
+    if not isinstance(value, Mapping) and callable(dump):  # an SDK object: its message fields, not its metadata
+        dumped = dump()
+        value = {k: v for k, v in dumped.items() if k in _MESSAGE_FIELDS} if isinstance(dumped, Mapping) else dumped
     if not isinstance(value, Mapping):
         raise TypeError(f"a chat message must be a ChatMessage or a mapping, not {type(value).__name__}")
-    data = dict(value)
+    data = {k: v for k, v in value.items() if k in _MESSAGE_FIELDS or v not in (None, "", [], {})}
     calls = data.get("tool_calls")
     if isinstance(calls, list):
         data["tool_calls"] = [_tool_call_of(c) for c in calls]
