@@ -92,7 +92,10 @@ def _render_report(rep: Any) -> None:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for k in rep.by:
         table.add_column(k)
-    for col in ("calls", "tokens in", "tokens out", "cost", "unpriced", "cost/call", "p50 ms", "p95 ms", "errors"):
+    cols = ["calls", "tokens in", "tokens out", "cost", "unpriced", "cost/call", "p50 ms", "p95 ms", "errors"]
+    if rep.annotations:  # feedback and judge scores in the logs: quality beside cost and latency
+        cols += ["feedback", "fb mean", "judged", "quality"]
+    for col in cols:
         table.add_column(col, justify="right")
 
     def cells(m: dict[str, Any]) -> list[str]:
@@ -107,6 +110,7 @@ def _render_report(rep: Any) -> None:
             _money(m["cost_per_call"], 6),
             *lat,
             err,
+            *(_quality_cells(m) if rep.annotations else []),
         ]
 
     for g in rep.groups:
@@ -118,9 +122,24 @@ def _render_report(rep: Any) -> None:
     note = f"{rep.total['calls']:,} calls{window} (UTC) from {rep.files} file{'s' if rep.files != 1 else ''}"
     if rep.invalid:
         note += f"; {rep.invalid:,} invalid records skipped"
+    if rep.unknown_feedback or rep.unknown_scores:
+        note += f"; {rep.unknown_feedback:,} feedback and {rep.unknown_scores:,} score records name no logged call"
     output.info(note)
     for ex in rep.invalid_examples:
         output.info(f"  {output.printable(ex)}")
+
+
+def _quality_cells(m: dict[str, Any]) -> list[str]:
+    """Feedback rate (count), mean feedback score, judged calls and mean judge score (0..1)."""
+    rate = m.get("feedback_rate")
+    fb = "–" if rate is None else f"{rate:.1%} ({m.get('feedback', 0):,})"
+    mean, quality = m.get("feedback_mean"), m.get("quality")
+    return [
+        fb,
+        "–" if mean is None else f"{mean:+.2f}",
+        f"{m.get('judged_calls', 0):,}",
+        "–" if quality is None else f"{quality:.3f}",
+    ]
 
 
 @app.command("check")
