@@ -3,7 +3,9 @@
 Cost is the sum of ``cost_usd`` over the calls that have one. Successful calls whose ``cost_usd`` is null
 (no known price) are counted as ``unpriced_calls`` and are never summed as 0; ``cost_per_call`` divides
 the cost by the priced calls. Errors count in ``calls`` and ``error_rate``; latency percentiles cover all
-calls. The report reads the logs in one pass.
+calls. The report reads the logs in one pass; when the logs also hold feedback or judge score records
+(:mod:`.quality`), a second pass joins them to their calls: feedback rate and mean, judged calls and quality
+per group.
 """
 
 from __future__ import annotations
