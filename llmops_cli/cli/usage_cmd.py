@@ -142,6 +142,39 @@ def _quality_cells(m: dict[str, Any]) -> list[str]:
     ]
 
 
+@app.command("feedback")
+def feedback(
+    file: Annotated[str | None, typer.Argument(help="JSON Lines of feedback collected elsewhere.")] = None,
+    from_file: Annotated[str | None, typer.Option("--from", help="The feedback file (instead of FILE).")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="The request log to append feedback records to (default: $LLMOPS_LOG).")
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Write the good lines and count the bad ones (default: exit 2 at the first)."
+        ),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Append feedback collected elsewhere (request_id + score/label/comment per line) to a request log as
+    feedback records; `usage report` joins them to their calls."""
+    from ..errors import UsageError
+    from ..usage.feedback import import_feedback
+
+    if (file is None) == (from_file is None):
+        raise UsageError("give the feedback file once: FILE or --from FILE")
+    res = import_feedback(str(file or from_file), to, skip_invalid=skip_invalid)
+    if as_json:
+        output.print_json(res.to_dict())
+        return
+    output.print_text(
+        output.printable(f"{res.written:,} feedback records appended to {res.target}; {res.skipped:,} lines skipped")
+    )
+    for ex in res.examples:
+        output.info(f"  {output.printable(ex)}")
+
+
 @app.command("check")
 def check(
     logs: Logs = None,
