@@ -12,6 +12,7 @@ import typer
 
 from ..errors import CheckFailed
 from . import output
+from .state import STATE
 
 app = typer.Typer(
     help=(
@@ -170,6 +171,69 @@ def feedback(
         return
     output.print_text(
         output.printable(f"{res.written:,} feedback records appended to {res.target}; {res.skipped:,} lines skipped")
+    )
+    for ex in res.examples:
+        output.info(f"  {output.printable(ex)}")
+
+
+PromptName = Annotated[str, typer.Option("--prompt", help="The prompt whose logged calls to use.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the sample (same seed, same calls).")]
+
+
+@app.command("sample")
+def sample(
+    prompt: PromptName,
+    logs: Logs = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            help='Which calls: e.g. "feedback < 0 or judge.rubric < 3 or outcome = error" (docs: usage sample).',
+        ),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="At most this many new cases.")] = 20,
+    to: Annotated[
+        str | None, typer.Option("--to", help="The golden set to append to (default: the prompt's, under evals/).")
+    ] = None,
+    keep_output: Annotated[
+        bool, typer.Option("--keep-output", help="Keep the logged output as the case's reference answer (expected).")
+    ] = False,
+    since: Since = None,
+    until: Until = None,
+    seed: Seed = 0,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    now: Now = None,
+) -> None:
+    """Production calls back into the golden set: append up to N matching calls as redacted cases (ids from
+    request ids, vars from the logged inputs), never a duplicate; running it twice adds nothing."""
+    from ..usage.engine import parse_now, parse_when
+    from ..usage.sample import sample_to_golden
+    from ..usage.where import parse_where
+
+    condition = parse_where(where) if where is not None else None
+    t_now = parse_now(now)
+    res = sample_to_golden(
+        STATE.project(),
+        _open(logs, skip_invalid),
+        prompt,
+        where=condition,
+        n=n,
+        to=to,
+        keep_output=keep_output,
+        since=parse_when(since, t_now) if since else None,
+        until=parse_when(until, t_now, option="--until") if until else None,
+        seed=seed,
+    )
+    if as_json:
+        output.print_json(res.to_dict())
+        return
+    output.print_text(
+        output.printable(
+            f"{len(res.added)} case(s) appended to {res.file} ({res.matched:,} calls matched, {res.picked} picked; "
+            f"skipped: {res.duplicates} already there, {res.no_content} without logged content, "
+            f"{res.refused} refused by the prompt)"
+        )
     )
     for ex in res.examples:
         output.info(f"  {output.printable(ex)}")

@@ -219,8 +219,8 @@ def load_content(recs: Records, calls: list[LoggedCall]) -> None:
             problem = problem or problem2 or problem3
             if problem is None and not isinstance(variables, dict):
                 problem = "no logged input variables (log_content=True records them)"
-            if problem is None and not isinstance(output, str):
-                problem = "no logged output"
+            if problem is None and output is not None and not isinstance(output, str):
+                problem = "output: expected a string"
             call.content_problem = problem
             if problem is None:
                 call.vars, call.output = variables, output
