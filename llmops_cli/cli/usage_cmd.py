@@ -180,6 +180,66 @@ PromptName = Annotated[str, typer.Option("--prompt", help="The prompt whose logg
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the sample (same seed, same calls).")]
 
 
+@app.command("judge")
+def judge(
+    prompt: PromptName,
+    logs: Logs = None,
+    sample_share: Annotated[
+        str | None, typer.Option("--sample", help="Share of the calls of every stratum to judge: 5% or 0.05.")
+    ] = None,
+    n: Annotated[int | None, typer.Option("--n", help="Number of calls to judge, split over the strata.")] = None,
+    since: Since = None,
+    until: Until = None,
+    seed: Seed = 0,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Where the score records go (default: llmops-scores.jsonl beside the first log)."),
+    ] = None,
+    rescore: Annotated[
+        bool, typer.Option("--rescore", help="Judge calls again even when they already have scores.")
+    ] = False,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Judge calls in flight.")] = None,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    now: Now = None,
+) -> None:
+    """Run the prompt's reference-free judges on a seeded sample of logged calls, stratified by version, arm
+    and day; append score records (cached like eval run: judging again pays nothing)."""
+    from ..usage.engine import parse_now, parse_when
+    from ..usage.judge import judge_logged, parse_share
+
+    t_now = parse_now(now)
+    run = judge_logged(
+        STATE.project(),
+        logs or [],
+        prompt,
+        n=n,
+        fraction=parse_share(sample_share) if sample_share is not None else None,
+        since=parse_when(since, t_now) if since else None,
+        until=parse_when(until, t_now, option="--until") if until else None,
+        seed=seed,
+        to=to,
+        rescore=rescore,
+        skip_invalid=skip_invalid,
+        concurrency=concurrency,
+    )
+    if as_json:
+        output.print_json(run.to_dict())
+        return
+    for note in run.notices:
+        output.info(output.printable(note))
+    output.print_text(
+        output.printable(
+            f"{run.judged:,} calls judged of {run.sampled:,} sampled ({run.matched:,} in the window); "
+            f"{run.no_content:,} without logged content; {run.judge_errors:,} judge errors; "
+            f"{run.calls:,} judge calls, {run.replayed:,} from the cache; scores in {run.scores_file}"
+        )
+    )
+    for metric, m in run.metrics.items():
+        mean = "–" if m["mean"] is None else f"{m['mean']:.3f}"
+        output.print_text(output.printable(f"  {metric}: {m['scored']:,} scored, mean {mean}"))
+
+
 @app.command("sample")
 def sample(
     prompt: PromptName,

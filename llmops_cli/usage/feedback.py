@@ -17,7 +17,6 @@ Whether the request ids exist is not checked here (the log may be elsewhere): ``
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,12 +29,12 @@ from ..records.feedback import FeedbackRecord
 from ..redact import redactor
 from ..serving.feedback import make_feedback
 from ..serving.record import to_json_line
+from .appendlog import append_records
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_DEPTH = 4
 MAX_EXAMPLES = 5
 _ALLOWED = frozenset({"kind", "schema_version", "ts", "request_id", "prompt", "score", "label", "comment", "source"})
-_BATCH = 1 << 20
 
 
 class FeedbackFileError(UsageError):
@@ -111,46 +110,6 @@ def parse_feedback_line(raw: bytes | None, where: str, redact: Any) -> FeedbackR
         )
     except RecordError as exc:
         raise FeedbackFileError(exc.message, file=where) from None
-
-
-def _open_append(path: str) -> int:
-    """An ``O_APPEND`` descriptor on a regular file (created 0600); refuses FIFOs, devices and directories."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot write: {exc.strerror or exc}", file=path) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise UsageError("not a regular file: refused", file=path)
-    return fd
-
-
-def append_records(path: str, lines: Iterator[str]) -> int:
-    """Append JSON lines to ``path`` in batches (each one ``write()`` with ``O_APPEND``, like the log sink)."""
-    fd = _open_append(path)
-    written = 0
-    try:
-        batch: list[str] = []
-        size = 0
-        for line in lines:
-            batch.append(line)
-            size += len(line) + 1
-            if size >= _BATCH:
-                written += _write(fd, batch)
-                batch, size = [], 0
-        if batch:
-            written += _write(fd, batch)
-    finally:
-        os.close(fd)
-    return written
-
-
-def _write(fd: int, batch: list[str]) -> int:
-    view = memoryview(("\n".join(batch) + "\n").encode("ascii"))
-    while view:
-        view = view[os.write(fd, view) :]
-    return len(batch)
 
 
 def import_feedback(source: str, target: str | None = None, *, skip_invalid: bool = False) -> FeedbackImport:
