@@ -231,7 +231,8 @@ def judge(
     output.print_text(
         output.printable(
             f"{run.judged:,} calls judged of {run.sampled:,} sampled ({run.matched:,} in the window); "
-            f"{run.no_content:,} without logged content; {run.judge_errors:,} judge errors; "
+            f"{run.already_scored:,} already scored; {run.no_content:,} without logged content; "
+            f"{run.judge_errors:,} judge errors; "
             f"{run.calls:,} judge calls, {run.replayed:,} from the cache; scores in {run.scores_file}"
         )
     )

@@ -56,6 +56,7 @@ class JudgeRun:
     matched: int
     sampled: int
     judged: int = 0
+    already_scored: int = 0  # sampled calls a previous run already judged on every metric (not judged again)
     no_content: int = 0
     judge_errors: int = 0
     replayed: int = 0  # judge calls answered by the cache
@@ -68,7 +69,7 @@ class JudgeRun:
     def to_dict(self) -> dict[str, Any]:
         return {"schema": "llmops.usage.judge/1", "prompt": self.prompt, "scores_file": self.scores_file,
                 "matched": self.matched, "sampled": self.sampled, "judged": self.judged,
-                "skipped": {"no_content": self.no_content}, "judge_errors": self.judge_errors,
+                "skipped": {"no_content": self.no_content, "already_scored": self.already_scored}, "judge_errors": self.judge_errors,
                 "judge_calls": {"total": self.calls, "replayed": self.replayed, "cost_usd": round(self.cost_usd, 9)},
                 "metrics": self.metrics, "strata": self.strata, "notices": self.notices}  # fmt: skip
 
@@ -181,7 +182,8 @@ def judge_logged(
     if len(selection.calls) > MAX_CALLS:
         raise UsageError(f"{len(selection.calls):,} calls sampled, more than {MAX_CALLS:,}: lower --sample or --n")
     load_content(recs, selection.calls)
-    run = JudgeRun(prompt_name, scores_file, selection.matched, len(selection.calls), notices=notices)
+    run = JudgeRun(prompt_name, scores_file, selection.matched, len(selection.calls) + selection.already_scored,
+                   already_scored=selection.already_scored, notices=notices)  # fmt: skip
     run.strata = {
         f"{v or '-'}|{a or '-'}|{d}": {"calls": size, "sampled": picked}
         for (v, a, d), (size, picked) in selection.strata.items()

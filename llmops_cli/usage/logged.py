@@ -59,6 +59,7 @@ class Selection:
     calls: list[LoggedCall]
     matched: int
     strata: dict[tuple[str | None, str | None, str], tuple[int, int]] = field(default_factory=dict)
+    already_scored: int = 0  # sampled calls left out: they have a score for every metric asked
 
 
 def allocate(sizes: dict[Any, int], *, n: int | None = None, fraction: float | None = None) -> dict[Any, int]:
@@ -107,8 +108,8 @@ def select_calls(
     unscored: list[str] | None = None,
 ) -> Selection:
     """The calls of ``prompt`` in the window that match ``where``, sampled (see the module doc).
-    ``ok_only``: successful calls only; ``unscored``: leave out calls that already have a score for every one
-    of these metrics (a judge run already graded them)."""
+    ``ok_only``: successful calls only; ``unscored``: after sampling, leave out the calls that already have a
+    score for every one of these metrics (a judge run already graded them; counted in ``already_scored``)."""
     _load_table(recs, prompt, since, until)
     metrics = list(where.metrics) if where else []
     params: dict[str, Any] = dict(where.params) if where else {}
@@ -129,13 +130,6 @@ def select_calls(
     conds = [where.sql if where else "true"]
     if ok_only:
         conds.append("c.outcome = 'ok'")
-    if unscored:
-        params["unscored"] = list(unscored)
-        params["n_unscored"] = len(set(unscored))
-        conds.append(
-            "c.request_id NOT IN (SELECT request_id FROM logged WHERE _problem IS NULL AND _kind = 'score' AND "
-            "metric IN (SELECT unnest($unscored)) GROUP BY request_id HAVING count(DISTINCT metric) >= $n_unscored)"
-        )
     params["seed"] = str(seed)
     stratum = (
         "struct_pack(v := c.version, a := c.arm, d := strftime(c.ts, '%Y-%m-%d'))"
@@ -163,7 +157,21 @@ def select_calls(
             {**params, "alloc": take},
         )
         calls = [LoggedCall(*row[:8], feedback=row[8]) for row in rows]
-    return Selection(calls=calls, matched=total, strata={k: (sizes[k], alloc.get(k, 0)) for k in sizes})
+    scored = 0
+    if unscored and calls:  # after sampling: the same command picks the same calls, and skips those done
+        done = {
+            rid
+            for (rid,) in recs.query(
+                "SELECT request_id FROM logged WHERE _problem IS NULL AND _kind = 'score' AND request_id IN "
+                "(SELECT unnest($ids)) AND metric IN (SELECT unnest($metrics)) GROUP BY request_id "
+                "HAVING count(DISTINCT metric) >= $n",
+                {"ids": [c.request_id for c in calls], "metrics": list(unscored), "n": len(set(unscored))},
+            )
+        }
+        scored = sum(c.request_id in done for c in calls)
+        calls = [c for c in calls if c.request_id not in done]
+    strata = {k: (sizes[k], alloc.get(k, 0)) for k in sizes}
+    return Selection(calls=calls, matched=total, strata=strata, already_scored=scored)
 
 
 def _parse(text: str | None, what: str) -> tuple[Any, str | None]:
