@@ -6,7 +6,8 @@ request record with that id (the first one when a caller reused an id), so a rep
 version, arm, day or a tag shows quality beside cost and latency. The window (``--since``/``--until``) selects
 calls; the feedback and scores of those calls count whenever they were given.
 
-* ``feedback``: how many pieces of feedback; ``feedback_calls``: calls with at least one; ``feedback_rate``:
+* ``feedback``: how many pieces of feedback (the same ``request_id``, ``ts`` and ``score`` twice — a file
+  imported twice — count once); ``feedback_calls``: calls with at least one; ``feedback_rate``:
   ``feedback_calls / calls``; ``feedback_mean``: the mean ``score`` of the feedback that has one.
 * ``judged_calls``: calls with at least one judge score; ``quality``: the mean normalised (0..1) score over
   every (call, metric) — the latest score record of each pair, judge errors left out; ``quality_by_metric``.
@@ -81,7 +82,7 @@ def join_quality(
           SELECT _kind, request_id, score, metric, ts, {keys}({window}) AS _in
           FROM ({{all}}) WHERE _problem IS NULL AND request_id IS NOT NULL),
         calls AS (SELECT request_id, {firsts}bool_or(_in) AS _in FROM x WHERE _kind = 'request' GROUP BY request_id),
-        fb AS (SELECT request_id, score FROM x WHERE _kind = 'feedback'),
+        fb AS (SELECT DISTINCT request_id, ts, score FROM x WHERE _kind = 'feedback'),
         sc AS (SELECT request_id, metric, arg_max(score, ts) AS score FROM x WHERE _kind = 'score'
                GROUP BY request_id, metric)"""
     rows = recs.query(
