@@ -269,7 +269,7 @@ def test_import_feedback_refuses_a_fifo_and_the_same_file(tmp_path: Path) -> Non
     src.write_text('{"request_id": "a", "score": 1}\n')
     fifo = tmp_path / "fifo.jsonl"
     os.mkfifo(fifo)
-    with pytest.raises(UsageError, match="not a regular file|cannot write"):
+    with pytest.raises(UsageError, match=r"not a regular file|cannot write"):
         import_feedback(str(src), str(fifo))
     with pytest.raises(UsageError, match="same file"):
         import_feedback(str(src), str(src))

@@ -69,7 +69,8 @@ class JudgeRun:
     def to_dict(self) -> dict[str, Any]:
         return {"schema": "llmops.usage.judge/1", "prompt": self.prompt, "scores_file": self.scores_file,
                 "matched": self.matched, "sampled": self.sampled, "judged": self.judged,
-                "skipped": {"no_content": self.no_content, "already_scored": self.already_scored}, "judge_errors": self.judge_errors,
+                "skipped": {"no_content": self.no_content, "already_scored": self.already_scored},
+                "judge_errors": self.judge_errors,
                 "judge_calls": {"total": self.calls, "replayed": self.replayed, "cost_usd": round(self.cost_usd, 9)},
                 "metrics": self.metrics, "strata": self.strata, "notices": self.notices}  # fmt: skip
 
@@ -96,7 +97,7 @@ def _judge_specs(project: Project, name: str) -> tuple[list[Any], Any]:
     specs = parse_assertions(
         golden.defaults.asserts, file=golden.file, line=None, where="defaults", output_schema=prompt.spec.output.schema_
     )
-    return [s for s in specs if s.is_judge and s.type not in REFERENCE_TYPES], golden
+    return [s for s in specs if s.is_judge], golden
 
 
 def _plans(
@@ -112,6 +113,9 @@ def _plans(
     plans: dict[str, JudgePlan] = {}
     kept = []
     for spec in specs:
+        if spec.type in REFERENCE_TYPES:
+            notices.append(f"assertion {spec.index} ({spec.type}) needs a reference answer: left out")
+            continue
         jname = judge_prompt_name(spec, cfg.judge)
         if jname not in plans:
             jp = project.load(jname)

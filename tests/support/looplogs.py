@@ -61,7 +61,10 @@ def records(
         }  # fmt: skip
         if content:
             question = f"question number {i}"
-            rec["input"] = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": f"Q: {question}"}]
+            rec["input"] = [
+                {"role": "system", "content": "Answer briefly."},
+                {"role": "user", "content": f"Q: {question}"},
+            ]
             rec["output"] = None if error else (GOOD if ok else BAD) + f" #{i}"
             rec["vars"] = {"question": question}
         yield rec, Call(rid, version, arm, ts.strftime("%Y-%m-%d"), rec["outcome"], ok and not error)
