@@ -156,7 +156,12 @@ def select_calls(
             WHERE r._rn <= alloc.k ORDER BY ts, request_id LIMIT {MAX_SELECTED}""",
             {**params, "alloc": take},
         )
-        calls = [LoggedCall(*row[:8], feedback=row[8]) for row in rows]
+        calls = [
+            LoggedCall(
+                request_id=rid, ts=ts, prompt=pr, version=ver, channel=ch, arm=arm, model=model, outcome=out, feedback=fb
+            )
+            for rid, ts, pr, ver, ch, arm, model, out, fb in rows
+        ]
     scored = 0
     if unscored and calls:  # after sampling: the same command picks the same calls, and skips those done
         done = {

@@ -26,7 +26,7 @@ from typing import Any
 
 from .engine import Records, window_sql
 
-EMPTY = {
+EMPTY: dict[str, Any] = {
     "feedback": 0,
     "feedback_calls": 0,
     "feedback_rate": None,
