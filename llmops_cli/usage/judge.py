@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -65,6 +65,7 @@ class JudgeRun:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     strata: dict[str, dict[str, int]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    provider: dict[str, Any] = field(default_factory=dict)  # requests sent, retries, rate limits, failures
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": "llmops.usage.judge/1", "prompt": self.prompt, "scores_file": self.scores_file,
@@ -72,7 +73,8 @@ class JudgeRun:
                 "skipped": {"no_content": self.no_content, "already_scored": self.already_scored},
                 "judge_errors": self.judge_errors,
                 "judge_calls": {"total": self.calls, "replayed": self.replayed, "cost_usd": round(self.cost_usd, 9)},
-                "metrics": self.metrics, "strata": self.strata, "notices": self.notices}  # fmt: skip
+                "metrics": self.metrics, "strata": self.strata, "notices": self.notices,
+                "provider": self.provider}  # fmt: skip
 
 
 def default_scores_file(files: LogFiles) -> str:
@@ -282,6 +284,7 @@ def judge_logged(
     finally:
         if lines:
             append_records(scores_file, lines)
+    run.provider = asdict(caller.stats)
     run.metrics = {m: {"scored": len(v), "mean": round(sum(v) / len(v), 6) if v else None} for m, v in sums.items()}
     return run
 

@@ -158,7 +158,15 @@ def select_calls(
         )
         calls = [
             LoggedCall(
-                request_id=rid, ts=ts, prompt=pr, version=ver, channel=ch, arm=arm, model=model, outcome=out, feedback=fb
+                request_id=rid,
+                ts=ts,
+                prompt=pr,
+                version=ver,
+                channel=ch,
+                arm=arm,
+                model=model,
+                outcome=out,
+                feedback=fb,
             )
             for rid, ts, pr, ver, ch, arm, model, out, fb in rows
         ]
