@@ -293,3 +293,32 @@ def test_cli_usage_feedback_then_report(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     both = run_cli("usage", "feedback", str(src), "--from", str(src), "--to", str(log), env=ENV)
     assert both.exit_code == 2
+
+
+def test_check_and_compare_ignore_feedback_and_scores(tmp_path: Path) -> None:
+    from llmops_cli.usage.check import CheckOptions, run_check
+    from llmops_cli.usage.compare import run_compare
+
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    streams = [
+        Stream(version="1.0.0", channel="production", arm="stable", hours=30, per_hour=30),
+        Stream(version="1.1.0", channel="production", arm="canary", hours=30, per_hour=10),
+    ]
+    calls = list(generate(streams, start=start, seed=9))
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps(r) + "\n" for r in calls))
+    annotated = tmp_path / "annotated.jsonl"
+    with open(annotated, "w") as fh:
+        for r in calls:
+            fh.write(json.dumps(r) + "\n")
+            fh.write(_feedback(r["request_id"], -1, ts=r["ts"]) + "\n")
+            fh.write(json.dumps({"kind": "score", "schema_version": 1, "ts": r["ts"], "request_id": r["request_id"],
+                                 "metric": "rubric", "score": 0.5}) + "\n")  # fmt: skip
+    now = start.replace(hour=23)
+    opts = CheckOptions(budget_per_day=0.01)
+    a = run_check(open_records(resolve_logs([str(plain)])), opts, now=now)
+    b = run_check(open_records(resolve_logs([str(annotated)])), opts, now=now)
+    assert a.to_dict()["findings"] == b.to_dict()["findings"] and a.findings
+    ca = run_compare(open_records(resolve_logs([str(plain)])), "production", seed=1, resamples=200)
+    cb = run_compare(open_records(resolve_logs([str(annotated)])), "production", seed=1, resamples=200)
+    assert ca.to_dict() == cb.to_dict()
