@@ -322,3 +322,18 @@ def test_check_and_compare_ignore_feedback_and_scores(tmp_path: Path) -> None:
     ca = run_compare(open_records(resolve_logs([str(plain)])), "production", seed=1, resamples=200)
     cb = run_compare(open_records(resolve_logs([str(annotated)])), "production", seed=1, resamples=200)
     assert ca.to_dict() == cb.to_dict()
+
+
+def test_huge_and_mismatched_feedback_is_counted(tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    calls = list(generate([Stream(hours=1, per_hour=50)], start=datetime(2026, 11, 21, tzinfo=UTC), seed=2))
+    with open(log, "w") as fh:
+        for r in calls:
+            fh.write(json.dumps(r) + "\n")
+        for i in range(30_000):  # feedback for calls these logs never saw
+            fh.write(_feedback(f"elsewhere-{i}", 1) + "\n")
+        # one piece of feedback with a 2 MB comment of markup: valid, joined, never read back
+        fh.write(_feedback(calls[0]["request_id"], -1, comment="<b>" * 500_000) + "\n")
+        fh.write(_feedback(calls[1]["request_id"].upper(), -1) + "\n")  # ids are case-sensitive: unknown
+    rep = _report(log, by=["prompt"])
+    assert rep.unknown_feedback == 30_001 and rep.total["feedback"] == 1 and rep.total["feedback_mean"] == -1.0
