@@ -162,7 +162,7 @@ def test_calls_without_content_errors_and_window(tmp_path: Path, judge_server: F
     assert run.metrics["rubric"]["scored"] == 27  # a judge error is never a 0 or a pass
     from datetime import UTC, datetime
 
-    none = _judge(root, log, since=datetime(2027, 1, 1, tzinfo=UTC), to=str(tmp_path / "t.jsonl"))
+    none = _judge(root, log, since=datetime(2027, 1, 1, tzinfo=UTC), to=str(tmp_path / "t.jsonl"), n=5)
     assert none.matched == none.judged == 0
 
 
@@ -178,6 +178,8 @@ def test_no_golden_set_or_no_reference_free_judge(tmp_path: Path, judge_server: 
         _judge(root2, root2 / "requests.jsonl")
     with pytest.raises(UsageError):
         _judge(root2, root2 / "requests.jsonl", n=5, fraction=0.5)
+    with pytest.raises(UsageError, match="how many calls"):
+        _judge(_project(tmp_path, judge_server.url), root2 / "requests.jsonl")
 
 
 def test_cli_usage_judge(tmp_path: Path, judge_server: FakeLLM) -> None:

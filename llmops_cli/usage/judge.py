@@ -182,6 +182,8 @@ def judge_logged(
             f"prompt '{prompt_name}' has no reference-free judge in defaults.assert of its golden set "
             "(judge, answer-relevance, faithfulness, toxicity, off-topic)"
         )
+    if n is None and fraction is None:  # judging every call of a busy prompt is never what a default should do
+        raise UsageError("say how many calls to judge: --sample 5% (of every stratum) or --n 500")
     metrics = sorted({s.metric for s in specs})
     selection = select_calls(recs, prompt_name, since=since, until=until, n=n, fraction=fraction, seed=seed,
                              stratify=True, ok_only=True, unscored=None if rescore else metrics)  # fmt: skip
