@@ -209,6 +209,14 @@ def judge(
     from ..usage.judge import judge_logged, parse_share
 
     t_now = parse_now(now)
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:  # a line at every tenth, on stderr
+        tenth = done * 10 // total
+        if tenth > shown[0]:
+            shown[0] = tenth
+            output.info(f"judged {done:,}/{total:,} calls")
+
     run = judge_logged(
         STATE.project(),
         logs or [],
@@ -222,6 +230,7 @@ def judge(
         rescore=rescore,
         skip_invalid=skip_invalid,
         concurrency=concurrency,
+        progress=None if as_json else progress,
     )
     if as_json:
         output.print_json(run.to_dict())

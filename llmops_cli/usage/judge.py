@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -153,8 +154,10 @@ def judge_logged(
     skip_invalid: bool = False,
     concurrency: int | None = None,
     judge_samples: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> JudgeRun:
-    """Judge a sample of ``prompt_name``'s logged calls and append score records (see the module doc)."""
+    """Judge a sample of ``prompt_name``'s logged calls and append score records (see the module doc).
+    ``progress(done, total)`` is called after each judged call."""
     from ..evals.cache import ResponseCache
     from ..evals.execute import Executor
     from ..evals.plan import Plan
@@ -273,6 +276,8 @@ def judge_logged(
                     else:
                         sums[rec.metric].append(rec.score)
                 run.judged += 1
+                if progress is not None:
+                    progress(run.judged, len(usable))
 
         async with asyncio.TaskGroup() as tg:
             for _ in range(max(2, 2 * conc)):
