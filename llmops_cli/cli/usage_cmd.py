@@ -1,4 +1,5 @@
-"""``llmops usage …``: spend, tokens, latency and errors from request logs (report, check, compare).
+"""``llmops usage …``: spend, tokens, latency and errors from request logs (report, check, compare); feedback,
+online judging and production calls into golden sets (feedback, judge, sample).
 
 Thin: parse options, call :mod:`llmops_cli.usage`, render. DuckDB is imported only when a command runs.
 """
@@ -17,7 +18,8 @@ from .state import STATE
 app = typer.Typer(
     help=(
         "Usage from request logs (JSON Lines, .jsonl.gz, Parquet): report spend per prompt/version/tag, "
-        "check budgets and cost spikes (cron), compare a channel's canary with its stable arm."
+        "check budgets and cost spikes (cron), compare a channel's canary with its stable arm; quality in "
+        "production: feedback, judges on logged calls, failing calls back into golden sets."
     ),
     no_args_is_help=True,
 )
