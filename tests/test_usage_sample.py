@@ -264,3 +264,53 @@ def test_cli_usage_sample(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--where" in bad.output and "Traceback" not in bad.output
     missing = run_cli("-C", str(root), "usage", "sample", str(log), "--prompt", "no/such", env=env)
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_served_calls_are_judged_sampled_and_replayed_as_golden_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole loop on real calls: serve with content logging, judge the log, sample the failures into the golden
+    set, and eval run replays them as cases — its judge calls are the very requests usage judge made (cache hits)."""
+    import re as _re
+
+    from llmops_cli.evals.results import load_results
+    from llmops_cli.evals.runner import run_eval
+    from llmops_cli.releases.loader import load_prompt
+    from llmops_cli.serving import file_sink
+    from llmops_cli.usage.judge import judge_logged
+    from tests.support.fakellm import FakeLLM, last_user_text
+    from tests.support.looplogs import GOOD, verdict
+
+    def reply(body: dict[str, Any]) -> str | None:
+        graded = verdict(body)
+        if graded is not None:
+            return graded
+        m = _re.search(r"question number (\d+)", last_user_text(body))
+        return None if m is None else (GOOD if int(m.group(1)) % 2 == 0 else BAD)
+
+    monkeypatch.setenv(KEY_ENV, KEY_VALUE)
+    monkeypatch.delenv("LLMOPS_CACHE_DIR", raising=False)
+    golden = "defaults:\n  assert:\n    - {type: judge, criteria: helpful, metric: rubric}\ncases:\n"
+    golden += "  - {id: seed, vars: {question: 'a seed question'}}\n"
+    with FakeLLM(responder=reply) as server:
+        root = make_eval_project(tmp_path / "proj", server.url, golden=golden)
+        log = tmp_path / "logs" / "requests.jsonl"
+        p = load_prompt("support/answer", root=root, log=str(log))
+        for i in range(12):
+            p.complete(question=f"question number {i}", log_content=True, request_id=f"call-{i}")
+        file_sink(log).flush()
+
+        judged = judge_logged(Project.open(root), [str(log)], "support/answer", n=12, seed=1)
+        assert judged.judged == 12 and judged.metrics["rubric"]["mean"] == 0.5
+        res = sample_to_golden(Project.open(root), open_records(resolve_logs([str(log.parent)])), "support/answer",
+                               where=parse_where("judge.rubric < 3"), n=20)  # fmt: skip
+        assert sorted(res.added) == sorted(f"prod-call-{i}" for i in range(1, 12, 2))
+
+        before = server.count
+        outcome = run_eval(Project.open(root), EvalOptions(names=["support/answer"]))
+        samples = {s.case_id: s for s in load_results(outcome.results_path).samples}
+        for i in range(1, 12, 2):
+            s = samples[f"prod-call-{i}"]
+            assert s.output == BAD and s.score == 0.0 and s.status == "fail"
+            assert s.judge is not None and s.judge.replays == 1  # the same judge request: from the cache
+        assert server.count - before == 1 + 6 + 1  # generations for the 7 cases, one judge call (the seed's)
