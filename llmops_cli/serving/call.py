@@ -28,6 +28,7 @@ from .options import OtelOptions, env_otel, file_guards
 from .record import (
     build_record,
     clean_cost,
+    loggable_vars,
     new_request_id,
     params_hash,
     usage_tokens,
@@ -50,7 +51,7 @@ MAX_HISTORY_MESSAGES = 1000  # turns a caller may pass back in one call
 MAX_HISTORY_CHARS = 16 * 1024 * 1024  # their text together (tool results included)
 
 
-def _sink_for(prompt: Prompt, log: Any) -> Sink | None:
+def sink_for(prompt: Prompt, log: Any) -> Sink | None:
     if log is not None:
         return resolve_sink(log)
     options = prompt.serving
@@ -92,7 +93,7 @@ class _Call:
             raise UsageError("timeout must be a positive number of seconds")
         self.timeout = timeout
         self.log_content = bool(log_content)
-        self.sink = _sink_for(prompt, log)
+        self.sink = sink_for(prompt, log)
         otel = _otel_for(prompt)
         self.recording = self.sink is not None or otel is not None
         self.otel_options = otel
@@ -101,6 +102,7 @@ class _Call:
         self.model = prompt.model
         self.params: dict[str, Any] | None = None
         self.messages: list[ChatMessage] | None = None
+        self.render_vars: dict[str, Any] | None = None
         options = prompt.serving
         self.guards: GuardSet | None = options.guards if options is not None else None
         if self.guards is None and prompt.spec.guards:
@@ -122,6 +124,7 @@ class _Call:
         variables = dict(self.variables)
         if self.guards is not None and self.guard is not None:
             variables = self.guards.check_variables(variables, self.guard)
+        self.render_vars = variables
         rendered = prompt.render(variables)
         if self.guards is not None and self.guard is not None:
             self.guards.check_messages(rendered.messages, self.guard)
@@ -225,6 +228,7 @@ class _Call:
                 else None
             )
             record["output"] = redact(answer.reply.text) if answer is not None and exc is None else None
+            record["vars"] = loggable_vars(self.render_vars, redact) if self.render_vars is not None else None
             if calls:
                 record["tool_calls"] = [{**dump_record(c), "arguments": redact(c.arguments)} for c in calls]
         return record
