@@ -167,10 +167,24 @@ class RequestRecord(OpenRecord):
         description="The guards of the call, or null when the prompt has none (new in version 2).",
         json_schema_extra=_usage("object_or_null"),
     )
+    tools_called: list[str] | None = Field(
+        None, description="The names of the tools the reply called, in order (only when it called some)."
+    )
+    turn: int | None = Field(
+        None, ge=1, description="Which assistant turn of a continued conversation this call is (only with history)."
+    )
     input: list[LoggedMessage] | None = Field(
         None, description="The redacted messages sent (content logging only; absent otherwise)."
     )
     output: str | None = Field(None, description="The redacted reply text (content logging only; absent otherwise).")
+    vars: dict[str, Any] | None = Field(
+        None,
+        description="The prompt's input variables as rendered, redacted, for replay (content logging only); null "
+        "when too deep, too large or not JSON data.",
+    )
+    tool_calls: list[dict[str, Any]] | None = Field(
+        None, description="The reply's tool calls with redacted arguments (content logging only, when it called some)."
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The record as written: keys in order, ``input``/``output`` only when set, unknown keys kept (last)."""
@@ -182,10 +196,10 @@ class RequestRecord(OpenRecord):
         return {k: v for k, v in data.items() if k not in extra} | {k: data[k] for k in extra}
 
 
-#: The content keys, present only with content logging, always last.
-CONTENT_KEYS: tuple[str, ...] = ("input", "output")
-#: Every key a record carries only sometimes (absent, not null, otherwise).
-OPTIONAL_KEYS: tuple[str, ...] = CONTENT_KEYS
+#: The content keys, present only with content logging.
+CONTENT_KEYS: tuple[str, ...] = ("input", "output", "vars")
+#: Every key a record carries only sometimes (absent, not null, otherwise), in the order they are written.
+OPTIONAL_KEYS: tuple[str, ...] = ("tools_called", "turn", *CONTENT_KEYS, "tool_calls")
 #: The keys of every record, in the order they are written.
 RECORD_KEYS: tuple[str, ...] = tuple(k for k in RequestRecord.model_fields if k not in OPTIONAL_KEYS)
 

@@ -66,7 +66,9 @@ READABLE_VERSIONS = RequestRecord.readable_versions()  # the request record vers
 MAX_PROBED_FILES = 256  # JSON Lines files probed one by one when the fast reader stops (more: all read slowly)
 
 COLUMNS: tuple[UsageColumn, ...] = usage_columns()
-_FIELDS = tuple(c.name for c in COLUMNS)
+# feedback and score records (kind "feedback" / "score", llmops_cli.records.feedback/score) share the logs
+ANNOTATION_FIELDS = ("kind", "schema_version", "request_id", "score", "metric")
+_FIELDS = (*(c.name for c in COLUMNS), *ANNOTATION_FIELDS)
 _KINDS: dict[str, tuple[str, ...]] = {}
 for _c in COLUMNS:
     _KINDS.setdefault(_c.kind, ())
@@ -76,6 +78,9 @@ _TS = _KINDS["timestamp"][0]
 _OUTCOME = next(c for c in COLUMNS if c.kind == "outcome")
 _MAPPINGS = _KINDS.get("mapping", ())  # tags
 _OBJECTS = _KINDS.get("object_or_null", ())  # guard
+ANNOTATION_KINDS = ("feedback", "score")
+MAX_FEEDBACK_SCORE = 1e6  # records.feedback.MAX_FEEDBACK_SCORE
+_REQUEST_ID_RE = r"[A-Za-z0-9_.:\-]{1,128}"  # records.feedback.REQUEST_ID_PATTERN
 
 
 class LogFileError(UserError):
@@ -108,8 +113,15 @@ def connect() -> duckdb.DuckDBPyConnection:
 # ---- the normalised relation --------------------------------------------------------------------------------
 
 
-_STR = _KINDS.get("name", ()) + _KINDS.get("label", ())
-_NUM = (_VERSION, *_KINDS.get("count", ()), *_KINDS.get("money", ()), *_KINDS.get("duration", ()))
+_STR = (*_KINDS.get("name", ()), *_KINDS.get("label", ()), "request_id", "metric")
+_NUM = (
+    _VERSION,
+    *_KINDS.get("count", ()),
+    *_KINDS.get("money", ()),
+    *_KINDS.get("duration", ()),
+    "schema_version",
+    "score",
+)
 
 
 # Stage 1: each raw JSON value (its JSON text) cast once: strings only from JSON strings (unescaped by the JSON
@@ -125,12 +137,13 @@ _TYPED = ", ".join(
     [
         "_file",
         "_row",
-        " AND ".join(f"{c} IS NULL" for c in (_TS, _KINDS["name"][0], _OUTCOME.name, _VERSION)) + " AS _empty",
+        " AND ".join(f"{c} IS NULL" for c in (_TS, _KINDS["name"][0], _OUTCOME.name, _VERSION, "kind")) + " AS _empty",
         "_dup",
         f"""CASE WHEN ends_with({_TS}, 'Z') THEN try_cast({_TS} AS TIMESTAMP)
           WHEN ends_with({_TS}, 'z') OR (substr({_TS}, -6, 1) IN ('+', '-') AND substr({_TS}, -3, 1) = ':')
           THEN try_cast(try_cast({_TS} AS TIMESTAMPTZ) AS TIMESTAMP) END AS {_TS}""",
         _OUTCOME.name,
+        "kind",
         *(f"{c} IS NULL AS {c}_null" for c in (*_STR, *_NUM)),
         *(f"{_str(c)} AS {c}" for c in _STR),
         *(f"try_cast({c}::VARCHAR AS DOUBLE) AS {c}" for c in _NUM),
@@ -150,6 +163,21 @@ def _int_ok(c: str) -> str:
 
 def _str_ok(c: str) -> str:
     return f"({c}_null OR {c} IS NOT NULL)"
+
+
+_ANNOTATION_SQL = f"""  WHEN kind IS NOT NULL AND kind <> 'request' THEN CASE
+    WHEN kind NOT IN {ANNOTATION_KINDS} THEN 'kind: expected "feedback", "score" or none (a request record)'
+    WHEN schema_version IS NULL OR schema_version <> 1 THEN 'schema_version: expected 1'
+    WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)'
+    WHEN NOT coalesce(regexp_full_match(request_id, '{_REQUEST_ID_RE}'), false)
+      THEN 'request_id: expected 1-128 characters of letters, digits, _.:-'
+    WHEN kind = 'feedback' AND NOT (score_null OR coalesce(abs(score) <= {MAX_FEEDBACK_SCORE:.0f}, false))
+      THEN 'score: expected a finite number between -1e+06 and 1e+06 or null'
+    WHEN kind = 'score' AND coalesce(metric, '') = '' THEN 'metric: expected a non-empty string'
+    WHEN kind = 'score' AND NOT (score_null OR coalesce(score >= 0 AND score <= 1, false))
+      THEN 'score: expected a number between 0 and 1 or null'
+  END
+"""
 
 
 def _sql_text(text: str) -> str:
@@ -202,6 +230,7 @@ def _failed_sql(kind: str, c: str) -> str:
 
 def _problem_sql() -> str:
     whens = ["WHEN _empty THEN 'not a JSON object (or not valid JSON)'", "WHEN _dup THEN 'duplicate key in the record'"]
+    whens.append(_ANNOTATION_SQL.strip())  # a feedback or score record: its own checks
     for kind, c, why in _problems():
         whens.append(f"WHEN {_failed_sql(kind, c)} THEN {_sql_text(why)}")
         if kind == "mapping":
@@ -220,12 +249,16 @@ _NORMAL = ", ".join(
         "_row",
         f"({_PROBLEM}) AS _problem",
         *(f"{c.name}::BIGINT AS {c.name}" if c.kind == "count" else c.name for c in COLUMNS if c.kind != "version"),
+        "CASE WHEN kind IS NULL THEN 'request' ELSE kind END AS _kind",
+        "request_id",
+        "score",
+        "metric",
     ]
 )
 
 # ts and outcome are read as VARCHAR (DuckDB unescapes strings itself): any non-string JSON value becomes text that
 # is never a timestamp nor "ok"/"error", so this is as strict as JSON and cheaper; the rest stay raw JSON.
-_VARCHAR_FIELDS = ("ts", "outcome")
+_VARCHAR_FIELDS = ("ts", "outcome", "kind")
 _JSON_COLUMNS = "{" + ", ".join(f"'{f}': '{'VARCHAR' if f in _VARCHAR_FIELDS else 'JSON'}'" for f in _FIELDS) + "}"
 
 
@@ -265,7 +298,7 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...], label: 
     for f in _FIELDS:
         typ = types.get(f)
         if typ is None:
-            cols.append(f"NULL::JSON AS {f}")
+            cols.append(f"NULL::{'VARCHAR' if f in _VARCHAR_FIELDS else 'JSON'} AS {f}")
         elif f in ("tags", "guard") and (typ.startswith("VARCHAR") or typ == "JSON"):  # text that is not JSON: invalid
             cols.append(
                 f"CASE WHEN {f} IS NULL THEN NULL ELSE coalesce(try_cast({f} AS JSON), '\"\"'::JSON) END AS {f}"
@@ -303,7 +336,9 @@ class Records:
     fell_back: bool = False  # some JSON Lines files are read record by record
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run ``sql`` ({normal} stands for the normalised records); DuckDB errors become exit-2 errors.
+        """Run ``sql`` ({normal} stands for the normalised request records and every invalid record, {all} for
+        every record: requests, feedback and scores, ``_kind`` telling them apart); DuckDB errors become exit-2
+        errors.
 
         When the fast JSON Lines reader stops at a line that is not a JSON object (or repeats a key), the
         files it stops at are read record by record (:meth:`_fall_back`), where that line is an invalid
@@ -344,8 +379,10 @@ class Records:
         self.normal = _normal_sql([*parts, self.parquet_sql])
 
     def _run(self, sql: str, params: dict[str, Any] | None) -> list[tuple[Any, ...]]:
-        if "{normal}" in sql:
-            sql, params = sql.replace("{normal}", self.normal), {**self.params, **(params or {})}
+        if "{normal}" in sql or "{all}" in sql:
+            requests = f"SELECT * FROM ({self.normal}) WHERE _problem IS NOT NULL OR _kind = 'request'"
+            sql = sql.replace("{normal}", requests).replace("{all}", self.normal)
+            params = {**self.params, **(params or {})}
         return self.con.execute(sql, params or {}).fetchall()
 
     def note_invalid(self, count: int) -> None:
@@ -511,6 +548,8 @@ def record_problem(line: bytes | str) -> str | None:
     if not isinstance(rec, dict):
         return "not a JSON object record"
     g = rec.get
+    if g("kind") is not None and g("kind") != "request":
+        return _annotation_problem(rec)
     for kind, key, why in _PROBLEMS:
         if not _PY_CHECKS[kind](g(key)):
             return why
@@ -538,6 +577,31 @@ _PY_CHECKS: dict[str, Any] = {
     "object_or_null": lambda x: x is None or isinstance(x, dict),
 }
 _PROBLEMS = _problems()
+
+
+def _annotation_problem(rec: dict[str, Any]) -> str | None:
+    """The first problem of a feedback or score record, as the SQL check words it."""
+    g = rec.get
+    kind, score = g("kind"), g("score")
+    if kind not in ANNOTATION_KINDS:
+        return 'kind: expected "feedback", "score" or none (a request record)'
+    if g("schema_version") != 1 or isinstance(g("schema_version"), bool):
+        return "schema_version: expected 1"
+    ts = g("ts")
+    if not isinstance(ts, str) or _parse_ts(ts, naive_ok=False) is None:
+        return "ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)"
+    rid = g("request_id")
+    if not isinstance(rid, str) or not re.fullmatch(_REQUEST_ID_RE, rid):
+        return "request_id: expected 1-128 characters of letters, digits, _.:-"
+    number = isinstance(score, int | float) and not isinstance(score, bool) and math.isfinite(score)
+    if kind == "feedback" and score is not None and not (number and abs(score) <= MAX_FEEDBACK_SCORE):
+        return "score: expected a finite number between -1e+06 and 1e+06 or null"
+    if kind == "score":
+        if not isinstance(g("metric"), str) or not g("metric"):
+            return "metric: expected a non-empty string"
+        if score is not None and not (number and 0 <= score <= 1):
+            return "score: expected a number between 0 and 1 or null"
+    return None
 
 
 def _parse_ts(text: str, *, naive_ok: bool = True) -> datetime | None:
