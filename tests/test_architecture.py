@@ -306,12 +306,14 @@ LAYERS: dict[str, set[str]] = {
     "diff": FOUNDATION | CORE,
     "evals": FOUNDATION | CORE,
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
-    "gate": FOUNDATION | CORE | {"evals", "report"},
+    "judging": FOUNDATION | CORE | {"evals"},  # judges you can trust: agreement, labels, calibration, probes
+    "gate": FOUNDATION | CORE | {"evals", "report", "judging"},
     "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; gate records
     "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
-    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"},
+    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage",
+            "judging"},  # fmt: skip
     "__main__": {"cli"},
 }
 
