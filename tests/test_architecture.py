@@ -312,8 +312,8 @@ LAYERS: dict[str, set[str]] = {
     "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
-    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage",
-            "judging"},  # fmt: skip
+    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"}
+    | {"judging"},
     "__main__": {"cli"},
 }
 
