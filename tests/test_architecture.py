@@ -312,7 +312,9 @@ LAYERS: dict[str, set[str]] = {
     "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
-    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"}
+    "cli": FOUNDATION
+    | CORE
+    | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"}
     | {"judging"},
     "__main__": {"cli"},
 }
