@@ -30,7 +30,7 @@ from .labels import Labels, consensus
 if TYPE_CHECKING:
     from .calibrate import JudgeCall
 
-__all__ = ["FILLER", "ProbeRun", "model_family", "pad_answer", "run_probes"]
+__all__ = ["FILLER", "ProbeRun", "model_family", "pad_answer", "run_probes", "shift_effect"]
 
 #: Neutral filler: says nothing about the question, adds no fact, no claim of quality.
 FILLER = (
@@ -77,6 +77,15 @@ def _mean_stat(values: Sequence[float]) -> AgreementStat:
     return AgreementStat(value=mean, low=mean - half, high=mean + half, method="normal interval on the mean", n=n)
 
 
+def shift_effect(pairs: Sequence[tuple[float, float]]) -> tuple[AgreementStat | None, bool]:
+    """The verbosity decision: mean (probed − baseline) with its 95 % normal interval, flagged when the
+    interval's lower end is above 0 (a one-sided test at 2.5 %)."""
+    if not pairs:
+        return None, False
+    effect = _mean_stat([p - b for b, p in pairs])
+    return effect, effect.low is not None and effect.low > 0
+
+
 def _spread(indices: list[int], m: int) -> list[int]:
     if len(indices) <= m:
         return indices
@@ -109,8 +118,7 @@ async def run_probes(
     if "verbosity" in names and chosen:
         padded = await rescore({i: pad_answer(str(labels.item_vars(items[i])["answer"])) for i in chosen})
         pairs = [(float(scores[i] or 0), s) for i, s in padded.items() if s is not None]
-        effect = _mean_stat([p - b for b, p in pairs]) if pairs else None
-        flagged = bool(effect and effect.low is not None and effect.low > 0)
+        effect, flagged = shift_effect(pairs)
         out.append(
             ProbeRun(
                 ProbeResult(
