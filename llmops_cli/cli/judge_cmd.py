@@ -88,7 +88,7 @@ def calibrate(
     if write:
         output.info(f"wrote {write_calibration(project, record)}")
     low = record.kappa.low
-    problems = [p.name for p in record.probes if p.flagged]
+    problems: list[str] = [f"{p.name} probe flagged" for p in record.probes if p.flagged]
     if min_kappa is not None and (low is None or low < min_kappa):
         problems.insert(0, f"kappa's lower bound {low if low is None else round(low, 3)} < {min_kappa}")
     if problems and (min_kappa is not None):

@@ -67,7 +67,7 @@ def parse_labels(text: str, file: str, judge: str | None = None) -> Labels:
         )
     seen: dict[str, int] = {}
     for i, item in enumerate(labels.items):
-        where = {"file": file, "line": lines.line(("items", i, "human"))}
+        human_line = lines.line(("items", i, "human"))
         if item.id in seen:
             raise PromptFileError(
                 f"items -> {i} -> id: duplicate id '{item.id}' (first at item {seen[item.id]})",
@@ -77,13 +77,17 @@ def parse_labels(text: str, file: str, judge: str | None = None) -> Labels:
         seen[item.id] = i
         ratings = item.ratings()
         if len(ratings) > MAX_RATERS:
-            raise PromptFileError(f"items -> {i} -> human: more than {MAX_RATERS} raters", **where)
+            raise PromptFileError(f"items -> {i} -> human: more than {MAX_RATERS} raters", file=file, line=human_line)
         for r in ratings:
             if labels.scale == "score" and not isinstance(r, int):
-                raise PromptFileError(f"items -> {i} -> human: scale is score, so labels are 1-5, got {r!r}", **where)
+                raise PromptFileError(
+                    f"items -> {i} -> human: scale is score, so labels are 1-5, got {r!r}", file=file, line=human_line
+                )
             if labels.scale == "pass_fail" and r not in ("pass", "fail"):
                 raise PromptFileError(
-                    f"items -> {i} -> human: scale is pass_fail, so labels are pass or fail, got {r!r}", **where
+                    f"items -> {i} -> human: scale is pass_fail, so labels are pass or fail, got {r!r}",
+                    file=file,
+                    line=human_line,
                 )
         if "answer" not in {**labels.defaults, **item.vars}:
             raise PromptFileError(
