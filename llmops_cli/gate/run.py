@@ -38,6 +38,7 @@ from .policy import GatePolicy, apply_removals, find_removals, policy_of, valid_
 if TYPE_CHECKING:
     from ..evals.budget import Budget
     from ..evals.runner import RunOutcome
+    from ..judging.status import JudgeStatus
 
 Notify = Callable[[str], None]
 
@@ -125,8 +126,11 @@ def compare_results(
     not_gated: dict[str, tuple[str, str]] | None = None,
     check_config: bool = True,
     gate_config: GateConfig | None = None,
+    judge_project: Project | None = None,
 ) -> GateReport:
-    """Gate two loaded results files (thresholds: ``gate_config``, else ``config_project``'s ``gate:``)."""
+    """Gate two loaded results files (thresholds: ``gate_config``, else ``config_project``'s ``gate:``).
+    ``judge_project``: the project whose judges graded both arms; their calibration status is shown per judged
+    metric, and ``gate.judges.min_kappa_lower`` applies (:mod:`llmops_cli.judging.status`)."""
     check_comparable(base, head, base_label, head_label, config=check_config)
     skip = set(not_gated or {})
     names = [n for n in {*base.prompts, *head.prompts} if n not in skip]
@@ -138,7 +142,20 @@ def compare_results(
         base_meta=_meta(base, base_label),
         head_meta=_meta(head, head_label),
         settings={"repeat": head.run.repeat, "judge_samples": head.run.judge_samples},
+        calibration=_calibration(judge_project, base, head),
     )
+
+
+def _calibration(project: Project | None, base: EvalResults, head: EvalResults) -> dict[str, JudgeStatus] | None:
+    """The calibration status of every judge that graded either arm, read from ``project``."""
+    if project is None:
+        return None
+    from ..judging.status import judge_statuses
+
+    names = {
+        j for r in (base, head) for info in r.prompts.values() for js in (info.judged_by or {}).values() for j in js
+    }
+    return judge_statuses(project, names)
 
 
 def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = None) -> GateReport:
@@ -199,6 +216,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             base_label=options.base,
             head_label="head",
             gate_config=base_project.config.gate,
+            judge_project=base_project,
         )
         moved = {new: old for old, new in valid_moves(base_project, project).items()}
         _warn_on_criteria(report, base_project, project, moved)
@@ -283,6 +301,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         not_gated=not_gated,
         check_config=False,
         gate_config=bcfg.gate,
+        judge_project=base_project,
     )
     report.base["ref"] = options.base
     report.base["merge_base"] = base_sha
