@@ -93,6 +93,23 @@ def _calibration_text(status: dict[str, Any]) -> str:
     return f"{name}: {state}" + (f" ({detail})" if detail and state == "stale" else "")
 
 
+def _judges_lines(report: GateReport) -> list[str]:
+    """One line with each judge's calibration status, and a warning per metric a judge could not decide."""
+    seen: dict[str, dict[str, Any]] = {}
+    for p in report.gated:
+        for statuses in p.judge_calibration.values():
+            for st in statuses:
+                seen.setdefault(str(st.get("judge")), st)
+    out: list[str] = []
+    if seen:
+        out += ["", "Judges: " + " · ".join(_cell(_calibration_text(seen[j])) for j in sorted(seen))]
+    for p in report.gated:
+        for n in p.judge_notes:
+            if n.kind == "uncalibrated-judge":
+                out += ["", f"> ⚠️ `{_cell(p.prompt)}` **{_cell(n.metric)}**: {_cell(n.detail)}"]
+    return out
+
+
 def _details(p: PromptGate) -> list[str]:
     out = [
         f"<details><summary><b>{html.escape(p.prompt)}</b> — {ICONS[p.state or 'WARN']} {p.state}: "
@@ -163,6 +180,7 @@ def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
         for judge_line in (report.judge.changed_line(), report.judge.new_line()):
             if judge_line:
                 lines += ["", f"> ⚠️ **{_cell(judge_line)}** (judges from {_cell(report.judge.source)})"]
+    lines += _judges_lines(report)
     lines.append("")
     removals = [p for p in report.prompts if p.status != "gated" and p.state is not None]
     if removals:
