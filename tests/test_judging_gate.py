@@ -4,6 +4,7 @@ repositories, real HTTP to the loopback fake server (tests/support/gateproj.py's
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -136,3 +137,29 @@ def test_a_loose_bound_keeps_a_calibrated_judge_decisive(repo: GitRepo) -> None:
     _regress(repo)
     p = _prompt(_gate(repo))
     assert p.state == "FAIL" and next(m for m in p.metrics if m.metric == "judge").decisive
+
+
+def test_label_template_from_a_results_file(repo: GitRepo) -> None:
+    from llmops_cli.errors import PromptFileError, UsageError
+    from llmops_cli.evals.plan import EvalOptions
+    from llmops_cli.evals.runner import run_eval
+    from llmops_cli.judging.labels import load_labels
+    from llmops_cli.judging.template import write_label_template
+
+    (repo.root / "evals/judges/rubric.labels.yaml").unlink()
+    project = Project.open(repo.root)
+    out = str(repo.root / "results.json")
+    run_eval(project, EvalOptions(names=["support/answer"], out=out))
+    path, count = write_label_template(project, out, "judges/rubric", 5, None)
+    assert path.endswith("evals/judges/rubric.labels.yaml") and count == 5
+    doc = yaml.safe_load((repo.root / "evals/judges/rubric.labels.yaml").read_text())
+    assert len(doc["items"]) == 5 and all(it["human"] is None for it in doc["items"])
+    assert all(set(it["vars"]) == {"criteria", "question", "answer"} for it in doc["items"])
+    assert "score" not in json.dumps(doc["items"])  # the judge's own scores are left out
+    with pytest.raises(PromptFileError) as info:  # unfilled: refused, naming the line of the first `human:`
+        load_labels(project, "judges/rubric")
+    assert info.value.line is not None and "human" in info.value.message
+    with pytest.raises(UsageError, match="exists"):  # never written over
+        write_label_template(project, out, "judges/rubric", 5, None)
+    with pytest.raises(UsageError, match="no assertion"):
+        write_label_template(project, out, "judges/other", 5, str(repo.root / "x.yaml"))
