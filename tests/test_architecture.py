@@ -311,7 +311,7 @@ LAYERS: dict[str, set[str]] = {
     "judging": FOUNDATION | CORE | {"evals"},  # judges you can trust: agreement, labels, calibration, probes
     "gate": FOUNDATION | CORE | {"evals", "report", "judging"},
     "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; gate records
-    "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
+    "usage": FOUNDATION | CORE | {"gate", "releases", "evals"},  # reports over serving logs; judges on logged calls
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
     "cli": FOUNDATION
