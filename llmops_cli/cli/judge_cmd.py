@@ -113,3 +113,35 @@ def label(
         raise UsageError("--n must be at least 1")
     path, count = write_label_template(STATE.project(), results, judge, n, out)
     output.info(f"wrote {count} items to {path}: fill in each `human:` (1-5), then `llmops judge calibrate {judge}`")
+
+
+@app.command("stability")
+def stability_cmd(
+    results: Annotated[str, typer.Argument(help="A results file of `llmops eval run --repeat R` (R >= 2).")],
+    k: Annotated[int | None, typer.Option("--k", help="k of pass@k and pass^k (default: the fewest samples).")] = None,
+    top: Annotated[int, typer.Option("--top", help="How many flakiest cases to name per prompt.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Per-case stability of repeated verdicts: the share of cases whose verdict flips across samples, pass@k
+    (at least one of k tries passes) and pass^k (all k pass) per prompt, and the flakiest cases by name."""
+    from ..evals.results import load_results
+    from ..judging.stability import results_stability
+
+    if (k is not None and k < 1) or top < 0:
+        raise UsageError("--k must be at least 1 and --top at least 0")
+    report = results_stability(load_results(results), k, top)
+    if as_json:
+        output.print_json({p: s.to_dict() for p, s in report.items()})
+        return
+    for prompt, s in report.items():
+        if not s.cases:
+            output.print_text(f"{output.printable(prompt)}: no case has 2 or more verdicts (run with --repeat 2+)")
+            continue
+        at = "n/a" if s.pass_at_k is None else f"{s.pass_at_k:.3f}"
+        hat = "n/a" if s.pass_hat_k is None else f"{s.pass_hat_k:.3f}"
+        output.print_text(
+            f"{output.printable(prompt)}: {s.flaky} of {s.cases} cases flip ({s.flip_fraction:.1%}); "
+            f"pass@{s.k} {at}, pass^{s.k} {hat}"
+        )
+        for c in s.flakiest:
+            output.print_text(f"  flaky: {output.printable(c.case)} ({c.passes}/{c.samples} pass)")

@@ -198,6 +198,7 @@ class PromptGate:
     head: ArmInfo | None = None
     judge_notes: list[JudgeNote] = field(default_factory=list)  # judged metrics that do not decide, and why
     judge_calibration: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # metric -> its judges' status
+    flaky: list[dict[str, Any]] = field(default_factory=list)  # head cases whose verdict flips across samples
 
     @property
     def lead(self) -> MetricComparison | None:
@@ -230,6 +231,7 @@ class PromptGate:
             "head": self.head.to_dict() if self.head else None,
             "judge_notes": [n.to_dict() for n in self.judge_notes],
             **({"judge_calibration": self.judge_calibration} if self.judge_calibration else {}),
+            **({"flaky_cases": self.flaky} if self.flaky else {}),
         }
 
 
@@ -365,6 +367,7 @@ def compare_arms(
             for name in sorted(head.judged_metrics)
             if any(j in calibration for j in head.judged_by.get(name, []))
         }
+    gate.flaky = _flaky(head)
     noted = {n.metric: n for n in gate.judge_notes}
     for m in gate.metrics:
         if m.metric in noted:
@@ -393,6 +396,14 @@ def compare_arms(
     ]
     settle_prompt(gate)
     return gate
+
+
+def _flaky(arm: Arm, top: int = 5) -> list[dict[str, Any]]:
+    """The flakiest cases of ``arm``: its ``(pass)`` verdict both passes and fails across the samples."""
+    from ..judging.stability import stability
+
+    verdicts = {cid: [v >= 0.5 for v in vals] for cid, vals in arm.samples(PASS_METRIC).items()}
+    return [{"case": c.case, "passes": c.passes, "samples": c.samples} for c in stability(verdicts, top=top).flakiest]
 
 
 def _short_judges(

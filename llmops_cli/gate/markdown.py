@@ -128,6 +128,9 @@ def _details(p: PromptGate) -> list[str]:
         )
     for n in p.judge_notes:
         out.append(f"- judge note on **{_cell(n.metric)}** ({n.kind}): {_cell(n.detail)}")
+    if p.flaky:
+        named = ", ".join(f"`{_cell(str(c['case']))}` ({c['passes']}/{c['samples']} pass)" for c in p.flaky)
+        out.append(f"- flaky in head (the verdict flips across samples): {named}")
     for metric, statuses in p.judge_calibration.items():
         text = "; ".join(_calibration_text(s) for s in statuses)
         out.append(f"- judge calibration of **{_cell(metric)}**: {_cell(text)}")
