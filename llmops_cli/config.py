@@ -176,6 +176,22 @@ class GateJudgesConfig(_Strict):
     )
 
 
+class GatePairwiseConfig(_Strict):
+    judge: str | None = Field(
+        None,
+        description="A pairwise judge prompt (inputs answer_a, answer_b): every gated prompt's base and head "
+        "answers are judged in both orders and the preference is tested with an exact sign test.",
+    )
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_name(cls, value: str | None) -> str | None:
+        problem = None if value is None else name_problem(value, "prompt name")
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class GateConfig(_Strict):
     practical: float = Field(0.02, ge=0, le=1, description="Smallest drop worth failing for (0-1 scale).")
     alpha: float = Field(0.05, gt=0, lt=0.5)
@@ -190,6 +206,9 @@ class GateConfig(_Strict):
     )
     judges: GateJudgesConfig = Field(
         default_factory=GateJudgesConfig, description="What a judge must show before its metrics may decide."
+    )
+    pairwise: GatePairwiseConfig = Field(
+        default_factory=GatePairwiseConfig, description="Pairwise judging of base vs head answers (off by default)."
     )
     max_removed_cases: float = Field(
         0.2,

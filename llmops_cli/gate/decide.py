@@ -199,6 +199,7 @@ class PromptGate:
     judge_notes: list[JudgeNote] = field(default_factory=list)  # judged metrics that do not decide, and why
     judge_calibration: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # metric -> its judges' status
     flaky: list[dict[str, Any]] = field(default_factory=list)  # head cases whose verdict flips across samples
+    pairwise: dict[str, Any] | None = None  # the pairwise judge's finding (llmops_cli.judging.pairwise)
 
     @property
     def lead(self) -> MetricComparison | None:
@@ -232,6 +233,7 @@ class PromptGate:
             "judge_notes": [n.to_dict() for n in self.judge_notes],
             **({"judge_calibration": self.judge_calibration} if self.judge_calibration else {}),
             **({"flaky_cases": self.flaky} if self.flaky else {}),
+            **({"pairwise": self.pairwise} if self.pairwise else {}),
         }
 
 

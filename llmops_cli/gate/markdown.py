@@ -128,6 +128,8 @@ def _details(p: PromptGate) -> list[str]:
         )
     for n in p.judge_notes:
         out.append(f"- judge note on **{_cell(n.metric)}** ({n.kind}): {_cell(n.detail)}")
+    if p.pairwise:
+        out.append(f"- pairwise judge: {_cell(str(p.pairwise.get('reason', '')))} → **{p.pairwise.get('state')}**")
     if p.flaky:
         named = ", ".join(f"`{_cell(str(c['case']))}` ({c['passes']}/{c['samples']} pass)" for c in p.flaky)
         out.append(f"- flaky in head (the verdict flips across samples): {named}")

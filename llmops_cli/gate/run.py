@@ -306,6 +306,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
     report.base["ref"] = options.base
     report.base["merge_base"] = base_sha
     _warn_on_criteria(report, base_project, project, moved_to)
+    _pairwise(report, base_results, head_results, base_project, project)
     judges = _judge_policy(base_results, head_results, base_project, project, f"llmops.yaml at {base_label}")
     return _with_policy(report, policy, base_project, project, say, moves, judges=judges)
 
@@ -353,6 +354,47 @@ def _warn_on_criteria(report: GateReport, base_project: Project, project: Projec
     if changed:
         report.verdict = overall_state([p.state for p in report.prompts if p.state is not None])
         report.line = verdict_line(report.verdict, report.prompts)
+
+
+def _pairwise(
+    report: GateReport,
+    base: EvalResults,
+    head: EvalResults,
+    base_project: Project,
+    project: Project,
+) -> None:
+    """With ``gate.pairwise.judge`` (the base's), judge each gated prompt's base and head answers in both orders
+    and test the preference (:mod:`llmops_cli.judging.pairwise`); a FAIL or WARN there raises the prompt's state."""
+    judge = base_project.config.gate.pairwise.judge
+    if judge is None:
+        return
+    from ..judging.pairwise import pairwise_compare
+    from .decide import verdict_line
+    from .stats import overall_state
+
+    th = base_project.config.gate
+    for p in report.gated:
+        first = {s.case_id: s.output for s in base.samples if s.prompt == p.prompt and s.sample == 0}
+        golden = project.golden_set(p.prompt)
+        variables = {c.id: golden.vars_for(c) for c in golden.cases} if golden is not None else {}
+        pairs = [
+            (s.case_id, {"question": str(variables.get(s.case_id, {}).get("question", ""))}, first[s.case_id], s.output)
+            for s in head.samples
+            if s.prompt == p.prompt and s.sample == 0 and s.output is not None and first.get(s.case_id) is not None
+        ]
+        result = pairwise_compare(
+            base_project,
+            judge,
+            [(c, i, str(b), str(h)) for c, i, b, h in pairs],
+            alpha=th.alpha,
+            practical=th.practical,
+        )
+        p.pairwise = result.to_dict()
+        if result.state != "PASS":
+            p.state = overall_state([p.state or "PASS", result.state])
+            p.reason = f"{p.reason} {result.reason}.".strip()
+    report.verdict = overall_state([p.state for p in report.prompts if p.state is not None])
+    report.line = verdict_line(report.verdict, report.prompts)
 
 
 def with_note(line: str, note: str, limit: int = 140) -> str:
