@@ -129,8 +129,8 @@ def compare_results(
     judge_project: Project | None = None,
 ) -> GateReport:
     """Gate two loaded results files (thresholds: ``gate_config``, else ``config_project``'s ``gate:``).
-    ``judge_project``: the project whose judges graded both arms; their calibration status is shown per judged
-    metric, and ``gate.judges.min_kappa_lower`` applies (:mod:`llmops_cli.judging.status`)."""
+    ``judge_project``: the project whose judges graded both arms (default ``config_project``); their calibration
+    status is shown per judged metric, and ``gate.judges.min_kappa_lower`` applies (:mod:`..judging.status`)."""
     check_comparable(base, head, base_label, head_label, config=check_config)
     skip = set(not_gated or {})
     names = [n for n in {*base.prompts, *head.prompts} if n not in skip]
@@ -142,7 +142,7 @@ def compare_results(
         base_meta=_meta(base, base_label),
         head_meta=_meta(head, head_label),
         settings={"repeat": head.run.repeat, "judge_samples": head.run.judge_samples},
-        calibration=_calibration(judge_project, base, head),
+        calibration=_calibration(judge_project or config_project, base, head),
     )
 
 
