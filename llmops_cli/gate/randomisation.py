@@ -92,12 +92,26 @@ def singleton_share(strata: Sequence[Any]) -> float:
     return sum(1 for g in strata if sizes[g] == 1) / len(strata) if strata else 0.0
 
 
+def data_seed(diffs: Sequence[float], strata: Sequence[Any]) -> int:
+    """The flips' seed for these data: :data:`SEED` mixed with a SHA-256 of the differences and their strata.
+
+    One fixed flip matrix for every PR would make the Monte-Carlo error a constant: the test's size, conditional
+    on that matrix, is α plus a fixed error of order √(α(1−α)/DRAWS) (measured: 5.13% over 120,000 simulated
+    no-change PRs at K = 1). A seed drawn from the data averages that error out over data sets while the same
+    data still give the same p-value."""
+    text = ",".join(f"{d:.9f}" for d in diffs) + "|" + ",".join(str(g) for g in strata)
+    return SEED ^ int.from_bytes(hashlib.sha256(text.encode()).digest()[8:16], "big")
+
+
 def studentized_sign_flip_p(
-    diffs: Sequence[float], strata: Sequence[Any] | None = None, *, draws: int = DRAWS, seed: int = SEED
+    diffs: Sequence[float], strata: Sequence[Any] | None = None, *, draws: int = DRAWS, seed: int | None = None
 ) -> float:
-    """One-sided Monte-Carlo sign-flip p-value of ``T = Σd/√V`` (small ``T``: head worse). See the module."""
+    """One-sided Monte-Carlo sign-flip p-value of ``T = Σd/√V`` (small ``T``: head worse). See the module.
+    ``seed``: None (default) derives it from the data (:func:`data_seed`)."""
     n = len(diffs)
     strata = list(strata) if strata is not None else [None] * n
+    if seed is None:
+        seed = data_seed(diffs, strata)
     sizes = group_sizes(strata)
     clustered: dict[Any, list[float]] = {}
     singles: list[float] = []
