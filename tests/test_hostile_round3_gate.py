@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from llmops_cli.config import GateConfig
-from llmops_cli.evals.fields import Invalid
-from llmops_cli.evals.model import EvalResults
-from llmops_cli.evals.results import save_results
+from llmops_cli.records.results import Invalid
+from llmops_cli.records.results import EvalResults
+from llmops_cli.evals.results import results_from_dict, save_results
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import compare_arms, decide
 from llmops_cli.gate.markdown import to_markdown
@@ -248,10 +248,10 @@ SHAPES = [
 @pytest.mark.parametrize(("shape", "mutate", "where"), SHAPES, ids=[s[0] for s in SHAPES])
 def test_malformed_judge_counts_are_refused(shape: str, mutate: Any, where: str) -> None:
     data = _doc()
-    EvalResults.from_dict(copy.deepcopy(data))  # the unmutated file is fine
+    results_from_dict(copy.deepcopy(data))  # the unmutated file is fine
     mutate(data)
     with pytest.raises(Invalid) as exc:
-        EvalResults.from_dict(data)
+        results_from_dict(data)
     assert exc.value.where == where, (shape, str(exc.value))
 
 
@@ -259,7 +259,7 @@ def test_malformed_judge_counts_are_refused(shape: str, mutate: Any, where: str)
 def test_malformed_results_exit_2_naming_file_and_path(tmp_path: Path, shape: str) -> None:
     _, mutate, where = next(s for s in SHAPES if s[0] == shape)
     good = tmp_path / "good.json"
-    save_results(str(good), EvalResults.from_dict(_doc()))
+    save_results(str(good), results_from_dict(_doc()))
     data = _doc()
     mutate(data)
     bad = tmp_path / "bad.json"
@@ -270,7 +270,7 @@ def test_malformed_results_exit_2_naming_file_and_path(tmp_path: Path, shape: st
 
 
 def _gate(base: dict[str, Any], head: dict[str, Any]) -> Any:
-    b, h = collect(EvalResults.from_dict(base))["p"], collect(EvalResults.from_dict(head))["p"]
+    b, h = collect(results_from_dict(base))["p"], collect(results_from_dict(head))["p"]
     return compare_arms("p", b, h, GateConfig())
 
 
@@ -279,7 +279,7 @@ def test_a_head_whose_worst_cases_are_nulled_cannot_pass() -> None:
     counted = _gate(base, _doc(n=50, worst_nulled=10))
     assert counted.state == "FAIL" and any(e.failed and e.kind == "judge" for e in counted.errors)
     with pytest.raises(Invalid):  # the same nulls with judge.errors 0: refused on load
-        EvalResults.from_dict(_doc(n=50, worst_nulled=10, errors_counted=False))
+        results_from_dict(_doc(n=50, worst_nulled=10, errors_counted=False))
 
 
 def test_records_dropped_from_the_head_count_as_errors() -> None:
@@ -298,7 +298,7 @@ def test_fewer_generations_than_r_count_as_errors() -> None:
         doc["run"]["repeat"] = 2
         doc["samples"] += [{**copy.deepcopy(r), "sample": 1} for r in doc["samples"]]
     head["samples"] = [r for r in head["samples"] if not (r["sample"] == 1 and r["case_id"] < "c3")]
-    arm = collect(EvalResults.from_dict(head))["p"]
+    arm = collect(results_from_dict(head))["p"]
     missing = sum(1 for cid in arm.cases if cid < "c3")
     assert arm.provider_errors == missing and arm.generations == 80
     gate = _gate(base, head)

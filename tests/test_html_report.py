@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from llmops_cli.evals.model import EvalResults
-from llmops_cli.evals.results import save_results
+from llmops_cli.records.results import EvalResults
+from llmops_cli.evals.results import results_from_dict, save_results
 from llmops_cli.report.html import MAX_TEXT, embed_json, gate_html, results_html, word_diff
 from tests.conftest import GitRepo, run_cli
 from tests.support import gateproj as gp
@@ -415,8 +415,8 @@ def test_gate_and_report_html_from_the_cli(
 def test_compare_html_and_report_refuse_bad_input(tmp_path: Path) -> None:
     base, head, report = synthetic_gate(40)
     assert report["verdict"] == "FAIL"
-    save_results(str(tmp_path / "base.json"), EvalResults.from_dict(base))
-    save_results(str(tmp_path / "head.json"), EvalResults.from_dict(head))
+    save_results(str(tmp_path / "base.json"), results_from_dict(base))
+    save_results(str(tmp_path / "head.json"), results_from_dict(head))
     (tmp_path / "llmops.yaml").write_text("version: 1\n")
     r = run_cli("eval", "compare", "base.json", "head.json", "--html", "cmp.html", cwd=tmp_path)
     assert r.exit_code == 1, r.output

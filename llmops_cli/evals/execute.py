@@ -1,6 +1,6 @@
 """Executing a plan: generations and judge calls in a bounded asyncio worker pool, through the response cache
 (identical calls in flight share one request), retries and timeouts in :class:`~llmops_cli.evals.providers.Caller`;
-every finished sample is scored and appended to the journal as a :class:`~llmops_cli.evals.model.SampleRecord`.
+every finished sample is scored and appended to the journal as a :class:`~llmops_cli.records.results.SampleRecord`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from typing import Any
 
 from ..hashing import sha256_of
 from ..models import Target, is_in_process
+from ..records.results import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs
-from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .plan import CasePlan, JudgePlan, Plan, PromptPlan
 from .progress import Progress
 from .providers import Caller, CallFailed, CallResult
@@ -196,7 +196,7 @@ class Executor:
             rec.attempts = exc.attempts
             rec.error = CallError(**exc.to_dict())
             rec.status = "error"
-            rec.judge = JudgeStats(0, 0, 0, Tokens(0, 0), 0)
+            rec.judge = JudgeStats(samples=0, errors=0, replays=0, tokens=Tokens(prompt=0, completion=0), cost_usd=0)
             return rec, True
         paid = not replay
         ctx = OutputContext(gen.text, gen.latency_ms, gen.cost_usd, pp.prompt.spec.output.schema_, cp.variables)
@@ -207,7 +207,7 @@ class Executor:
                 judge_tasks.append((i, spec))
             else:
                 results[i] = evaluate(spec, ctx)
-        jstats = JudgeStats(0, 0, 0, Tokens(0, 0), 0.0)
+        jstats = JudgeStats(samples=0, errors=0, replays=0, tokens=Tokens(prompt=0, completion=0), cost_usd=0.0)
         jcost = 0.0
         if judge_tasks:
             outs = await asyncio.gather(*(self.judge(cp, spec, gen.text, messages, sample) for _, spec in judge_tasks))
@@ -224,13 +224,15 @@ class Executor:
                     jout += js.completion_tokens
                     jcost += js.cost_usd
                     paid = paid or js.calls > js.replays
-            jstats = JudgeStats(jcalls, jerrors, jreplays, Tokens(jin, jout), 0.0)
+            jstats = JudgeStats(
+                samples=jcalls, errors=jerrors, replays=jreplays, tokens=Tokens(prompt=jin, completion=jout), cost_usd=0.0
+            )
         final = [r for r in results if r is not None]
         score, passed = sample_verdict(final)
         jstats.cost_usd = round(jcost, 10)
         rec.output = gen.text
         rec.replay = replay
-        rec.tokens = Tokens(gen.prompt_tokens, gen.completion_tokens)
+        rec.tokens = Tokens(prompt=gen.prompt_tokens, completion=gen.completion_tokens)
         rec.cost_usd = gen.cost_usd
         rec.latency_ms = round(gen.latency_ms, 3)
         rec.attempts = gen.attempts

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..evals.model import EvalResults
     from ..project import Project
+    from ..records.results import EvalResults
     from .decide import GateReport
 
 

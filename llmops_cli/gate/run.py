@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from ..errors import CheckFailed, UserError
-from ..evals.model import EvalResults, GateInfo, RunInfo
 from ..hashing import sha256_of
 from ..project import Project
+from ..records.results import EvalResults, GateInfo, RunInfo
 from .collect import collect
 from .decide import GateReport, decide
 from .judging import JudgePolicy, criteria_changes, differs_from_base, judge_changes, mark_new_judges
@@ -430,7 +430,7 @@ def _evaluate(
         shard_as=dict(rename) if rename else None,
         attack=options.attack,
     )
-    gate_info = GateInfo(arm, judged_with or sha256_of(project.config.model_dump(mode="json")))
+    gate_info = GateInfo(arm=arm, judged_with_config=judged_with or sha256_of(project.config.model_dump(mode="json")))
     if not names:
         from ..evals.summary import summarize
 

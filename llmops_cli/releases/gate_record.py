@@ -7,7 +7,7 @@
    one JSON record per line, the newest record covering the prompt wins).
 
 A results file is a gate or eval results JSON (an eval results file is read through the typed results model,
-:class:`llmops_cli.evals.model.EvalResults`). It must name its commit — ``run.git_sha`` (or a
+:class:`llmops_cli.records.results.EvalResults`). It must name its commit — ``run.git_sha`` (or a
 top-level ``git_sha``) equal to the released commit, and not ``run.dirty: true`` — and carry a verdict:
 
 * overall: ``verdict`` (``"PASS"``/``"WARN"``/``"FAIL"`` or ``{"verdict": …}``), ``gate.verdict``,
@@ -123,7 +123,7 @@ def parse_gate_result(data: Any, source: str) -> GateRecord:
     """Read the commit and verdict(s) out of a gate or eval results document."""
     if not isinstance(data, dict):
         raise UsageError("gate result must be a JSON object", file=source)
-    from ..evals.model import RESULTS_KIND
+    from ..records.results import RESULTS_KIND
 
     if data.get("kind") == RESULTS_KIND:
         return _eval_results_record(data, source)

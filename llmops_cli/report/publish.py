@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..evals.model import EvalResults
+    from ..records.results import EvalResults
 
 
 def write_html_report(

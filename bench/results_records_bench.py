@@ -1,0 +1,121 @@
+"""Benchmark of the results model: load + validate, and save, a 30,000-sample results file.
+
+    PYTHONPATH=. python bench/results_records_bench.py            # this checkout
+    PYTHONPATH=/path/to/other/checkout python bench/results_records_bench.py   # a baseline, same machine
+
+The file is synthetic but shaped like ``eval run`` output: 3 prompts x 2,000 cases x R = 5, every sample with
+one deterministic assertion and one judge assertion of K = 3 judge samples (a few nulled: judge errors), tokens,
+costs and latencies. It is built once from plain JSON, loaded (its summary recomputed) and saved by the code
+under test, then timed. Figures are medians, printed as one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+from llmops_cli.evals.results import load_results, save_results
+
+PROMPTS, CASES, REPEAT, K = 3, 2000, 5, 3
+
+
+def _sample(rng: random.Random, prompt: str, case: int, sample: int) -> dict[str, Any]:
+    scores: list[float | None] = [rng.choice((0.25, 0.5, 0.75, 1.0)) for _ in range(K)]
+    if rng.random() < 0.02:
+        scores[0] = None
+    nulls = sum(1 for s in scores if s is None)
+    good = [s for s in scores if s is not None]
+    mean = round(sum(good) / len(good), 6) if good else None
+    exact = rng.random() < 0.8
+    passed = exact and (mean or 0) >= 0.5
+    return {
+        "prompt": prompt, "case_id": f"case-{case:05d}", "sample": sample, "cluster": f"cl{case % 7}",
+        "model": "openai/fake-model", "request_hash": f"{case:064x}", "output": f"answer {case} {sample} " * 8,
+        "replay": False, "tokens": {"prompt": 120 + case % 50, "completion": 40 + sample},
+        "cost_usd": round(0.0001 * (1 + case % 5), 8), "latency_ms": round(rng.uniform(50, 900), 1), "attempts": 1,
+        "error": None, "status": "pass" if passed else "fail", "score": 1.0 if passed else 0.0,
+        "assertions": [
+            {"metric": "icontains", "index": 0, "type": "icontains", "weight": 1.0, "threshold": None,
+             "score": 1.0 if exact else 0.0, "passed": exact, "reason": "found" if exact else "not found"},
+            {"metric": "helpfulness", "index": 1, "type": "judge", "weight": 1.0, "threshold": 0.5, "score": mean,
+             "passed": None if mean is None else mean >= 0.5, "reason": "graded", "samples": scores,
+             "judge_errors": nulls, "reasonings": ["fine" if s is not None else None for s in scores]},
+        ],
+        "judge": {"samples": K, "errors": nulls, "replays": 0, "tokens": {"prompt": 300, "completion": 30},
+                  "cost_usd": 0.0003},
+    }  # fmt: skip
+
+
+def build(path: str) -> None:
+    rng = random.Random(0)
+    prompts = [f"team/prompt-{p}" for p in range(PROMPTS)]
+    samples = [_sample(rng, p, c, s) for p in prompts for c in range(CASES) for s in range(REPEAT)]
+    doc = {
+        "schema_version": 1,
+        "kind": "llmops-eval-results",
+        "run": {
+            "llmops_version": "bench", "git_sha": "0" * 40, "source": "working tree", "config_hash": "c" * 64,
+            "repeat": REPEAT, "judge_samples": K, "selection": {"names": prompts},
+            "judges": {"judges/grade": {"prompt": "judges/grade", "prompt_sha256": "a" * 64, "model": "m",
+                                        "samples": K}},
+            "execution": {"id": "bench", "concurrency": 16, "shard": None},
+        },
+        "prompts": {
+            p: {"prompt_sha256": "b" * 64, "model": "openai/fake-model", "golden_set": {"file": "g.yaml",
+                "sha256": "d" * 64, "cases": CASES}, "min_pass_rate": 0.8, "max_error_rate": 0.05,
+                "clusters": {f"case-{c:05d}": f"cl{c % 7}" for c in range(CASES)}, "judges": ["judges/grade"]}
+            for p in prompts
+        },
+        "samples": samples,
+    }  # fmt: skip
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+    save_results(path, load_results(path))  # the summary, computed and written by the code under test
+
+
+def timed(fn: Any, runs: int) -> float:
+    walls = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t0)
+    return statistics.median(walls)
+
+
+def main() -> None:
+    import llmops_cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "r.json")
+        build(path)
+        size = os.path.getsize(path)
+        loaded = load_results(path)
+        load_s = timed(lambda: load_results(path), runs=int(os.environ.get("BENCH_RUNS", "5")))
+        save_s = timed(lambda: save_results(os.path.join(tmp, "again.json"), loaded), runs=3)
+        with open(path, "rb") as a, open(os.path.join(tmp, "again.json"), "rb") as b:
+            identical = a.read() == b.read()
+    print(
+        json.dumps(
+            {
+                "bench": "results-30k",
+                "code": os.path.dirname(llmops_cli.__file__),
+                "samples": PROMPTS * CASES * REPEAT,
+                "file_mb": round(size / 2**20, 1),
+                "load_s": round(load_s, 3),
+                "save_s": round(save_s, 3),
+                "save_is_byte_identical": identical,
+                "python": sys.version.split()[0],
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
