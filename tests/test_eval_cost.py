@@ -97,7 +97,7 @@ def test_estimate_cli_table_and_versioned_json(tmp_path: Path) -> None:
         data = json.loads(r.stdout)
         assert data["kind"] == "llmops-eval-estimate" and data["schema_version"] == 1
         assert data["repeat"] == 3 and data["samples"] == (3 + 1) * 3
-        assert set(RunEstimate.__dataclass_fields__) - {"extra"} == set(data)
+        assert set(RunEstimate.model_fields) == set(data)
         t = run_cli("eval", "run", "--estimate", cwd=tmp_path, env=CLI_ENV)
         assert t.exit_code == 0 and "COST MAX $" in t.stdout and "judge judges/rubric" in t.stdout
         assert "estimate: 8 samples" in t.stdout
