@@ -47,12 +47,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmops_cli.config import GateConfig
-from llmops_cli.records.results import Invalid
-from llmops_cli.records.results import AssertionRecord, EvalResults, JudgeStats, PromptInfo, RunInfo, SampleRecord
 from llmops_cli.evals.results import results_from_dict
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import compare_arms, decide
 from llmops_cli.gate.pvalues import t_cdf
+from llmops_cli.records.results import (
+    AssertionRecord,
+    EvalResults,
+    Invalid,
+    JudgeStats,
+    PromptInfo,
+    RunInfo,
+    SampleRecord,
+)
 
 _N = NormalDist()
 SD_GEN = 0.5

@@ -252,8 +252,8 @@ def test_gate_with_a_cap_and_an_unpriced_model_exits_2_before_any_call(tmp_git_r
     ],
 )
 def test_a_hostile_incomplete_marker_is_refused_naming_its_path(incomplete: object, where: str) -> None:
-    from llmops_cli.records.results import EvalResults, RunInfo
     from llmops_cli.evals.results import validate_results
+    from llmops_cli.records.results import EvalResults, RunInfo
 
     doc = EvalResults(run=RunInfo()).to_dict()
     doc["run"]["incomplete"] = incomplete
@@ -262,8 +262,8 @@ def test_a_hostile_incomplete_marker_is_refused_naming_its_path(incomplete: obje
 
 
 def test_a_hostile_budget_record_is_refused() -> None:
-    from llmops_cli.records.results import EvalResults, Execution, RunInfo
     from llmops_cli.evals.results import validate_results
+    from llmops_cli.records.results import EvalResults, Execution, RunInfo
 
     doc = EvalResults(run=RunInfo(execution=Execution(id="x"))).to_dict()
     doc["run"]["execution"]["budget"] = {"max_cost_usd": -1}

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from llmops_cli.config import GateConfig
-from llmops_cli.records.results import EvalResults
 from llmops_cli.evals.results import results_from_dict
 from llmops_cli.gate.collect import PASS_METRIC, Arm, CaseData, collect
 from llmops_cli.gate.decide import check_errors, compare_arms, decide, fisher_p, verdict_line

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from llmops_cli.records.results import EvalResults
 from llmops_cli.evals.results import results_from_dict, save_results, validate_results
 from llmops_cli.gate.collect import CHECKS_METRIC, PASS_METRIC, collect, metric_plan
 from tests.conftest import GitRepo, run_cli

@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 
 from llmops_cli.config import GateConfig
-from llmops_cli.records.results import Invalid
-from llmops_cli.records.results import EvalResults
 from llmops_cli.evals.results import results_from_dict, save_results
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import compare_arms, decide
@@ -30,6 +28,7 @@ from llmops_cli.gate.power import PowerModel, attainable_level, mde
 from llmops_cli.gate.pvalues import choose_test
 from llmops_cli.gate.randomisation import DRAWS, robust_variance, studentized_sign_flip_p
 from llmops_cli.gate.stats import Thresholds, adjust_across_prompts, compare_metric, compare_prompt
+from llmops_cli.records.results import Invalid
 from tests.conftest import REPO_ROOT, run_cli
 
 # -- 1. the within-cluster test ----------------------------------------------------------------------------------

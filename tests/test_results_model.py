@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 
 from llmops_cli.errors import PromptFileError
-from llmops_cli.records.results import EvalResults, SampleRecord
 from llmops_cli.evals.results import load_results, results_from_dict, save_results, validate_results
 from llmops_cli.evals.runner import EvalOptions, run_eval
 from llmops_cli.evals.schema import SCHEMA_FILE, results_json_schema
 from llmops_cli.project import Project
+from llmops_cli.records.results import SampleRecord
 from tests.conftest import REPO_ROOT, run_cli
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project
 from tests.support.fakellm import FakeLLM, Fault

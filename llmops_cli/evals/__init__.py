@@ -7,4 +7,3 @@ loads neither litellm nor rich: litellm is imported on the first provider call t
 """
 
 from __future__ import annotations
-

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .history import OutputHistory
     from .plan import EvalOptions, Plan
 
+
 @dataclass
 class _Acc:
     group: CallGroup

@@ -225,7 +225,11 @@ class Executor:
                     jcost += js.cost_usd
                     paid = paid or js.calls > js.replays
             jstats = JudgeStats(
-                samples=jcalls, errors=jerrors, replays=jreplays, tokens=Tokens(prompt=jin, completion=jout), cost_usd=0.0
+                samples=jcalls,
+                errors=jerrors,
+                replays=jreplays,
+                tokens=Tokens(prompt=jin, completion=jout),
+                cost_usd=0.0,
             )
         final = [r for r in results if r is not None]
         score, passed = sample_verdict(final)

@@ -3,7 +3,7 @@ record (``kind: llmops-eval-estimate``, ``schema_version: 1``), computed by :mod
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field
 
@@ -11,8 +11,8 @@ from .results_types import Amount, Count, ResultsRecord
 
 __all__ = ["ESTIMATE_KIND", "ESTIMATE_SCHEMA_VERSION", "CallGroup", "RunEstimate"]
 
-ESTIMATE_KIND = "llmops-eval-estimate"
-ESTIMATE_SCHEMA_VERSION = 1
+ESTIMATE_KIND: Final = "llmops-eval-estimate"
+ESTIMATE_SCHEMA_VERSION: Final = 1
 
 
 class CallGroup(ResultsRecord):

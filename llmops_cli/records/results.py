@@ -19,7 +19,7 @@ same ``schema_version`` and load as they are (a summary without ``totals`` gets 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
@@ -81,8 +81,8 @@ __all__ = [
     "read_results_document",
 ]
 
-RESULTS_KIND = "llmops-eval-results"
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_KIND: Final = "llmops-eval-results"
+RESULTS_SCHEMA_VERSION: Final = 1
 
 
 class Tokens(ResultsRecord):

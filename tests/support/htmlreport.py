@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from llmops_cli.config import GateConfig
-from llmops_cli.records.results import EvalResults
 from llmops_cli.evals.results import results_from_dict
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import decide
