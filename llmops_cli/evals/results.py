@@ -22,7 +22,6 @@ from typing import Any
 from ..errors import PromptFileError, UserError
 from ..records.results import (
     RESULTS_KIND,
-    RESULTS_SCHEMA_VERSION,
     EvalResults,
     Execution,
     Invalid,
@@ -30,15 +29,12 @@ from ..records.results import (
     RunInfo,
     SampleRecord,
     Summary,
+    content_view,
     read_results_document,
+    results_document_text,
 )
 from .consistency import check_samples
 from .summary import summarize
-
-# Fields that legitimately differ between two runs of the same content (excluded by content_view()).
-VOLATILE_RUN_KEYS = ("execution",)
-VOLATILE_SAMPLE_KEYS = ("latency_ms", "replay", "attempts")
-VOLATILE_SUMMARY_KEYS = ("latency_ms", "replays")
 
 __all__ = [
     "RESULTS_KIND",
@@ -90,21 +86,12 @@ def write_results_json(
 
     redact = redactor()
 
-    def dump(value: Any) -> str:
+    def dump(value: object) -> str:
         return redact(_dumps(value))
 
     with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("{\n")
-        fh.write(f'"schema_version": {RESULTS_SCHEMA_VERSION},\n"kind": "{RESULTS_KIND}",\n')
-        for key, value in sorted((extra or {}).items()):
-            fh.write(f"{_dumps(key)}: {dump(value)},\n")
-        fh.write(f'"run": {dump(run)},\n"prompts": {dump(prompts)},\n"summary": {dump(summary)},\n')
-        fh.write('"samples": [')
-        first = True
-        for rec in samples:
-            fh.write(("\n" if first else ",\n") + dump(rec))
-            first = False
-        fh.write("\n]\n}\n")
+        for piece in results_document_text(run, prompts, summary, samples, extra, dump):
+            fh.write(piece)
     os.replace(tmp, path)
 
 
@@ -154,22 +141,6 @@ def validate_results(data: object) -> str | None:
     except Invalid as bad:
         return str(bad) if bad.where else bad.what
     return None
-
-
-def content_view(results: EvalResults) -> dict[str, Any]:
-    """The results without fields that differ between runs of identical content (timings, replay flags,
-    run id, shard): two such views of an unsharded run and of its merged shards are equal."""
-    view = results.to_dict()
-    for k in VOLATILE_RUN_KEYS:
-        view["run"].pop(k, None)
-    for s in view["summary"]["prompts"].values():
-        for k in VOLATILE_SUMMARY_KEYS:
-            s.pop(k, None)
-    for rec in view["samples"]:
-        for k in VOLATILE_SAMPLE_KEYS:
-            rec.pop(k, None)
-        (rec.get("judge") or {}).pop("replays", None)
-    return view
 
 
 # -- merging shards -----------------------------------------------------------------------------------------

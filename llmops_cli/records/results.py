@@ -19,6 +19,7 @@ same ``schema_version`` and load as they are (a summary without ``totals`` gets 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -78,7 +79,9 @@ __all__ = [
     "TokenUsage",
     "Tokens",
     "Totals",
+    "content_view",
     "read_results_document",
+    "results_document_text",
 ]
 
 RESULTS_KIND: Final = "llmops-eval-results"
@@ -280,3 +283,43 @@ def read_results_document(data: object) -> tuple[EvalResults, bool]:
             )
         seen.add(key)
     return results, summary_missing
+
+
+_VOLATILE: dict[str, Any] = {
+    "run": {"execution"},
+    "summary": {"prompts": {"__all__": {"latency_ms", "replays"}}},
+    "samples": {"__all__": {"latency_ms": True, "replay": True, "attempts": True, "judge": {"replays"}}},
+}
+"""Fields that legitimately differ between two runs of the same content (timings, replay flags, run id,
+shard): left out of :func:`content_view`."""
+
+
+def content_view(results: EvalResults) -> dict[str, Any]:
+    """The JSON form of ``results`` without the fields that differ between runs of identical content: two
+    such views of an unsharded run and of its merged shards are equal."""
+    return results.model_dump(exclude=_VOLATILE)
+
+
+def results_document_text(
+    run: Mapping[str, Any],
+    prompts: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    samples: Iterable[Mapping[str, Any]],
+    extra: Mapping[str, Any] | None,
+    dump: Callable[[object], str],
+) -> Iterator[str]:
+    """The text of a results file, in pieces, from the JSON forms (``to_dict()``) of its parts: one sample
+    per line, streamed (the runner passes its journal's records, already :meth:`SampleRecord.to_dict`
+    output). ``dump`` writes one JSON value (the caller's redaction applied); ``extra``: top-level keys this
+    version does not know, kept from the file that was read."""
+    yield "{\n"
+    yield f'"schema_version": {RESULTS_SCHEMA_VERSION},\n"kind": {dump(RESULTS_KIND)},\n'
+    for key, value in sorted((extra or {}).items()):
+        yield f"{dump(key)}: {dump(value)},\n"
+    yield f'"run": {dump(run)},\n"prompts": {dump(prompts)},\n"summary": {dump(summary)},\n'
+    yield '"samples": ['
+    first = True
+    for rec in samples:
+        yield ("\n" if first else ",\n") + dump(rec)
+        first = False
+    yield "\n]\n}\n"
