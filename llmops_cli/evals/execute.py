@@ -12,7 +12,7 @@ from typing import Any
 from ..hashing import sha256_of
 from ..models import Target, is_in_process
 from ..records.results import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
-from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
+from .assertions import AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
 from .journal import Journal
@@ -200,7 +200,7 @@ class Executor:
             return rec, True
         paid = not replay
         ctx = OutputContext(gen.text, gen.latency_ms, gen.cost_usd, pp.prompt.spec.output.schema_, cp.variables)
-        results: list[AssertionResult | None] = [None] * len(cp.asserts)
+        results: list[AssertionRecord | None] = [None] * len(cp.asserts)
         judge_tasks = []
         for i, spec in enumerate(cp.asserts):
             if spec.is_judge:
@@ -242,7 +242,7 @@ class Executor:
         rec.attempts = gen.attempts
         rec.status = "pass" if passed else ("fail" if passed is False else "error")
         rec.score = None if score is None else round(score, 6)
-        rec.assertions = [AssertionRecord(**r.to_dict()) for r in final]
+        rec.assertions = final
         rec.judge = jstats
         return rec, paid
 
@@ -306,25 +306,27 @@ class Executor:
         return js
 
 
-def _judge_result(spec: AssertionSpec, samples: list[_JudgeSample]) -> AssertionResult:
+def _judge_result(spec: AssertionSpec, samples: list[_JudgeSample]) -> AssertionRecord:
     scores = [s.score for s in samples]
     valid = [s for s in scores if s is not None]
     errors = sum(1 for s in samples if s.error is not None)
     reasonings = [_clip_reason(s.reasoning if s.score is not None else s.error) for s in samples]
     if not valid:
         first_error = next((s.error for s in samples if s.error), "no judge sample")
-        return AssertionResult(
-            spec.index, spec.type, spec.metric, spec.weight, spec.threshold, None, None,
-            f"judge error: {first_error}", [None] * len(samples), errors, reasonings,
+        return AssertionRecord(
+            index=spec.index, type=spec.type, metric=spec.metric, weight=spec.weight, threshold=spec.threshold,
+            score=None, passed=None, reason=f"judge error: {first_error}", samples=[None] * len(samples),
+            judge_errors=errors, reasonings=reasonings,
         )  # fmt: skip
     score = sum(valid) / len(valid)
     reasoning = next((s.reasoning for s in samples if s.score is not None and s.reasoning), "")
     if len(reasoning) > 600:
         reasoning = reasoning[:599] + "…"
     note = f" ({errors} of {len(samples)} judge samples errored)" if errors else ""
-    return AssertionResult(
-        spec.index, spec.type, spec.metric, spec.weight, spec.threshold, round(score, 6), score >= spec.threshold,
-        reasoning + note, [None if s is None else round(s, 6) for s in scores], errors, reasonings,
+    return AssertionRecord(
+        index=spec.index, type=spec.type, metric=spec.metric, weight=spec.weight, threshold=spec.threshold,
+        score=round(score, 6), passed=score >= spec.threshold, reason=reasoning + note,
+        samples=[None if s is None else round(s, 6) for s in scores], judge_errors=errors, reasonings=reasonings,
     )  # fmt: skip
 
 
