@@ -158,7 +158,7 @@ def test_the_report_gives_per_prompt_and_per_pr_p_values() -> None:
         h = {cid: [min(1.0, max(0.0, s[0] + rng.choice((-0.25, 0.0, 0.25))))] for cid, s in b.items()}
         base[f"p{j}"], head[f"p{j}"] = _arm(b, f"p{j}"), _arm(h, f"p{j}")
     report = decide(base, head, GateConfig())
-    assert report.settings["holm_family"] == 4
+    assert report.settings.holm_family == 4
     data = report.to_dict()
     for p in data["prompts"]:
         assert p["p_prompt"] is not None and p["p_pr"] is not None and p["p_pr"] >= p["p_prompt"]

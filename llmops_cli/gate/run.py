@@ -29,6 +29,7 @@ from ..config import GateConfig
 from ..errors import CheckFailed, UserError
 from ..hashing import sha256_of
 from ..project import Project
+from ..records.gate_report import GateSide
 from ..records.results import EvalResults, GateInfo, RunInfo
 from .collect import collect
 from .decide import GateReport, decide
@@ -95,24 +96,24 @@ def check_comparable(
         )
 
 
-def _meta(results: EvalResults, label: str) -> dict[str, Any]:
+def _meta(results: EvalResults, label: str) -> GateSide:
     """A side of the gate report: what was evaluated, under which settings (``GateReport.base``/``head``)."""
     run = results.run
     ex = run.execution
-    cache = ex.cache.to_dict() if ex is not None and ex.cache is not None else {}
-    return {
-        "label": label,
-        "git_sha": run.git_sha,
-        "source": run.source,
-        "config_hash": run.config_hash,
-        "repeat": run.repeat,
-        "judge_samples": run.judge_samples,
-        "judges": {name: j.to_dict() for name, j in run.judges.items()},
-        "judge_config_hash": run.judge_config_hash,
-        "run_id": ex.id if ex is not None else None,
-        "calls": ex.calls if ex is not None else None,
-        "cache": {k: v for k, v in cache.items() if k != "dir"},
-    }
+    cache = ex.cache if ex is not None else None
+    return GateSide(
+        label=label,
+        git_sha=run.git_sha,
+        source=run.source,
+        config_hash=run.config_hash,
+        repeat=run.repeat,
+        judge_samples=run.judge_samples,
+        judges=dict(run.judges),
+        judge_config_hash=run.judge_config_hash,
+        run_id=ex.id if ex is not None else None,
+        calls=ex.calls if ex is not None else None,
+        cache=cache.model_dump(exclude={"dir"}) if cache is not None else {},
+    )
 
 
 def compare_results(
@@ -137,7 +138,7 @@ def compare_results(
         not_gated=not_gated,
         base_meta=_meta(base, base_label),
         head_meta=_meta(head, head_label),
-        settings={"repeat": head.run.repeat, "judge_samples": head.run.judge_samples},
+        repeat_and_k=(head.run.repeat, head.run.judge_samples),
     )
 
 

@@ -14,6 +14,7 @@ from llmops_cli.config import GateConfig
 from llmops_cli.evals.results import results_from_dict
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import decide
+from llmops_cli.records.gate_report import GateSide
 
 # Each would set window.pwned (or load something) if the report let markup or script through.
 XSS = [
@@ -216,9 +217,9 @@ def synthetic_gate(
         collect(results_from_dict(base), names),
         collect(results_from_dict(head), names),
         GateConfig(),
-        base_meta={"label": "main (merge-base 0123456789ab)"},
-        head_meta={"label": "head"},
-        settings={"repeat": 1, "judge_samples": 2},
+        base_meta=GateSide(label="main (merge-base 0123456789ab)"),
+        head_meta=GateSide(label="head"),
+        repeat_and_k=(1, 2),
     )
     return base, head, report.to_dict()
 
