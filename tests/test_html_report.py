@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from llmops_cli.evals.results import results_from_dict, save_results
+from llmops_cli.records.gate_report import GateReportRecord
 from llmops_cli.records.results import EvalResults
 from llmops_cli.report.html import MAX_TEXT, embed_json, gate_html, results_html, word_diff
 from tests.conftest import GitRepo, run_cli
@@ -85,17 +86,26 @@ def test_huge_outputs_are_clipped_and_missing_fields_tolerated() -> None:
     page = results_html(results_from_dict(results))
     assert len(page) < 200_000 and "more characters" in page
     # a gate report with only its verdict, and a results dict with nothing, still render
-    assert "llmops eval gate: PASS" in gate_html({"verdict": "PASS"})
+    assert "llmops eval gate: PASS" in gate_html(_typed({"verdict": "PASS", "line": "", "prompts": []}))
     assert "llmops-data" in results_html(EvalResults())
-    report = synthetic_gate(8)[2]
-    for p in report["prompts"]:  # an older or newer report: optional fields absent
-        for key in ("worst_cases", "errors", "base", "head", "regressed_clusters"):
-            p.pop(key, None)
-        for m in p["metrics"]:
-            for key in ("clusters", "lb", "ub", "decisive"):
-                m.pop(key, None)
-            m["delta"], m["mde"] = 10**400, float("inf")  # not numbers a page can show: "—"
+    report = _typed(synthetic_gate(8)[2])
+    for p in report.prompts:  # a prompt without worst cases, errors or sides
+        p.worst_cases, p.errors, p.base, p.head, p.regressed_clusters = [], [], None, None, []
+        for m in p.metrics:
+            m.clusters, m.lb, m.ub = [], None, None
+            m.delta, m.mde = 10**400, float("inf")  # not numbers a page can show: "—"
     assert "llmops-data" in gate_html(report)
+
+
+def _typed(report: dict[str, Any]) -> GateReportRecord:
+    """A gate report dict (``to_dict()``) as the typed record the HTML view renders; missing sides and
+    settings filled in."""
+    base = {"base": {}, "head": {}, "settings": _SETTINGS}
+    return GateReportRecord.model_validate({**base, **report})
+
+
+_SETTINGS = {"practical": 0.02, "alpha": 0.05, "warn_alpha": 0.15, "max_judge_error_rate": 0.05,
+             "max_provider_error_rate": 0.05, "holm_family": 1}  # fmt: skip
 
 
 # -- the browser ------------------------------------------------------------------------------------------------
@@ -257,7 +267,7 @@ def test_results_view_filters_expands_and_stays_offline(open_report: Callable[..
 
 def test_gate_view_verdict_forest_plot_clusters_worst_cases(open_report: Callable[..., Page], tmp_path: Path) -> None:
     _base, head, report = synthetic_gate(40)
-    p = open_report(gate_html(report, head_results=results_from_dict(head)))
+    p = open_report(gate_html(_typed(report), head_results=results_from_dict(head)))
     verdict = p.page.locator("[data-view=gate] .verdict").text_content()
     assert verdict.startswith("FAIL") and report["line"] in verdict
     gated = [x for x in report["prompts"] if x["status"] == "gated"]
@@ -302,7 +312,7 @@ def test_xss_payloads_in_outputs_and_judge_reasoning_are_inert(open_report: Call
     assert p.page.locator("script").count() == 2
     p.check_clean()
     _base, head, report = synthetic_gate(20, payloads=True)
-    g = open_report(gate_html(report, head_results=results_from_dict(head)), "gate.html")
+    g = open_report(gate_html(_typed(report), head_results=results_from_dict(head)), "gate.html")
     assert g.page.locator("img, iframe, textarea, a[href]").count() == 0
     assert any(x in (g.page.locator(".worst").first.text_content() or "") for x in XSS)
     g.check_clean()

@@ -167,7 +167,7 @@ def compare(
     if html:
         from ..report.publish import write_html_report
 
-        write_html_report(html, results=head, gate=report.to_dict(), root=STATE.root)
+        write_html_report(html, results=head, gate=report.record(), root=STATE.root)
     _render(report, fmt, verbose or STATE.verbose)
     _exit(report, fail_on)
 

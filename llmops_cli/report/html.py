@@ -7,9 +7,9 @@ nothing but the page's own inline script and style, pinned by their SHA-256 hash
 injected script, no form posts.
 
 Inputs are a results file as read and validated by :func:`llmops_cli.evals.results.load_results` (the typed
-:class:`~llmops_cli.records.results.EvalResults`) and a gate report's ``to_dict()`` (read tolerantly: optional
-fields may be missing). Every string shown is clipped (:data:`MAX_TEXT`), so a huge output cannot make a
-huge page.
+:class:`~llmops_cli.records.results.EvalResults`) and a gate report (the typed
+:class:`~llmops_cli.records.gate_report.GateReportRecord`): rendered from their typed fields, never re-read
+as dicts. Every string shown is clipped (:data:`MAX_TEXT`), so a huge output cannot make a huge page.
 """
 
 from __future__ import annotations
@@ -24,6 +24,13 @@ from importlib import resources
 from typing import Any
 
 from .._version import __version__
+from ..records.gate_report import (
+    ArmRecord,
+    CaseChangeRecord,
+    GateReportRecord,
+    MetricRecord,
+    PromptGateRecord,
+)
 from ..records.results import AssertionRecord, EvalResults, Execution, PromptInfo, PromptSummary, SampleRecord
 from ..redact import redact
 
@@ -108,19 +115,6 @@ def _num(value: Any) -> float | None:
     except OverflowError:  # an integer beyond any float
         return None
     return number if math.isfinite(number) else None
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    """``value`` when it is a JSON object, else an empty one (results and reports are read tolerantly)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _get(d: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(key)
-    return d
 
 
 def word_diff(base: str | None, head: str | None, limit: int = MAX_DIFF_TOKENS) -> list[list[str]]:
@@ -277,108 +271,99 @@ def results_html(
 # -- gate ---------------------------------------------------------------------------------------------------
 
 
-def _metric(m: dict[str, Any]) -> dict[str, Any]:
-    clusters = [
-        {"cluster": c.get("cluster"), "n": c.get("n"), "delta": _num(c.get("delta"))}
-        for c in m.get("clusters") or []
-        if isinstance(c, dict)
-    ]
+def _metric(m: MetricRecord) -> dict[str, Any]:
     return {
-        "metric": str(m.get("metric") or ""),
-        "kind": m.get("kind"),
-        "decisive": m.get("decisive") is not False,
-        "state": m.get("state"),
-        "delta": _num(m.get("delta")),
-        "lb": _num(m.get("lb")),
-        "ub": _num(m.get("ub")),
-        "mde": _num(m.get("mde")),
-        "base_mean": _num(m.get("base_mean")),
-        "head_mean": _num(m.get("head_mean")),
-        "p_value": _num(m.get("p_value")),
-        "p_adjusted": _num(m.get("p_adjusted")),
-        "n_cases": m.get("n_cases"),
-        "n_clusters": m.get("n_clusters"),
-        "test": m.get("test"),
-        "reason": _clip(m.get("reason")) or "",
-        "clusters": clusters,
+        "metric": m.metric,
+        "kind": m.kind,
+        "decisive": m.decisive,
+        "state": m.state,
+        "delta": _num(m.delta),
+        "lb": _num(m.lb),
+        "ub": _num(m.ub),
+        "mde": _num(m.mde),
+        "base_mean": _num(m.base_mean),
+        "head_mean": _num(m.head_mean),
+        "p_value": _num(m.p_value),
+        "p_adjusted": _num(m.p_adjusted),
+        "n_cases": m.n_cases,
+        "n_clusters": m.n_clusters,
+        "test": m.test,
+        "reason": _clip(m.reason) or "",
+        "clusters": [{"cluster": c.cluster, "n": c.n, "delta": _num(c.delta)} for c in m.clusters],
     }
 
 
-def _arm(a: Any) -> dict[str, Any] | None:
-    if not isinstance(a, dict):
+def _arm(a: ArmRecord | None) -> dict[str, Any] | None:
+    if a is None:
         return None
     return {
-        "model": a.get("model"),
-        "cases": a.get("cases"),
-        "cost_per_1k": _num(a.get("cost_per_1k")),
-        "eval_cost": _num(a.get("eval_cost")),
-        "provider_errors": a.get("provider_errors"),
-        "judge_errors": a.get("judge_errors"),
-        "generations": a.get("generations"),
-        "judge_calls": a.get("judge_calls"),
+        "model": a.model,
+        "cases": a.cases,
+        "cost_per_1k": _num(a.cost_per_1k),
+        "eval_cost": _num(a.eval_cost),
+        "provider_errors": a.provider_errors,
+        "judge_errors": a.judge_errors,
+        "generations": a.generations,
+        "judge_calls": a.judge_calls,
     }
 
 
-def _worst(w: dict[str, Any]) -> dict[str, Any]:
-    base, head = _clip(w.get("base_output")), _clip(w.get("head_output"))
+def _worst(w: CaseChangeRecord) -> dict[str, Any]:
+    base, head = _clip(w.base_output), _clip(w.head_output)
     return {
-        "case_id": str(w.get("case_id")),
-        "metric": w.get("metric"),
-        "base": _num(w.get("base")),
-        "head": _num(w.get("head")),
-        "delta": _num(w.get("delta")),
+        "case_id": w.case_id,
+        "metric": w.metric,
+        "base": _num(w.base),
+        "head": _num(w.head),
+        "delta": _num(w.delta),
         "base_output": base,
         "head_output": head,
         "diff": word_diff(base, head) if base is not None and head is not None else None,
     }
 
 
-def gate_payload(report: dict[str, Any]) -> dict[str, Any]:
-    """The gate view's data from a gate report dict (``GateReport.to_dict()``)."""
-    prompts: list[dict[str, Any]] = []
-    for p in report.get("prompts") or []:
-        if not isinstance(p, dict):
-            continue
-        prompts.append(
-            {
-                "prompt": str(p.get("prompt")),
-                "status": p.get("status") or "gated",
-                "state": p.get("state"),
-                "reason": _clip(p.get("reason")) or "",
-                "decisive_metric": p.get("decisive_metric"),
-                "regressed_clusters": [c for c in p.get("regressed_clusters") or [] if isinstance(c, dict)],
-                "metrics": [_metric(m) for m in p.get("metrics") or [] if isinstance(m, dict)],
-                "errors": [
-                    {
-                        "kind": e.get("kind"),
-                        "failed": bool(e.get("failed")),
-                        "reason": _clip(e.get("reason")) or "",
-                        "base": _mapping(e.get("base")),
-                        "head": _mapping(e.get("head")),
-                    }
-                    for e in p.get("errors") or []
-                    if isinstance(e, dict)
-                ],
-                "cases_added": [str(c) for c in p.get("cases_added") or []],
-                "cases_removed": [str(c) for c in p.get("cases_removed") or []],
-                "worst_cases": [_worst(w) for w in p.get("worst_cases") or [] if isinstance(w, dict)],
-                "base": _arm(p.get("base")),
-                "head": _arm(p.get("head")),
-            }
-        )
-    settings = _mapping(report.get("settings"))
+def _prompt(p: PromptGateRecord) -> dict[str, Any]:
     return {
-        "verdict": report.get("verdict") or "WARN",
-        "line": _clip(report.get("line")) or "",
-        "base": {"label": _clip(_get(report, "base", "label"), 300)},
-        "head": {"label": _clip(_get(report, "head", "label"), 300)},
+        "prompt": p.prompt,
+        "status": p.status,
+        "state": p.state,
+        "reason": _clip(p.reason) or "",
+        "decisive_metric": p.decisive_metric,
+        "regressed_clusters": [c.to_dict() for c in p.regressed_clusters],
+        "metrics": [_metric(m) for m in p.metrics],
+        "errors": [
+            {
+                "kind": e.kind,
+                "failed": e.failed,
+                "reason": _clip(e.reason) or "",
+                "base": e.base.to_dict(),
+                "head": e.head.to_dict(),
+            }
+            for e in p.errors
+        ],
+        "cases_added": p.cases_added,
+        "cases_removed": p.cases_removed,
+        "worst_cases": [_worst(w) for w in p.worst_cases],
+        "base": _arm(p.base),
+        "head": _arm(p.head),
+    }
+
+
+def gate_payload(report: GateReportRecord) -> dict[str, Any]:
+    """The gate view's data from a gate report (``GateReport.record()``)."""
+    settings = report.settings.to_dict()
+    return {
+        "verdict": report.verdict,
+        "line": _clip(report.line) or "",
+        "base": {"label": _clip(report.base.label, 300)},
+        "head": {"label": _clip(report.head.label, 300)},
         "settings": {k: v for k, v in settings.items() if isinstance(v, str | int | float | bool) or v is None},
-        "prompts": prompts,
+        "prompts": [_prompt(p) for p in report.prompts],
     }
 
 
 def gate_html(
-    report: dict[str, Any],
+    report: GateReportRecord,
     *,
     head_results: EvalResults | None = None,
     context: dict[str, dict[str, dict[str, Any]]] | None = None,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
+from ..records.gate_report import GateReportRecord
 from ..records.results import EvalResults
 
 
@@ -12,7 +12,7 @@ def write_html_report(
     path: str | os.PathLike[str],
     *,
     results: EvalResults | None = None,
-    gate: dict[str, Any] | None = None,
+    gate: GateReportRecord | None = None,
     root: str | os.PathLike[str] | None = None,
 ) -> None:
     """Write the results view (or, with ``gate``, the gate view) to ``path`` (parents created).
