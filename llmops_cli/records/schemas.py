@@ -18,12 +18,16 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from .base import Record
+from .gate_report import GateReportRecord
+from .import_report import ImportReportRecord
 from .results import EvalResults
 
 __all__ = ["SCHEMAS", "json_schema", "schema_text"]
 
 SCHEMAS: dict[str, tuple[type[Record], str]] = {
     "schemas/results.schema.json": (EvalResults, "llmops eval results file"),
+    "schemas/gate-report.schema.json": (GateReportRecord, "llmops eval gate report"),
+    "schemas/import-report.schema.json": (ImportReportRecord, "llmops import report"),
 }
 """Checked-in schema file -> (its record class, its title)."""
 
@@ -46,8 +50,8 @@ def json_schema(cls: type[Record], title: str) -> dict[str, Any]:
     """The JSON Schema of a record class as published."""
     body = cls.model_json_schema(schema_generator=_Published, mode="validation")
     defs = body.pop("$defs", {})
-    if cls.KIND is not None:  # a file always names its kind and version
-        body["required"] = ["schema_version", "kind", *body.get("required", [])]
+    header = [k for k in ("schema_version", "kind") if k in body.get("properties", {})]
+    body["required"] = [*header, *body.get("required", [])]  # a file always names its version (and kind)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": title,
