@@ -23,7 +23,7 @@ class _ImportRecord(OpenRecord):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
-        return self.model_dump()
+        return self.model_dump(by_alias=True)
 
 
 class GapRecord(_ImportRecord):
@@ -33,7 +33,7 @@ class GapRecord(_ImportRecord):
     file: str = Field(description="the source file")
     path: str = Field(description="its YAML path in the source, e.g. tests[2].assert[0]")
     line: int | None = Field(description="its line in the source, when known")
-    construct: str = Field(description="what it is")
+    construct_: str = Field(alias="construct", description="what it is")  # (``construct`` is pydantic's)
     detail: str = Field(description="how the import differs, or why it was not imported")
 
 
