@@ -106,18 +106,9 @@ class PromptPlan:
     judged_by: dict[str, list[str]] = field(default_factory=dict)  # judged metric -> judge prompt names
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "prompt_sha256": self.prompt.sha256,
-            "file": self.prompt.file,
-            "model": self.target.model,
-            "model_name": self.prompt.model_name,
-            "offline_from": self.target.offline_from,
-            "golden_set": {"file": self.golden.file, "sha256": self.golden_sha256, "cases": len(self.golden.cases)},
-            "min_pass_rate": self.min_pass_rate,
-            "max_error_rate": self.max_error_rate,
-            "clusters": {c.id: c.cluster for c in self.golden.cases},
-            "judges": sorted(self.judges),
-        }
+        """What the plan's fingerprint hashes of this prompt: its results record without ``judged_by`` (the
+        same canonical JSON as before the records layer, so an older journal still resumes)."""
+        return self.info().model_dump(exclude={"judged_by"})
 
     def info(self) -> PromptInfo:
         """The prompt as the results file records it (``prompts[name]``)."""
