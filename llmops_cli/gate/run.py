@@ -285,8 +285,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         check_config=False,
         gate_config=bcfg.gate,
     )
-    report.base["ref"] = options.base
-    report.base["merge_base"] = base_sha
+    report.base.ref = options.base
+    report.base.merge_base = base_sha
     _warn_on_criteria(report, base_project, project, moved_to)
     judges = _judge_policy(base_results, head_results, base_project, project, f"llmops.yaml at {base_label}")
     return _with_policy(report, policy, base_project, project, say, moves, judges=judges)

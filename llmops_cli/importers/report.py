@@ -39,7 +39,12 @@ class Gap:
     def record(self) -> GapRecord:
         """As the import report writes it."""
         return GapRecord(
-            kind=self.kind, file=self.file, path=self.path, line=self.line, construct=self.construct, detail=self.detail
+            kind=self.kind,
+            file=self.file,
+            path=self.path,
+            line=self.line,
+            construct_=self.construct,
+            detail=self.detail,
         )
 
 

@@ -207,6 +207,8 @@ class GateSide(SparseGateRecord):
     run_id: str | None = Field(default=None, description="the eval run")
     calls: dict[str, Any] | None = Field(default=None, description="provider call statistics")
     cache: dict[str, Any] | None = Field(default=None, description="response cache hits and misses")
+    ref: str | None = Field(default=None, description="the base ref the gate was given (base side)")
+    merge_base: str | None = Field(default=None, description="the merge-base commit evaluated (base side)")
 
 
 class GateSettings(SparseGateRecord):
