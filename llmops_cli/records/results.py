@@ -46,6 +46,7 @@ from .results_types import (
     ResultsRecord,
     Score,
     Status,
+    gc_paused,
     omitted_when_none,
     problem_of,
     show,
@@ -269,7 +270,8 @@ def read_results_document(data: object) -> tuple[EvalResults, bool]:
         summary_missing = "prompts" not in summary or "passed" not in summary
         no_totals = "totals" not in summary
     try:
-        results = EvalResults.model_validate(data)
+        with gc_paused():
+            results = EvalResults.model_validate(data)
     except ValidationError as exc:
         raise Invalid(*problem_of(EvalResults, exc)) from None
     if no_totals and not summary_missing:

@@ -10,9 +10,12 @@ sentence naming the bad value; :func:`llmops_cli.evals.results.load_results` add
 
 from __future__ import annotations
 
+import gc
 import json
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Self, Union
 
@@ -35,6 +38,7 @@ __all__ = [
     "ResultsRecord",
     "Score",
     "Status",
+    "gc_paused",
     "omitted_when_none",
     "problem_of",
     "show",
@@ -157,6 +161,23 @@ class ResultsRecord(OpenRecord):
         except ValidationError as exc:
             where, what = problem_of(cls, exc)
             raise Invalid(_join(at, where), what) from None
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Build many records without the cyclic garbage collector's passes: validation creates hundreds of
+    thousands of acyclic objects (a 30,000-sample file), and each full collection walks all of them — most of
+    a load's time with the collector on (bench/results_records_bench.py). Afterwards ``gc.freeze()`` moves what
+    exists to the permanent generation, so later collections do not walk the records again either; reference
+    counting still frees them (only a cycle that was already garbage at that moment stays until exit)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.freeze()  # what was built is long-lived: later collections skip it (refcounting still frees it)
+            gc.enable()
 
 
 # -- errors -------------------------------------------------------------------------------------------------
