@@ -2,6 +2,11 @@
 
     PYTHONPATH=. python bench/results_records_bench.py            # this checkout
     PYTHONPATH=/path/to/other/checkout python bench/results_records_bench.py   # a baseline, same machine
+    PYTHONPATH=. python bench/results_records_bench.py cached     # + a fully cached eval run of 1,000 cases
+
+``cached``: an eval project of 1,000 cases (tests/support/evalproj.py) run once against the loopback fake
+server, then run again in-process five times, every answer from the response cache (no request sent):
+median wall and CPU seconds of ``run_eval`` (planning, cache reads, journal, summary, the results file).
 
 The file is synthetic but shaped like ``eval run`` output: 3 prompts x 2,000 cases x R = 5, every sample with
 one deterministic assertion and one judge assertion of K = 3 judge samples (a few nulled: judge errors), tokens,
@@ -91,6 +96,27 @@ def timed(fn: Any, runs: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def cached_run() -> dict[str, Any]:
+    """The fully cached re-run of 1,000 cases (see the module docstring)."""
+    from pathlib import Path
+
+    from llmops_cli.evals.runner import EvalOptions, run_eval
+    from llmops_cli.project import Project
+    from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project, many_cases
+    from tests.support.fakellm import FakeLLM
+
+    os.environ[KEY_ENV] = KEY_VALUE
+    os.environ.pop("LLMOPS_CACHE_DIR", None)
+    with tempfile.TemporaryDirectory() as tmp, FakeLLM(default_reply="a fake answer") as server:
+        root = make_eval_project(Path(tmp), server.url, golden=many_cases(1000))
+        run_eval(Project.open(root), EvalOptions(out=str(root / "r.json")))
+        before = server.count
+        wall, cpu = timed(lambda: run_eval(Project.open(root), EvalOptions(out=str(root / "r2.json"))), runs=5)
+        sent = server.count - before
+    return {"cached_cases": 1000, "cached_run_s": round(wall, 3), "cached_run_cpu_s": round(cpu, 3),
+            "cached_requests": sent}  # fmt: skip
+
+
 def main() -> None:
     import llmops_cli
 
@@ -116,6 +142,7 @@ def main() -> None:
                 "save_cpu_s": round(save_s[1], 3),
                 "save_is_byte_identical": identical,
                 "python": sys.version.split()[0],
+                **(cached_run() if "cached" in sys.argv[1:] else {}),
             }
         ),
         flush=True,
