@@ -276,7 +276,15 @@ def test_history_skips_torn_oversized_and_foreign_lines(tmp_path: Path) -> None:
 
     run = tmp_path / ".llmops" / "runs" / "20260101T000000Z-aaaaaa"
     run.mkdir(parents=True)
-    good = {"prompt": "p", "model": "m", "request_hash": "h", "status": "pass", "tokens": {"completion": 10}}
+    good = {
+        "prompt": "p",
+        "case_id": "c",
+        "sample": 0,
+        "model": "m",
+        "request_hash": "h",
+        "status": "pass",
+        "tokens": {"completion": 10},
+    }  # a journal line: a sample record
     lines = [
         json.dumps(good),
         json.dumps({**good, "tokens": {"completion": 30}}),
