@@ -20,7 +20,7 @@ same ``schema_version`` and load as they are (a summary without ``totals`` gets 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
@@ -40,6 +40,7 @@ from .results_types import (
     CaseId,
     ClusterName,
     Count,
+    InputName,
     Invalid,
     MetricName,
     PromptName,
@@ -53,6 +54,7 @@ from .results_types import (
 )
 
 __all__ = [
+    "INPUT_DIGEST_PATTERN",
     "RESULTS_KIND",
     "RESULTS_SCHEMA_VERSION",
     "AssertionRecord",
@@ -87,6 +89,10 @@ __all__ = [
 
 RESULTS_KIND: Final = "llmops-eval-results"
 RESULTS_SCHEMA_VERSION: Final = 1
+INPUT_DIGEST_PATTERN: Final = "^(sha256|url-sha256):[0-9a-f]{64}$"
+"""How a sample records an image/file/pdf input: ``sha256:`` of its bytes (``url-sha256:`` of the URL of an
+https image the provider fetched); never a path."""
+InputDigest = Annotated[str, Field(strict=True, pattern=INPUT_DIGEST_PATTERN)]
 
 
 class Tokens(ResultsRecord):
@@ -167,6 +173,13 @@ class SampleRecord(ResultsRecord):
     score: Score | None = Field(default=None, description="the weighted score of its assertions")
     assertions: list[AssertionRecord] = Field(default_factory=list, description="one per assertion of the case")
     judge: JudgeStats | None = Field(default_factory=JudgeStats, description="its judge calls, all together")
+    inputs: dict[InputName, InputDigest] | None = Field(
+        default=None,
+        exclude_if=omitted_when_none,
+        max_length=64,
+        description="image/file/pdf inputs of the case: input name -> sha256:<hex of the bytes> (url-sha256:<hex of "
+        "the URL> for an https image the provider fetched); never a path",
+    )
 
     def key(self) -> tuple[str, str, int]:
         """``(prompt, case_id, sample)``: unique in a results file, and its sort order."""

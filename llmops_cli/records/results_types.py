@@ -30,6 +30,7 @@ __all__ = [
     "CaseId",
     "ClusterName",
     "Count",
+    "InputName",
     "Invalid",
     "MetricName",
     "PromptName",
@@ -128,6 +129,8 @@ ClusterName = Annotated[str, Field(strict=True), _name_check("cluster")]
 """A cluster name: no control characters, at most 200 characters."""
 ReasonName = Annotated[str, Field(strict=True), _name_check("reason")]
 """A short reason word (``budget``): no control characters, at most 200 characters."""
+InputName = Annotated[str, Field(strict=True), _name_check("input name")]
+"""The name of an image/file input of a prompt: no control characters, at most 200 characters."""
 
 
 def omitted_when_none(value: object) -> bool:
@@ -228,6 +231,10 @@ def _complaint(errors: list[ErrorDetails]) -> str:
             return f"{shown} is above {ctx.get('le')}"
         if kind == "literal_error":
             return f"{shown} is not {ctx.get('expected')}"
+        if kind == "string_pattern_mismatch":
+            return f"{shown} does not match {ctx.get('pattern')}"
+        if kind == "too_long":
+            return f"more than {ctx.get('max_length')} entries"
     if set(kinds) <= {"int_type", "float_type"} and "float_type" in kinds:
         return f"{shown} is not a number"
     words = [_TYPE_WORDS.get(k, "") for k in kinds]
