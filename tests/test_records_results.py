@@ -28,13 +28,14 @@ PACKAGE = REPO_ROOT / "llmops_cli"
 
 # -- 1. no module outside records/ builds or parses these formats' keys by hand --------------------------------
 # The rule: the keys below belong to the results, gate-report and import-report formats and to no other format
-# llmops reads or writes (each is checked to be a field of a record, so the list cannot drift from the models).
+# llmops reads or writes (each is checked to be a field of a record, so the list cannot drift from the models;
+# ``judge_errors`` and ``judge_calls`` are left out: the usage judge's summary uses them too).
 # Outside ``llmops_cli/records/`` none of them may appear as a dict-literal key, a subscript, the key of
 # ``.get``/``.pop``/``.setdefault`` or the left side of ``in``; and the formats' ``kind`` strings may not appear at
 # all. One exemption: dict-literal keys in ``report/html.py``, which builds the HTML page's own data for its
 # script from the typed records (it reads none of these keys).
 FORMAT_KEYS = frozenset({
-    "judge_errors", "judge_samples", "judge_calls", "judge_config_hash", "judged_with_config", "judged_by",
+    "judge_samples", "judge_config_hash", "judged_with_config", "judged_by",
     "judge_model_override", "model_override", "samples_missing", "samples_planned", "min_pass_rate",
     "max_error_rate", "merged_from", "reasonings", "worst_cases", "cases_not_run", "cases_added", "cases_removed",
     "regressed_clusters", "decisive_metric", "p_prompt", "holm_family", "judge_notes", "base_output", "head_output",
@@ -95,7 +96,7 @@ def test_no_module_outside_records_builds_or_parses_these_formats_by_hand() -> N
 @pytest.mark.parametrize(
     "snippet",
     [
-        'n = rec["judge"]["judge_errors"]',
+        'n = rec["judge"]["judge_samples"]',
         'n = summary.get("min_pass_rate", 1.0)',
         'doc = {"kind": "llmops-eval-results", "samples": []}',
         'out = {"verdict": v, "worst_cases": []}',
