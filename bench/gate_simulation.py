@@ -314,9 +314,7 @@ def sample_records(
     rng: random.Random, sc: Scenario, suite: Suite, mus: list[float], sd_gen: float, err: float, arm: str,
     prompt: str = "sim",
 ) -> list[SampleRecord]:  # fmt: skip
-    """One sample record per case of one prompt and arm, as ``llmops eval run`` writes them. Built unvalidated
-    (``model_construct``): the simulation made these values itself, and what it times is the gate, not building
-    records (a file the gate reads is validated by ``load_results``; ``_null_worst`` goes through it)."""
+    """One sample record per case of one prompt and arm, as ``llmops eval run`` writes them."""
     recs = []
     for i, (mu, cl) in enumerate(zip(mus, suite.cluster, strict=True)):
         g = mu + rng.gauss(0, sd_gen)
@@ -330,7 +328,7 @@ def sample_records(
         score = sum(valid) / len(valid) if valid else None
         passed = None if score is None else score >= 0.5
         recs.append(
-            SampleRecord.model_construct(
+            SampleRecord(
                 prompt=prompt,
                 case_id=f"c{i:03d}",
                 sample=0,
@@ -340,9 +338,9 @@ def sample_records(
                 error=None,
                 status="error" if passed is None else "pass" if passed else "fail",
                 cost_usd=0.0001,
-                judge=JudgeStats.model_construct(samples=sc.k, errors=sc.k - len(valid), cost_usd=0.0),
+                judge=JudgeStats(samples=sc.k, errors=sc.k - len(valid), cost_usd=0.0),
                 assertions=[
-                    AssertionRecord.model_construct(
+                    AssertionRecord(
                         type="judge",
                         metric="judge",
                         score=score,
