@@ -3,10 +3,14 @@
     PYTHONPATH=. python bench/results_records_bench.py            # this checkout
     PYTHONPATH=/path/to/other/checkout python bench/results_records_bench.py   # a baseline, same machine
     PYTHONPATH=. python bench/results_records_bench.py cached     # + a fully cached eval run of 1,000 cases
+    PYTHONPATH=. python bench/results_records_bench.py gate       # + the gate's per-PR compare (simulation)
 
 ``cached``: an eval project of 1,000 cases (tests/support/evalproj.py) run once against the loopback fake
 server, then run again in-process five times, every answer from the response cache (no request sent):
 median wall and CPU seconds of ``run_eval`` (planning, cache reads, journal, summary, the results file).
+
+``gate``: 40 simulated PRs of bench/gate_simulation.py's ``plain-k3-n50`` row (50 cases, K = 3): CPU ms per PR of
+``collect`` + ``compare_arms`` on both arms (best of 5), and of building one arm's 50 sample records.
 
 The file is synthetic but shaped like ``eval run`` output: 3 prompts x 2,000 cases x R = 5, every sample with
 one deterministic assertion and one judge assertion of K = 3 judge samples (a few nulled: judge errors), tokens,
@@ -17,6 +21,7 @@ under test, then timed. Figures are medians (wall and this process's CPU time), 
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import statistics
@@ -117,6 +122,35 @@ def cached_run() -> dict[str, Any]:
             "cached_requests": sent}  # fmt: skip
 
 
+def gate_compare() -> dict[str, Any]:
+    """The gate's per-PR compare time on simulated arms (see the module docstring)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gate_simulation as g
+
+    from llmops_cli.gate.collect import collect
+    from llmops_cli.gate.decide import compare_arms
+
+    sc = next(s for s in g.scenarios(True) if s.key == "plain-k3-n50")
+    rng = random.Random(0)
+    suite = g.make_suite(rng, sc)
+    pairs = []
+    for _ in range(40):
+        head_mu, head_sd = g.head_of(rng, sc, suite, None)
+        base = g.records(rng, sc, suite, suite.mu, g.SD_GEN, sc.err_base, "b")
+        pairs.append((base, g.records(rng, sc, suite, head_mu, head_sd, sc.err_head, "h")))
+    best = math.inf
+    for _ in range(5):
+        c0 = time.process_time()
+        for b, h in pairs:
+            compare_arms("sim", collect(b)["sim"], collect(h)["sim"], g.CONFIG)
+        best = min(best, (time.process_time() - c0) / len(pairs))
+    c0 = time.process_time()
+    for _ in range(40):
+        g.records(rng, sc, suite, suite.mu, g.SD_GEN, sc.err_base, "b")
+    build = (time.process_time() - c0) / 40
+    return {"gate_compare_cpu_ms_per_pr": round(best * 1000, 2), "build_arm_cpu_ms": round(build * 1000, 2)}
+
+
 def main() -> None:
     import llmops_cli
 
@@ -143,6 +177,7 @@ def main() -> None:
                 "save_is_byte_identical": identical,
                 "python": sys.version.split()[0],
                 **(cached_run() if "cached" in sys.argv[1:] else {}),
+                **(gate_compare() if "gate" in sys.argv[1:] else {}),
             }
         ),
         flush=True,
