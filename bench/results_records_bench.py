@@ -124,8 +124,10 @@ def cached_run() -> dict[str, Any]:
 
 def gate_compare() -> dict[str, Any]:
     """The gate's per-PR compare time on simulated arms (see the module docstring)."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import gate_simulation as g
+    import llmops_cli
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(llmops_cli.__file__)), "bench"))
+    import gate_simulation as g  # the simulation of the checkout under test
 
     from llmops_cli.gate.collect import collect
     from llmops_cli.gate.decide import compare_arms
