@@ -272,3 +272,18 @@ def test_published_schema_equals_the_generated_one(file: str) -> None:
     assert (REPO_ROOT / file).read_text(encoding="utf-8") == schema_text(file), (
         f"run: python -m llmops_cli.records.schemas   ({file} is out of date)"
     )
+
+
+def test_loading_results_leaves_no_leak_report_at_exit() -> None:
+    """Loading pauses and then freezes the cyclic GC; the frozen objects go back to the final collection at exit
+    (duckdb's bindings report objects the final collection never saw as leaked)."""
+    code = (
+        "import duckdb\nfrom llmops_cli.evals.results import load_results\n"
+        "duckdb.connect().sql('select 1').fetchall()\n"
+        f"print(len(load_results({str(FIXTURES / 'results-0.1.0.json')!r}).samples))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(REPO_ROOT)}, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "3", proc.stderr
+    assert "leaked" not in proc.stderr, proc.stderr[:500]

@@ -10,6 +10,7 @@ sentence naming the bad value; :func:`llmops_cli.evals.results.load_results` add
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import types
@@ -172,7 +173,8 @@ def gc_paused() -> Iterator[None]:
     thousands of acyclic objects (a 30,000-sample file), and each full collection walks all of them — most of
     a load's time with the collector on (bench/results_records_bench.py). Afterwards ``gc.freeze()`` moves what
     exists to the permanent generation, so later collections do not walk the records again either; reference
-    counting still frees them (only a cycle that was already garbage at that moment stays until exit)."""
+    counting still frees them (only a cycle that was already garbage at that moment waits for the exit, where
+    ``gc.unfreeze()`` hands everything back to the final collection)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -180,7 +182,15 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.freeze()  # what was built is long-lived: later collections skip it (refcounting still frees it)
+            _unfreeze_at_exit()
             gc.enable()
+
+
+@lru_cache(maxsize=1)
+def _unfreeze_at_exit() -> None:
+    """Hand the frozen objects back to the collector when the interpreter exits, so its final collection
+    sees them (extension modules such as duckdb otherwise report them as leaked)."""
+    atexit.register(gc.unfreeze)
 
 
 # -- errors -------------------------------------------------------------------------------------------------
