@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..records.results import EvalResults
-from ..records.schemas import json_schema, schema_text
+from ..records.schemas import SCHEMAS, json_schema, schema_text
 
 __all__ = ["SCHEMA_FILE", "results_json_schema"]
 
@@ -21,4 +21,4 @@ def results_json_schema() -> dict[str, Any]:
 if __name__ == "__main__":  # python -m llmops_cli.evals.schema > schemas/results.schema.json
     import sys
 
-    sys.stdout.write(schema_text(SCHEMA_FILE))
+    sys.stdout.write(schema_text(*SCHEMAS[SCHEMA_FILE]))

@@ -59,6 +59,16 @@ class GateRecord(OpenRecord):
         return self.model_dump()
 
 
+class SparseGateRecord(GateRecord):
+    """A gate record that writes only the keys it was given (callers describe what they know)."""
+
+    @model_serializer(mode="wrap")
+    def _given_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        given = self.model_fields_set | set(self.model_extra or {})
+        return {k: v for k, v in data.items() if k in given}
+
+
 class ErrorCounts(GateRecord):
     """Errors of one kind on one side."""
 
@@ -156,12 +166,15 @@ class JudgeNoteRecord(GateRecord):
     """Why a judged metric of a prompt does not decide in this change."""
 
     metric: str = Field(description="the metric")
-    kind: Literal["new-judge", "new-metric", "judge-switched", "criteria-changed"] = Field(description="why")
+    kind: Literal["new-judge", "new-metric", "judge-switched", "criteria-changed", "uncalibrated-judge"] = Field(
+        description="why"
+    )
     detail: str = Field(description="what changed")
 
 
-class PromptGateRecord(GateRecord):
-    """The gate's finding on one prompt."""
+class PromptGateRecord(SparseGateRecord):
+    """The gate's finding on one prompt (the judges' calibration, flaky cases and the pairwise finding only
+    when there are any)."""
 
     prompt: str = Field(description="the prompt")
     status: str = Field(description="gated, added, removed or unchanged")
@@ -181,16 +194,22 @@ class PromptGateRecord(GateRecord):
     base: ArmRecord | None = Field(description="the base side")
     head: ArmRecord | None = Field(description="the head side")
     judge_notes: list[JudgeNoteRecord] = Field(description="judged metrics that do not decide, and why")
+    judge_calibration: dict[str, list[dict[str, Any]]] | None = Field(
+        default=None, description="judged metric -> its judges' calibration status (llmops_cli.judging.status)"
+    )
+    flaky_cases: list[dict[str, Any]] | None = Field(
+        default=None, description="head cases whose verdict flips across samples (llmops_cli.judging.stability)"
+    )
+    pairwise: dict[str, Any] | None = Field(
+        default=None, description="the pairwise judge's finding (llmops_cli.judging.pairwise)"
+    )
 
-
-class SparseGateRecord(GateRecord):
-    """A gate record that writes only the keys it was given (callers describe what they know)."""
-
-    @model_serializer(mode="wrap")
-    def _given_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        given = self.model_fields_set | set(self.model_extra or {})
-        return {k: v for k, v in data.items() if k in given}
+    def with_extras(self, **optional: Any) -> PromptGateRecord:
+        """This record with the optional parts that are not empty set (written only then)."""
+        for name, value in optional.items():
+            if value:
+                setattr(self, name, value)
+        return self
 
 
 class GateSide(SparseGateRecord):

@@ -1,10 +1,12 @@
-"""The published JSON Schemas of the records, generated from the record classes (draft 2020-12).
+"""JSON Schemas of the ops records, generated from the models and published in ``schemas/``.
 
-``python -m llmops_cli.records.schemas`` rewrites every file of :data:`SCHEMAS` under ``schemas/`` (``--check``:
-exit 1 when one differs); a test checks that the checked-in files equal :func:`json_schema`. The records check
-more than a schema can say (names without control characters or ``..``, judge errors ≤ judge samples, unique
-samples, judge counts that agree with the scores), so a file the schema accepts may still be refused on load —
-never the other way round.
+    python -m llmops_cli.records.schemas --write     # rewrite schemas/*.schema.json of the records below
+
+A test checks that each committed file equals :func:`json_schema` of its record and that the fixtures written
+by older llmops validate against it (results, gate and import reports: tests/test_records_results.py). A record
+checks more than its schema can say (bounds of a canary percent,
+the version inside ``"schema": "llmops.release/1"``), so a document the schema accepts may still be refused on
+load — never the other way round.
 """
 
 from __future__ import annotations
@@ -14,75 +16,53 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import CoreSchema
-
 from .base import Record
 from .gate_report import GateReportRecord
 from .import_report import ImportReportRecord
+from .releases import Bundle, BundleCanary, ChannelMoveRecord, ReleaseManifest
+from .requests import RequestRecord
 from .results import EvalResults
 
 __all__ = ["SCHEMAS", "json_schema", "schema_text"]
 
+#: The published schema files (relative to the repository root) and their records.
 SCHEMAS: dict[str, tuple[type[Record], str]] = {
+    "schemas/request-record.schema.json": (RequestRecord, "llmops request record (one JSON line per serving call)"),
+    "schemas/release-manifest.schema.json": (ReleaseManifest, "llmops release manifest (in a release tag)"),
+    "schemas/channel-move.schema.json": (ChannelMoveRecord, "llmops channel move (the body of a move commit)"),
+    "schemas/bundle.schema.json": (Bundle, "llmops release bundle (prompts.lock.json)"),
+    "schemas/bundle-canary.schema.json": (BundleCanary, "llmops bundled canary (canaries[channel] of a bundle)"),
     "schemas/results.schema.json": (EvalResults, "llmops eval results file"),
     "schemas/gate-report.schema.json": (GateReportRecord, "llmops eval gate report"),
     "schemas/import-report.schema.json": (ImportReportRecord, "llmops import report"),
 }
-"""Checked-in schema file -> (its record class, its title)."""
 
 
-class _Published(GenerateJsonSchema):
-    """Pydantic's generator without the per-field ``title`` noise; descriptions kept."""
-
-    def field_title_should_be_set(self, schema: Any) -> bool:
-        return False
-
-    def generate(self, schema: CoreSchema, mode: Any = "validation") -> JsonSchemaValue:
-        out = super().generate(schema, mode=mode)
-        for d in out.get("$defs", {}).values():
-            d.pop("title", None)
-        out.pop("title", None)
-        return out
+def json_schema(record: type[Record], title: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``record`` as it is read (aliases used)."""
+    schema = record.model_json_schema(by_alias=True, mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": title}
 
 
-def json_schema(cls: type[Record], title: str) -> dict[str, Any]:
-    """The JSON Schema of a record class as published."""
-    body = cls.model_json_schema(schema_generator=_Published, mode="validation")
-    defs = body.pop("$defs", {})
-    header = [k for k in ("schema_version", "kind") if k in body.get("properties", {})]
-    body["required"] = [*header, *body.get("required", [])]  # a file always names its version (and kind)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": title,
-        **body,
-        "$defs": dict(sorted(defs.items())),
-    }
-
-
-def schema_text(file: str) -> str:
-    """The text of one published schema file."""
-    cls, title = SCHEMAS[file]
-    return json.dumps(json_schema(cls, title), indent=2, ensure_ascii=False) + "\n"
+def schema_text(record: type[Record], title: str) -> str:
+    """The file's text: sorted keys, two-space indent, a final newline."""
+    return json.dumps(json_schema(record, title), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    """Write (or with ``--check`` compare) every schema file under the current folder."""
-    check = "--check" in argv
+    root = Path(__file__).resolve().parents[2]
     stale = []
-    for file in SCHEMAS:
-        path = Path(file)
-        text = schema_text(file)
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(file)
-        if not check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    for file in stale:
-        sys.stdout.write(f"{'out of date' if check else 'wrote'}: {file}\n")
-    return 1 if check and stale else 0
+    for rel, (record, title) in SCHEMAS.items():
+        text = schema_text(record, title)
+        path = root / rel
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(rel)
+            if "--write" in argv:
+                path.write_text(text, encoding="utf-8")
+    for rel in stale:
+        print(("rewrote " if "--write" in argv else "stale: ") + rel)
+    return 1 if stale else 0
 
 
-if __name__ == "__main__":  # python -m llmops_cli.records.schemas [--check]
-    sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
