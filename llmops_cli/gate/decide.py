@@ -263,6 +263,10 @@ class PromptGate:
             judge_notes=[JudgeNoteRecord(metric=n.metric, kind=n.kind, detail=n.detail) for n in self.judge_notes],
         ).with_extras(judge_calibration=self.judge_calibration, flaky_cases=self.flaky, pairwise=self.pairwise)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The prompt's part of the gate report, as JSON."""
+        return self.record().to_dict()
+
 
 @dataclass
 class GateReport:
