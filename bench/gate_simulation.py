@@ -55,11 +55,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmops_cli.config import GateConfig
-from llmops_cli.evals.fields import Invalid
-from llmops_cli.evals.model import AssertionRecord, EvalResults, JudgeStats, PromptInfo, RunInfo, SampleRecord
+from llmops_cli.evals.results import results_from_dict
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import compare_arms, decide
 from llmops_cli.gate.pvalues import t_cdf
+from llmops_cli.records.results import (
+    AssertionRecord,
+    EvalResults,
+    Invalid,
+    JudgeStats,
+    PromptInfo,
+    RunInfo,
+    SampleRecord,
+)
 
 _N = NormalDist()
 SD_GEN = 0.5
@@ -372,7 +380,7 @@ def _null_worst(results: EvalResults, count: int, k: int, counted: bool) -> Eval
         rec.status = "error"
         rec.judge = JudgeStats(samples=k, errors=k if counted else 0, cost_usd=0.0)
     try:
-        return EvalResults.from_dict(json.loads(json.dumps(results.to_dict())))
+        return results_from_dict(json.loads(json.dumps(results.to_dict())))
     except Invalid:
         return None  # type: ignore[return-value]
 

@@ -29,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from llmops_cli.evals.results import results_from_dict  # noqa: E402
 from llmops_cli.report.html import results_html  # noqa: E402
 from tests.support.htmlreport import ARGS, CHROMIUM, synthetic_context, synthetic_results  # noqa: E402
 
@@ -55,7 +56,7 @@ def main() -> None:
         cpus = sorted(os.sched_getaffinity(0))[: args.cores]
         os.sched_setaffinity(0, cpus)  # inherited by the browser's processes
     results = synthetic_results(args.cases)
-    html = results_html(results, context=synthetic_context(results))
+    html = results_html(results_from_dict(results), context=synthetic_context(results))
     folder = Path(tempfile.mkdtemp(prefix="llmops-html-bench-"))
     path = folder / "report.html"
     path.write_text(html, encoding="utf-8")

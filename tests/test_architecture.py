@@ -264,9 +264,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 # Cycles through type-only imports that another branch of issue #21 removes (the results model moves to
 # records/; the gate report and its policy). Each entry must still be a cycle: delete it when it is gone.
 PENDING_TYPE_ONLY_CYCLES = {
-    frozenset({"llmops_cli.evals.model", "llmops_cli.evals.summary", "llmops_cli.evals.consistency"}),
     frozenset({"llmops_cli.gate.decide", "llmops_cli.gate.policy"}),
-}
+}  # evals.model <-> summary <-> consistency: gone (the results model is records/results*.py)
 
 
 def test_import_graph_walker_sees_function_level_and_relative_imports() -> None:
@@ -426,9 +425,7 @@ def test_layer_table_is_acyclic() -> None:
 
 
 # Type-only edges another branch of issue #21 removes (report renders the results model once it is in records/).
-PENDING_TYPE_ONLY_EDGES = {
-    "llmops_cli.report.publish imports llmops_cli.evals.model: report -> evals is not allowed",
-}
+PENDING_TYPE_ONLY_EDGES: set[str] = set()  # report.publish -> evals.model: gone (it reads records.results)
 
 
 def test_packages_import_only_what_the_layer_table_allows() -> None:

@@ -97,7 +97,7 @@ def test_estimate_cli_table_and_versioned_json(tmp_path: Path) -> None:
         data = json.loads(r.stdout)
         assert data["kind"] == "llmops-eval-estimate" and data["schema_version"] == 1
         assert data["repeat"] == 3 and data["samples"] == (3 + 1) * 3
-        assert set(RunEstimate.__dataclass_fields__) - {"extra"} == set(data)
+        assert set(RunEstimate.model_fields) == set(data)
         t = run_cli("eval", "run", "--estimate", cwd=tmp_path, env=CLI_ENV)
         assert t.exit_code == 0 and "COST MAX $" in t.stdout and "judge judges/rubric" in t.stdout
         assert "estimate: 8 samples" in t.stdout
@@ -252,8 +252,8 @@ def test_gate_with_a_cap_and_an_unpriced_model_exits_2_before_any_call(tmp_git_r
     ],
 )
 def test_a_hostile_incomplete_marker_is_refused_naming_its_path(incomplete: object, where: str) -> None:
-    from llmops_cli.evals.model import EvalResults, RunInfo
     from llmops_cli.evals.results import validate_results
+    from llmops_cli.records.results import EvalResults, RunInfo
 
     doc = EvalResults(run=RunInfo()).to_dict()
     doc["run"]["incomplete"] = incomplete
@@ -262,8 +262,8 @@ def test_a_hostile_incomplete_marker_is_refused_naming_its_path(incomplete: obje
 
 
 def test_a_hostile_budget_record_is_refused() -> None:
-    from llmops_cli.evals.model import EvalResults, Execution, RunInfo
     from llmops_cli.evals.results import validate_results
+    from llmops_cli.records.results import EvalResults, Execution, RunInfo
 
     doc = EvalResults(run=RunInfo(execution=Execution(id="x"))).to_dict()
     doc["run"]["execution"]["budget"] = {"max_cost_usd": -1}
@@ -276,7 +276,15 @@ def test_history_skips_torn_oversized_and_foreign_lines(tmp_path: Path) -> None:
 
     run = tmp_path / ".llmops" / "runs" / "20260101T000000Z-aaaaaa"
     run.mkdir(parents=True)
-    good = {"prompt": "p", "model": "m", "request_hash": "h", "status": "pass", "tokens": {"completion": 10}}
+    good = {
+        "prompt": "p",
+        "case_id": "c",
+        "sample": 0,
+        "model": "m",
+        "request_hash": "h",
+        "status": "pass",
+        "tokens": {"completion": 10},
+    }  # a journal line: a sample record
     lines = [
         json.dumps(good),
         json.dumps({**good, "tokens": {"completion": 30}}),

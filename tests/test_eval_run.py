@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from llmops_cli.errors import PromptFileError, ProviderError
-from llmops_cli.evals.model import EvalResults
 from llmops_cli.evals.providers import AimdLimiter
 from llmops_cli.evals.results import content_view, load_results
 from llmops_cli.evals.runner import EvalOptions, RunOutcome, run_eval
 from llmops_cli.project import Project
+from llmops_cli.records.results import EvalResults
 from tests.conftest import REPO_ROOT, run_cli
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project, many_cases, write
 from tests.support.fakellm import FakeLLM, Fault

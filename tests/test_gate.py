@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from llmops_cli.config import GateConfig
-from llmops_cli.evals.model import EvalResults
+from llmops_cli.evals.results import results_from_dict
 from llmops_cli.gate.collect import PASS_METRIC, Arm, CaseData, collect
 from llmops_cli.gate.decide import check_errors, compare_arms, decide, fisher_p, verdict_line
 from llmops_cli.gate.github import StatusError, head_sha, post_status, status_description
@@ -266,7 +266,7 @@ def test_collect_reads_judge_samples_errors_and_the_verdict_metric() -> None:
     err = {**rec, "sample": 1, "error": {"kind": "timeout"}, "status": "error", "assertions": [], "output": None,
            "judge": {"samples": 0, "errors": 0}}  # fmt: skip
     doc = {"schema_version": 1, "kind": "llmops-eval-results", "prompts": {"p": {"clusters": {"a": "x"}}}}
-    arms = collect(EvalResults.from_dict({**doc, "samples": [rec, err]}))
+    arms = collect(results_from_dict({**doc, "samples": [rec, err]}))
     arm = arms["p"]
     assert arm.cases["a"].scores == {"judge": [0.25, 0.75], "icontains": [0.0], PASS_METRIC: [0.0]}
     assert (arm.judge_calls, arm.judge_errors, arm.generations, arm.provider_errors) == (3, 1, 2, 1)

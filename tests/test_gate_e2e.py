@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from llmops_cli.evals.model import EvalResults
-from llmops_cli.evals.results import save_results, validate_results
+from llmops_cli.evals.results import results_from_dict, save_results, validate_results
 from llmops_cli.gate.collect import CHECKS_METRIC, PASS_METRIC, collect, metric_plan
 from tests.conftest import GitRepo, run_cli
 from tests.support import gateproj as gp
@@ -165,7 +164,7 @@ def _results() -> dict[str, Any]:
 
 def _save(tmp_path: Path, name: str, data: dict[str, Any]) -> str:
     path = tmp_path / name
-    save_results(str(path), EvalResults.from_dict(data))
+    save_results(str(path), results_from_dict(data))
     return str(path)
 
 
@@ -231,9 +230,9 @@ def test_metric_plan_keeps_derived_duplicates_out_of_the_decision() -> None:
     for rec in data["samples"]:
         rec["assertions"].append({"type": "icontains", "metric": "icontains", "score": 1.0, "passed": True})
         rec["assertions"].append({"type": "is-json", "metric": "is-json", "score": 1.0, "passed": True})
-    arm = collect(EvalResults.from_dict(data))["p"]
+    arm = collect(results_from_dict(data))["p"]
     plan = metric_plan(arm, arm)
     assert plan["judge"] == ("score", True) and plan[CHECKS_METRIC] == ("pass", True)
     assert plan[PASS_METRIC][1] is False and plan["icontains"][1] is False and plan["is-json"][1] is False
-    one = collect(EvalResults.from_dict(_results()))["p"]
+    one = collect(results_from_dict(_results()))["p"]
     assert metric_plan(one, one) == {"judge": ("score", True), PASS_METRIC: ("pass", False)}

@@ -96,21 +96,19 @@ def test_lint_reports_template_path_with_file_and_line(tmp_path: Path) -> None:
 # -- JUnit: a case id with control characters never writes invalid XML ------------------------------------------
 @pytest.mark.parametrize("case_id", ["c\x01", "c\x1b[31mred", "c\x00nul", "a\ufffeb", "tab\tok", "<x>&'\""])
 def test_junit_is_valid_xml_whatever_the_case_id(case_id: str) -> None:
-    from llmops_cli.evals.model import AssertionRecord, EvalResults, RunInfo, SampleRecord
     from llmops_cli.evals.report import junit_xml
-    from llmops_cli.evals.summary import PromptSummary, Summary
+    from llmops_cli.evals.summary import summarize
+    from llmops_cli.records.results import AssertionRecord, EvalResults, RunInfo, SampleRecord
 
-    # built directly, not loaded: a results file with such names is refused on load, and JUnit must still
-    # never write invalid XML if one got through
-    rec = SampleRecord(
-        prompt="p\x02",
-        case_id=case_id,
-        sample=0,
-        status="fail",
-        latency_ms=1,
-        assertions=[AssertionRecord(metric="contains\x03", passed=False, reason="no \x07 bell", score=None)],
+    # built directly, unvalidated (model_construct): a results file with such names is refused on load (and
+    # the records refuse them when built), and JUnit must still never write invalid XML if one got through
+    bad = AssertionRecord.model_construct(metric="contains\x03", passed=False, reason="no \x07 bell", score=None)
+    rec = SampleRecord.model_construct(
+        prompt="p\x02", case_id=case_id, sample=0, status="fail", latency_ms=1, assertions=[bad]
     )
-    results = EvalResults(run=RunInfo(repeat=1), summary=Summary(prompts={"p\x02": PromptSummary()}), samples=[rec])
+    summary = summarize({}, [SampleRecord(prompt="p", case_id="c", sample=0, status="fail")])
+    summary.prompts = {"p\x02": summary.prompts["p"]}
+    results = EvalResults.model_construct(run=RunInfo(repeat=1), prompts={}, summary=summary, samples=[rec])
     xml = junit_xml(results)
     tree = ET.fromstring(xml.encode("utf-8"))  # raises on invalid XML
     names = [tc.get("name") for tc in tree.iter("testcase")]

@@ -20,9 +20,7 @@ from typing import Any
 import pytest
 
 from llmops_cli.config import GateConfig
-from llmops_cli.evals.fields import Invalid
-from llmops_cli.evals.model import EvalResults
-from llmops_cli.evals.results import save_results
+from llmops_cli.evals.results import results_from_dict, save_results
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import compare_arms, decide
 from llmops_cli.gate.markdown import to_markdown
@@ -30,6 +28,7 @@ from llmops_cli.gate.power import PowerModel, attainable_level, mde
 from llmops_cli.gate.pvalues import choose_test
 from llmops_cli.gate.randomisation import DRAWS, robust_variance, studentized_sign_flip_p
 from llmops_cli.gate.stats import Thresholds, adjust_across_prompts, compare_metric, compare_prompt
+from llmops_cli.records.results import Invalid
 from tests.conftest import REPO_ROOT, run_cli
 
 # -- 1. the within-cluster test ----------------------------------------------------------------------------------
@@ -159,7 +158,7 @@ def test_the_report_gives_per_prompt_and_per_pr_p_values() -> None:
         h = {cid: [min(1.0, max(0.0, s[0] + rng.choice((-0.25, 0.0, 0.25))))] for cid, s in b.items()}
         base[f"p{j}"], head[f"p{j}"] = _arm(b, f"p{j}"), _arm(h, f"p{j}")
     report = decide(base, head, GateConfig())
-    assert report.settings["holm_family"] == 4
+    assert report.settings.holm_family == 4
     data = report.to_dict()
     for p in data["prompts"]:
         assert p["p_prompt"] is not None and p["p_pr"] is not None and p["p_pr"] >= p["p_prompt"]
@@ -248,10 +247,10 @@ SHAPES = [
 @pytest.mark.parametrize(("shape", "mutate", "where"), SHAPES, ids=[s[0] for s in SHAPES])
 def test_malformed_judge_counts_are_refused(shape: str, mutate: Any, where: str) -> None:
     data = _doc()
-    EvalResults.from_dict(copy.deepcopy(data))  # the unmutated file is fine
+    results_from_dict(copy.deepcopy(data))  # the unmutated file is fine
     mutate(data)
     with pytest.raises(Invalid) as exc:
-        EvalResults.from_dict(data)
+        results_from_dict(data)
     assert exc.value.where == where, (shape, str(exc.value))
 
 
@@ -259,7 +258,7 @@ def test_malformed_judge_counts_are_refused(shape: str, mutate: Any, where: str)
 def test_malformed_results_exit_2_naming_file_and_path(tmp_path: Path, shape: str) -> None:
     _, mutate, where = next(s for s in SHAPES if s[0] == shape)
     good = tmp_path / "good.json"
-    save_results(str(good), EvalResults.from_dict(_doc()))
+    save_results(str(good), results_from_dict(_doc()))
     data = _doc()
     mutate(data)
     bad = tmp_path / "bad.json"
@@ -270,7 +269,7 @@ def test_malformed_results_exit_2_naming_file_and_path(tmp_path: Path, shape: st
 
 
 def _gate(base: dict[str, Any], head: dict[str, Any]) -> Any:
-    b, h = collect(EvalResults.from_dict(base))["p"], collect(EvalResults.from_dict(head))["p"]
+    b, h = collect(results_from_dict(base))["p"], collect(results_from_dict(head))["p"]
     return compare_arms("p", b, h, GateConfig())
 
 
@@ -279,7 +278,7 @@ def test_a_head_whose_worst_cases_are_nulled_cannot_pass() -> None:
     counted = _gate(base, _doc(n=50, worst_nulled=10))
     assert counted.state == "FAIL" and any(e.failed and e.kind == "judge" for e in counted.errors)
     with pytest.raises(Invalid):  # the same nulls with judge.errors 0: refused on load
-        EvalResults.from_dict(_doc(n=50, worst_nulled=10, errors_counted=False))
+        results_from_dict(_doc(n=50, worst_nulled=10, errors_counted=False))
 
 
 def test_records_dropped_from_the_head_count_as_errors() -> None:
@@ -298,7 +297,7 @@ def test_fewer_generations_than_r_count_as_errors() -> None:
         doc["run"]["repeat"] = 2
         doc["samples"] += [{**copy.deepcopy(r), "sample": 1} for r in doc["samples"]]
     head["samples"] = [r for r in head["samples"] if not (r["sample"] == 1 and r["case_id"] < "c3")]
-    arm = collect(EvalResults.from_dict(head))["p"]
+    arm = collect(results_from_dict(head))["p"]
     missing = sum(1 for cid in arm.cases if cid < "c3")
     assert arm.provider_errors == missing and arm.generations == 80
     gate = _gate(base, head)

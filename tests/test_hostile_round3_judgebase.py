@@ -336,15 +336,20 @@ def test_judge_changes_name_each_setting(tmp_git_repo: GitRepo) -> None:
 
 
 def test_same_judge_compares_the_configuration_hash_when_both_files_have_it() -> None:
-    from llmops_cli.evals.model import JudgeInfo
+    from llmops_cli.records.results import JudgeInfo
 
-    old = JudgeInfo("judges/rubric", "p", "openai/m", 3)  # a file written before config_sha256
-    a = JudgeInfo("judges/rubric", "p", "openai/m", 3, "aaa")
+    def judge(sha: str, k: int, config: str | None = None, new: bool | None = None) -> JudgeInfo:
+        return JudgeInfo(
+            prompt="judges/rubric", prompt_sha256=sha, model="openai/m", samples=k, config_sha256=config, new=new
+        )
+
+    old = judge("p", 3)  # a file written before config_sha256
+    a = judge("p", 3, "aaa")
     assert a.same_judge(old) and old.same_judge(a)
-    assert a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 3, "aaa", new=True))  # the mark aside
-    assert not a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 3, "bbb"))
-    assert not a.same_judge(JudgeInfo("judges/rubric", "q", "openai/m", 3, "aaa"))
-    assert not a.same_judge(JudgeInfo("judges/rubric", "p", "openai/m", 1, "aaa"))
+    assert a.same_judge(judge("p", 3, "aaa", new=True))  # the mark aside
+    assert not a.same_judge(judge("p", 3, "bbb"))
+    assert not a.same_judge(judge("q", 3, "aaa"))
+    assert not a.same_judge(judge("p", 1, "aaa"))
 
 
 def test_rewritten_judge_criteria_in_the_golden_set_warn(repo: GitRepo) -> None:

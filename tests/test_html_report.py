@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from llmops_cli.evals.model import EvalResults
-from llmops_cli.evals.results import save_results
+from llmops_cli.evals.results import results_from_dict, save_results
+from llmops_cli.records.gate_report import GateReportRecord
+from llmops_cli.records.results import EvalResults
 from llmops_cli.report.html import MAX_TEXT, embed_json, gate_html, results_html, word_diff
 from tests.conftest import GitRepo, run_cli
 from tests.support import gateproj as gp
@@ -50,7 +51,7 @@ def test_embedded_json_cannot_close_its_element_and_round_trips() -> None:
 
 
 def test_page_pins_its_inline_script_and_style_by_hash_and_allows_nothing_else() -> None:
-    page = results_html(synthetic_results(6, payloads=True))
+    page = results_html(results_from_dict(synthetic_results(6, payloads=True)))
     csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1)
     assert csp.startswith("default-src 'none';") and "unsafe-inline" not in csp and "http" not in csp
     scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
@@ -82,20 +83,29 @@ def test_word_diff_gives_back_both_texts() -> None:
 def test_huge_outputs_are_clipped_and_missing_fields_tolerated() -> None:
     results = synthetic_results(4)
     results["samples"][0]["output"] = "A" * (MAX_TEXT * 5)
-    page = results_html(results)
+    page = results_html(results_from_dict(results))
     assert len(page) < 200_000 and "more characters" in page
     # a gate report with only its verdict, and a results dict with nothing, still render
-    assert "llmops eval gate: PASS" in gate_html({"verdict": "PASS"})
-    assert "llmops-data" in results_html({})
-    report = synthetic_gate(8)[2]
-    for p in report["prompts"]:  # an older or newer report: optional fields absent
-        for key in ("worst_cases", "errors", "base", "head", "regressed_clusters"):
-            p.pop(key, None)
-        for m in p["metrics"]:
-            for key in ("clusters", "lb", "ub", "decisive"):
-                m.pop(key, None)
-            m["delta"], m["mde"] = 10**400, float("inf")  # not numbers a page can show: "—"
+    assert "llmops eval gate: PASS" in gate_html(_typed({"verdict": "PASS", "line": "", "prompts": []}))
+    assert "llmops-data" in results_html(EvalResults())
+    report = _typed(synthetic_gate(8)[2])
+    for p in report.prompts:  # a prompt without worst cases, errors or sides
+        p.worst_cases, p.errors, p.base, p.head, p.regressed_clusters = [], [], None, None, []
+        for m in p.metrics:
+            m.clusters, m.lb, m.ub = [], None, None
+            m.delta, m.mde = 10**400, float("inf")  # not numbers a page can show: "—"
     assert "llmops-data" in gate_html(report)
+
+
+def _typed(report: dict[str, Any]) -> GateReportRecord:
+    """A gate report dict (``to_dict()``) as the typed record the HTML view renders; missing sides and
+    settings filled in."""
+    base = {"base": {}, "head": {}, "settings": _SETTINGS}
+    return GateReportRecord.model_validate({**base, **report})
+
+
+_SETTINGS = {"practical": 0.02, "alpha": 0.05, "warn_alpha": 0.15, "max_judge_error_rate": 0.05,
+             "max_provider_error_rate": 0.05, "holm_family": 1}  # fmt: skip
 
 
 # -- the browser ------------------------------------------------------------------------------------------------
@@ -199,7 +209,7 @@ def _select(p: Page, name: str, value: str) -> None:
 def test_results_view_filters_expands_and_stays_offline(open_report: Callable[..., Page], tmp_path: Path) -> None:
     results = synthetic_results(40)
     context = synthetic_context(results)
-    p = open_report(results_html(results, context=context))
+    p = open_report(results_html(results_from_dict(results), context=context))
     cases = {(r["prompt"], r["case_id"]): r["status"] for r in results["samples"]}
     assert results["summary"]["passed"] is False  # errored samples above max_error_rate
     assert p.page.locator(".verdict").text_content().startswith("FAILED 40 samples")
@@ -257,7 +267,7 @@ def test_results_view_filters_expands_and_stays_offline(open_report: Callable[..
 
 def test_gate_view_verdict_forest_plot_clusters_worst_cases(open_report: Callable[..., Page], tmp_path: Path) -> None:
     _base, head, report = synthetic_gate(40)
-    p = open_report(gate_html(report, head_results=head))
+    p = open_report(gate_html(_typed(report), head_results=results_from_dict(head)))
     verdict = p.page.locator("[data-view=gate] .verdict").text_content()
     assert verdict.startswith("FAIL") and report["line"] in verdict
     gated = [x for x in report["prompts"] if x["status"] == "gated"]
@@ -292,7 +302,7 @@ def test_gate_view_verdict_forest_plot_clusters_worst_cases(open_report: Callabl
 
 def test_xss_payloads_in_outputs_and_judge_reasoning_are_inert(open_report: Callable[..., Page]) -> None:
     results = synthetic_results(20, payloads=True)
-    p = open_report(results_html(results, context=synthetic_context(results, payloads=True)))
+    p = open_report(results_html(results_from_dict(results), context=synthetic_context(results, payloads=True)))
     for i in range(p.rows()):  # expand every case: every output, reason, judge reasoning and message shown
         p.page.locator("tr.case").nth(i).click()
     text = p.page.locator("[data-view=results]").text_content()
@@ -302,7 +312,7 @@ def test_xss_payloads_in_outputs_and_judge_reasoning_are_inert(open_report: Call
     assert p.page.locator("script").count() == 2
     p.check_clean()
     _base, head, report = synthetic_gate(20, payloads=True)
-    g = open_report(gate_html(report, head_results=head), "gate.html")
+    g = open_report(gate_html(_typed(report), head_results=results_from_dict(head)), "gate.html")
     assert g.page.locator("img, iframe, textarea, a[href]").count() == 0
     assert any(x in (g.page.locator(".worst").first.text_content() or "") for x in XSS)
     g.check_clean()
@@ -311,7 +321,7 @@ def test_xss_payloads_in_outputs_and_judge_reasoning_are_inert(open_report: Call
 def test_ten_thousand_cases_open_and_filter(open_report: Callable[..., Page]) -> None:
     """The 2 s figure is bench/html_bench.py's; here a generous bound catches a freeze."""
     started = time.perf_counter()
-    p = open_report(results_html(synthetic_results(10_000)))
+    p = open_report(results_html(results_from_dict(synthetic_results(10_000))))
     assert p.count_text() == "10000 of 10000 cases" and p.rows() == 100  # one page
     p.page.check("#f-failed")
     failed = p.count_text()
@@ -415,8 +425,8 @@ def test_gate_and_report_html_from_the_cli(
 def test_compare_html_and_report_refuse_bad_input(tmp_path: Path) -> None:
     base, head, report = synthetic_gate(40)
     assert report["verdict"] == "FAIL"
-    save_results(str(tmp_path / "base.json"), EvalResults.from_dict(base))
-    save_results(str(tmp_path / "head.json"), EvalResults.from_dict(head))
+    save_results(str(tmp_path / "base.json"), results_from_dict(base))
+    save_results(str(tmp_path / "head.json"), results_from_dict(head))
     (tmp_path / "llmops.yaml").write_text("version: 1\n")
     r = run_cli("eval", "compare", "base.json", "head.json", "--html", "cmp.html", cwd=tmp_path)
     assert r.exit_code == 1, r.output

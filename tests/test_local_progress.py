@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops_cli.evals.model import JudgeStats, SampleRecord, Status
 from llmops_cli.evals.runner import PlainProgress
+from llmops_cli.records.results import JudgeStats, SampleRecord, Status
 from tests.conftest import run_cli
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project, many_cases
 from tests.support.fakellm import FakeLLM
@@ -20,7 +20,9 @@ from tests.support.fixtures import fake_llm  # noqa: F401
 
 
 def _rec(status: Status, judge_errors: int = 0) -> SampleRecord:
-    return SampleRecord(prompt="p", case_id="c", status=status, judge=JudgeStats(samples=1, errors=judge_errors))
+    return SampleRecord(
+        prompt="p", case_id="c", sample=0, status=status, judge=JudgeStats(samples=1, errors=judge_errors)
+    )
 
 
 LINE = re.compile(

@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 
 from llmops_cli.errors import PromptFileError
-from llmops_cli.evals.model import EvalResults, SampleRecord
-from llmops_cli.evals.results import load_results, save_results, validate_results
+from llmops_cli.evals.results import load_results, results_from_dict, save_results, validate_results
 from llmops_cli.evals.runner import EvalOptions, run_eval
 from llmops_cli.evals.schema import SCHEMA_FILE, results_json_schema
 from llmops_cli.project import Project
+from llmops_cli.records.results import SampleRecord
 from tests.conftest import REPO_ROOT, run_cli
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project
 from tests.support.fakellm import FakeLLM, Fault
@@ -127,7 +127,7 @@ def test_unknown_keys_survive_a_round_trip(tmp_path: Path) -> None:
     doc["from_the_future"] = {"x": 1}
     doc["run"]["dirty"] = False
     doc["samples"][0]["trace_id"] = "abc"
-    res = EvalResults.from_dict(doc)
+    res = results_from_dict(doc)
     assert res.extra == {"from_the_future": {"x": 1}} and res.samples[0].extra == {"trace_id": "abc"}
     save_results(str(tmp_path / "r.json"), res)
     again = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
@@ -146,5 +146,5 @@ def test_from_dict_names_the_json_path(tmp_path: Path) -> None:
 
 
 def test_sample_record_builds_without_a_file() -> None:
-    rec = SampleRecord(prompt="p", case_id="c", status="pass")
+    rec = SampleRecord(prompt="p", case_id="c", sample=0, status="pass")
     assert SampleRecord.from_dict(rec.to_dict(), "rec") == rec

@@ -207,7 +207,7 @@ def test_cli_attack_json_and_max_asr(tmp_path: Path, server: FakeLLM) -> None:
 
 
 def test_compare_attack_pairs_and_decides() -> None:
-    from llmops_cli.evals.model import SampleRecord
+    from llmops_cli.records.results import SampleRecord
 
     def samples(hijacked: set[int], n: int = 20, family: str = "role_play") -> list[SampleRecord]:
         return [

@@ -16,8 +16,7 @@ from . import output
 from .state import STATE
 
 if TYPE_CHECKING:
-    from ..evals.model import SampleRecord
-    from ..evals.summary import Summary
+    from ..records.results import SampleRecord, Summary
 
 app = typer.Typer(
     help="Evaluate prompts on their golden sets (assertions and LLM judges), merge shards, show results.",

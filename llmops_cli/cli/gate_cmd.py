@@ -58,8 +58,8 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     from ..gate.markdown import interval_text, prompt_cost
 
     con = output.out()
-    level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
-    k = report.settings.get("judge_samples")
+    level = round(100 * (1 - 2 * float(report.settings.alpha)))
+    k = report.settings.judge_samples
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in (
         "PROMPT",
@@ -120,7 +120,7 @@ def _print_text(report: GateReport, verbose: bool) -> None:
     for judge_line in (report.judge.changed_line(), report.judge.new_line()) if report.judge else ():
         if judge_line:
             con.print(f"[bold yellow]{escape(judge_line)}[/]")
-    con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.get('repeat')})")
+    con.print(f"[{STYLE[report.verdict]}]{escape(report.line)}[/]  (K = {k}, R = {report.settings.repeat})")
 
 
 def _render(report: GateReport, fmt: Format, verbose: bool = False) -> None:
@@ -167,7 +167,7 @@ def compare(
     if html:
         from ..report.publish import write_html_report
 
-        write_html_report(html, results=head, gate=report.to_dict(), root=STATE.root)
+        write_html_report(html, results=head, gate=report.record(), root=STATE.root)
     _render(report, fmt, verbose or STATE.verbose)
     _exit(report, fail_on)
 

@@ -10,11 +10,12 @@ default: the type). A ``not-`` prefix negates a deterministic type. Every assert
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PromptFileError
 from ..limits import label_problem
+from ..records.results import AssertionRecord
 from ..safety.config import safety_fields_problem
 from ..safety.detectors import find_pii, normalize_value
 from ..safety.refusal import LANGUAGES, refusal_match
@@ -87,41 +88,6 @@ class AssertionSpec:
     @property
     def label(self) -> str:
         return ("not-" if self.negate else "") + self.type
-
-
-@dataclass
-class AssertionResult:
-    """The outcome of one assertion on one output. ``score``/``passed`` are None when it could not be
-    scored (all judge samples errored): such a result is an error, never a 0 or a pass."""
-
-    index: int
-    type: str
-    metric: str
-    weight: float
-    threshold: float
-    score: float | None
-    passed: bool | None
-    reason: str
-    samples: list[float | None] = field(default_factory=list)  # judge sample scores (None: judge error)
-    judge_errors: int = 0
-    reasonings: list[str | None] = field(default_factory=list)  # per judge sample (the error when it failed)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "index": self.index,
-            "type": self.type,
-            "metric": self.metric,
-            "weight": self.weight,
-            "threshold": self.threshold,
-            "score": self.score,
-            "passed": self.passed,
-            "reason": self.reason,
-        }
-        if self.type.removeprefix("not-") in JUDGE_TYPES:
-            d["samples"] = self.samples
-            d["judge_errors"] = self.judge_errors
-            d["reasonings"] = self.reasonings
-        return d
 
 
 @dataclass(frozen=True)
@@ -249,15 +215,25 @@ def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[
 # -- evaluation ---------------------------------------------------------------------------------------------
 
 
-def evaluate(spec: AssertionSpec, ctx: OutputContext) -> AssertionResult:
-    """Score a deterministic assertion on an output."""
+def evaluate(spec: AssertionSpec, ctx: OutputContext) -> AssertionRecord:
+    """Score a deterministic assertion on an output: the record the results file stores for it (judge
+    assertions are scored by :mod:`.execute`, which adds their judge samples)."""
     score, reason = _score(spec, ctx)
     passed = score >= spec.threshold
     if spec.negate:
         passed = not passed
         score = 1.0 if passed else 0.0
         reason = ("not: " if passed else "negated, but: ") + reason
-    return AssertionResult(spec.index, spec.label, spec.metric, spec.weight, spec.threshold, score, passed, reason)
+    return AssertionRecord(
+        index=spec.index,
+        type=spec.label,
+        metric=spec.metric,
+        weight=spec.weight,
+        threshold=spec.threshold,
+        score=score,
+        passed=passed,
+        reason=reason,
+    )
 
 
 def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
@@ -429,12 +405,14 @@ def _binary(ok: bool, yes: str, no: str) -> tuple[float, str]:
     return (1.0, yes) if ok else (0.0, no)
 
 
-def sample_verdict(results: list[AssertionResult]) -> tuple[float | None, bool | None]:
+def sample_verdict(results: list[AssertionRecord]) -> tuple[float | None, bool | None]:
     """Weighted mean score and pass (every scored assertion passed) of one output; None when an assertion
     could not be scored (a judge error) and nothing else failed, so the output is neither pass nor fail."""
     scored = [r for r in results if r.score is not None]
-    total_w = sum(r.weight for r in scored)
-    score = sum(r.weight * (r.score or 0.0) for r in scored) / total_w if total_w else (1.0 if scored else None)
+    total_w = sum(r.weight or 0.0 for r in scored)
+    score = (
+        sum((r.weight or 0.0) * (r.score or 0.0) for r in scored) / total_w if total_w else (1.0 if scored else None)
+    )
     if not results:
         return None, True
     if any(r.passed is False for r in results):

@@ -4,7 +4,7 @@ A results file comes from a pull request, so its counts cannot be trusted to agr
 gate's error rule counts judge errors from ``samples[i].judge.errors`` and scores from the assertions'
 ``samples``; if the two disagree, a head could null its worst judge samples (``[null, null, null]`` with
 ``judge.errors: 0``) and lose those cases from the comparison without the error rule noticing. So, per
-sample record (JSON paths in every message, raised as :class:`~llmops_cli.evals.fields.Invalid`, exit 2):
+sample record (JSON paths in every message, raised as :class:`~llmops_cli.records.results_types.Invalid`, exit 2):
 
 * ``sample`` is one of the run's R generations (``0 ≤ sample < run.repeat``);
 * a judge assertion carries its judge samples: a non-empty ``samples`` list of exactly K entries
@@ -20,13 +20,9 @@ counted as provider errors by the gate (:mod:`llmops_cli.gate.collect`, :mod:`ll
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from ..records.results import AssertionRecord, Invalid, SampleRecord
 from .assertions import JUDGE_TYPES
-from .fields import Invalid
-
-if TYPE_CHECKING:
-    from .model import AssertionRecord, SampleRecord
 
 
 def is_judged(a: AssertionRecord) -> bool:

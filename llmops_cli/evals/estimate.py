@@ -15,7 +15,8 @@ per call it would make:
   In-process models cost 0.
 
 A judge's re-ask after an unparsable verdict is an extra call this estimate does not count. The result is a
-typed, versioned record (:class:`RunEstimate`, ``kind: llmops-eval-estimate``, ``schema_version: 1``).
+typed, versioned record (:class:`~llmops_cli.records.estimate.RunEstimate`, ``kind: llmops-eval-estimate``,
+``schema_version: 1``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .fields import EXTRA, JsonModel, meta
+from ..records.estimate import CallGroup, RunEstimate
 
 if TYPE_CHECKING:
     from ..models import Target
@@ -32,60 +33,6 @@ if TYPE_CHECKING:
     from .cache import ResponseCache
     from .history import OutputHistory
     from .plan import EvalOptions, Plan
-
-ESTIMATE_KIND = "llmops-eval-estimate"
-ESTIMATE_SCHEMA_VERSION = 1
-_NONNEG = {"minimum": 0}
-
-
-@dataclass
-class CallGroup(JsonModel):
-    """The calls of one prompt's generations, or of one judge grading one prompt's outputs."""
-
-    role: Literal["generation", "judge"] = field(default="generation", metadata=meta(required=True))
-    prompt: str = field(default="", metadata=meta(required=True, doc="the evaluated prompt"))
-    judge: str | None = field(default=None, metadata=meta(doc="the judge prompt (role judge)"))
-    model: str = field(default="", metadata=meta(required=True))
-    calls: int = field(default=0, metadata=meta(schema=_NONNEG, doc="calls the run makes, cached ones included"))
-    cached: int = field(default=0, metadata=meta(schema=_NONNEG, doc="answered by the response cache: cost 0"))
-    prompt_tokens: int = field(default=0, metadata=meta(schema=_NONNEG, doc="input tokens of the uncached calls"))
-    prompt_tokens_max: int = field(default=0, metadata=meta(schema=_NONNEG, doc="judges: with the longest outputs"))
-    prompt_tokens_exact: bool = field(default=True, metadata=meta(doc="false when a judge grades an unknown output"))
-    output_tokens_max: int = field(default=0, metadata=meta(schema=_NONNEG))
-    output_tokens_expected: int = field(default=0, metadata=meta(schema=_NONNEG))
-    output_tokens_from: list[str] = field(
-        default_factory=list, metadata=meta(doc="history, history (prompt), max_tokens, model limit or default")
-    )
-    input_usd_per_token: float | None = field(default=None, metadata=meta(schema=_NONNEG))
-    output_usd_per_token: float | None = field(default=None, metadata=meta(schema=_NONNEG))
-    cost_max_usd: float | None = field(default=None, metadata=meta(schema=_NONNEG, doc="null: unknown price"))
-    cost_expected_usd: float | None = field(default=None, metadata=meta(schema=_NONNEG, doc="null: unknown price"))
-    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
-
-
-@dataclass
-class RunEstimate(JsonModel):
-    """Tokens and cost of an eval run before it starts (``llmops eval run --estimate --json``)."""
-
-    schema_version: int = field(default=ESTIMATE_SCHEMA_VERSION, metadata=meta(required=True))
-    kind: str = field(default=ESTIMATE_KIND, metadata=meta(required=True))
-    currency: str = field(default="USD", metadata=meta())
-    repeat: int = field(default=1, metadata=meta(schema=_NONNEG, doc="R: generations per case"))
-    judge_samples: int = field(default=1, metadata=meta(schema=_NONNEG, doc="K: judge calls per output"))
-    samples: int = field(default=0, metadata=meta(schema=_NONNEG, doc="prompt × case × repeat"))
-    calls: int = field(default=0, metadata=meta(schema=_NONNEG))
-    cached: int = field(default=0, metadata=meta(schema=_NONNEG))
-    prompt_tokens: int = field(default=0, metadata=meta(schema=_NONNEG))
-    output_tokens_max: int = field(default=0, metadata=meta(schema=_NONNEG))
-    output_tokens_expected: int = field(default=0, metadata=meta(schema=_NONNEG))
-    cost_max_usd: float | None = field(default=None, metadata=meta(doc="null when a model's price is unknown"))
-    cost_expected_usd: float | None = field(default=None, metadata=meta(doc="null when a model's price is unknown"))
-    unpriced: list[str] = field(default_factory=list, metadata=meta(doc="models without a price (uncached calls)"))
-    max_cost_usd: float | None = field(
-        default=None, metadata=meta(doc="the run's cap (--max-cost or budget.max_cost_usd), null when none")
-    )
-    groups: list[CallGroup] = field(default_factory=list, metadata=meta())
-    extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
 
 @dataclass
@@ -141,7 +88,7 @@ def estimate_plan(plan: Plan, cache: ResponseCache, history: OutputHistory) -> R
     def acc(role: Literal["generation", "judge"], prompt: str, judge: str | None, model: str) -> _Acc:
         key = (role, prompt, judge)
         if key not in accs:
-            accs[key] = _Acc(CallGroup(role, prompt, judge, model))
+            accs[key] = _Acc(CallGroup(role=role, prompt=prompt, judge=judge, model=model))
         return accs[key]
 
     for pp in plan.prompts:

@@ -1,6 +1,6 @@
 """Executing a plan: generations and judge calls in a bounded asyncio worker pool, through the response cache
 (identical calls in flight share one request), retries and timeouts in :class:`~llmops_cli.evals.providers.Caller`;
-every finished sample is scored and appended to the journal as a :class:`~llmops_cli.evals.model.SampleRecord`.
+every finished sample is scored and appended to the journal as a :class:`~llmops_cli.records.results.SampleRecord`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from ..hashing import sha256_of
 from ..models import Target, is_in_process
 from ..models.wire import tool_of, wire_tools
 from ..records.content import hash_view, input_digests
-from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
+from ..records.results import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
+from .assertions import AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs
-from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .plan import CasePlan, JudgePlan, Plan, PromptPlan
 from .progress import Progress
 from .providers import Caller, CallFailed, CallResult
@@ -227,18 +227,18 @@ class Executor:
             rec.attempts = exc.attempts
             rec.error = CallError(**exc.to_dict())
             rec.status = "error"
-            rec.judge = JudgeStats(0, 0, 0, Tokens(0, 0), 0)
+            rec.judge = JudgeStats(samples=0, errors=0, replays=0, tokens=Tokens(prompt=0, completion=0), cost_usd=0)
             return rec, True
         paid = not replay
         ctx = OutputContext(gen.text, gen.latency_ms, gen.cost_usd, pp.prompt.spec.output.schema_, cp.variables)
-        results: list[AssertionResult | None] = [None] * len(cp.asserts)
+        results: list[AssertionRecord | None] = [None] * len(cp.asserts)
         judge_tasks = []
         for i, spec in enumerate(cp.asserts):
             if spec.is_judge:
                 judge_tasks.append((i, spec))
             else:
                 results[i] = evaluate(spec, ctx)
-        jstats = JudgeStats(0, 0, 0, Tokens(0, 0), 0.0)
+        jstats = JudgeStats(samples=0, errors=0, replays=0, tokens=Tokens(prompt=0, completion=0), cost_usd=0.0)
         jcost = 0.0
         if judge_tasks:
             outs = await asyncio.gather(*(self.judge(cp, spec, gen.text, messages, sample) for _, spec in judge_tasks))
@@ -255,19 +255,25 @@ class Executor:
                     jout += js.completion_tokens
                     jcost += js.cost_usd
                     paid = paid or js.calls > js.replays
-            jstats = JudgeStats(jcalls, jerrors, jreplays, Tokens(jin, jout), 0.0)
+            jstats = JudgeStats(
+                samples=jcalls,
+                errors=jerrors,
+                replays=jreplays,
+                tokens=Tokens(prompt=jin, completion=jout),
+                cost_usd=0.0,
+            )
         final = [r for r in results if r is not None]
         score, passed = sample_verdict(final)
         jstats.cost_usd = round(jcost, 10)
         rec.output = gen.text
         rec.replay = replay
-        rec.tokens = Tokens(gen.prompt_tokens, gen.completion_tokens)
+        rec.tokens = Tokens(prompt=gen.prompt_tokens, completion=gen.completion_tokens)
         rec.cost_usd = gen.cost_usd
         rec.latency_ms = round(gen.latency_ms, 3)
         rec.attempts = gen.attempts
         rec.status = "pass" if passed else ("fail" if passed is False else "error")
         rec.score = None if score is None else round(score, 6)
-        rec.assertions = [AssertionRecord(**r.to_dict()) for r in final]
+        rec.assertions = final
         rec.judge = jstats
         return rec, paid
 
@@ -331,25 +337,27 @@ class Executor:
         return js
 
 
-def _judge_result(spec: AssertionSpec, samples: list[_JudgeSample]) -> AssertionResult:
+def _judge_result(spec: AssertionSpec, samples: list[_JudgeSample]) -> AssertionRecord:
     scores = [s.score for s in samples]
     valid = [s for s in scores if s is not None]
     errors = sum(1 for s in samples if s.error is not None)
     reasonings = [_clip_reason(s.reasoning if s.score is not None else s.error) for s in samples]
     if not valid:
         first_error = next((s.error for s in samples if s.error), "no judge sample")
-        return AssertionResult(
-            spec.index, spec.type, spec.metric, spec.weight, spec.threshold, None, None,
-            f"judge error: {first_error}", [None] * len(samples), errors, reasonings,
+        return AssertionRecord(
+            index=spec.index, type=spec.type, metric=spec.metric, weight=spec.weight, threshold=spec.threshold,
+            score=None, passed=None, reason=f"judge error: {first_error}", samples=[None] * len(samples),
+            judge_errors=errors, reasonings=reasonings,
         )  # fmt: skip
     score = sum(valid) / len(valid)
     reasoning = next((s.reasoning for s in samples if s.score is not None and s.reasoning), "")
     if len(reasoning) > 600:
         reasoning = reasoning[:599] + "…"
     note = f" ({errors} of {len(samples)} judge samples errored)" if errors else ""
-    return AssertionResult(
-        spec.index, spec.type, spec.metric, spec.weight, spec.threshold, round(score, 6), score >= spec.threshold,
-        reasoning + note, [None if s is None else round(s, 6) for s in scores], errors, reasonings,
+    return AssertionRecord(
+        index=spec.index, type=spec.type, metric=spec.metric, weight=spec.weight, threshold=spec.threshold,
+        score=round(score, 6), passed=score >= spec.threshold, reason=reasoning + note,
+        samples=[None if s is None else round(s, 6) for s in scores], judge_errors=errors, reasonings=reasonings,
     )  # fmt: skip
 
 

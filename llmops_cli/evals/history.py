@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
+from ..records.results import Invalid, SampleRecord
 from .journal import JOURNAL_FILE, runs_dir
 
 MAX_RUNS = 30
@@ -58,27 +58,27 @@ class OutputHistory:
         m = self.judge_by_prompt.get(prompt)
         return m.value() if m is not None else None
 
-    def add(self, record: dict[str, Any]) -> None:
-        if record.get("status") not in ("pass", "fail") or record.get("replay"):
+    def add(self, record: SampleRecord) -> None:
+        if record.status not in ("pass", "fail") or record.replay:
             return  # errors carry no output; replays repeat a record already seen
-        prompt, model, rhash = record.get("prompt"), record.get("model"), record.get("request_hash")
-        tokens = record.get("tokens") or {}
-        out = tokens.get("completion") if isinstance(tokens, dict) else None
-        if not (isinstance(prompt, str) and isinstance(model, str) and isinstance(out, int) and _count(out)):
+        out = record.tokens.completion if record.tokens is not None else None
+        if record.model is None or not _count(out):
             return
-        if isinstance(rhash, str):
-            self.by_request.setdefault(rhash, _Mean()).add(out)
-        self.by_prompt.setdefault((prompt, model), _Mean()).add(out)
-        judge = record.get("judge") or {}
-        calls = judge.get("samples") if isinstance(judge, dict) else None
-        jt = judge.get("tokens") if isinstance(judge, dict) else None
-        jout = jt.get("completion") if isinstance(jt, dict) else None
-        if _count(calls) and calls and _count(jout) and not judge.get("replays"):
-            self.judge_by_prompt.setdefault(prompt, _Mean()).add(jout / calls)
+        assert out is not None
+        if record.request_hash is not None:
+            self.by_request.setdefault(record.request_hash, _Mean()).add(out)
+        self.by_prompt.setdefault((record.prompt, record.model), _Mean()).add(out)
+        judge = record.judge
+        if judge is None or judge.replays:
+            return
+        jout = judge.tokens.completion if judge.tokens is not None else None
+        if judge.samples and _count(judge.samples) and _count(jout):
+            assert jout is not None
+            self.judge_by_prompt.setdefault(record.prompt, _Mean()).add(jout / judge.samples)
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9
+def _count(value: int | None) -> bool:
+    return value is not None and 0 <= value < 10**9
 
 
 def load_history(root: str) -> OutputHistory:
@@ -104,11 +104,9 @@ def load_history(root: str) -> OutputHistory:
                             raw = fh.readline(MAX_LINE_BYTES + 1)
                         continue
                     try:
-                        record = json.loads(raw)
-                    except ValueError:
-                        continue
-                    if isinstance(record, dict):
-                        history.add(record)
+                        history.add(SampleRecord.from_dict(json.loads(raw)))
+                    except (ValueError, Invalid):
+                        continue  # not a sample record
         except OSError:
             continue
     return history

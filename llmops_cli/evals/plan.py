@@ -23,10 +23,10 @@ from ..models.targets import check_api_base
 from ..models.trust import NO_TRUST, TRUST_ALL, KeyTrust, in_pull_request, trust_of
 from ..project import Project
 from ..prompt import Prompt
+from ..records.results import GoldenSetInfo, JudgeInfo, PromptInfo
 from ..spec import import_stub
 from .assertions import AssertionSpec, parse_assertions
 from .judges import candidate_inputs, judge_config_sha256, judge_prompt_name, missing_required
-from .model import GoldenSetInfo, JudgeInfo, PromptInfo
 from .selection import changed_prompts, shard_of
 
 
@@ -106,18 +106,9 @@ class PromptPlan:
     judged_by: dict[str, list[str]] = field(default_factory=dict)  # judged metric -> judge prompt names
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "prompt_sha256": self.prompt.sha256,
-            "file": self.prompt.file,
-            "model": self.target.model,
-            "model_name": self.prompt.model_name,
-            "offline_from": self.target.offline_from,
-            "golden_set": {"file": self.golden.file, "sha256": self.golden_sha256, "cases": len(self.golden.cases)},
-            "min_pass_rate": self.min_pass_rate,
-            "max_error_rate": self.max_error_rate,
-            "clusters": {c.id: c.cluster for c in self.golden.cases},
-            "judges": sorted(self.judges),
-        }
+        """What the plan's fingerprint hashes of this prompt: its results record without ``judged_by`` (the
+        same canonical JSON as before the records layer, so an older journal still resumes)."""
+        return self.info().model_dump(exclude={"judged_by"})
 
     def info(self) -> PromptInfo:
         """The prompt as the results file records it (``prompts[name]``)."""
@@ -127,7 +118,7 @@ class PromptPlan:
             model=self.target.model,
             model_name=self.prompt.model_name,
             offline_from=self.target.offline_from,
-            golden_set=GoldenSetInfo(self.golden.file, self.golden_sha256, len(self.golden.cases)),
+            golden_set=GoldenSetInfo(file=self.golden.file, sha256=self.golden_sha256, cases=len(self.golden.cases)),
             min_pass_rate=self.min_pass_rate,
             max_error_rate=self.max_error_rate,
             clusters={c.id: c.cluster for c in self.golden.cases},

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .model import SampleRecord
+from ..records.results import SampleRecord
 
 
 class Progress:

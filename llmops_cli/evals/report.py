@@ -10,8 +10,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
 from .. import settings
-from .model import EvalResults, SampleRecord
-from .summary import PromptSummary, Summary
+from ..records.results import EvalResults, PromptSummary, SampleRecord, Summary
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The results file (``schema_version: 1``): reading, writing, merging shards, the content view.
 
-Layout (documented in ``docs/eval.md``; typed by :class:`~llmops_cli.evals.model.EvalResults`, JSON Schema
+Layout (documented in ``docs/eval.md``; typed by :class:`~llmops_cli.records.results.EvalResults`, JSON Schema
 in ``schemas/results.schema.json``)::
 
     {"schema_version": 1, "kind": "llmops-eval-results",
@@ -17,19 +17,24 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from ..errors import PromptFileError, UserError
-from . import RESULTS_SCHEMA_VERSION
-from .fields import Invalid
-from .model import RESULTS_KIND, EvalResults, Execution, PromptInfo, RunInfo, SampleRecord
-from .summary import Summary, summarize
-
-# Fields that legitimately differ between two runs of the same content (excluded by content_view()).
-VOLATILE_RUN_KEYS = ("execution",)
-VOLATILE_SAMPLE_KEYS = ("latency_ms", "replay", "attempts")
-VOLATILE_SUMMARY_KEYS = ("latency_ms", "replays")
+from ..records.results import (
+    RESULTS_KIND,
+    EvalResults,
+    Execution,
+    Invalid,
+    PromptInfo,
+    RunInfo,
+    SampleRecord,
+    Summary,
+    content_view,
+    read_results_document,
+    results_document_text,
+)
+from .consistency import check_samples
+from .summary import summarize
 
 __all__ = [
     "RESULTS_KIND",
@@ -39,6 +44,7 @@ __all__ = [
     "merge_results",
     "missing_shards",
     "parse_results",
+    "results_from_dict",
     "save_results",
     "validate_results",
     "write_results",
@@ -80,21 +86,12 @@ def write_results_json(
 
     redact = redactor()
 
-    def dump(value: Any) -> str:
+    def dump(value: object) -> str:
         return redact(_dumps(value))
 
     with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("{\n")
-        fh.write(f'"schema_version": {RESULTS_SCHEMA_VERSION},\n"kind": "{RESULTS_KIND}",\n')
-        for key, value in sorted((extra or {}).items()):
-            fh.write(f"{_dumps(key)}: {dump(value)},\n")
-        fh.write(f'"run": {dump(run)},\n"prompts": {dump(prompts)},\n"summary": {dump(summary)},\n')
-        fh.write('"samples": [')
-        first = True
-        for rec in samples:
-            fh.write(("\n" if first else ",\n") + dump(rec))
-            first = False
-        fh.write("\n]\n}\n")
+        for piece in results_document_text(run, prompts, summary, samples, extra, dump):
+            fh.write(piece)
     os.replace(tmp, path)
 
 
@@ -109,13 +106,24 @@ def _dumps(value: Any) -> str:
 # -- reading ------------------------------------------------------------------------------------------------
 
 
-def parse_results(data: Any, path: str) -> EvalResults:
-    """:meth:`EvalResults.from_dict`, its problems as a :class:`PromptFileError` (exit 2) naming ``path`` and
-    the JSON path of the bad value."""
+def results_from_dict(data: object) -> EvalResults:
+    """Validate a parsed results file (:func:`~llmops_cli.records.results.read_results_document`), check that
+    its judge counts agree with its scores (:mod:`.consistency`) and recompute a missing summary. Raises
+    :class:`~llmops_cli.records.results_types.Invalid` naming the JSON path."""
+    results, summary_missing = read_results_document(data)
+    check_samples(results.samples, results.run.repeat, results.run.judge_samples)
+    if summary_missing:  # derived data: recompute what is not there
+        results.summary = summarize(results.prompts, results.samples)
+    return results
+
+
+def parse_results(data: object, path: str) -> EvalResults:
+    """:func:`results_from_dict`, its problems as a :class:`PromptFileError` (exit 2) naming ``path`` and
+    the JSON path of the bad value (``$.samples[3].judge.errors``)."""
     try:
-        return EvalResults.from_dict(data)
+        return results_from_dict(data)
     except Invalid as bad:
-        raise PromptFileError(f"invalid results file: {bad}" if bad.where else bad.what, file=path) from None
+        raise PromptFileError(f"invalid results file: $.{bad}" if bad.where else bad.what, file=path) from None
 
 
 def load_results(path: str) -> EvalResults:
@@ -126,29 +134,13 @@ def load_results(path: str) -> EvalResults:
     return parse_results(load_file_strict(path, what="results file"), path)
 
 
-def validate_results(data: Any) -> str | None:
+def validate_results(data: object) -> str | None:
     """What is wrong with a results document (``"<JSON path>: <problem>"``), or None."""
     try:
-        EvalResults.from_dict(data)
+        results_from_dict(data)
     except Invalid as bad:
         return str(bad) if bad.where else bad.what
     return None
-
-
-def content_view(results: EvalResults) -> dict[str, Any]:
-    """The results without fields that differ between runs of identical content (timings, replay flags,
-    run id, shard): two such views of an unsharded run and of its merged shards are equal."""
-    view = results.to_dict()
-    for k in VOLATILE_RUN_KEYS:
-        view["run"].pop(k, None)
-    for s in view["summary"]["prompts"].values():
-        for k in VOLATILE_SUMMARY_KEYS:
-            s.pop(k, None)
-    for rec in view["samples"]:
-        for k in VOLATILE_SAMPLE_KEYS:
-            rec.pop(k, None)
-        (rec.get("judge") or {}).pop("replays", None)
-    return view
 
 
 # -- merging shards -----------------------------------------------------------------------------------------
@@ -193,7 +185,7 @@ def merge_results(paths: list[str]) -> EvalResults:
     check_shards([(p, d) for p, d in parts], shards)
     started = [e.started_at for e in executions if e.started_at]
     finished = [e.finished_at for e in executions if e.finished_at]
-    run = replace(first.run, execution=None)
+    run = first.run.model_copy(update={"execution": None})
     run.execution = Execution(
         merged_from=len(parts),
         shards=sorted(shards),

@@ -29,17 +29,17 @@ from ..errors import UserError
 from ..git import head_sha
 from ..hashing import sha256_of
 from ..project import Project
+from ..records.results import BudgetInfo, CacheStats, Execution, Incomplete, PromptInfo, RunInfo, SampleRecord, Summary
 from ..sources import check_outputs
 from .budget import Budget, check_enforceable
 from .cache import ResponseCache
 from .execute import Executor
 from .journal import Journal, new_run_id, record_key, runs_dir
-from .model import BudgetInfo, CacheStats, Execution, Incomplete, PromptInfo, RunInfo, SampleRecord
 from .plan import EvalOptions, Plan, build_plan
 from .progress import PlainProgress, Progress
 from .providers import Caller
 from .results import write_results_json
-from .summary import Summary, summarize
+from .summary import summarize
 
 Notify = Callable[[str], None]
 
@@ -145,7 +145,7 @@ def run_eval(
     index = sorted((k, off) for k, off in journal.index() if k in wanted)
     incomplete = None
     if len(index) < len(wanted):  # only a budget stops a run before every sample is journaled
-        incomplete = Incomplete("budget", len(wanted) - len(index), len(wanted))
+        incomplete = Incomplete(reason="budget", samples_missing=len(wanted) - len(index), samples_planned=len(wanted))
 
     def journaled() -> Iterator[dict[str, Any]]:
         """The journal's records (``SampleRecord.to_dict()`` output) in canonical order."""
@@ -176,7 +176,7 @@ def run_eval(
             resumed=bool(resume),
             shard=f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
             concurrency=plan.concurrency,
-            cache=CacheStats(cache.hits, cache.misses, cache.directory),
+            cache=CacheStats(hits=cache.hits, misses=cache.misses, dir=cache.directory),
             calls=asdict(caller.stats),
             journal=journal.directory,
             budget=_budget_info(budget),
@@ -193,7 +193,12 @@ def run_eval(
 def _budget_info(budget: Budget | None) -> BudgetInfo | None:
     if budget is None:
         return None
-    return BudgetInfo(round(budget.cap_usd, 10), round(budget.spent_usd, 10), budget.requests, budget.refused)
+    return BudgetInfo(
+        max_cost_usd=round(budget.cap_usd, 10),
+        spent_usd=round(budget.spent_usd, 10),
+        requests=budget.requests,
+        refused=budget.refused,
+    )
 
 
 def _open_journal(

@@ -22,8 +22,8 @@ from typing import Any
 
 from ..errors import UsageError
 from ..evals.attack import AttackOptions, family_of, outcomes, wilson
-from ..evals.model import EvalResults
 from ..project import Project
+from ..records.results import EvalResults
 from .pvalues import holm, mcnemar_p
 
 SCHEMA = "llmops.gate.attack/1"

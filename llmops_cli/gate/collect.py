@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..evals.assertions import JUDGE_TYPES
-from ..evals.model import AssertionRecord, EvalResults
+from ..records.results import AssertionRecord, EvalResults
 
 PASS_METRIC = "(pass)"
 """The per-sample verdict as a 0/1 metric: every assertion of the output passed."""

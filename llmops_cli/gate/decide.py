@@ -25,16 +25,39 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from ..judging.stability import stability
+from ..records.gate_report import (
+    ArmRecord,
+    CaseChangeRecord,
+    ClusterDeltaRecord,
+    ErrorCheckRecord,
+    ErrorCounts,
+    GatePolicyRecord,
+    GateReportRecord,
+    GateSettings,
+    GateSide,
+    JudgeNoteRecord,
+    JudgePolicyRecord,
+    MetricRecord,
+    PromptGateRecord,
+    ThresholdsRecord,
+)
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
 from .judging import JudgeNote, notes_for
-from .stats import MetricComparison, Thresholds, adjust_across_prompts, binom_sf, compare_prompt, overall_state
+from .stats import (
+    ClusterDelta,
+    MetricComparison,
+    Thresholds,
+    adjust_across_prompts,
+    binom_sf,
+    compare_prompt,
+    overall_state,
+)
 
 if TYPE_CHECKING:
     from ..judging.status import JudgeStatus
     from .judging import JudgePolicy
     from .policy import GatePolicy
 
-SCHEMA_VERSION = 1
 WORST_CASES = 5
 OUTPUT_CHARS = 600
 
@@ -60,15 +83,16 @@ class ErrorCheck:
     def head_rate(self) -> float:
         return self.head_errors / self.head_total if self.head_total else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "base": {"errors": self.base_errors, "total": self.base_total, "rate": round(self.base_rate, 6)},
-            "head": {"errors": self.head_errors, "total": self.head_total, "rate": round(self.head_rate, 6)},
-            "max_rate": self.max_rate,
-            "failed": self.failed,
-            "reason": self.reason,
-        }
+    def record(self) -> ErrorCheckRecord:
+        """As the gate report writes it."""
+        return ErrorCheckRecord(
+            kind=self.kind,
+            base=ErrorCounts(errors=self.base_errors, total=self.base_total, rate=round(self.base_rate, 6)),
+            head=ErrorCounts(errors=self.head_errors, total=self.head_total, rate=round(self.head_rate, 6)),
+            max_rate=self.max_rate,
+            failed=self.failed,
+            reason=self.reason,
+        )
 
 
 def fisher_p(x1: int, n1: int, x2: int, n2: int) -> float:
@@ -134,16 +158,17 @@ class CaseChange:
     def delta(self) -> float:
         return self.head_score - self.base_score
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "case_id": self.case_id,
-            "metric": self.metric,
-            "base": round(self.base_score, 6),
-            "head": round(self.head_score, 6),
-            "delta": round(self.delta, 6),
-            "base_output": self.base_output,
-            "head_output": self.head_output,
-        }
+    def record(self) -> CaseChangeRecord:
+        """As the gate report writes it."""
+        return CaseChangeRecord(
+            case_id=self.case_id,
+            metric=self.metric,
+            base=round(self.base_score, 6),
+            head=round(self.head_score, 6),
+            delta=round(self.delta, 6),
+            base_output=self.base_output,
+            head_output=self.head_output,
+        )
 
 
 @dataclass
@@ -175,8 +200,9 @@ class ArmInfo:
             None if arm.unpriced else round(arm.generation_cost + arm.judge_cost, 8),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def record(self) -> ArmRecord:
+        """As the gate report writes it."""
+        return ArmRecord.model_validate(self, from_attributes=True)
 
 
 @dataclass
@@ -211,31 +237,36 @@ class PromptGate:
         same = [m for m in decisive if m.state == self.state] or decisive
         return min(same, key=lambda m: (m.p_pr if m.p_pr is not None else 2.0, m.metric))
 
-    def to_dict(self) -> dict[str, Any]:
+    def record(self) -> PromptGateRecord:
+        """As the gate report writes it."""
         lead = self.lead
-        return {
-            "prompt": self.prompt,
-            "status": self.status,
-            "state": self.state,
-            "reason": self.reason,
-            "decisive_metric": lead.metric if lead else None,
-            "p_prompt": _round(lead.p_adjusted) if lead else None,
-            "p_pr": _round(lead.p_pr) if lead else None,
-            "regressed_clusters": [c.__dict__ for c in lead.regressed] if lead and self.state != "PASS" else [],
-            "thresholds": dict(self.thresholds.__dict__) if self.thresholds else None,
-            "metrics": [_round_floats(m.to_dict()) for m in self.metrics],
-            "errors": [e.to_dict() for e in self.errors],
-            "cases_added": self.cases_added,
-            "cases_removed": self.cases_removed,
-            "cases_not_run": self.cases_not_run,
-            "worst_cases": [w.to_dict() for w in self.worst],
-            "base": self.base.to_dict() if self.base else None,
-            "head": self.head.to_dict() if self.head else None,
-            "judge_notes": [n.to_dict() for n in self.judge_notes],
-            **({"judge_calibration": self.judge_calibration} if self.judge_calibration else {}),
-            **({"flaky_cases": self.flaky} if self.flaky else {}),
-            **({"pairwise": self.pairwise} if self.pairwise else {}),
-        }
+        t = self.thresholds
+        return PromptGateRecord(
+            prompt=self.prompt,
+            status=self.status,
+            state=self.state,
+            reason=self.reason,
+            decisive_metric=lead.metric if lead else None,
+            p_prompt=_round(lead.p_adjusted) if lead else None,
+            p_pr=_round(lead.p_pr) if lead else None,
+            regressed_clusters=[_cluster(c) for c in lead.regressed] if lead and self.state != "PASS" else [],
+            thresholds=ThresholdsRecord(practical=t.practical, alpha=t.alpha, warn_alpha=t.warn_alpha, power=t.power)
+            if t
+            else None,
+            metrics=[_metric_record(m) for m in self.metrics],
+            errors=[e.record() for e in self.errors],
+            cases_added=self.cases_added,
+            cases_removed=self.cases_removed,
+            cases_not_run=self.cases_not_run,
+            worst_cases=[w.record() for w in self.worst],
+            base=self.base.record() if self.base else None,
+            head=self.head.record() if self.head else None,
+            judge_notes=[JudgeNoteRecord(metric=n.metric, kind=n.kind, detail=n.detail) for n in self.judge_notes],
+        ).with_extras(judge_calibration=self.judge_calibration, flaky_cases=self.flaky, pairwise=self.pairwise)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The prompt's part of the gate report, as JSON."""
+        return self.record().to_dict()
 
 
 @dataclass
@@ -245,9 +276,9 @@ class GateReport:
     verdict: str
     line: str
     prompts: list[PromptGate]
-    base: dict[str, Any]
-    head: dict[str, Any]
-    settings: dict[str, Any]
+    base: GateSide
+    head: GateSide
+    settings: GateSettings
     policy: GatePolicy | None = None  # where the thresholds came from (llmops_cli.gate.policy)
     judge: JudgePolicy | None = None  # where the judges came from (llmops_cli.gate.judging)
 
@@ -255,31 +286,50 @@ class GateReport:
     def gated(self) -> list[PromptGate]:
         return [p for p in self.prompts if p.status == "gated"]
 
+    def record(self) -> GateReportRecord:
+        """The report as a typed record (``.llmops/gate/gate.json``, ``--format json``, the HTML gate view)."""
+        policy, judge = self.policy, self.judge
+        return GateReportRecord(
+            verdict=self.verdict,
+            line=self.line,
+            base=self.base,
+            head=self.head,
+            settings=self.settings,
+            policy=GatePolicyRecord(source=policy.source, changed=list(policy.changed)) if policy else None,
+            judge=JudgePolicyRecord(source=judge.source, changed=judge.changed, new=judge.new) if judge else None,
+            prompts=[p.record() for p in self.prompts],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "llmops-gate-report",
-            "verdict": self.verdict,
-            "line": self.line,
-            "base": self.base,
-            "head": self.head,
-            "settings": self.settings,
-            "policy": self.policy.to_dict() if self.policy else None,
-            "judge": self.judge.to_dict() if self.judge else None,
-            "prompts": [p.to_dict() for p in self.prompts],
-        }
+        """The report's JSON form."""
+        return self.record().to_dict()
+
+
+def _cluster(c: ClusterDelta) -> ClusterDeltaRecord:
+    return ClusterDeltaRecord(cluster=c.cluster, n=c.n, delta=c.delta)
+
+
+def _metric_record(m: MetricComparison) -> MetricRecord:
+    """A comparison as the report writes it: floats rounded to 6 digits, the power model left out."""
+    r = _round_float
+    return MetricRecord(
+        metric=m.metric, kind=m.kind, decisive=m.decisive, n_cases=m.n_cases, n_clusters=m.n_clusters,
+        n_dropped=m.n_dropped, n_nonzero=m.n_nonzero, base_mean=r(m.base_mean), head_mean=r(m.head_mean),
+        delta=r(m.delta), se=r(m.se), lb=r(m.lb), ub=r(m.ub), mde=r(m.mde), test=m.test, p_value=r(m.p_value),
+        min_p=r(m.min_p), p_adjusted=r(m.p_adjusted), state=m.state, reason=m.reason, identical=m.identical,
+        flips=list(m.flips) if m.flips is not None else None, mcnemar_p=r(m.mcnemar_p),
+        clusters=[ClusterDeltaRecord(cluster=c.cluster, n=c.n, delta=r(c.delta)) for c in m.clusters],
+        p_pr=r(m.p_pr), family=m.family,
+    )  # fmt: skip
 
 
 def _round(x: float | None, digits: int = 6) -> float | None:
     return None if x is None else round(x, digits)
 
 
-def _round_floats(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
-    out = {k: round(v, digits) if isinstance(v, float) else v for k, v in d.items()}
-    clusters = out.get("clusters")
-    if isinstance(clusters, list):
-        out["clusters"] = [_round_floats(c, digits) for c in clusters]
-    return out
+def _round_float(value: Any, digits: int = 6) -> Any:
+    """``value`` rounded when it is a float (an int or None stays as it is)."""
+    return round(value, digits) if isinstance(value, float) else value
 
 
 def thresholds_for(prompt: str, config: GateConfig) -> Thresholds:
@@ -483,13 +533,14 @@ def decide(
     config: GateConfig,
     *,
     not_gated: dict[str, tuple[str, str]] | None = None,
-    base_meta: dict[str, Any] | None = None,
-    head_meta: dict[str, Any] | None = None,
-    settings: dict[str, Any] | None = None,
+    base_meta: GateSide | None = None,
+    head_meta: GateSide | None = None,
+    repeat_and_k: tuple[int | None, int | None] | None = None,
     calibration: Mapping[str, JudgeStatus] | None = None,
 ) -> GateReport:
     """Gate every prompt of ``head`` against ``base``. ``not_gated``: prompt → (status, reason) to list;
-    ``calibration``: the judges' calibration status (:func:`compare_arms`)."""
+    ``repeat_and_k``: the head's R and K, for the report's settings; ``calibration``: the judges' calibration
+    status (:func:`compare_arms`)."""
     prompts: list[PromptGate] = []
     listed = dict(not_gated or {})
     for name in sorted(set(base) | set(head) | set(listed)):
@@ -515,19 +566,16 @@ def decide(
     for p in gated:
         settle_prompt(p)
     verdict = overall_state([p.state for p in prompts if p.state is not None])
+    settings = GateSettings(
+        practical=config.practical,
+        alpha=config.alpha,
+        warn_alpha=Thresholds().warn_alpha,
+        max_judge_error_rate=config.max_judge_error_rate,
+        max_provider_error_rate=config.max_provider_error_rate,
+        holm_family=family,
+    )
+    if repeat_and_k is not None:  # written only when given
+        settings.repeat, settings.judge_samples = repeat_and_k
     return GateReport(
-        verdict,
-        verdict_line(verdict, prompts),
-        prompts,
-        base_meta or {},
-        head_meta or {},
-        {
-            "practical": config.practical,
-            "alpha": config.alpha,
-            "warn_alpha": Thresholds().warn_alpha,
-            "max_judge_error_rate": config.max_judge_error_rate,
-            "max_provider_error_rate": config.max_provider_error_rate,
-            "holm_family": family,
-            **(settings or {}),
-        },
+        verdict, verdict_line(verdict, prompts), prompts, base_meta or GateSide(), head_meta or GateSide(), settings
     )

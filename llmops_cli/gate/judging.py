@@ -27,8 +27,8 @@ from ..evals.judges import judge_config_sha256
 
 if TYPE_CHECKING:
     from ..config import ProjectConfig
-    from ..evals.model import EvalResults
     from ..project import Project
+    from ..records.results import EvalResults
     from .collect import Arm
 
 NoteKind = Literal["new-judge", "new-metric", "judge-switched", "criteria-changed", "uncalibrated-judge"]

@@ -73,8 +73,8 @@ def _rows(p: PromptGate, k: object, verbose: bool) -> list[str]:
 
 
 def _table(report: GateReport, prompts: list[PromptGate], verbose: bool) -> list[str]:
-    level = round(100 * (1 - 2 * float(report.settings.get("alpha", 0.05))))
-    k = report.settings.get("judge_samples")
+    level = round(100 * (1 - 2 * float(report.settings.alpha)))
+    k = report.settings.judge_samples
     lines = [HEADER.format(level=level), RULE]
     for p in prompts:
         lines += _rows(p, k, verbose)
@@ -163,7 +163,7 @@ def _details(p: PromptGate) -> list[str]:
 
 
 def _holm_note(report: GateReport) -> str:
-    family = int(report.settings.get("holm_family") or 1)
+    family = report.settings.holm_family or 1
     if family <= 1:
         return ""
     return f", Holm over the {family} decisive metrics of the gated prompts (p (PR) decides)"
@@ -172,11 +172,11 @@ def _holm_note(report: GateReport) -> str:
 def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
     """The report as markdown for a PR comment or ``$GITHUB_STEP_SUMMARY`` (``verbose``: every metric row)."""
     lines = [f"## {ICONS[report.verdict]} llmops eval gate: {report.verdict}", "", _cell(report.line), ""]
-    base = report.base.get("label") or "base"
+    base = report.base.label or "base"
     lines.append(
-        f"Base: `{_cell(str(base))}` · head: `{_cell(str(report.head.get('label') or 'head'))}` · "
-        f"R = {report.settings.get('repeat')}, K = {report.settings.get('judge_samples')}, "
-        f"practical {report.settings['practical']}, α {report.settings['alpha']} (one-sided)" + _holm_note(report)
+        f"Base: `{_cell(str(base))}` · head: `{_cell(str(report.head.label or 'head'))}` · "
+        f"R = {report.settings.repeat}, K = {report.settings.judge_samples}, "
+        f"practical {report.settings.practical}, α {report.settings.alpha} (one-sided)" + _holm_note(report)
     )
     changed = report.policy.changed_line() if report.policy is not None else None
     if changed and report.policy is not None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..evals.model import EvalResults
     from ..project import Project
+    from ..records.results import EvalResults
     from .decide import GateReport
 
 
@@ -53,7 +53,7 @@ def write_gate_outputs(report: GateReport, outputs: GateOutputs, root: str | os.
         from ..report.publish import write_html_report
 
         head = head_results(outputs.head, outputs.folder, outputs.started)
-        write_html_report(outputs.html, results=head, gate=report.to_dict(), root=root)
+        write_html_report(outputs.html, results=head, gate=report.record(), root=root)
     append_step_summary(md)
     return md
 

@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
 from ..errors import CheckFailed, UserError
-from ..evals.model import EvalResults, GateInfo, RunInfo
 from ..hashing import sha256_of
 from ..judging.pairwise import pairwise_compare
 from ..judging.status import judge_statuses
 from ..project import Project
+from ..records.gate_report import GateSide
+from ..records.results import EvalResults, GateInfo, RunInfo
 from .collect import collect
 from .decide import GateReport, decide, verdict_line
 from .judging import JudgePolicy, criteria_changes, differs_from_base, judge_changes, mark_new_judges
@@ -99,24 +100,24 @@ def check_comparable(
         )
 
 
-def _meta(results: EvalResults, label: str) -> dict[str, Any]:
+def _meta(results: EvalResults, label: str) -> GateSide:
     """A side of the gate report: what was evaluated, under which settings (``GateReport.base``/``head``)."""
     run = results.run
     ex = run.execution
-    cache = ex.cache.to_dict() if ex is not None and ex.cache is not None else {}
-    return {
-        "label": label,
-        "git_sha": run.git_sha,
-        "source": run.source,
-        "config_hash": run.config_hash,
-        "repeat": run.repeat,
-        "judge_samples": run.judge_samples,
-        "judges": {name: j.to_dict() for name, j in run.judges.items()},
-        "judge_config_hash": run.judge_config_hash,
-        "run_id": ex.id if ex is not None else None,
-        "calls": ex.calls if ex is not None else None,
-        "cache": {k: v for k, v in cache.items() if k != "dir"},
-    }
+    cache = ex.cache if ex is not None else None
+    return GateSide(
+        label=label,
+        git_sha=run.git_sha,
+        source=run.source,
+        config_hash=run.config_hash,
+        repeat=run.repeat,
+        judge_samples=run.judge_samples,
+        judges=dict(run.judges),
+        judge_config_hash=run.judge_config_hash,
+        run_id=ex.id if ex is not None else None,
+        calls=ex.calls if ex is not None else None,
+        cache=cache.model_dump(exclude={"dir"}) if cache is not None else {},
+    )
 
 
 def compare_results(
@@ -144,7 +145,7 @@ def compare_results(
         not_gated=not_gated,
         base_meta=_meta(base, base_label),
         head_meta=_meta(head, head_label),
-        settings={"repeat": head.run.repeat, "judge_samples": head.run.judge_samples},
+        repeat_and_k=(head.run.repeat, head.run.judge_samples),
         calibration=_calibration(judge_project or config_project, base, head),
     )
 
@@ -305,8 +306,8 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         gate_config=bcfg.gate,
         judge_project=base_project,
     )
-    report.base["ref"] = options.base
-    report.base["merge_base"] = base_sha
+    report.base.ref = options.base
+    report.base.merge_base = base_sha
     _warn_on_criteria(report, base_project, project, moved_to)
     _pairwise(report, base_results, head_results, base_project, project)
     judges = _judge_policy(base_results, head_results, base_project, project, f"llmops.yaml at {base_label}")
@@ -488,7 +489,7 @@ def _evaluate(
         shard_as=dict(rename) if rename else None,
         attack=options.attack,
     )
-    gate_info = GateInfo(arm, judged_with or sha256_of(project.config.model_dump(mode="json")))
+    gate_info = GateInfo(arm=arm, judged_with_config=judged_with or sha256_of(project.config.model_dump(mode="json")))
     if not names:
         from ..evals.summary import summarize
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-GapKind = Literal["unmapped", "approximated"]
+from ..records.import_report import FileAction, FileWritten, GapKind, GapRecord, ImportReportRecord
+
+__all__ = ["FileAction", "Gap", "GapKind", "ImportReport"]
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,16 @@ class Gap:
         text = f"{self.construct} at {self.location()}"
         return f"{text}: {self.detail}" if self.detail else text
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "file": self.file,
-            "path": self.path,
-            "line": self.line,
-            "construct": self.construct,
-            "detail": self.detail,
-        }
-
-
-FileAction = Literal["created", "unchanged", "overwritten", "updated", "conflict", "would-create", "would-overwrite"]
+    def record(self) -> GapRecord:
+        """As the import report writes it."""
+        return GapRecord(
+            kind=self.kind,
+            file=self.file,
+            path=self.path,
+            line=self.line,
+            construct_=self.construct,
+            detail=self.detail,
+        )
 
 
 @dataclass
@@ -70,17 +70,21 @@ class ImportReport:
     def approximated(self) -> list[Gap]:
         return [g for g in self.gaps if g.kind == "approximated"]
 
+    def record(self) -> ImportReportRecord:
+        """The report as a typed record (``llmops import --format json``)."""
+        return ImportReportRecord(
+            format=self.format,
+            sources=self.sources,
+            dry_run=self.dry_run,
+            prompts=self.prompts,
+            cases=self.cases,
+            aliases=self.aliases,
+            files=[FileWritten(path=p, action=a) for p, a in self.files],
+            mapped=dict(sorted(self.mapped.items())),
+            unmapped=[g.record() for g in self.unmapped],
+            approximated=[g.record() for g in self.approximated],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "format": self.format,
-            "sources": self.sources,
-            "dry_run": self.dry_run,
-            "prompts": self.prompts,
-            "cases": self.cases,
-            "aliases": self.aliases,
-            "files": [{"path": p, "action": a} for p, a in self.files],
-            "mapped": dict(sorted(self.mapped.items())),
-            "unmapped": [g.to_dict() for g in self.unmapped],
-            "approximated": [g.to_dict() for g in self.approximated],
-        }
+        """The report's JSON form."""
+        return self.record().to_dict()

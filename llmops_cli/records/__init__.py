@@ -8,8 +8,11 @@ on every field and a migration for every older version on disk.
 Modules: :mod:`.base` (the base classes, loading with file + JSON path errors, migrations), :mod:`.chat`
 (messages, content parts, tools and tool calls: what a model call sends and returns), :mod:`.feedback`
 (feedback on a served call), :mod:`.score` (a judge's score of a logged call), :mod:`.requests` (the request
-record of a serving call, and the columns ``llmops usage`` derives from it) and :mod:`.releases` (the release
-manifest, channel moves and their canary, the bundle).
+record of a serving call, and the columns ``llmops usage`` derives from it), :mod:`.releases` (the release
+manifest, channel moves and their canary, the bundle), :mod:`.results` (the eval results file; its parts in
+:mod:`.results_run`, :mod:`.results_summary`, field types in :mod:`.results_types`), :mod:`.estimate`
+(``eval run --estimate``), :mod:`.gate_report` (the gate report), :mod:`.import_report` (the import report)
+and :mod:`.schemas` (the published JSON Schemas, generated from the records).
 """
 
 from .base import OpenRecord, Record, RecordError, dump_record, load_record

@@ -3,7 +3,8 @@
     python -m llmops_cli.records.schemas --write     # rewrite schemas/*.schema.json of the records below
 
 A test checks that each committed file equals :func:`json_schema` of its record and that the fixtures written
-by older llmops validate against it. A record checks more than its schema can say (bounds of a canary percent,
+by older llmops validate against it (results, gate and import reports: tests/test_records_results.py). A record
+checks more than its schema can say (bounds of a canary percent,
 the version inside ``"schema": "llmops.release/1"``), so a document the schema accepts may still be refused on
 load — never the other way round.
 """
@@ -16,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .base import Record
+from .gate_report import GateReportRecord
+from .import_report import ImportReportRecord
 from .releases import Bundle, BundleCanary, ChannelMoveRecord, ReleaseManifest
 from .requests import RequestRecord
+from .results import EvalResults
 
 __all__ = ["SCHEMAS", "json_schema", "schema_text"]
 
@@ -28,6 +32,9 @@ SCHEMAS: dict[str, tuple[type[Record], str]] = {
     "schemas/channel-move.schema.json": (ChannelMoveRecord, "llmops channel move (the body of a move commit)"),
     "schemas/bundle.schema.json": (Bundle, "llmops release bundle (prompts.lock.json)"),
     "schemas/bundle-canary.schema.json": (BundleCanary, "llmops bundled canary (canaries[channel] of a bundle)"),
+    "schemas/results.schema.json": (EvalResults, "llmops eval results file"),
+    "schemas/gate-report.schema.json": (GateReportRecord, "llmops eval gate report"),
+    "schemas/import-report.schema.json": (ImportReportRecord, "llmops import report"),
 }
 
 

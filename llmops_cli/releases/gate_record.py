@@ -7,7 +7,7 @@
    one JSON record per line, the newest record covering the prompt wins).
 
 A results file is a gate or eval results JSON (an eval results file is read through the typed results model,
-:class:`llmops_cli.evals.model.EvalResults`). It must name its commit — ``run.git_sha`` (or a
+:class:`llmops_cli.records.results.EvalResults`). It must name its commit — ``run.git_sha`` (or a
 top-level ``git_sha``) equal to the released commit, and not ``run.dirty: true`` — and carry a verdict:
 
 * overall: ``verdict`` (``"PASS"``/``"WARN"``/``"FAIL"`` or ``{"verdict": …}``), ``gate.verdict``,
@@ -31,10 +31,10 @@ from typing import Any
 
 from .. import settings
 from ..errors import GitError, UsageError
-from ..evals.model import RESULTS_KIND
 from ..evals.results import parse_results
 from ..git import GitRepoDir
 from ..jsonio import load_file_strict, parse_bounded
+from ..records.results import RESULTS_KIND
 from ..redact import redact
 
 NOTES_REF = "refs/notes/llmops"

@@ -15,27 +15,25 @@ from ..hashing import sha256_of
 
 if TYPE_CHECKING:
     from ..project import Project
+    from ..records.results import EvalResults
 
 
-def case_context(project: Project, results: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+def case_context(project: Project, results: EvalResults) -> dict[str, dict[str, dict[str, Any]]]:
     """``{prompt: {case_id: {"messages": [...], "expected": ..., "tags": [...]}}}`` for the prompts of
     ``results`` whose prompt and golden set are unchanged in ``project``."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    raw_prompts = results.get("prompts")
-    prompts: dict[str, Any] = raw_prompts if isinstance(raw_prompts, dict) else {}
     wanted: dict[str, set[str]] = {}
-    for rec in results.get("samples") or []:
-        if isinstance(rec, dict):
-            wanted.setdefault(str(rec.get("prompt")), set()).add(str(rec.get("case_id")))
-    for name, info in prompts.items():
-        if not isinstance(info, dict) or name not in wanted:
+    for rec in results.samples:
+        wanted.setdefault(rec.prompt, set()).add(rec.case_id)
+    for name, info in results.prompts.items():
+        if name not in wanted:
             continue
         try:
             prompt = project.load(name)
             golden = project.golden_set(name)
-            if golden is None or prompt.sha256 != info.get("prompt_sha256"):
+            if golden is None or prompt.sha256 != info.prompt_sha256:
                 continue
-            recorded = (info.get("golden_set") or {}).get("sha256")
+            recorded = info.golden_set.sha256 if info.golden_set is not None else None
             if recorded != sha256_of(project.source.read_text(golden.file)):
                 continue
             cases: dict[str, dict[str, Any]] = {}

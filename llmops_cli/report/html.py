@@ -6,10 +6,10 @@ builds the DOM with ``textContent`` only (never ``innerHTML``). A Content-Securi
 nothing but the page's own inline script and style, pinned by their SHA-256 hashes: no remote load, no
 injected script, no form posts.
 
-Inputs are the dicts the library already produces — a results file as read by
-:func:`llmops_cli.evals.results.load_results` and a gate report's ``to_dict()`` — read tolerantly (optional
-fields may be missing). Every string shown is clipped (:data:`MAX_TEXT`), so a huge output cannot make a
-huge page.
+Inputs are a results file as read and validated by :func:`llmops_cli.evals.results.load_results` (the typed
+:class:`~llmops_cli.records.results.EvalResults`) and a gate report (the typed
+:class:`~llmops_cli.records.gate_report.GateReportRecord`): rendered from their typed fields, never re-read
+as dicts. Every string shown is clipped (:data:`MAX_TEXT`), so a huge output cannot make a huge page.
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ from typing import Any
 
 from .._version import __version__
 from ..records.content import content_text, media_parts, part_label
+from ..records.gate_report import (
+    ArmRecord,
+    CaseChangeRecord,
+    GateReportRecord,
+    MetricRecord,
+    PromptGateRecord,
+)
+from ..records.results import AssertionRecord, EvalResults, Execution, PromptInfo, PromptSummary, SampleRecord
 from ..redact import redact
 
 MAX_TEXT = 20_000  # characters of any one output, message, reason or expected value shown
@@ -134,19 +142,6 @@ def _num(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    """``value`` when it is a JSON object, else an empty one (results and reports are read tolerantly)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _get(d: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(key)
-    return d
-
-
 def word_diff(base: str | None, head: str | None, limit: int = MAX_DIFF_TOKENS) -> list[list[str]]:
     """Word-level diff of two texts: ``[[op, text], …]`` with op ``=`` (same), ``-`` (only base), ``+``
     (only head). A word keeps its trailing whitespace, so joining the ``=``/``-`` parts gives the base
@@ -180,64 +175,83 @@ def word_diff(base: str | None, head: str | None, limit: int = MAX_DIFF_TOKENS) 
 _RANK = {"pass": 0, "fail": 1, "error": 2}
 
 
-def _assertion(a: dict[str, Any]) -> dict[str, Any]:
-    reasons = a.get("reasonings")
+def _assertion(a: AssertionRecord) -> dict[str, Any]:
     return {
-        "type": str(a.get("type") or ""),
-        "metric": str(a.get("metric") or a.get("type") or ""),
-        "score": _num(a.get("score")),
-        "threshold": _num(a.get("threshold")),
-        "passed": a.get("passed") if isinstance(a.get("passed"), bool) else None,
-        "reason": _clip(a.get("reason")) or "",
-        "samples": [_num(s) for s in a["samples"]] if isinstance(a.get("samples"), list) else None,
-        "reasonings": [_clip(r, 4000) for r in reasons] if isinstance(reasons, list) else None,
-        "judge_errors": a.get("judge_errors") if isinstance(a.get("judge_errors"), int) else None,
+        "type": a.type or "",
+        "metric": a.metric or a.type or "",
+        "score": _num(a.score),
+        "threshold": _num(a.threshold),
+        "passed": a.passed,
+        "reason": _clip(a.reason) or "",
+        "samples": [_num(s) for s in a.samples] if a.samples is not None else None,
+        "reasonings": [_clip(r, 4000) for r in a.reasonings] if a.reasonings is not None else None,
+        "judge_errors": a.judge_errors,
     }
 
 
-def _sample(rec: dict[str, Any]) -> dict[str, Any]:
-    err = rec.get("error")
-    judge = _mapping(rec.get("judge"))
-    status = rec.get("status") if rec.get("status") in _RANK else "error"
+def _sample(rec: SampleRecord) -> dict[str, Any]:
+    err, judge = rec.error, rec.judge
     return {
-        "sample": rec.get("sample"),
-        "status": status,
-        "score": _num(rec.get("score")),
-        "output": _clip(rec.get("output")),
-        "error": _clip(f"{err.get('kind', 'error')}: {err.get('message', '')}") if isinstance(err, dict) else None,
-        "latency_ms": _num(rec.get("latency_ms")),
-        "cost_usd": _num(rec.get("cost_usd")),
-        "judge_cost_usd": _num(judge.get("cost_usd")),
-        "judge_errors": judge.get("errors") if isinstance(judge.get("errors"), int) else 0,
-        "assertions": [_assertion(a) for a in rec.get("assertions") or [] if isinstance(a, dict)],
+        "sample": rec.sample,
+        "status": rec.status or "error",
+        "score": _num(rec.score),
+        "output": _clip(rec.output),
+        "error": _clip(f"{err.kind or 'error'}: {err.message or ''}") if err is not None else None,
+        "latency_ms": _num(rec.latency_ms),
+        "cost_usd": _num(rec.cost_usd),
+        "judge_cost_usd": _num(judge.cost_usd) if judge is not None else None,
+        "judge_errors": (judge.errors or 0) if judge is not None else 0,
+        "assertions": [_assertion(a) for a in rec.assertions],
     }
 
 
-def _prompt_summary(name: str, s: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
-    metrics = _mapping(s.get("metrics"))
+def _prompt_summary(name: str, s: PromptSummary, info: PromptInfo | None) -> dict[str, Any]:
     return {
         "name": name,
-        "status": s.get("status"),
-        "model": info.get("model"),
-        "cases": s.get("cases"),
-        "samples": s.get("samples"),
-        "passed": s.get("passed"),
-        "failed": s.get("failed"),
-        "errors": s.get("errors"),
-        "judge_errors": s.get("judge_errors"),
-        "pass_rate": _num(s.get("pass_rate")),
-        "min_pass_rate": _num(s.get("min_pass_rate")),
-        "metrics": {str(m): _num(_get(v, "mean")) for m, v in metrics.items()},
-        "cost_total": _num(_get(s, "cost_usd", "total")),
-        "cost_generation": _num(_get(s, "cost_usd", "generation")),
-        "cost_judge": _num(_get(s, "cost_usd", "judge")),
-        "p50_ms": _num(_get(s, "latency_ms", "p50")),
-        "p95_ms": _num(_get(s, "latency_ms", "p95")),
+        "status": s.status,
+        "model": info.model if info is not None else None,
+        "cases": s.cases,
+        "samples": s.samples,
+        "passed": s.passed,
+        "failed": s.failed,
+        "errors": s.errors,
+        "judge_errors": s.judge_errors,
+        "pass_rate": _num(s.pass_rate),
+        "min_pass_rate": _num(s.min_pass_rate),
+        "metrics": {m: _num(v.mean) for m, v in s.metrics.items()},
+        "cost_total": _num(s.cost_usd.total),
+        "cost_generation": _num(s.cost_usd.generation),
+        "cost_judge": _num(s.cost_usd.judge),
+        "p50_ms": _num(s.latency_ms.p50),
+        "p95_ms": _num(s.latency_ms.p95),
+    }
+
+
+def _case_row(rec: SampleRecord, ctx: dict[str, Any]) -> dict[str, Any]:
+    msgs = ctx.get("messages") if isinstance(ctx.get("messages"), list) else None
+    return {
+        "prompt": rec.prompt,
+        "id": rec.case_id,
+        "cluster": rec.cluster,
+        "tags": [str(t) for t in ctx.get("tags") or []],
+        "expected": _clip(ctx.get("expected")),
+        "messages": [
+            {
+                "role": str(m.get("role", "")),
+                "content": _clip(content_text(m.get("content"))),
+                "images": _thumbs(m.get("content")),
+            }
+            for m in msgs or []
+            if isinstance(m, dict)
+        ]
+        or None,
+        "status": "pass",
+        "samples": [],
     }
 
 
 def results_payload(
-    results: dict[str, Any], context: dict[str, dict[str, dict[str, Any]]] | None = None
+    results: EvalResults, context: dict[str, dict[str, dict[str, Any]]] | None = None
 ) -> dict[str, Any]:
     """The results view's data: run facts, per-prompt summaries and one row per prompt × case.
 
@@ -245,64 +259,38 @@ def results_payload(
     rendered ``messages``, ``expected`` value and ``tags``.
     """
     context = context or {}
-    infos = _mapping(results.get("prompts"))
-    summaries = _get(results, "summary", "prompts") or {}
     cases: dict[tuple[str, str], dict[str, Any]] = {}
-    for rec in results.get("samples") or []:
-        if not isinstance(rec, dict):
-            continue
-        prompt, cid = str(rec.get("prompt")), str(rec.get("case_id"))
-        row = cases.get((prompt, cid))
+    for rec in results.samples:
+        row = cases.get((rec.prompt, rec.case_id))
         if row is None:
-            ctx = _get(context, prompt, cid) or {}
-            msgs = ctx.get("messages") if isinstance(ctx.get("messages"), list) else None
-            row = cases[(prompt, cid)] = {
-                "prompt": prompt,
-                "id": cid,
-                "cluster": rec.get("cluster") if isinstance(rec.get("cluster"), str) else None,
-                "tags": [str(t) for t in ctx.get("tags") or []],
-                "expected": _clip(ctx.get("expected")),
-                "messages": [
-                    {
-                        "role": str(m.get("role", "")),
-                        "content": _clip(content_text(m.get("content"))),
-                        "images": _thumbs(m.get("content")),
-                    }
-                    for m in msgs or []
-                    if isinstance(m, dict)
-                ]
-                or None,
-                "status": "pass",
-                "samples": [],
-            }
+            ctx = (context.get(rec.prompt) or {}).get(rec.case_id) or {}
+            row = cases[(rec.prompt, rec.case_id)] = _case_row(rec, ctx)
         s = _sample(rec)
         row["samples"].append(s)
         if _RANK[s["status"]] > _RANK[row["status"]]:
             row["status"] = s["status"]
-    run = _mapping(results.get("run"))
-    ex = _mapping(run.get("execution"))
+    run, summary = results.run, results.summary
+    ex = run.execution or Execution()
     return {
-        "passed": bool(_get(results, "summary", "passed")),
+        "passed": summary.passed,
         "run": {
-            "id": ex.get("id"),
-            "git_sha": run.get("git_sha"),
-            "source": run.get("source"),
-            "repeat": run.get("repeat"),
-            "judge_samples": run.get("judge_samples"),
-            "started_at": ex.get("started_at"),
-            "finished_at": ex.get("finished_at"),
-            "llmops_version": run.get("llmops_version"),
+            "id": ex.id,
+            "git_sha": run.git_sha,
+            "source": run.source,
+            "repeat": run.repeat,
+            "judge_samples": run.judge_samples,
+            "started_at": ex.started_at,
+            "finished_at": ex.finished_at,
+            "llmops_version": run.llmops_version,
         },
-        "totals": _get(results, "summary", "totals") or {},
-        "prompts": [
-            _prompt_summary(str(n), s, infos.get(n) or {}) for n, s in sorted(summaries.items()) if isinstance(s, dict)
-        ],
+        "totals": summary.totals.to_dict(),
+        "prompts": [_prompt_summary(n, s, results.prompts.get(n)) for n, s in sorted(summary.prompts.items())],
         "cases": list(cases.values()),
     }
 
 
 def results_html(
-    results: dict[str, Any], *, context: dict[str, dict[str, dict[str, Any]]] | None = None, title: str | None = None
+    results: EvalResults, *, context: dict[str, dict[str, dict[str, Any]]] | None = None, title: str | None = None
 ) -> str:
     """The results view of a results file as one self-contained HTML page."""
     payload = {"kind": "results", "generator": f"llmops {__version__}", "results": results_payload(results, context)}
@@ -312,110 +300,101 @@ def results_html(
 # -- gate ---------------------------------------------------------------------------------------------------
 
 
-def _metric(m: dict[str, Any]) -> dict[str, Any]:
-    clusters = [
-        {"cluster": c.get("cluster"), "n": c.get("n"), "delta": _num(c.get("delta"))}
-        for c in m.get("clusters") or []
-        if isinstance(c, dict)
-    ]
+def _metric(m: MetricRecord) -> dict[str, Any]:
     return {
-        "metric": str(m.get("metric") or ""),
-        "kind": m.get("kind"),
-        "decisive": m.get("decisive") is not False,
-        "state": m.get("state"),
-        "delta": _num(m.get("delta")),
-        "lb": _num(m.get("lb")),
-        "ub": _num(m.get("ub")),
-        "mde": _num(m.get("mde")),
-        "base_mean": _num(m.get("base_mean")),
-        "head_mean": _num(m.get("head_mean")),
-        "p_value": _num(m.get("p_value")),
-        "p_adjusted": _num(m.get("p_adjusted")),
-        "n_cases": m.get("n_cases"),
-        "n_clusters": m.get("n_clusters"),
-        "test": m.get("test"),
-        "reason": _clip(m.get("reason")) or "",
-        "clusters": clusters,
+        "metric": m.metric,
+        "kind": m.kind,
+        "decisive": m.decisive,
+        "state": m.state,
+        "delta": _num(m.delta),
+        "lb": _num(m.lb),
+        "ub": _num(m.ub),
+        "mde": _num(m.mde),
+        "base_mean": _num(m.base_mean),
+        "head_mean": _num(m.head_mean),
+        "p_value": _num(m.p_value),
+        "p_adjusted": _num(m.p_adjusted),
+        "n_cases": m.n_cases,
+        "n_clusters": m.n_clusters,
+        "test": m.test,
+        "reason": _clip(m.reason) or "",
+        "clusters": [{"cluster": c.cluster, "n": c.n, "delta": _num(c.delta)} for c in m.clusters],
     }
 
 
-def _arm(a: Any) -> dict[str, Any] | None:
-    if not isinstance(a, dict):
+def _arm(a: ArmRecord | None) -> dict[str, Any] | None:
+    if a is None:
         return None
     return {
-        "model": a.get("model"),
-        "cases": a.get("cases"),
-        "cost_per_1k": _num(a.get("cost_per_1k")),
-        "eval_cost": _num(a.get("eval_cost")),
-        "provider_errors": a.get("provider_errors"),
-        "judge_errors": a.get("judge_errors"),
-        "generations": a.get("generations"),
-        "judge_calls": a.get("judge_calls"),
+        "model": a.model,
+        "cases": a.cases,
+        "cost_per_1k": _num(a.cost_per_1k),
+        "eval_cost": _num(a.eval_cost),
+        "provider_errors": a.provider_errors,
+        "judge_errors": a.judge_errors,
+        "generations": a.generations,
+        "judge_calls": a.judge_calls,
     }
 
 
-def _worst(w: dict[str, Any]) -> dict[str, Any]:
-    base, head = _clip(w.get("base_output")), _clip(w.get("head_output"))
+def _worst(w: CaseChangeRecord) -> dict[str, Any]:
+    base, head = _clip(w.base_output), _clip(w.head_output)
     return {
-        "case_id": str(w.get("case_id")),
-        "metric": w.get("metric"),
-        "base": _num(w.get("base")),
-        "head": _num(w.get("head")),
-        "delta": _num(w.get("delta")),
+        "case_id": w.case_id,
+        "metric": w.metric,
+        "base": _num(w.base),
+        "head": _num(w.head),
+        "delta": _num(w.delta),
         "base_output": base,
         "head_output": head,
         "diff": word_diff(base, head) if base is not None and head is not None else None,
     }
 
 
-def gate_payload(report: dict[str, Any]) -> dict[str, Any]:
-    """The gate view's data from a gate report dict (``GateReport.to_dict()``)."""
-    prompts: list[dict[str, Any]] = []
-    for p in report.get("prompts") or []:
-        if not isinstance(p, dict):
-            continue
-        prompts.append(
-            {
-                "prompt": str(p.get("prompt")),
-                "status": p.get("status") or "gated",
-                "state": p.get("state"),
-                "reason": _clip(p.get("reason")) or "",
-                "decisive_metric": p.get("decisive_metric"),
-                "regressed_clusters": [c for c in p.get("regressed_clusters") or [] if isinstance(c, dict)],
-                "metrics": [_metric(m) for m in p.get("metrics") or [] if isinstance(m, dict)],
-                "errors": [
-                    {
-                        "kind": e.get("kind"),
-                        "failed": bool(e.get("failed")),
-                        "reason": _clip(e.get("reason")) or "",
-                        "base": _mapping(e.get("base")),
-                        "head": _mapping(e.get("head")),
-                    }
-                    for e in p.get("errors") or []
-                    if isinstance(e, dict)
-                ],
-                "cases_added": [str(c) for c in p.get("cases_added") or []],
-                "cases_removed": [str(c) for c in p.get("cases_removed") or []],
-                "worst_cases": [_worst(w) for w in p.get("worst_cases") or [] if isinstance(w, dict)],
-                "base": _arm(p.get("base")),
-                "head": _arm(p.get("head")),
-            }
-        )
-    settings = _mapping(report.get("settings"))
+def _prompt(p: PromptGateRecord) -> dict[str, Any]:
     return {
-        "verdict": report.get("verdict") or "WARN",
-        "line": _clip(report.get("line")) or "",
-        "base": {"label": _clip(_get(report, "base", "label"), 300)},
-        "head": {"label": _clip(_get(report, "head", "label"), 300)},
+        "prompt": p.prompt,
+        "status": p.status,
+        "state": p.state,
+        "reason": _clip(p.reason) or "",
+        "decisive_metric": p.decisive_metric,
+        "regressed_clusters": [c.to_dict() for c in p.regressed_clusters],
+        "metrics": [_metric(m) for m in p.metrics],
+        "errors": [
+            {
+                "kind": e.kind,
+                "failed": e.failed,
+                "reason": _clip(e.reason) or "",
+                "base": e.base.to_dict(),
+                "head": e.head.to_dict(),
+            }
+            for e in p.errors
+        ],
+        "cases_added": p.cases_added,
+        "cases_removed": p.cases_removed,
+        "worst_cases": [_worst(w) for w in p.worst_cases],
+        "base": _arm(p.base),
+        "head": _arm(p.head),
+    }
+
+
+def gate_payload(report: GateReportRecord) -> dict[str, Any]:
+    """The gate view's data from a gate report (``GateReport.record()``)."""
+    settings = report.settings.to_dict()
+    return {
+        "verdict": report.verdict,
+        "line": _clip(report.line) or "",
+        "base": {"label": _clip(report.base.label, 300)},
+        "head": {"label": _clip(report.head.label, 300)},
         "settings": {k: v for k, v in settings.items() if isinstance(v, str | int | float | bool) or v is None},
-        "prompts": prompts,
+        "prompts": [_prompt(p) for p in report.prompts],
     }
 
 
 def gate_html(
-    report: dict[str, Any],
+    report: GateReportRecord,
     *,
-    head_results: dict[str, Any] | None = None,
+    head_results: EvalResults | None = None,
     context: dict[str, dict[str, dict[str, Any]]] | None = None,
     title: str | None = None,
 ) -> str:

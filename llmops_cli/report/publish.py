@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from ..evals.model import EvalResults
+from ..records.gate_report import GateReportRecord
+from ..records.results import EvalResults
 
 
 def write_html_report(
     path: str | os.PathLike[str],
     *,
     results: EvalResults | None = None,
-    gate: dict[str, Any] | None = None,
+    gate: GateReportRecord | None = None,
     root: str | os.PathLike[str] | None = None,
 ) -> None:
     """Write the results view (or, with ``gate``, the gate view) to ``path`` (parents created).
@@ -28,16 +27,15 @@ def write_html_report(
     from .html import gate_html, results_html
 
     context = None
-    data = results.to_dict() if results is not None else None
-    if data is not None:
+    if results is not None:
         try:
-            context = case_context(Project.open(root), data)
+            context = case_context(Project.open(root), results)
         except UserError:  # no project here
             context = None
     text = (
-        gate_html(gate, head_results=data, context=context)
+        gate_html(gate, head_results=results, context=context)
         if gate is not None
-        else results_html(data or {}, context=context)
+        else results_html(results or EvalResults(), context=context)
     )
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:

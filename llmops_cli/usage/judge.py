@@ -35,6 +35,7 @@ from ..goldens import Case
 from ..models import resolve_target
 from ..project import Project
 from ..records.base import dump_record
+from ..records.results import AssertionRecord
 from ..records.score import MAX_REASONING_CHARS, ScoreRecord
 from ..redact import redactor
 from ..serving.record import to_json_line, utc_timestamp
@@ -218,7 +219,6 @@ def judge_logged(
     sums: dict[str, list[float]] = {m: [] for m in metrics}
 
     async def grade(call: LoggedCall) -> list[ScoreRecord]:
-        from ..evals.assertions import AssertionResult
         from ..evals.execute import _judge_result
         from ..evals.plan import CasePlan
 
@@ -230,17 +230,18 @@ def judge_logged(
             jplan = plans[judge_of[spec.index]]
             try:
                 samples = await executor.judge(cp, spec, call.output or "", call.messages or [], 0)
-                result: AssertionResult = _judge_result(spec, samples)
+                result: AssertionRecord = _judge_result(spec, samples)
                 replayed = all(js.calls and js.replays == js.calls for js in samples)
                 run.calls += sum(js.calls for js in samples)
                 run.replayed += sum(js.replays for js in samples)
                 run.cost_usd += sum(js.cost_usd for js in samples)
-                reasoning = next((r for r in result.reasonings if r), None)
+                reasoning = next((r for r in result.reasonings or [] if r), None)
                 error = None if result.score is not None else result.reason
             except UserError as exc:  # the judge prompt refuses this call's inputs (a missing context…)
-                result = AssertionResult(
-                    spec.index, spec.type, spec.metric, spec.weight, spec.threshold, None, None, ""
-                )
+                result = AssertionRecord(
+                    index=spec.index, type=spec.type, metric=spec.metric, weight=spec.weight,
+                    threshold=spec.threshold, score=None, passed=None, reason="",
+                )  # fmt: skip
                 replayed, reasoning, error = False, None, f"judge inputs: {exc.message[:300]}"
             out.append(
                 ScoreRecord(

@@ -12,10 +12,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from llmops_cli.evals.model import EvalResults
 from llmops_cli.models.prices import price_of
 from llmops_cli.models.runtime import import_litellm
 from llmops_cli.project import Project
+from llmops_cli.records.results import EvalResults
 from tests.support.evalproj import KEY_ENV, write
 from tests.support.fakellm import FakeLLM
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from llmops_cli.config import GateConfig
-from llmops_cli.evals.model import EvalResults
+from llmops_cli.evals.results import results_from_dict
 from llmops_cli.gate.collect import collect
 from llmops_cli.gate.decide import decide
+from llmops_cli.records.gate_report import GateSide
 
 # Each would set window.pwned (or load something) if the report let markup or script through.
 XSS = [
@@ -198,7 +199,7 @@ def synthetic_results(
         "prompts": infos,
         "samples": samples,
     }  # no summary: from_dict computes it from the samples, as load_results does
-    return EvalResults.from_dict(doc).to_dict()
+    return results_from_dict(doc).to_dict()
 
 
 def synthetic_gate(
@@ -213,12 +214,12 @@ def synthetic_gate(
         data["samples"] = [r for r in data["samples"] if r["case_id"] != drop]
     names = sorted(head["prompts"])
     report = decide(
-        collect(EvalResults.from_dict(base), names),
-        collect(EvalResults.from_dict(head), names),
+        collect(results_from_dict(base), names),
+        collect(results_from_dict(head), names),
         GateConfig(),
-        base_meta={"label": "main (merge-base 0123456789ab)"},
-        head_meta={"label": "head"},
-        settings={"repeat": 1, "judge_samples": 2},
+        base_meta=GateSide(label="main (merge-base 0123456789ab)"),
+        head_meta=GateSide(label="head"),
+        repeat_and_k=(1, 2),
     )
     return base, head, report.to_dict()
 
