@@ -13,15 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import json
 import random
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..models import Target, is_in_process
 from ..models.prices import response_cost
 from ..models.runtime import import_litellm, request_kwargs
+from ..records.base import dump_record
+from ..records.chat import ToolCall
 from ..redact import redact
 from .budget import Budget, BudgetReached
 
@@ -44,9 +49,10 @@ class CallResult:
     latency_ms: float
     model: str
     attempts: int = 1
+    tool_calls: list[ToolCall] = field(default_factory=list)  # the calls a tool-using prompt's reply made
 
     def cache_entry(self, kind: str) -> dict[str, Any]:
-        return {
+        entry = {
             "kind": kind,
             "text": self.text,
             "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
@@ -55,10 +61,21 @@ class CallResult:
             "model": self.model,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        if self.tool_calls:  # only then: entries of text prompts stay as they were
+            entry["tool_calls"] = [dump_record(c) for c in self.tool_calls]
+        return entry
 
     @classmethod
     def from_cache(cls, entry: dict[str, Any]) -> CallResult:
+        """A cached reply; :class:`ValueError` when its tool calls are not readable (the entry is a miss)."""
         usage = entry.get("usage") or {}
+        raw_calls = entry.get("tool_calls") or []
+        if not isinstance(raw_calls, list):
+            raise ValueError("tool_calls is not a list")
+        try:
+            calls = [ToolCall.model_validate(c) for c in raw_calls]
+        except ValidationError as exc:
+            raise ValueError(f"unreadable tool call: {exc.errors()[0]['msg']}") from None
         return cls(
             text=entry["text"],
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -67,6 +84,7 @@ class CallResult:
             latency_ms=float(entry.get("latency_ms") or 0.0),
             model=str(entry.get("model") or ""),
             attempts=0,
+            tool_calls=calls,
         )
 
 
@@ -241,17 +259,23 @@ class Caller:
         *,
         budget: Budget | None = None,
         worst_usd: float = 0.0,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: Any = None,
     ) -> CallResult:
         """One chat completion; :class:`CallFailed` when it fails for good. With a ``budget``, each attempt
         reserves ``worst_usd`` once it holds a call slot (so only requests really in flight hold reservations)
         and settles it when it ends — at the reported cost, 0 for an HTTP error, the worst case for an attempt
         that got no HTTP answer (a timed-out request may still be billed); :class:`~llmops_cli.evals.budget.
-        BudgetReached` when it does not fit."""
+        BudgetReached` when it does not fit. ``tools``/``tool_choice``: the prompt's functions (OpenAI shape)."""
         litellm = import_litellm()
         kwargs = request_kwargs(
             target, messages, params, response_format, timeout=self.timeout_s, num_retries=0, max_retries=0,
             drop_params=True,
         )  # fmt: skip
+        if tools:
+            kwargs["tools"] = tools
+            if tool_choice is not None:
+                kwargs["tool_choice"] = tool_choice
         attempt = 0
         while True:
             async with self._model_slot(target):
@@ -302,9 +326,14 @@ class Caller:
 
     def _result(self, litellm: Any, resp: Any, target: Target, seconds: float, attempts: int) -> CallResult:
         try:
-            text = resp.choices[0].message.content
+            message = resp.choices[0].message
+            text = message.content
+            raw_calls = getattr(message, "tool_calls", None) or []
         except (AttributeError, IndexError, KeyError, TypeError):
-            text = None
+            text, raw_calls = None, []
+        calls = [c for i, item in enumerate(raw_calls[:MAX_TOOL_CALLS]) if (c := _tool_call(item, i)) is not None]
+        if text is None and calls:
+            text = ""
         if not isinstance(text, str):
             raise ValueError("the provider answered without message content")
         usage = getattr(resp, "usage", None)
@@ -319,4 +348,33 @@ class Caller:
             latency_ms=seconds * 1000.0,
             model=self._text(str(getattr(resp, "model", None) or target.model)),
             attempts=attempts,
+            tool_calls=calls,
         )
+
+
+MAX_TOOL_CALLS = 64  # tool calls read from one reply (more are dropped)
+
+
+def _tool_call(item: Any, index: int) -> ToolCall | None:
+    call = tool_call_from_wire(item, index)
+    if call is None:
+        return None
+    return call.model_copy(update={"arguments": Caller._text(call.arguments), "name": Caller._text(call.name)})
+
+
+def tool_call_from_wire(item: Any, index: int) -> ToolCall | None:
+    """A tool call read from a provider reply (OpenAI shape, as litellm returns it), or None when unreadable."""
+    fn = getattr(item, "function", None)
+    if fn is None and isinstance(item, dict):
+        fn = item.get("function")
+    get = (lambda o, k: o.get(k)) if isinstance(fn, dict) else getattr
+    if fn is None:
+        return None
+    name = get(fn, "name")
+    args = get(fn, "arguments")
+    call_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+    if not isinstance(name, str) or not name:
+        return None
+    if not isinstance(args, str):
+        args = json.dumps(args) if args is not None else "{}"
+    return ToolCall(id=str(call_id or f"call_{index}"), name=name[:200], arguments=args)
