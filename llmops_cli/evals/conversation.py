@@ -69,6 +69,32 @@ class Exchange:
     tool_calls: tuple[ToolCall, ...]
 
 
+def prompt_tools(prompt: Any) -> list[ToolSpec]:
+    """The functions a prompt declares (tool-file references resolved), as the contract type."""
+    return list(getattr(prompt, "tools", None) or [])
+
+
+def prompt_tool_choice(prompt: Any) -> ToolChoice | None:
+    """The prompt's ``tool_choice`` (None: the provider's default)."""
+    choice = getattr(prompt, "tool_choice", None)
+    return choice if isinstance(choice, ToolChoice) else None
+
+
+def tool_args(prompt: Any) -> dict[str, Any]:
+    """litellm's tool arguments for a prompt (OpenAI shape): ``tools``, ``tool_choice``, ``parallel_tool_calls``."""
+    tools = prompt_tools(prompt)
+    if not tools:
+        return {}
+    out: dict[str, Any] = {"tools": wire_tools(tools)}
+    choice = wire_tool_choice(prompt_tool_choice(prompt))
+    if choice is not None:
+        out["tool_choice"] = choice
+    parallel = getattr(prompt, "parallel_tool_calls", None)
+    if isinstance(parallel, bool):
+        out["parallel_tool_calls"] = parallel
+    return out
+
+
 def wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]] | None:
     """The tools as OpenAI's ``tools`` argument (litellm translates it for other providers)."""
     if not tools:

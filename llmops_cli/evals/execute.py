@@ -6,6 +6,7 @@ every finished sample is scored and appended to the journal as a :class:`~llmops
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from ..models import Target, is_in_process
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
+from .conversation import prompt_tools
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs
 from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
@@ -147,12 +149,23 @@ class Executor:
             raise _first_leaf(group) from None
 
     async def call(
-        self, key: str, kind: str, target: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any
+        self,
+        key: str,
+        kind: str,
+        target: Target,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+        rf: Any,
+        tool_args: dict[str, Any] | None = None,
     ) -> tuple[CallResult, bool]:
-        """A cached call: ``(result, replayed)``. Identical calls in flight at once share one request."""
+        """A cached call: ``(result, replayed)``. Identical calls in flight at once share one request.
+        ``tool_args``: ``tools``/``tool_choice``/``parallel_tool_calls`` as sent (they must be part of ``key``)."""
         entry = self.cache.get(key)
         if entry is not None:
-            return CallResult.from_cache(entry), True
+            try:
+                return CallResult.from_cache(entry), True
+            except ValueError:  # an entry whose tool calls cannot be read: a miss
+                pass
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), True
@@ -161,7 +174,9 @@ class Executor:
         self._inflight[key] = fut
         try:
             # the budget reserves the worst case once the request holds a call slot, before it is sent
-            result = await self.caller.complete(target, messages, params, rf, budget=self.budget, worst_usd=worst)
+            result = await self.caller.complete(
+                target, messages, params, rf, budget=self.budget, worst_usd=worst, tool_args=tool_args
+            )
         except BaseException as exc:
             if isinstance(exc, BudgetReached):
                 self.stopped = True
@@ -177,6 +192,10 @@ class Executor:
     async def run_item(self, pp: PromptPlan, cp: CasePlan, sample: int) -> tuple[SampleRecord, bool]:
         """Generate, judge and score one sample: ``(record, paid)`` (``paid``: a provider call was made, so
         the journal must make the record durable)."""
+        if cp.case.is_conversation or prompt_tools(pp.prompt):
+            from .conversation_item import run_conversation_item
+
+            return await run_conversation_item(self, pp, cp, sample)
         t = pp.target
         messages, params, rf = generation_request(pp, cp)
         request_hash = request_hash_of(t, messages, params, rf)
@@ -200,34 +219,9 @@ class Executor:
             return rec, True
         paid = not replay
         ctx = OutputContext(gen.text, gen.latency_ms, gen.cost_usd, pp.prompt.spec.output.schema_, cp.variables)
-        results: list[AssertionResult | None] = [None] * len(cp.asserts)
-        judge_tasks = []
-        for i, spec in enumerate(cp.asserts):
-            if spec.is_judge:
-                judge_tasks.append((i, spec))
-            else:
-                results[i] = evaluate(spec, ctx)
-        jstats = JudgeStats(0, 0, 0, Tokens(0, 0), 0.0)
-        jcost = 0.0
-        if judge_tasks:
-            outs = await asyncio.gather(*(self.judge(cp, spec, gen.text, messages, sample) for _, spec in judge_tasks))
-            if any(js.budget for samples in outs for js in samples):
-                raise BudgetReached  # every judge call of the sample has ended: nothing is left running
-            jcalls = jerrors = jreplays = jin = jout = 0
-            for (i, spec), samples in zip(judge_tasks, outs, strict=True):
-                results[i] = _judge_result(spec, samples)
-                for js in samples:
-                    jcalls += 1
-                    jerrors += js.error is not None
-                    jreplays += js.replays
-                    jin += js.prompt_tokens
-                    jout += js.completion_tokens
-                    jcost += js.cost_usd
-                    paid = paid or js.calls > js.replays
-            jstats = JudgeStats(jcalls, jerrors, jreplays, Tokens(jin, jout), 0.0)
-        final = [r for r in results if r is not None]
+        final, jstats, judged_paid = await self.score(cp, sample, lambda _spec: ctx, gen.text, messages)
+        paid = paid or judged_paid
         score, passed = sample_verdict(final)
-        jstats.cost_usd = round(jcost, 10)
         rec.output = gen.text
         rec.replay = replay
         rec.tokens = Tokens(gen.prompt_tokens, gen.completion_tokens)
@@ -239,6 +233,44 @@ class Executor:
         rec.assertions = [AssertionRecord(**r.to_dict()) for r in final]
         rec.judge = jstats
         return rec, paid
+
+    async def score(
+        self,
+        cp: CasePlan,
+        sample: int,
+        context: Callable[[AssertionSpec], OutputContext],
+        judged: str,
+        messages: list[dict[str, Any]],
+    ) -> tuple[list[AssertionResult], JudgeStats, bool]:
+        """Every assertion of a case on one output: ``(results, judge stats, paid)``. ``context(spec)`` is what a
+        deterministic assertion looks at; judges grade ``judged`` (the output, or a conversation's transcript)."""
+        results: list[AssertionResult | None] = [None] * len(cp.asserts)
+        judge_tasks = []
+        for i, spec in enumerate(cp.asserts):
+            if spec.is_judge:
+                judge_tasks.append((i, spec))
+            else:
+                results[i] = evaluate(spec, context(spec))
+        jstats = JudgeStats(0, 0, 0, Tokens(0, 0), 0.0)
+        paid = False
+        if judge_tasks:
+            outs = await asyncio.gather(*(self.judge(cp, spec, judged, messages, sample) for _, spec in judge_tasks))
+            if any(js.budget for samples in outs for js in samples):
+                raise BudgetReached  # every judge call of the sample has ended: nothing is left running
+            jcalls = jerrors = jreplays = jin = jout = 0
+            jcost = 0.0
+            for (i, spec), samples in zip(judge_tasks, outs, strict=True):
+                results[i] = _judge_result(spec, samples)
+                for js in samples:
+                    jcalls += 1
+                    jerrors += js.error is not None
+                    jreplays += js.replays
+                    jin += js.prompt_tokens
+                    jout += js.completion_tokens
+                    jcost += js.cost_usd
+                    paid = paid or js.calls > js.replays
+            jstats = JudgeStats(jcalls, jerrors, jreplays, Tokens(jin, jout), round(jcost, 10))
+        return [r for r in results if r is not None], jstats, paid
 
     async def judge(
         self, cp: CasePlan, spec: AssertionSpec, output: str, messages: list[dict[str, Any]], sample: int

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from ..limits import MAX_NAME_CHARS, label_problem, name_problem
+from ..records.base import Record, dump_record
 
 
 class Invalid(Exception):
@@ -101,6 +102,8 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, JsonModel):
         return value.to_dict()
+    if isinstance(value, Record):
+        return dump_record(value, exclude_none=True)
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

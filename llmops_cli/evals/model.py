@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..records.base import RecordError, load_record
+from ..records.chat import Transcript
 from . import RESULTS_SCHEMA_VERSION
 from . import fields as F
 from .consistency import check_samples
@@ -202,6 +204,10 @@ class SampleRecord(JsonModel):
     score: float | None = field(default=None, metadata=meta(schema=_RATE))
     assertions: list[AssertionRecord] = field(default_factory=list, metadata=meta())
     judge: JudgeStats | None = field(default_factory=JudgeStats, metadata=meta())
+    transcript: Transcript | None = field(
+        default=None,
+        metadata=meta(omit_none=True, doc="the conversation of a conversation case or a tool-using prompt"),
+    )
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
     def key(self) -> tuple[str, str, int]:
@@ -232,9 +238,16 @@ class SampleRecord(JsonModel):
         asserts_in = F.array(d.get("assertions", []), f"{at}.assertions") or []
         assertions = [AssertionRecord.from_dict(a, f"{at}.assertions[{j}]") for j, a in enumerate(asserts_in)]
         model = F.text(d.get("model"), f"{at}.model")
+        transcript = None
+        if d.get("transcript") is not None:
+            try:
+                transcript = load_record(Transcript, d["transcript"], source="")
+            except RecordError as exc:
+                path, _, what = exc.message.partition(": ")
+                raise F.Invalid(f"{at}.transcript{path.removeprefix('$')}", what) from None
         return cls(
             prompt, case_id, sample, cluster, model, request_hash, output, replay, tokens, cost, latency, attempts,
-            error, status, score, assertions, judge, cls.extra_of(d),
+            error, status, score, assertions, judge, transcript, cls.extra_of(d),
         )  # fmt: skip
 
 

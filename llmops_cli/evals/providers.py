@@ -33,6 +33,7 @@ from .budget import Budget, BudgetReached
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_RETRY_AFTER_S = 60.0
+TOOL_ARGS = frozenset({"tools", "tool_choice", "parallel_tool_calls"})
 
 __all__ = ["AimdLimiter", "CallFailed", "CallResult", "CallStats", "Caller", "classify", "import_litellm"]
 
@@ -259,23 +260,20 @@ class Caller:
         *,
         budget: Budget | None = None,
         worst_usd: float = 0.0,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: Any = None,
+        tool_args: dict[str, Any] | None = None,
     ) -> CallResult:
         """One chat completion; :class:`CallFailed` when it fails for good. With a ``budget``, each attempt
         reserves ``worst_usd`` once it holds a call slot (so only requests really in flight hold reservations)
         and settles it when it ends — at the reported cost, 0 for an HTTP error, the worst case for an attempt
         that got no HTTP answer (a timed-out request may still be billed); :class:`~llmops_cli.evals.budget.
-        BudgetReached` when it does not fit. ``tools``/``tool_choice``: the prompt's functions (OpenAI shape)."""
+        BudgetReached` when it does not fit. ``tool_args``: ``tools``/``tool_choice``/``parallel_tool_calls``
+        (OpenAI shape)."""
         litellm = import_litellm()
         kwargs = request_kwargs(
             target, messages, params, response_format, timeout=self.timeout_s, num_retries=0, max_retries=0,
             drop_params=True,
         )  # fmt: skip
-        if tools:
-            kwargs["tools"] = tools
-            if tool_choice is not None:
-                kwargs["tool_choice"] = tool_choice
+        kwargs.update({k: v for k, v in (tool_args or {}).items() if k in TOOL_ARGS and v is not None})
         attempt = 0
         while True:
             async with self._model_slot(target):
