@@ -164,8 +164,8 @@ async def run_conversation(
     limit = case.max_turns or DEFAULT_MAX_TURNS
     steps = list(case.turns or [])
     history = list(opening)
-    turns: list[Turn] = [Turn(index=0, role="user", text=_opening_user_text(opening))]
-    out = ConversationOutcome(Transcript(turns=turns))
+    out = ConversationOutcome(Transcript(turns=[Turn(index=0, role="user", text=_opening_user_text(opening))]))
+    turns = out.transcript.turns  # appended to in place
     scripts: dict[str, list[ToolResultEntry]] = {}
     calls = 0
     pending_user = True  # the opening waits for an answer
