@@ -143,6 +143,33 @@ class Case(BaseModel):
         """The case scripts a conversation (``turns``)."""
         return self.turns is not None
 
+    def script_json(self) -> dict[str, Any] | None:
+        """The scripted conversation as JSON (``turns`` and the effective ``max_turns``), or None."""
+        if self.turns is None:
+            return None
+        dumped = self.model_dump(mode="json", include={"turns"}, exclude_none=True)
+        return {**dumped, "max_turns": self.max_turns or DEFAULT_MAX_TURNS}
+
+    def script_view(self) -> list[tuple[str, str]]:
+        """The scripted conversation for people: ``(heading, text)`` per step, after the rendered prompt."""
+        import json
+
+        out: list[tuple[str, str]] = []
+        for step in self.turns or []:
+            if step.user is not None:
+                out.append(("user (after the model's answer)", step.user))
+                continue
+            for name, entries in step.entries().items():
+                for e in entries:
+                    when = "any call" if e.when is None else f"when {json.dumps(e.when, ensure_ascii=False)}"
+                    result = tool_result_text(e.result)
+                    if len(result) > 2000:
+                        result = result[:2000] + f"…({len(result):,} characters)"
+                    out.append((f"tool {name} ({when}) returns", result))
+        if self.turns is not None:
+            out.append(("turn limit", f"{self.max_turns or DEFAULT_MAX_TURNS} model calls"))
+        return out
+
     def user_turns(self) -> int:
         """Exchanges of the conversation: the opening (the rendered prompt) plus each scripted user message."""
         return 1 + sum(1 for s in self.turns or [] if s.user is not None)
