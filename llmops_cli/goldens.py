@@ -89,21 +89,26 @@ class ConversationStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user: str | None = Field(None, description="The next user message.")
-    tools: dict[str, ToolResultEntry | list[ToolResultEntry]] | None = Field(
-        None, description="Tool name -> the result entries that answer its calls (from this step on)."
+    tools: dict[str, list[ToolResultEntry]] | None = Field(
+        None, description="Tool name -> the result entries that answer its calls (one entry or a list)."
     )
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, dict) else v for k, v in value.items()}
+        return value
 
     @field_validator("tools")
     @classmethod
-    def _tools(
-        cls, value: dict[str, ToolResultEntry | list[ToolResultEntry]] | None
-    ) -> dict[str, ToolResultEntry | list[ToolResultEntry]] | None:
+    def _tools(cls, value: dict[str, list[ToolResultEntry]] | None) -> dict[str, list[ToolResultEntry]] | None:
         import re
 
         for name, entries in (value or {}).items():
             if not re.match(TOOL_NAME, name):
                 raise ValueError(f"tool name {name[:80]!r} must be 1-64 letters, digits, '_' or '-'")
-            if isinstance(entries, list) and not 1 <= len(entries) <= MAX_SCRIPT_ENTRIES:
+            if not 1 <= len(entries) <= MAX_SCRIPT_ENTRIES:
                 raise ValueError(f"tool {name!r}: between 1 and {MAX_SCRIPT_ENTRIES} result entries")
         return value
 
@@ -115,7 +120,7 @@ class ConversationStep(BaseModel):
 
     def entries(self) -> dict[str, list[ToolResultEntry]]:
         """The tool scripts of a ``tools`` step, each as a list of entries."""
-        return {k: v if isinstance(v, list) else [v] for k, v in (self.tools or {}).items()}
+        return dict(self.tools or {})
 
 
 class Case(BaseModel):

@@ -52,7 +52,7 @@ messages:
 
 CASE = """
   - id: @ID@
-    vars: {question: "Where is my order A1?"}
+    vars: {question: "Where is my order A1? (ticket @ID@)"}
     turns:
       - tools:
           lookup_order:
@@ -209,12 +209,12 @@ def test_a_declared_tool_without_a_script_is_a_case_error(tmp_path: Path, agent:
 @pytest.mark.parametrize(
     ("edit", "message", "line"),
     [
-        (lambda g: g.replace("      - user: ", "      - tools: {}\n        user: "), "either {user: TEXT}", 12),
-        (lambda g: g.replace("    turns:", "    max_turns: 500\n    turns:"), "less than or equal to 50", 5),
-        (lambda g: g.replace("          lookup_order:", "          'bad name':"), "must be 1-64 letters", 6),
+        (lambda g: g.replace("      - user: ", "      - tools: {}\n        user: "), "either {user: TEXT}", 10),
+        (lambda g: g.replace("    turns:", "    max_turns: 500\n    turns:"), "less than or equal to 50", 4),
+        (lambda g: g.replace("          lookup_order:", "          'bad name':"), "must be 1-64 letters", 5),
         (lambda g: g.replace("{type: icontains, value: shipped, turn: 1}", "{type: icontains, value: x, turn: 3}"),
          "looks at turn 3, but the case has 2", None),
-        (lambda g: g.replace('result: {ok: true}', 'result: "' + "x" * 1_000_001 + '"'), "longer than 1,000,000", 11),
+        (lambda g: g.replace('result: {ok: true}', 'result: "' + "x" * 1_000_001 + '"'), "longer than 1,000,000", 9),
     ],
 )
 def test_bad_conversation_scripts_are_refused_before_any_call(
@@ -296,7 +296,7 @@ def test_prompt_render_case_shows_the_scripted_conversation(tmp_path: Path, agen
     r = run_cli("prompt", "render", "support/agent", "--case", "c000", cwd=root, env=ENV)
     assert r.exit_code == 0, r.output
     out = r.stdout
-    assert "Where is my order A1?" in out and "Please change the address of it" in out
+    assert "Where is my order A1? (ticket c000)" in out and "Please change the address of it" in out
     assert 'tool lookup_order (when {"order_id": "A1"}) returns' in out and "turn limit" in out
     j = run_cli("prompt", "render", "support/agent", "--case", "c000", "--json", cwd=root, env=ENV)
     conv = json.loads(j.stdout)["conversation"]
