@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from llmops_cli.evals.results import load_results
@@ -123,6 +124,9 @@ def test_three_turn_conversation_with_two_tool_calls(tmp_path: Path, agent: Tool
     # tokens are summed over the four calls
     turn_tokens = [t["usage"] for t in s["transcript"]["turns"] if t["role"] == "assistant"]
     assert s["tokens"]["prompt"] == sum(u["prompt_tokens"] for u in turn_tokens) > 0
+    # the results file (transcript included) matches the published results schema
+    schema = json.loads((REPO_ROOT / "schemas" / "results.schema.json").read_text())
+    jsonschema.validate(json.loads((root / "res.json").read_text()), schema)
 
 
 def test_a_rerun_replays_every_turn_from_the_cache(tmp_path: Path, agent: ToolLLM) -> None:

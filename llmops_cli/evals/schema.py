@@ -14,6 +14,7 @@ import types
 import typing
 from typing import Any, Literal, Union
 
+from ..records.base import Record
 from .fields import JsonModel
 from .model import EvalResults
 
@@ -83,6 +84,13 @@ def _type(tp: Any, defs: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any
         if tp.__name__ not in defs:
             defs[tp.__name__] = {}  # placeholder: a model met again while its schema is being built
             defs[tp.__name__] = _model(tp, defs)
+        return {"$ref": f"#/$defs/{tp.__name__}"}
+    if isinstance(tp, type) and issubclass(tp, Record):  # the records layer's pydantic models (a transcript)
+        if tp.__name__ not in defs:
+            schema = tp.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+            for name, sub in schema.pop("$defs", {}).items():
+                defs.setdefault(name, sub)
+            defs[tp.__name__] = schema
         return {"$ref": f"#/$defs/{tp.__name__}"}
     if tp in _PRIMITIVES:
         return {"type": _PRIMITIVES[tp], **extra}
