@@ -84,7 +84,9 @@ def golden(kind: str, n: int) -> str:
                 f"      - tools: {{lookup_order: {{when: {{order_id: {oid}}}, "
                 f'result: {{order_id: {oid}, status: shipped, eta: "2026-12-09"}}}}}}'
             )
-            lines.append("    assert: [{type: tool-sequence, names: [lookup_order]}, {type: icontains, value: shipped}]")
+            lines.append(
+                "    assert: [{type: tool-sequence, names: [lookup_order]}, {type: icontains, value: shipped}]"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -3,8 +3,6 @@ called at every assistant turn with the history so far, tool calls are answered 
 transcript lands in the results, each turn is cached (a re-run sends nothing; a resumed run pays no turn twice),
 and hostile scripts or models end as clean case errors or exit 2 within the documented bounds."""
 
-# ruff: noqa: F811  (pytest fixtures imported by name)
-
 from __future__ import annotations
 
 import json
@@ -180,7 +178,9 @@ def test_a_model_that_loops_calling_tools_stops_at_the_turn_limit(tmp_path: Path
         assert r.exit_code == 1, r.output  # an error sample fails the run, it does not crash it
         (s,) = load_results(str(root / "res.json")).to_dict()["samples"]
         assert server.count == 5 and s["transcript"]["stopped"] == "turn_limit"
-        assert s["status"] == "error" and s["error"]["kind"] == "turn_limit" and "5 model calls" in s["error"]["message"]
+        assert (
+            s["status"] == "error" and s["error"]["kind"] == "turn_limit" and "5 model calls" in s["error"]["message"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -216,9 +216,12 @@ def test_a_declared_tool_without_a_script_is_a_case_error(tmp_path: Path, agent:
         (lambda g: g.replace("      - user: ", "      - tools: {}\n        user: "), "either {user: TEXT}", 10),
         (lambda g: g.replace("    turns:", "    max_turns: 500\n    turns:"), "less than or equal to 50", 4),
         (lambda g: g.replace("          lookup_order:", "          'bad name':"), "must be 1-64 letters", 5),
-        (lambda g: g.replace("{type: icontains, value: shipped, turn: 1}", "{type: icontains, value: x, turn: 3}"),
-         "looks at turn 3, but the case has 2", None),
-        (lambda g: g.replace('result: {ok: true}', 'result: "' + "x" * 1_000_001 + '"'), "longer than 1,000,000", 9),
+        (
+            lambda g: g.replace("{type: icontains, value: shipped, turn: 1}", "{type: icontains, value: x, turn: 3}"),
+            "looks at turn 3, but the case has 2",
+            None,
+        ),
+        (lambda g: g.replace("result: {ok: true}", 'result: "' + "x" * 1_000_001 + '"'), "longer than 1,000,000", 9),
     ],
 )
 def test_bad_conversation_scripts_are_refused_before_any_call(
@@ -315,7 +318,9 @@ def test_the_gate_fails_a_pr_that_drops_a_tool(tmp_git_repo: GitRepo, agent: Too
     repo.write("evals/support/agent.yaml", golden(12))
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feature")
-    dropped = AGENT_PROMPT.split("  - name: update_address")[0] + AGENT_PROMPT.split("required: [order_id, address]\n")[1]
+    dropped = (
+        AGENT_PROMPT.split("  - name: update_address")[0] + AGENT_PROMPT.split("required: [order_id, address]\n")[1]
+    )
     repo.write("prompts/support/agent.prompt.yaml", dropped)
     repo.commit("drop update_address")
     r = run_cli("eval", "gate", "--base", "main", "-f", "json", cwd=repo.root, env=ENV)

@@ -51,7 +51,11 @@ REF = call("refund", {"amount": 20}, 1)
         ({"type": "tool-call", "name": "lookup_order", "args": {"order_id": "B2"}}, [A1], False),
         ({"type": "tool-call", "name": "lookup_order", "args": {"verbose": 1}}, [A1], False),  # true is not 1
         ({"type": "tool-call", "name": "refund", "args": {"amount": 20.0}}, [REF], True),  # 20 == 20.0
-        ({"type": "tool-call", "name": "lookup_order", "args": {"order_id": "A1"}}, [call("lookup_order", "{bad")], False),
+        (
+            {"type": "tool-call", "name": "lookup_order", "args": {"order_id": "A1"}},
+            [call("lookup_order", "{bad")],
+            False,
+        ),
         (
             {"type": "tool-call", "name": "refund", "args_schema": {"properties": {"amount": {"maximum": 10}}}},
             [REF],

@@ -12,7 +12,6 @@ from ..records.chat import Transcript
 from .assertions import AssertionSpec, OutputContext, sample_verdict
 from .cache import cache_key
 from .conversation import exchanges, prompt_tools, render_transcript, run_conversation, tool_args
-from .execute import generation_request
 from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .providers import CallFailed, CallResult
 
@@ -42,10 +41,17 @@ def _clipped(transcript: Transcript) -> Transcript:
     return Transcript(turns=turns, stopped=transcript.stopped)
 
 
-async def run_conversation_item(ex: Executor, pp: PromptPlan, cp: CasePlan, sample: int) -> tuple[SampleRecord, bool]:
-    """Play, score and record one sample of a conversation: ``(record, paid)``."""
+async def run_conversation_item(
+    ex: Executor,
+    pp: PromptPlan,
+    cp: CasePlan,
+    sample: int,
+    request: tuple[list[dict[str, Any]], dict[str, Any], Any],
+) -> tuple[SampleRecord, bool]:
+    """Play, score and record one sample of a conversation: ``(record, paid)``. ``request``: the case's
+    ``(opening messages, params, response format)`` (:func:`~llmops_cli.evals.execute.generation_request`)."""
     t = pp.target
-    opening, params, rf = generation_request(pp, cp)
+    opening, params, rf = request
     args = tool_args(pp.prompt)
     script = [dump_record_step(s) for s in cp.case.turns or []]
     request_hash = sha256_of({"model": t.model, "api_base": t.api_base, "messages": opening, "params": params,

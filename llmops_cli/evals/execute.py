@@ -195,7 +195,7 @@ class Executor:
         if cp.case.is_conversation or prompt_tools(pp.prompt):
             from .conversation_item import run_conversation_item
 
-            return await run_conversation_item(self, pp, cp, sample)
+            return await run_conversation_item(self, pp, cp, sample, generation_request(pp, cp))
         t = pp.target
         messages, params, rf = generation_request(pp, cp)
         request_hash = request_hash_of(t, messages, params, rf)

@@ -59,7 +59,9 @@ def support_agent(body: dict[str, Any]) -> Reply | None:
     if last.get("role") == "tool":
         result = json.loads(last.get("content") or "{}")
         if "status" in result:
-            return Reply(f"Your order {result.get('order_id', '')} is {result['status']}, arriving {result.get('eta')}.")
+            return Reply(
+                f"Your order {result.get('order_id', '')} is {result['status']}, arriving {result.get('eta')}."
+            )
         return Reply(f"Done: {json.dumps(result, sort_keys=True)}")
     text = last.get("content") if isinstance(last.get("content"), str) else ""
     match = ORDER_ID.search(text or "")
