@@ -235,7 +235,7 @@ def _account(out: ConversationOutcome, reply: CallResult, replayed: bool) -> Non
 def exchanges(transcript: Transcript) -> list[Exchange]:
     """The transcript cut at its user turns: exchange N is the model's answer to the N-th user message."""
     out: list[Exchange] = []
-    text, calls = "", []
+    text, calls = "", list[ToolCall]()
     started = False
     for t in transcript.turns:
         if t.role == "user":

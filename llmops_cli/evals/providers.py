@@ -53,7 +53,7 @@ class CallResult:
     tool_calls: list[ToolCall] = field(default_factory=list)  # the calls a tool-using prompt's reply made
 
     def cache_entry(self, kind: str) -> dict[str, Any]:
-        entry = {
+        entry: dict[str, Any] = {
             "kind": kind,
             "text": self.text,
             "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
