@@ -16,6 +16,8 @@ of a conversation in order; with ``turn: N`` the calls of one exchange).
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -152,6 +154,17 @@ def _schema_problem(schema: dict[str, Any], doc: Any) -> str | None:
     return f"schema violation at {where}: {error.message[:200]}"
 
 
+@functools.lru_cache(maxsize=256)
+def _refused_schema(schema_json: str) -> str | None:
+    """Why a tool's parameters schema cannot be applied (remote ``$ref``, invalid…), or None — checked once per
+    schema, not once per call (the meta-schema check costs milliseconds)."""
+    try:
+        check_json_schema(json.loads(schema_json))
+    except ValueError as exc:
+        return str(exc)[:160]
+    return None
+
+
 def _sequence(f: dict[str, Any], names: list[str]) -> tuple[float, str]:
     want = list(f["names"])
     made = short(", ".join(names) or "none")
@@ -205,10 +218,9 @@ def _args_valid(name: str | None, calls: Sequence[ToolCall], tools: Sequence[Too
         args = c.parsed_arguments()
         if not isinstance(args, dict):
             return 0.0, f"{c.name} arguments are not a JSON object: {short(c.arguments)}"
-        try:
-            check_json_schema(spec.parameters)
-        except ValueError as exc:
-            return 0.0, f"the schema of {c.name} cannot be applied: {str(exc)[:160]}"
+        refused = _refused_schema(json.dumps(spec.parameters, sort_keys=True))
+        if refused:
+            return 0.0, f"the schema of {c.name} cannot be applied: {refused}"
         problem = _schema_problem(spec.parameters, args)
         if problem:
             return 0.0, f"{c.name} arguments: {problem}"
