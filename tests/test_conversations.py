@@ -328,3 +328,18 @@ def test_the_gate_fails_a_pr_that_drops_a_tool(tmp_git_repo: GitRepo, agent: Too
     report = json.loads(r.stdout)
     (agent_report,) = [p for p in report["prompts"] if p["prompt"] == "support/agent"]
     assert report["verdict"] == "FAIL" and agent_report["state"] == "FAIL", agent_report
+
+
+def test_a_tampered_transcript_in_a_results_file_is_exit_2_with_its_json_path(tmp_path: Path, agent: ToolLLM) -> None:
+    root = project(tmp_path, agent.url, golden())
+    assert eval_run(root).exit_code == 0
+    data = json.loads((root / "res.json").read_text())
+    data["samples"][0]["transcript"]["turns"][1]["role"] = "robot"
+    (root / "bad.json").write_text(json.dumps(data))
+    r = run_cli("eval", "show", "bad.json", cwd=root, env=ENV)
+    assert r.exit_code == 2 and "Traceback" not in r.stderr, r.output
+    assert "samples[0].transcript.turns[1].role" in r.stderr
+    data["samples"][0]["transcript"]["turns"][1] = {"index": 1, "role": "assistant", "surprise": True}
+    (root / "bad.json").write_text(json.dumps(data))
+    r = run_cli("eval", "show", "bad.json", cwd=root, env=ENV)
+    assert r.exit_code == 2 and "samples[0].transcript.turns[1].surprise" in r.stderr, r.output
