@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from .errors import UsageError, UserError
+from .errors import UsageError, UserError, VariablesError
 from .limits import name_problem
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
@@ -151,11 +151,21 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
             f"template uses `{var}` but it is not declared in inputs",
             line=lines.line(("inputs",)) or lines.line(("messages",)),
         )
-    for var in sorted(declared - prompt.variables_used):
+    attached = {name for m in prompt.messages for name in m.attach}  # sent as content parts, not as text
+    for var in sorted(declared - prompt.variables_used - attached):
         add(
             "warning",
             "unused-input",
             f"input `{var}` is declared but never used",
+            line=lines.line(("inputs", var)),
+        )
+
+    for var in sorted(attached & prompt.variables_used):
+        add(
+            "warning",
+            "media-in-text",
+            f"template prints `{var}`, an {spec.inputs[var].type} input: the text gets its path or URL "
+            "(the bytes are attached as a content part already)",
             line=lines.line(("inputs", var)),
         )
 
@@ -247,7 +257,11 @@ def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
     for dup, index in gs.duplicate_ids:
         add("duplicate-case-id", f"case id {dup!r} appears more than once", gs.line_at(index))
     for index, case in enumerate(gs.cases):
-        _, problems = validate_variables(prompt.spec.inputs, gs.vars_for(case))
+        try:  # image/file/pdf inputs are read and checked too (type, size, dimensions, confinement)
+            prompt.validate(gs.vars_for(case))
+            problems: list[str] = []
+        except VariablesError as exc:
+            problems = exc.problems
         for p in problems:
             add("case-vars", f"case {case.id!r}: {p}", gs.line_at(index, "vars"))
         for gap in _import_gaps(case.metadata):

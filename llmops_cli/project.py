@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from .config import CONFIG_FILE, ProjectConfig, format_validation_error, parse_config
 from .errors import NotFoundError, PromptFileError, TemplateError, TemplatePathError, UsageError
 from .limits import MAX_PROMPT_FILE_CHARS, MAX_SMALL_YAML_NODES, name_problem
+from .media.load import MediaReader
 from .models.targets import resolve_route
 from .prompt import MessageTemplate, Prompt
 from .root import find_root
@@ -37,6 +38,7 @@ class Project:
         self.engine = TemplateEngine(source, self.config.paths.partials)
         self._prompts: dict[str, Prompt] = {}
         self._names: list[str] | None = None
+        self.media = MediaReader(source)  # image/file/pdf inputs given as project paths
 
     @classmethod
     def open(cls, start: str | os.PathLike[str] | None = None) -> Project:
@@ -116,7 +118,7 @@ class Project:
         for i, m in enumerate(spec.messages):
             if m.content is not None:
                 origin = TemplateOrigin(file, lines, ("messages", i, "content"))
-                messages.append(MessageTemplate(m.role, m.content, origin))
+                messages.append(MessageTemplate(m.role, m.content, origin, attach=tuple(m.attach or ())))
             else:
                 tline = lines.line(("messages", i, "template")) if lines else None
                 tpath = self.template_path(file, m.template or "", tline)
@@ -126,7 +128,7 @@ class Project:
                 if len(ttext) > MAX_PROMPT_FILE_CHARS:
                     msg = f"template {tpath} is larger than {MAX_PROMPT_FILE_CHARS:,} characters"
                     raise TemplateError(msg, file=file, line=tline)
-                messages.append(MessageTemplate(m.role, ttext, TemplateOrigin(tpath), tpath))
+                messages.append(MessageTemplate(m.role, ttext, TemplateOrigin(tpath), tpath, tuple(m.attach or ())))
         partials: dict[str, str] = {}
         used: set[str] = set()
         for tmpl in messages:
@@ -158,6 +160,7 @@ class Project:
             variables_used=used,
             engine=self.engine,
             route=resolve_route(self.config, spec.model),
+            media=self.media,
         )
 
     # -- golden sets -------------------------------------------------------------------------------

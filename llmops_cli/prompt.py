@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import VariablesError
 from .hashing import sha256_of
 from .models.targets import ModelRoute
+from .records.chat import ContentPart
+from .records.content import hash_view, input_digests
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
 from .variables import validate_variables
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .config import ModelAlias
+    from .media.load import MediaReader
     from .models.targets import Target
     from .serving import RetryPolicy, ServingOptions
 
@@ -28,14 +31,20 @@ class MessageTemplate:
     text: str
     origin: TemplateOrigin
     template_file: str | None = None  # the .j2 file, when not inline
+    attach: tuple[str, ...] = ()  # image/file/pdf inputs sent as content parts after the text
 
 
 @dataclass(frozen=True)
 class RenderedPrompt:
-    """What a provider receives: chat messages, the resolved model and params."""
+    """What a provider receives: chat messages, the resolved model and params.
+
+    A message that attaches images or files has a list of content parts (``ContentPart`` dicts: a text part,
+    then one per attached input, with its sha256 and data URL) as ``content``; every other message a string.
+    See :mod:`llmops_cli.records.content` for the text, hash and wire views of such content.
+    """
 
     name: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     model: str
     params: dict[str, Any]
     response_format: dict[str, Any] | None
@@ -45,23 +54,30 @@ class RenderedPrompt:
 
     @property
     def request_hash(self) -> str:
-        """Hash of everything sent to the provider (model, messages, params, response format)."""
+        """Hash of everything sent to the provider (model, messages, params, response format); an image or
+        file counts by its bytes' sha256, not by its data URL or path."""
         return sha256_of(
             {
                 "model": self.model,
-                "messages": self.messages,
+                "messages": hash_view(self.messages),
                 "params": self.params,
                 "response_format": self.response_format,
             }
         )
 
+    def input_digests(self) -> dict[str, str]:
+        """Each attached input's ``sha256:<hex>`` (``url-sha256:<hex>`` for an https image); see
+        :func:`llmops_cli.records.content.input_digests`."""
+        return input_digests(self.messages)
+
     def to_dict(self) -> dict[str, Any]:
+        """The request as JSON (an image/file part without its data URL: its sha256, type and size stand for it)."""
         return {
             "name": self.name,
             "model": self.model,
             "params": self.params,
             "response_format": self.response_format,
-            "messages": self.messages,
+            "messages": hash_view(self.messages),
             "prompt_sha256": self.prompt_sha256,
             "request_hash": self.request_hash,
         }
@@ -89,6 +105,8 @@ class Prompt:
     # request logging / OpenTelemetry set by load_prompt(log=..., otel=...); not part of the content hash
     serving: ServingOptions | None = field(default=None, repr=False, compare=False)
     _sha256: str | None = field(default=None, repr=False)
+    # reads image/file/pdf inputs given as project paths (None: only bytes and https URLs are accepted)
+    media: MediaReader | None = field(default=None, repr=False, compare=False)
     # How a channel load picked this copy (never part of the content hash): the channel asked for, and the arm
     # ("stable"/"canary") when that channel has a canary. Set on per-arm copies; cached prompts are never mutated.
     channel: str | None = None
@@ -128,7 +146,10 @@ class Prompt:
                 for name, spec in self.spec.inputs.items()
             },
             "output": self.spec.output.model_dump(by_alias=True),
-            "messages": [{"role": m.role, "template": m.text} for m in self.messages],
+            "messages": [
+                {"role": m.role, "template": m.text, **({"attach": list(m.attach)} if m.attach else {})}
+                for m in self.messages
+            ],
             "partials": self.partials,
         }
         if self.spec.guards:  # only when declared: prompts without guards keep their hashes
@@ -170,24 +191,56 @@ class Prompt:
         return {"type": "json_object"}
 
     def validate(self, variables: dict[str, Any]) -> dict[str, Any]:
-        """Variables with defaults applied; :class:`VariablesError` naming each offending one."""
+        """Variables with defaults applied; :class:`VariablesError` naming each offending one (an image, file
+        or pdf input is read and checked too: type by magic bytes, size, pixel dimensions, confinement)."""
+        return self._checked(variables)[0]
+
+    def _checked(self, variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, ContentPart]]:
         full, problems = validate_variables(self.spec.inputs, variables)
+        parts: dict[str, ContentPart] = {}
+        if not problems:
+            for name, part_or_problem in self._media(full).items():
+                if isinstance(part_or_problem, str):
+                    problems.append(f"`{name}`: {part_or_problem}")
+                else:
+                    parts[name] = part_or_problem
         if problems:
             raise VariablesError(
                 f"invalid variables for prompt '{self.name}': " + "; ".join(problems),
                 problems,
                 file=self.file,
             )
-        return full
+        return full, parts
+
+    def _media(self, variables: dict[str, Any]) -> dict[str, ContentPart | str]:
+        """Each image/file/pdf input given a value: its checked content part, or why it is refused."""
+        from .media.load import MediaProblem, MediaReader
+
+        out: dict[str, ContentPart | str] = {}
+        reader = self.media or MediaReader(None)
+        for name, spec in self.spec.inputs.items():
+            if spec.is_media and variables.get(name) is not None:
+                try:
+                    out[name] = reader.part(name, spec, variables[name])
+                except MediaProblem as exc:
+                    out[name] = str(exc)
+        return out
 
     def render(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> RenderedPrompt:
-        """Validate variables against ``inputs`` and render every message in the sandbox."""
+        r"""Validate variables against ``inputs`` and render every message in the sandbox; a message that
+        ``attach``\es image/file/pdf inputs gets a list of content parts (its text, then one per input)."""
         given = {**(variables or {}), **kwargs}
-        full = self.validate(given)
-        messages = []
+        full, media = self._checked(given)
+        messages: list[dict[str, Any]] = []
         for m in self.messages:
             content = self.engine.render(m.text, m.origin, full).strip()
-            messages.append({"role": m.role, "content": content})
+            parts = [media[name] for name in m.attach if name in media]
+            if parts:
+                text = [ContentPart(type="text", text=content)] if content else []
+                dumped = [p.model_dump(exclude_none=True) for p in [*text, *parts]]
+                messages.append({"role": m.role, "content": dumped})
+            else:
+                messages.append({"role": m.role, "content": content})
         return RenderedPrompt(
             name=self.name,
             messages=messages,

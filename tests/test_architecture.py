@@ -266,7 +266,7 @@ FOUNDATION = {
 }  # fmt: skip
 CORE = {
     "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
-    "providers", "models", "safety", "serving", "prompt", "project", "lint",
+    "providers", "models", "safety", "serving", "prompt", "project", "lint", "media",
 }  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     # foundation: no package-level state, imported by everything
@@ -297,7 +297,8 @@ LAYERS: dict[str, set[str]] = {
     "models": FOUNDATION | {"config", "providers"},
     "safety": FOUNDATION,  # PII detectors, the refusal model, guards: shared by serving, lint and evals
     "serving": FOUNDATION | {"models", "safety"},  # a rendered prompt's calls in serving code: logs, retries, tracing
-    "prompt": FOUNDATION | {"spec", "models", "serving", "templating", "variables", "sources"},
+    "media": FOUNDATION | {"spec", "sources"},  # image/file/pdf inputs: magic bytes, header dimensions, confined reads
+    "prompt": FOUNDATION | {"spec", "models", "serving", "templating", "variables", "sources", "media"},
     "project": FOUNDATION | (CORE - {"lint", "project"}),
     "lint": FOUNDATION | (CORE - {"lint"}),
     "scaffolding": FOUNDATION | {"spec"},

@@ -92,8 +92,10 @@ def render(
         f"{output.style(name, 'bold')}  model {output.style(rendered.model, 'cyan')}"
         + (f"  {params}" if params else "")
     ]
+    from ..records.content import content_text
+
     for m in rendered.messages:
-        lines += [output.style(output.rule(m["role"]), "dim"), m["content"]]
+        lines += [output.style(output.rule(m["role"]), "dim"), content_text(m["content"])]
     if rendered.response_format:
         lines += [output.style(output.rule("response_format"), "dim"), str(rendered.response_format)]
     for heading, text in script:  # a conversation case: what the golden set scripts after the prompt

@@ -58,6 +58,8 @@ IMPACT_RULES: dict[str, Level] = {
     "input_items_changed": "breaking",
     "input_default_changed": "patch",
     "input_description_changed": "none",
+    "input_media_narrowed": "breaking",  # a smaller max_bytes or fewer media_types refuses values sent today
+    "input_media_widened": "feature",
     # output
     "output_format_changed": "breaking",
     "output_schema_added": "feature",
@@ -73,6 +75,7 @@ IMPACT_RULES: dict[str, Level] = {
     "message_removed": "patch",
     "message_role_changed": "patch",
     "message_text_changed": "patch",
+    "message_attach_changed": "patch",
     "partial_changed": "patch",
     "metadata_changed": "none",
 }

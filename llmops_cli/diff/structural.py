@@ -118,6 +118,28 @@ def _inputs(old: dict[str, InputSpec], new: dict[str, InputSpec]) -> list[Change
             out.append(Change("input_items_changed", subj, f"input `{name}` item schema changed"))
         if a.description != b.description:
             out.append(Change("input_description_changed", subj, f"input `{name}` description changed"))
+        if a.is_media and b.is_media:
+            out += _media_limits(name, a, b)
+    return out
+
+
+def _media_limits(name: str, a: InputSpec, b: InputSpec) -> list[Change]:
+    """``max_bytes`` / ``media_types`` of an image/file/pdf input: narrower refuses values callers send today."""
+    from ..spec import DEFAULT_MEDIA_BYTES, MEDIA_TYPES
+
+    out = []
+    subj = f"inputs.{name}"
+    size_a, size_b = a.max_bytes or DEFAULT_MEDIA_BYTES, b.max_bytes or DEFAULT_MEDIA_BYTES
+    if size_a != size_b:
+        kind = "input_media_narrowed" if size_b < size_a else "input_media_widened"
+        out.append(Change(kind, f"{subj}.max_bytes", f"input `{name}` max_bytes {size_a:,} → {size_b:,}"))
+    types_a, types_b = set(a.media_types or MEDIA_TYPES), set(b.media_types or MEDIA_TYPES)
+    if types_a - types_b:
+        dropped = ", ".join(sorted(types_a - types_b))
+        out.append(Change("input_media_narrowed", f"{subj}.media_types", f"input `{name}` no longer takes {dropped}"))
+    if types_b - types_a:
+        added = ", ".join(sorted(types_b - types_a))
+        out.append(Change("input_media_widened", f"{subj}.media_types", f"input `{name}` now also takes {added}"))
     return out
 
 
@@ -242,6 +264,9 @@ def _messages(old: Prompt, new: Prompt) -> list[Change]:
             if a.text != b.text:
                 src = f" ({b.template_file})" if b.template_file else ""
                 out.append(Change("message_text_changed", subj, f"message {i + 1} ({b.role}) template changed{src}"))
+            if a.attach != b.attach:
+                was, now = ", ".join(a.attach) or "nothing", ", ".join(b.attach) or "nothing"
+                out.append(Change("message_attach_changed", subj, f"message {i + 1} ({b.role}) attaches {was} → {now}"))
     return out
 
 

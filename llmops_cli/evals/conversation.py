@@ -17,6 +17,7 @@ from typing import Any
 
 from ..goldens import DEFAULT_MAX_TURNS, MAX_TOOL_RESULT_CHARS, Case, ToolResultEntry, tool_result_text
 from ..records.chat import ToolCall, ToolChoice, ToolSpec, Transcript, Turn, Usage
+from ..records.content import content_text
 from .outputs import short
 from .providers import CallResult
 from .tool_assertions import subset_match
@@ -145,13 +146,10 @@ def _answer(call: ToolCall, scripts: dict[str, list[ToolResultEntry]], declared:
 
 
 def _opening_user_text(messages: list[dict[str, Any]]) -> str:
+    """The last user message of the rendered prompt as text (an image or file as its label, never its bytes)."""
     for m in reversed(messages):
         if m.get("role") == "user":
-            content = m.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+            return content_text(m.get("content"))
     return ""
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..hashing import sha256_of
 from ..records.chat import Transcript
+from ..records.content import hash_view
 from .assertions import AssertionSpec, OutputContext, sample_verdict
 from .cache import cache_key
 from .conversation import exchanges, prompt_tools, render_transcript, run_conversation, tool_args
@@ -27,8 +28,9 @@ __all__ = ["run_conversation_item", "turn_key"]
 def turn_key(pp: PromptPlan, history: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int) -> str:
     """The response-cache key of one assistant turn: the history so far, the tools and the sample number."""
     t = pp.target
-    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=history, params=params,
-                     response_format=rf, sample=sample, extra={"tool_args": tool_args(pp.prompt)})  # fmt: skip
+    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=hash_view(history),
+                     params=params, response_format=rf, sample=sample,
+                     extra={"tool_args": tool_args(pp.prompt)})  # fmt: skip
 
 
 def _clipped(transcript: Transcript) -> Transcript:
@@ -54,8 +56,8 @@ async def run_conversation_item(
     opening, params, rf = request
     args = tool_args(pp.prompt)
     script = [dump_record_step(s) for s in cp.case.turns or []]
-    request_hash = sha256_of({"model": t.model, "api_base": t.api_base, "messages": opening, "params": params,
-                              "response_format": rf, "tool_args": args, "script": script,
+    request_hash = sha256_of({"model": t.model, "api_base": t.api_base, "messages": hash_view(opening),
+                              "params": params, "response_format": rf, "tool_args": args, "script": script,
                               "max_turns": cp.case.max_turns})  # fmt: skip
     rec = SampleRecord(
         prompt=pp.name,

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..hashing import sha256_of
 from ..models import Target, is_in_process
+from ..records.content import hash_view, input_digests
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
@@ -51,14 +52,15 @@ def generation_request(pp: PromptPlan, cp: CasePlan) -> tuple[list[dict[str, Any
 
 def request_hash_of(t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any) -> str:
     """A sample's ``request_hash``: what was asked of which model (the same for every repeat)."""
-    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": messages, "params": params,
+    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": hash_view(messages), "params": params,
                       "response_format": rf})  # fmt: skip
 
 
 def generation_key(t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int) -> str:
-    """The response-cache key of generation number ``sample`` of a request."""
-    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=messages, params=params,
-                     response_format=rf, sample=sample)  # fmt: skip
+    """The response-cache key of generation number ``sample`` of a request (an attached image or file counts by
+    its bytes' sha256: a renamed file keeps the key, a changed byte changes it)."""
+    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=hash_view(messages),
+                     params=params, response_format=rf, sample=sample)  # fmt: skip
 
 
 def judge_request(
@@ -207,6 +209,7 @@ class Executor:
             cluster=cp.case.cluster,
             request_hash=request_hash,
             model=t.model,
+            inputs=input_digests(messages) or None,
         )
         try:
             gen, replay = await self.call(key, "generation", t, messages, params, rf)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ..records.content import media_tokens, text_messages
 from .runtime import import_litellm
 from .targets import is_in_process
 
@@ -51,11 +52,14 @@ def max_output_tokens(model: str) -> int | None:
     return int(value) if isinstance(value, int) and value > 0 else None
 
 
-def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
-    """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback)."""
+def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+    """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback). Attached images and
+    files are estimated from their recorded size (:func:`~llmops_cli.records.content.media_tokens`): litellm's
+    counter would fetch an https image to measure it."""
     litellm = import_litellm()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return int(litellm.token_counter(model=model, messages=messages))
+        text = int(litellm.token_counter(model=model, messages=text_messages(messages)))
+    return text + media_tokens(messages)
 
 
 def response_cost(litellm: Any, response: Any, model: str, no_price: set[str] | None = None) -> float | None:
