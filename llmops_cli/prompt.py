@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 from .errors import VariablesError
 from .hashing import sha256_of
 from .models.targets import ModelRoute
-from .records.chat import ContentPart
+from .records.chat import ContentPart, ResponseFormat, ToolChoice, ToolSpec
 from .records.content import hash_view, input_digests
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
+from .toolspec import tool_call_fields, tool_choice_record
 from .variables import validate_variables
 
 if TYPE_CHECKING:
@@ -51,10 +52,18 @@ class RenderedPrompt:
     prompt_sha256: str
     api_base: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    tools: list[ToolSpec] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+
+    def tool_fields(self) -> dict[str, Any]:
+        """``tools`` / ``tool_choice`` / ``parallel_tool_calls`` as JSON, only those set (see
+        :func:`~llmops_cli.toolspec.tool_call_fields`)."""
+        return tool_call_fields(self.tools, self.tool_choice, self.parallel_tool_calls)
 
     @property
     def request_hash(self) -> str:
-        """Hash of everything sent to the provider (model, messages, params, response format); an image or
+        """Hash of everything sent to the provider (model, messages, params, response format, tools); an image or
         file counts by its bytes' sha256, not by its data URL or path."""
         return sha256_of(
             {
@@ -62,6 +71,7 @@ class RenderedPrompt:
                 "messages": hash_view(self.messages),
                 "params": self.params,
                 "response_format": self.response_format,
+                **self.tool_fields(),
             }
         )
 
@@ -77,6 +87,7 @@ class RenderedPrompt:
             "model": self.model,
             "params": self.params,
             "response_format": self.response_format,
+            **self.tool_fields(),
             "messages": hash_view(self.messages),
             "prompt_sha256": self.prompt_sha256,
             "request_hash": self.request_hash,
@@ -111,6 +122,7 @@ class Prompt:
     # ("stable"/"canary") when that channel has a canary. Set on per-arm copies; cached prompts are never mutated.
     channel: str | None = None
     arm: str | None = None
+    tools: list[ToolSpec] = field(default_factory=list)  # resolved: tool-file references included, in order
 
     def __post_init__(self) -> None:
         if self.route is None:  # built without a config: the alias alone decides
@@ -134,6 +146,19 @@ class Prompt:
     def inputs(self) -> dict[str, Any]:
         return self.spec.inputs
 
+    @property
+    def tool_choice(self) -> ToolChoice | None:
+        """The prompt file's ``tool_choice`` as the contract type (None: the provider's default)."""
+        return tool_choice_record(self.spec.tool_choice)
+
+    @property
+    def parallel_tool_calls(self) -> bool | None:
+        return self.spec.parallel_tool_calls
+
+    def tool_fields(self) -> dict[str, Any]:
+        """The prompt's tools, ``tool_choice`` and ``parallel_tool_calls`` as JSON, only those set."""
+        return tool_call_fields(self.tools, self.tool_choice, self.parallel_tool_calls)
+
     def hash_payload(self) -> dict[str, Any]:
         """The behaviour-relevant content the hash covers (documented in the README): everything that decides
         what is sent, where, and with which key variable. ``call`` (the alias's ``api_base``, ``api_key_env``
@@ -145,12 +170,16 @@ class Prompt:
                 name: spec.model_dump(exclude={"description"}, exclude_unset=True)
                 for name, spec in self.spec.inputs.items()
             },
-            "output": self.spec.output.model_dump(by_alias=True),
+            # ``strict`` only when asked for: prompts without it keep their hashes
+            "output": self.spec.output.model_dump(
+                by_alias=True, exclude=None if self.spec.output.strict else {"strict"}
+            ),
             "messages": [
                 {"role": m.role, "template": m.text, **({"attach": list(m.attach)} if m.attach else {})}
                 for m in self.messages
             ],
             "partials": self.partials,
+            **self.tool_fields(),
         }
         if self.spec.guards:  # only when declared: prompts without guards keep their hashes
             payload["guards"] = self.spec.guards
@@ -176,6 +205,7 @@ class Prompt:
             "params": self.params,
             "response_format": self.response_format,
             "offline": route.offline.describe() if route and route.offline else None,
+            **self.tool_fields(),
         }
 
     @property
@@ -186,9 +216,25 @@ class Prompt:
 
     @property
     def response_format(self) -> dict[str, Any] | None:
-        if self.spec.output.format != "json":
+        """The output format in OpenAI's request shape: None (text), ``json_object``, or — with ``output.strict`` —
+        ``json_schema`` with the schema and ``strict: true`` (the model layer falls back to ``json_object`` for a
+        model litellm says lacks response-schema support)."""
+        out = self.spec.output
+        if out.format != "json":
             return None
+        if out.strict and out.schema_ is not None:
+            return {"type": "json_schema", "json_schema": {"name": "output", "schema": out.schema_, "strict": True}}
         return {"type": "json_object"}
+
+    @property
+    def output_format(self) -> ResponseFormat | None:
+        """The output format as the contract type :class:`~llmops_cli.records.chat.ResponseFormat` (None: text)."""
+        out = self.spec.output
+        if out.format != "json":
+            return None
+        if out.strict and out.schema_ is not None:
+            return ResponseFormat(type="json_schema", schema_=out.schema_, strict=True)
+        return ResponseFormat(type="json_object")
 
     def validate(self, variables: dict[str, Any]) -> dict[str, Any]:
         """Variables with defaults applied; :class:`VariablesError` naming each offending one (an image, file
@@ -250,6 +296,9 @@ class Prompt:
             prompt_sha256=self.sha256,
             api_base=self.alias.api_base if self.alias else None,
             variables=full,
+            tools=self.tools,
+            tool_choice=self.tool_choice,
+            parallel_tool_calls=self.parallel_tool_calls,
         )
 
     def target(self, *, api_base: str | None = None) -> Target:

@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .limits import checked_label
+from .toolspec import MAX_TOOLS, ToolChoiceSpec, ToolEntry
 
 PROMPT_SUFFIX = ".prompt.yaml"
 TEMPLATE_SUFFIX = ".j2"
@@ -93,6 +94,11 @@ class OutputSpec(_Strict):
     schema_: dict[str, Any] | None = Field(
         None, alias="schema", description="JSON Schema of the JSON output (format: json only)."
     )
+    strict: bool = Field(
+        False,
+        description="Send the schema as the provider's strict JSON-Schema response format where the model supports "
+        "it (else JSON mode, with a lint note). Requires a schema.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -105,6 +111,8 @@ class OutputSpec(_Strict):
     def _check(self) -> "OutputSpec":
         if self.schema_ is not None and self.format != "json":
             raise ValueError("'schema' requires format: json")
+        if self.strict and self.schema_ is None:
+            raise ValueError("'strict: true' requires format: json and a schema")
         return self
 
 
@@ -142,6 +150,20 @@ class PromptSpec(_Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict, description="Typed variables.")
     output: OutputSpec = Field(default_factory=OutputSpec)
     messages: list[MessageSpec] = Field(..., min_length=1)
+    tools: list[ToolEntry] = Field(
+        default_factory=list,
+        max_length=MAX_TOOLS,
+        description="Functions the model may call: {name, description, parameters (JSON Schema), strict}, or "
+        "{use: FILE/TOOL} / {use: FILE/*} for shared definitions in prompts/_tools/FILE.yaml.",
+    )
+    tool_choice: ToolChoiceSpec | None = Field(
+        None,
+        description="auto (the model decides), required (it must call a tool), none (it may not), or {name: X} "
+        "(it must call X). Unset: the provider's default.",
+    )
+    parallel_tool_calls: bool | None = Field(
+        None, description="May the model call several tools in one turn? Unset: the provider's default."
+    )
     guards: list[dict[str, Any]] = Field(
         default_factory=list,
         max_length=32,

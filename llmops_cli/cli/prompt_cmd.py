@@ -96,6 +96,12 @@ def render(
 
     for m in rendered.messages:
         lines += [output.style(output.rule(m["role"]), "dim"), content_text(m["content"])]
+    if rendered.tools or rendered.tool_choice is not None:
+        from ..toolspec import describe_tools
+
+        title = f"tools ({len(rendered.tools)})"
+        lines += [output.style(output.rule(title), "dim"), *describe_tools(rendered.tools, rendered.tool_choice,
+                                                                        rendered.parallel_tool_calls)]  # fmt: skip
     if rendered.response_format:
         lines += [output.style(output.rule("response_format"), "dim"), str(rendered.response_format)]
     for heading, text in script:  # a conversation case: what the golden set scripts after the prompt

@@ -1,15 +1,17 @@
 """Structural diff of two prompt versions, in words a reviewer reads.
 
-Model, params, inputs, output format and schema, messages and partials are compared field by field;
+Model, params, inputs, output format and schema, tools (:mod:`.tools`), messages and partials are compared
+field by field;
 each difference is a :class:`Change` with a ``kind`` (the impact rules in :mod:`.impact` are keyed
 on it) and a sentence such as ``temperature 0.2 → 0.7`` or ``input `locale` added (required)``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .change import Change, fmt
+from .tools import tool_changes
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
@@ -19,28 +21,6 @@ if TYPE_CHECKING:
 _WIDER_TYPES = {("integer", "number")}
 
 
-@dataclass(frozen=True)
-class Change:
-    """One structural difference. ``subject`` names what changed (``params.temperature``)."""
-
-    kind: str
-    subject: str
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "subject": self.subject, "text": self.text}
-
-
-def fmt(value: Any) -> str:
-    """A value as a reviewer reads it (JSON, compact)."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
-    except TypeError:
-        return repr(value)
-
-
 def structural_changes(old: Prompt, new: Prompt) -> list[Change]:
     """Every difference between two versions of a prompt, in a stable order."""
     out: list[Change] = []
@@ -48,6 +28,7 @@ def structural_changes(old: Prompt, new: Prompt) -> list[Change]:
     out += _params(old.params, new.params)
     out += _inputs(old.spec.inputs, new.spec.inputs)
     out += _output(old, new)
+    out += tool_changes(old, new)
     out += _messages(old, new)
     out += _partials(old.partials, new.partials)
     out += _meta(old, new)
@@ -166,6 +147,8 @@ def _output(old: Prompt, new: Prompt) -> list[Change]:
     out = []
     if a.format != b.format:
         out.append(Change("output_format_changed", "output.format", f"output format {a.format} → {b.format}"))
+    if a.strict != b.strict:
+        out.append(Change("output_strict_changed", "output.strict", f"strict output {fmt(a.strict)} → {fmt(b.strict)}"))
     sa, sb = a.schema_, b.schema_
     if sa == sb:
         return out
