@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..goldens import DEFAULT_MAX_TURNS, MAX_TOOL_RESULT_CHARS, Case, ToolResultEntry, tool_result_text
+from ..prompt import Prompt
 from ..records.chat import ToolCall, ToolChoice, ToolSpec, Transcript, Turn, Usage
 from ..records.content import content_text
 from .outputs import short
@@ -70,29 +71,22 @@ class Exchange:
     tool_calls: tuple[ToolCall, ...]
 
 
-def prompt_tools(prompt: Any) -> list[ToolSpec]:
+def prompt_tools(prompt: Prompt) -> list[ToolSpec]:
     """The functions a prompt declares (tool-file references resolved), as the contract type."""
-    return list(getattr(prompt, "tools", None) or [])
+    return list(prompt.tools)
 
 
-def prompt_tool_choice(prompt: Any) -> ToolChoice | None:
-    """The prompt's ``tool_choice`` (None: the provider's default)."""
-    choice = getattr(prompt, "tool_choice", None)
-    return choice if isinstance(choice, ToolChoice) else None
-
-
-def tool_args(prompt: Any) -> dict[str, Any]:
+def tool_args(prompt: Prompt) -> dict[str, Any]:
     """litellm's tool arguments for a prompt (OpenAI shape): ``tools``, ``tool_choice``, ``parallel_tool_calls``."""
     tools = prompt_tools(prompt)
     if not tools:
         return {}
     out: dict[str, Any] = {"tools": wire_tools(tools)}
-    choice = wire_tool_choice(prompt_tool_choice(prompt))
+    choice = wire_tool_choice(prompt.tool_choice)
     if choice is not None:
         out["tool_choice"] = choice
-    parallel = getattr(prompt, "parallel_tool_calls", None)
-    if isinstance(parallel, bool):
-        out["parallel_tool_calls"] = parallel
+    if prompt.parallel_tool_calls is not None:
+        out["parallel_tool_calls"] = prompt.parallel_tool_calls
     return out
 
 

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..hashing import sha256_of
 from ..records.chat import Transcript
-from ..records.content import hash_view
 from .assertions import AssertionSpec, OutputContext, sample_verdict
-from .cache import cache_key
+from .cache import generation_key, request_hash_of
 from .conversation import exchanges, prompt_tools, render_transcript, run_conversation, tool_args
 from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .providers import CallFailed, CallResult
@@ -26,11 +25,9 @@ __all__ = ["run_conversation_item", "turn_key"]
 
 
 def turn_key(pp: PromptPlan, history: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int) -> str:
-    """The response-cache key of one assistant turn: the history so far, the tools and the sample number."""
-    t = pp.target
-    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=hash_view(history),
-                     params=params, response_format=rf, sample=sample,
-                     extra={"tool_args": tool_args(pp.prompt)})  # fmt: skip
+    """The response-cache key of one assistant turn: a generation key of the history so far with the prompt's
+    tools (the first turn's key is the plain generation key: ``--estimate`` and single-turn runs share it)."""
+    return generation_key(pp.target, history, params, rf, sample, pp.prompt.tool_fields())
 
 
 def _clipped(transcript: Transcript) -> Transcript:
@@ -55,10 +52,10 @@ async def run_conversation_item(
     t = pp.target
     opening, params, rf = request
     args = tool_args(pp.prompt)
-    script = [dump_record_step(s) for s in cp.case.turns or []]
-    request_hash = sha256_of({"model": t.model, "api_base": t.api_base, "messages": hash_view(opening),
-                              "params": params, "response_format": rf, "tool_args": args, "script": script,
-                              "max_turns": cp.case.max_turns})  # fmt: skip
+    request_hash = request_hash_of(t, opening, params, rf, pp.prompt.tool_fields())
+    if cp.case.turns is not None:  # a conversation: its script is part of what was asked
+        script = [dump_record_step(s) for s in cp.case.turns]
+        request_hash = sha256_of({"request": request_hash, "script": script, "max_turns": cp.case.max_turns})
     rec = SampleRecord(
         prompt=pp.name,
         case_id=cp.case.id,

@@ -10,12 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..hashing import sha256_of
 from ..models import Target, is_in_process
-from ..records.content import hash_view, input_digests
+from ..records.content import input_digests
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
-from .cache import ResponseCache, cache_key
+from .cache import ResponseCache, cache_key, generation_key, request_hash_of
 from .conversation import prompt_tools
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs
@@ -48,26 +47,6 @@ def generation_request(pp: PromptPlan, cp: CasePlan) -> tuple[list[dict[str, Any
     rendered = pp.prompt.render(cp.variables)
     params, rf = pp.target.prepare(rendered.params, rendered.response_format, pp.prompt.spec.output.schema_)
     return rendered.messages, params, rf
-
-
-def request_hash_of(
-    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, tools: dict[str, Any] | None = None
-) -> str:
-    """A sample's ``request_hash``: what was asked of which model (the same for every repeat); ``tools`` is the
-    prompt's :meth:`~llmops_cli.prompt.Prompt.tool_fields` (absent when it declares none)."""
-    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": hash_view(messages), "params": params,
-                      "response_format": rf, **(tools or {})})  # fmt: skip
-
-
-def generation_key(
-    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int,
-    tools: dict[str, Any] | None = None,
-) -> str:  # fmt: skip
-    """The response-cache key of generation number ``sample`` of a request (tools included: a tool change is a
-    new request; an attached image or file counts by its bytes' sha256: a renamed file keeps the key, a changed
-    byte changes it)."""
-    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=hash_view(messages),
-                     params=params, response_format=rf, sample=sample, tools=tools)  # fmt: skip
 
 
 def judge_request(
