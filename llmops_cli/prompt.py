@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .config import ModelAlias
     from .media.load import MediaReader
     from .models.targets import Target
+    from .records.feedback import FeedbackRecord
     from .serving import RetryPolicy, ServingOptions
 
 
@@ -375,3 +376,24 @@ class Prompt:
             retries=retries,
             timeout=timeout,
         )
+
+    def feedback(
+        self,
+        request_id: str,
+        /,
+        *,
+        score: float | None = None,
+        label: str | None = None,
+        comment: str | None = None,
+        source: str | None = "app",
+        log: Any = None,
+    ) -> FeedbackRecord:
+        """Record feedback on the served call ``request_id`` (the ``request_id`` of its request record: pass
+        your own to :meth:`complete`, or read it from the log): ``score`` a number (+1/-1 thumbs, 1..5 stars),
+        ``label`` a short category, ``comment`` free text (redacted, cleaned and clipped to 4,000 characters).
+        The feedback record goes where this prompt's request records go (``log=``, ``load_prompt(log=...)`` or
+        ``$LLMOPS_LOG``; nothing is written without one) and is returned. ``llmops usage report`` joins it to
+        the call by request id. :class:`~llmops_cli.errors.UsageError` on a bad id, score or label."""
+        from .serving.feedback import give_feedback
+
+        return give_feedback(self, request_id, score=score, label=label, comment=comment, source=source, log=log)

@@ -21,6 +21,7 @@ from .options import OtelOptions, env_otel, file_guards
 from .record import (
     build_record,
     clean_cost,
+    loggable_vars,
     new_request_id,
     params_hash,
     response_text,
@@ -42,7 +43,7 @@ _NO_PRICE: set[str] = set()  # models found unpriced in litellm's table (cost: n
 _warned_record = False
 
 
-def _sink_for(prompt: Prompt, log: Any) -> Sink | None:
+def sink_for(prompt: Prompt, log: Any) -> Sink | None:
     if log is not None:
         return resolve_sink(log)
     options = prompt.serving
@@ -97,7 +98,7 @@ class _Call:
             raise UsageError("timeout must be a positive number of seconds")
         self.timeout = timeout
         self.log_content = bool(log_content)
-        self.sink = _sink_for(prompt, log)
+        self.sink = sink_for(prompt, log)
         otel = _otel_for(prompt)
         self.recording = self.sink is not None or otel is not None
         self.otel_options = otel
@@ -106,6 +107,7 @@ class _Call:
         self.model = prompt.model
         self.params: dict[str, Any] | None = None
         self.messages: list[dict[str, Any]] | None = None
+        self.render_vars: dict[str, Any] | None = None
         options = prompt.serving
         self.guards: GuardSet | None = options.guards if options is not None else None
         if self.guards is None and prompt.spec.guards:
@@ -127,6 +129,7 @@ class _Call:
         variables = dict(self.variables)
         if self.guards is not None and self.guard is not None:
             variables = self.guards.check_variables(variables, self.guard)
+        self.render_vars = variables
         rendered = prompt.render(variables)
         if self.guards is not None and self.guard is not None:
             self.guards.check_messages(rendered.messages, self.guard)
@@ -217,6 +220,7 @@ class _Call:
             )
             text = response_text(response) if exc is None else None
             record["output"] = redact(text) if text is not None else None
+            record["vars"] = loggable_vars(self.render_vars, redact) if self.render_vars is not None else None
         return record
 
 
