@@ -17,7 +17,8 @@ from typing import Any
 
 from ..goldens import DEFAULT_MAX_TURNS, MAX_TOOL_RESULT_CHARS, Case, ToolResultEntry, tool_result_text
 from ..prompt import Prompt
-from ..records.chat import ToolCall, ToolChoice, ToolSpec, Transcript, Turn, Usage
+from ..records.base import dump_record
+from ..records.chat import ChatMessage, ToolCall, ToolSpec, Transcript, Turn, Usage
 from ..records.content import content_text
 from .outputs import short
 from .providers import CallResult
@@ -32,8 +33,6 @@ __all__ = [
     "render_transcript",
     "run_conversation",
     "subset_match",
-    "wire_tool_choice",
-    "wire_tools",
 ]
 
 
@@ -77,49 +76,20 @@ def prompt_tools(prompt: Prompt) -> list[ToolSpec]:
 
 
 def tool_args(prompt: Prompt) -> dict[str, Any]:
-    """litellm's tool arguments for a prompt (OpenAI shape): ``tools``, ``tool_choice``, ``parallel_tool_calls``."""
-    tools = prompt_tools(prompt)
-    if not tools:
-        return {}
-    out: dict[str, Any] = {"tools": wire_tools(tools)}
-    choice = wire_tool_choice(prompt.tool_choice)
-    if choice is not None:
-        out["tool_choice"] = choice
-    if prompt.parallel_tool_calls is not None:
-        out["parallel_tool_calls"] = prompt.parallel_tool_calls
-    return out
-
-
-def wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]] | None:
-    """The tools as OpenAI's ``tools`` argument (litellm translates it for other providers)."""
-    if not tools:
-        return None
-    out = []
-    for t in tools:
-        fn: dict[str, Any] = {"name": t.name, "description": t.description, "parameters": t.parameters}
-        if t.strict:
-            fn["strict"] = True
-        out.append({"type": "function", "function": fn})
-    return out
-
-
-def wire_tool_choice(choice: ToolChoice | None) -> Any:
-    """``tool_choice`` as OpenAI takes it, or None (the provider's default)."""
-    if choice is None:
-        return None
-    if choice.mode == "function":
-        return {"type": "function", "function": {"name": choice.name}}
-    return choice.mode
+    """The prompt's ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` as records' JSON (the model layer writes
+    the provider's shape); empty for a prompt without tools."""
+    return prompt.tool_fields()
 
 
 def _assistant_message(reply: CallResult) -> dict[str, Any]:
-    msg: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
-    if reply.tool_calls:
-        msg["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in reply.tool_calls
-        ]
-    return msg
+    """The model's reply as the next history message (a :class:`ChatMessage`'s JSON)."""
+    message = ChatMessage(role="assistant", content=reply.text or None, tool_calls=list(reply.tool_calls) or None)
+    return dump_record(message, exclude_none=True)
+
+
+def _tool_message(call: ToolCall, result: str) -> dict[str, Any]:
+    """A scripted tool result answering ``call`` (a :class:`ChatMessage`'s JSON)."""
+    return dump_record(ChatMessage(role="tool", tool_call_id=call.id, content=result), exclude_none=True)
 
 
 def _answer(call: ToolCall, scripts: dict[str, list[ToolResultEntry]], declared: set[str]) -> str:
@@ -204,7 +174,7 @@ async def run_conversation(
         try:
             for call in reply.tool_calls:
                 result = _answer(call, scripts, declared)
-                history.append({"role": "tool", "tool_call_id": call.id, "content": result})
+                history.append(_tool_message(call, result))
                 turns.append(Turn(index=len(turns), role="tool", text=result, tool_call_id=call.id, name=call.name))
         except CaseError as exc:
             return stop("case_error", str(exc))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import Target, is_in_process
+from ..models.wire import tool_of, wire_tools
 from ..records.content import input_digests
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
@@ -22,6 +23,12 @@ from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .plan import CasePlan, JudgePlan, Plan, PromptPlan
 from .progress import Progress
 from .providers import Caller, CallFailed, CallResult
+
+
+def _wire_tools(tool_args: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The tool definitions of ``tool_args`` as sent (OpenAI's function format), for the budget's token count."""
+    tools = (tool_args or {}).get("tools") or []
+    return wire_tools([tool_of(t) for t in tools]) or None
 
 
 def _first_leaf(group: BaseExceptionGroup) -> BaseException:
@@ -157,7 +164,7 @@ class Executor:
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), True
-        worst = 0.0 if self.budget is None else worst_cost(target, messages, params)
+        worst = 0.0 if self.budget is None else worst_cost(target, messages, params, _wire_tools(tool_args))
         fut: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
@@ -199,7 +206,7 @@ class Executor:
             inputs=input_digests(messages) or None,
         )
         try:
-            gen, replay = await self.call(key, "generation", t, messages, params, rf)
+            gen, replay = await self.call(key, "generation", t, messages, params, rf, tools or None)
         except CallFailed as exc:
             rec.replay = False
             rec.attempts = exc.attempts

@@ -188,15 +188,6 @@ def usage_tokens(response: Any) -> tuple[int | None, int | None]:
     return _count(getattr(usage, "prompt_tokens", None)), _count(getattr(usage, "completion_tokens", None))
 
 
-def response_text(response: Any) -> str | None:
-    """The first choice's message content, when there is one."""
-    try:
-        content = response.choices[0].message.content
-    except (AttributeError, IndexError, KeyError, TypeError):
-        return None
-    return content if isinstance(content, str) else None
-
-
 def clean_cost(cost: float | None) -> float | None:
     """A finite, non-negative float, or None (unknown)."""
     if cost is None or isinstance(cost, bool):
