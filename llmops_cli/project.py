@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -289,6 +290,8 @@ class Project:
         names = []
         for f in self.source.list_files(evals, GOLDEN_SUFFIXES):
             stem = f[len(evals) + 1 :]
+            if stem.endswith(".labels.yaml"):  # a judge's human labels (llmops_cli.judging.labels), not a golden set
+                continue
             for suffix in GOLDEN_SUFFIXES:
                 if stem.endswith(suffix):
                     names.append(stem[: -len(suffix)])
@@ -332,8 +335,6 @@ def parse_tool_file(text: str, file: str) -> ToolFileSpec:
 
 
 def _join(folder: str, rel: str) -> str:
-    import posixpath
-
     return posixpath.normpath(posixpath.join(folder, rel))
 
 

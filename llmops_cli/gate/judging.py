@@ -17,6 +17,7 @@ cannot be repeated).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from ..project import Project
     from .collect import Arm
 
-NoteKind = Literal["new-judge", "new-metric", "judge-switched", "criteria-changed"]
+NoteKind = Literal["new-judge", "new-metric", "judge-switched", "criteria-changed", "uncalibrated-judge"]
 _ASKED = ("criteria", "rubric", "question_var", "context_var")  # what a judge assertion asks its judge
 _MAX_CHANGES = 20
 _ITEM_CHARS = 200
@@ -162,8 +163,6 @@ def mark_new_judges(results: EvalResults, base: Project) -> list[str]:
 
 def _asks(project: Project, name: str) -> dict[str, set[str]]:
     """Judged metric → what the golden set of ``name`` asks its judge (criteria, rubric, inputs), per assertion."""
-    import json
-
     from ..evals.assertions import JUDGE_TYPES
 
     try:

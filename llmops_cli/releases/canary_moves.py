@@ -10,7 +10,13 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import IntegrityError, UsageError
+from ..git import discover
+from ..records.releases import CanaryTarget, PreviousCanary
+from ..versions import try_parse_version
 from .canary import parse_percent, stored_percent
+from .create import split_ref
+from .loader import prompt_at_tag
+from .resolve import resolve_tag
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -31,9 +37,7 @@ def change_canary(
 ) -> ChannelMove | None:
     """``release promote --canary/--finish/--abort``: exactly one of them; returns the new move (None: nothing
     changed, the canary already has that percent). Every refusal is a :class:`UsageError` (exit 2)."""
-    from ..git import discover
     from . import channels as ch
-    from .create import split_ref
 
     if sum((percent is not None, finish, abort)) != 1:
         raise UsageError("use one of --canary PERCENT, --finish or --abort")
@@ -58,8 +62,6 @@ def start_canary(
 ) -> ChannelMove | None:
     """Serve release ``spec`` to ``percent``% of keys on ``channel`` (or change the running canary's percent)."""
     from . import channels as ch
-    from .loader import prompt_at_tag
-    from .resolve import resolve_tag
 
     tags = repo.release_tags(name, detail=False)
     tag = resolve_tag(repo, name, spec, tags)  # NotFoundError (exit 2) for an unreleased version
@@ -87,29 +89,32 @@ def start_canary(
     if prev.canary is not None:
         if prev.canary_percent is None:  # a move record with a canary always carries its percent
             raise IntegrityError(f"channel {channel} of {name}: canary {prev.canary} has no percent recorded")
-        was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
-    verb = f"{was['percent']:g}% → {percent:g}%" if was else f"at {percent:g}%"
-    extra = {
-        "action": "canary",
-        "canary": {
-            "version": version,
-            "tag": tag.tag,
-            **ch.release_ids(repo, tag.tag),
-            "percent": stored_percent(percent),
-        },
-        "previous_canary": was,
-    }
+        was = PreviousCanary(version=prev.canary, percent=stored_percent(prev.canary_percent))
+    verb = f"{was.percent:g}% → {percent:g}%" if was else f"at {percent:g}%"
+    canary = CanaryTarget(
+        version=version, tag=tag.tag, **ch.release_ids(repo, tag.tag), percent=stored_percent(percent)
+    )
     title = f"{channel}: {name} {prev.version} + canary {version} {verb}"
-    return ch.write_move(repo, name, channel, prev, prev.version, stable_ok.tag, reason, title=title, extra=extra)
+    return ch.write_move(
+        repo,
+        name,
+        channel,
+        prev,
+        prev.version,
+        stable_ok.tag,
+        reason,
+        title=title,
+        action="canary",
+        canary=canary,
+        previous_canary=was,
+    )
 
 
 def end_canary(
     repo: GitRepoDir, name: str, channel: str, *, finish: bool, expect: str | None, reason: str
 ) -> ChannelMove:
     """``--finish`` (the channel moves to the canary version) or ``--abort`` (it stays on the stable one)."""
-    from ..versions import try_parse_version
     from . import channels as ch
-    from .loader import prompt_at_tag
 
     flag = "--finish" if finish else "--abort"
     prev = ch.current(repo, name, channel)
@@ -118,7 +123,7 @@ def end_canary(
     asked = try_parse_version(expect) if expect is not None else None
     if expect is not None and str(asked) != prev.canary:
         raise UsageError(f"the canary of {channel} of {name} is {prev.canary}, not {expect}; {flag} takes NAME")
-    was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
+    was = PreviousCanary(version=prev.canary, percent=stored_percent(prev.canary_percent))
     if finish:
         tags = [t for t in repo.release_tags(name, detail=False) if str(t.version) == prev.canary]
         if not tags:
@@ -129,5 +134,7 @@ def end_canary(
     else:
         version, tag = prev.version, prev.tag
         title = f"{channel}: {name} canary {prev.canary} aborted at {prev.canary_percent:g}%, stays {version}"
-    extra = {"action": "finish" if finish else "abort", "canary": None, "previous_canary": was}
-    return ch.write_move(repo, name, channel, prev, version, tag, reason, title=title, extra=extra)
+    action = "finish" if finish else "abort"
+    return ch.write_move(
+        repo, name, channel, prev, version, tag, reason, title=title, action=action, previous_canary=was
+    )
