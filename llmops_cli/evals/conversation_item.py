@@ -5,19 +5,45 @@ the turns, and the assertions look at the final answer and the ordered tool call
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..hashing import sha256_of
+from ..models import Target
 from ..records.chat import Transcript
-from .assertions import AssertionSpec, OutputContext, sample_verdict
+from .assertions import AssertionResult, AssertionSpec, OutputContext, sample_verdict
 from .cache import generation_key, request_hash_of
 from .conversation import exchanges, prompt_tools, render_transcript, run_conversation, tool_args
 from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .providers import CallFailed, CallResult
 
 if TYPE_CHECKING:
-    from .execute import Executor
     from .plan import CasePlan, PromptPlan
+
+
+class Executor(Protocol):
+    """What a conversation sample needs of the executor (:class:`~llmops_cli.evals.execute.Executor`)."""
+
+    async def call(
+        self,
+        key: str,
+        kind: str,
+        target: Target,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+        rf: Any,
+        tool_args: dict[str, Any] | None = None,
+    ) -> tuple[CallResult, bool]: ...
+
+    async def score(
+        self,
+        cp: CasePlan,
+        sample: int,
+        context: Callable[[AssertionSpec], OutputContext],
+        judged: str,
+        messages: list[dict[str, Any]],
+    ) -> tuple[list[AssertionResult], JudgeStats, bool]: ...
+
 
 MAX_RECORDED_TURN_CHARS = 20_000  # a turn's text as the results file keeps it (the model saw all of it)
 
