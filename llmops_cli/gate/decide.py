@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
+from ..judging.stability import stability
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
 from .judging import JudgeNote, notes_for
 from .stats import MetricComparison, Thresholds, adjust_across_prompts, binom_sf, compare_prompt, overall_state
@@ -402,7 +403,6 @@ def compare_arms(
 
 def _flaky(arm: Arm, top: int = 5) -> list[dict[str, Any]]:
     """The flakiest cases of ``arm``: its ``(pass)`` verdict both passes and fails across the samples."""
-    from ..judging.stability import stability
 
     verdicts = {cid: [v >= 0.5 for v in vals] for cid, vals in arm.samples(PASS_METRIC).items()}
     return [{"case": c.case, "passes": c.passes, "samples": c.samples} for c in stability(verdicts, top=top).flakiest]

@@ -29,11 +29,14 @@ from ..config import GateConfig
 from ..errors import CheckFailed, UserError
 from ..evals.model import EvalResults, GateInfo, RunInfo
 from ..hashing import sha256_of
+from ..judging.pairwise import pairwise_compare
+from ..judging.status import judge_statuses
 from ..project import Project
 from .collect import collect
-from .decide import GateReport, decide
+from .decide import GateReport, decide, verdict_line
 from .judging import JudgePolicy, criteria_changes, differs_from_base, judge_changes, mark_new_judges
 from .policy import GatePolicy, apply_removals, find_removals, policy_of, valid_moves
+from .stats import overall_state
 
 if TYPE_CHECKING:
     from ..evals.budget import Budget
@@ -150,7 +153,6 @@ def _calibration(project: Project | None, base: EvalResults, head: EvalResults) 
     """The calibration status of every judge that graded either arm, read from ``project``."""
     if project is None:
         return None
-    from ..judging.status import judge_statuses
 
     names = {
         j for r in (base, head) for info in r.prompts.values() for js in (info.judged_by or {}).values() for j in js
@@ -340,8 +342,6 @@ def _with_policy(
 
 def _warn_on_criteria(report: GateReport, base_project: Project, project: Project, moved_to: dict[str, str]) -> None:
     """At least WARN for a gated prompt whose golden set changed what a judged metric asks its judge."""
-    from .decide import verdict_line
-    from .stats import overall_state
 
     changed = False
     for p in report.gated:
@@ -368,9 +368,6 @@ def _pairwise(
     judge = base_project.config.gate.pairwise.judge
     if judge is None:
         return
-    from ..judging.pairwise import pairwise_compare
-    from .decide import verdict_line
-    from .stats import overall_state
 
     th = base_project.config.gate
     for p in report.gated:

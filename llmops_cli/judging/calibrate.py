@@ -10,23 +10,25 @@ never scored), so a calibration re-run with unchanged judge and labels costs not
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
-from ..errors import PromptFileError, UsageError
+from ..errors import UsageError
 from ..evals.cache import ResponseCache
 from ..evals.execute import Executor
 from ..evals.journal import Journal
-from ..evals.judges import judge_config_sha256, missing_required, select_inputs
+from ..evals.judges import judge_config_sha256
 from ..evals.plan import EvalOptions, JudgePlan, Plan, key_trust
 from ..evals.progress import Progress
 from ..evals.providers import Caller
 from ..models import resolve_target
 from ..models.targets import check_api_base
+from ..pathsafe import confined
 from ..project import Project
 from ..records.base import dump_record
 from ..records.judging import (
@@ -36,7 +38,9 @@ from ..records.judging import (
     JudgeCalibration,
     LabelItem,
 )
+from ..sources import check_outputs
 from . import agreement as ag
+from .caller import JudgeCall
 from .labels import Labels, consensus, load_labels
 from .probes import ProbeRun, run_probes
 
@@ -56,44 +60,6 @@ class CalibrateOptions:
     use_cache: bool = True
     probes: Sequence[str] = ("verbosity", "sensitivity", "self_preference")
     probe_items: int = 50  # items each probe re-judges (the cost of probing is bounded)
-
-
-@dataclass
-class JudgeCall:
-    """A prepared judge: its plan and a cached, repairing caller (the evals' :class:`Executor`)."""
-
-    plan: JudgePlan
-    executor: Executor
-    calls: int = 0
-    replays: int = 0
-    cost_usd: float = 0.0
-    errors: list[str] = field(default_factory=list)
-
-    async def score(self, inputs: dict[str, Any], *, where: tuple[str, int | None], k: int) -> float | None:
-        """Judge sample ``k`` of ``inputs``: the score 1-5, or None on a judge error."""
-        prompt = self.plan.prompt
-        declared = prompt.spec.inputs
-        missing = missing_required(declared, inputs)
-        if missing:
-            raise PromptFileError(f"the judge needs {', '.join(missing)}", file=where[0], line=where[1])
-        rendered = prompt.render(select_inputs(declared, inputs))
-        t = self.plan.target
-        params, rf = t.prepare(rendered.params, rendered.response_format, prompt.spec.output.schema_, judge=True)
-        answer = str(inputs.get("answer", ""))
-        js = await self.executor.judge_sample(self.plan, rendered.messages, params, rf, answer, 0, k)
-        self.calls += js.calls
-        self.replays += js.replays
-        self.cost_usd += js.cost_usd
-        if js.score is None:
-            self.errors.append(js.error or "judge error")
-            return None
-        return 1.0 + 4.0 * js.score
-
-    async def mean_score(self, inputs: dict[str, Any], *, where: tuple[str, int | None]) -> float | None:
-        """The mean of the judge's ``samples`` scores (None when every sample errored)."""
-        got = await asyncio.gather(*(self.score(inputs, where=where, k=k) for k in range(self.plan.samples)))
-        valid = [s for s in got if s is not None]
-        return sum(valid) / len(valid) if valid else None
 
 
 def prepare_judge(project: Project, judge: str, options: CalibrateOptions) -> JudgeCall:
@@ -267,11 +233,6 @@ def calibration_file(project: Project, judge: str) -> str:
 
 def write_calibration(project: Project, record: JudgeCalibration, path: str | None = None) -> str:
     """Write ``record`` (atomically) to ``path`` or beside the labels; returns the path written."""
-    import json
-
-    from ..pathsafe import confined
-    from ..sources import check_outputs
-
     root = str(project.root or os.getcwd())
     target = path or confined(root, calibration_file(project, record.judge))
     check_outputs({"--out": target})

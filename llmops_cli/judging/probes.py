@@ -28,7 +28,7 @@ from ..records.judging import AgreementStat, ProbeResult
 from .labels import Labels, consensus
 
 if TYPE_CHECKING:
-    from .calibrate import JudgeCall
+    from .caller import JudgeCall
 
 __all__ = ["FILLER", "ProbeRun", "model_family", "pad_answer", "run_probes", "shift_effect"]
 

@@ -13,7 +13,9 @@ from ..errors import UsageError
 from ..evals.judges import candidate_inputs, select_inputs
 from ..evals.plan import EvalOptions, build_plan
 from ..evals.results import load_results
+from ..pathsafe import confined
 from ..project import Project
+from ..sources import check_outputs
 from .labels import labels_file
 
 __all__ = ["label_candidates", "label_template", "write_label_template"]
@@ -82,8 +84,6 @@ def label_template(project: Project, results_path: str, judge: str, n: int) -> t
 
 def write_label_template(project: Project, results_path: str, judge: str, n: int, out: str | None) -> tuple[str, int]:
     """Write the template to ``out`` or ``<evals>/<judge>.labels.yaml`` (never over an existing file)."""
-    from ..pathsafe import confined
-    from ..sources import check_outputs
 
     root = str(project.root or os.getcwd())
     text, count = label_template(project, results_path, judge, n)
