@@ -15,18 +15,112 @@ YAML form — a list of cases, or a mapping with shared ``defaults``::
           - {type: icontains, value: "30 days"}
 
 JSON Lines form: one case object per line (no defaults).
+
+Conversation cases (prompts that call tools, multi-turn assistants) script what happens after the prompt's
+rendered messages: ``turns`` is a list of steps, each ``{user: TEXT}`` (the next user message, sent once the
+model has answered the previous one) or ``{tools: {TOOL: RESULT-SCRIPT}}`` (the results returned when the
+model calls TOOL, from that point on; a later step replaces a tool's script). A result script is one entry or
+a list of entries ``{when: {ARG: VALUE…}, result: ANY}``: the first entry whose ``when`` is a subset of the
+call's arguments answers it (no ``when``: any call). A call no entry matches, a call to a tool the prompt does
+not declare, or a call to a declared tool without a script is a *case error*. ``max_turns`` bounds the model
+calls of one sample (default :data:`DEFAULT_MAX_TURNS`, at most :data:`MAX_TURNS`)::
+
+    - id: order-status
+      vars: {question: "Where is my order A1?"}
+      max_turns: 4
+      turns:
+        - tools:
+            lookup_order:
+              - when: {order_id: "A1"}
+                result: {status: shipped, eta: "2026-12-09"}
+        - user: "Can I still change the delivery address?"
+      assert:
+        - {type: tool-call, name: lookup_order, args: {order_id: "A1"}}
+        - {type: icontains, value: shipped, turn: 1}
 """
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .config import format_validation_error
 from .errors import PromptFileError
 from .jsonio import parse_bounded
 from .limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, checked_label, label_problem, name_problem
 from .yamlio import LineMap, parse_yaml
+
+DEFAULT_MAX_TURNS = 8  # model calls of one conversation sample when the case does not say
+MAX_TURNS = 50  # the hard cap of ``max_turns``
+MAX_TOOL_RESULT_CHARS = 1_000_000  # one scripted tool result, as sent (JSON text)
+MAX_SCRIPT_ENTRIES = 100  # result entries of one tool in one step
+MAX_STEPS = 100  # steps of one conversation case
+TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"  # what providers accept as a function name
+
+
+class ToolResultEntry(BaseModel):
+    """One scripted answer to a tool call: returned when ``when`` is a subset of the call's arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    when: dict[str, Any] | None = Field(None, description="Argument values the call must have (a subset match).")
+    result: Any = Field(..., description="What the tool returns: a string as it is, anything else as JSON.")
+
+    @field_validator("result")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        if len(tool_result_text(value)) > MAX_TOOL_RESULT_CHARS:
+            raise ValueError(f"tool result is longer than {MAX_TOOL_RESULT_CHARS:,} characters")
+        return value
+
+
+def tool_result_text(value: Any) -> str:
+    """A scripted result as the tool message's content: a string as it is, anything else as compact JSON."""
+    import json
+
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+class ConversationStep(BaseModel):
+    """One step of a scripted conversation: a user message, or the tool results from this point on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str | None = Field(None, description="The next user message.")
+    tools: dict[str, list[ToolResultEntry]] | None = Field(
+        None, description="Tool name -> the result entries that answer its calls (one entry or a list)."
+    )
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, dict) else v for k, v in value.items()}
+        return value
+
+    @field_validator("tools")
+    @classmethod
+    def _tools(cls, value: dict[str, list[ToolResultEntry]] | None) -> dict[str, list[ToolResultEntry]] | None:
+        import re
+
+        for name, entries in (value or {}).items():
+            if not re.match(TOOL_NAME, name):
+                raise ValueError(f"tool name {name[:80]!r} must be 1-64 letters, digits, '_' or '-'")
+            if not 1 <= len(entries) <= MAX_SCRIPT_ENTRIES:
+                raise ValueError(f"tool {name!r}: between 1 and {MAX_SCRIPT_ENTRIES} result entries")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "ConversationStep":
+        if (self.user is None) == (self.tools is None):
+            raise ValueError("a step is either {user: TEXT} or {tools: {...}}")
+        return self
+
+    def entries(self) -> dict[str, list[ToolResultEntry]]:
+        """The tool scripts of a ``tools`` step, each as a list of entries."""
+        return dict(self.tools or {})
 
 
 class Case(BaseModel):
@@ -42,6 +136,48 @@ class Case(BaseModel):
     asserts: list[dict[str, Any]] = Field(default_factory=list, alias="assert")
     description: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    turns: list[ConversationStep] | None = Field(
+        None, max_length=MAX_STEPS, description="A scripted conversation (see the module docstring)."
+    )
+    max_turns: int | None = Field(
+        None, ge=1, le=MAX_TURNS, description=f"Model calls of one sample at most (default {DEFAULT_MAX_TURNS})."
+    )
+
+    @property
+    def is_conversation(self) -> bool:
+        """The case scripts a conversation (``turns``)."""
+        return self.turns is not None
+
+    def script_json(self) -> dict[str, Any] | None:
+        """The scripted conversation as JSON (``turns`` and the effective ``max_turns``), or None."""
+        if self.turns is None:
+            return None
+        dumped = self.model_dump(mode="json", include={"turns"}, exclude_none=True)
+        return {**dumped, "max_turns": self.max_turns or DEFAULT_MAX_TURNS}
+
+    def script_view(self) -> list[tuple[str, str]]:
+        """The scripted conversation for people: ``(heading, text)`` per step, after the rendered prompt."""
+        import json
+
+        out: list[tuple[str, str]] = []
+        for step in self.turns or []:
+            if step.user is not None:
+                out.append(("user (after the model's answer)", step.user))
+                continue
+            for name, entries in step.entries().items():
+                for e in entries:
+                    when = "any call" if e.when is None else f"when {json.dumps(e.when, ensure_ascii=False)}"
+                    result = tool_result_text(e.result)
+                    if len(result) > 2000:
+                        result = result[:2000] + f"…({len(result):,} characters)"
+                    out.append((f"tool {name} ({when}) returns", result))
+        if self.turns is not None:
+            out.append(("turn limit", f"{self.max_turns or DEFAULT_MAX_TURNS} model calls"))
+        return out
+
+    def user_turns(self) -> int:
+        """Exchanges of the conversation: the opening (the rendered prompt) plus each scripted user message."""
+        return 1 + sum(1 for s in self.turns or [] if s.user is not None)
 
     @field_validator("id")
     @classmethod

@@ -69,17 +69,24 @@ def render(
     project = STATE.project()
     prompt = project.load(name)
     variables: dict[str, Any] = {}
+    script: list[tuple[str, str]] = []
+    conversation: dict[str, Any] | None = None
     if case is not None:
         gs = project.golden_set(name)
         if gs is None:
             raise NotFoundError(f"prompt '{name}' has no golden set, so no case {case!r}")
-        variables.update(gs.vars_for(gs.case(case)))
+        the_case = gs.case(case)
+        variables.update(gs.vars_for(the_case))
+        script, conversation = the_case.script_view(), the_case.script_json()
     if vars_file is not None:
         variables.update(read_vars_file(str(vars_file)))
     variables.update(parse_assignments(prompt.spec.inputs, var or []))
     rendered = prompt.render(variables)
     if as_json:
-        output.print_json(rendered.to_dict())
+        data = rendered.to_dict()
+        if conversation is not None:
+            data["conversation"] = conversation
+        output.print_json(data)
         return
     params = ", ".join(f"{k}={v}" for k, v in rendered.params.items())
     lines = [
@@ -98,6 +105,8 @@ def render(
                                                                         rendered.parallel_tool_calls)]  # fmt: skip
     if rendered.response_format:
         lines += [output.style(output.rule("response_format"), "dim"), str(rendered.response_format)]
+    for heading, text in script:  # a conversation case: what the golden set scripts after the prompt
+        lines += [output.style(output.rule(heading), "dim"), text]
     output.print_text("\n".join(lines))
 
 

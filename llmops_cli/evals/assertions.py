@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import PromptFileError
 from ..limits import label_problem
+from ..records.chat import ToolCall, ToolSpec
 from ..records.results import AssertionRecord
 from ..safety.config import safety_fields_problem
 from ..safety.detectors import find_pii, normalize_value
@@ -29,8 +30,10 @@ from .outputs import (
     schema_errors,
     short,
 )
+from .tool_assertions import TOOL_FIELDS, TOOL_TYPES, check_tool_fields, score_tool_assertion
 
-COMMON_FIELDS = frozenset({"type", "weight", "threshold", "metric"})
+COMMON_FIELDS = frozenset({"type", "weight", "threshold", "metric", "turn"})
+MAX_TURN_INDEX = 1000
 
 # type -> (required fields, optional fields)
 DETERMINISTIC_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -55,6 +58,8 @@ DETERMINISTIC_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "no-pii-leak": ((), ("detectors", "allow", "vars")),
     "refusal": ((), ("languages",)),
     "no-refusal": ((), ("languages",)),
+    # tool calls (llmops_cli.evals.tool_assertions)
+    **TOOL_FIELDS,
 }
 JUDGE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "judge": (("criteria",), ("rubric", "prompt")),
@@ -80,6 +85,7 @@ class AssertionSpec:
     threshold: float
     metric: str
     index: int  # position in the case's (defaults + own) assertion list
+    turn: int | None = None  # a conversation's exchange it looks at (1: the answer to the opening); None: all
 
     @property
     def is_judge(self) -> bool:
@@ -99,6 +105,8 @@ class OutputContext:
     cost_usd: float | None = None
     output_schema: dict[str, Any] | None = None
     variables: dict[str, Any] | None = None  # the case's variables (``no-pii-leak`` scans them)
+    tool_calls: tuple[ToolCall, ...] = ()  # the calls the model made (a conversation: all, in order)
+    tools: tuple[ToolSpec, ...] = ()  # the functions the prompt declares (``tool-args-valid``)
 
 
 # -- validation ---------------------------------------------------------------------------------------------
@@ -140,9 +148,9 @@ def _parse_one(
             raise fail(f"type {raw_type!r} needs field {key!r}")
     unknown = set(item) - COMMON_FIELDS - set(required) - set(optional)
     if unknown:
-        allowed = ", ".join([*required, *optional, "weight", "threshold", "metric"])
+        allowed = ", ".join([*required, *optional, "weight", "threshold", "metric", "turn"])
         raise fail(f"unknown field {sorted(unknown)[0]!r} for type {raw_type!r} (allowed: {allowed})")
-    fields = {k: v for k, v in item.items() if k not in COMMON_FIELDS}
+    fields = {k: v for k, v in item.items() if k not in COMMON_FIELDS or k == "turn"}
     weight = item.get("weight", 1)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
         raise fail("'weight' must be a number >= 0")
@@ -156,8 +164,13 @@ def _parse_one(
     problem = label_problem(metric, "metric")
     if problem:
         raise fail(problem)
+    turn = fields.pop("turn", None)
+    if turn is not None and (isinstance(turn, bool) or not isinstance(turn, int) or not 1 <= turn <= MAX_TURN_INDEX):
+        raise fail(f"'turn' must be a whole number from 1 to {MAX_TURN_INDEX} (1: the answer to the opening)")
+    if turn is not None and atype in JUDGE_TYPES:
+        raise fail("'turn' applies to deterministic assertions (judges grade the whole transcript)")
     _check_fields(atype, fields, fail, output_schema)
-    return AssertionSpec(atype, negate, fields, float(weight), float(threshold), metric, index)
+    return AssertionSpec(atype, negate, fields, float(weight), float(threshold), metric, index, turn)
 
 
 def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[str, Any] | None) -> None:
@@ -197,6 +210,8 @@ def _check_fields(atype: str, f: dict[str, Any], fail: Any, output_schema: dict[
         raise fail("'max_ms' must be a number")
     if atype == "cost" and (isinstance(f["max_usd"], bool) or not isinstance(f["max_usd"], int | float)):
         raise fail("'max_usd' must be a number")
+    if atype in TOOL_TYPES:
+        check_tool_fields(atype, f, fail)
     safety_problem = safety_fields_problem(atype, f)
     if safety_problem:
         raise fail(safety_problem)
@@ -329,6 +344,8 @@ def _score(spec: AssertionSpec, ctx: OutputContext) -> tuple[float, str]:
         return _binary(ok, f"${cost:.6f} <= ${f['max_usd']}{note}", f"${cost:.6f} > ${f['max_usd']}")
     if t in ("pii", "no-pii-leak", "refusal", "no-refusal"):
         return _score_safety(t, f, ctx)
+    if t in TOOL_TYPES:
+        return score_tool_assertion(t, f, ctx.tool_calls, ctx.tools)
     raise AssertionError(f"not a deterministic assertion type: {t}")  # pragma: no cover
 
 

@@ -17,6 +17,8 @@ import tempfile
 from typing import Any
 
 from ..hashing import sha256_of
+from ..models import Target
+from ..records.content import hash_view
 from ..redact import redact
 
 CACHE_LAYOUT = "v1"
@@ -100,3 +102,23 @@ class ResponseCache:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def request_hash_of(
+    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, tools: dict[str, Any] | None = None
+) -> str:
+    """A sample's ``request_hash``: what was asked of which model (the same for every repeat); ``tools`` is the
+    prompt's :meth:`~llmops_cli.prompt.Prompt.tool_fields` (absent when it declares none)."""
+    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": hash_view(messages), "params": params,
+                      "response_format": rf, **(tools or {})})  # fmt: skip
+
+
+def generation_key(
+    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int,
+    tools: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
+    """The response-cache key of generation number ``sample`` of a request (tools included: a tool change is a
+    new request; an attached image or file counts by its bytes' sha256: a renamed file keeps the key, a changed
+    byte changes it)."""
+    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=hash_view(messages),
+                     params=params, response_format=rf, sample=sample, tools=tools)  # fmt: skip

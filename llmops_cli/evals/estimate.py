@@ -81,7 +81,8 @@ def _output_bound(target: Target, params: dict[str, Any]) -> tuple[int, str]:
 def estimate_plan(plan: Plan, cache: ResponseCache, history: OutputHistory) -> RunEstimate:
     """Tokens and cost of every call ``plan`` makes (see the module's docstring)."""
     from ..models.prices import count_tokens
-    from .execute import generation_key, generation_request, judge_key, judge_request, request_hash_of
+    from .cache import generation_key, request_hash_of
+    from .execute import generation_request, judge_key, judge_request
 
     accs: dict[tuple[str, str, str | None], _Acc] = {}
 

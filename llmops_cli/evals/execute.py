@@ -6,17 +6,18 @@ every finished sample is scored and appended to the journal as a :class:`~llmops
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..hashing import sha256_of
 from ..models import Target, is_in_process
 from ..models.wire import tool_of, wire_tools
-from ..records.content import hash_view, input_digests
+from ..records.content import input_digests
 from ..records.results import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .assertions import AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
-from .cache import ResponseCache, cache_key
+from .cache import ResponseCache, cache_key, generation_key, request_hash_of
+from .conversation import prompt_tools
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs
 from .plan import CasePlan, JudgePlan, Plan, PromptPlan
@@ -53,26 +54,6 @@ def generation_request(pp: PromptPlan, cp: CasePlan) -> tuple[list[dict[str, Any
     rendered = pp.prompt.render(cp.variables)
     params, rf = pp.target.prepare(rendered.params, rendered.response_format, pp.prompt.spec.output.schema_)
     return rendered.messages, params, rf
-
-
-def request_hash_of(
-    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, tools: dict[str, Any] | None = None
-) -> str:
-    """A sample's ``request_hash``: what was asked of which model (the same for every repeat); ``tools`` is the
-    prompt's :meth:`~llmops_cli.prompt.Prompt.tool_fields` (absent when it declares none)."""
-    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": hash_view(messages), "params": params,
-                      "response_format": rf, **(tools or {})})  # fmt: skip
-
-
-def generation_key(
-    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int,
-    tools: dict[str, Any] | None = None,
-) -> str:  # fmt: skip
-    """The response-cache key of generation number ``sample`` of a request (tools included: a tool change is a
-    new request; an attached image or file counts by its bytes' sha256: a renamed file keeps the key, a changed
-    byte changes it)."""
-    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=hash_view(messages),
-                     params=params, response_format=rf, sample=sample, tools=tools)  # fmt: skip
 
 
 def judge_request(
@@ -206,6 +187,10 @@ class Executor:
     async def run_item(self, pp: PromptPlan, cp: CasePlan, sample: int) -> tuple[SampleRecord, bool]:
         """Generate, judge and score one sample: ``(record, paid)`` (``paid``: a provider call was made, so
         the journal must make the record durable)."""
+        if cp.case.is_conversation or prompt_tools(pp.prompt):
+            from .conversation_item import run_conversation_item
+
+            return await run_conversation_item(self, pp, cp, sample, generation_request(pp, cp))
         t = pp.target
         messages, params, rf = generation_request(pp, cp)
         tools = pp.prompt.tool_fields()
@@ -231,20 +216,46 @@ class Executor:
             return rec, True
         paid = not replay
         ctx = OutputContext(gen.text, gen.latency_ms, gen.cost_usd, pp.prompt.spec.output.schema_, cp.variables)
+        final, jstats, judged_paid = await self.score(cp, sample, lambda _spec: ctx, gen.text, messages)
+        paid = paid or judged_paid
+        score, passed = sample_verdict(final)
+        rec.output = gen.text
+        rec.replay = replay
+        rec.tokens = Tokens(prompt=gen.prompt_tokens, completion=gen.completion_tokens)
+        rec.cost_usd = gen.cost_usd
+        rec.latency_ms = round(gen.latency_ms, 3)
+        rec.attempts = gen.attempts
+        rec.status = "pass" if passed else ("fail" if passed is False else "error")
+        rec.score = None if score is None else round(score, 6)
+        rec.assertions = final
+        rec.judge = jstats
+        return rec, paid
+
+    async def score(
+        self,
+        cp: CasePlan,
+        sample: int,
+        context: Callable[[AssertionSpec], OutputContext],
+        judged: str,
+        messages: list[dict[str, Any]],
+    ) -> tuple[list[AssertionRecord], JudgeStats, bool]:
+        """Every assertion of a case on one output: ``(results, judge stats, paid)``. ``context(spec)`` is what a
+        deterministic assertion looks at; judges grade ``judged`` (the output, or a conversation's transcript)."""
         results: list[AssertionRecord | None] = [None] * len(cp.asserts)
         judge_tasks = []
         for i, spec in enumerate(cp.asserts):
             if spec.is_judge:
                 judge_tasks.append((i, spec))
             else:
-                results[i] = evaluate(spec, ctx)
+                results[i] = evaluate(spec, context(spec))
         jstats = JudgeStats(samples=0, errors=0, replays=0, tokens=Tokens(prompt=0, completion=0), cost_usd=0.0)
-        jcost = 0.0
+        paid = False
         if judge_tasks:
-            outs = await asyncio.gather(*(self.judge(cp, spec, gen.text, messages, sample) for _, spec in judge_tasks))
+            outs = await asyncio.gather(*(self.judge(cp, spec, judged, messages, sample) for _, spec in judge_tasks))
             if any(js.budget for samples in outs for js in samples):
                 raise BudgetReached  # every judge call of the sample has ended: nothing is left running
             jcalls = jerrors = jreplays = jin = jout = 0
+            jcost = 0.0
             for (i, spec), samples in zip(judge_tasks, outs, strict=True):
                 results[i] = _judge_result(spec, samples)
                 for js in samples:
@@ -260,22 +271,9 @@ class Executor:
                 errors=jerrors,
                 replays=jreplays,
                 tokens=Tokens(prompt=jin, completion=jout),
-                cost_usd=0.0,
+                cost_usd=round(jcost, 10),
             )
-        final = [r for r in results if r is not None]
-        score, passed = sample_verdict(final)
-        jstats.cost_usd = round(jcost, 10)
-        rec.output = gen.text
-        rec.replay = replay
-        rec.tokens = Tokens(prompt=gen.prompt_tokens, completion=gen.completion_tokens)
-        rec.cost_usd = gen.cost_usd
-        rec.latency_ms = round(gen.latency_ms, 3)
-        rec.attempts = gen.attempts
-        rec.status = "pass" if passed else ("fail" if passed is False else "error")
-        rec.score = None if score is None else round(score, 6)
-        rec.assertions = final
-        rec.judge = jstats
-        return rec, paid
+        return [r for r in results if r is not None], jstats, paid
 
     async def judge(
         self, cp: CasePlan, spec: AssertionSpec, output: str, messages: list[dict[str, Any]], sample: int

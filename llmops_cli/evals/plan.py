@@ -286,6 +286,14 @@ def build_plan(
             except PromptFileError as exc:  # the line is looked up only when needed (it re-reads the YAML)
                 exc.line = _assert_line(golden, case)
                 raise
+            for spec in specs:
+                if spec.turn is not None and spec.turn > case.user_turns():
+                    raise PromptFileError(
+                        f"case {case.id!r}: assertion {spec.index} looks at turn {spec.turn}, but the case has "
+                        f"{case.user_turns()} (the opening and each scripted user message)",
+                        file=golden.file,
+                        line=_assert_line(golden, case),
+                    )
             variables = golden.vars_for(case)
             try:
                 prompt.validate(variables)

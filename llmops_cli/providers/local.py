@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import functools
 import importlib.util
+import itertools
 import json
 import sys
 import threading
@@ -38,6 +39,7 @@ from .local_grammar import (
 )
 from .local_sampling import init_sampler
 from .local_threads import EvalStats, ThreadChooser
+from .local_tools import as_tool_call, call_schema, chat_messages, tools_to_call
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -253,7 +255,7 @@ def _flatten_content(content: Any) -> str:
 
 
 def _to_llama_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-    return [{"role": str(m.get("role", "user")), "content": _flatten_content(m.get("content"))} for m in messages]
+    return chat_messages(messages, _flatten_content)
 
 
 def _to_llama_response_format(response_format: Any) -> dict[str, Any] | None:
@@ -298,11 +300,17 @@ def build_call_kwargs(optional_params: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+_call_ids = itertools.count(1)
+
+
 def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:
     """Run one chat completion (blocking, serialized) and return llama-cpp-python's OpenAI-style dict."""
     path = preflight(model)
     llm = load_model(path)
     kwargs = build_call_kwargs(optional_params)
+    tools = tools_to_call(messages, optional_params)
+    if tools is not None:  # a tool call, constrained to the offered names and their argument schemas
+        kwargs["grammar"] = schema_grammar(json.dumps(call_schema(tools, kwargs["max_tokens"]), sort_keys=True))
     with _infer_lock:
         choosers = getattr(llm, "_thread_choosers", [])
         for chooser in choosers:
@@ -315,6 +323,8 @@ def run_chat(model: str, messages: list[dict[str, Any]], optional_params: dict[s
         result = llm.create_chat_completion(messages=_to_llama_messages(messages), stream=False, **kwargs)
         if stats is not None and before is not None:
             _report_stats(stats, before, result, kwargs)
+        if tools is not None:
+            return as_tool_call(dict(result), next(_call_ids))
         return dict(result)
 
 

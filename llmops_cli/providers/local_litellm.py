@@ -17,7 +17,12 @@ from .local import DEFAULT_CTX, arun_chat, run_chat
 def _fill_response(litellm_module: Any, model: str, result: dict[str, Any], model_response: Any) -> Any:
     choice = (result.get("choices") or [{}])[0]
     message = choice.get("message") or {}
-    model_response.choices[0].message.content = message.get("content") or ""
+    if message.get("tool_calls"):  # the offline model's grammar-constrained tool call (providers/local_tools.py)
+        model_response.choices[0].message = litellm_module.Message(
+            content=None, role="assistant", tool_calls=message["tool_calls"]
+        )
+    else:
+        model_response.choices[0].message.content = message.get("content") or ""
     model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
     usage = result.get("usage") or {}
     prompt_tokens = int(usage.get("prompt_tokens") or 0)

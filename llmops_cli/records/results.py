@@ -24,6 +24,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
+from .chat import Transcript
 from .results_run import BudgetInfo, CacheStats, Execution, GateInfo, Incomplete, JudgeInfo, RunInfo
 from .results_summary import (
     CostBreakdown,
@@ -179,6 +180,12 @@ class SampleRecord(ResultsRecord):
         max_length=64,
         description="image/file/pdf inputs of the case: input name -> sha256:<hex of the bytes> (url-sha256:<hex of "
         "the URL> for an https image the provider fetched); never a path",
+    )
+    transcript: Transcript | None = Field(
+        default=None,
+        exclude_if=omitted_when_none,
+        description="the conversation of a conversation case or a tool-using prompt (turns, tool calls, why it "
+        "stopped)",
     )
 
     def key(self) -> tuple[str, str, int]:

@@ -188,8 +188,8 @@ def map_assert(
         if TOOL_CHECKS[base] == "tool-args-valid":
             mapped = {"type": "tool-args-valid"}
             tool_note = (
-                "tool-args-valid checks every call against the prompt's own tool schemas; a reply without tool "
-                "calls passes it (add a tool-call assertion to require one)"
+                "tool-args-valid checks every call against the prompt's own tool schemas (a call to an undeclared "
+                "tool fails it, and so does a reply without tool calls, as in promptfoo)"
             )
         else:
             names = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")] if value else []
