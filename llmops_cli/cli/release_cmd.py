@@ -171,9 +171,33 @@ def promote_cmd(
     ] = None,
     finish: Annotated[bool, typer.Option("--finish", help="Promote the canary fully (channel → canary).")] = False,
     abort: Annotated[bool, typer.Option("--abort", help="Drop the canary (channel stays on stable).")] = False,
+    logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--logs",
+            help="With --finish: request logs whose canary verdict must not be ABORT (default: $LLMOPS_LOG).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --finish: finish even while the verdict is ABORT (kept in the history)."),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Move a channel to a release, or run a canary on it; every move is a commit in the channel's history."""
+    if finish and canary is None and not abort:
+        from ..usage.finish import finish_canary
+
+        done, verdict = finish_canary(
+            ref, to, logs=logs or [], force=force, root=STATE.root, reason=reason, push=push, remote=remote
+        )
+        if as_json:
+            output.print_json({"moved": done.to_dict(), "verdict": verdict.to_dict() if verdict else None})
+            return
+        if verdict is not None:
+            output.info(output.printable(f"canary verdict: {verdict.line()}"))
+        output.print_text(f"{to}: {done.prompt} {done.summary}")
+        return
     if canary is not None or finish or abort:
         from ..releases.canary_moves import change_canary
 

@@ -12,6 +12,7 @@ import typer
 
 from ..errors import CheckFailed
 from . import output
+from .state import STATE
 
 app = typer.Typer(
     help=(
@@ -228,13 +229,22 @@ def compare(
     fail_if_worse: Annotated[
         bool, typer.Option("--fail-if-worse", help="Exit 1 when the canary is clearly worse on any metric.")
     ] = False,
+    prompt: Annotated[
+        str | None,
+        typer.Option("--prompt", help="Prompt whose canary to decide (default: the one with canary calls)."),
+    ] = None,
+    fail_on_abort: Annotated[
+        bool, typer.Option("--fail-on-abort", help="Exit 1 when the decision is ABORT (for a scheduled check).")
+    ] = False,
     as_json: AsJson = False,
     skip_invalid: SkipInvalid = False,
     now: Now = None,
 ) -> None:
-    """Canary vs stable arm of CHANNEL: cost per call, error rate and p50/p95 latency, with intervals."""
+    """Canary vs stable arm of CHANNEL: cost per call, error rate, latency and quality (judge scores, feedback),
+    with intervals, and the decision PROMOTE / KEEP RUNNING / ABORT from an always-valid sequential test."""
     from ..usage.compare import run_compare
     from ..usage.engine import parse_now, parse_when
+    from ..usage.verdict import project_canary_config
 
     t_now = parse_now(now)
     comp = run_compare(
@@ -245,11 +255,15 @@ def compare(
         confidence=confidence,
         seed=seed,
         resamples=resamples,
+        prompt=prompt,
+        canary=project_canary_config(STATE.root),
     )
     if as_json:
         output.print_json(comp.to_dict())
     else:
         _render_compare(comp)
+    if fail_on_abort and comp.decision is not None and comp.decision.verdict == "ABORT":
+        raise CheckFailed(comp.decision.line())
     if fail_if_worse and comp.worse:
         raise CheckFailed(comp.verdict)
 
@@ -278,4 +292,23 @@ def _render_compare(comp: Any) -> None:
         output.print_columns(
             ["metric", "stable", "canary", "canary − stable", f"{comp.confidence:.0%} interval", ""], rows
         )
+    if comp.decision is not None:
+        _render_decision(comp.decision)
+    for note in comp.notes:
+        output.info(output.printable(note))
     output.print_text(output.printable(comp.verdict))
+
+
+def _render_decision(dec: Any) -> None:
+    rows = []
+    for m in dec.to_dict()["metrics"]:
+
+        def f(x: float | None) -> str:
+            return "–" if x is None else f"{x:+.4g}"
+
+        rows.append([m["metric"], f(m["worsening"]), f"[{f(m['low'])}, {f(m['high'])}]", f"{m['margin']:.4g}", m["state"]])
+    if rows:
+        output.print_columns(["metric", "worsening", "always-valid interval", "margin", "state"], rows)
+    for note in dec.notes:
+        output.info(output.printable(note))
+    output.print_text(output.printable(f"DECISION {dec.line()}"))

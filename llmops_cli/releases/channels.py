@@ -86,6 +86,7 @@ class ChannelMove:
     canary_percent: float | None = None
     previous_canary: dict[str, Any] | None = None  # {"version", "percent"} before this move
     problem: str | None = None  # a canary record that does not validate (the loader refuses the channel)
+    verdict: dict[str, Any] | None = None  # a finish's canary verdict: {"decision", "forced"} (usage compare's)
 
     @property
     def summary(self) -> str:
@@ -98,7 +99,8 @@ class ChannelMove:
             before = f" (was {pct}%)" if was.get("version") == self.canary else ""
             return f"{self.version} + canary {self.canary} at {self.canary_percent:g}%{before}"
         if self.action == "finish":
-            return f"{self.version} (canary finished at {pct}%, was {self.previous})"
+            forced = " FORCED over verdict ABORT" if (self.verdict or {}).get("forced") else ""
+            return f"{self.version} (canary finished at {pct}%, was {self.previous}){forced}"
         if self.action == "abort":
             return f"{self.version} (canary {was.get('version')} aborted at {pct}%)"
         return f"{self.version} (was {self.previous})" if self.previous else self.version
@@ -121,6 +123,7 @@ class ChannelMove:
             "moved_at": self.moved_at,
             "move": self.commit,
             **({"problem": self.problem} if self.problem else {}),
+            **({"verdict": self.verdict} if self.verdict else {}),
         }
 
 
@@ -160,7 +163,19 @@ def _parse_move(commit: str, author: str, date: str, body: str) -> ChannelMove |
         canary_percent=canary[2] if canary else None,
         previous_canary=prev_canary if isinstance(prev_canary, dict) else None,
         problem=problem,
+        verdict=_verdict(data.get("verdict")),
     )
+
+
+def _verdict(raw: Any) -> dict[str, Any] | None:
+    """A finish's recorded canary verdict, kept small and well-typed (anyone with push access writes moves)."""
+    if not isinstance(raw, dict):
+        return None
+    decision = raw.get("decision")
+    return {
+        "decision": decision if decision in ("PROMOTE", "KEEP RUNNING", "ABORT", None) else "?",
+        "forced": raw.get("forced") is True,
+    }
 
 
 def current(repo: GitRepoDir, name: str, channel: str) -> ChannelMove | None:

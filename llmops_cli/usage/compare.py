@@ -11,7 +11,12 @@ minus stable, each with a two-sided interval at ``confidence`` (95%):
 
 The verdict names each metric whose interval lies wholly on the worse side (higher) or the better side
 (lower); a metric whose interval straddles 0 shows no clear difference. An arm with fewer than
-:data:`MIN_CALLS` calls gives "not enough data".
+:data:`MIN_CALLS` calls gives "not enough data". These fixed-n intervals describe one look at the data.
+
+The **decision** (PROMOTE / KEEP RUNNING / ABORT, :mod:`.verdict`) is the one to act on, every hour if you
+like: it comes from always-valid confidence sequences (:mod:`.sequential`) over cost, errors, latency and
+quality (judge scores and feedback joined by request id), with the margins of llmops.yaml's ``canary:``.
+It is made per prompt: ``prompt`` names it, or the one prompt with canary calls on the channel is taken.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from datetime import datetime
 from statistics import NormalDist
 from typing import Any
 
+from ..config import CanaryConfig
 from ..errors import NotFoundError, UsageError
 from .engine import Records
+from .verdict import CanaryVerdict, canary_verdict
 
 SCHEMA = "llmops.usage.compare/1"
 ARMS = ("stable", "canary")
@@ -76,6 +83,8 @@ class Comparison:
     worse: list[str] = field(default_factory=list)
     better: list[str] = field(default_factory=list)
     enough_data: bool = True
+    decision: CanaryVerdict | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON (schema ``llmops.usage.compare/1``)."""
@@ -90,6 +99,8 @@ class Comparison:
             "worse": self.worse,
             "better": self.better,
             "verdict": self.verdict,
+            "decision": self.decision.to_dict() if self.decision else None,
+            "notes": self.notes,
         }
 
 
@@ -171,8 +182,11 @@ def run_compare(
     seed: int = 0,
     resamples: int = 1000,
     max_sample: int = 2000,
+    prompt: str | None = None,
+    canary: CanaryConfig | None = None,
 ) -> Comparison:
-    """Compare the canary and stable arms of ``channel`` over ``[since, until)``."""
+    """Compare the canary and stable arms of ``channel`` over ``[since, until)``, and decide ``prompt``'s
+    canary (``canary``: llmops.yaml's settings, defaults when None)."""
     if not 0.5 <= confidence < 1:
         raise UsageError(f"--confidence: expected a value in [0.5, 1), got {confidence}")
     if not 100 <= resamples <= 100_000 or not 100 <= max_sample <= 1_000_000:
@@ -205,6 +219,7 @@ def run_compare(
         }
     other = sum(r[1] for r in rows if r[0] not in ARMS)
     comp = Comparison(channel=channel, confidence=confidence, seed=seed, arms=arms)
+    _decide(recs, comp, prompt, canary or CanaryConfig())
     missing = [a for a in ARMS if arms.get(a, {}).get("calls", 0) < MIN_CALLS]
     if missing:
         comp.enough_data = False
@@ -245,6 +260,28 @@ def run_compare(
         tail = "no clear difference"
     comp.verdict = f"{head}: {tail} ({confidence:.0%} intervals)"
     return comp
+
+
+def _decide(recs: Records, comp: Comparison, prompt: str | None, cfg: CanaryConfig) -> None:
+    """The sequential decision for ``prompt`` (or the one prompt with canary calls on the channel)."""
+    if prompt is None:
+        names = [
+            r[0]
+            for r in recs.query(
+                "SELECT DISTINCT prompt FROM records WHERE channel = $c AND arm = 'canary' ORDER BY 1 LIMIT 11",
+                {"c": comp.channel},
+            )
+        ]
+        if len(names) != 1:
+            comp.notes.append(
+                "no canary calls on this channel: no decision"
+                if not names
+                else f"{len(names) if len(names) <= 10 else 'over 10'} prompts have canary calls here: "
+                "pass --prompt NAME for a decision"
+            )
+            return
+        prompt = names[0]
+    comp.decision = canary_verdict(recs, comp.channel, prompt, cfg)
 
 
 def _latencies(recs: Records, channel: str, arm: str, cap: int, seed: int) -> list[float]:
