@@ -74,7 +74,16 @@ _FIELDS = (
     "error_class",
     "tags",
     "guard",
+    # feedback and score records (kind "feedback" / "score") share the logs with request records
+    "kind",
+    "schema_version",
+    "request_id",
+    "score",
+    "metric",
 )
+ANNOTATION_KINDS = ("feedback", "score")
+MAX_FEEDBACK_SCORE = 1e6  # records.feedback.MAX_FEEDBACK_SCORE
+_REQUEST_ID_RE = r"[A-Za-z0-9_.:\-]{1,128}"  # records.feedback.REQUEST_ID_PATTERN
 
 
 class LogFileError(UserError):
@@ -107,8 +116,8 @@ def connect() -> duckdb.DuckDBPyConnection:
 # ---- the normalised relation --------------------------------------------------------------------------------
 
 
-_STR = ("prompt", "version", "channel", "arm", "model", "error_class")
-_NUM = ("v", "tokens_in", "tokens_out", "cost_usd", "latency_ms")
+_STR = ("prompt", "version", "channel", "arm", "model", "error_class", "request_id", "metric")
+_NUM = ("v", "tokens_in", "tokens_out", "cost_usd", "latency_ms", "schema_version", "score")
 
 
 # Stage 1: each raw JSON value (its JSON text) cast once: strings only from JSON strings (unescaped by the JSON
@@ -124,12 +133,13 @@ _TYPED = ", ".join(
     [
         "_file",
         "_row",
-        "ts IS NULL AND prompt IS NULL AND outcome IS NULL AND v IS NULL AS _empty",
+        "ts IS NULL AND prompt IS NULL AND outcome IS NULL AND v IS NULL AND kind IS NULL AS _empty",
         "_dup",
         """CASE WHEN ends_with(ts, 'Z') THEN try_cast(ts AS TIMESTAMP)
           WHEN ends_with(ts, 'z') OR (substr(ts, -6, 1) IN ('+', '-') AND substr(ts, -3, 1) = ':')
           THEN try_cast(try_cast(ts AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts""",
         "outcome",
+        "kind",
         *(f"{c} IS NULL AS {c}_null" for c in (*_STR, *_NUM)),
         *(f"{_str(c)} AS {c}" for c in _STR),
         *(f"try_cast({c}::VARCHAR AS DOUBLE) AS {c}" for c in _NUM),
@@ -152,6 +162,18 @@ def _str_ok(c: str) -> str:
 _PROBLEM = f"""CASE
   WHEN _empty THEN 'not a JSON object (or not valid JSON)'
   WHEN _dup THEN 'duplicate key in the record'
+  WHEN kind IS NOT NULL AND kind <> 'request' THEN CASE
+    WHEN kind NOT IN {ANNOTATION_KINDS} THEN 'kind: expected "feedback", "score" or none (a request record)'
+    WHEN schema_version IS NULL OR schema_version <> 1 THEN 'schema_version: expected 1'
+    WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)'
+    WHEN NOT coalesce(regexp_full_match(request_id, '{_REQUEST_ID_RE}'), false)
+      THEN 'request_id: expected 1-128 characters of letters, digits, _.:-'
+    WHEN kind = 'feedback' AND NOT (score_null OR coalesce(abs(score) <= {MAX_FEEDBACK_SCORE:.0f}, false))
+      THEN 'score: expected a finite number between -1e+06 and 1e+06 or null'
+    WHEN kind = 'score' AND coalesce(metric, '') = '' THEN 'metric: expected a non-empty string'
+    WHEN kind = 'score' AND NOT (score_null OR coalesce(score >= 0 AND score <= 1, false))
+      THEN 'score: expected a number between 0 and 1 or null'
+  END
   WHEN v IS NULL OR v NOT IN {READABLE_VERSIONS} THEN 'v: expected 1 or 2'
   WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)'
   WHEN coalesce(prompt, '') = '' THEN 'prompt: expected a non-empty string'
@@ -174,11 +196,11 @@ END"""
 
 _NORMAL = f"""_file, _row, ({_PROBLEM}) AS _problem, ts, prompt, version, channel, arm, model,
   tokens_in::BIGINT AS tokens_in, tokens_out::BIGINT AS tokens_out, cost_usd, latency_ms, outcome, error_class, tags,
-  guard"""
+  guard, CASE WHEN kind IS NULL THEN 'request' ELSE kind END AS _kind, request_id, score, metric"""
 
 # ts and outcome are read as VARCHAR (DuckDB unescapes strings itself): any non-string JSON value becomes text that
 # is never a timestamp nor "ok"/"error", so this is as strict as JSON and cheaper; the rest stay raw JSON.
-_VARCHAR_FIELDS = ("ts", "outcome")
+_VARCHAR_FIELDS = ("ts", "outcome", "kind")
 _JSON_COLUMNS = "{" + ", ".join(f"'{f}': '{'VARCHAR' if f in _VARCHAR_FIELDS else 'JSON'}'" for f in _FIELDS) + "}"
 
 
@@ -218,7 +240,7 @@ def _parquet_sql(con: duckdb.DuckDBPyConnection, files: tuple[str, ...], label: 
     for f in _FIELDS:
         typ = types.get(f)
         if typ is None:
-            cols.append(f"NULL::JSON AS {f}")
+            cols.append(f"NULL::{'VARCHAR' if f in _VARCHAR_FIELDS else 'JSON'} AS {f}")
         elif f in ("tags", "guard") and (typ.startswith("VARCHAR") or typ == "JSON"):  # text that is not JSON: invalid
             cols.append(
                 f"CASE WHEN {f} IS NULL THEN NULL ELSE coalesce(try_cast({f} AS JSON), '\"\"'::JSON) END AS {f}"
@@ -256,7 +278,9 @@ class Records:
     fell_back: bool = False  # some JSON Lines files are read record by record
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run ``sql`` ({normal} stands for the normalised records); DuckDB errors become exit-2 errors.
+        """Run ``sql`` ({normal} stands for the normalised request records and every invalid record, {all} for
+        every record: requests, feedback and scores, ``_kind`` telling them apart); DuckDB errors become exit-2
+        errors.
 
         When the fast JSON Lines reader stops at a line that is not a JSON object (or repeats a key), the
         files it stops at are read record by record (:meth:`_fall_back`), where that line is an invalid
@@ -297,8 +321,10 @@ class Records:
         self.normal = _normal_sql([*parts, self.parquet_sql])
 
     def _run(self, sql: str, params: dict[str, Any] | None) -> list[tuple[Any, ...]]:
-        if "{normal}" in sql:
-            sql, params = sql.replace("{normal}", self.normal), {**self.params, **(params or {})}
+        if "{normal}" in sql or "{all}" in sql:
+            requests = f"SELECT * FROM ({self.normal}) WHERE _problem IS NOT NULL OR _kind = 'request'"
+            sql = sql.replace("{normal}", requests).replace("{all}", self.normal)
+            params = {**self.params, **(params or {})}
         return self.con.execute(sql, params or {}).fetchall()
 
     def note_invalid(self, count: int) -> None:
@@ -333,7 +359,9 @@ class Records:
         self.con.execute("CREATE TEMP VIEW records AS SELECT * EXCLUDE (_problem) FROM checked WHERE _problem IS NULL")
 
 
-_KEPT = "_problem, ts, prompt, version, channel, arm, model, tokens_in, cost_usd, latency_ms, outcome, tags, guard"
+_KEPT = (
+    "_problem, ts, prompt, version, channel, arm, model, tokens_in, cost_usd, latency_ms, outcome, tags, guard, request_id"
+)
 
 
 def window_sql(since: datetime | None, until: datetime | None) -> tuple[str, dict[str, Any]]:
@@ -464,6 +492,8 @@ def record_problem(line: bytes | str) -> str | None:
     if not isinstance(rec, dict):
         return "not a JSON object record"
     g = rec.get
+    if g("kind") is not None and g("kind") != "request":
+        return _annotation_problem(rec)
     ts = g("ts")
     if g("v") not in READABLE_VERSIONS or isinstance(g("v"), bool):
         return "v: expected 1 or 2"
@@ -490,6 +520,31 @@ def record_problem(line: bytes | str) -> str | None:
         return "tags: expected an object"
     if g("guard") is not None and not isinstance(g("guard"), dict):
         return "guard: expected an object or null"
+    return None
+
+
+def _annotation_problem(rec: dict[str, Any]) -> str | None:
+    """The first problem of a feedback or score record, as the SQL check words it."""
+    g = rec.get
+    kind, score = g("kind"), g("score")
+    if kind not in ANNOTATION_KINDS:
+        return 'kind: expected "feedback", "score" or none (a request record)'
+    if g("schema_version") != 1 or isinstance(g("schema_version"), bool):
+        return "schema_version: expected 1"
+    ts = g("ts")
+    if not isinstance(ts, str) or _parse_ts(ts, naive_ok=False) is None:
+        return "ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)"
+    rid = g("request_id")
+    if not isinstance(rid, str) or not re.fullmatch(_REQUEST_ID_RE, rid):
+        return "request_id: expected 1-128 characters of letters, digits, _.:-"
+    number = isinstance(score, int | float) and not isinstance(score, bool) and math.isfinite(score)
+    if kind == "feedback" and score is not None and not (number and abs(score) <= MAX_FEEDBACK_SCORE):
+        return "score: expected a finite number between -1e+06 and 1e+06 or null"
+    if kind == "score":
+        if not isinstance(g("metric"), str) or not g("metric"):
+            return "metric: expected a non-empty string"
+        if score is not None and not (number and 0 <= score <= 1):
+            return "score: expected a number between 0 and 1 or null"
     return None
 
 
