@@ -232,6 +232,24 @@ def promote_cmd(
     output.print_text(f"{to}: {tag.name} → {tag.version}{prev}")
 
 
+@app.command("baseline")
+def baseline_cmd(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION of the release.")],
+    results: Annotated[Path, typer.Argument(help="The eval results file that admitted it (llmops eval run --out).")],
+    as_json: AsJson = False,
+) -> None:
+    """Record a release's eval baseline (per-case scores, model price) as a git note on its tag, for
+    `llmops eval drift` and the price check of `llmops usage check`."""
+    from ..releases.drift import NOTES_REF, record_baseline
+
+    b = record_baseline(ref, str(results), root=STATE.root)
+    if as_json:
+        output.print_json({"prompt": b.prompt, "version": b.version, "cases": len(b.cases), "sha256": b.sha256})
+        return
+    output.print_text(f"{b.prompt}@{b.version}: baseline of {len(b.cases)} cases recorded ({NOTES_REF})")
+    output.info(f"share it: git push origin {NOTES_REF}")
+
+
 @app.command("history")
 def history_cmd(
     name: Annotated[str, typer.Argument(help="Prompt name.")],

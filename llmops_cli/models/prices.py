@@ -87,3 +87,16 @@ def format_usd(value: float | None) -> str:
     sign = "-" if value < 0 else ""
     v = abs(value)
     return f"{sign}${v:,.2f}" if v >= 1 else f"{sign}${v:.4f}"
+
+
+@cache
+def deprecation_of(model: str) -> str | None:
+    """The model's deprecation date as litellm's table states it (``YYYY-MM-DD``); None when it states none."""
+    litellm = import_litellm()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            info = litellm.get_model_info(model)
+    except Exception:  # litellm raises a bare Exception for unmapped models
+        return None
+    value = info.get("deprecation_date")
+    return value[:40] if isinstance(value, str) and value else None
