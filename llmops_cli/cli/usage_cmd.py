@@ -168,6 +168,16 @@ def check(
             "--token-ratio", help="Flag the last hour's p95 input tokens above this many times the median hour."
         ),
     ] = 1.5,
+    provider: Annotated[
+        bool,
+        typer.Option(
+            "--provider/--no-provider",
+            help="Report price changes since each release's baseline and model deprecations (litellm's table).",
+        ),
+    ] = True,
+    deprecation_days: Annotated[
+        int, typer.Option("--deprecation-days", help="Flag a model deprecated within this many days (0-3650).")
+    ] = 90,
     as_json: AsJson = False,
     markdown: Annotated[
         Path | None,
@@ -189,6 +199,8 @@ def check(
         raise UsageError("--budget-per-day must be a positive amount of USD")
     if not 24 <= lookback_hours <= 720 or min(version_ratio, hourly_ratio, token_ratio) <= 1 or version_min_calls < 1:
         raise UsageError("--lookback-hours must be 24-720, the ratios above 1 and --version-min-calls at least 1")
+    if not 0 <= deprecation_days <= 3650:
+        raise UsageError("--deprecation-days must be 0-3650")
     t_now = parse_now(now)
     opts = CheckOptions(
         budget_per_day=budget_per_day,
@@ -202,6 +214,9 @@ def check(
         hourly_min_usd=hourly_min_usd,
         tokens=token_check,
         token_ratio=token_ratio,
+        provider=provider,
+        deprecation_days=deprecation_days,
+        root=str(STATE.root) if STATE.root else None,
     )
     res = run_check(_open(logs, skip_invalid), opts, now=t_now)
     if markdown is not None:

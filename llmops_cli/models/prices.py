@@ -91,12 +91,15 @@ def format_usd(value: float | None) -> str:
 
 @cache
 def deprecation_of(model: str) -> str | None:
-    """The model's deprecation date as litellm's table states it (``YYYY-MM-DD``); None when it states none."""
+    """The model's deprecation date as litellm's table states it (``YYYY-MM-DD``); None when it states none.
+    (``get_model_info`` leaves the date out: the table is read by the model id, then without its provider.)"""
     litellm = import_litellm()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            info = litellm.get_model_info(model)
-    except Exception:  # litellm raises a bare Exception for unmapped models
+    table = getattr(litellm, "model_cost", None)
+    if not isinstance(table, dict):
         return None
-    value = info.get("deprecation_date")
-    return value[:40] if isinstance(value, str) and value else None
+    for key in (model, model.split("/", 1)[-1]):
+        info = table.get(key)
+        value = info.get("deprecation_date") if isinstance(info, dict) else None
+        if isinstance(value, str) and value:
+            return value[:40]
+    return None
