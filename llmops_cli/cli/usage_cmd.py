@@ -175,6 +175,14 @@ def check(
             help="Report price changes since each release's baseline and model deprecations (litellm's table).",
         ),
     ] = True,
+    input_drift: Annotated[
+        bool,
+        typer.Option(
+            "--input-drift/--no-input-drift",
+            help="Flag a prompt whose logged inputs (lengths, scripts/languages, topic words) moved against the "
+            "7 days before (content-logged calls only).",
+        ),
+    ] = True,
     deprecation_days: Annotated[
         int, typer.Option("--deprecation-days", help="Flag a model deprecated within this many days (0-3650).")
     ] = 90,
@@ -215,6 +223,7 @@ def check(
         tokens=token_check,
         token_ratio=token_ratio,
         provider=provider,
+        inputs=input_drift,
         deprecation_days=deprecation_days,
         root=str(STATE.root) if STATE.root else None,
     )

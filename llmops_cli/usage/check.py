@@ -32,6 +32,11 @@ Price changes and model deprecations (:mod:`.provider_check`)
     The prices recorded with each release's baseline against litellm's price table now, and the providers'
     published deprecation dates of the models that served calls in the last 24 h.
 
+Input drift (:mod:`.input_drift`)
+    Per prompt with content logging on, the lengths, scripts/languages and word distribution of the last 24 h
+    of inputs against the 7 days before, each tested against its own sampling noise with a practical floor;
+    ``bench/input_drift_bench.py`` measures the false-alarm rate of hourly checks.
+
 Input-token anomaly (:mod:`.tokens_check`)
     Per prompt, the ``token_percentile`` (p95) of ``tokens_in`` per call in the last hour against the same
     percentile of each trailing hour: flagged above ``max(token_ratio × median, median + token_k × 1.4826 ×
@@ -231,6 +236,16 @@ def run_check(recs: Records, opts: CheckOptions, *, now: datetime) -> CheckResul
         found, notes = provider_findings(recs, now, root=opts.root, deprecation_days=opts.deprecation_days)
         res.findings += [Finding(f.kind, f.group, f.message, f.details) for f in found]
         res.notes += notes
+    if opts.inputs:
+        from .input_drift import input_drift
+
+        for d in input_drift(recs, now):
+            if d.drifted:
+                details = {
+                    f.feature: {"statistic": f.statistic, "null_median": f.null_median, "p_value": f.p_value}
+                    for f in d.features
+                }
+                res.findings.append(Finding("input-drift", {"prompt": d.prompt}, d.message(), details))
     return res
 
 

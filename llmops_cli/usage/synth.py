@@ -11,6 +11,7 @@ Every cost is a whole number of micro-dollars, so sums are exact to 1e-6 whateve
 from __future__ import annotations
 
 import gzip
+import math
 import json
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -19,7 +20,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-__all__ = ["Stream", "Totals", "canary_records", "generate", "judge_score", "write_jsonl", "write_records"]
+__all__ = [
+    "Stream",
+    "Totals",
+    "canary_records",
+    "generate",
+    "input_text",
+    "inputs_records",
+    "judge_score",
+    "write_jsonl",
+    "write_records",
+]
 
 
 @dataclass(frozen=True)
@@ -223,3 +234,57 @@ def write_records(path: str | Path, records: Iterable[Mapping[str, Any]]) -> int
             fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
             n += 1
     return n
+
+
+# ---- inputs with known drift (input-drift tests and bench) -----------------------------------------------------
+
+TOPICS: dict[str, tuple[str, ...]] = {
+    "billing": ("invoice", "charge", "refund", "payment", "card", "billing", "price", "subscription", "receipt"),
+    "shipping": ("package", "delivery", "tracking", "courier", "shipment", "address", "delayed", "parcel", "arrive"),
+    "account": ("password", "login", "account", "email", "reset", "profile", "settings", "locked", "username"),
+    "product": ("feature", "setting", "screen", "button", "update", "version", "crash", "install", "device"),
+    "security": ("breach", "phishing", "suspicious", "hacked", "fraud", "stolen", "attack", "malware", "scam"),
+}
+FILLER = {
+    "en": ("the", "and", "you", "for", "with", "this", "that", "have", "not", "what", "how", "can", "your", "my"),
+    "de": ("und", "der", "die", "das", "ist", "nicht", "ich", "mit", "ein", "eine", "wie", "was", "mein", "für"),
+    "ru": ("и", "в", "не", "на", "что", "как", "мой", "это", "для", "заказ", "деньги", "помогите", "почему"),
+}
+
+
+def input_text(
+    rng: random.Random,
+    *,
+    topics: Mapping[str, float] | None = None,
+    languages: Mapping[str, float] | None = None,
+    mean_words: float = 30.0,
+) -> str:
+    """One generated user input: filler words of a language mixed with words of one topic; length lognormal."""
+    topics = topics or {"billing": 0.35, "shipping": 0.3, "account": 0.25, "product": 0.1}
+    languages = languages or {"en": 0.9, "de": 0.1}
+    topic = rng.choices(list(topics), weights=list(topics.values()))[0]
+    lang = rng.choices(list(languages), weights=list(languages.values()))[0]
+    n = max(3, round(rng.lognormvariate(math.log(mean_words), 0.5)))
+    words = [rng.choice(TOPICS[topic]) if rng.random() < 0.35 else rng.choice(FILLER[lang]) for _ in range(n)]
+    return " ".join(words)
+
+
+def inputs_records(
+    *,
+    start: datetime,
+    hours: float,
+    per_hour: float,
+    prompt: str = "support/answer",
+    seed: int = 0,
+    change_at_h: float | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Content-logged request records with ``vars: {"question": …}``; from ``change_at_h`` on, the inputs are
+    drawn with ``after`` (keyword arguments of :func:`input_text`): known drift."""
+    rng = random.Random(f"inputs:{seed}")
+    for rec in generate([Stream(prompt=prompt, hours=hours, per_hour=per_hour, error_rate=0)], start=start, seed=seed):
+        t = datetime.fromisoformat(rec["ts"].replace("Z", "+00:00"))
+        hours_in = (t - start).total_seconds() / 3600
+        kw = dict(after or {}) if change_at_h is not None and hours_in >= change_at_h else {}
+        rec["vars"] = {"question": input_text(rng, **kw)}
+        yield rec
