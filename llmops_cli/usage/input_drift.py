@@ -92,7 +92,7 @@ class PromptDrift:
 
     def message(self) -> str:
         parts = "; ".join(f"{f.feature}: {f.detail} (p {f.p_value:.3f})" for f in self.drifted)
-        return f"inputs moved against the {self.reference} before: {parts} ({self.current} inputs in the window)"
+        return f"inputs moved: {parts} ({self.current} inputs now against {self.reference} before)"
 
 
 # ---- text and features -------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def compare_inputs(prompt: str, now_texts: Sequence[str], ref_texts: Sequence[st
         elif name == "script":
             shares_now = sc.sum(axis=0) / len(now_texts)
             shares_ref = sr.sum(axis=0) / len(ref_texts)
-            moved = max(range(len(scripts)), key=lambda i: abs(shares_now[i] - shares_ref[i]))
+            moved = max(range(len(scripts)), key=lambda i: shares_now[i] - shares_ref[i])  # what grew most
             detail = f"{scripts[moved]} {shares_ref[moved]:.0%} → {shares_now[moved]:.0%} of inputs (distance {obs:.2f})"
         else:
             detail = f"word distribution divergence {obs:.3f} (noise {med:.3f})"
