@@ -36,7 +36,9 @@ from llmops_cli.usage.synth import input_text  # noqa: E402
 CHANGES: dict[str, dict[str, Any]] = {
     "length x2": {"mean_words": 60.0},
     "20% Russian": {"languages": {"en": 0.72, "de": 0.08, "ru": 0.2}},
-    "new topic 30%": {"topics": {"billing": 0.245, "shipping": 0.21, "account": 0.175, "product": 0.07, "security": 0.3}},
+    "new topic 30%": {
+        "topics": {"billing": 0.245, "shipping": 0.21, "account": 0.175, "product": 0.07, "security": 0.3}
+    },
 }
 
 

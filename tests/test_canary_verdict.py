@@ -218,4 +218,7 @@ def test_finish_with_a_promote_verdict_and_without_logs(canary_repo: Path, tmp_p
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert data["verdict"]["verdict"] == "PROMOTE" and data["moved"]["verdict"] == {"decision": "PROMOTE", "forced": False}
+    assert data["verdict"]["verdict"] == "PROMOTE" and data["moved"]["verdict"] == {
+        "decision": "PROMOTE",
+        "forced": False,
+    }

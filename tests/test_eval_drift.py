@@ -24,7 +24,7 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def released(tmp_path: Path, fake_llm: FakeLLM) -> tuple[Path, Path]:  # noqa: F811
+def released(tmp_path: Path, fake_llm: FakeLLM) -> tuple[Path, Path]:
     root = tmp_path / "repo"
     root.mkdir()
     _git(root, "init", "-q", "-b", "main")
@@ -44,7 +44,7 @@ def released(tmp_path: Path, fake_llm: FakeLLM) -> tuple[Path, Path]:  # noqa: F
     return root, results
 
 
-def test_unchanged_provider_passes_and_a_degraded_one_fails(released: tuple[Path, Path], fake_llm: FakeLLM) -> None:  # noqa: F811
+def test_unchanged_provider_passes_and_a_degraded_one_fails(released: tuple[Path, Path], fake_llm: FakeLLM) -> None:
     root, _ = released
     before = len(fake_llm.requests) if hasattr(fake_llm, "requests") else None
     r = run_cli("eval", "drift", f"{NAME}@production", "--json", cwd=root, env=ENV)
@@ -86,7 +86,7 @@ def test_baseline_is_refused_twice_for_other_content_and_when_tampered(
     assert r.exit_code == 2 and "$.kind" in r.stderr
 
 
-def test_release_without_baseline_is_exit_2(tmp_path: Path, fake_llm: FakeLLM) -> None:  # noqa: F811
+def test_release_without_baseline_is_exit_2(tmp_path: Path, fake_llm: FakeLLM) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     _git(root, "init", "-q", "-b", "main")

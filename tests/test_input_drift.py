@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from llmops_cli.usage.engine import open_records
-from llmops_cli.usage.input_drift import MAX_INPUT_CHARS, DriftOptions, compare_inputs, input_drift, input_text, script_of
+from llmops_cli.usage.input_drift import (
+    MAX_INPUT_CHARS,
+    DriftOptions,
+    compare_inputs,
+    input_drift,
+    input_text,
+    script_of,
+)
 from llmops_cli.usage.sources import resolve_logs
 from llmops_cli.usage.synth import input_text as gen_text
 from llmops_cli.usage.synth import inputs_records, write_records
@@ -21,7 +28,9 @@ CHANGE_H = 24 * 7 + 12
 
 
 def test_scripts_and_languages() -> None:
-    assert script_of("Where is my parcel? I have been waiting for the delivery and you said it would come") == "latin:en"
+    assert (
+        script_of("Where is my parcel? I have been waiting for the delivery and you said it would come") == "latin:en"
+    )
     assert script_of("Wo ist mein Paket? Ich warte und das ist nicht gut, wie lange noch") == "latin:de"
     assert script_of("Где мой заказ? Почему деньги не вернули") == "cyrillic"
     assert script_of("我的包裹在哪里") == "han"

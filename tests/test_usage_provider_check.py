@@ -91,7 +91,9 @@ def test_no_baseline_and_no_repository_are_notes_not_findings(tmp_path: Path) ->
 def test_tampered_baseline_is_a_note_never_a_crash(tmp_path: Path) -> None:
     root = _repo(tmp_path)
     obj = _git(root, "rev-parse", f"refs/tags/prompts/{NAME}/v1.0.0").strip()
-    _git(root, "notes", "--ref=refs/notes/llmops-baseline", "add", "-f", "-m", '{"kind": "llmops-release-baseline"}', obj)
+    _git(
+        root, "notes", "--ref=refs/notes/llmops-baseline", "add", "-f", "-m", '{"kind": "llmops-release-baseline"}', obj
+    )
     r = run_cli("usage", "check", str(_logs(tmp_path)), "--now", NOW, "--budget-per-day", "1000", cwd=root, env=ENV)
     assert r.exit_code == 0 and "baseline unreadable" in r.stderr and "Traceback" not in r.output, r.output
 

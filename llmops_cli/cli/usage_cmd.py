@@ -330,7 +330,9 @@ def _render_decision(dec: Any) -> None:
         def f(x: float | None) -> str:
             return "–" if x is None else f"{x:+.4g}"
 
-        rows.append([m["metric"], f(m["worsening"]), f"[{f(m['low'])}, {f(m['high'])}]", f"{m['margin']:.4g}", m["state"]])
+        rows.append(
+            [m["metric"], f(m["worsening"]), f"[{f(m['low'])}, {f(m['high'])}]", f"{m['margin']:.4g}", m["state"]]
+        )
     if rows:
         output.print_columns(["metric", "worsening", "always-valid interval", "margin", "state"], rows)
     for note in dec.notes:

@@ -168,7 +168,9 @@ class DriftResult:
         for c in self.comparisons:
             delta = "–" if c.delta is None else f"{c.delta:+.3f}"
             p = "–" if c.p_value is None else f"{c.p_value:.3g}"
-            out.append(f"{c.state:<4} {self.prompt}@{self.version} {c.metric}: Δ {delta} over {c.n_cases} cases (p {p})")
+            out.append(
+                f"{c.state:<4} {self.prompt}@{self.version} {c.metric}: Δ {delta} over {c.n_cases} cases (p {p})"
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:

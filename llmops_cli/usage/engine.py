@@ -360,7 +360,8 @@ class Records:
 
 
 _KEPT = (
-    "_problem, ts, prompt, version, channel, arm, model, tokens_in, cost_usd, latency_ms, outcome, tags, guard, request_id"
+    "_problem, ts, prompt, version, channel, arm, model, tokens_in, cost_usd, latency_ms, outcome, tags, guard, "
+    "request_id"
 )
 
 

@@ -262,7 +262,9 @@ def compare_inputs(prompt: str, now_texts: Sequence[str], ref_texts: Sequence[st
             shares_now = sc.sum(axis=0) / len(now_texts)
             shares_ref = sr.sum(axis=0) / len(ref_texts)
             moved = max(range(len(scripts)), key=lambda i: shares_now[i] - shares_ref[i])  # what grew most
-            detail = f"{scripts[moved]} {shares_ref[moved]:.0%} → {shares_now[moved]:.0%} of inputs (distance {obs:.2f})"
+            detail = (
+                f"{scripts[moved]} {shares_ref[moved]:.0%} → {shares_now[moved]:.0%} of inputs (distance {obs:.2f})"
+            )
         else:
             detail = f"word distribution divergence {obs:.3f} (noise {med:.3f})"
         res.features.append(FeatureDrift(name, obs, med, p, drifted, detail))
@@ -298,9 +300,7 @@ def _sample_inputs(recs: Records, since: datetime, until: datetime, opts: DriftO
     out: dict[str, list[str]] = {}
     for prompt, variables, messages in rows:
         try:
-            text = input_text(
-                json.loads(variables) if variables else None, json.loads(messages) if messages else None
-            )
+            text = input_text(json.loads(variables) if variables else None, json.loads(messages) if messages else None)
         except (ValueError, RecursionError):
             continue
         if text is not None:

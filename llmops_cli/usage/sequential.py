@@ -127,7 +127,9 @@ def decide(sequences: list[Sequence], *, enough_data: bool) -> Decision:
     """PROMOTE / KEEP RUNNING / ABORT from per-metric sequences (already at level α/k each)."""
     worse = [s for s in sequences if s.worse]
     if worse:
-        return Decision(ABORT, sequences, [f"{s.metric} is worse by {s.estimate:.4g} (≥ margin {s.margin:g})" for s in worse])
+        return Decision(
+            ABORT, sequences, [f"{s.metric} is worse by {s.estimate:.4g} (≥ margin {s.margin:g})" for s in worse]
+        )
     if not enough_data or not sequences:
         return Decision(KEEP_RUNNING, sequences, ["not enough calls yet"] if not enough_data else ["no metric"])
     open_ = [s for s in sequences if not s.within_margin]

@@ -11,8 +11,8 @@ Every cost is a whole number of micro-dollars, so sums are exact to 1e-6 whateve
 from __future__ import annotations
 
 import gzip
-import math
 import json
+import math
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field

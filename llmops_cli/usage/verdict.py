@@ -25,8 +25,8 @@ from typing import Any
 
 from ..config import CanaryConfig
 from .engine import Records
-from .sequential import Decision, Sequence, decide, rate_stats, sequence
 from .sequential import ArmStats as Stats
+from .sequential import Decision, Sequence, decide, rate_stats, sequence
 
 SCHEMA = "llmops.canary-verdict/1"
 
@@ -155,9 +155,7 @@ def canary_verdict(recs: Records, channel: str, prompt: str, cfg: CanaryConfig) 
                  margins.error_rate, True)
             )  # fmt: skip
         if margins.cost_per_call is not None and c["cost"].n and s["cost"].n and s["cost"].mean > 0:
-            candidates.append(
-                ("cost_per_call", c["cost"], s["cost"], margins.cost_per_call * s["cost"].mean, True)
-            )
+            candidates.append(("cost_per_call", c["cost"], s["cost"], margins.cost_per_call * s["cost"].mean, True))
         elif margins.cost_per_call is not None:
             notes.append("cost_per_call: not enough priced calls in both arms; not compared")
         if margins.latency_ms is not None and s["latency"].mean > 0:
