@@ -280,7 +280,7 @@ def compare(
         seed=seed,
         resamples=resamples,
         prompt=prompt,
-        canary=project_canary_config(STATE.root),
+        canary=project_canary_config(str(STATE.root) if STATE.root else None),
     )
     if as_json:
         output.print_json(comp.to_dict())
