@@ -37,9 +37,9 @@ def released(tmp_path: Path, fake_llm: FakeLLM) -> tuple[Path, Path]:
     results = tmp_path / "admitted.json"
     r = run_cli("eval", "run", "--out", str(results), cwd=root, env=ENV)
     assert r.exit_code == 0, r.output
-    assert run_cli("release", "create", NAME, "--allow-no-gate", cwd=root, env=ENV).exit_code == 0
-    r = run_cli("release", "baseline", f"{NAME}@1.0.0", str(results), cwd=root, env=ENV)
-    assert r.exit_code == 0 and "baseline of 24 cases recorded" in r.stdout, r.output
+    # the eval that admitted the release becomes its baseline (release create --gate-result RESULTS)
+    r = run_cli("release", "create", NAME, "--gate-result", str(results), cwd=root, env=ENV)
+    assert r.exit_code == 0 and "eval baseline of 24 cases recorded" in r.stderr, r.output
     assert run_cli("release", "promote", f"{NAME}@1.0.0", "--to", "production", cwd=root, env=ENV).exit_code == 0
     return root, results
 
@@ -98,3 +98,7 @@ def test_release_without_baseline_is_exit_2(tmp_path: Path, fake_llm: FakeLLM) -
     assert run_cli("release", "create", NAME, "--allow-no-gate", cwd=root, env=ENV).exit_code == 0
     r = run_cli("eval", "drift", f"{NAME}@1.0.0", cwd=root, env=ENV)
     assert r.exit_code == 2 and "has no eval baseline" in r.stderr and "llmops release baseline" in r.stderr
+    results = tmp_path / "r.json"
+    assert run_cli("eval", "run", "--out", str(results), cwd=root, env=ENV).exit_code == 0
+    r = run_cli("release", "baseline", f"{NAME}@1.0.0", str(results), cwd=root, env=ENV)
+    assert r.exit_code == 0 and "baseline of 3 cases recorded" in r.stdout, r.output

@@ -85,6 +85,8 @@ def create(
         output.warning("released without a gate result (--allow-no-gate)")
     if res.pushed_to:
         output.info(f"pushed {res.tag} to {res.pushed_to}")
+    for w in res.warnings:
+        output.info(output.printable(w))
 
 
 @app.command("list")

@@ -123,6 +123,18 @@ def record_baseline(ref: str, results_path: str, *, root: str | os.PathLike[str]
     return b
 
 
+def baseline_after_release(repo: GitRepoDir, name: str, version: str, results_path: str) -> list[str]:
+    """``release create --gate-result FILE``: when FILE is an eval results file of this release's content, note
+    it as the baseline; otherwise say why not (a warning, never a failed release: the tag already exists)."""
+    from ..errors import UserError
+
+    try:
+        b = record_baseline(f"{name}@{version}", results_path, root=repo.project_root)
+    except UserError as exc:
+        return [f"no eval baseline recorded ({exc}); `llmops release baseline {name}@{version} RESULTS.json` adds one"]
+    return [f"eval baseline of {len(b.cases)} cases recorded ({NOTES_REF}); share it: git push origin {NOTES_REF}"]
+
+
 def read_baseline(repo: GitRepoDir, tag: ReleaseTag, *, missing_ok: bool = False) -> ReleaseBaseline | None:
     """The verified baseline of ``tag`` (None when it has none and ``missing_ok``)."""
     note = repo.read_note(NOTES_REF, tag.object_sha)
@@ -251,4 +263,4 @@ def check_drift(result: DriftResult) -> None:
         )
 
 
-__all__ = ["NOTES_REF", "DriftResult", "check_drift", "read_baseline", "record_baseline", "run_drift"]
+__all__ = ["NOTES_REF", "DriftResult", "baseline_after_release", "check_drift", "read_baseline", "record_baseline", "run_drift"]
