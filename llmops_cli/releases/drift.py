@@ -263,4 +263,12 @@ def check_drift(result: DriftResult) -> None:
         )
 
 
-__all__ = ["NOTES_REF", "DriftResult", "baseline_after_release", "check_drift", "read_baseline", "record_baseline", "run_drift"]
+__all__ = [
+    "NOTES_REF",
+    "DriftResult",
+    "baseline_after_release",
+    "check_drift",
+    "read_baseline",
+    "record_baseline",
+    "run_drift",
+]
