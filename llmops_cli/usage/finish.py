@@ -21,13 +21,20 @@ def verdict_for_finish(
     name: str, channel: str, logs: list[str], *, cfg: CanaryConfig, skip_invalid: bool = False
 ) -> CanaryVerdict | None:
     """The canary verdict from ``logs`` (or ``$LLMOPS_LOG``); None when neither names any log."""
+    from ..errors import NotFoundError
     from .engine import open_records
     from .sources import resolve_logs
     from .verdict import canary_verdict
 
     if not logs and not LOG.raw():
         return None
-    recs = open_records(resolve_logs(logs), skip_invalid=skip_invalid)
+    try:
+        files = resolve_logs(logs)
+    except NotFoundError:
+        if logs:
+            raise
+        return None  # $LLMOPS_LOG names no file here (set for serving, not for this shell): no verdict
+    recs = open_records(files, skip_invalid=skip_invalid)
     recs.materialize()
     return canary_verdict(recs, channel, name, cfg)
 

@@ -10,6 +10,8 @@ and from the score and feedback records in the same logs, joined to the arm's ca
 (records that name no call of this prompt and channel are counted, never guessed; when a call was judged
 twice on one metric, or got feedback twice, the latest record counts):
 
+Each arm is its latest version (a replaced canary or a moved stable arm is not mixed in).
+
 * ``quality:METRIC``: judge scores (0-1) of each judge metric (``llmops usage judge``);
 * ``feedback``: feedback scores, mapped onto 0-1 by the lowest and highest score seen in either arm
   (thumbs ±1 → 0/1, stars 1-5 → (s − 1)/4).
@@ -41,6 +43,7 @@ class CanaryVerdict:
     calls: dict[str, int]
     notes: list[str] = field(default_factory=list)
     unjoined: int = 0
+    versions: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -49,7 +52,10 @@ class CanaryVerdict:
     def line(self) -> str:
         """One line: ``VERDICT prompt@channel: reasons``."""
         why = "; ".join(self.decision.reasons[:3])
-        return f"{self.verdict} {self.prompt} on {self.channel}: {why}"
+        arms = (
+            f" (canary {self.versions.get('canary')} vs stable {self.versions.get('stable')})" if self.versions else ""
+        )
+        return f"{self.verdict} {self.prompt} on {self.channel}{arms}: {why}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +65,7 @@ class CanaryVerdict:
             "verdict": self.verdict,
             "reasons": self.decision.reasons,
             "calls": self.calls,
+            "versions": self.versions,
             "unjoined_quality_records": self.unjoined,
             "notes": self.notes,
             "metrics": [
@@ -82,13 +89,30 @@ def _stats(n: Any, mean: Any, var: Any) -> Stats:
     return Stats(int(n or 0), float(mean or 0.0), float(var or 0.0))
 
 
-def request_stats(recs: Records, channel: str, prompt: str) -> dict[str, dict[str, Any]]:
+_ARM_FILTER = """channel = $c AND prompt = $p AND (
+    (arm = 'canary' AND version IS NOT DISTINCT FROM $cv) OR (arm = 'stable' AND version IS NOT DISTINCT FROM $sv))"""
+
+
+def current_versions(recs: Records, channel: str, prompt: str) -> dict[str, str | None]:
+    """Per arm, the version of its latest record: a canary that was aborted and replaced by another version, or
+    a stable arm that moved, is compared as it is now, not mixed with what came before."""
+    rows = recs.query(
+        """SELECT arm, arg_max(version, ts) FROM records WHERE channel = $c AND prompt = $p
+           AND arm IN ('stable', 'canary') GROUP BY arm""",
+        {"c": channel, "p": prompt},
+    )
+    return {str(arm): version for arm, version in rows}
+
+
+def request_stats(
+    recs: Records, channel: str, prompt: str, versions: dict[str, str | None]
+) -> dict[str, dict[str, Any]]:
     """Per arm: calls, errors, priced calls with mean/variance of cost, and mean/variance of latency."""
     rows = recs.query(
-        """SELECT arm, count(*), count(*) FILTER (outcome = 'error'), count(cost_usd), avg(cost_usd),
+        f"""SELECT arm, count(*), count(*) FILTER (outcome = 'error'), count(cost_usd), avg(cost_usd),
                   var_samp(cost_usd), avg(latency_ms), var_samp(latency_ms)
-           FROM records WHERE channel = $c AND prompt = $p AND arm IN ('stable', 'canary') GROUP BY arm""",
-        {"c": channel, "p": prompt},
+           FROM records WHERE {_ARM_FILTER} GROUP BY arm""",
+        {"c": channel, "p": prompt, "cv": versions.get("canary"), "sv": versions.get("stable")},
     )
     return {
         arm: {"calls": n, "errors": e, "cost": _stats(pn, pm, pv), "latency": _stats(n, lm, lv)}
@@ -96,21 +120,24 @@ def request_stats(recs: Records, channel: str, prompt: str) -> dict[str, dict[st
     }
 
 
-def quality_stats(recs: Records, channel: str, prompt: str) -> tuple[dict[str, dict[str, Stats]], int]:
+def quality_stats(
+    recs: Records, channel: str, prompt: str, versions: dict[str, str | None]
+) -> tuple[dict[str, dict[str, Stats]], int]:
     """Per quality metric and arm: statistics of the joined score/feedback values; and how many score/feedback
     records named no call of this prompt on this channel."""
     rows = recs.query(
-        """WITH ann AS (
+        f"""WITH ann AS (
              SELECT _kind, request_id, CASE WHEN _kind = 'score' THEN 'quality:' || metric ELSE 'feedback' END AS m,
                     score, ts
-             FROM ({all}) WHERE _problem IS NULL AND _kind IN ('score', 'feedback') AND score IS NOT NULL
+             FROM annotations WHERE _kind IN ('score', 'feedback') AND score IS NOT NULL
                AND (prompt IS NULL OR prompt = $p)
              QUALIFY row_number() OVER (PARTITION BY request_id, m ORDER BY ts DESC) = 1),
-           req AS (SELECT DISTINCT ON (request_id) request_id, arm FROM records
-                   WHERE channel = $c AND prompt = $p AND arm IN ('stable', 'canary') AND request_id IS NOT NULL),
+           req AS (SELECT request_id, min(arm) AS arm FROM records
+                   WHERE {_ARM_FILTER} AND request_id IN (SELECT request_id FROM ann) GROUP BY request_id
+                   HAVING count(DISTINCT arm) = 1),
            joined AS (SELECT ann.m, req.arm, ann.score FROM ann LEFT JOIN req USING (request_id))
          SELECT m, arm, count(*), avg(score), var_samp(score), min(score), max(score) FROM joined GROUP BY ALL""",
-        {"c": channel, "p": prompt},
+        {"c": channel, "p": prompt, "cv": versions.get("canary"), "sv": versions.get("stable")},
     )
     out: dict[str, dict[str, Stats]] = {}
     unjoined = 0
@@ -141,9 +168,10 @@ def project_canary_config(root: str | None = None) -> CanaryConfig:
 
 def canary_verdict(recs: Records, channel: str, prompt: str, cfg: CanaryConfig) -> CanaryVerdict:
     """The verdict for ``prompt``'s canary on ``channel`` (records already materialised)."""
-    arms = request_stats(recs, channel, prompt)
+    versions = current_versions(recs, channel, prompt)
+    arms = request_stats(recs, channel, prompt, versions)
     calls = {a: int(arms.get(a, {}).get("calls", 0)) for a in ("stable", "canary")}
-    quality, unjoined = quality_stats(recs, channel, prompt)
+    quality, unjoined = quality_stats(recs, channel, prompt, versions)
     margins = cfg.margins
     candidates: list[tuple[str, Stats, Stats, float, bool]] = []  # metric, canary, stable, margin, higher worse
     notes: list[str] = []
@@ -183,7 +211,15 @@ def canary_verdict(recs: Records, channel: str, prompt: str, cfg: CanaryConfig) 
     decision = decide(seqs, enough_data=enough)
     if unjoined:
         notes.append(f"{unjoined} score/feedback records name no call of {prompt} on {channel}; left out")
-    return CanaryVerdict(prompt, channel, decision, calls, notes, unjoined)
+    return CanaryVerdict(prompt, channel, decision, calls, notes, unjoined, versions)
 
 
-__all__ = ["SCHEMA", "CanaryVerdict", "canary_verdict", "project_canary_config", "quality_stats", "request_stats"]
+__all__ = [
+    "SCHEMA",
+    "CanaryVerdict",
+    "canary_verdict",
+    "current_versions",
+    "project_canary_config",
+    "quality_stats",
+    "request_stats",
+]
