@@ -222,3 +222,21 @@ def test_finish_with_a_promote_verdict_and_without_logs(canary_repo: Path, tmp_p
         "decision": "PROMOTE",
         "forced": False,
     }
+
+
+def test_a_replaced_canary_version_is_not_mixed_in(tmp_path: Path) -> None:
+    """1.1.0 was a bad canary (aborted); 1.2.0 runs now and is fine: the decision is about 1.2.0 alone."""
+    from datetime import timedelta
+
+    old = canary_records(start=START, hours=48, per_hour=500, seed=7, canary_drop_points=0.6)
+    new = []
+    for rec in canary_records(start=START + timedelta(hours=48), hours=72, per_hour=500, seed=8):
+        if rec.get("arm") == "canary" and rec.get("version") == "1.1.0":
+            rec = {**rec, "version": "1.2.0"}
+        new.append(rec)
+    path = tmp_path / "two-canaries.jsonl"
+    write_records(path, [*old, *new])
+    comp = run_compare(open_records(resolve_logs([str(path)])), "production", resamples=200)
+    assert comp.decision is not None and comp.decision.versions == {"stable": "1.0.0", "canary": "1.2.0"}
+    assert comp.decision.verdict == PROMOTE, comp.decision.to_dict()
+    assert comp.decision.calls["canary"] == 72 * 50  # only 1.2.0's calls
