@@ -26,7 +26,15 @@ The oracle is the one-sided z-test on the same data with the true variance of ea
 (``Δ̂ / SE_true < −z_0.95``): the power the design could have had. No test that must estimate the variance
 can reach it at small n, so the power rows also show the fair benchmark, "oracle t": the one-sided paired
 t-test on the same differences (``Δ̂ / SE_estimated < −t_{0.95, n−1}``, the old gate's test, whose size on
-these discrete scores is not guaranteed). Both are printed; the target is the gap to the z oracle.
+these discrete scores is not guaranteed: on 0/1 judges at n = 20 it is well above α). The uniform-drop rows'
+target is the gap to the **size-adjusted** paired t-test ("oracle t*"): the same statistic compared with the
+critical value that gives it size exactly α on that layout, read from as many no-change PRs of the same layout
+(ties at the critical value split, as a randomised test would). The gate's tests have size exactly α, so this
+is the like-for-like oracle; the z oracle is printed beside it. Cluster rows keep the gap to the z oracle.
+
+No-change rows: an exact-α test's FAIL rate is 5% plus Monte-Carlo noise, so "FAIL ≤ 5%" is checked as "not
+significantly above 5%" (the lower 95% Wilson bound ≤ 5%) and measured precisely enough that the upper 95%
+bound is ≤ 6% (≥ 10,000 PRs a row gives the margin; at 2,000 the bound of a 5% rate is 5.97%).
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import Pool
 from pathlib import Path
 from statistics import NormalDist
@@ -377,6 +385,7 @@ class Outcome:
     oracle_t: bool = False
     p_values: list[float] = field(default_factory=list)
     mde: float | None = None
+    t_stat: float | None = None  # the paired t statistic Δ̂ / SE of the judge metric (for the size-adjusted oracle)
 
 
 def _p_values(comps: list[Any]) -> list[float]:
@@ -407,8 +416,31 @@ def one_pr(rng: random.Random, sc: Scenario, suite: Suite | None = None, delta: 
     oracle = _oracle(sc, suite, head_mu, head_sd, judge.delta if judge is not None else None)
     return Outcome(
         gate.state or "WARN", any(e.failed for e in gate.errors), oracle, _oracle_t(judge), _p_values(gate.metrics),
-        judge.mde if judge is not None else None,
+        judge.mde if judge is not None else None, _t_stat(judge),
     )  # fmt: skip
+
+
+def _t_stat(judge: Any) -> float | None:
+    if judge is None or judge.delta is None or judge.se is None:
+        return None
+    if judge.se <= 0:
+        return math.copysign(math.inf, judge.delta) if judge.delta else 0.0
+    return float(judge.delta / judge.se)
+
+
+def size_adjusted_power(null: list[float], alt: list[float], alpha: float) -> float:
+    """Power of the one-sided paired t-test run at the critical value that gives it size exactly ``alpha`` on
+    this layout (from the null statistics ``null``; a tie at the critical value is split, as a randomised test
+    would): the fair oracle for a gate whose tests have size exactly α, since the t-test's own size on discrete
+    scores is not α."""
+    if not null or not alt:
+        return 0.0
+    ordered = sorted(null)
+    c = ordered[min(len(ordered) - 1, int(alpha * len(ordered)))]
+    below = sum(t < c for t in ordered)
+    at = sum(t == c for t in ordered)
+    gamma = (alpha * len(ordered) - below) / at if at else 0.0
+    return (sum(t < c for t in alt) + gamma * sum(t == c for t in alt)) / len(alt)
 
 
 def _oracle_t(judge: Any) -> bool:
@@ -457,6 +489,7 @@ def run_row(args: tuple[Scenario, int, int]) -> dict[str, Any]:
     oracle = oracle_t = errors = zero_p = 0
     min_p = 1.0
     mdes: list[float] = []
+    alt_t: list[float] = []
     for _ in range(reps):
         if sc.prompts > 1:
             out = many_prompts_pr(rng, sc)
@@ -472,14 +505,22 @@ def run_row(args: tuple[Scenario, int, int]) -> dict[str, Any]:
         min_p = min([min_p, *out.p_values])
         if out.mde is not None:
             mdes.append(out.mde)
+        if out.t_stat is not None:
+            alt_t.append(out.t_stat)
+    oracle_adj = None
+    if sc.target in (UNIFORM_TARGET, CLUSTER_TARGET):
+        # the same layout with no change: the t statistic's own null distribution, for the size-adjusted oracle
+        null_sc = replace(sc, effect="none", delta=0.0)
+        null_t = [t for t in (one_pr(rng, null_sc).t_stat for _ in range(reps)) if t is not None]
+        oracle_adj = round(size_adjusted_power(null_t, alt_t, CONFIG.alpha) * reps)
     return {
-        "scenario": sc, "reps": reps, **counts, "oracle": oracle, "oracle_t": oracle_t, "error_rule": errors, "zero_p": zero_p,
+        "scenario": sc, "reps": reps, **counts, "oracle": oracle, "oracle_t": oracle_t, "oracle_adj": oracle_adj, "error_rule": errors, "zero_p": zero_p,
         "min_p": min_p, "mde_mean": sum(mdes) / len(mdes) if mdes else None,
     }  # fmt: skip
 
 
 NULL_TARGET = "FAIL ≤ 5% (upper 95% ≤ 6%), WARN ≤ 15%"
-UNIFORM_TARGET = "FAIL within 2 points of the oracle"
+UNIFORM_TARGET = "FAIL within 2 points of the oracle t*"
 CLUSTER_TARGET = "FAIL within 3 points of the oracle"
 MDE_TARGET = "FAIL 80% ± 4 at the printed MDE"
 
@@ -602,21 +643,22 @@ def _wilson(k: int, n: int) -> tuple[float, float]:
 
 
 def check(row: dict[str, Any], rows: list[dict[str, Any]]) -> bool | None:
-    """Target met? No p-value may be 0 anywhere. No-change FAIL rates: the point estimate ≤ 5% and the upper
-    95% Wilson bound ≤ 6%; power at the MDE: 76–84%; comparisons with the oracle are paired on the same data
-    and strict."""
+    """Target met? No p-value may be 0 anywhere. No-change FAIL rates: not significantly above 5% (lower 95%
+    Wilson bound ≤ 5%) and the upper 95% Wilson bound ≤ 6%; power at the MDE: 76–84%; uniform drops lose at
+    most 2 points of power to the size-adjusted paired t-test, cluster drops at most 3 to the z oracle."""
     sc: Scenario = row["scenario"]
     reps = row["reps"]
     if row["zero_p"]:
         return False
     fail_hi = _wilson(row["FAIL"], reps)[1]
     if sc.target in (NULL_TARGET, "PR FAIL ≤ 5% (upper 95% ≤ 6%)"):
-        ok = row["FAIL"] / reps <= 0.05 and fail_hi <= 0.06
+        ok = _wilson(row["FAIL"], reps)[0] <= 0.05 and fail_hi <= 0.06
         return ok and (sc.prompts > 1 or _wilson(row["WARN"], reps)[0] <= 0.15)
     if sc.target == UNIFORM_TARGET:
-        return abs(row["FAIL"] - row["oracle"]) / reps <= 0.02
+        ref = row["oracle"] if row.get("oracle_adj") is None else row["oracle_adj"]
+        return (ref - row["FAIL"]) / reps <= 0.02  # power lost to the oracle (more power is no loss)
     if sc.target == CLUSTER_TARGET:
-        return abs(row["FAIL"] - row["oracle"]) / reps <= 0.03
+        return (row["oracle"] - row["FAIL"]) / reps <= 0.03
     if sc.target == MDE_TARGET:
         return 0.76 <= row["FAIL"] / reps <= 0.84
     if sc.target == "FAIL 100%":
@@ -644,6 +686,8 @@ def _row_line(row: dict[str, Any], ok: bool | None) -> str:
     extra = ""
     if sc.target in (UNIFORM_TARGET, CLUSTER_TARGET, MDE_TARGET):
         extra = f"oracle {_pct(row['oracle'], reps)}, oracle t {_pct(row['oracle_t'], reps)}"
+        if row.get("oracle_adj") is not None:
+            extra += f", oracle t* {_pct(row['oracle_adj'], reps)}"
     if sc.effect == "mde" and row["mde_mean"] is not None:
         extra += f"; mean MDE {row['mde_mean']:.3f}" + (f", no MDE {row['NO MDE']}" if row["NO MDE"] else "")
     if sc.err_base or sc.err_head or sc.nulled:
@@ -672,8 +716,10 @@ def readme_table(rows: list[dict[str, Any]]) -> str:
             if sc.target == NULL_TARGET:
                 parts.append(f"n={n}: {_pct(r['FAIL'], reps)} ({_pct(r['WARN'], reps)})")
             elif sc.target in (UNIFORM_TARGET, CLUSTER_TARGET, MDE_TARGET):
+                ref = r["oracle"] if r.get("oracle_adj") is None else r["oracle_adj"]
+                name = "oracle" if r.get("oracle_adj") is None else "oracle t*"
                 parts.append(
-                    f"n={n}: {_pct(r['FAIL'], reps)} vs {_pct(r['oracle'], reps)} (oracle t {_pct(r['oracle_t'], reps)})"
+                    f"n={n}: {_pct(r['FAIL'], reps)} vs {name} {_pct(ref, reps)} (z oracle {_pct(r['oracle'], reps)})"
                 )
             elif sc.err_base or sc.err_head:
                 parts.append(f"n={n}: {_pct(r['FAIL'], reps)} (error rule {_pct(r['error_rule'], reps)})")

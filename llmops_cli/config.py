@@ -14,7 +14,7 @@ Example::
       prompt: judges/rubric       # judges are prompts in prompts/
       model: chat
       samples: 3
-    paths: {prompts: prompts, evals: evals, partials: prompts/_partials}
+    paths: {prompts: prompts, evals: evals, partials: prompts/_partials, tools: prompts/_tools}
     concurrency: 8
     cache: {dir: .llmops/cache}
     budget: {max_cost_usd: 5.00}  # eval run / eval gate stop before spending more (--max-cost wins)
@@ -105,8 +105,9 @@ class PathsConfig(_Strict):
     prompts: str = "prompts"
     evals: str = "evals"
     partials: str = "prompts/_partials"
+    tools: str = "prompts/_tools"  # shared tool definitions (``use: FILE/TOOL`` in a prompt's tools)
 
-    @field_validator("prompts", "evals", "partials")
+    @field_validator("prompts", "evals", "partials", "tools")
     @classmethod
     def _relative(cls, value: str) -> str:
         parts = value.strip("/").split("/")
@@ -308,7 +309,7 @@ def format_validation_error(
 ) -> tuple[str, int | None]:
     """First problem of a pydantic error as ``(message, line)`` with the key path ``a -> b -> c``."""
     err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[", "tag:"))))
     path = " -> ".join(str(p) for p in (*prefix, *loc)) or "(top level)"
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":

@@ -7,6 +7,8 @@
     │   ├── UsageError           command-line arguments that do not fit
     │   ├── ConfigError          llmops.yaml is missing a key, malformed or contradictory
     │   ├── PromptFileError      a prompt / golden-set file does not parse or validate
+    │   │   └── ToolFileError    a prompt's tools: tool file missing/outside its folder/invalid, unknown or
+    │   │                        duplicate tool, tool_choice naming an undeclared tool
     │   ├── TemplateError        Jinja syntax error, undefined variable, missing include, a limit hit
     │   │   ├── TemplatePathError a template file or partial outside its folder (``..``, ``.git``, symlink)
     │   │   └── SandboxViolation a template reached for an unsafe attribute (``__class__``, ``mro``…)
@@ -73,6 +75,13 @@ class ConfigError(UserError):
 
 class PromptFileError(UserError):
     """A prompt or golden-set file does not parse or does not validate against its schema."""
+
+
+class ToolFileError(PromptFileError):
+    """A prompt's ``tools``: a tool file that is missing, outside its folder or invalid; an unknown or duplicate
+    tool; a ``tool_choice`` naming a tool the prompt does not declare."""
+
+    code = "tools"
 
 
 class TemplateError(UserError):

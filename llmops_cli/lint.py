@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from .errors import UsageError, UserError
+from .errors import UsageError, UserError, VariablesError
 from .limits import name_problem
 from .project import Project, parse_prompt_text
 from .prompt import Prompt
@@ -14,6 +15,7 @@ from .safety.config import SAFETY_TYPES, safety_fields_problem
 from .safety.guards import parse_guard
 from .spec import import_stub
 from .variables import validate_variables
+from .yamlio import LineMap
 
 Severity = Literal["error", "warning"]
 
@@ -53,8 +55,8 @@ def is_pinned(model_id: str) -> bool:
 def prompts_for_files(project: Project, paths: list[str], cwd: str) -> list[str] | None:
     """The prompts that changed ``paths`` (relative to ``cwd``, as pre-commit passes them) can affect.
 
-    A prompt file or its golden set names one prompt; the configuration, a partial or any other file under the
-    prompts folder, or a golden set without its prompt, can affect every prompt: ``None`` (lint all). Paths
+    A prompt file or its golden set names one prompt; the configuration, a partial, a tool file or any other file
+    under the prompts folder, or a golden set without its prompt, can affect every prompt: ``None`` (lint all). Paths
     outside the project are ignored; the result may be empty (nothing to lint).
     """
     from pathlib import Path
@@ -82,7 +84,7 @@ def prompts_for_files(project: Project, paths: list[str], cwd: str) -> list[str]
             if name not in known:
                 return None  # an orphan golden set is a finding of the whole-project lint
         elif name is None:
-            if rel == "llmops.yaml" or rel.startswith(f"{prompts_dir}/"):
+            if rel == "llmops.yaml" or rel.startswith((f"{prompts_dir}/", f"{project.tools_dir}/")):
                 return None
             continue
         if name in known and name not in names:
@@ -151,11 +153,21 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
             f"template uses `{var}` but it is not declared in inputs",
             line=lines.line(("inputs",)) or lines.line(("messages",)),
         )
-    for var in sorted(declared - prompt.variables_used):
+    attached = {name for m in prompt.messages for name in m.attach}  # sent as content parts, not as text
+    for var in sorted(declared - prompt.variables_used - attached):
         add(
             "warning",
             "unused-input",
             f"input `{var}` is declared but never used",
+            line=lines.line(("inputs", var)),
+        )
+
+    for var in sorted(attached & prompt.variables_used):
+        add(
+            "warning",
+            "media-in-text",
+            f"template prints `{var}`, an {spec.inputs[var].type} input: the text gets its path or URL "
+            "(the bytes are attached as a content part already)",
             line=lines.line(("inputs", var)),
         )
 
@@ -193,6 +205,7 @@ def lint_prompt(project: Project, name: str) -> list[Finding]:
         )
     if spec.output.format == "json" and spec.output.schema_ is not None:
         out.extend(_lint_schema(prompt, spec.output.schema_, lines.line(("output", "schema"))))
+    out.extend(lint_tools(project, prompt, lines))
     for i, guard in enumerate(spec.guards):
         try:
             parse_guard(guard)
@@ -221,6 +234,121 @@ def _lint_schema(prompt: Prompt, schema: dict[str, Any], line: int | None) -> li
     return []
 
 
+def lint_tools(project: Project, prompt: Prompt, lines: LineMap) -> list[Finding]:
+    """Findings about a prompt's tools and strict output: tool schemas against the Draft 2020-12 meta-schema,
+    patterns RE2 cannot run, OpenAI strict-mode rules, tools without a description, and models that litellm's
+    table says take no tools or no strict schema. Errors name the line where the tool is defined (the tool file
+    for ``use:`` references)."""
+    from .models.capabilities import supports_response_schema, supports_tools
+    from .toolspec import strict_schema_problems
+
+    out: list[Finding] = []
+
+    def add(sev: Severity, code: str, msg: str, where: tuple[str, int | None]) -> None:
+        out.append(Finding(sev, code, msg, where[0], where[1], prompt.name))
+
+    located: list[tuple[str, int | None]] = []
+
+    def tool_at(k: int) -> tuple[str, int | None]:  # lines are looked up only for findings (it parses the files)
+        if not located:
+            located.extend(_tool_locations(project, prompt, lines))
+        return located[k]
+
+    for k, tool in enumerate(prompt.tools):
+        problem = _schema_problem(tool.parameters)
+        if problem:
+            msg = f"tool {tool.name!r}: parameters are not valid JSON Schema: {problem}"
+            add("error", "bad-tool-schema", msg, tool_at(k))
+        elif tool.strict:
+            for p in strict_schema_problems(tool.parameters):
+                add(
+                    "warning", "strict-schema", f"tool {tool.name!r} is strict but {p} (OpenAI strict mode)", tool_at(k)
+                )
+        if not tool.description.strip():
+            add(
+                "warning", "tool-description", f"tool {tool.name!r} has no description (the model reads it)", tool_at(k)
+            )
+    if prompt.tools and supports_tools(prompt.model) is False:
+        add(
+            "warning",
+            "tools-unsupported",
+            f"model '{prompt.model}' does not take tool definitions (litellm's model table)",
+            (prompt.file, lines.line(("tools",))),
+        )
+    output = prompt.spec.output
+    if output.strict and output.schema_ is not None:
+        where = (prompt.file, lines.line(("output", "strict")))
+        for p in strict_schema_problems(output.schema_):
+            add("warning", "strict-schema", f"output is strict but {p} (OpenAI strict mode)", where)
+        if supports_response_schema(prompt.model) is False:
+            add(
+                "warning",
+                "strict-output-unsupported",
+                f"model '{prompt.model}' lacks strict JSON-Schema output (litellm's model table): it is sent "
+                "JSON mode (json_object) and the schema is checked only after the reply",
+                where,
+            )
+    return out
+
+
+def _tool_locations(project: Project, prompt: Prompt, lines: LineMap) -> list[tuple[str, int | None]]:
+    """``(file, line)`` of each of the prompt's resolved tools, in order: the prompt file's ``tools[i]`` for a
+    tool defined in place, the tool file's ``tools[j]`` for a ``use:`` reference."""
+    from .toolspec import TOOL_FILE_SUFFIX, ToolRefSpec
+
+    out: list[tuple[str, int | None]] = []
+    for i, entry in enumerate(prompt.spec.tools):
+        if not isinstance(entry, ToolRefSpec):
+            out.append((prompt.file, lines.line(("tools", i, "parameters"))))
+            continue
+        path = f"{project.tools_dir}/{entry.file}{TOOL_FILE_SUFFIX}"
+        tool_file = project.tool_file(entry.file)
+        tmap = _line_map(project.source.read_text(path))
+        for j, tool in enumerate(tool_file.tools):
+            if entry.tool in ("*", tool.name):
+                out.append((path, tmap.line(("tools", j, "parameters"))))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _line_map(text: str) -> LineMap:
+    """One line map per tool-file text (prompts sharing a tool file look its lines up once)."""
+    return LineMap(text)
+
+
+def _schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why ``schema`` fails the Draft 2020-12 meta-schema or has a pattern RE2 cannot run (None: neither).
+    Memoised on the schema's canonical JSON: prompts sharing a tool file check each schema once."""
+    from .hashing import canonical_json
+
+    return _schema_problem_of(canonical_json(schema))
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_problem_of(text: str) -> str | None:
+    import json
+
+    import jsonschema
+
+    from .safety.schema import re2_compile, schema_nodes
+
+    schema = json.loads(text)
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"{exc.message[:200]} (at {exc.json_path})"
+    try:
+        for node in schema_nodes(schema):
+            if isinstance(node.get("pattern"), str):
+                re2_compile(node["pattern"])
+            if isinstance(node.get("patternProperties"), dict):
+                for key in node["patternProperties"]:
+                    re2_compile(key)
+    except ValueError as exc:
+        return f"pattern: {str(exc)[:200]}"
+    return None
+
+
 def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
     out: list[Finding] = []
     try:
@@ -247,7 +375,11 @@ def _lint_golden(project: Project, prompt: Prompt) -> list[Finding]:
     for dup, index in gs.duplicate_ids:
         add("duplicate-case-id", f"case id {dup!r} appears more than once", gs.line_at(index))
     for index, case in enumerate(gs.cases):
-        _, problems = validate_variables(prompt.spec.inputs, gs.vars_for(case))
+        try:  # image/file/pdf inputs are read and checked too (type, size, dimensions, confinement)
+            prompt.validate(gs.vars_for(case))
+            problems: list[str] = []
+        except VariablesError as exc:
+            problems = exc.problems
         for p in problems:
             add("case-vars", f"case {case.id!r}: {p}", gs.line_at(index, "vars"))
         for gap in _import_gaps(case.metadata):

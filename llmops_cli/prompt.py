@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING, Any
 from .errors import VariablesError
 from .hashing import sha256_of
 from .models.targets import ModelRoute
+from .records.chat import ContentPart, ResponseFormat, ToolChoice, ToolSpec
+from .records.content import hash_view, input_digests
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
+from .toolspec import tool_call_fields, tool_choice_record
 from .variables import validate_variables
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .config import ModelAlias
+    from .media.load import MediaReader
     from .models.targets import Target
     from .serving import RetryPolicy, ServingOptions
 
@@ -28,40 +32,63 @@ class MessageTemplate:
     text: str
     origin: TemplateOrigin
     template_file: str | None = None  # the .j2 file, when not inline
+    attach: tuple[str, ...] = ()  # image/file/pdf inputs sent as content parts after the text
 
 
 @dataclass(frozen=True)
 class RenderedPrompt:
-    """What a provider receives: chat messages, the resolved model and params."""
+    """What a provider receives: chat messages, the resolved model and params.
+
+    A message that attaches images or files has a list of content parts (``ContentPart`` dicts: a text part,
+    then one per attached input, with its sha256 and data URL) as ``content``; every other message a string.
+    See :mod:`llmops_cli.records.content` for the text, hash and wire views of such content.
+    """
 
     name: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     model: str
     params: dict[str, Any]
     response_format: dict[str, Any] | None
     prompt_sha256: str
     api_base: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    tools: list[ToolSpec] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+
+    def tool_fields(self) -> dict[str, Any]:
+        """``tools`` / ``tool_choice`` / ``parallel_tool_calls`` as JSON, only those set (see
+        :func:`~llmops_cli.toolspec.tool_call_fields`)."""
+        return tool_call_fields(self.tools, self.tool_choice, self.parallel_tool_calls)
 
     @property
     def request_hash(self) -> str:
-        """Hash of everything sent to the provider (model, messages, params, response format)."""
+        """Hash of everything sent to the provider (model, messages, params, response format, tools); an image or
+        file counts by its bytes' sha256, not by its data URL or path."""
         return sha256_of(
             {
                 "model": self.model,
-                "messages": self.messages,
+                "messages": hash_view(self.messages),
                 "params": self.params,
                 "response_format": self.response_format,
+                **self.tool_fields(),
             }
         )
 
+    def input_digests(self) -> dict[str, str]:
+        """Each attached input's ``sha256:<hex>`` (``url-sha256:<hex>`` for an https image); see
+        :func:`llmops_cli.records.content.input_digests`."""
+        return input_digests(self.messages)
+
     def to_dict(self) -> dict[str, Any]:
+        """The request as JSON (an image/file part without its data URL: its sha256, type and size stand for it)."""
         return {
             "name": self.name,
             "model": self.model,
             "params": self.params,
             "response_format": self.response_format,
-            "messages": self.messages,
+            **self.tool_fields(),
+            "messages": hash_view(self.messages),
             "prompt_sha256": self.prompt_sha256,
             "request_hash": self.request_hash,
         }
@@ -89,10 +116,13 @@ class Prompt:
     # request logging / OpenTelemetry set by load_prompt(log=..., otel=...); not part of the content hash
     serving: ServingOptions | None = field(default=None, repr=False, compare=False)
     _sha256: str | None = field(default=None, repr=False)
+    # reads image/file/pdf inputs given as project paths (None: only bytes and https URLs are accepted)
+    media: MediaReader | None = field(default=None, repr=False, compare=False)
     # How a channel load picked this copy (never part of the content hash): the channel asked for, and the arm
     # ("stable"/"canary") when that channel has a canary. Set on per-arm copies; cached prompts are never mutated.
     channel: str | None = None
     arm: str | None = None
+    tools: list[ToolSpec] = field(default_factory=list)  # resolved: tool-file references included, in order
 
     def __post_init__(self) -> None:
         if self.route is None:  # built without a config: the alias alone decides
@@ -116,6 +146,19 @@ class Prompt:
     def inputs(self) -> dict[str, Any]:
         return self.spec.inputs
 
+    @property
+    def tool_choice(self) -> ToolChoice | None:
+        """The prompt file's ``tool_choice`` as the contract type (None: the provider's default)."""
+        return tool_choice_record(self.spec.tool_choice)
+
+    @property
+    def parallel_tool_calls(self) -> bool | None:
+        return self.spec.parallel_tool_calls
+
+    def tool_fields(self) -> dict[str, Any]:
+        """The prompt's tools, ``tool_choice`` and ``parallel_tool_calls`` as JSON, only those set."""
+        return tool_call_fields(self.tools, self.tool_choice, self.parallel_tool_calls)
+
     def hash_payload(self) -> dict[str, Any]:
         """The behaviour-relevant content the hash covers (documented in the README): everything that decides
         what is sent, where, and with which key variable. ``call`` (the alias's ``api_base``, ``api_key_env``
@@ -127,9 +170,16 @@ class Prompt:
                 name: spec.model_dump(exclude={"description"}, exclude_unset=True)
                 for name, spec in self.spec.inputs.items()
             },
-            "output": self.spec.output.model_dump(by_alias=True),
-            "messages": [{"role": m.role, "template": m.text} for m in self.messages],
+            # ``strict`` only when asked for: prompts without it keep their hashes
+            "output": self.spec.output.model_dump(
+                by_alias=True, exclude=None if self.spec.output.strict else {"strict"}
+            ),
+            "messages": [
+                {"role": m.role, "template": m.text, **({"attach": list(m.attach)} if m.attach else {})}
+                for m in self.messages
+            ],
             "partials": self.partials,
+            **self.tool_fields(),
         }
         if self.spec.guards:  # only when declared: prompts without guards keep their hashes
             payload["guards"] = self.spec.guards
@@ -155,6 +205,7 @@ class Prompt:
             "params": self.params,
             "response_format": self.response_format,
             "offline": route.offline.describe() if route and route.offline else None,
+            **self.tool_fields(),
         }
 
     @property
@@ -165,29 +216,77 @@ class Prompt:
 
     @property
     def response_format(self) -> dict[str, Any] | None:
-        if self.spec.output.format != "json":
+        """The output format in OpenAI's request shape: None (text), ``json_object``, or — with ``output.strict`` —
+        ``json_schema`` with the schema and ``strict: true`` (the model layer falls back to ``json_object`` for a
+        model litellm says lacks response-schema support)."""
+        out = self.spec.output
+        if out.format != "json":
             return None
+        if out.strict and out.schema_ is not None:
+            return {"type": "json_schema", "json_schema": {"name": "output", "schema": out.schema_, "strict": True}}
         return {"type": "json_object"}
 
+    @property
+    def output_format(self) -> ResponseFormat | None:
+        """The output format as the contract type :class:`~llmops_cli.records.chat.ResponseFormat` (None: text)."""
+        out = self.spec.output
+        if out.format != "json":
+            return None
+        if out.strict and out.schema_ is not None:
+            return ResponseFormat(type="json_schema", schema_=out.schema_, strict=True)
+        return ResponseFormat(type="json_object")
+
     def validate(self, variables: dict[str, Any]) -> dict[str, Any]:
-        """Variables with defaults applied; :class:`VariablesError` naming each offending one."""
+        """Variables with defaults applied; :class:`VariablesError` naming each offending one (an image, file
+        or pdf input is read and checked too: type by magic bytes, size, pixel dimensions, confinement)."""
+        return self._checked(variables)[0]
+
+    def _checked(self, variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, ContentPart]]:
         full, problems = validate_variables(self.spec.inputs, variables)
+        parts: dict[str, ContentPart] = {}
+        if not problems:
+            for name, part_or_problem in self._media(full).items():
+                if isinstance(part_or_problem, str):
+                    problems.append(f"`{name}`: {part_or_problem}")
+                else:
+                    parts[name] = part_or_problem
         if problems:
             raise VariablesError(
                 f"invalid variables for prompt '{self.name}': " + "; ".join(problems),
                 problems,
                 file=self.file,
             )
-        return full
+        return full, parts
+
+    def _media(self, variables: dict[str, Any]) -> dict[str, ContentPart | str]:
+        """Each image/file/pdf input given a value: its checked content part, or why it is refused."""
+        from .media.load import MediaProblem, MediaReader
+
+        out: dict[str, ContentPart | str] = {}
+        reader = self.media or MediaReader(None)
+        for name, spec in self.spec.inputs.items():
+            if spec.is_media and variables.get(name) is not None:
+                try:
+                    out[name] = reader.part(name, spec, variables[name])
+                except MediaProblem as exc:
+                    out[name] = str(exc)
+        return out
 
     def render(self, variables: dict[str, Any] | None = None, /, **kwargs: Any) -> RenderedPrompt:
-        """Validate variables against ``inputs`` and render every message in the sandbox."""
+        r"""Validate variables against ``inputs`` and render every message in the sandbox; a message that
+        ``attach``\es image/file/pdf inputs gets a list of content parts (its text, then one per input)."""
         given = {**(variables or {}), **kwargs}
-        full = self.validate(given)
-        messages = []
+        full, media = self._checked(given)
+        messages: list[dict[str, Any]] = []
         for m in self.messages:
             content = self.engine.render(m.text, m.origin, full).strip()
-            messages.append({"role": m.role, "content": content})
+            parts = [media[name] for name in m.attach if name in media]
+            if parts:
+                text = [ContentPart(type="text", text=content)] if content else []
+                dumped = [p.model_dump(exclude_none=True) for p in [*text, *parts]]
+                messages.append({"role": m.role, "content": dumped})
+            else:
+                messages.append({"role": m.role, "content": content})
         return RenderedPrompt(
             name=self.name,
             messages=messages,
@@ -197,6 +296,9 @@ class Prompt:
             prompt_sha256=self.sha256,
             api_base=self.alias.api_base if self.alias else None,
             variables=full,
+            tools=self.tools,
+            tool_choice=self.tool_choice,
+            parallel_tool_calls=self.parallel_tool_calls,
         )
 
     def target(self, *, api_base: str | None = None) -> Target:

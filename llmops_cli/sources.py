@@ -196,6 +196,30 @@ class FsSource:
             raise _too_large(len(data), path)
         return _decode(data, path, self.label)
 
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        """The bytes of a regular file inside the root (links resolved and confined, as :meth:`read_text`);
+        :class:`NotFoundError` / :class:`PromptFileError` when absent, not a regular file (a FIFO is opened
+        without blocking and refused) or larger than ``limit``."""
+        p = self._abs(path)
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(p, flags)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFoundError("no such file", file=path[:200]) from None
+        except OSError as exc:
+            raise NotFoundError(f"cannot read file: {exc.strerror}", file=path[:200]) from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise PromptFileError("is not a regular file", file=path[:200])
+        with os.fdopen(fd, "rb") as fh:
+            if st.st_size > limit:
+                raise PromptFileError(f"file is {st.st_size:,} bytes, more than the {limit:,} allowed", file=path)
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise PromptFileError(f"file is more than the {limit:,} bytes allowed", file=path[:200])
+        return data
+
     def exists(self, path: str) -> bool:
         try:
             return self._abs(path).is_file()
@@ -281,6 +305,21 @@ class GitSource:
         if stream.size > MAX_FILE_BYTES:
             raise _too_large(stream.size, path)
         return _decode(stream.read(), path, self.label)
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        """The bytes of a file in the commit; a symbolic link blob or a blob larger than ``limit`` is refused."""
+        path = str(PurePosixPath(path))
+        sha = self._files().get(path)
+        if sha is None:
+            raise NotFoundError(f"no such file at {self.label}", file=path[:200])
+        if self._modes.get(path) == "120000":
+            raise PromptFileError("is a symbolic link (refused in git objects)", file=path[:200])
+        from .git import blob_stream
+
+        stream = blob_stream(self.repo, sha)
+        if stream.size > limit:
+            raise PromptFileError(f"file is {stream.size:,} bytes, more than the {limit:,} allowed", file=path)
+        return bytes(stream.read())
 
     def link_problem(self, path: str, folder: str) -> str | None:
         """A symlink blob is refused (git stores the link, never what it points to)."""

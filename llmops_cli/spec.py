@@ -6,15 +6,23 @@ so the two cannot drift apart.
 
 import math
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .limits import checked_label
+from .toolspec import MAX_TOOLS, ToolChoiceSpec, ToolEntry
 
 PROMPT_SUFFIX = ".prompt.yaml"
 TEMPLATE_SUFFIX = ".j2"
-INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object")
+INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object", "image", "file", "pdf")
+# Inputs whose value is bytes (a project path, an https URL for images, or bytes in library calls), sent as
+# content parts of the messages that ``attach`` them (see llmops_cli/media).
+MEDIA_INPUT_TYPES = ("image", "file", "pdf")
+MediaType = Literal["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"]
+MEDIA_TYPES: tuple[str, ...] = get_args(MediaType)
+DEFAULT_MEDIA_BYTES = 20_000_000  # per value, unless the input sets max_bytes
+MAX_MEDIA_BYTES = 50_000_000  # hard cap: max_bytes cannot go above it
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Names Jinja reserves or that would shadow sandbox globals.
 RESERVED_INPUT_NAMES = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "self"})
@@ -27,8 +35,10 @@ class _Strict(BaseModel):
 class InputSpec(_Strict):
     """A typed variable of the prompt. Required unless it has a ``default`` or ``required: false``."""
 
-    type: Literal["string", "number", "integer", "boolean", "array", "object"] = Field(
-        "string", description="JSON type of the value."
+    type: Literal["string", "number", "integer", "boolean", "array", "object", "image", "file", "pdf"] = Field(
+        "string",
+        description="JSON type of the value; or image / file / pdf: a path inside the project (or an https URL, "
+        "images only) whose bytes are sent as a content part of the messages that `attach` the input.",
     )
     description: str | None = Field(None, description="What the variable holds (for people and docs).")
     required: bool | None = Field(
@@ -37,14 +47,34 @@ class InputSpec(_Strict):
     default: Any = Field(None, description="Value used when the caller supplies none.")
     enum: list[Any] | None = Field(None, description="Allowed values.")
     items: dict[str, Any] | None = Field(None, description="JSON Schema each array item must satisfy (arrays only).")
+    max_bytes: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_MEDIA_BYTES,
+        description=f"Largest accepted value in bytes (image/file/pdf only; default {DEFAULT_MEDIA_BYTES:,}).",
+    )
+    media_types: list[MediaType] | None = Field(
+        None, min_length=1, description="Accepted media types, e.g. [image/png, image/jpeg] (image/file/pdf only)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "InputSpec":
         if self.items is not None and self.type != "array":
             raise ValueError("'items' is only allowed for type 'array'")
+        if self.is_media:
+            for key in ("default", "enum"):
+                if key in self.model_fields_set:
+                    raise ValueError(f"'{key}' is not allowed for type '{self.type}'")
+        elif self.max_bytes is not None or self.media_types is not None:
+            raise ValueError("'max_bytes' and 'media_types' are only allowed for types image, file and pdf")
         if self.required and "default" in self.model_fields_set:
             raise ValueError("an input with a default cannot be required")
         return self
+
+    @property
+    def is_media(self) -> bool:
+        """An image, file or pdf input (sent as a content part, not as text)."""
+        return self.type in MEDIA_INPUT_TYPES
 
     @property
     def has_default(self) -> bool:
@@ -64,6 +94,11 @@ class OutputSpec(_Strict):
     schema_: dict[str, Any] | None = Field(
         None, alias="schema", description="JSON Schema of the JSON output (format: json only)."
     )
+    strict: bool = Field(
+        False,
+        description="Send the schema as the provider's strict JSON-Schema response format where the model supports "
+        "it (else JSON mode, with a lint note). Requires a schema.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -76,6 +111,8 @@ class OutputSpec(_Strict):
     def _check(self) -> "OutputSpec":
         if self.schema_ is not None and self.format != "json":
             raise ValueError("'schema' requires format: json")
+        if self.strict and self.schema_ is None:
+            raise ValueError("'strict: true' requires format: json and a schema")
         return self
 
 
@@ -85,11 +122,19 @@ class MessageSpec(_Strict):
     role: Literal["system", "user", "assistant"]
     content: str | None = Field(None, description="Inline Jinja template.")
     template: str | None = Field(None, description="Path of a .j2 template file, relative to the prompt file's folder.")
+    attach: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=16,
+        description="Image/file/pdf inputs sent with this (user) message as content parts after its text.",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> "MessageSpec":
         if (self.content is None) == (self.template is None):
             raise ValueError("a message needs exactly one of 'content' or 'template'")
+        if self.attach is not None and self.role != "user":
+            raise ValueError("only user messages can 'attach' images and files")
         return self
 
 
@@ -105,6 +150,20 @@ class PromptSpec(_Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict, description="Typed variables.")
     output: OutputSpec = Field(default_factory=OutputSpec)
     messages: list[MessageSpec] = Field(..., min_length=1)
+    tools: list[ToolEntry] = Field(
+        default_factory=list,
+        max_length=MAX_TOOLS,
+        description="Functions the model may call: {name, description, parameters (JSON Schema), strict}, or "
+        "{use: FILE/TOOL} / {use: FILE/*} for shared definitions in prompts/_tools/FILE.yaml.",
+    )
+    tool_choice: ToolChoiceSpec | None = Field(
+        None,
+        description="auto (the model decides), required (it must call a tool), none (it may not), or {name: X} "
+        "(it must call X). Unset: the provider's default.",
+    )
+    parallel_tool_calls: bool | None = Field(
+        None, description="May the model call several tools in one turn? Unset: the provider's default."
+    )
     guards: list[dict[str, Any]] = Field(
         default_factory=list,
         max_length=32,
@@ -123,6 +182,22 @@ class PromptSpec(_Strict):
             if name in RESERVED_INPUT_NAMES:
                 raise ValueError(f"input name {name!r} is reserved by the template engine")
         return value
+
+    @model_validator(mode="after")
+    def _attachments(self) -> "PromptSpec":
+        attached: set[str] = set()
+        for i, m in enumerate(self.messages):
+            for name in m.attach or []:
+                spec = self.inputs.get(name)
+                if spec is None or not spec.is_media:
+                    raise ValueError(f"messages -> {i} -> attach: {name[:60]!r} is not an image, file or pdf input")
+                if name in attached:
+                    raise ValueError(f"messages -> {i} -> attach: {name!r} is attached twice")
+                attached.add(name)
+        for name, spec in self.inputs.items():
+            if spec.is_media and name not in attached:
+                raise ValueError(f"input {name!r} ({spec.type}) is attached to no message (add attach: [{name}])")
+        return self
 
     @field_validator("params")
     @classmethod

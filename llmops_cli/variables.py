@@ -16,6 +16,10 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
     "array": (list, tuple),
     "object": (dict,),
+    # image / file / pdf: a project path or https URL (str), or the bytes themselves (library calls)
+    "image": (str, bytes, bytearray),
+    "file": (str, bytes, bytearray),
+    "pdf": (str, bytes, bytearray),
 }
 
 
@@ -59,7 +63,10 @@ def value_matches(spec: InputSpec, value: Any) -> str | None:
 _SIMPLE_KEYWORDS = frozenset(
     {"type", "required", "properties", "enum", "description", "title", "additionalProperties", "minLength", "maxLength"}
 )
-_JSON_TYPES: dict[str, tuple[type, ...]] = {**_PY_TYPES, "null": (type(None),)}
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    **{k: v for k, v in _PY_TYPES.items() if k not in ("image", "file", "pdf")},
+    "null": (type(None),),
+}
 
 
 def item_problem(schema: dict[str, Any], item: Any) -> str | None:
@@ -141,7 +148,7 @@ def validate_variables(inputs: Mapping[str, InputSpec], given: Mapping[str, Any]
 
 def coerce_text_value(spec: InputSpec | None, raw: str) -> Any:
     """Turn a command-line string into a value of the input's type (JSON/YAML for non-strings)."""
-    if spec is None or spec.type == "string":
+    if spec is None or spec.type == "string" or spec.is_media:
         return raw
     try:
         # NaN, Infinity and overflowing numbers stay strings (and are then refused as the wrong type)
@@ -169,7 +176,8 @@ def _finite_float(text: str) -> float:
 def parse_assignments(inputs: Mapping[str, InputSpec], assignments: list[str]) -> dict[str, Any]:
     """``["k=v", "n=3", "ctx=@file.txt"]`` → variables, typed by the declared inputs.
 
-    ``@path`` reads the value from a file; values of non-string inputs are parsed as JSON.
+    ``@path`` reads the value from a file; values of non-string inputs are parsed as JSON. An image/file/pdf
+    input's value is a path inside the project or an https URL (``photo=@evals/r1.png`` is ``photo=evals/r1.png``).
     """
     from .errors import UsageError
 
@@ -178,8 +186,9 @@ def parse_assignments(inputs: Mapping[str, InputSpec], assignments: list[str]) -
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--var expects KEY=VALUE, got {item!r}")
+        spec = inputs.get(key)
         if raw.startswith("@"):
-            raw = _read_file(raw[1:])
+            raw = raw[1:] if spec is not None and spec.is_media else _read_file(raw[1:])
         out[key] = coerce_text_value(inputs.get(key), raw)
     return out
 

@@ -265,8 +265,8 @@ FOUNDATION = {
     "settings", "records",
 }  # fmt: skip
 CORE = {
-    "root", "config", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
-    "providers", "models", "safety", "serving", "prompt", "project", "lint",
+    "root", "config", "toolspec", "spec", "variables", "sandbox", "templating", "sources", "git", "goldens",
+    "providers", "models", "safety", "serving", "prompt", "project", "lint", "media",
 }  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     # foundation: no package-level state, imported by everything
@@ -284,7 +284,8 @@ LAYERS: dict[str, set[str]] = {
     "pins": {"errors"},  # requirements files read with pip's grammar, held to the hash-pin rule
     "records": {"errors", "limits"},  # the typed, versioned models of everything llmops persists or exchanges
     # core: a project, its prompts, their sources and models
-    "spec": FOUNDATION,
+    "toolspec": FOUNDATION,  # tools in prompt files: definitions, tool files, tool_choice, schema bounds
+    "spec": FOUNDATION | {"toolspec"},
     "config": FOUNDATION | {"spec"},
     "root": FOUNDATION | {"config"},
     "git": FOUNDATION | {"root"},  # the one door into git
@@ -297,7 +298,8 @@ LAYERS: dict[str, set[str]] = {
     "models": FOUNDATION | {"config", "providers"},
     "safety": FOUNDATION,  # PII detectors, the refusal model, guards: shared by serving, lint and evals
     "serving": FOUNDATION | {"models", "safety"},  # a rendered prompt's calls in serving code: logs, retries, tracing
-    "prompt": FOUNDATION | {"spec", "models", "serving", "templating", "variables", "sources"},
+    "media": FOUNDATION | {"spec", "sources"},  # image/file/pdf inputs: magic bytes, header dimensions, confined reads
+    "prompt": FOUNDATION | {"spec", "toolspec", "models", "serving", "templating", "variables", "sources", "media"},
     "project": FOUNDATION | (CORE - {"lint", "project"}),
     "lint": FOUNDATION | (CORE - {"lint"}),
     "scaffolding": FOUNDATION | {"spec"},

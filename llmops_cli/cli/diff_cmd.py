@@ -223,6 +223,8 @@ def _print_cost(con: Console, p: PromptDiff) -> None:
             if sc.mean_input_tokens is None
             else f"input tokens mean {sc.mean_input_tokens:.1f}, max {sc.max_input_tokens} over {sc.cases} cases"
         )
+        if sc.tool_tokens:
+            toks += f" (tool definitions: {sc.tool_tokens:,} in every call)"
         con.print(
             f"  {label}: {escape(sc.model)}: {toks}; {format_usd(sc.cost_per_1k_calls)} per 1,000 calls "
             f"[dim](assuming {sc.output_tokens} output tokens, {sc.output_tokens_from})[/]"

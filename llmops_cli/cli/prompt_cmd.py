@@ -85,8 +85,16 @@ def render(
         f"{output.style(name, 'bold')}  model {output.style(rendered.model, 'cyan')}"
         + (f"  {params}" if params else "")
     ]
+    from ..records.content import content_text
+
     for m in rendered.messages:
-        lines += [output.style(output.rule(m["role"]), "dim"), m["content"]]
+        lines += [output.style(output.rule(m["role"]), "dim"), content_text(m["content"])]
+    if rendered.tools or rendered.tool_choice is not None:
+        from ..toolspec import describe_tools
+
+        title = f"tools ({len(rendered.tools)})"
+        lines += [output.style(output.rule(title), "dim"), *describe_tools(rendered.tools, rendered.tool_choice,
+                                                                        rendered.parallel_tool_calls)]  # fmt: skip
     if rendered.response_format:
         lines += [output.style(output.rule("response_format"), "dim"), str(rendered.response_format)]
     output.print_text("\n".join(lines))

@@ -143,7 +143,13 @@ def show(
 
     con.print(f"[bold]{output.cell(prompt.name)}@{output.cell(prompt.version)}[/]  [green]verified[/]")
     keys = ("git_sha", "sha256", "model", "api_base", "api_key_env", "params", "response_format", "offline")
-    for key in (*keys, "inputs", "output", "previous", "bump", "impact", "gate"):
+    for key in (*keys, "tool_choice", "parallel_tool_calls"):
+        if manifest.get(key) is not None:
+            con.print(f"  {key:<9} {output.cell(manifest[key])}")
+    if isinstance(manifest.get("tools"), list):  # names only: the definitions are in the content
+        names = ", ".join(str(t.get("name")) for t in manifest["tools"] if isinstance(t, dict))
+        con.print(f"  tools     {output.cell(names)}")
+    for key in ("inputs", "output", "previous", "bump", "impact", "gate"):
         if manifest.get(key) is not None:
             con.print(f"  {key:<9} {output.cell(manifest[key])}")
     if manifest.get("message"):

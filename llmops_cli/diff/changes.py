@@ -3,7 +3,8 @@
 The changed *files* come from git (``git diff -M --name-status`` between the two trees, or
 between a tree and the working tree plus untracked files), so identical prompt files are never read
 unless something they may depend on changed: a partial or template file (then only prompts whose
-text mentions ``include``/``import``/``extends``/``template`` are loaded), or a model alias in
+text mentions ``include``/``import``/``extends``/``template`` are loaded), a shared tool file (then only
+prompts whose text mentions ``use:``), or a model alias in
 ``llmops.yaml`` (then only prompts whose text mentions that alias). Every load is wrapped: a file
 that does not parse on one side becomes a :class:`FileProblem`, and the rest of the diff goes on.
 """
@@ -253,6 +254,9 @@ def find_changes(target: DiffTarget, names: list[str] | None = None) -> ChangeSe
         and not f.path.endswith(PROMPT_SUFFIX)
     ]
     dep_files += [f.old_path for f in files if f.old_path and f.old_path not in prompt_files]
+    tools_dirs = {f"{p.tools_dir}/" for p in (old_p, new_p)}
+    tool_deps = [f for f in dep_files if f.startswith(tuple(tools_dirs))]
+    dep_files = [f for f in dep_files if f not in tool_deps]
 
     changes: list[PromptChange] = []
     loaded = 0
@@ -261,11 +265,15 @@ def find_changes(target: DiffTarget, names: list[str] | None = None) -> ChangeSe
         file = new_p.prompt_file(name)
         edited = file in by_path or old_p.prompt_file(name) in by_path
         if not edited and not all_prompts_suspect:
-            if not dep_files and not alias_changes:
+            if not dep_files and not tool_deps and not alias_changes:
                 continue
             text = _text(new_p, file)
             if text is not None:
-                needs = (dep_files and any(m in text for m in _DEP_MARKERS)) or any(a in text for a in alias_changes)
+                needs = (
+                    (dep_files and any(m in text for m in _DEP_MARKERS))
+                    or (tool_deps and "use:" in text)
+                    or any(a in text for a in alias_changes)
+                )
                 if not needs:
                     continue
         loaded += 1
@@ -317,8 +325,14 @@ def _compare(
 
 
 def dependency_reasons(old: Prompt, new: Prompt) -> list[str]:
-    """Why a prompt whose own file is unchanged behaves differently: partials, model alias."""
+    """Why a prompt whose own file is unchanged behaves differently: partials, shared tools, model alias."""
     reasons: list[str] = []
+    old_tools, new_tools = {t.name: t for t in old.tools}, {t.name: t for t in new.tools}
+    for name in [*old_tools, *(n for n in new_tools if n not in old_tools)]:
+        ta, tb = old_tools.get(name), new_tools.get(name)
+        if ta != tb:
+            what = "added" if ta is None else "removed" if tb is None else "changed"
+            reasons.append(f"shared tool `{name}` {what}")
     for inc in sorted(set(old.partials) | set(new.partials)):
         a, b = old.partials.get(inc), new.partials.get(inc)
         if a != b:

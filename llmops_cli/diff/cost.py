@@ -4,6 +4,9 @@ Token counts and prices come from the model layer (:mod:`llmops_cli.models.price
 counter and price table, read offline, litellm imported only when asked). A model litellm has no price for
 is *unknown* (None), never $0.
 
+Tool definitions are sent with every call: their tokens (:func:`~llmops_cli.models.prices.tool_tokens`) are
+part of each case's input tokens and reported on their own (``tool_definition_tokens``).
+
 Output tokens cannot be measured without calling the model, so each call is assumed to produce
 ``params.max_tokens`` output tokens (an upper bound) or :data:`DEFAULT_OUTPUT_TOKENS` when the
 prompt sets no ``max_tokens``; the report says which.
@@ -35,6 +38,7 @@ class SideCost:
     output_tokens_from: str  # "params.max_tokens" | "default"
     price: Price | None
     cost_per_1k_calls: float | None  # USD; None = unknown (no price, or no case rendered)
+    tool_tokens: int = 0  # input tokens of the tool definitions, sent with every call (in the means above)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,7 @@ class SideCost:
             "cases": self.cases,
             "mean_input_tokens": None if self.mean_input_tokens is None else round(self.mean_input_tokens, 1),
             "max_input_tokens": self.max_input_tokens,
+            "tool_definition_tokens": self.tool_tokens,
             "assumed_output_tokens": self.output_tokens,
             "output_tokens_from": self.output_tokens_from,
             "input_cost_per_token": self.price.input_per_token if self.price else None,
@@ -77,10 +82,11 @@ class CostDiff:
 
 def side_cost(prompt: Prompt, renders: list[RenderedPrompt]) -> SideCost:
     """Token statistics and cost of one prompt version over its rendered golden cases."""
-    from ..models.prices import count_tokens, price_of
+    from ..models.prices import count_tokens, price_of, tool_tokens
 
     model = prompt.model
-    tokens = [count_tokens(model, r.messages) for r in renders]
+    tools = tool_tokens(model, prompt.tools)
+    tokens = [count_tokens(model, r.messages) + tools for r in renders]
     max_tokens = prompt.params.get("max_tokens")
     if isinstance(max_tokens, int) and max_tokens > 0:
         out_tokens, out_from = max_tokens, "params.max_tokens"
@@ -91,7 +97,7 @@ def side_cost(prompt: Prompt, renders: list[RenderedPrompt]) -> SideCost:
     cost = None
     if price is not None and mean is not None:
         cost = CALLS * (mean * price.input_per_token + out_tokens * price.output_per_token)
-    return SideCost(model, len(tokens), mean, max(tokens) if tokens else None, out_tokens, out_from, price, cost)
+    return SideCost(model, len(tokens), mean, max(tokens) if tokens else None, out_tokens, out_from, price, cost, tools)
 
 
 def cost_diff(

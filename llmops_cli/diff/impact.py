@@ -8,13 +8,18 @@
 breaking   prompt removed or renamed; required input added; input removed; input type changed
            (other than integer → number); input became required; input values restricted
            (enum added or values removed); input item schema changed; output format changed;
-           output schema removed; output field removed, retyped or no longer required
+           output schema removed; output field removed, retyped or no longer required; tool added
+           (the application must implement it) or removed; tool argument removed or retyped; a
+           tool's required list changed (a required argument added, an argument now required or
+           no longer required); a tool enum narrowed
 feature    new prompt; optional input added; input widened (integer → number, enum values
            added or enum dropped); input became optional; output schema added; output field
-           added or now required; the resolved model changed
+           added or now required; the resolved model changed; optional tool argument added; tool
+           enum widened; tool_choice changed
 patch      template wording (message text, messages added/removed/reordered, partials); params;
            input defaults; other output-schema keywords (descriptions, enums, constraints); the
-           model written differently but resolving to the same model
+           model written differently but resolving to the same model; tool descriptions, strict
+           flags, other tool-schema keywords; parallel_tool_calls; strict output on or off
 none       description, tags, metadata or input descriptions only
 ========== ===================================================================================
 """
@@ -24,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from .structural import Change, structural_changes
+from .change import Change
+from .structural import structural_changes
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
@@ -58,6 +64,8 @@ IMPACT_RULES: dict[str, Level] = {
     "input_items_changed": "breaking",
     "input_default_changed": "patch",
     "input_description_changed": "none",
+    "input_media_narrowed": "breaking",  # a smaller max_bytes or fewer media_types refuses values sent today
+    "input_media_widened": "feature",
     # output
     "output_format_changed": "breaking",
     "output_schema_added": "feature",
@@ -68,11 +76,28 @@ IMPACT_RULES: dict[str, Level] = {
     "output_field_added": "feature",
     "output_field_now_required": "feature",
     "output_schema_changed": "patch",
+    "output_strict_changed": "patch",
+    # tools (the application implements them and receives the arguments the model writes)
+    "tool_added": "breaking",
+    "tool_removed": "breaking",
+    "tool_param_removed": "breaking",
+    "tool_param_retyped": "breaking",
+    "tool_param_added_required": "breaking",
+    "tool_required_changed": "breaking",
+    "tool_enum_narrowed": "breaking",
+    "tool_param_added_optional": "feature",
+    "tool_enum_widened": "feature",
+    "tool_choice_changed": "feature",
+    "tool_description_changed": "patch",
+    "tool_strict_changed": "patch",
+    "tool_schema_changed": "patch",
+    "parallel_tool_calls_changed": "patch",
     # wording
     "message_added": "patch",
     "message_removed": "patch",
     "message_role_changed": "patch",
     "message_text_changed": "patch",
+    "message_attach_changed": "patch",
     "partial_changed": "patch",
     "metadata_changed": "none",
 }

@@ -170,6 +170,12 @@ def _cost(p: PromptDiff) -> list[str]:
         )
     delta = cd.delta_per_1k_calls
     sign = "+" if delta is not None and delta >= 0 else ""
+    tool_lines = [
+        f"{label}: {sc.tool_tokens:,}" for label, sc in (("old", cd.old), ("new", cd.new)) if sc and sc.tool_tokens
+    ]
+    if tool_lines:
+        out.append("")
+        out.append("Tool definitions (input tokens in every call, included above): " + ", ".join(tool_lines))
     out.append("")
     out.append(f"Δ cost per 1,000 calls: **{sign}{format_usd(delta)}**")
     out.append("")

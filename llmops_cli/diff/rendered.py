@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import UserError
+from ..records.content import content_text
 from .textdiff import TextDiff, text_diff
 
 if TYPE_CHECKING:
@@ -148,8 +149,8 @@ def _message_diffs(
         role = (mb or ma or {}).get("role", "?")
         d = text_diff(
             f"message {i + 1} ({role})",
-            ma["content"] + "\n" if ma else None,
-            mb["content"] + "\n" if mb else None,
+            content_text(ma["content"]) + "\n" if ma else None,
+            content_text(mb["content"]) + "\n" if mb else None,
             f"{old_side.label} [{cid}]",
             f"{new_side.label} [{cid}]",
         )

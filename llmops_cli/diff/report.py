@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .change import Change
 from .changes import FileProblem
 from .cost import CostDiff
 from .impact import LEVELS, Impact, level_of
 from .rendered import RenderedDiff
-from .structural import Change
 from .textdiff import TextDiff
 
 SCHEMA_VERSION = 1

@@ -1,15 +1,17 @@
 """Structural diff of two prompt versions, in words a reviewer reads.
 
-Model, params, inputs, output format and schema, messages and partials are compared field by field;
+Model, params, inputs, output format and schema, tools (:mod:`.tools`), messages and partials are compared
+field by field;
 each difference is a :class:`Change` with a ``kind`` (the impact rules in :mod:`.impact` are keyed
 on it) and a sentence such as ``temperature 0.2 → 0.7`` or ``input `locale` added (required)``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .change import Change, fmt
+from .tools import tool_changes
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
@@ -19,28 +21,6 @@ if TYPE_CHECKING:
 _WIDER_TYPES = {("integer", "number")}
 
 
-@dataclass(frozen=True)
-class Change:
-    """One structural difference. ``subject`` names what changed (``params.temperature``)."""
-
-    kind: str
-    subject: str
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "subject": self.subject, "text": self.text}
-
-
-def fmt(value: Any) -> str:
-    """A value as a reviewer reads it (JSON, compact)."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
-    except TypeError:
-        return repr(value)
-
-
 def structural_changes(old: Prompt, new: Prompt) -> list[Change]:
     """Every difference between two versions of a prompt, in a stable order."""
     out: list[Change] = []
@@ -48,6 +28,7 @@ def structural_changes(old: Prompt, new: Prompt) -> list[Change]:
     out += _params(old.params, new.params)
     out += _inputs(old.spec.inputs, new.spec.inputs)
     out += _output(old, new)
+    out += tool_changes(old, new)
     out += _messages(old, new)
     out += _partials(old.partials, new.partials)
     out += _meta(old, new)
@@ -118,6 +99,28 @@ def _inputs(old: dict[str, InputSpec], new: dict[str, InputSpec]) -> list[Change
             out.append(Change("input_items_changed", subj, f"input `{name}` item schema changed"))
         if a.description != b.description:
             out.append(Change("input_description_changed", subj, f"input `{name}` description changed"))
+        if a.is_media and b.is_media:
+            out += _media_limits(name, a, b)
+    return out
+
+
+def _media_limits(name: str, a: InputSpec, b: InputSpec) -> list[Change]:
+    """``max_bytes`` / ``media_types`` of an image/file/pdf input: narrower refuses values callers send today."""
+    from ..spec import DEFAULT_MEDIA_BYTES, MEDIA_TYPES
+
+    out = []
+    subj = f"inputs.{name}"
+    size_a, size_b = a.max_bytes or DEFAULT_MEDIA_BYTES, b.max_bytes or DEFAULT_MEDIA_BYTES
+    if size_a != size_b:
+        kind = "input_media_narrowed" if size_b < size_a else "input_media_widened"
+        out.append(Change(kind, f"{subj}.max_bytes", f"input `{name}` max_bytes {size_a:,} → {size_b:,}"))
+    types_a, types_b = set(a.media_types or MEDIA_TYPES), set(b.media_types or MEDIA_TYPES)
+    if types_a - types_b:
+        dropped = ", ".join(sorted(types_a - types_b))
+        out.append(Change("input_media_narrowed", f"{subj}.media_types", f"input `{name}` no longer takes {dropped}"))
+    if types_b - types_a:
+        added = ", ".join(sorted(types_b - types_a))
+        out.append(Change("input_media_widened", f"{subj}.media_types", f"input `{name}` now also takes {added}"))
     return out
 
 
@@ -144,6 +147,8 @@ def _output(old: Prompt, new: Prompt) -> list[Change]:
     out = []
     if a.format != b.format:
         out.append(Change("output_format_changed", "output.format", f"output format {a.format} → {b.format}"))
+    if a.strict != b.strict:
+        out.append(Change("output_strict_changed", "output.strict", f"strict output {fmt(a.strict)} → {fmt(b.strict)}"))
     sa, sb = a.schema_, b.schema_
     if sa == sb:
         return out
@@ -242,6 +247,9 @@ def _messages(old: Prompt, new: Prompt) -> list[Change]:
             if a.text != b.text:
                 src = f" ({b.template_file})" if b.template_file else ""
                 out.append(Change("message_text_changed", subj, f"message {i + 1} ({b.role}) template changed{src}"))
+            if a.attach != b.attach:
+                was, now = ", ".join(a.attach) or "nothing", ", ".join(b.attach) or "nothing"
+                out.append(Change("message_attach_changed", subj, f"message {i + 1} ({b.role}) attaches {was} → {now}"))
     return out
 
 

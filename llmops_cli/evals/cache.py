@@ -32,12 +32,15 @@ def cache_key(
     response_format: dict[str, Any] | None,
     sample: int,
     extra: dict[str, Any] | None = None,
+    tools: dict[str, Any] | None = None,
 ) -> str:
     """The key of one provider call. ``kind`` is ``generation``, ``judge`` or ``judge-repair``; ``extra``
-    holds the judge prompt's sha256 and the judged output for judge calls."""
+    holds the judge prompt's sha256 and the judged output for judge calls; ``tools`` the prompt's tools,
+    ``tool_choice`` and ``parallel_tool_calls`` (absent for prompts without tools: their keys do not change)."""
     provider = model.split("/", 1)[0] if "/" in model else "openai"
     return sha256_of(
         {
+            **(tools or {}),
             "kind": kind,
             "provider": provider,
             "model": model,

@@ -151,13 +151,14 @@ def estimate_plan(plan: Plan, cache: ResponseCache, history: OutputHistory) -> R
             messages, params, rf = generation_request(pp, cp)
             tokens = count_tokens(t.model, messages)
             out_max, max_from = _output_bound(t, params)
-            seen = history.generation(request_hash_of(t, messages, params, rf), pp.name, t.model)
+            tools = pp.prompt.tool_fields()
+            seen = history.generation(request_hash_of(t, messages, params, rf, tools), pp.name, t.model)
             out_exp, exp_from = (min(seen[0], out_max), seen[1]) if seen else (float(out_max), max_from)
             judge_specs = [spec for spec in cp.asserts if spec.is_judge]
             blank: dict[int, tuple[Any, int]] = {}  # judge request with an empty answer, per assertion
             for s in range(plan.repeat):
                 gen.group.calls += 1
-                entry = cache.get(generation_key(t, messages, params, rf, s))
+                entry = cache.get(generation_key(t, messages, params, rf, s, tools))
                 output: str | None = entry["text"] if entry is not None else None
                 if output is not None:
                     gen.group.cached += 1

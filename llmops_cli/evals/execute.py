@@ -11,6 +11,7 @@ from typing import Any
 
 from ..hashing import sha256_of
 from ..models import Target, is_in_process
+from ..records.content import hash_view, input_digests
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key
@@ -47,16 +48,24 @@ def generation_request(pp: PromptPlan, cp: CasePlan) -> tuple[list[dict[str, Any
     return rendered.messages, params, rf
 
 
-def request_hash_of(t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any) -> str:
-    """A sample's ``request_hash``: what was asked of which model (the same for every repeat)."""
-    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": messages, "params": params,
-                      "response_format": rf})  # fmt: skip
+def request_hash_of(
+    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, tools: dict[str, Any] | None = None
+) -> str:
+    """A sample's ``request_hash``: what was asked of which model (the same for every repeat); ``tools`` is the
+    prompt's :meth:`~llmops_cli.prompt.Prompt.tool_fields` (absent when it declares none)."""
+    return sha256_of({"model": t.model, "api_base": t.api_base, "messages": hash_view(messages), "params": params,
+                      "response_format": rf, **(tools or {})})  # fmt: skip
 
 
-def generation_key(t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int) -> str:
-    """The response-cache key of generation number ``sample`` of a request."""
-    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=messages, params=params,
-                     response_format=rf, sample=sample)  # fmt: skip
+def generation_key(
+    t: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any, sample: int,
+    tools: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
+    """The response-cache key of generation number ``sample`` of a request (tools included: a tool change is a
+    new request; an attached image or file counts by its bytes' sha256: a renamed file keeps the key, a changed
+    byte changes it)."""
+    return cache_key(kind="generation", model=t.model, api_base=t.api_base, messages=hash_view(messages),
+                     params=params, response_format=rf, sample=sample, tools=tools)  # fmt: skip
 
 
 def judge_request(
@@ -179,8 +188,9 @@ class Executor:
         the journal must make the record durable)."""
         t = pp.target
         messages, params, rf = generation_request(pp, cp)
-        request_hash = request_hash_of(t, messages, params, rf)
-        key = generation_key(t, messages, params, rf, sample)
+        tools = pp.prompt.tool_fields()
+        request_hash = request_hash_of(t, messages, params, rf, tools)
+        key = generation_key(t, messages, params, rf, sample, tools)
         rec = SampleRecord(
             prompt=pp.name,
             case_id=cp.case.id,
@@ -188,6 +198,7 @@ class Executor:
             cluster=cp.case.cluster,
             request_hash=request_hash,
             model=t.model,
+            inputs=input_digests(messages) or None,
         )
         try:
             gen, replay = await self.call(key, "generation", t, messages, params, rf)

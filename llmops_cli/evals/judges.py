@@ -33,6 +33,7 @@ from typing import Any
 
 from ..config import JudgeConfig, ProjectConfig
 from ..hashing import sha256_of
+from ..records.content import content_text
 from .assertions import AssertionSpec
 from .outputs import parse_json_output
 
@@ -96,7 +97,7 @@ def candidate_inputs(
     context_var = spec.fields.get("context_var", "context")
     question = variables.get(question_var)
     if question is None and messages:
-        users = [m.get("content", "") for m in messages if m.get("role") == "user"]
+        users = [content_text(m.get("content", "")) for m in messages if m.get("role") == "user"]
         question = users[-1] if users else None
     candidates: dict[str, Any] = {
         "criteria": spec.fields.get("criteria"),

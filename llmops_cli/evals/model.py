@@ -18,6 +18,7 @@ Schema (``schemas/results.schema.json``) from these classes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -177,6 +178,10 @@ class AssertionRecord(JsonModel):
         )  # fmt: skip
 
 
+INPUT_DIGEST_PATTERN = "^(sha256|url-sha256):[0-9a-f]{64}$"
+_INPUT_DIGEST = re.compile(INPUT_DIGEST_PATTERN)
+
+
 @dataclass
 class SampleRecord(JsonModel):
     """One generation of one case of one prompt, scored."""
@@ -202,6 +207,19 @@ class SampleRecord(JsonModel):
     score: float | None = field(default=None, metadata=meta(schema=_RATE))
     assertions: list[AssertionRecord] = field(default_factory=list, metadata=meta())
     judge: JudgeStats | None = field(default_factory=JudgeStats, metadata=meta())
+    inputs: dict[str, str] | None = field(
+        default=None,
+        metadata=meta(
+            omit_none=True,
+            schema={
+                "type": "object",
+                "maxProperties": 64,
+                "additionalProperties": {"type": "string", "pattern": INPUT_DIGEST_PATTERN},
+            },
+            doc="image/file/pdf inputs of the case: input name -> sha256:<hex of the bytes> (url-sha256:<hex of "
+            "the URL> for an https image the provider fetched); never a path",
+        ),
+    )
     extra: dict[str, Any] = field(default_factory=dict, metadata=EXTRA)
 
     def key(self) -> tuple[str, str, int]:
@@ -232,10 +250,25 @@ class SampleRecord(JsonModel):
         asserts_in = F.array(d.get("assertions", []), f"{at}.assertions") or []
         assertions = [AssertionRecord.from_dict(a, f"{at}.assertions[{j}]") for j, a in enumerate(asserts_in)]
         model = F.text(d.get("model"), f"{at}.model")
+        inputs = _input_digests(d.get("inputs"), f"{at}.inputs")
         return cls(
             prompt, case_id, sample, cluster, model, request_hash, output, replay, tokens, cost, latency, attempts,
-            error, status, score, assertions, judge, cls.extra_of(d),
+            error, status, score, assertions, judge, inputs, cls.extra_of(d),
         )  # fmt: skip
+
+
+def _input_digests(value: Any, at: str) -> dict[str, str] | None:
+    """A sample's ``inputs`` digests: a mapping of input names to ``sha256:``/``url-sha256:`` digests."""
+    d = F.obj(value, at, optional=True)
+    if d is None:
+        return None
+    if len(d) > 64:
+        raise F.Invalid(at, "more than 64 inputs")
+    for name, digest in d.items():
+        F.name(name, f"{at}.{str(name)[:60]}", "input name")
+        if not isinstance(digest, str) or not _INPUT_DIGEST.match(digest):
+            raise F.Invalid(f"{at}.{name}", f"{F.show(digest)} is not sha256:<64 hex> or url-sha256:<64 hex>")
+    return dict(d)
 
 
 @dataclass

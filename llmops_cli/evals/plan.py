@@ -366,11 +366,11 @@ def key_trust(project: Project, options: EvalOptions, base_sha: str | None = Non
 
 def _attack_cases(prompt: Prompt, cases: list[CasePlan], attack: Any, file: str, notices: list[str]) -> list[CasePlan]:
     """The derived adversarial cases of a prompt's planned cases (:mod:`.attack`); judges are not used. Inputs
-    with an ``enum`` are never injected into; a derived case whose variables the prompt refuses (an item schema
-    with a length limit…) is left out, with a notice."""
+    with an ``enum`` and image/file/pdf inputs (paths, not text) are never injected into; a derived case whose
+    variables the prompt refuses (an item schema with a length limit…) is left out, with a notice."""
     from .attack import canary_assertion, derive_cases
 
-    skip = frozenset(k for k, spec in prompt.spec.inputs.items() if spec.enum is not None)
+    skip = frozenset(k for k, spec in prompt.spec.inputs.items() if spec.enum is not None or spec.is_media)
     out, refused = [], 0
     for d in derive_cases(prompt.name, [(cp.case, cp.variables) for cp in cases], attack, skip):
         try:

@@ -233,6 +233,9 @@ class DraftPrompt:
     judge_vars: set[str] = field(default_factory=set)  # case vars read by judges, not by the template
     gaps: list[Gap] = field(default_factory=list)  # prompt-level unmapped constructs
     source: str = ""
+    tools: list[dict[str, Any]] = field(default_factory=list)  # prompt-file tool definitions (importers/tools.py)
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
 
 
 @dataclass

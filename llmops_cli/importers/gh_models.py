@@ -149,6 +149,8 @@ def parse_gh_models(
         body = schema.get("schema", schema) if isinstance(schema, dict) else None
         if isinstance(body, dict):
             output = {"format": "json", "schema": body}
+            if isinstance(schema, dict) and "schema" in schema and schema.get("strict") is True:
+                output["strict"] = True
             count("jsonSchema")
         else:
             log.add("unmapped", ("jsonSchema",), "jsonSchema", "not a JSON Schema object")

@@ -2,8 +2,10 @@
 
 Mapped: front matter ``name``/``description``/``authors``/``tags``, ``model`` (``configuration`` → an alias
 with a litellm id; ``parameters`` → params; ``response_format: json_object`` → JSON output), ``inputs``
-(types, defaults, descriptions), ``sample`` (inline or a file beside the prompt → a golden case) and the
-role-marked body (``system:`` / ``user:`` / ``assistant:`` lines) as Jinja messages.
+(types, defaults, descriptions), ``sample`` (inline or a file beside the prompt → a golden case), the
+role-marked body (``system:`` / ``user:`` / ``assistant:`` lines) as Jinja messages, and tools:
+``model.parameters.tools`` / ``functions`` / ``tool_choice`` / ``parallel_tool_calls`` and a top-level
+``tools`` list (function tools; see :mod:`.tools`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ TYPES = {
 _ROLE = re.compile(r"^\s*#?\s*(system|user|assistant|developer|function|tool)\s*:\s*$", re.IGNORECASE)
 _DYNAMIC_ROLE = re.compile(r"^\s*\{\{[^}]*\}\}\s*:\s*$", re.MULTILINE)
 _KNOWN = {"name", "description", "authors", "version", "tags", "model", "inputs", "outputs", "sample", "template"}
+_KNOWN |= {"tools"}
+TOOL_PARAMS = ("tools", "functions", "tool_choice", "function_call", "parallel_tool_calls")
 _KNOWN |= {"$schema", "metadata"}
 
 
@@ -205,6 +209,7 @@ def parse_prompty(
         declared_inputs=declared,
         source=label,
     )
+    draft.tools, draft.tool_choice, draft.parallel_tool_calls = _tools(front, log, count)
     for key in ("name", "authors", "version"):
         if key in front and front[key] is not None:
             draft.metadata[key] = front[key]
@@ -334,6 +339,8 @@ def _model(model: Any, log: GapLog, count: Any) -> tuple[ModelAliasDraft | None,
     if isinstance(parameters, dict):
         for key, value in parameters.items():
             ppath = ("model", "parameters", key)
+            if key in TOOL_PARAMS:
+                continue  # _tools
             if key in PARAMS and (problem := param_problem(PARAMS[key], value)) is None:
                 params[PARAMS[key]] = value
                 count(f"parameter {key}")
@@ -351,3 +358,39 @@ def _model(model: Any, log: GapLog, count: Any) -> tuple[ModelAliasDraft | None,
     if model.get("response") not in (None, "first"):
         log.add("unmapped", ("model", "response"), f"response {model.get('response')!r}", "llmops keeps the first")
     return alias, params, output
+
+
+def _tools(front: dict[str, Any], log: GapLog, count: Any) -> tuple[list[dict[str, Any]], Any, bool | None]:
+    """Tools from the top-level ``tools`` list and ``model.parameters`` (``tools``/``functions``, ``tool_choice``/
+    ``function_call``, ``parallel_tool_calls``)."""
+    from .tools import map_tool_choice, map_tools
+
+    model = front.get("model")
+    parameters = model.get("parameters") if isinstance(model, dict) else None
+    parameters = parameters if isinstance(parameters, dict) else {}
+    sources: list[tuple[Any, tuple[str | int, ...], str]] = []
+    if front.get("tools") is not None:
+        sources.append((front["tools"], ("tools",), "tools"))
+    for key in ("tools", "functions"):
+        if key in parameters:
+            sources.append((parameters[key], ("model", "parameters", key), f"model parameter `{key}`"))
+    tools: list[dict[str, Any]] = []
+    for raw, path, what in sources:
+        taken = {t["name"] for t in tools}
+        for tool in map_tools(raw, log, path, what):
+            if tool["name"] in taken:
+                log.add("unmapped", path, f"tool `{tool['name']}`", "declared twice")
+                continue
+            tools.append(tool)
+            count("tool")
+    names = {t["name"] for t in tools}
+    choice = None
+    for key in ("tool_choice", "function_call"):
+        if key in parameters:
+            choice = map_tool_choice(parameters[key], names, log, ("model", "parameters", key)) or choice
+    parallel = parameters.get("parallel_tool_calls")
+    if parallel is not None and (not isinstance(parallel, bool) or not tools):
+        why = "not true or false" if not isinstance(parallel, bool) else "no tool was imported"
+        log.add("unmapped", ("model", "parameters", "parallel_tool_calls"), "parallel_tool_calls", why)
+        parallel = None
+    return tools, choice, parallel

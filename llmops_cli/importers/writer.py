@@ -135,6 +135,12 @@ def finish(draft: DraftPrompt, log: GapLog) -> tuple[dict[str, Any], dict[str, A
         prompt["inputs"] = inputs
     prompt["output"] = draft.output
     prompt["messages"] = [{"role": role, "content": text} for role, text in draft.messages]
+    if draft.tools:
+        prompt["tools"] = draft.tools
+        if draft.tool_choice is not None:
+            prompt["tool_choice"] = draft.tool_choice
+        if draft.parallel_tool_calls is not None:
+            prompt["parallel_tool_calls"] = draft.parallel_tool_calls
     if draft.tags:
         prompt["tags"] = [checked_name(str(t), "tag", draft.source) for t in draft.tags]
     meta = dict(draft.metadata)

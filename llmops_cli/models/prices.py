@@ -7,10 +7,14 @@ import contextlib
 import io
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..records.content import media_tokens, text_messages
 from .runtime import import_litellm
 from .targets import is_in_process
+
+if TYPE_CHECKING:
+    from ..records.chat import ToolSpec
 
 DEFAULT_OUTPUT_TOKENS = 256
 """Output tokens assumed per call when a request sets no ``max_tokens`` and the model's limit is unknown."""
@@ -51,11 +55,34 @@ def max_output_tokens(model: str) -> int | None:
     return int(value) if isinstance(value, int) and value > 0 else None
 
 
-def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
-    """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback)."""
+def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+    """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback). Attached images and
+    files are estimated from their recorded size (:func:`~llmops_cli.records.content.media_tokens`): litellm's
+    counter would fetch an https image to measure it."""
     litellm = import_litellm()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return int(litellm.token_counter(model=model, messages=messages))
+        text = int(litellm.token_counter(model=model, messages=text_messages(messages)))
+    return text + media_tokens(messages)
+
+
+def tool_tokens(model: str, tools: list[ToolSpec]) -> int:
+    """Input tokens the tool definitions add to every call of ``model`` (litellm's counter, the tools in the
+    OpenAI function format; 0 without tools)."""
+    if not tools:
+        return 0
+    litellm = import_litellm()
+    wire = [
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters, "strict": t.strict},
+        }
+        for t in tools
+    ]
+    probe = [{"role": "user", "content": "x"}]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with_tools = int(litellm.token_counter(model=model, messages=probe, tools=wire))
+        without = int(litellm.token_counter(model=model, messages=probe))
+    return max(0, with_tools - without)
 
 
 def response_cost(litellm: Any, response: Any, model: str, no_price: set[str] | None = None) -> float | None:

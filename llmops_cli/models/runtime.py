@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from .. import settings
+from ..records.content import wire_messages
 from .targets import Target
 
 _LITELLM: Any = None
@@ -68,7 +69,7 @@ def request_kwargs(
     kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in ROUTING_KEYS}
     kwargs.update(extra)
     kwargs["model"] = target.model
-    kwargs["messages"] = messages
+    kwargs["messages"] = wire_messages(messages)  # image/file content parts → OpenAI image_url / file parts
     if response_format:
         kwargs["response_format"] = response_format
     if target.api_base:

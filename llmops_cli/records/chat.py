@@ -50,6 +50,8 @@ class ContentPart(Record):
         "in the golden set. Not written to results (only sha256, media_type and size are).",
     )
     size: int | None = Field(None, ge=0, description="Size of the bytes.")
+    width: int | None = Field(None, ge=0, description="Pixel width an image's header claims (read, never decoded).")
+    height: int | None = Field(None, ge=0, description="Pixel height an image's header claims.")
     name: str | None = Field(None, description="A display name (the input's name), never a filesystem path.")
 
 

@@ -63,8 +63,8 @@ def head_project(repo: GitRepoDir) -> tuple[Project, str]:
 
 
 def release_paths(project: Project, name: str) -> list[str]:
-    """Project-relative files a release of ``name`` depends on: prompt, templates, partials, golden set,
-    judge prompt(s) and ``llmops.yaml``. Best effort: files that fail to load still list their own path."""
+    """Project-relative files a release of ``name`` depends on: prompt, templates, partials, tool files, golden
+    set, judge prompt(s) and ``llmops.yaml``. Best effort: files that fail to load still list their own path."""
     from ..config import CONFIG_FILE
     from ..project import GOLDEN_SUFFIXES
 
@@ -74,6 +74,7 @@ def release_paths(project: Project, name: str) -> list[str]:
     judges = {project.config.judge.prompt}
     for n in (name, *sorted(judges)):
         paths.add(project.prompt_file(n))
+        paths.update(project.tool_file_paths(n))
         try:
             p = project.load(n)
         except Exception:  # the working tree / HEAD may not load; lint reports it

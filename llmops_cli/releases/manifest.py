@@ -38,7 +38,11 @@ if TYPE_CHECKING:
     from ..prompt import Prompt
 
 MANIFEST_SCHEMA = "llmops.release/1"
-CALL_FIELDS = ("model", "api_base", "api_key_env", "params", "response_format", "offline")
+# the tool fields are in a manifest only when the prompt declares them (older manifests have none)
+CALL_FIELDS = (
+    "model", "api_base", "api_key_env", "params", "response_format", "offline",
+    "tools", "tool_choice", "parallel_tool_calls",
+)  # fmt: skip
 
 
 def schema_summary(prompt: Prompt) -> dict[str, Any]:
@@ -106,7 +110,7 @@ def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str 
             f"{str(manifest.get('git_sha'))[:12]} — the tag was moved; refusing to load it"
         )
     call = prompt.call_fields()
-    differ = [k for k in CALL_FIELDS if k in manifest and canonical_json(manifest[k]) != canonical_json(call[k])]
+    differ = [k for k in CALL_FIELDS if k in manifest and canonical_json(manifest[k]) != canonical_json(call.get(k))]
     if prompt.sha256 != manifest.get("sha256"):
         if "api_base" not in manifest and prompt.legacy_sha256() == manifest.get("sha256"):
             raise IntegrityError(
@@ -123,7 +127,7 @@ def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str 
         key = differ[0]
         raise IntegrityError(
             f"{where}: the manifest's {key} ({_short(manifest[key])}) differs from the released content's "
-            f"({_short(call[key])}) — refusing to load it"
+            f"({_short(call.get(key))}) — refusing to load it"
         )
 
 

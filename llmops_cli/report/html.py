@@ -24,9 +24,12 @@ from importlib import resources
 from typing import Any
 
 from .._version import __version__
+from ..records.content import content_text, media_parts, part_label
 from ..redact import redact
 
 MAX_TEXT = 20_000  # characters of any one output, message, reason or expected value shown
+MAX_THUMB_BYTES = 256_000  # an image larger than this is listed by its label, without a thumbnail
+_THUMB_URL = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+=*$")
 MAX_DIFF_TOKENS = 2_000  # words per side diffed; longer texts are diffed on their first words
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
@@ -97,6 +100,28 @@ def _clip(value: Any, limit: int = MAX_TEXT) -> str | None:
     if len(text) <= limit:
         return text
     return text[:limit] + f"… ({len(text) - limit} more characters)"
+
+
+def _thumbs(content: Any) -> list[dict[str, Any]] | None:
+    """The image/file parts of a message for the report: a label each, and for an image of at most
+    :data:`MAX_THUMB_BYTES` its data URL as the thumbnail source (PNG, JPEG, GIF, WebP only: never SVG, never
+    a remote URL — the page loads nothing)."""
+    out: list[dict[str, Any]] = []
+    try:
+        parts = media_parts(content)
+    except ValueError:
+        return None
+    for part in parts[:16]:
+        url = part.url or ""
+        ok = (
+            part.type == "image"
+            and part.size is not None
+            and part.size <= MAX_THUMB_BYTES
+            and _THUMB_URL.match(url) is not None
+            and url.startswith(f"data:{part.media_type};")
+        )
+        out.append({"label": part_label(part), "name": part.name, "src": url if ok else None})
+    return out or None
 
 
 def _num(value: Any) -> float | None:
@@ -238,7 +263,11 @@ def results_payload(
                 "tags": [str(t) for t in ctx.get("tags") or []],
                 "expected": _clip(ctx.get("expected")),
                 "messages": [
-                    {"role": str(m.get("role", "")), "content": _clip(m.get("content"))}
+                    {
+                        "role": str(m.get("role", "")),
+                        "content": _clip(content_text(m.get("content"))),
+                        "images": _thumbs(m.get("content")),
+                    }
                     for m in msgs or []
                     if isinstance(m, dict)
                 ]

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import GuardBlocked, UsageError
+from ..records.content import content_text
 from .config import allow_problem, detectors_problem, languages_problem
 from .detectors import find_pii, redact_pii
 from .refusal import LANGUAGES, refusal_match
@@ -368,9 +369,12 @@ class GuardSet:
 
 
 def _text(value: Any) -> str:
-    """A message's content as text: strings as they are, other content (parts lists) as JSON."""
+    """A message's content as text: strings as they are, a list of content parts as its text with each image or
+    file as its label (never its base64 bytes), anything else as JSON."""
     if isinstance(value, str):
         return value
+    if isinstance(value, list):
+        return content_text(value)
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):

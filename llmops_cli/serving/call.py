@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..records.content import content_text
 from ..redact import redact_exception, redactor
 from .options import OtelOptions, env_otel, file_guards
 from .record import (
@@ -210,7 +211,7 @@ class _Call:
         if self.log_content:
             redact = redactor()
             record["input"] = (
-                [{"role": str(m.get("role")), "content": redact(str(m.get("content") or ""))} for m in self.messages]
+                [{"role": str(m.get("role")), "content": redact(content_text(m.get("content")))} for m in self.messages]
                 if self.messages is not None
                 else None
             )

@@ -29,6 +29,13 @@ DIRECT = {
     "contains-all": "contains-all",
     "icontains-all": "icontains-all",
 }
+# promptfoo tool-call checks → llmops tool assertions (evals/tool_assertions.py)
+TOOL_CHECKS = {
+    "is-valid-openai-tools-call": "tool-args-valid",
+    "is-valid-openai-function-call": "tool-args-valid",
+    "tool-call-f1": "tool-call-f1",
+}
+TOOL_ASSERTIONS = frozenset({"tool-call", "no-tool-call", "tool-sequence", "tool-call-f1", "tool-args-valid"})
 JUDGED = {"llm-rubric", "model-graded-closedqa", "g-eval", "factuality", "model-graded-factuality"}
 JUDGED |= {"answer-relevance", "context-faithfulness"}
 
@@ -138,6 +145,7 @@ def map_assert(
         )
 
     mapped: dict[str, Any] | None = None
+    tool_note = ""
     if base in DIRECT:
         if base.endswith(("-any", "-all")):
             values = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")] if value else None
@@ -176,6 +184,21 @@ def map_assert(
             return gap(f"{base} assertion", "no finite numeric threshold")
         mapped = {"type": "cost", "max_usd": threshold} if base == "cost" else {"type": "latency", "max_ms": threshold}
         threshold = None
+    elif base in TOOL_CHECKS and not negate:
+        if TOOL_CHECKS[base] == "tool-args-valid":
+            mapped = {"type": "tool-args-valid"}
+            tool_note = (
+                "tool-args-valid checks every call against the prompt's own tool schemas; a reply without tool "
+                "calls passes it (add a tool-call assertion to require one)"
+            )
+        else:
+            names = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")] if value else []
+            if not names or not all(isinstance(n, str) and n for n in names):
+                return gap(f"{raw_type} assertion", "value is not a list of tool names")
+            mapped = {"type": "tool-call-f1", "expected": names}
+            if isinstance(threshold, int | float) and not isinstance(threshold, bool) and 0 <= threshold <= 1:
+                mapped["threshold"] = threshold
+                threshold = None
     elif base in JUDGED and negate:
         return gap(f"{raw_type} assertion", "a model-graded assertion cannot be negated in llmops")
     elif base in ("llm-rubric", "model-graded-closedqa", "g-eval"):
@@ -238,8 +261,15 @@ def map_assert(
             return gap(f"{raw_type} assertion threshold", f"{threshold!r} is not in [0, 1]")
     mapped.update(extra)
     problem = assertion_problem(mapped)
+    if problem and mapped["type"] in TOOL_ASSERTIONS and problem.startswith("unknown type"):
+        return gap(
+            f"{raw_type} assertion",
+            f"maps to llmops `{mapped['type']}`, a tool assertion this llmops build does not have yet ({problem})",
+        )
     if problem:
         return gap(f"{raw_type} assertion", f"not valid in llmops: {problem}")
+    if tool_note:
+        log.add("approximated", path, raw_type, tool_note)
     st.mapped(f"assert {raw_type}")
     return [mapped]
 

@@ -94,6 +94,9 @@ def parse_promptfoo(
             d.metadata["promptfoo_prompt"] = plabel
         if stub is not None:
             d.metadata["import"] = {"stub": stub[1]}
+        d.tools = [dict(t) for t in st.tools]
+        d.tool_choice = st.tool_choice
+        d.parallel_tool_calls = st.parallel_tool_calls
         d.default_vars = dict(defaults["vars"])
         d.default_asserts = [dict(a) for a in defaults["assert"]]
         d.cases = [_copy_case(c) for c in cases]

@@ -48,7 +48,57 @@ _KINDS = {"chat", "messages", "completion", "responses", "text-generation"}
 PARAMS = {**GENERATION_PARAMS, "num_predict": "max_tokens"}
 
 
+TOOL_KEYS = ("tools", "functions", "tool_choice", "function_call", "parallel_tool_calls")
+
+
 # -- providers ----------------------------------------------------------------------------------------------
+def _map_provider_tools(st: State, config: dict[str, Any], path: tuple[str | int, ...], *, first: bool) -> None:
+    """A provider's ``tools`` / ``functions`` (inline or ``file://…``), ``tool_choice`` / ``function_call`` and
+    ``parallel_tool_calls`` → the imported prompts' tools (the first provider's; others' are reported)."""
+    from ..common import load_data_file
+    from ..tools import map_tool_choice, map_tools
+
+    present = [k for k in TOOL_KEYS if k in config]
+    if not present:
+        return
+    if not first:
+        for k in present:
+            st.log.add(
+                "unmapped", (*path, "config", k), f"provider config `{k}`", "the prompts use the first provider's"
+            )
+        return
+    tools: list[dict[str, Any]] = []
+    for key in ("tools", "functions"):
+        if key not in config:
+            continue
+        kpath = (*path, "config", key)
+        raw = config[key]
+        if isinstance(raw, str) and raw.startswith("file://") and raw.lower().endswith((".json", ".yaml", ".yml")):
+            fpath, text = st.src.read_text(raw, file=st.log.file, line=st.log.line(kpath))
+            raw = load_data_file(fpath, text, st.src.label(fpath))
+        taken = {t["name"] for t in tools}
+        for tool in map_tools(raw, st.log, kpath, f"provider config `{key}`"):
+            if tool["name"] in taken:
+                st.log.add("unmapped", kpath, f"tool `{tool['name']}`", "declared in both tools and functions")
+                continue
+            tools.append(tool)
+            st.mapped(f"provider {key}")
+    st.tools = tools
+    names = {t["name"] for t in tools}
+    for key in ("tool_choice", "function_call"):
+        if key in config:
+            choice = map_tool_choice(config[key], names, st.log, (*path, "config", key))
+            if choice is not None:
+                st.tool_choice = choice
+                st.mapped(f"provider {key}")
+    if "parallel_tool_calls" in config:
+        value = config["parallel_tool_calls"]
+        if isinstance(value, bool) and tools:
+            st.parallel_tool_calls = value
+            st.mapped("provider parallel_tool_calls")
+        else:
+            why = "not true or false" if not isinstance(value, bool) else "no tool was imported"
+            st.log.add("unmapped", (*path, "config", "parallel_tool_calls"), "parallel_tool_calls", why)
 
 
 def map_providers(st: State) -> tuple[list[ModelAliasDraft], str, Any]:
@@ -84,8 +134,11 @@ def map_providers(st: State) -> tuple[list[ModelAliasDraft], str, Any]:
         if pid.startswith(("openai:completion:", "ollama:completion:")):
             log.add("approximated", path, f"completion provider `{pid}`", "imported as a chat model")
         key_path: tuple[str | int, ...] = ()
+        _map_provider_tools(st, config or {}, path, first=i == 0)
         for ckey, value in (config or {}).items():
             cpath = (*path, "config", ckey)
+            if ckey in TOOL_KEYS:
+                continue  # _map_provider_tools
             if ckey in PARAMS and (problem := param_problem(PARAMS[ckey], value)) is None:
                 alias.params[PARAMS[ckey]] = value
                 st.mapped(f"provider param {ckey}")
@@ -117,6 +170,8 @@ def map_providers(st: State) -> tuple[list[ModelAliasDraft], str, Any]:
             ):
                 if i == 0:
                     output = {"format": "json", "schema": value["json_schema"]["schema"]}
+                    if value["json_schema"].get("strict") is True:
+                        output["strict"] = True
                 st.mapped("response_format json_schema")
             else:
                 log.add("unmapped", cpath, f"provider config `{ckey}`", "not a generation param llmops knows")

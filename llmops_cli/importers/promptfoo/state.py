@@ -23,6 +23,10 @@ class State:
         self.report_mapped: dict[str, int] = {}
         self.files = 0
         self.prompt_gaps: list[Gap] = []  # gaps every imported prompt carries (``prompt lint``: import-gap)
+        # the first provider's tools, tool_choice and parallel_tool_calls (the prompts use that provider)
+        self.tools: list[dict[str, Any]] = []
+        self.tool_choice: Any = None
+        self.parallel_tool_calls: bool | None = None
 
     def mapped(self, what: str, n: int = 1) -> None:
         self.report_mapped[what] = self.report_mapped.get(what, 0) + n

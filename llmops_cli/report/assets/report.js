@@ -89,11 +89,25 @@
     return table(["", "type", "metric", "score", "threshold", "reason / judge reasoning"], rows, "grid inner");
   }
 
+  // an attached image: a thumbnail only from an inline data: URL of a raster type (never a remote URL, never SVG)
+  const THUMB = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+\/]+=*$/;
+  function thumb(im) {
+    const fig = h("figure", { class: "thumb", title: im.label });
+    if (typeof im.src === "string" && THUMB.test(im.src)) {
+      const img = document.createElement("img");
+      img.setAttribute("src", im.src);
+      img.setAttribute("alt", String(im.name || "image"));
+      fig.appendChild(img);
+    }
+    return add(fig, h("figcaption", null, im.label));
+  }
+
   function caseDetail(c) {
     const box = h("div", { class: "detail" });
     if (c.messages) {
       add(box, h("h4", null, "Rendered messages"), c.messages.map((m) =>
-        h("div", { class: "msg" }, h("span", { class: "role" }, m.role), pre(m.content))));
+        h("div", { class: "msg" }, h("span", { class: "role" }, m.role), pre(m.content),
+          (m.images || []).map(thumb))));
     }
     add(box, h("h4", null, "Expected"), c.expected === null || c.expected === undefined
       ? h("p", { class: "muted" }, "No expected value recorded.") : pre(c.expected, "text expected"));
