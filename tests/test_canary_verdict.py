@@ -240,3 +240,30 @@ def test_a_replaced_canary_version_is_not_mixed_in(tmp_path: Path) -> None:
     assert comp.decision is not None and comp.decision.versions == {"stable": "1.0.0", "canary": "1.2.0"}
     assert comp.decision.verdict == PROMOTE, comp.decision.to_dict()
     assert comp.decision.calls["canary"] == 72 * 50  # only 1.2.0's calls
+
+
+def test_feedback_joins_by_request_id_and_decides(tmp_path: Path) -> None:
+    """Thumbs (±1) from users, in the same log: the canary's are worse (60% up vs 80%); judge scores equal."""
+    import random as _random
+
+    rng = _random.Random(4)
+    out = []
+    for rec in canary_records(start=START, hours=72, per_hour=500, seed=9):
+        out.append(rec)
+        if rec.get("kind") is None and rec["outcome"] == "ok" and rng.random() < 0.3:
+            up = rng.random() < (0.6 if rec["arm"] == "canary" else 0.8)
+            out.append({
+                "kind": "feedback", "schema_version": 1, "ts": rec["ts"], "request_id": rec["request_id"],
+                "prompt": NAME, "score": 1 if up else -1, "label": None,
+                "comment": "<img src=x onerror=alert(1)> '; DROP TABLE records; --", "source": "app",
+            })  # fmt: skip
+    out.append({"kind": "feedback", "schema_version": 1, "ts": "2026-12-01T00:00:00Z", "request_id": "unknown-call",
+                "score": 1})  # fmt: skip
+    path = tmp_path / "feedback.jsonl"
+    write_records(path, out)
+    comp = run_compare(open_records(resolve_logs([str(path)])), "production", resamples=200)
+    assert comp.decision is not None and comp.decision.verdict == ABORT, comp.decision.to_dict()
+    metrics = {m["metric"]: m for m in comp.decision.to_dict()["metrics"]}
+    assert metrics["feedback"]["state"] == "worse" and metrics["quality:rubric"]["state"] != "worse"
+    assert metrics["feedback"]["canary"]["mean"] == pytest.approx(0.6, abs=0.05)  # thumbs → 0/1
+    assert comp.decision.unjoined == 1
