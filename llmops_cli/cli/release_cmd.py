@@ -71,6 +71,10 @@ def create(
         first_version=first,
         dry_run=dry_run,
     )
+    if gate_result is not None and not dry_run:  # the eval that admitted it becomes the release's baseline
+        from ..releases.drift import baseline_after_release
+
+        res.warnings += baseline_after_release(res.name, res.version, gate_result, root=STATE.root)
     if as_json:
         output.print_json(res.to_dict())
         return

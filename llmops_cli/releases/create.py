@@ -231,10 +231,6 @@ def create_release(
     proc = repo.git_proc("tag", "-a", "--cleanup=verbatim", "-F", "-", tag, head, input=format_tag_message(manifest))
     if proc.returncode != 0:
         raise GitError(f"could not create tag {tag}: {proc.stderr.strip()}")
-    if gate_result is not None:  # an eval results file that admitted it: keep it as the release's baseline
-        from .drift import baseline_after_release
-
-        result.warnings += baseline_after_release(repo, name, str(version), gate_result)
     if push:
         pushed = repo.push_proc(remote, f"refs/tags/{tag}:refs/tags/{tag}")
         if pushed.returncode != 0:

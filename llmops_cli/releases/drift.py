@@ -123,13 +123,15 @@ def record_baseline(ref: str, results_path: str, *, root: str | os.PathLike[str]
     return b
 
 
-def baseline_after_release(repo: GitRepoDir, name: str, version: str, results_path: str) -> list[str]:
+def baseline_after_release(
+    name: str, version: str, results_path: str, *, root: str | os.PathLike[str] | None = None
+) -> list[str]:
     """``release create --gate-result FILE``: when FILE is an eval results file of this release's content, note
     it as the baseline; otherwise say why not (a warning, never a failed release: the tag already exists)."""
     from ..errors import UserError
 
     try:
-        b = record_baseline(f"{name}@{version}", results_path, root=repo.project_root)
+        b = record_baseline(f"{name}@{version}", results_path, root=root)
     except UserError as exc:
         return [f"no eval baseline recorded ({exc}); `llmops release baseline {name}@{version} RESULTS.json` adds one"]
     return [f"eval baseline of {len(b.cases)} cases recorded ({NOTES_REF}); share it: git push origin {NOTES_REF}"]
