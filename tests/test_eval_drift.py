@@ -102,3 +102,14 @@ def test_release_without_baseline_is_exit_2(tmp_path: Path, fake_llm: FakeLLM) -
     assert run_cli("eval", "run", "--out", str(results), cwd=root, env=ENV).exit_code == 0
     r = run_cli("release", "baseline", f"{NAME}@1.0.0", str(results), cwd=root, env=ENV)
     assert r.exit_code == 0 and "baseline of 3 cases recorded" in r.stdout, r.output
+
+
+def test_baseline_record_refuses_hostile_scores() -> None:
+    from llmops_cli.records.base import RecordError, load_record
+    from llmops_cli.records.baseline import BaselineCase
+
+    for scores in ({"m": [float("nan")]}, {"m": [1.5]}, {"m": [True]}, {"m": [0.5] * 201}, {"": [1.0]}):
+        with pytest.raises(RecordError, match=r"\$\.scores"):
+            load_record(BaselineCase, {"case_id": "c", "scores": scores}, source="note")
+    ok = load_record(BaselineCase, {"case_id": "c", "scores": {"(pass)": [1, 0.5]}}, source="note")
+    assert ok.scores == {"(pass)": [1.0, 0.5]}

@@ -9,9 +9,10 @@ note is refused.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .base import Record
 
@@ -41,6 +42,27 @@ class BaselineCase(Record):
     outputs_sha256: list[str | None] = Field(
         default_factory=list, max_length=MAX_SCORES, description="sha256 of each generation's output (null: error)."
     )
+
+    @field_validator("scores", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: object) -> object:
+        if isinstance(value, dict) and any(
+            isinstance(x, bool) for v in value.values() if isinstance(v, list) for x in v
+        ):
+            raise ValueError("scores must be numbers, not true/false")
+        return value
+
+    @field_validator("scores")
+    @classmethod
+    def _scores(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for metric, scores in value.items():
+            if not metric or len(metric) > 200:
+                raise ValueError("a metric name must have 1-200 characters")
+            if len(scores) > MAX_SCORES:
+                raise ValueError(f"{metric}: at most {MAX_SCORES} scores per case")
+            if any(not (math.isfinite(x) and 0 <= x <= 1) for x in scores):
+                raise ValueError(f"{metric}: every score must be a finite number from 0 to 1")
+        return value
 
 
 class ReleaseBaseline(Record):
