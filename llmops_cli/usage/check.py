@@ -239,6 +239,9 @@ def run_check(recs: Records, opts: CheckOptions, *, now: datetime) -> CheckResul
     if opts.inputs:
         from .input_drift import input_drift
 
+        if recs.files.parquet:
+            res.notes.append("input drift reads JSON Lines logs only: Parquet files were not checked for it")
+
         for d in input_drift(recs, now):
             if d.drifted:
                 details = {
