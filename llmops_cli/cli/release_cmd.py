@@ -187,7 +187,8 @@ def promote_cmd(
         list[str] | None,
         typer.Option(
             "--logs",
-            help="With --finish: request logs whose canary verdict must not be ABORT (default: $LLMOPS_LOG).",
+            help="With --finish: request logs whose canary verdict must not be ABORT (exit 1 while it is; default: "
+            "$LLMOPS_LOG).",
         ),
     ] = None,
     force: Annotated[
