@@ -67,18 +67,22 @@ def make_project(root: Path, url: str) -> Path:
 def bench_record(prompt: Any, response: Any, log: Any, n: int, *, content: bool) -> list[float]:
     """Per call, the serving wrapper's own work around the provider call: options, tags and sink resolved
     (``_Call``), then the record built and enqueued (``finish``). With ``log=False`` it is the baseline."""
+    from llmops_cli.models.call import Answer
+    from llmops_cli.models.wire import messages_of
     from llmops_cli.serving.call import _Call
 
     variables = {"question": "How long do refunds take?", "tenant": "acme"}
     rendered = prompt.render(variables)
+    messages = messages_of(rendered.messages)
+    answer = Answer(response.reply, response.response)  # what the model call returned (a Completion wraps it)
     times = []
     for _ in range(n):
         start = time.perf_counter()
         call = _Call(
             prompt, variables, tags=TAGS, request_id=None, log=log, log_content=content, retries=None, timeout=None
         )
-        call.model, call.params, call.messages = prompt.model, rendered.params, rendered.messages
-        call.finish(response, None)
+        call.model, call.params, call.messages = prompt.model, rendered.params, messages
+        call.finish(answer, None)
         times.append(time.perf_counter() - start)
     return times
 

@@ -16,12 +16,14 @@ from .toolspec import tool_call_fields, tool_choice_record
 from .variables import validate_variables
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from .config import ModelAlias
     from .media.load import MediaReader
     from .models.targets import Target
-    from .serving import RetryPolicy, ServingOptions
+    from .records.chat import ChatMessage
+    from .records.feedback import FeedbackRecord
+    from .serving import Completion, RetryPolicy, ServingOptions
 
 
 @dataclass(frozen=True)
@@ -320,9 +322,12 @@ class Prompt:
         log_content: bool = False,
         retries: int | RetryPolicy | None = None,
         timeout: float | None = None,
+        history: Sequence[ChatMessage | Mapping[str, Any]] | None = None,
         **kwargs: Any,
-    ) -> Any:
-        """Render, then call the model through the model layer; returns litellm's response object.
+    ) -> Completion:
+        """Render, then call the model through the model layer; returns a :class:`~llmops_cli.serving.Completion`:
+        ``.text``, ``.tool_calls`` (typed :class:`~llmops_cli.records.chat.ToolCall`), ``.message``, and every
+        attribute of litellm's response object as before (``.choices``, ``.usage``, ``.model``).
 
         The call goes where the release says (model, ``api_base``, the alias's ``offline`` stand-in when the
         provider's key is not set, ``local/…`` models in-process). The key rule: a key is sent only to the
@@ -333,8 +338,11 @@ class Prompt:
         ``tags`` (str → str, ≤ 32) and ``request_id`` go in the request record; ``log`` (a path, a sink or
         False) overrides ``load_prompt(log=...)`` / ``$LLMOPS_LOG``; ``log_content`` adds the redacted
         messages and reply to the record; ``retries`` (default 2) retries 429/5xx/timeouts with back-off,
-        counted in the record; ``timeout`` is the per-try timeout in seconds. One record is written per call,
-        also when it raises (see :mod:`llmops_cli.serving`).
+        counted in the record; ``timeout`` is the per-try timeout in seconds; ``history`` continues a
+        conversation: the turns after the rendered messages (the assistant's tool calls, the tool results —
+        ``Completion.with_tool_results()`` builds it), as ``ChatMessage`` objects or dicts in OpenAI's shape.
+        One record is written per call, also when it raises (see :mod:`llmops_cli.serving`); it names the tools
+        the model called (``tools_called``) and, with ``history``, the conversation's ``turn``.
         """
         from .serving.call import complete
 
@@ -347,6 +355,7 @@ class Prompt:
             log_content=log_content,
             retries=retries,
             timeout=timeout,
+            history=history,
         )
 
     async def acomplete(
@@ -360,8 +369,9 @@ class Prompt:
         log_content: bool = False,
         retries: int | RetryPolicy | None = None,
         timeout: float | None = None,
+        history: Sequence[ChatMessage | Mapping[str, Any]] | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> Completion:
         """:meth:`complete`, awaited (``litellm.acompletion``)."""
         from .serving.call import acomplete
 
@@ -374,4 +384,26 @@ class Prompt:
             log_content=log_content,
             retries=retries,
             timeout=timeout,
+            history=history,
         )
+
+    def feedback(
+        self,
+        request_id: str,
+        /,
+        *,
+        score: float | None = None,
+        label: str | None = None,
+        comment: str | None = None,
+        source: str | None = "app",
+        log: Any = None,
+    ) -> FeedbackRecord:
+        """Record feedback on the served call ``request_id`` (the ``request_id`` of its request record: pass
+        your own to :meth:`complete`, or read it from the log): ``score`` a number (+1/-1 thumbs, 1..5 stars),
+        ``label`` a short category, ``comment`` free text (redacted, cleaned and clipped to 4,000 characters).
+        The feedback record goes where this prompt's request records go (``log=``, ``load_prompt(log=...)`` or
+        ``$LLMOPS_LOG``; nothing is written without one) and is returned. ``llmops usage report`` joins it to
+        the call by request id. :class:`~llmops_cli.errors.UsageError` on a bad id, score or label."""
+        from .serving.feedback import give_feedback
+
+        return give_feedback(self, request_id, score=score, label=label, comment=comment, source=source, log=log)

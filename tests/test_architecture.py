@@ -310,7 +310,7 @@ LAYERS: dict[str, set[str]] = {
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
     "gate": FOUNDATION | CORE | {"evals", "report"},
     "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; gate records
-    "usage": FOUNDATION | CORE | {"gate", "releases"},  # reports over serving logs
+    "usage": FOUNDATION | CORE | {"gate", "releases", "evals"},  # reports over serving logs; judges on logged calls
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
     "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"},

@@ -223,10 +223,10 @@ def test_file_and_pdf_inputs_take_project_paths_only(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_headers_are_refused_quickly(data: bytes) -> None:
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a loaded runner's waits are not the parser's work
     with pytest.raises(NotMedia):
         sniff(data)
-    assert time.perf_counter() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0
 
 
 def test_symlink_blob_at_a_git_ref_is_refused(tmp_git_repo: GitRepo) -> None:

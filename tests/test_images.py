@@ -19,8 +19,9 @@ from llmops_cli.errors import PromptFileError, VariablesError
 from llmops_cli.evals.results import load_results
 from llmops_cli.evals.runner import EvalOptions, RunOutcome, run_eval
 from llmops_cli.media.sniff import NotMedia, sniff
+from llmops_cli.models.wire import build_request, wire_message
 from llmops_cli.project import Project
-from llmops_cli.records.content import content_text, hash_view, wire_messages
+from llmops_cli.records.content import content_text, hash_view
 from tests.conftest import REPO_ROOT, run_cli, write
 from tests.support.evalproj import KEY_ENV, KEY_VALUE
 from tests.support.fakellm import FakeLLM
@@ -127,7 +128,7 @@ def test_render_attaches_a_content_part_with_the_bytes_digest_and_a_data_url(tmp
     # the hash view and to_dict() carry the digest, not the data URL
     assert "base64" not in json.dumps(hash_view(rendered.messages)) and "base64" not in json.dumps(rendered.to_dict())
     # the wire view: OpenAI image_url parts
-    wire = wire_messages(rendered.messages)
+    wire = [wire_message(m) for m in build_request("openai/gpt-4o", rendered.messages).messages]
     assert wire[1]["content"][1] == {"type": "image_url", "image_url": {"url": image["url"]}}
     assert re.fullmatch(
         r"Describe the photo\.\n\[image photo \d+ B sha256:[0-9a-f]{12}…\]", content_text(user["content"])

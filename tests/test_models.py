@@ -88,7 +88,10 @@ models:
 
 def test_params_cannot_route_a_call(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever a prompt's params say, where the call goes and which key it carries come from the target."""
-    from llmops_cli.models import request_kwargs
+    from llmops_cli.models import build_request, wire_request
+
+    def request_kwargs(t, messages, params, rf):  # type: ignore[no-untyped-def]
+        return wire_request(t, build_request(t.model, messages, params, rf)).kwargs
 
     monkeypatch.setenv("OPENAI_API_KEY", AMBIENT)
     t = resolve_target(cfg("models:\n  bare: {model: openai/llama, api_base: 'http://127.0.0.1:9/v1'}\n"), "bare")

@@ -59,7 +59,7 @@ TYPES: dict[str, tuple[type, ...]] = {
 
 def check_schema(record: dict[str, Any]) -> None:
     assert tuple(record)[: len(RECORD_KEYS)] == RECORD_KEYS
-    assert set(record) - set(RECORD_KEYS) <= {"input", "output"}
+    assert set(record) - set(RECORD_KEYS) <= {"input", "output", "vars"}
     for key, types in TYPES.items():
         assert isinstance(record[key], types) and not isinstance(record[key], bool), (key, record[key])
     assert record["v"] == 2 and TS.match(record["ts"])

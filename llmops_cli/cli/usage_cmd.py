@@ -1,4 +1,5 @@
-"""``llmops usage …``: spend, tokens, latency and errors from request logs (report, check, compare).
+"""``llmops usage …``: spend, tokens, latency and errors from request logs (report, check, compare); feedback,
+online judging and production calls into golden sets (feedback, judge, sample).
 
 Thin: parse options, call :mod:`llmops_cli.usage`, render. DuckDB is imported only when a command runs.
 """
@@ -17,7 +18,8 @@ from .state import STATE
 app = typer.Typer(
     help=(
         "Usage from request logs (JSON Lines, .jsonl.gz, Parquet): report spend per prompt/version/tag, "
-        "check budgets and cost spikes (cron), compare a channel's canary with its stable arm."
+        "check budgets and cost spikes (cron), compare a channel's canary with its stable arm; quality in "
+        "production: feedback, judges on logged calls, failing calls back into golden sets."
     ),
     no_args_is_help=True,
 )
@@ -93,7 +95,10 @@ def _render_report(rep: Any) -> None:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for k in rep.by:
         table.add_column(k)
-    for col in ("calls", "tokens in", "tokens out", "cost", "unpriced", "cost/call", "p50 ms", "p95 ms", "errors"):
+    cols = ["calls", "tokens in", "tokens out", "cost", "unpriced", "cost/call", "p50 ms", "p95 ms", "errors"]
+    if rep.annotations:  # feedback and judge scores in the logs: quality beside cost and latency
+        cols += ["feedback", "fb mean", "judged", "quality"]
+    for col in cols:
         table.add_column(col, justify="right")
 
     def cells(m: dict[str, Any]) -> list[str]:
@@ -108,6 +113,7 @@ def _render_report(rep: Any) -> None:
             _money(m["cost_per_call"], 6),
             *lat,
             err,
+            *(_quality_cells(m) if rep.annotations else []),
         ]
 
     for g in rep.groups:
@@ -119,8 +125,189 @@ def _render_report(rep: Any) -> None:
     note = f"{rep.total['calls']:,} calls{window} (UTC) from {rep.files} file{'s' if rep.files != 1 else ''}"
     if rep.invalid:
         note += f"; {rep.invalid:,} invalid records skipped"
+    if rep.unknown_feedback or rep.unknown_scores:
+        note += f"; {rep.unknown_feedback:,} feedback and {rep.unknown_scores:,} score records name no logged call"
     output.info(note)
     for ex in rep.invalid_examples:
+        output.info(f"  {output.printable(ex)}")
+
+
+def _quality_cells(m: dict[str, Any]) -> list[str]:
+    """Feedback rate (count), mean feedback score, judged calls and mean judge score (0..1)."""
+    rate = m.get("feedback_rate")
+    fb = "–" if rate is None else f"{rate:.1%} ({m.get('feedback', 0):,})"
+    mean, quality = m.get("feedback_mean"), m.get("quality")
+    return [
+        fb,
+        "–" if mean is None else f"{mean:+.2f}",
+        f"{m.get('judged_calls', 0):,}",
+        "–" if quality is None else f"{quality:.3f}",
+    ]
+
+
+@app.command("feedback")
+def feedback(
+    file: Annotated[str | None, typer.Argument(help="JSON Lines of feedback collected elsewhere.")] = None,
+    from_file: Annotated[str | None, typer.Option("--from", help="The feedback file (instead of FILE).")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="The request log to append feedback records to (default: $LLMOPS_LOG).")
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Write the good lines and count the bad ones (default: exit 2 at the first)."
+        ),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Append feedback collected elsewhere (request_id + score/label/comment per line) to a request log as
+    feedback records; `usage report` joins them to their calls."""
+    from ..errors import UsageError
+    from ..usage.feedback import import_feedback
+
+    if (file is None) == (from_file is None):
+        raise UsageError("give the feedback file once: FILE or --from FILE")
+    res = import_feedback(str(file or from_file), to, skip_invalid=skip_invalid)
+    if as_json:
+        output.print_json(res.to_dict())
+        return
+    output.print_text(
+        output.printable(f"{res.written:,} feedback records appended to {res.target}; {res.skipped:,} lines skipped")
+    )
+    for ex in res.examples:
+        output.info(f"  {output.printable(ex)}")
+
+
+PromptName = Annotated[str, typer.Option("--prompt", help="The prompt whose logged calls to use.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the sample (same seed, same calls).")]
+
+
+@app.command("judge")
+def judge(
+    prompt: PromptName,
+    logs: Logs = None,
+    sample_share: Annotated[
+        str | None, typer.Option("--sample", help="Share of the calls of every stratum to judge: 5% or 0.05.")
+    ] = None,
+    n: Annotated[int | None, typer.Option("--n", help="Number of calls to judge, split over the strata.")] = None,
+    since: Since = None,
+    until: Until = None,
+    seed: Seed = 0,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Where the score records go (default: llmops-scores.jsonl beside the first log)."),
+    ] = None,
+    rescore: Annotated[
+        bool, typer.Option("--rescore", help="Judge calls again even when they already have scores.")
+    ] = False,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Judge calls in flight.")] = None,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    now: Now = None,
+) -> None:
+    """Run the prompt's reference-free judges on a seeded sample of logged calls, stratified by version, arm
+    and day; append score records (cached like eval run: judging again pays nothing)."""
+    from ..usage.engine import parse_now, parse_when
+    from ..usage.judge import judge_logged, parse_share
+
+    t_now = parse_now(now)
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:  # a line at every tenth, on stderr
+        tenth = done * 10 // total
+        if tenth > shown[0]:
+            shown[0] = tenth
+            output.info(f"judged {done:,}/{total:,} calls")
+
+    run = judge_logged(
+        STATE.project(),
+        logs or [],
+        prompt,
+        n=n,
+        fraction=parse_share(sample_share) if sample_share is not None else None,
+        since=parse_when(since, t_now) if since else None,
+        until=parse_when(until, t_now, option="--until") if until else None,
+        seed=seed,
+        to=to,
+        rescore=rescore,
+        skip_invalid=skip_invalid,
+        concurrency=concurrency,
+        progress=None if as_json else progress,
+    )
+    if as_json:
+        output.print_json(run.to_dict())
+        return
+    for note in run.notices:
+        output.info(output.printable(note))
+    output.print_text(
+        output.printable(
+            f"{run.judged:,} calls judged of {run.sampled:,} sampled ({run.matched:,} in the window); "
+            f"{run.already_scored:,} already scored; {run.no_content:,} without logged content; "
+            f"{run.judge_errors:,} judge errors; "
+            f"{run.calls:,} judge calls, {run.replayed:,} from the cache; scores in {run.scores_file}"
+        )
+    )
+    for metric, m in run.metrics.items():
+        mean = "–" if m["mean"] is None else f"{m['mean']:.3f}"
+        output.print_text(output.printable(f"  {metric}: {m['scored']:,} scored, mean {mean}"))
+
+
+@app.command("sample")
+def sample(
+    prompt: PromptName,
+    logs: Logs = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            help='Which calls: e.g. "feedback < 0 or judge.rubric < 3 or outcome = error" (docs: usage sample).',
+        ),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="At most this many new cases.")] = 20,
+    to: Annotated[
+        str | None, typer.Option("--to", help="The golden set to append to (default: the prompt's, under evals/).")
+    ] = None,
+    keep_output: Annotated[
+        bool, typer.Option("--keep-output", help="Keep the logged output as the case's reference answer (expected).")
+    ] = False,
+    since: Since = None,
+    until: Until = None,
+    seed: Seed = 0,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    now: Now = None,
+) -> None:
+    """Production calls back into the golden set: append up to N matching calls as redacted cases (ids from
+    request ids, vars from the logged inputs), never a duplicate; running it twice adds nothing."""
+    from ..usage.engine import parse_now, parse_when
+    from ..usage.sample import sample_to_golden
+    from ..usage.where import parse_where
+
+    condition = parse_where(where) if where is not None else None
+    t_now = parse_now(now)
+    res = sample_to_golden(
+        STATE.project(),
+        _open(logs, skip_invalid),
+        prompt,
+        where=condition,
+        n=n,
+        to=to,
+        keep_output=keep_output,
+        since=parse_when(since, t_now) if since else None,
+        until=parse_when(until, t_now, option="--until") if until else None,
+        seed=seed,
+    )
+    if as_json:
+        output.print_json(res.to_dict())
+        return
+    output.print_text(
+        output.printable(
+            f"{len(res.added)} case(s) appended to {res.file} ({res.matched:,} calls matched, {res.picked} picked; "
+            f"skipped: {res.duplicates} already there, {res.no_content} without logged content, "
+            f"{res.refused} refused by the prompt)"
+        )
+    )
+    for ex in res.examples:
         output.info(f"  {output.printable(ex)}")
 
 

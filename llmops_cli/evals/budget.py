@@ -74,9 +74,12 @@ def output_bound(target: Target, params: dict[str, Any]) -> int | None:
     return max_output_tokens(target.model)
 
 
-def worst_cost(target: Target, messages: list[dict[str, Any]], params: dict[str, Any]) -> float:
-    """The most one request may cost (USD): its input tokens and its output bound at the model's price.
-    :func:`check_enforceable` made sure both are known for every model of the run."""
+def worst_cost(
+    target: Target, messages: list[dict[str, Any]], params: dict[str, Any], tools: list[dict[str, Any]] | None = None
+) -> float:
+    """The most one request may cost (USD): its input tokens (``tools``: the tool definitions sent, OpenAI's
+    function format, counted too) and its output bound at the model's price. :func:`check_enforceable` made
+    sure both are known for every model of the run."""
     if is_in_process(target.model):
         return 0.0
     from ..models.prices import count_tokens, price_of
@@ -85,7 +88,7 @@ def worst_cost(target: Target, messages: list[dict[str, Any]], params: dict[str,
     bound = output_bound(target, params)
     if price is None or bound is None:  # refused before the run by check_enforceable
         raise UsageError(f"--max-cost: no price or output bound for {target.model}")
-    return count_tokens(target.model, messages) * price.input_per_token + bound * price.output_per_token
+    return count_tokens(target.model, messages, tools) * price.input_per_token + bound * price.output_per_token
 
 
 def check_enforceable(plan: Plan) -> None:

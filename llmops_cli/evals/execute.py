@@ -11,6 +11,7 @@ from typing import Any
 
 from ..hashing import sha256_of
 from ..models import Target, is_in_process
+from ..models.wire import tool_of, wire_tools
 from ..records.content import hash_view, input_digests
 from .assertions import AssertionResult, AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
@@ -21,6 +22,12 @@ from .model import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .plan import CasePlan, JudgePlan, Plan, PromptPlan
 from .progress import Progress
 from .providers import Caller, CallFailed, CallResult
+
+
+def _wire_tools(tool_args: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The tool definitions of ``tool_args`` as sent (OpenAI's function format), for the budget's token count."""
+    tools = (tool_args or {}).get("tools") or []
+    return wire_tools([tool_of(t) for t in tools]) or None
 
 
 def _first_leaf(group: BaseExceptionGroup) -> BaseException:
@@ -156,21 +163,34 @@ class Executor:
             raise _first_leaf(group) from None
 
     async def call(
-        self, key: str, kind: str, target: Target, messages: list[dict[str, Any]], params: dict[str, Any], rf: Any
+        self,
+        key: str,
+        kind: str,
+        target: Target,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+        rf: Any,
+        tool_args: dict[str, Any] | None = None,
     ) -> tuple[CallResult, bool]:
-        """A cached call: ``(result, replayed)``. Identical calls in flight at once share one request."""
+        """A cached call: ``(result, replayed)``. Identical calls in flight at once share one request.
+        ``tool_args``: ``tools``/``tool_choice``/``parallel_tool_calls`` as sent (they must be part of ``key``)."""
         entry = self.cache.get(key)
         if entry is not None:
-            return CallResult.from_cache(entry), True
+            try:
+                return CallResult.from_cache(entry), True
+            except ValueError:  # an entry whose tool calls cannot be read: a miss
+                pass
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), True
-        worst = 0.0 if self.budget is None else worst_cost(target, messages, params)
+        worst = 0.0 if self.budget is None else worst_cost(target, messages, params, _wire_tools(tool_args))
         fut: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
             # the budget reserves the worst case once the request holds a call slot, before it is sent
-            result = await self.caller.complete(target, messages, params, rf, budget=self.budget, worst_usd=worst)
+            result = await self.caller.complete(
+                target, messages, params, rf, budget=self.budget, worst_usd=worst, tool_args=tool_args
+            )
         except BaseException as exc:
             if isinstance(exc, BudgetReached):
                 self.stopped = True
@@ -201,7 +221,7 @@ class Executor:
             inputs=input_digests(messages) or None,
         )
         try:
-            gen, replay = await self.call(key, "generation", t, messages, params, rf)
+            gen, replay = await self.call(key, "generation", t, messages, params, rf, tools or None)
         except CallFailed as exc:
             rec.replay = False
             rec.attempts = exc.attempts

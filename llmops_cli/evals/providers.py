@@ -1,42 +1,43 @@
-"""Eval provider calls: retries with back-off and AIMD limiting around the model layer (:mod:`llmops_cli.models`,
-which resolves targets, applies the key rule and imports litellm).
+"""Eval provider calls: layers around the one model call (:func:`llmops_cli.models.acall`) — an AIMD limiter
+shared by every call of a run, one call at a time per in-process model, the budget's reservations, and the
+run's call statistics. Retries, the Retry-After parser and the response reader are the model layer's
+(:mod:`llmops_cli.models.retry`), the same for eval, judges and serving.
 
-litellm's and the OpenAI SDK's own retries are switched off (``num_retries=0``, ``max_retries=0``); this
-module retries 429, 5xx, timeouts, dropped connections and unparsable bodies itself, with exponential
-back-off and full jitter, honouring ``retry-after-ms`` / ``Retry-After``. When 429s keep coming the
-number of calls in flight is halved (at most once per second) and grows back by one per window of
-successes (additive increase, multiplicative decrease). litellm is imported on the first real call.
+When 429s keep coming the number of calls in flight is halved (at most once per second) and grows back by one
+per window of successes (additive increase, multiplicative decrease). litellm is imported on the first call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import random
-import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..models import Target, is_in_process
-from ..models.prices import response_cost
-from ..models.runtime import import_litellm, request_kwargs
-from ..redact import redact
+from ..models.call import CallFailed, acall
+from ..models.retry import Attempt, RetryPolicy
+from ..models.wire import build_request
+from ..records.base import dump_record
+from ..records.chat import ModelReply, ModelRequest, ToolCall
 from .budget import Budget, BudgetReached
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_RETRY_AFTER_S = 60.0  # the longest server-requested wait an eval call honours (longer: the call fails)
 
-MAX_RETRY_AFTER_S = 60.0
-
-__all__ = ["AimdLimiter", "CallFailed", "CallResult", "CallStats", "Caller", "classify", "import_litellm"]
+__all__ = ["AimdLimiter", "CallFailed", "CallResult", "CallStats", "Caller"]
 
 
-# -- results and errors ---------------------------------------------------------------------------------------
+# -- results --------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class CallResult:
+    """An eval call's result as cached and journaled (a :class:`ModelReply` less what the cache keeps out)."""
+
     text: str
     prompt_tokens: int
     completion_tokens: int
@@ -44,9 +45,25 @@ class CallResult:
     latency_ms: float
     model: str
     attempts: int = 1
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+
+    @classmethod
+    def of(cls, reply: ModelReply) -> CallResult:
+        return cls(
+            text=reply.text,
+            prompt_tokens=reply.usage.prompt_tokens,
+            completion_tokens=reply.usage.completion_tokens,
+            cost_usd=reply.cost_usd,
+            latency_ms=reply.latency_ms,
+            model=reply.model,
+            attempts=reply.attempts,
+            tool_calls=list(reply.tool_calls),
+            finish_reason=reply.finish_reason,
+        )
 
     def cache_entry(self, kind: str) -> dict[str, Any]:
-        return {
+        entry: dict[str, Any] = {
             "kind": kind,
             "text": self.text,
             "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
@@ -55,10 +72,22 @@ class CallResult:
             "model": self.model,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        if self.tool_calls:  # entries of text-only calls stay as they were
+            entry["tool_calls"] = [dump_record(c) for c in self.tool_calls]
+            entry["finish_reason"] = self.finish_reason
+        return entry
 
     @classmethod
     def from_cache(cls, entry: dict[str, Any]) -> CallResult:
+        """A cached reply; :class:`ValueError` when its tool calls are not readable (the entry is a miss)."""
         usage = entry.get("usage") or {}
+        raw_calls = entry.get("tool_calls") or []
+        if not isinstance(raw_calls, list):
+            raise ValueError("tool_calls is not a list")
+        try:
+            calls = [ToolCall.model_validate(c) for c in raw_calls]
+        except ValidationError as exc:
+            raise ValueError(f"unreadable tool call: {exc.errors()[0]['msg']}") from None
         return cls(
             text=entry["text"],
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -67,84 +96,9 @@ class CallResult:
             latency_ms=float(entry.get("latency_ms") or 0.0),
             model=str(entry.get("model") or ""),
             attempts=0,
+            tool_calls=calls,
+            finish_reason=entry.get("finish_reason"),
         )
-
-
-class CallFailed(Exception):
-    """A provider call that failed for good (after retries, or not retryable). Recorded as an error."""
-
-    def __init__(self, kind: str, message: str, *, status: int | None = None, attempts: int = 1) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.status = status
-        self.attempts = attempts
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "status": self.status, "attempts": self.attempts}
-
-
-@dataclass
-class _Failure:
-    kind: str
-    message: str
-    retryable: bool
-    status: int | None = None
-    retry_after: float | None = None
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    headers = getattr(exc, "litellm_response_headers", None)
-    if not headers:
-        resp = getattr(exc, "response", None)
-        headers = getattr(resp, "headers", None)
-    if not headers:
-        return None
-    try:
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return min(MAX_RETRY_AFTER_S, max(0.0, float(ms) / 1000.0))
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return min(MAX_RETRY_AFTER_S, max(0.0, float(value)))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return min(MAX_RETRY_AFTER_S, max(0.0, when.timestamp() - time.time()))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-def classify(exc: BaseException) -> _Failure:
-    """Is a failed call worth retrying? 429, 408, 5xx, timeouts, connection errors and unparsable bodies are."""
-    msg = _clean_message(exc)
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return _Failure("timeout", "timed out", True)
-    name = type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    if not isinstance(status, int):
-        status = None
-    if "Timeout" in name:
-        return _Failure("timeout", msg, True, status)
-    if status == 429 or "RateLimit" in name:
-        return _Failure("rate_limit", msg, True, 429, _retry_after(exc))
-    if "APIConnectionError" in name or "ConnectError" in name:
-        return _Failure("connection", msg, True, status)
-    if status is not None and (status >= 500 or status == 408):
-        return _Failure("server_error", msg, True, status, _retry_after(exc))
-    if status is not None and 400 <= status < 500:
-        return _Failure("bad_request" if status == 400 else f"http_{status}", msg, False, status)
-    if name in ("AuthenticationError", "NotFoundError", "BadRequestError", "PermissionDeniedError"):
-        return _Failure(name, msg, False, status)
-    return _Failure("error", f"{name}: {msg}", True, status)
-
-
-def _clean_message(exc: BaseException) -> str:
-    text = redact(str(exc)).replace("\n", " ").strip()
-    for prefix in ("litellm.",):
-        text = text.removeprefix(prefix)
-    return text[:500]
 
 
 # -- AIMD concurrency limiter -----------------------------------------------------------------------------------
@@ -194,7 +148,8 @@ class CallStats:
 
 
 class Caller:
-    """Makes provider calls with retries, back-off and an AIMD limiter shared by every call of a run."""
+    """Makes a run's provider calls through :func:`llmops_cli.models.acall`, each attempt holding a slot of the
+    AIMD limiter (and, with a budget, a reservation of the request's worst-case cost)."""
 
     def __init__(
         self,
@@ -207,12 +162,14 @@ class Caller:
     ) -> None:
         self.concurrency = concurrency
         self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
+        self.policy = RetryPolicy(
+            max_retries=max_retries,
+            base_s=min(backoff_base_s, backoff_max_s),
+            max_s=backoff_max_s,
+            max_retry_after_s=MAX_RETRY_AFTER_S,
+        )
         self.stats = CallStats()
         self._limiter: AimdLimiter | None = None
-        self._no_cost_models: set[str] = set()
         self._serial: dict[str, asyncio.Semaphore] = {}
 
     def _model_slot(self, target: Target) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -228,10 +185,6 @@ class Caller:
             self._limiter = AimdLimiter(self.concurrency)
         return self._limiter
 
-    def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential back-off for retry number ``attempt`` (0-based)."""
-        return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * (2**attempt)))
-
     async def complete(
         self,
         target: Target,
@@ -241,19 +194,28 @@ class Caller:
         *,
         budget: Budget | None = None,
         worst_usd: float = 0.0,
+        tool_args: dict[str, Any] | None = None,
     ) -> CallResult:
-        """One chat completion; :class:`CallFailed` when it fails for good. With a ``budget``, each attempt
+        """One chat completion of rendered messages (see :meth:`acall`); ``tool_args``: ``tools`` /
+        ``tool_choice`` / ``parallel_tool_calls`` (records or OpenAI's shape)."""
+        extra = tool_args or {}
+        request = build_request(
+            target.model, messages, params, response_format, tools=extra.get("tools") or (),
+            tool_choice=extra.get("tool_choice"), parallel_tool_calls=extra.get("parallel_tool_calls"),
+        )  # fmt: skip
+        return CallResult.of(await self.acall(target, request, budget=budget, worst_usd=worst_usd))
+
+    async def acall(
+        self, target: Target, request: ModelRequest, *, budget: Budget | None = None, worst_usd: float = 0.0
+    ) -> ModelReply:
+        """One model call; :class:`CallFailed` when it fails for good. With a ``budget``, each attempt
         reserves ``worst_usd`` once it holds a call slot (so only requests really in flight hold reservations)
         and settles it when it ends — at the reported cost, 0 for an HTTP error, the worst case for an attempt
         that got no HTTP answer (a timed-out request may still be billed); :class:`~llmops_cli.evals.budget.
         BudgetReached` when it does not fit."""
-        litellm = import_litellm()
-        kwargs = request_kwargs(
-            target, messages, params, response_format, timeout=self.timeout_s, num_retries=0, max_retries=0,
-            drop_params=True,
-        )  # fmt: skip
-        attempt = 0
-        while True:
+
+        @contextlib.asynccontextmanager
+        async def around(attempt: Attempt) -> AsyncIterator[None]:
             async with self._model_slot(target):
                 limiter = self.limiter
                 await limiter.acquire()
@@ -261,62 +223,30 @@ class Caller:
                     await limiter.release("not started")
                     raise BudgetReached
                 self.stats.calls += 1
-                start = time.perf_counter()
-                outcome = "error"
-                cost: float | None = None
                 try:
-                    resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.timeout_s + 5.0)
-                    result = self._result(litellm, resp, target, time.perf_counter() - start, attempt + 1)
-                    outcome = "ok"
-                    cost = result.cost_usd
-                    return result
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    failure = classify(exc)
-                    outcome = failure.kind
-                    if failure.status is None:  # no HTTP answer (timeout, dropped connection): may be billed
-                        cost = worst_usd
+                    yield
                 finally:
+                    decision = attempt.decision
+                    cost: float | None = None
+                    if attempt.reply is not None:
+                        cost = attempt.reply.cost_usd
+                    elif decision is not None and decision.status is None:  # no HTTP answer: may be billed
+                        cost = worst_usd
                     if budget is not None:
                         budget.settle(worst_usd, cost)
-                    await limiter.release(outcome)
-            self.stats.by_kind[failure.kind] = self.stats.by_kind.get(failure.kind, 0) + 1
-            if failure.kind == "rate_limit":
-                self.stats.rate_limited += 1
-            if not failure.retryable or attempt >= self.max_retries:
-                self.stats.failures += 1
-                raise CallFailed(failure.kind, self._text(failure.message), status=failure.status, attempts=attempt + 1)
-            delay = self.backoff(attempt)
-            if failure.retry_after is not None:
-                delay = failure.retry_after + random.uniform(0, 0.1 * failure.retry_after + 0.05)
+                    await limiter.release(
+                        "ok" if attempt.reply is not None else (decision.kind if decision else "error")
+                    )
+                    if decision is not None:
+                        self._count(decision.kind, decision.retry)
+
+        return await acall(target, request, policy=self.policy, timeout_s=self.timeout_s, around=around)
+
+    def _count(self, kind: str, retried: bool) -> None:
+        self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        if kind == "rate_limit":
+            self.stats.rate_limited += 1
+        if retried:
             self.stats.retries += 1
-            attempt += 1
-            await asyncio.sleep(delay)
-
-    @staticmethod
-    def _text(value: str) -> str:
-        """``value`` with lone surrogates (a provider's ``"\\ud800"`` in JSON) replaced by U+FFFD: they cannot be
-        written as UTF-8, and the journal and results file would fail after the call was paid for."""
-        return _LONE_SURROGATE.sub("\ufffd", value)
-
-    def _result(self, litellm: Any, resp: Any, target: Target, seconds: float, attempts: int) -> CallResult:
-        try:
-            text = resp.choices[0].message.content
-        except (AttributeError, IndexError, KeyError, TypeError):
-            text = None
-        if not isinstance(text, str):
-            raise ValueError("the provider answered without message content")
-        usage = getattr(resp, "usage", None)
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = response_cost(litellm, resp, target.model, self._no_cost_models)
-        return CallResult(
-            text=self._text(text),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost_usd=cost,
-            latency_ms=seconds * 1000.0,
-            model=self._text(str(getattr(resp, "model", None) or target.model)),
-            attempts=attempts,
-        )
+        else:
+            self.stats.failures += 1

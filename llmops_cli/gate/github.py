@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .. import settings
 from ..errors import UserError
+from ..models.retry import Attempt, GaveUp, RetryPolicy, retrying
 
 CONTEXT = "llmops/eval"
 _CONTEXT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/()-]{0,99}$")
@@ -117,19 +118,32 @@ def post_status(
         "User-Agent": "llmops-cli",
         "X-GitHub-Api-Version": "2022-11-28",
     }
-    last = ""
-    for attempt in range(2):
+
+    def post(attempt: Attempt) -> StatusTarget:
         req = urllib.request.Request(url, data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 resp.read()
                 return t
-        except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}"
-            if exc.code < 500:
-                break
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            last = type(exc).__name__
-        if attempt == 0:
-            time.sleep(RETRY_DELAY_S)
-    raise StatusError(f"could not post the commit status to {t.api_url} for {t.sha[:12]}: {last}")
+        except urllib.error.HTTPError as exc:  # the one retry policy reads a status and Retry-After
+            raise _HttpStatus(exc.code, exc.headers) from None
+        except TimeoutError:
+            raise
+        except (urllib.error.URLError, OSError) as exc:
+            raise ConnectionError(type(exc).__name__) from None
+
+    try:  # one retry on 5xx, 429, timeouts and dropped connections: the model calls' policy
+        return retrying(RetryPolicy(max_retries=1, base_s=RETRY_DELAY_S, max_s=RETRY_DELAY_S), post)
+    except GaveUp as failed:
+        error = failed.attempt.error
+        last = f"HTTP {error.status_code}" if isinstance(error, _HttpStatus) else str(error) or type(error).__name__
+        raise StatusError(f"could not post the commit status to {t.api_url} for {t.sha[:12]}: {last}") from None
+
+
+class _HttpStatus(Exception):
+    """An HTTP error answer as the retry policy reads one (``status_code``, the response headers)."""
+
+    def __init__(self, status: int, headers: Any) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status_code = status
+        self.headers = headers

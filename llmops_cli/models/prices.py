@@ -55,13 +55,15 @@ def max_output_tokens(model: str) -> int | None:
     return int(value) if isinstance(value, int) and value > 0 else None
 
 
-def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+def count_tokens(model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
     """Input tokens of chat messages for ``model`` (litellm's counter; tiktoken fallback). Attached images and
     files are estimated from their recorded size (:func:`~llmops_cli.records.content.media_tokens`): litellm's
-    counter would fetch an https image to measure it."""
+    counter would fetch an https image to measure it. ``tools``: the tool definitions sent with the call (OpenAI
+    function format, :func:`llmops_cli.models.wire.wire_tools`), counted too."""
     litellm = import_litellm()
+    extra: dict[str, Any] = {"tools": tools} if tools else {}
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        text = int(litellm.token_counter(model=model, messages=text_messages(messages)))
+        text = int(litellm.token_counter(model=model, messages=text_messages(messages), **extra))
     return text + media_tokens(messages)
 
 

@@ -3,8 +3,8 @@
 litellm is imported on first need (``import_litellm``), with the bundled cost map (no network:
 ``LITELLM_LOCAL_MODEL_COST_MAP=True``), its debug output and telemetry off, and llmops' custom providers
 (``local/…``) registered. Eval generations, judges, ``prompt diff --cost`` and ``Prompt.complete()`` /
-``Prompt.acomplete()`` all import litellm and build their request here (the calls themselves are made by
-``serving/call.py`` and ``evals/providers.py``).
+``Prompt.acomplete()`` all import litellm here; the calls themselves are made by :mod:`.call`, the request
+built by :mod:`.wire`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import threading
 from typing import Any
 
 from .. import settings
-from ..records.content import wire_messages
-from .targets import Target
 
 _LITELLM: Any = None
 _LOCK = threading.Lock()
@@ -55,26 +53,3 @@ def import_litellm() -> Any:
             register_custom_providers(litellm)
             _LITELLM = litellm
     return _LITELLM
-
-
-def request_kwargs(
-    target: Target,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    response_format: dict[str, Any] | None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """litellm's keyword arguments for one chat completion; the key follows the key rule (see
-    :mod:`llmops_cli.models.targets`); routing and credential options in ``params`` are dropped."""
-    kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in ROUTING_KEYS}
-    kwargs.update(extra)
-    kwargs["model"] = target.model
-    kwargs["messages"] = wire_messages(messages)  # image/file content parts → OpenAI image_url / file parts
-    if response_format:
-        kwargs["response_format"] = response_format
-    if target.api_base:
-        kwargs["api_base"] = target.api_base
-    key = target.api_key()
-    if key:
-        kwargs["api_key"] = key
-    return kwargs

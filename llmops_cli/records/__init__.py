@@ -5,8 +5,9 @@ serving, ``usage``, releases and the report all read the same types. A new persi
 here as a :class:`~llmops_cli.records.base.Record` subclass with a ``KIND``, a ``SCHEMA_VERSION``, a docstring
 on every field and a migration for every older version on disk.
 
-Modules: :mod:`.base` (the base classes, loading with file + JSON path errors, migrations) and :mod:`.chat`
-(messages, content parts, tools and tool calls: what a model call sends and returns).
+Modules: :mod:`.base` (the base classes, loading with file + JSON path errors, migrations), :mod:`.chat`
+(messages, content parts, tools and tool calls: what a model call sends and returns), :mod:`.feedback`
+(feedback on a served call) and :mod:`.score` (a judge's score of a logged call).
 """
 
 from .base import OpenRecord, Record, RecordError, dump_record, load_record

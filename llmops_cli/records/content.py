@@ -1,4 +1,4 @@
-"""Message content with content parts: one text view, one hash view, one wire view.
+"""Message content with content parts: one text view, one hash view (the wire view is the model layer's).
 
 A rendered message's ``content`` is a string, or (when it ``attach``\\es images or files) a list of
 :class:`~llmops_cli.records.chat.ContentPart` dicts: a text part, then one part per attached input. Three
@@ -8,8 +8,9 @@ views of such content, so no caller takes a list apart by hand:
   ``[image photo 34.1 KB sha256:ab12cd34ef56…]``, never its bytes;
 * :func:`hash_view` — for cache keys and request hashes: a data URL is replaced by the bytes' sha256, so the
   key changes with a changed byte and not with a renamed file (the path is never in a part);
-* :func:`wire_messages` — for the provider (through litellm): OpenAI chat content parts, ``image_url`` with the
-  data URL (or the https URL) and ``file`` parts with ``file_data``; litellm translates these for other providers.
+* for the provider, :mod:`llmops_cli.models.wire` writes OpenAI chat content parts — ``image_url`` with the data
+  URL (or the https URL) and ``file`` parts with ``file_data`` — from the typed parts; litellm translates these for
+  other providers.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ __all__ = [
     "media_tokens",
     "part_label",
     "text_messages",
-    "wire_messages",
 ]
 
 IMAGE_TOKENS_MAX = 1105  # OpenAI's high-detail cost of the largest image after scaling (6 tiles): unknown sizes
@@ -154,26 +154,5 @@ def hash_view(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         content = m.get("content")
         if isinstance(content, list):
             m = {**m, "content": [_hash_part(p) for p in content]}
-        out.append(m)
-    return out
-
-
-def _wire_part(p: Any) -> Any:
-    if not isinstance(p, dict) or p.get("type") not in ("image", "file"):
-        return p
-    part = ContentPart.model_validate(p)
-    if part.type == "image":
-        return {"type": "image_url", "image_url": {"url": part.url}}
-    ext = (part.media_type or "application/octet-stream").rsplit("/", 1)[-1]
-    return {"type": "file", "file": {"file_data": part.url, "filename": f"{part.name or 'file'}.{ext}"}}
-
-
-def wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``messages`` with llmops content parts turned into OpenAI chat content parts (text messages unchanged)."""
-    out = []
-    for m in messages:
-        content = m.get("content")
-        if isinstance(content, list):
-            m = {**m, "content": [_wire_part(p) for p in content]}
         out.append(m)
     return out

@@ -6,7 +6,8 @@ OpenTelemetry spans and metrics (the ``[otel]`` extra) with ``LLMOPS_OTEL=1`` or
 
 * :mod:`.record` — the record (schema version 1, key order, strict types), tags and request id checks;
 * :mod:`.sinks` — :class:`JsonlFileSink` (buffered, bounded queue, background writer, rotation-safe);
-* :mod:`.retry` — :class:`RetryPolicy` (counted retries on 429/5xx/timeouts);
+* :class:`RetryPolicy` — the model layer's one retry policy (:mod:`llmops_cli.models.retry`), counted here;
+* :mod:`.completion` — :class:`Completion`, what a call returns (text, typed tool calls, litellm's response);
 * :mod:`.otel` — GenAI semantic-convention spans and metrics (imported only when enabled);
 * :mod:`.call` — the call itself.
 
@@ -15,15 +16,17 @@ Importing this package loads neither litellm nor OpenTelemetry.
 
 from __future__ import annotations
 
+from ..models.retry import DEFAULT_RETRIES, RetryPolicy
+from .completion import Completion, tool_result
 from .options import OtelOptions, ServingOptions
 from .record import RECORD_KEYS, SCHEMA_VERSION
-from .retry import DEFAULT_RETRIES, RetryPolicy
 from .sinks import JsonlFileSink, Sink, file_sink, flush_all
 
 __all__ = [
     "DEFAULT_RETRIES",
     "RECORD_KEYS",
     "SCHEMA_VERSION",
+    "Completion",
     "JsonlFileSink",
     "OtelOptions",
     "RetryPolicy",
@@ -31,4 +34,5 @@ __all__ = [
     "Sink",
     "file_sink",
     "flush_all",
+    "tool_result",
 ]

@@ -16,7 +16,10 @@ instrumented HTTP client's spans nest under it), covering retries:
   never its message) and status ERROR;
 * llmops: ``llmops.prompt.name`` / ``version`` / ``sha256`` / ``channel`` / ``arm``, ``llmops.request_id``,
   ``llmops.retries``, ``llmops.cost_usd`` (when known), ``llmops.tag.<name>`` per caller tag, ``llmops.guard``
-  (the guards' summary, when the prompt has guards).
+  (the guards' summary, when the prompt has guards), ``llmops.tools_called`` (the names of the tools the model
+  called, in order) and ``llmops.turn`` (a continued conversation's assistant turn);
+* one ``gen_ai.tool.call`` span event per tool call the model made, with ``gen_ai.tool.name``,
+  ``gen_ai.tool.call.id`` and ``gen_ai.tool.type`` (``function``) — never the arguments.
 
 Metrics (histograms, with the conventions' bucket advice): ``gen_ai.client.token.usage`` (``{token}``, one
 point per token type: ``gen_ai.token.type`` = ``input`` / ``output``) and ``gen_ai.client.operation.duration``
@@ -38,7 +41,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from .._version import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..prompt import Prompt
+    from ..records.chat import ToolCall
     from .options import OtelOptions
 
 SCOPE = "llmops_cli"
@@ -163,9 +169,16 @@ class OtelCall:
             otel_context.detach(self._token)  # type: ignore[arg-type]
             self._token = None
 
-    def end(self, record: dict[str, Any], response: Any) -> None:
-        """Response attributes from the record (and the response object), the metrics, then end the span."""
+    def end(self, record: dict[str, Any], response: Any, tool_calls: Sequence[ToolCall] = ()) -> None:
+        """Response attributes from the record (and the response object), the metrics, then end the span.
+        Each tool call the model made is a ``gen_ai.tool.call`` event of the span with ``gen_ai.tool.name``,
+        ``gen_ai.tool.call.id`` and ``gen_ai.tool.type`` (never its arguments)."""
         span = self.span
+        for call in tool_calls:
+            span.add_event(
+                "gen_ai.tool.call",
+                {"gen_ai.tool.name": call.name, "gen_ai.tool.call.id": call.id, "gen_ai.tool.type": "function"},
+            )
         attrs: dict[str, Any] = {"llmops.request_id": record["request_id"], "llmops.retries": record["retries"]}
         guard = record.get("guard")
         if isinstance(guard, dict):  # serving guards ran: their outcome (pass, flagged:…, redacted:…, blocked:…)
@@ -186,6 +199,10 @@ class OtelCall:
             attrs["gen_ai.usage.output_tokens"] = record["tokens_out"]
         if record["cost_usd"] is not None:
             attrs["llmops.cost_usd"] = record["cost_usd"]
+        if record.get("tools_called"):
+            attrs["llmops.tools_called"] = list(record["tools_called"])
+        if record.get("turn") is not None:
+            attrs["llmops.turn"] = record["turn"]
         for key, value in record["tags"].items():
             attrs[f"llmops.tag.{key}"] = value
         error = record["error_class"]

@@ -1,9 +1,14 @@
 """The request record: one JSON object per provider call of ``Prompt.complete()`` / ``acomplete()``.
 
-Schema version 2, keys in this order (``input`` and ``output`` only when content logging was asked for)::
+Schema version 2, keys in this order (``input``, ``output`` and ``vars`` only when content logging was asked for)::
 
     v ts request_id prompt version channel arm content_sha256 git_sha model params_hash
-    tokens_in tokens_out cost_usd latency_ms outcome error_class retries tags guard [input output]
+    tokens_in tokens_out cost_usd latency_ms outcome error_class retries tags guard [input output vars]
+
+``vars`` holds the prompt's input variables as the call rendered them (after input guards), every string
+redacted, so that ``llmops usage judge`` / ``usage sample`` can replay the call as a golden case; it is null
+when they are nested deeper than :data:`MAX_VARS_DEPTH`, larger than :data:`MAX_VARS_CHARS` as JSON, or not
+JSON data — kept whole or not at all, never cut (a cut input would replay a different call).
 
 ``guard`` (new in version 2) is null when the prompt has no guards, else the
 :class:`~llmops_cli.safety.guards.GuardRecord` of the call: ``{"summary", "outcome", "checked", "hits"}``.
@@ -59,7 +64,9 @@ RECORD_KEYS: tuple[str, ...] = (
     "tags",
     "guard",
 )
-CONTENT_KEYS: tuple[str, ...] = ("input", "output")
+CONTENT_KEYS: tuple[str, ...] = ("input", "output", "vars")
+MAX_VARS_DEPTH = 16
+MAX_VARS_CHARS = 64 * 1024
 
 # Caller tags end up in every record, in span attributes and in `llmops usage --by tag`: bounded.
 MAX_TAGS = 32
@@ -181,15 +188,6 @@ def usage_tokens(response: Any) -> tuple[int | None, int | None]:
     return _count(getattr(usage, "prompt_tokens", None)), _count(getattr(usage, "completion_tokens", None))
 
 
-def response_text(response: Any) -> str | None:
-    """The first choice's message content, when there is one."""
-    try:
-        content = response.choices[0].message.content
-    except (AttributeError, IndexError, KeyError, TypeError):
-        return None
-    return content if isinstance(content, str) else None
-
-
 def clean_cost(cost: float | None) -> float | None:
     """A finite, non-negative float, or None (unknown)."""
     if cost is None or isinstance(cost, bool):
@@ -252,6 +250,46 @@ def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
         out.update({k: record[k] for k in CONTENT_KEYS if k in record})
         return out
     return dict(record)
+
+
+class _NotLoggable(Exception):
+    pass
+
+
+def _redacted_value(value: Any, redact: Any, depth: int) -> Any:
+    if depth > MAX_VARS_DEPTH:
+        raise _NotLoggable
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _NotLoggable
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise _NotLoggable
+            out[redact(k)] = _redacted_value(v, redact, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [_redacted_value(v, redact, depth + 1) for v in value]
+    raise _NotLoggable
+
+
+def loggable_vars(variables: Mapping[str, Any], redact: Any) -> dict[str, Any] | None:
+    """The call's input variables for the record: a redacted JSON copy, or None when they are deeper than
+    :data:`MAX_VARS_DEPTH`, larger than :data:`MAX_VARS_CHARS` as JSON, or hold something that is not JSON
+    data (they are logged whole or not at all)."""
+    try:
+        out = _redacted_value(dict(variables), redact, 0)
+        if len(_ENCODER.encode(out)) > MAX_VARS_CHARS:
+            return None
+    except (_NotLoggable, RecursionError, TypeError, ValueError):
+        return None
+    return out  # type: ignore[no-any-return]
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str)

@@ -1,10 +1,15 @@
-"""Usage from request logs: reports, budget and spike checks, canary comparison (``llmops usage``).
+"""Usage from request logs: reports, budget and spike checks, canary comparison, and quality in production —
+feedback imports, online judging of logged calls, production calls back into golden sets (``llmops usage``).
 
 Reads the JSON Lines request records written by :mod:`llmops_cli.serving` (plain, gzip, rotated) and Parquet
 files with the same columns, through DuckDB. DuckDB is imported lazily, only when logs are read::
 
     from llmops_cli.usage import open_records, resolve_logs, build_report
     rep = build_report(open_records(resolve_logs(["logs/"])), by=["prompt", "version"])
+
+Quality: :mod:`.feedback` (``usage feedback``), :mod:`.quality` (feedback and scores joined to calls in the
+report), :mod:`.logged` (selecting and sampling logged calls, reading back their content), :mod:`.where` (the
+``--where`` language), :mod:`.judge` (``usage judge``) and :mod:`.sample` (``usage sample``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Cost is the sum of ``cost_usd`` over the calls that have one. Successful calls whose ``cost_usd`` is null
 (no known price) are counted as ``unpriced_calls`` and are never summed as 0; ``cost_per_call`` divides
 the cost by the priced calls. Errors count in ``calls`` and ``error_rate``; latency percentiles cover all
-calls. The report reads the logs in one pass.
+calls. The report reads the logs in one pass; when the logs also hold feedback or judge score records
+(:mod:`.quality`), a second pass joins them to their calls: feedback rate and mean, judged calls and quality
+per group.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ class UsageReport:
     total: dict[str, Any]
     groups: list[dict[str, Any]] = field(default_factory=list)
     invalid_examples: list[str] = field(default_factory=list)
+    annotations: int = 0  # feedback and score records read (their metrics are in total/groups when > 0)
+    unknown_feedback: int = 0  # feedback whose request_id names no call in the logs
+    unknown_scores: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON (schema ``llmops.usage.report/1``)."""
@@ -121,6 +126,9 @@ class UsageReport:
                 "records": self.total["calls"],
                 "invalid_skipped": self.invalid,
                 "invalid_examples": self.invalid_examples,
+                "annotations": self.annotations,
+                "unknown_feedback": self.unknown_feedback,
+                "unknown_scores": self.unknown_scores,
             },
             "total": self.total,
             "groups": self.groups,
@@ -136,25 +144,30 @@ def build_report(
     exprs = [f"{key_sql(k)} AS k{i}" for i, k in enumerate(keys)]
     names = [f"k{i}" for i in range(len(keys))]
     window, params = window_sql(since, until)
-    sets = f"(_bad, {', '.join(names)}), (_bad)" if names else "(_bad)"
+    sets = f"(_st, {', '.join(names)}), (_st)" if names else "(_st)"
+    # _st: 0 a request record in the window, 1 an invalid record, 2 a feedback or score record (counted here,
+    # joined to its call by join_quality only when there is one)
     rows = recs.query(
-        f"""SELECT _bad, {"".join(n + ", " for n in names)}GROUPING({", ".join(["_bad", *names])}) AS _g,
+        f"""SELECT _st, {"".join(n + ", " for n in names)}GROUPING({", ".join(["_st", *names])}) AS _g,
         {METRICS_SQL}
-        FROM (SELECT (_problem IS NOT NULL) AS _bad, {"".join(e + ", " for e in exprs)}* EXCLUDE (_problem)
-              FROM ({{normal}}) WHERE _problem IS NOT NULL OR ({window}))
+        FROM (SELECT CASE WHEN _problem IS NOT NULL THEN 1 WHEN _kind <> 'request' THEN 2 ELSE 0 END AS _st,
+                     {"".join(e + ", " for e in exprs)}* EXCLUDE (_problem)
+              FROM ({{all}}) WHERE _problem IS NOT NULL OR _kind <> 'request' OR ({window}))
         GROUP BY GROUPING SETS ({sets})""",
         params,
     )
     total: dict[str, Any] | None = None
     groups: list[dict[str, Any]] = []
-    invalid = 0
+    invalid = annotations = 0
     width = len(names)
     for row in rows:
-        bad, keyvals, g, metrics = row[0], row[1 : 1 + width], row[1 + width], row[2 + width :]
+        st, keyvals, g, metrics = row[0], row[1 : 1 + width], row[1 + width], row[2 + width :]
         m = dict(zip(METRIC_NAMES, metrics, strict=True))
-        is_total = g != 0 or not names  # GROUPING() is 0 for the (_bad, keys…) set
-        if bad:
+        is_total = g != 0 or not names  # GROUPING() is 0 for the (_st, keys…) set
+        if st == 1:
             invalid += m["calls"] if is_total else 0
+        elif st == 2:
+            annotations += m["calls"] if is_total else 0
         elif is_total:
             total = finish_metrics(m)
         else:
@@ -163,6 +176,14 @@ def build_report(
     if total is None:
         total = finish_metrics(dict.fromkeys(METRIC_NAMES, None) | {"calls": 0, "errors": 0, "priced_calls": 0})
         total["unpriced_calls"] = 0
+    quality = None
+    if annotations:
+        from .quality import join_quality
+
+        quality = join_quality(recs, [key_sql(k) for k in keys], since=since, until=until, total_calls=total["calls"])
+        total.update(quality.total)
+        for grp in groups:
+            grp.update(quality.for_group(tuple(grp["key"].values()), grp["calls"]))
     groups.sort(key=lambda r: (-(r["cost_usd"] or 0.0), -r["calls"], [str(v) for v in r["key"].values()]))
     return UsageReport(
         by=keys,
@@ -173,4 +194,7 @@ def build_report(
         total=total,
         groups=groups,
         invalid_examples=recs.examples,
+        annotations=annotations,
+        unknown_feedback=quality.unknown_feedback if quality else 0,
+        unknown_scores=quality.unknown_scores if quality else 0,
     )

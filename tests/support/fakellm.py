@@ -7,6 +7,18 @@ Endpoints: ``POST /v1/chat/completions``, ``POST /chat/completions`` and ``GET /
 ``GET /models``). litellm, called as ``model="openai/<name>", api_base=server.url`` (``.../v1``), posts to
 ``/v1/chat/completions``. ``"stream": true`` is answered with server-sent events.
 
+The Anthropic Messages API too: ``POST /v1/messages`` answers the same scripted replies as a ``message`` with
+``text`` and ``tool_use`` content blocks, ``stop_reason`` and ``usage`` (``input_tokens`` / ``output_tokens``),
+and faults with Anthropic's error bodies. litellm, called as ``model="anthropic/<name>",
+api_base=server.anthropic_url`` (no ``/v1``: litellm appends ``/v1/messages``), posts there.
+
+Tool calls: a :class:`Reply` may carry ``tool_calls`` (:class:`ToolCallReply`: name, arguments, optional id),
+answered as OpenAI ``tool_calls`` (``finish_reason: "tool_calls"``) or Anthropic ``tool_use`` blocks
+(``stop_reason: "tool_use"``). The request's ``tool_choice`` is honoured on either API: ``none`` drops the
+scripted calls, ``required`` (Anthropic ``any``) calls the first declared tool with ``{}`` when the script made
+no call, a named function keeps only the calls to it (or makes one with ``{}``). Tool definitions count in
+``prompt_tokens`` (their JSON's whitespace words), as real providers count them.
+
 Example::
 
     import litellm
@@ -68,6 +80,7 @@ from pathlib import Path
 from typing import IO, Any, TypeAlias
 
 __all__ = [
+    "ANTHROPIC_PATHS",
     "DEFAULT_CHAOS_FAULTS",
     "ECHO",
     "MALFORMED_JSON_REPLY",
@@ -76,12 +89,15 @@ __all__ = [
     "FaultKind",
     "Reply",
     "RequestRecord",
+    "ToolCallReply",
     "body_hash",
     "estimate_tokens",
 ]
 
 HOST = "127.0.0.1"
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
+ANTHROPIC_PATHS = frozenset({"/v1/messages", "/messages"})
+API_PATHS = CHAT_PATHS | ANTHROPIC_PATHS
 MODEL_PATHS = frozenset({"/v1/models", "/models"})
 
 #: A syntactically broken JSON document, to be returned as completion *content* (``server.on(..., it)``).
@@ -179,11 +195,45 @@ DEFAULT_CHAOS_FAULTS: tuple[Fault, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
-    """A successful completion with more control than a plain string."""
+class ToolCallReply:
+    """A tool call in a scripted reply: ``arguments`` is a JSON-serialisable value, or raw text sent as is
+    (to script a model that writes invalid JSON); ``id`` defaults to ``call_<request seq>_<index>``."""
 
-    content: str
+    name: str
+    arguments: Any = "{}"
+    id: str | None = None
+
+    def arguments_text(self) -> str:
+        return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
+
+    def arguments_object(self) -> Any:
+        """The arguments as a JSON value (Anthropic's ``input``); text that is not JSON is kept as a string."""
+        if not isinstance(self.arguments, str):
+            return self.arguments
+        try:
+            return json.loads(self.arguments)
+        except ValueError:
+            return self.arguments
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A successful completion with more control than a plain string: its text, finish reason, and the tool
+    calls the "model" makes (``finish_reason`` becomes ``tool_calls`` when it is left at ``stop``)."""
+
+    content: str = ""
     finish_reason: str = "stop"
+    tool_calls: tuple[ToolCallReply, ...] = ()
+
+    @classmethod
+    def calling(cls, *calls: ToolCallReply | tuple[str, Any], content: str = "") -> Reply:
+        """A reply that calls tools: ``Reply.calling(("lookup_order", {"id": "42"}))``."""
+        made = tuple(c if isinstance(c, ToolCallReply) else ToolCallReply(c[0], c[1]) for c in calls)
+        return cls(content=content, tool_calls=made)
+
+    @property
+    def finish(self) -> str:
+        return "tool_calls" if self.tool_calls and self.finish_reason == "stop" else self.finish_reason
 
 
 Resolved: TypeAlias = str | Reply | Fault
@@ -208,6 +258,7 @@ class RequestRecord:
     fault: str | None = None
     source: str | None = None
     reply: str | None = None
+    tool_calls: list[str] | None = None  # names of the tool calls answered
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict (used for the ``--log`` JSON lines)."""
@@ -257,6 +308,50 @@ def all_text(body: dict[str, Any]) -> str:
 def estimate_tokens(text: str) -> int:
     """Whitespace word count: the fake tokenizer behind ``usage``."""
     return len(text.split())
+
+
+def declared_tools(body: dict[str, Any]) -> list[str]:
+    """The tool names a request declares (OpenAI ``tools[].function.name`` or Anthropic ``tools[].name``)."""
+    names = []
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict):
+            fn = tool.get("function")
+            name = fn.get("name") if isinstance(fn, dict) else tool.get("name")
+            if isinstance(name, str):
+                names.append(name)
+    return names
+
+
+def tool_choice_of(body: dict[str, Any]) -> tuple[str, str | None]:
+    """The request's tool choice as ``(mode, name)``: mode ``auto``, ``required``, ``none`` or ``function``
+    (OpenAI strings / ``{"type": "function"}``; Anthropic ``auto`` / ``any`` / ``none`` / ``{"type": "tool"}``)."""
+    choice = body.get("tool_choice")
+    if isinstance(choice, str):
+        return ("required" if choice == "any" else choice), None
+    if isinstance(choice, dict):
+        kind = choice.get("type")
+        if kind == "function":
+            fn = choice.get("function")
+            return "function", fn.get("name") if isinstance(fn, dict) else None
+        if kind == "tool":
+            return "function", choice.get("name")
+        if kind in ("auto", "any", "none"):
+            return ("required" if kind == "any" else str(kind)), None
+    return "auto", None
+
+
+def apply_tool_choice(body: dict[str, Any], reply: Reply) -> Reply:
+    """``reply`` as a model bound by the request's ``tool_choice`` would answer (see the module docstring)."""
+    mode, name = tool_choice_of(body)
+    declared = declared_tools(body)
+    if mode == "none" and reply.tool_calls:
+        return Reply(reply.content or "I answer without calling a tool.", "stop")
+    if mode == "required" and not reply.tool_calls and declared:
+        return replace(reply, tool_calls=(ToolCallReply(declared[0], "{}"),))
+    if mode == "function" and name:
+        kept = tuple(c for c in reply.tool_calls if c.name == name) or (ToolCallReply(name, "{}"),)
+        return replace(reply, tool_calls=kept)
+    return reply
 
 
 def body_hash(body: Any) -> str:
@@ -338,9 +433,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        if path not in CHAT_PATHS or not isinstance(body, dict):
+        if path not in API_PATHS or not isinstance(body, dict):
             record = fake._new_record("POST", path, headers, body if body is not None else raw.decode(errors="replace"))
-            status = 404 if path not in CHAT_PATHS else 400
+            status = 404 if path not in API_PATHS else 400
             fake._finish_record(record, status=status, source="bad_request")
             msg = f"no route for POST {path}" if status == 404 else "request body must be a JSON object"
             self._send_json(status, _error_body(msg, _error_type(status), None))
@@ -356,8 +451,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if latency:
             fake._sleep(latency)
+        anthropic = path in ANTHROPIC_PATHS
         if isinstance(outcome, Fault):
-            self._send_fault(outcome)
+            self._send_fault(outcome, anthropic=anthropic)
+        elif anthropic:
+            self._send_json(200, fake._anthropic_message(record, body, outcome), {"request-id": f"req-{record.seq}"})
         elif body.get("stream"):
             self._send_stream(record, body, outcome)
         else:
@@ -378,7 +476,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         self._send_bytes(status, json.dumps(obj).encode(), "application/json", headers or {})
 
-    def _send_fault(self, fault: Fault) -> None:
+    def _send_fault(self, fault: Fault, *, anthropic: bool = False) -> None:
         status = fault.status or 500
         if fault.kind is FaultKind.GARBAGE:
             self._send_bytes(status, fault.body.encode(), fault.content_type, {})
@@ -387,6 +485,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind is FaultKind.RATE_LIMIT and fault.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(fault.retry_after))
             headers["retry-after-ms"] = str(round(fault.retry_after * 1000))
+        if anthropic:
+            self._send_json(status, _anthropic_error_body(fault.message, status), headers)
+            return
         code = {FaultKind.RATE_LIMIT: "rate_limit_exceeded", FaultKind.UNAVAILABLE: "service_unavailable"}
         self._send_json(status, _error_body(fault.message, _error_type(status), code.get(fault.kind)), headers)
 
@@ -402,7 +503,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         parts = [chunk({"role": "assistant", "content": ""}, None)]
         parts += [chunk({"content": piece}, None) for piece in re.findall(r"\S+\s*|\s+", reply.content)]
-        parts.append(chunk({}, reply.finish_reason))
+        calls = full["choices"][0]["message"].get("tool_calls") or []
+        if calls:
+            parts.append(chunk({"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}, None))
+        parts.append(chunk({}, full["choices"][0]["finish_reason"]))
         if (body.get("stream_options") or {}).get("include_usage"):
             parts.append(b"data: " + json.dumps({**base, "choices": [], "usage": full["usage"]}).encode() + b"\n\n")
         parts.append(b"data: [DONE]\n\n")
@@ -433,6 +537,14 @@ def _error_type(status: int) -> str:
 
 def _error_body(message: str, err_type: str, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": err_type, "param": None, "code": code}}
+
+
+def _anthropic_error_body(message: str, status: int) -> dict[str, Any]:
+    types = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+             404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 529: "overloaded_error",
+             503: "overloaded_error"}  # fmt: skip
+    err_type = types.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    return {"type": "error", "error": {"type": err_type, "message": message}}
 
 
 class FakeLLM:
@@ -547,6 +659,12 @@ class FakeLLM:
         """Base URL for ``api_base``: ``http://127.0.0.1:PORT/v1``."""
         return f"http://{HOST}:{self.port}/v1"
 
+    @property
+    def anthropic_url(self) -> str:
+        """Base URL for an ``anthropic/…`` model's ``api_base``: ``http://127.0.0.1:PORT`` (litellm appends
+        ``/v1/messages``)."""
+        return f"http://{HOST}:{self.port}"
+
     # -- scripting ----------------------------------------------------------------------------------------
 
     def enqueue(self, *replies: ReplySpec) -> FakeLLM:
@@ -610,8 +728,8 @@ class FakeLLM:
 
     @property
     def chat_requests(self) -> list[RequestRecord]:
-        """Only the chat-completion requests."""
-        return [r for r in self.requests if r.path in CHAT_PATHS and r.body_hash is not None]
+        """Only the model requests (OpenAI chat completions and Anthropic messages)."""
+        return [r for r in self.requests if r.path in API_PATHS and r.body_hash is not None]
 
     @property
     def count(self) -> int:
@@ -710,7 +828,9 @@ class FakeLLM:
             record.fault = str(outcome.kind)
             record.status = outcome.status if outcome.kind not in (FaultKind.HANG, FaultKind.DROP) else None
         else:
+            outcome = apply_tool_choice(body, outcome)
             record.status, record.reply = 200, outcome.content
+            record.tool_calls = [c.name for c in outcome.tool_calls] or None
         self._write_log(record)
         return record, outcome, self.latency if latency is None else latency
 
@@ -739,19 +859,60 @@ class FakeLLM:
             return value
         return Reply(str(value))
 
-    def _completion(self, record: RequestRecord, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    def _tokens(self, body: dict[str, Any], reply: Reply) -> tuple[int, int]:
         if self.usage is not None:
-            prompt_tokens, completion_tokens = self.usage(body, reply.content)
-        else:
-            prompt_tokens, completion_tokens = estimate_tokens(all_text(body)), estimate_tokens(reply.content)
-        message = {"role": "assistant", "content": reply.content, "refusal": None}
+            return self.usage(body, reply.content)
+        prompt_tokens = estimate_tokens(all_text(body))
+        if body.get("tools"):
+            prompt_tokens += estimate_tokens(json.dumps(body["tools"]))
+        system = body.get("system")  # Anthropic's system prompt is outside the messages
+        if isinstance(system, str | list):
+            prompt_tokens += estimate_tokens(_content_text(system))
+        out = estimate_tokens(reply.content) + sum(estimate_tokens(c.arguments_text()) + 1 for c in reply.tool_calls)
+        return prompt_tokens, out
+
+    @staticmethod
+    def _call_id(record: RequestRecord, call: ToolCallReply, index: int, prefix: str) -> str:
+        return call.id or f"{prefix}_{record.seq}_{index}"
+
+    def _anthropic_message(self, record: RequestRecord, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        prompt_tokens, completion_tokens = self._tokens(body, reply)
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply.content}] if reply.content else []
+        for i, c in enumerate(reply.tool_calls):
+            block = {"type": "tool_use", "id": self._call_id(record, c, i, "toolu"), "name": c.name}
+            content.append({**block, "input": c.arguments_object()})
+        stop = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}.get(reply.finish, reply.finish)
+        return {
+            "id": f"msg_fake_{record.seq}",
+            "type": "message",
+            "role": "assistant",
+            "model": str(body.get("model", "fake-model")),
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
+        }
+
+    def _completion(self, record: RequestRecord, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        prompt_tokens, completion_tokens = self._tokens(body, reply)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
+        if reply.tool_calls:
+            message["content"] = reply.content or None
+            message["tool_calls"] = [
+                {
+                    "id": self._call_id(record, c, i, "call"),
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments_text()},
+                }
+                for i, c in enumerate(reply.tool_calls)
+            ]
         return {
             "id": f"chatcmpl-fake-{record.seq}",
             "object": "chat.completion",
             "created": int(record.time),
             "model": str(body.get("model", "fake-model")),
             "system_fingerprint": "fp_fakellm",
-            "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}],
+            "choices": [{"index": 0, "message": message, "finish_reason": reply.finish, "logprobs": None}],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
