@@ -79,7 +79,14 @@ def bench_record(prompt: Any, response: Any, log: Any, n: int, *, content: bool)
     for _ in range(n):
         start = time.perf_counter()
         call = _Call(
-            prompt, variables, tags=TAGS, request_id=None, log=log, log_content=content, retries=None, timeout=None
+            prompt.served(),
+            variables,
+            tags=TAGS,
+            request_id=None,
+            log=log,
+            log_content=content,
+            retries=None,
+            timeout=None,
         )
         call.model, call.params, call.messages = prompt.model, rendered.params, messages
         call.finish(answer, None)

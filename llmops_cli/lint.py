@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import UsageError, UserError, VariablesError
@@ -59,8 +61,6 @@ def prompts_for_files(project: Project, paths: list[str], cwd: str) -> list[str]
     under the prompts folder, or a golden set without its prompt, can affect every prompt: ``None`` (lint all). Paths
     outside the project are ignored; the result may be empty (nothing to lint).
     """
-    from pathlib import Path
-
     from .project import GOLDEN_SUFFIXES
 
     if project.root is None:
@@ -326,8 +326,6 @@ def _schema_problem(schema: dict[str, Any]) -> str | None:
 
 @functools.lru_cache(maxsize=1024)
 def _schema_problem_of(text: str) -> str | None:
-    import json
-
     import jsonschema
 
     from .safety.schema import re2_compile, schema_nodes

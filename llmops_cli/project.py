@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -332,8 +333,6 @@ def parse_tool_file(text: str, file: str) -> ToolFileSpec:
 
 
 def _join(folder: str, rel: str) -> str:
-    import posixpath
-
     return posixpath.normpath(posixpath.join(folder, rel))
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import VariablesError
 from .hashing import sha256_of
-from .models.targets import ModelRoute
+from .models.rendered import RenderedPrompt
+from .models.targets import ModelRoute, choose_target
 from .records.chat import ContentPart, ResponseFormat, ToolChoice, ToolSpec
-from .records.content import hash_view, input_digests
 from .spec import PromptSpec
 from .templating import TemplateEngine, TemplateOrigin
 from .toolspec import tool_call_fields, tool_choice_record
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from .records.chat import ChatMessage
     from .records.feedback import FeedbackRecord
     from .serving import Completion, RetryPolicy, ServingOptions
+    from .serving.served import ServedPrompt
+
+__all__ = ["MessageTemplate", "Prompt", "RenderedPrompt"]
 
 
 @dataclass(frozen=True)
@@ -35,65 +38,6 @@ class MessageTemplate:
     origin: TemplateOrigin
     template_file: str | None = None  # the .j2 file, when not inline
     attach: tuple[str, ...] = ()  # image/file/pdf inputs sent as content parts after the text
-
-
-@dataclass(frozen=True)
-class RenderedPrompt:
-    """What a provider receives: chat messages, the resolved model and params.
-
-    A message that attaches images or files has a list of content parts (``ContentPart`` dicts: a text part,
-    then one per attached input, with its sha256 and data URL) as ``content``; every other message a string.
-    See :mod:`llmops_cli.records.content` for the text, hash and wire views of such content.
-    """
-
-    name: str
-    messages: list[dict[str, Any]]
-    model: str
-    params: dict[str, Any]
-    response_format: dict[str, Any] | None
-    prompt_sha256: str
-    api_base: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-    tools: list[ToolSpec] = field(default_factory=list)
-    tool_choice: ToolChoice | None = None
-    parallel_tool_calls: bool | None = None
-
-    def tool_fields(self) -> dict[str, Any]:
-        """``tools`` / ``tool_choice`` / ``parallel_tool_calls`` as JSON, only those set (see
-        :func:`~llmops_cli.toolspec.tool_call_fields`)."""
-        return tool_call_fields(self.tools, self.tool_choice, self.parallel_tool_calls)
-
-    @property
-    def request_hash(self) -> str:
-        """Hash of everything sent to the provider (model, messages, params, response format, tools); an image or
-        file counts by its bytes' sha256, not by its data URL or path."""
-        return sha256_of(
-            {
-                "model": self.model,
-                "messages": hash_view(self.messages),
-                "params": self.params,
-                "response_format": self.response_format,
-                **self.tool_fields(),
-            }
-        )
-
-    def input_digests(self) -> dict[str, str]:
-        """Each attached input's ``sha256:<hex>`` (``url-sha256:<hex>`` for an https image); see
-        :func:`llmops_cli.records.content.input_digests`."""
-        return input_digests(self.messages)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The request as JSON (an image/file part without its data URL: its sha256, type and size stand for it)."""
-        return {
-            "name": self.name,
-            "model": self.model,
-            "params": self.params,
-            "response_format": self.response_format,
-            **self.tool_fields(),
-            "messages": hash_view(self.messages),
-            "prompt_sha256": self.prompt_sha256,
-            "request_hash": self.request_hash,
-        }
 
 
 @dataclass
@@ -125,6 +69,7 @@ class Prompt:
     channel: str | None = None
     arm: str | None = None
     tools: list[ToolSpec] = field(default_factory=list)  # resolved: tool-file references included, in order
+    _served: tuple[tuple[Any, ...], ServedPrompt] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.route is None:  # built without a config: the alias alone decides
@@ -306,10 +251,40 @@ class Prompt:
     def target(self, *, api_base: str | None = None) -> Target:
         """Where a call of this prompt goes now (offline fallback applied); :class:`ProviderError` when a key
         it needs is not in the environment."""
-        from .models.targets import choose_target
-
         assert self.route is not None
         return choose_target(self.route, api_base_override=api_base)
+
+    def with_serving(self, log: Any = None, otel: Any = None, guards: Any = None) -> Prompt:
+        """This prompt with serving options (``load_prompt(log=, otel=, guards=)``): a copy — cached prompts are
+        shared and never changed; itself when none is given."""
+        from .serving.options import serving_options
+
+        options = serving_options(log, otel, guards, file_guards=self.spec.guards, schema=self.spec.output.schema_)
+        return self if options is None else replace(self, serving=options)
+
+    def served(self) -> ServedPrompt:
+        """This prompt as serving sees it: its identity in request records, how to render it, its target.
+        Built once per prompt object and rebuilt when a field it copies was changed since."""
+        key = (self.version, self.git_sha, self.channel, self.arm, id(self.serving), self._sha256)
+        cached = self._served
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        from .serving.record import CallIdentity
+        from .serving.served import ServedPrompt
+
+        served = ServedPrompt(
+            identity=CallIdentity(self.name, self.sha256, self.version, self.git_sha, self.channel, self.arm),
+            file=self.file,
+            model=self.model,
+            params=self.params,
+            output_schema=self.spec.output.schema_,
+            guard_specs=tuple(self.spec.guards),
+            options=self.serving,
+            render=self.render,
+            target=self.target,
+        )
+        self._served = ((*key[:-1], self._sha256), served)  # the hash is computed by now
+        return served
 
     def complete(
         self,
@@ -347,7 +322,7 @@ class Prompt:
         from .serving.call import complete
 
         return complete(
-            self,
+            self.served(),
             {**(variables or {}), **kwargs},
             tags=tags,
             request_id=request_id,
@@ -376,7 +351,7 @@ class Prompt:
         from .serving.call import acomplete
 
         return await acomplete(
-            self,
+            self.served(),
             {**(variables or {}), **kwargs},
             tags=tags,
             request_id=request_id,
@@ -406,4 +381,6 @@ class Prompt:
         the call by request id. :class:`~llmops_cli.errors.UsageError` on a bad id, score or label."""
         from .serving.feedback import give_feedback
 
-        return give_feedback(self, request_id, score=score, label=label, comment=comment, source=source, log=log)
+        return give_feedback(
+            self.served(), request_id, score=score, label=label, comment=comment, source=source, log=log
+        )

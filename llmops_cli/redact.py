@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -218,8 +219,6 @@ class RedactingStream:
 @contextlib.contextmanager
 def redacted_std_streams() -> Iterator[None]:
     """Route ``sys.stdout`` and ``sys.stderr`` through the redactor while the block runs."""
-    import sys
-
     before = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = RedactingStream(before[0]), RedactingStream(before[1])
     try:

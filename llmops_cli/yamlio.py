@@ -10,7 +10,10 @@ same checks) and mapping each key path to its line.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
@@ -230,9 +233,6 @@ class LineMap:
 
 
 def _cached_parse(text: str, file: str, cache_dir: str, aliases: Aliases) -> Any:
-    import hashlib
-    import json
-    import os
     import tempfile
 
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

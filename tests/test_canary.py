@@ -17,6 +17,7 @@ import pytest
 from llmops_cli.errors import IntegrityError, NotFoundError, UsageError
 from llmops_cli.git import discover as open_repo
 from llmops_cli.hashing import sha256_of
+from llmops_cli.records.releases import CanaryTarget
 from llmops_cli.releases import canary, channels
 from llmops_cli.releases.bundle import build_bundle, write_bundle
 from llmops_cli.releases.canary import arm_for, bucket, parse_percent
@@ -258,9 +259,10 @@ def test_hostile_canary_in_a_move_commit_is_refused_on_load(repo: GitRepo) -> No
     gitrepo = open_repo(repo.root)
     prev = channels.current(gitrepo, NAME, "production")
     for bad in (150, -1, 0, "10", True, 10.25, None):
-        extra = {"action": "canary", "canary": {"version": "1.0.1", "tag": "prompts/support/answer/v1.0.1"}}
-        extra["canary"]["percent"] = bad  # type: ignore[index]
-        channels.write_move(gitrepo, NAME, "production", prev, "1.0.0", prev.tag, "", title="x", extra=extra)  # type: ignore[union-attr]
+        hostile = CanaryTarget(version="1.0.1", tag="prompts/support/answer/v1.0.1", percent=bad)
+        channels.write_move(
+            gitrepo, NAME, "production", prev, "1.0.0", prev.tag, "", title="x", action="canary", canary=hostile
+        )  # type: ignore[union-attr]
         clear_cache()
         with pytest.raises(IntegrityError, match="canary percent"):
             load_prompt(NAME, "production", root=repo.root, key="k")
@@ -268,8 +270,10 @@ def test_hostile_canary_in_a_move_commit_is_refused_on_load(repo: GitRepo) -> No
         with pytest.raises(IntegrityError):
             build_bundle(gitrepo, [(NAME, "production")])
         prev = channels.current(gitrepo, NAME, "production")
-    extra = {"action": "canary", "canary": {"version": "7.7.7", "tag": "prompts/support/answer/v7.7.7", "percent": 5}}
-    channels.write_move(gitrepo, NAME, "production", prev, "1.0.0", prev.tag, "", title="x", extra=extra)  # type: ignore[union-attr]
+    unknown = CanaryTarget(version="7.7.7", tag="prompts/support/answer/v7.7.7", percent=5)
+    channels.write_move(
+        gitrepo, NAME, "production", prev, "1.0.0", prev.tag, "", title="x", action="canary", canary=unknown
+    )  # type: ignore[union-attr]
     clear_cache()
     with pytest.raises(IntegrityError, match="not a release"):
         load_prompt(NAME, "production", root=repo.root)

@@ -20,8 +20,8 @@ from llmops_cli.serving import file_sink
 from llmops_cli.serving.record import MAX_VARS_CHARS, MAX_VARS_DEPTH
 from llmops_cli.usage.engine import LogFileError, open_records, record_problem
 from llmops_cli.usage.feedback import FeedbackFileError, import_feedback
+from llmops_cli.usage.logfiles import resolve_logs
 from llmops_cli.usage.report import build_report
-from llmops_cli.usage.sources import resolve_logs
 from llmops_cli.usage.synth import Stream, generate
 from tests.conftest import REPO_ROOT, run_cli
 from tests.support.fakellm import FakeLLM

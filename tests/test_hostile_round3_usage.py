@@ -17,10 +17,10 @@ import pytest
 
 from llmops_cli.errors import UsageError
 from llmops_cli.pathsafe import confined, expand_glob
+from llmops_cli.usage import resolve_logs
 from llmops_cli.usage.check import CheckOptions
 from llmops_cli.usage.engine import LogFileError, literal_path, open_records, record_problem
 from llmops_cli.usage.report import build_report
-from llmops_cli.usage.sources import resolve_logs
 from llmops_cli.usage.synth import Stream, generate
 from tests.conftest import GitRepo, make_sample_project, run_cli, write
 

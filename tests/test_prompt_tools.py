@@ -207,10 +207,10 @@ def test_generation_key_and_request_hash_take_the_tools(tmp_path: Path) -> None:
 def test_release_manifest_records_and_checks_the_tools(tmp_path: Path) -> None:
     p = load(tmp_path)
     manifest = build_manifest(p, "1.0.0", "0" * 40)
-    assert [t["name"] for t in manifest["tools"]] == ["lookup_order", "escalate"]
-    assert manifest["tool_choice"] == {"mode": "auto", "name": None} and manifest["parallel_tool_calls"] is False
+    assert manifest.tools is not None and [t["name"] for t in manifest.tools] == ["lookup_order", "escalate"]
+    assert manifest.tool_choice == {"mode": "auto", "name": None} and manifest.parallel_tool_calls is False
     verify(p, manifest, where="tag")
-    tampered = {**manifest, "tools": manifest["tools"][:1]}
+    tampered = manifest.model_copy(update={"tools": manifest.tools[:1]})
     with pytest.raises(IntegrityError, match="manifest's tools"):
         verify(p, tampered, where="tag")
     changed = load(tmp_path, AGENT.replace("[angry, legal]", "[angry]"))

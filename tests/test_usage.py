@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from llmops_cli.usage import resolve_logs
 from llmops_cli.usage.check import CheckOptions, run_check
 from llmops_cli.usage.compare import newcombe, run_compare, welch, wilson
 from llmops_cli.usage.engine import LogFileError, open_records, parse_when, record_problem
 from llmops_cli.usage.report import build_report, parse_by
-from llmops_cli.usage.sources import resolve_logs
 from llmops_cli.usage.synth import Stream, Totals, generate, write_jsonl
 from tests.conftest import run_cli
 

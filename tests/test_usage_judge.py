@@ -18,9 +18,9 @@ from llmops_cli.records.base import load_record
 from llmops_cli.records.score import ScoreRecord
 from llmops_cli.usage.engine import open_records
 from llmops_cli.usage.judge import JudgeRun, judge_logged, parse_share
+from llmops_cli.usage.logfiles import resolve_logs
 from llmops_cli.usage.logged import allocate
 from llmops_cli.usage.report import build_report
-from llmops_cli.usage.sources import resolve_logs
 from tests.conftest import REPO_ROOT, run_cli
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project
 from tests.support.fakellm import FakeLLM

@@ -17,9 +17,9 @@ from llmops_cli.evals.plan import EvalOptions, build_plan
 from llmops_cli.goldens import parse_golden
 from llmops_cli.project import Project
 from llmops_cli.usage.engine import LogFileError, open_records
+from llmops_cli.usage.logfiles import resolve_logs
 from llmops_cli.usage.logged import select_calls
 from llmops_cli.usage.sample import SampleResult, appended_text, sample_to_golden
-from llmops_cli.usage.sources import resolve_logs
 from llmops_cli.usage.where import MAX_CHARS, MAX_DEPTH, parse_where
 from tests.conftest import REPO_ROOT, run_cli
 from tests.support.evalproj import KEY_ENV, KEY_VALUE, make_eval_project

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -72,8 +74,6 @@ def _progress(quiet: bool) -> Any:
 
 
 def _finite(value: float | None) -> float | None:
-    import math
-
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter("must be a finite number")
     return value
@@ -224,8 +224,6 @@ def run(
         return
     outcome = run_eval(project, options, resume=resume, progress=_progress(quiet), notify=output.info)
     if "litellm" in sys.modules:
-        import gc
-
         gc.freeze()  # the final garbage collection over litellm's objects would add ~1 s to the exit
     if not outcome.prompts:
         output.info("no prompts to evaluate" + (f" (none changed since {changed_since})" if changed_since else ""))

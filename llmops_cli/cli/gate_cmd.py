@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import math
 import os
 import sys
 import time
@@ -39,8 +41,6 @@ HtmlOpt = Annotated[
 
 
 def _finite(value: float | None) -> float | None:
-    import math
-
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter("must be a finite number")
     return value
@@ -301,8 +301,6 @@ def gate(
         )
         report = run_gate(project, options, notify=output.info)
         if "litellm" in sys.modules:
-            import gc
-
             gc.freeze()  # skip the final garbage collection over litellm's objects at exit
     except UserError as exc:
         if github_status:

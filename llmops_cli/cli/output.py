@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 from functools import cache
@@ -83,8 +84,6 @@ def style(text: str, *styles: str, stream: TextIO | None = None) -> str:
 
 def rule(title: str, width: int | None = None) -> str:
     """A horizontal rule with a title on the left: ``── system ─────``."""
-    import shutil
-
     total = min(width or _width(sys.stdout) or shutil.get_terminal_size().columns, 120)
     head = f"── {title} "
     return head + "─" * max(3, total - len(head))

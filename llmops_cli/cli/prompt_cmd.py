@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -114,8 +115,6 @@ def lint(
     ] = False,
 ) -> None:
     """Check prompts and golden sets; exit 1 when errors are found."""
-    import os
-
     from ..lint import lint_project, prompts_for_files, summarize
 
     project = STATE.project()

@@ -138,7 +138,8 @@ def show(
     """Show a release's manifest after verifying its content (exit 2 if tampered or moved)."""
     from ..releases.create import show_release
 
-    manifest, prompt = show_release(ref, STATE.root, str(bundle) if bundle else None)
+    record, prompt = show_release(ref, STATE.root, str(bundle) if bundle else None)
+    manifest = record.to_json()
     if as_json:
         output.print_json({**manifest, "verified": True})
         return

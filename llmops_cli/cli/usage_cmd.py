@@ -54,7 +54,7 @@ Now = Annotated[
 
 def _open(logs: list[str] | None, skip_invalid: bool) -> Any:
     from ..usage.engine import open_records
-    from ..usage.sources import resolve_logs
+    from ..usage.logfiles import resolve_logs
 
     return open_records(resolve_logs(logs or []), skip_invalid=skip_invalid)
 

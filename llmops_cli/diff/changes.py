@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..project import Project
     from ..prompt import Prompt
     from ..sources import Source
-    from .refs import DiffTarget, Side
+    from .refs import DiffSides, Side
 
 Status = Literal["added", "removed", "renamed", "modified", "affected", "error"]
 _DEP_MARKERS = ("include", "import", "extends", "template")
@@ -113,19 +113,19 @@ def _parse_name_status(out: str, subdir: str) -> list[FileChange]:
     return changes
 
 
-def changed_files(target: DiffTarget) -> list[FileChange]:
+def changed_files(sides: DiffSides) -> list[FileChange]:
     """Paths that differ between the two sides, with git's rename detection."""
     from ..git import name_status, untracked_files
 
-    repo, spec, old = target.repo, target.subdir or ".", target.old.commit
-    if old is None:  # resolve_target always puts a commit on the old side
+    repo, spec, old = sides.repo, sides.subdir or ".", sides.old.commit
+    if old is None:  # resolve_sides always puts a commit on the old side
         raise GitError("the old side of a diff must be a commit, not the working tree")
-    if target.new.is_worktree:
-        files = _parse_name_status(name_status(repo, old, None, spec), target.subdir)
-        pre = f"{target.subdir}/" if target.subdir else ""
+    if sides.new.is_worktree:
+        files = _parse_name_status(name_status(repo, old, None, spec), sides.subdir)
+        pre = f"{sides.subdir}/" if sides.subdir else ""
         files += [FileChange("A", p[len(pre) :]) for p in untracked_files(repo, spec) if p.startswith(pre)]
         return files
-    return _parse_name_status(name_status(repo, old, target.new.commit, spec), target.subdir)
+    return _parse_name_status(name_status(repo, old, sides.new.commit, spec), sides.subdir)
 
 
 # -- loading with error capture -------------------------------------------------------------------
@@ -207,14 +207,14 @@ def _text(project: Project, path: str) -> str | None:
         return None
 
 
-def find_changes(target: DiffTarget, names: list[str] | None = None) -> ChangeSet:
-    """The prompts that differ between ``target.old`` and ``target.new`` (restricted to ``names``)."""
+def find_changes(sides: DiffSides, names: list[str] | None = None) -> ChangeSet:
+    """The prompts that differ between ``sides.old`` and ``sides.new`` (restricted to ``names``)."""
     from .refs import check_names, select
 
     problems: list[FileProblem] = []
-    old_p = open_side(target.old, "old", problems)
-    new_p = open_side(target.new, "new", problems)
-    files = changed_files(target)
+    old_p = open_side(sides.old, "old", problems)
+    new_p = open_side(sides.new, "new", problems)
+    files = changed_files(sides)
 
     old_names, new_names = old_p.prompt_names(), new_p.prompt_names()
     if names:
@@ -277,21 +277,21 @@ def find_changes(target: DiffTarget, names: list[str] | None = None) -> ChangeSe
                 if not needs:
                     continue
         loaded += 1
-        ch = _compare(name, name, target, old_p, new_p, edited)
+        ch = _compare(name, name, sides, old_p, new_p, edited)
         if ch is not None:
             changes.append(ch)
     for on, nn in sorted(renames.items()):
         loaded += 1
-        ch = _compare(on, nn, target, old_p, new_p, True)
+        ch = _compare(on, nn, sides, old_p, new_p, True)
         if ch is not None:
             changes.append(ch)
     for name in sorted(removed):
         loaded += 1
-        old, prob = load_or_problem(old_p, name, "old", target.old)
+        old, prob = load_or_problem(old_p, name, "old", sides.old)
         changes.append(PromptChange(name, None, "removed", old=old, problems=[prob] if prob else []))
     for name in sorted(added):
         loaded += 1
-        new, prob = load_or_problem(new_p, name, "new", target.new)
+        new, prob = load_or_problem(new_p, name, "new", sides.new)
         changes.append(PromptChange(None, name, "added", new=new, problems=[prob] if prob else []))
 
     changes.sort(key=lambda c: c.name)
@@ -302,10 +302,10 @@ def find_changes(target: DiffTarget, names: list[str] | None = None) -> ChangeSe
 
 
 def _compare(
-    old_name: str, new_name: str, target: DiffTarget, old_p: Project, new_p: Project, edited: bool
+    old_name: str, new_name: str, sides: DiffSides, old_p: Project, new_p: Project, edited: bool
 ) -> PromptChange | None:
-    old, p1 = load_or_problem(old_p, old_name, "old", target.old)
-    new, p2 = load_or_problem(new_p, new_name, "new", target.new)
+    old, p1 = load_or_problem(old_p, old_name, "old", sides.old)
+    new, p2 = load_or_problem(new_p, new_name, "new", sides.new)
     renamed = old_name != new_name
     if p1 or p2 or old is None or new is None:
         return PromptChange(old_name, new_name, "error", old, new, [p for p in (p1, p2) if p])

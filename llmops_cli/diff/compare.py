@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .changes import ChangeSet, PromptChange, find_changes
 from .impact import classify_impact
-from .refs import DiffTarget, resolve_target
+from .refs import DiffSides, resolve_sides
 from .report import DiffReport, PromptDiff, SideInfo
 from .textdiff import TextDiff, text_diff
 
@@ -24,19 +24,19 @@ def diff_prompts(
     ``rendered`` renders every golden case on both sides; ``cost`` counts input tokens of those
     renders and estimates cost per 1,000 calls (imports litellm).
     """
-    target = resolve_target(Path(root), list(args or []))
-    return diff_target(target, rendered=rendered, cost=cost)
+    sides = resolve_sides(Path(root), list(args or []))
+    return diff_sides(sides, rendered=rendered, cost=cost)
 
 
-def diff_target(target: DiffTarget, *, rendered: bool = False, cost: bool = False) -> DiffReport:
-    cs = find_changes(target, target.names)
-    prompts = [_prompt_diff(ch, cs, target, rendered, cost) for ch in cs.changes]
+def diff_sides(sides: DiffSides, *, rendered: bool = False, cost: bool = False) -> DiffReport:
+    cs = find_changes(sides, sides.names)
+    prompts = [_prompt_diff(ch, cs, sides, rendered, cost) for ch in cs.changes]
     return DiffReport(
-        old=SideInfo(target.old.label, target.old.commit),
-        new=SideInfo(target.new.label, target.new.commit),
+        old=SideInfo(sides.old.label, sides.old.commit),
+        new=SideInfo(sides.new.label, sides.new.commit),
         prompts=prompts,
         problems=cs.problems,
-        notes=target.notes,
+        notes=sides.notes,
         prompts_compared=cs.prompts_compared,
         prompts_loaded=cs.prompts_loaded,
         rendered=rendered,
@@ -44,7 +44,7 @@ def diff_target(target: DiffTarget, *, rendered: bool = False, cost: bool = Fals
     )
 
 
-def _prompt_diff(ch: PromptChange, cs: ChangeSet, target: DiffTarget, show_rendered: bool, cost: bool) -> PromptDiff:
+def _prompt_diff(ch: PromptChange, cs: ChangeSet, sides: DiffSides, show_rendered: bool, cost: bool) -> PromptDiff:
     old_file = cs.old_project.prompt_file(ch.old_name) if ch.old_name else None
     new_file = cs.new_project.prompt_file(ch.new_name) if ch.new_name else None
     pd = PromptDiff(
@@ -66,7 +66,7 @@ def _prompt_diff(ch: PromptChange, cs: ChangeSet, target: DiffTarget, show_rende
         impact = classify_impact(ch.old, ch.new)
         pd.impact = impact
         pd.changes = impact.changes
-        pd.template_diffs = template_diffs(ch, target.old.label, target.new.label)
+        pd.template_diffs = template_diffs(ch, sides.old.label, sides.new.label)
     if (show_rendered or cost) and (ch.old is not None or ch.new is not None):
         from .rendered import render_goldens
 
@@ -77,8 +77,8 @@ def _prompt_diff(ch: PromptChange, cs: ChangeSet, target: DiffTarget, show_rende
             ch.new_name,
             cs.old_project,
             cs.new_project,
-            target.old,
-            target.new,
+            sides.old,
+            sides.new,
             cs.problems,
         )
         if cost:

@@ -14,6 +14,7 @@ been seen, no name has been seen yet, and it resolves in git; everything else is
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ class Side:
 
 
 @dataclass
-class DiffTarget:
+class DiffSides:
     """The resolved comparison: old side, new side, prompt names to restrict to, notes for people."""
 
     old: Side
@@ -67,7 +68,7 @@ def _try_commit(repo: Repo, token: str) -> Commit | None:
         return None
 
 
-def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
+def resolve_sides(root: str | Path, tokens: list[str]) -> DiffSides:
     """Turn the command's positional arguments into two sides and a name filter.
 
     Raises :class:`GitError` (exit 2) for refs that do not exist and :class:`UsageError` for
@@ -144,7 +145,7 @@ def resolve_target(root: str | Path, tokens: list[str]) -> DiffTarget:
             f"comparing {old.label} with the working tree, uncommitted changes included "
             f"(name two refs, e.g. '{example}', to compare commits only)"
         )
-    return DiffTarget(old=old, new=new, names=names, notes=notes, repo=repo, subdir=subdir)
+    return DiffSides(old=old, new=new, names=names, notes=notes, repo=repo, subdir=subdir)
 
 
 def _merge_base(repo: Repo, a: Commit, b: Commit, label: str) -> Commit:
@@ -156,8 +157,6 @@ def _merge_base(repo: Repo, a: Commit, b: Commit, label: str) -> Commit:
 
 def check_names(names: list[str], known: set[str]) -> None:
     """Every requested name must be a prompt on at least one side (or a glob matching one)."""
-    import fnmatch
-
     for n in names:
         if any(ch in n for ch in "*?[") and fnmatch.filter(known, n):
             continue
@@ -167,8 +166,6 @@ def check_names(names: list[str], known: set[str]) -> None:
 
 def select(names: list[str], known: list[str]) -> list[str]:
     """The known names matching the requested ones (exact or glob); all when none requested."""
-    import fnmatch
-
     if not names:
         return known
     return [k for k in known if any(k == n or fnmatch.fnmatchcase(k, n) for n in names)]

@@ -17,6 +17,7 @@ cannot be repeated).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -162,8 +163,6 @@ def mark_new_judges(results: EvalResults, base: Project) -> list[str]:
 
 def _asks(project: Project, name: str) -> dict[str, set[str]]:
     """Judged metric → what the golden set of ``name`` asks its judge (criteria, rubric, inputs), per assertion."""
-    import json
-
     from ..evals.assertions import JUDGE_TYPES
 
     try:

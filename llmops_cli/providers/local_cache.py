@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 
@@ -17,8 +18,6 @@ class PrefixStateCache:
     """
 
     def __init__(self, capacity_bytes: int) -> None:
-        from collections import OrderedDict
-
         self.capacity_bytes = int(capacity_bytes)
         self._states: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self._sizes: dict[tuple[int, ...], int] = {}

@@ -7,7 +7,9 @@ on every field and a migration for every older version on disk.
 
 Modules: :mod:`.base` (the base classes, loading with file + JSON path errors, migrations), :mod:`.chat`
 (messages, content parts, tools and tool calls: what a model call sends and returns), :mod:`.feedback`
-(feedback on a served call) and :mod:`.score` (a judge's score of a logged call).
+(feedback on a served call), :mod:`.score` (a judge's score of a logged call), :mod:`.requests` (the request
+record of a serving call, and the columns ``llmops usage`` derives from it) and :mod:`.releases` (the release
+manifest, channel moves and their canary, the bundle).
 """
 
 from .base import OpenRecord, Record, RecordError, dump_record, load_record

@@ -35,6 +35,20 @@ class Record(BaseModel):
     KIND: ClassVar[str | None] = None
     SCHEMA_VERSION: ClassVar[int | None] = None
     MIGRATIONS: ClassVar[Mapping[int, Migration]] = {}
+    #: The key holding the version (``schema_version``; the request record's is ``v``).
+    VERSION_KEY: ClassVar[str] = "schema_version"
+
+    @classmethod
+    def stored_version(cls, data: Mapping[str, Any]) -> Any:
+        """The version a document declares (absent: 0). A format that writes it inside a string
+        (``"schema": "llmops.release/1"``) overrides this."""
+        return data.get(cls.VERSION_KEY, 0)
+
+    @classmethod
+    def readable_versions(cls) -> tuple[int, ...]:
+        """Every version this llmops reads: the current one and each one a migration lifts."""
+        current = () if cls.SCHEMA_VERSION is None else (cls.SCHEMA_VERSION,)
+        return tuple(sorted({*cls.MIGRATIONS, *current}))
 
 
 class OpenRecord(Record):
@@ -56,20 +70,21 @@ def migrate(cls: type[Record], data: dict[str, Any], source: str) -> dict[str, A
     target = cls.SCHEMA_VERSION
     if target is None:
         return data
-    version = data.get("schema_version", 0)
+    key = f"$.{cls.VERSION_KEY}"
+    version = cls.stored_version(data)
     if isinstance(version, bool) or not isinstance(version, int):
-        raise RecordError(f"$.schema_version: must be a whole number, got {str(version)[:40]!r}", file=source)
+        raise RecordError(f"{key}: must be a whole number, got {str(version)[:40]!r}", file=source)
     if version > target:
         raise RecordError(
-            f"$.schema_version: {version} is newer than this llmops understands ({target}); upgrade llmops",
-            file=source,
+            f"{key}: {version} is newer than this llmops understands ({target}); upgrade llmops", file=source
         )
     while version < target:
         step = cls.MIGRATIONS.get(version)
         if step is None:
-            raise RecordError(f"$.schema_version: version {version} cannot be read by this llmops", file=source)
+            raise RecordError(f"{key}: version {version} cannot be read by this llmops", file=source)
         data = step(dict(data))
-        version = int(data.get("schema_version", version + 1))
+        lifted = cls.stored_version(data)
+        version = lifted if isinstance(lifted, int) and lifted > version else version + 1
     return data
 
 

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..git import discover
+from .create import split_ref
+from .gate_record import NOTES_REF, read_gate_file, record_note
+
 if TYPE_CHECKING:
     from .channels import ChannelMove
     from .gate_record import GateRecord
@@ -15,7 +19,6 @@ if TYPE_CHECKING:
 
 def channel_history(root: str | os.PathLike[str] | None, name: str, channel: str | None = None) -> list[ChannelMove]:
     """Every move of ``name``'s channels (or of ``channel`` alone), newest first."""
-    from ..git import discover
     from . import channels as ch
 
     repo = discover(root)
@@ -36,9 +39,7 @@ def export_bundle(
     root: str | os.PathLike[str] | None, refs: list[str] | None, out: str | os.PathLike[str]
 ) -> ExportResult:
     """Write a bundle of the verified releases ``refs`` select (NAME or NAME@RANGE; None: all) to ``out``."""
-    from ..git import discover
     from .bundle import build_bundle, write_bundle
-    from .create import split_ref
 
     repo = discover(root)
     selections = [split_ref(r) for r in refs] if refs else None
@@ -59,9 +60,6 @@ def record_gate(
 ) -> RecordResult:
     """Store the verdict of a gate or eval results file as a git note on its commit (default: the file's
     ``run.git_sha``)."""
-    from ..git import discover
-    from .gate_record import read_gate_file, record_note
-
     repo = discover(root)
     rec = read_gate_file(file)
     return RecordResult(rec, record_note(repo, rec, commit))
@@ -69,8 +67,5 @@ def record_gate(
 
 def push_gate_notes(root: str | os.PathLike[str] | None, remote: str = "origin") -> str:
     """Push ``refs/notes/llmops`` to ``remote``; returns the ref pushed (GitError with git's message)."""
-    from ..git import discover
-    from .gate_record import NOTES_REF
-
     discover(root).push(remote, f"{NOTES_REF}:{NOTES_REF}")
     return NOTES_REF

@@ -24,11 +24,18 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IntegrityError, NotFoundError, UserError
-from .manifest import verify
+from ..errors import IntegrityError, NotFoundError, PromptFileError, UserError
+from ..jsonio import load_file_strict
+from ..records.base import RecordError, load_record
+from ..records.releases import BUNDLE_FORMAT, Bundle
+from ..sources import commit_source
+from ..versions import looks_like_spec, parse_spec
+from .manifest import read_manifest, verify
+from .resolve import channel_state, resolve_tag
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
     from ..sources import Source
     from ..tagnames import ReleaseTag
 
-BUNDLE_FORMAT = "llmops.bundle/1"
+__all__ = ["BUNDLE_FORMAT", "MemorySource", "build_bundle", "prompt_from_entry", "read_bundle", "write_bundle"]
 
 
 class MemorySource:
@@ -91,7 +98,6 @@ class RecordingSource:
 def release_entry(repo: GitRepoDir, tag: ReleaseTag) -> dict[str, Any]:
     """A bundle entry for one release tag (verified against its manifest first)."""
     from ..project import Project
-    from ..sources import commit_source
     from .manifest import parse_tag_message
 
     tag = repo.detailed(tag)
@@ -103,18 +109,14 @@ def release_entry(repo: GitRepoDir, tag: ReleaseTag) -> dict[str, Any]:
         "tag": tag.tag,
         "git_sha": tag.commit,
         "sha256": prompt.sha256,
-        "manifest": manifest,
+        "manifest": manifest.to_json(),
         "files": dict(sorted(recorder.read.items())),
     }
 
 
 def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | None = None) -> dict[str, Any]:
     """Bundle the selected releases: [(prompt name, version spec or None for all)]; None = every release."""
-    from datetime import UTC, datetime
-
-    from ..versions import looks_like_spec, parse_spec
     from . import channels as ch
-    from .resolve import resolve_tag
 
     all_tags = repo.release_tags()
     by_name: dict[str, list[ReleaseTag]] = {}
@@ -132,8 +134,6 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
         elif not looks_like_spec(spec):  # a channel or "latest": that one release (and a channel's canary)
             chosen = [resolve_tag(repo, name, spec, tags)]
             if spec.strip() != "latest":
-                from .resolve import channel_state
-
                 canary = channel_state(repo, name, spec.strip(), tags).canary
                 chosen += [canary] if canary is not None else []
         else:
@@ -154,8 +154,10 @@ def build_bundle(repo: GitRepoDir, selections: list[tuple[str, str | None]] | No
                     raise IntegrityError(f"channel '{channel}' of '{name}' (move {mv.commit[:12]}): {mv.problem}")
                 if mv.version in releases:
                     prompts[name]["channels"][channel] = mv.version
-                    if mv.canary is not None and mv.canary in releases:
-                        prompts[name].setdefault("canaries", {})[channel] = bundle_record(name, mv, releases)
+                    if mv.canary is not None and mv.canary in releases and mv.canary_percent is not None:
+                        prompts[name].setdefault("canaries", {})[channel] = bundle_record(
+                            name, channel, mv.version, mv.canary, mv.canary_percent, mv.commit, releases
+                        )
     return {
         "format": BUNDLE_FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -191,8 +193,6 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
     cached = _BUNDLES.get(key)
     if cached is not None:
         return cached
-    from ..errors import PromptFileError
-    from ..jsonio import load_file_strict
 
     try:
         data = load_file_strict(key[0], what="bundle")
@@ -200,38 +200,18 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise IntegrityError(f"bundle is not valid: {exc.message}", file=str(path), line=exc.line) from None
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT or not isinstance(data.get("prompts"), dict):
         raise IntegrityError(f"not an llmops bundle (expected format {BUNDLE_FORMAT})", file=str(path))
-    problem = _shape_problem(data["prompts"])
-    if problem:
-        raise IntegrityError(f"malformed bundle: {problem}", file=str(path))
+    try:  # the shape build_bundle writes (records.releases.Bundle), then the canaries' own checks
+        load_record(Bundle, data, source=str(path))
+    except RecordError as exc:
+        raise IntegrityError(f"malformed bundle: {exc.message}", file=str(path)) from None
+    from .canary import bundle_problem
+
+    for name, entry in data["prompts"].items():
+        problem = bundle_problem(name, entry)
+        if problem:
+            raise IntegrityError(f"malformed bundle: {problem}", file=str(path))
     _BUNDLES[key] = data
     return data
-
-
-def _shape_problem(prompts: dict[str, Any]) -> str | None:
-    """Where a bundle's ``prompts`` part differs from the shape :func:`build_bundle` writes, or None."""
-    for name, entry in prompts.items():
-        at = f"prompts[{name[:80]!r}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("releases"), dict):
-            return f"{at} has no 'releases' object"
-        channels = entry.get("channels")
-        if channels is not None and (
-            not isinstance(channels, dict) or not all(isinstance(v, str) for v in channels.values())
-        ):
-            return f"{at}.channels is not an object of version strings"
-        if entry.get("canaries") is not None:
-            from .canary import bundle_problem
-
-            problem = bundle_problem(name, entry)
-            if problem:
-                return problem
-        for version, rel in entry["releases"].items():
-            rat = f"{at}.releases[{version[:40]!r}]"
-            if not isinstance(rel, dict) or not isinstance(rel.get("manifest"), dict):
-                return f"{rat} has no 'manifest' object"
-            files = rel.get("files")
-            if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-                return f"{rat}.files is not an object of file texts"
-    return None
 
 
 def prompt_from_entry(name: str, version: str, entry: Any, where: str) -> Prompt:
@@ -240,12 +220,8 @@ def prompt_from_entry(name: str, version: str, entry: Any, where: str) -> Prompt
 
     if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict) or "manifest" not in entry:
         raise IntegrityError(f"{where}: malformed release entry for {name}@{version}")
-    manifest = entry["manifest"]
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("version") != version
-        or entry.get("sha256") != manifest.get("sha256")
-    ):
+    manifest = read_manifest(entry["manifest"], f"{where} {name}@{version}")
+    if manifest.version != version or entry.get("sha256") != manifest.sha256:
         raise IntegrityError(f"{where}: entry {name}@{version} does not match its manifest")
     try:
         prompt = Project(MemorySource(entry["files"], label=f"{where} {name}@{version}")).load(name)
@@ -253,5 +229,5 @@ def prompt_from_entry(name: str, version: str, entry: Any, where: str) -> Prompt
         raise IntegrityError(f"{where}: {name}@{version} cannot be rebuilt from the bundle: {exc}") from None
     verify(prompt, manifest, where=f"{where} {name}@{version}")
     prompt.version = version
-    prompt.git_sha = manifest.get("git_sha")
+    prompt.git_sha = manifest.git_sha
     return prompt

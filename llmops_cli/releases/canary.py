@@ -24,21 +24,22 @@ This module is pure (no git): :func:`.resolve.channel_state` reads a channel's c
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import UsageError
+from ..hashing import sha256_of
+from ..records.base import RecordError, load_record
+from ..records.releases import PERCENT_RULE, BundleCanary, check_percent
 
-if TYPE_CHECKING:
-    from .channels import ChannelMove
+__all__ = ["CANARY", "STABLE", "arm_for", "bucket", "bundle_problem", "bundle_record", "check_percent", "parse_percent"]
 
 BUCKETS = 10_000  # a key's bucket is in [0, BUCKETS); percent p covers buckets [0, p * 100)
 STABLE = "stable"
 CANARY = "canary"
 BUNDLE_CANARY_SCHEMA = "llmops.bundle-canary/1"
 _PERCENT_TEXT = re.compile(r"([0-9]{1,3})(?:\.([0-9]))?")
-_PERCENT_RULE = "a percentage above 0 and below 100, a whole number or one decimal (e.g. 10 or 2.5)"
+_PERCENT_RULE = PERCENT_RULE
 
 
 # -- percent -----------------------------------------------------------------------------------------
@@ -50,18 +51,6 @@ def parse_percent(text: str, *, what: str = "--canary") -> float:
     if value is None or not 0 < value < 100:
         raise UsageError(f"{what} must be {_PERCENT_RULE}, not {str(text)[:40]!r}")
     return value
-
-
-def check_percent(value: Any) -> float | None:
-    """A stored percent (a JSON number from a move commit or a bundle) normalised, or None when invalid."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, int) and not 0 < value < 100:  # also keeps huge ints away from float()
-        return None
-    x = float(value)
-    if not math.isfinite(x) or not 0 < x < 100 or abs(x * 10 - round(x * 10)) > 1e-6:
-        return None
-    return round(x * 10) / 10
 
 
 def stored_percent(percent: float) -> int | float:
@@ -100,28 +89,9 @@ def arm_for(name: str, channel: str, key: str | int | None, percent: float) -> s
     return CANARY if bucket(name, channel, key) < threshold(percent) else STABLE
 
 
-# -- the canary record of a channel move -------------------------------------------------------------
-def parse_move_canary(data: dict[str, Any]) -> tuple[tuple[str, str, float] | None, str | None]:
-    """((version, tag, percent) or None, problem or None) from a move commit's JSON body."""
-    raw = data.get("canary")
-    if raw is None:
-        return None, None
-    if not isinstance(raw, dict):
-        return None, "its canary record is not an object"
-    version, tag, percent = raw.get("version"), raw.get("tag"), check_percent(raw.get("percent"))
-    if not isinstance(version, str) or not isinstance(tag, str) or not version or not tag:
-        return None, "its canary record names no version and tag"
-    if percent is None:
-        return None, f"its canary percent {str(raw.get('percent'))[:40]!r} is not {_PERCENT_RULE}"
-    if version == data.get("version"):
-        return None, f"its canary {version[:40]} is the stable version"
-    return (version[:100], tag[:300], percent), None
-
-
 # -- bundles -----------------------------------------------------------------------------------------
 def bundle_digest(name: str, channel: str, record: dict[str, Any], releases: dict[str, Any]) -> str:
     """sha256 binding a bundled canary to its channel, both releases' content hashes and its percent."""
-    from ..hashing import sha256_of
 
     def content(version: Any) -> Any:
         rel = releases.get(version) if isinstance(version, str) else None
@@ -143,16 +113,14 @@ def bundle_digest(name: str, channel: str, record: dict[str, Any], releases: dic
     )
 
 
-def bundle_record(name: str, mv: ChannelMove, releases: dict[str, Any]) -> dict[str, Any]:
-    """The ``canaries[channel]`` entry of a bundle for a move with a canary (both releases bundled)."""
-    assert mv.canary is not None and mv.canary_percent is not None
-    record: dict[str, Any] = {
-        "stable": mv.version,
-        "version": mv.canary,
-        "percent": stored_percent(mv.canary_percent),
-        "move": mv.commit,
-    }
-    record["sha256"] = bundle_digest(name, mv.channel, record, releases)
+def bundle_record(
+    name: str, channel: str, stable: str, version: str, percent: float, move: str, releases: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``canaries[channel]`` entry of a bundle for a channel move with a canary (both releases bundled)."""
+    record: dict[str, Any] = BundleCanary.model_construct(
+        stable=stable, version=version, percent=stored_percent(percent), move=move, sha256=""
+    ).model_dump()
+    record["sha256"] = bundle_digest(name, channel, record, releases)
     return record
 
 
@@ -168,12 +136,10 @@ def bundle_problem(name: str, entry: dict[str, Any]) -> str | None:
     channels, releases = entry.get("channels") or {}, entry["releases"]
     for channel, rec in canaries.items():
         cat = f"{at}[{str(channel)[:40]!r}]"
-        if not isinstance(rec, dict) or set(rec) != {"stable", "version", "percent", "move", "sha256"}:
-            return f"{cat} is not a canary record (stable, version, percent, move, sha256)"
-        if not all(isinstance(rec[k], str) for k in ("stable", "version", "move", "sha256")):
-            return f"{cat}: stable, version, move and sha256 must be strings"
-        if check_percent(rec["percent"]) is None:
-            return f"{cat}.percent {str(rec['percent'])[:40]!r} is not {_PERCENT_RULE}"
+        try:
+            load_record(BundleCanary, rec, source=cat)
+        except RecordError as exc:
+            return f"{cat} is not a canary record (stable, version, percent, move, sha256): {exc.message}"
         if channels.get(channel) != rec["stable"]:
             return f"{cat}.stable {rec['stable'][:40]!r} is not the bundled channel's version"
         if rec["version"] == rec["stable"] or rec["version"] not in releases:

@@ -10,7 +10,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, UsageError
+from ..git import discover
+from ..records.releases import CanaryTarget, PreviousCanary
+from ..versions import try_parse_version
 from .canary import parse_percent, stored_percent
+from .create import split_ref
+from .loader import prompt_at_tag
+from .resolve import resolve_tag
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -34,9 +40,7 @@ def change_canary(
     changed, the canary already has that percent). Every refusal is a :class:`UsageError` (exit 2).
     ``verdict``: the canary verdict a ``--finish`` was made under (``{"decision", "forced"}``), kept in the
     move (:func:`llmops_cli.usage.finish.finish_canary` gives it)."""
-    from ..git import discover
     from . import channels as ch
-    from .create import split_ref
 
     if sum((percent is not None, finish, abort)) != 1:
         raise UsageError("use one of --canary PERCENT, --finish or --abort")
@@ -61,8 +65,6 @@ def start_canary(
 ) -> ChannelMove | None:
     """Serve release ``spec`` to ``percent``% of keys on ``channel`` (or change the running canary's percent)."""
     from . import channels as ch
-    from .loader import prompt_at_tag
-    from .resolve import resolve_tag
 
     tags = repo.release_tags(name, detail=False)
     tag = resolve_tag(repo, name, spec, tags)  # NotFoundError (exit 2) for an unreleased version
@@ -90,20 +92,25 @@ def start_canary(
     if prev.canary is not None:
         if prev.canary_percent is None:  # a move record with a canary always carries its percent
             raise IntegrityError(f"channel {channel} of {name}: canary {prev.canary} has no percent recorded")
-        was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
-    verb = f"{was['percent']:g}% → {percent:g}%" if was else f"at {percent:g}%"
-    extra = {
-        "action": "canary",
-        "canary": {
-            "version": version,
-            "tag": tag.tag,
-            **ch.release_ids(repo, tag.tag),
-            "percent": stored_percent(percent),
-        },
-        "previous_canary": was,
-    }
+        was = PreviousCanary(version=prev.canary, percent=stored_percent(prev.canary_percent))
+    verb = f"{was.percent:g}% → {percent:g}%" if was else f"at {percent:g}%"
+    canary = CanaryTarget(
+        version=version, tag=tag.tag, **ch.release_ids(repo, tag.tag), percent=stored_percent(percent)
+    )
     title = f"{channel}: {name} {prev.version} + canary {version} {verb}"
-    return ch.write_move(repo, name, channel, prev, prev.version, stable_ok.tag, reason, title=title, extra=extra)
+    return ch.write_move(
+        repo,
+        name,
+        channel,
+        prev,
+        prev.version,
+        stable_ok.tag,
+        reason,
+        title=title,
+        action="canary",
+        canary=canary,
+        previous_canary=was,
+    )
 
 
 def end_canary(
@@ -117,9 +124,7 @@ def end_canary(
     verdict: dict[str, Any] | None = None,
 ) -> ChannelMove:
     """``--finish`` (the channel moves to the canary version) or ``--abort`` (it stays on the stable one)."""
-    from ..versions import try_parse_version
     from . import channels as ch
-    from .loader import prompt_at_tag
 
     flag = "--finish" if finish else "--abort"
     prev = ch.current(repo, name, channel)
@@ -128,7 +133,7 @@ def end_canary(
     asked = try_parse_version(expect) if expect is not None else None
     if expect is not None and str(asked) != prev.canary:
         raise UsageError(f"the canary of {channel} of {name} is {prev.canary}, not {expect}; {flag} takes NAME")
-    was = {"version": prev.canary, "percent": stored_percent(prev.canary_percent)}
+    was = PreviousCanary(version=prev.canary, percent=stored_percent(prev.canary_percent))
     if finish:
         tags = [t for t in repo.release_tags(name, detail=False) if str(t.version) == prev.canary]
         if not tags:
@@ -139,7 +144,8 @@ def end_canary(
     else:
         version, tag = prev.version, prev.tag
         title = f"{channel}: {name} canary {prev.canary} aborted at {prev.canary_percent:g}%, stays {version}"
-    extra: dict[str, Any] = {"action": "finish" if finish else "abort", "canary": None, "previous_canary": was}
-    if verdict is not None:
-        extra["verdict"] = verdict
-    return ch.write_move(repo, name, channel, prev, version, tag, reason, title=title, extra=extra)
+    action = "finish" if finish else "abort"
+    return ch.write_move(
+        repo, name, channel, prev, version, tag, reason, title=title, action=action, previous_canary=was,
+        verdict=verdict,
+    )  # fmt: skip

@@ -29,10 +29,11 @@ from typing import Any
 
 from ..errors import GitError, NotFoundError, UsageError
 from ..git import GitRepoDir
+from ..records.base import RecordError, load_record
+from ..records.releases import MOVE_SCHEMA, CanaryTarget, ChannelMoveRecord, PreviousCanary, check_percent
 from ..versions import looks_like_spec
 
 CHANNEL_REF_PREFIX = "refs/llmops/channels/"
-MOVE_SCHEMA = "llmops.channel-move/1"
 _CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,62}$")
 RESERVED = frozenset({"latest"})
 
@@ -138,32 +139,29 @@ def _parse_move(commit: str, author: str, date: str, body: str) -> ChannelMove |
         return None
     if not isinstance(data, dict) or data.get("schema") != MOVE_SCHEMA:
         return None
-    from .canary import check_percent, parse_move_canary
-
-    canary, problem = parse_move_canary(data)
-    prev_canary = data.get("previous_canary")
-    if isinstance(prev_canary, dict):  # shown in histories only: keep it small and well-typed
-        prev_canary = {
-            "version": str(prev_canary.get("version"))[:100],
-            "percent": check_percent(prev_canary.get("percent")),
-        }
+    try:
+        rec = load_record(ChannelMoveRecord, data, source=f"channel move {commit[:12]}")
+    except RecordError:  # only the version key is checked strictly; a move that fails it is not one of ours
+        return None
+    canary, problem = rec.canary_target()
+    prev = rec.previous_target()
     return ChannelMove(
         commit=commit,
-        prompt=str(data.get("prompt")),
-        channel=str(data.get("channel")),
-        version=str(data.get("version")),
-        tag=str(data.get("tag")),
-        previous=data.get("previous"),
-        reason=str(data.get("reason") or ""),
+        prompt=str(rec.prompt),
+        channel=str(rec.channel),
+        version=str(rec.version),
+        tag=str(rec.tag),
+        previous=rec.previous,
+        reason=str(rec.reason or ""),
         moved_by=author,
         moved_at=date,
-        action=str(data.get("action") or "promote")[:20],
-        canary=canary[0] if canary else None,
-        canary_tag=canary[1] if canary else None,
-        canary_percent=canary[2] if canary else None,
-        previous_canary=prev_canary if isinstance(prev_canary, dict) else None,
+        action=str(rec.action or "promote")[:20],
+        canary=str(canary.version)[:100] if canary else None,
+        canary_tag=str(canary.tag)[:300] if canary else None,
+        canary_percent=check_percent(canary.percent) if canary else None,
+        previous_canary=prev.model_dump() if prev is not None else None,
         problem=problem,
-        verdict=_verdict(data.get("verdict")),
+        verdict=_verdict(rec.verdict),
     )
 
 
@@ -269,21 +267,32 @@ def write_move(
     reason: str,
     *,
     title: str,
-    extra: dict[str, Any] | None = None,
+    action: str | None = None,
+    canary: CanaryTarget | None = None,
+    previous_canary: PreviousCanary | None = None,
+    verdict: dict[str, Any] | None = None,
 ) -> ChannelMove:
-    """Append one move commit on top of ``prev`` (compare-and-swap); ``extra`` adds the canary keys."""
+    """Append one move commit on top of ``prev`` (compare-and-swap). A plain promote writes no ``action``,
+    ``canary`` nor ``previous_canary`` (as llmops 0.1.0 did); canary moves write all three."""
     ref = channel_ref(name, channel)
-    body = {
-        "schema": MOVE_SCHEMA,
-        "prompt": name,
-        "channel": channel,
-        "version": version,
-        "tag": tag,
+    record = ChannelMoveRecord(
+        prompt=name,
+        channel=channel,
+        version=version,
+        tag=tag,
         **release_ids(repo, tag),
-        "previous": prev.version if prev else None,
-        "reason": reason,
-        **(extra or {}),
-    }
+        previous=prev.version if prev else None,
+        reason=reason,
+    )
+    body = record.to_json()
+    if action is not None:
+        body |= {
+            "action": action,
+            "canary": canary.to_json() if canary is not None else None,
+            "previous_canary": previous_canary.to_json() if previous_canary is not None else None,
+        }
+    if verdict is not None:  # a finish's canary verdict (usage.finish): {"decision", "forced"}
+        body["verdict"] = ChannelMoveRecord(verdict=verdict).model_dump(mode="json", include={"verdict"})["verdict"]
     message = f"{title}\n\n{json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)}\n"
     empty_tree = repo.git("mktree", input="").strip()
     args = ["commit-tree", empty_tree]

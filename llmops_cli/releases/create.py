@@ -5,18 +5,25 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..diff.impact import detect_impact
 from ..errors import CheckFailed, GitError, IntegrityError, NotFoundError, UsageError, UserError
 from ..git import GitRepoDir, discover
+from ..sources import commit_source
 from ..tagnames import ReleaseTag, tag_name
 from ..versions import BUMPS, bump_rank, impact_to_bump, parse_version
+from .gate_record import GATE_ENV, PASSING, find_gate
+from .loader import load_prompt, prompt_at_tag
+from .resolve import resolve_tag
 
 if TYPE_CHECKING:
     from ..project import Project
     from ..prompt import Prompt
     from .channels import ChannelMove
     from .gate_record import GateRecord
+    from .manifest import ReleaseManifest
 
 DEFAULT_FIRST_VERSION = "1.0.0"
 
@@ -32,7 +39,7 @@ class ReleaseResult:
     impact: str | None
     reasons: list[str]
     gate: dict[str, Any] | None
-    manifest: dict[str, Any]
+    manifest: ReleaseManifest
     pushed_to: str | None = None
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -56,7 +63,6 @@ class ReleaseResult:
 def head_project(repo: GitRepoDir) -> tuple[Project, str]:
     """The project as committed at HEAD (read from objects) and HEAD's SHA."""
     from ..project import Project
-    from ..sources import commit_source
 
     head = repo.head()
     return Project(commit_source(repo, head, "HEAD"), repo.project_root), head
@@ -96,8 +102,6 @@ def dirty_paths(repo: GitRepoDir, paths: list[str]) -> list[str]:
 def check_gate(
     repo: GitRepoDir, commit: str, name: str, gate_result: str | None, allow_no_gate: bool
 ) -> GateRecord | None:
-    from .gate_record import GATE_ENV, PASSING, find_gate
-
     rec = find_gate(repo, commit, name, gate_result)
     if rec is None:
         if allow_no_gate:
@@ -126,11 +130,7 @@ def create_release(
     dry_run: bool = False,
 ) -> ReleaseResult:
     """Tag HEAD's ``name`` as its next version, after every check (see docs/releases.md)."""
-    from datetime import UTC, datetime
-
-    from ..diff.impact import detect_impact
     from ..lint import lint_prompt
-    from .loader import prompt_at_tag
     from .manifest import build_manifest, format_tag_message
 
     if bump not in ("auto", *BUMPS):
@@ -224,7 +224,7 @@ def create_release(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     result = ReleaseResult(
-        name, str(version), tag, head, manifest["previous"], chosen, impact, reasons, gate, manifest, dry_run=dry_run
+        name, str(version), tag, head, manifest.previous, chosen, impact, reasons, gate, manifest, dry_run=dry_run
     )
     if dry_run:
         return result
@@ -265,9 +265,9 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
     rows = []
     for t in repo.release_tags(name):
         try:
-            m = parse_tag_message(repo.tag_message(t), t.tag)
+            m: ReleaseManifest | None = parse_tag_message(repo.tag_message(t), t.tag)
         except IntegrityError:
-            m = {}
+            m = None
         rows.append(
             {
                 "name": t.name,
@@ -275,16 +275,16 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
                 "tag": t.tag,
                 "commit": t.commit,
                 "date": t.tagger_date,
-                "sha256": m.get("sha256"),
-                "model": m.get("model"),
-                "gate": (m.get("gate") or {}).get("verdict"),
+                "sha256": m.sha256 if m else None,
+                "model": m.model if m else None,
+                "gate": m.gate.verdict if m and m.gate else None,
                 "channels": sorted(c for c, v in chans.get(t.name, {}).items() if v == str(t.version)),
                 "canary": [
-                    {"channel": c, "percent": m.canary_percent}
-                    for c, m in sorted(moves.get(t.name, {}).items())
-                    if m.canary == str(t.version)
+                    {"channel": c, "percent": mv.canary_percent}
+                    for c, mv in sorted(moves.get(t.name, {}).items())
+                    if mv.canary == str(t.version)
                 ],
-                "valid_manifest": bool(m),
+                "valid_manifest": m is not None,
             }
         )
     return rows
@@ -292,11 +292,9 @@ def list_releases(root: str | os.PathLike[str] | None = None, name: str | None =
 
 def show_release(
     ref: str, root: str | os.PathLike[str] | None = None, bundle: str | None = None
-) -> tuple[dict[str, Any], Prompt]:
+) -> tuple[ReleaseManifest, Prompt]:
     """(manifest, verified prompt) of ``NAME@VERSION`` (a spec or channel works too)."""
-    from .loader import load_prompt, prompt_at_tag
-    from .manifest import parse_tag_message
-    from .resolve import resolve_tag
+    from .manifest import parse_tag_message, read_manifest
 
     name, spec = split_ref(ref)
     spec = spec or "latest"
@@ -305,7 +303,7 @@ def show_release(
 
         prompt = load_prompt(name, spec, bundle=bundle, refresh=True)
         entry = read_bundle(bundle)["prompts"][name]["releases"][prompt.version]
-        return entry["manifest"], prompt
+        return read_manifest(entry["manifest"], f"bundle {bundle}"), prompt
     repo = discover(root)
     tag = repo.detailed(resolve_tag(repo, name, spec))
     prompt = prompt_at_tag(repo, tag)
@@ -323,8 +321,6 @@ def promote(
 ) -> tuple[ReleaseTag, ChannelMove | None]:
     """Point ``channel`` at the release ``NAME@VERSION`` (verified first). None move: already there."""
     from . import channels as ch
-    from .loader import prompt_at_tag
-    from .resolve import resolve_tag
 
     name, spec = split_ref(ref)
     if spec is None:

@@ -25,13 +25,17 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .. import settings
 from ..errors import GitError, UsageError
+from ..evals.model import RESULTS_KIND
+from ..evals.results import parse_results
 from ..git import GitRepoDir
-from ..jsonio import parse_bounded
+from ..jsonio import load_file_strict, parse_bounded
+from ..redact import redact
 
 NOTES_REF = "refs/notes/llmops"
 GATE_ENV = settings.GATE_RESULT.name
@@ -104,8 +108,6 @@ def _get(data: dict[str, Any], *path: str) -> Any:
 def _eval_results_record(data: dict[str, Any], source: str) -> GateRecord:
     """An eval results file (validated like every results file: exit 2 naming the JSON path): its verdict is
     ``summary.passed``, for the whole commit unless ``run.prompts`` lists the prompts it covers."""
-    from ..evals.results import parse_results
-
     results = parse_results(data, source)
     run = results.run
     if run.extra.get("dirty") is True:
@@ -123,7 +125,6 @@ def parse_gate_result(data: Any, source: str) -> GateRecord:
     """Read the commit and verdict(s) out of a gate or eval results document."""
     if not isinstance(data, dict):
         raise UsageError("gate result must be a JSON object", file=source)
-    from ..evals.model import RESULTS_KIND
 
     if data.get("kind") == RESULTS_KIND:
         return _eval_results_record(data, source)
@@ -168,8 +169,6 @@ def parse_gate_result(data: Any, source: str) -> GateRecord:
 
 
 def read_gate_file(path: str | os.PathLike[str]) -> GateRecord:
-    from ..jsonio import load_file_strict
-
     if not Path(path).is_file():
         raise UsageError("gate result file not found", file=str(path))
     data = load_file_strict(str(path), what="gate result")  # strict and bounded: the file may come from a PR
@@ -178,8 +177,6 @@ def read_gate_file(path: str | os.PathLike[str]) -> GateRecord:
 
 def record_note(repo: GitRepoDir, record: GateRecord, commit: str | None = None) -> str:
     """Append ``record`` to the ``refs/notes/llmops`` note of its commit; returns the full commit SHA."""
-    from datetime import UTC, datetime
-
     target = commit or record.git_sha
     if not target:
         raise UsageError("gate result names no commit (run.git_sha); pass --commit", file=record.source)
@@ -196,7 +193,6 @@ def record_note(repo: GitRepoDir, record: GateRecord, commit: str | None = None)
         "source": os.path.basename(record.source),
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    from ..redact import redact
 
     line = redact(json.dumps(note, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
     repo.append_note(NOTES_REF, line, sha)

@@ -119,10 +119,8 @@ def load_prompt(
     does not match its release manifest.
     """
     if log is not None or otel is not None or guards is not None:
-        from ..serving.options import with_serving
-
         loaded = load_prompt(name, version, root=root, bundle=bundle, refresh=refresh, key=key)
-        return with_serving(loaded, log, otel, guards)
+        return loaded.with_serving(log, otel, guards)
     if version is not None and (not isinstance(version, str) or not version.strip()):
         from ..errors import UsageError
 
@@ -212,11 +210,11 @@ def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> P
 
     tag = repo.detailed(tag)
     where = f"tag {tag.tag}"
-    manifest = parse_tag_message(repo.tag_message(tag), tag.tag) if (check or tag.annotated) else {}
-    if check and manifest.get("git_sha") != tag.commit:
+    manifest = parse_tag_message(repo.tag_message(tag), tag.tag) if (check or tag.annotated) else None
+    if check and manifest is not None and manifest.git_sha != tag.commit:
         raise IntegrityError(
             f"{where}: points at commit {tag.commit[:12]} but was released from "
-            f"{str(manifest.get('git_sha'))[:12]} — the tag was moved; refusing to load it"
+            f"{manifest.git_sha[:12]} — the tag was moved; refusing to load it"
         )
     try:
         prompt = Project(commit_source(repo, tag.commit, tag.tag), repo.project_root).load(tag.name)
@@ -224,7 +222,7 @@ def prompt_at_tag(repo: GitRepoDir, tag: ReleaseTag, *, check: bool = True) -> P
         if not check:
             raise
         raise IntegrityError(f"{where}: the released prompt cannot be loaded from its commit: {exc}") from None
-    if check:
+    if check and manifest is not None:
         verify(prompt, manifest, where=where, commit=tag.commit)
     prompt.version = str(tag.version)
     prompt.git_sha = tag.commit
@@ -265,7 +263,8 @@ def _from_bundle(name: str, spec: str, bundle: str | os.PathLike[str], refresh: 
     stable, spkey = release(versions[chosen])
     result: Prompt | _Split = stable
     if _is_channel(spec):
-        from .canary import CANARY, STABLE, check_percent
+        from ..records.releases import check_percent
+        from .canary import CANARY, STABLE
 
         channel = spec.strip()
         rec = (entry.get("canaries") or {}).get(channel)  # validated with the bundle (read_bundle)

@@ -31,13 +31,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .._version import __version__
 from ..errors import IntegrityError
 from ..hashing import canonical_json
+from ..records.base import RecordError, load_record
+from ..records.releases import MANIFEST_SCHEMA, InputSummary, ManifestGate, OutputSummary, ReleaseManifest
 
 if TYPE_CHECKING:
     from ..prompt import Prompt
 
-MANIFEST_SCHEMA = "llmops.release/1"
+__all__ = ["CALL_FIELDS", "MANIFEST_SCHEMA", "ReleaseManifest", "build_manifest", "parse_tag_message", "verify"]
+
 # the tool fields are in a manifest only when the prompt declares them (older manifests have none)
 CALL_FIELDS = (
     "model", "api_base", "api_key_env", "params", "response_format", "offline",
@@ -45,10 +49,10 @@ CALL_FIELDS = (
 )  # fmt: skip
 
 
-def schema_summary(prompt: Prompt) -> dict[str, Any]:
+def schema_summary(prompt: Prompt) -> tuple[dict[str, InputSummary], OutputSummary]:
     """Inputs and output in brief: names, types, required flags, top-level output fields."""
     inputs = {
-        k: {"type": v.type, "required": v.is_required, **({"enum": v.enum} if v.enum else {})}
+        k: InputSummary(type=v.type, required=v.is_required, **({"enum": v.enum} if v.enum else {}))
         for k, v in prompt.spec.inputs.items()
     }
     out: dict[str, Any] = {"format": prompt.spec.output.format}
@@ -59,60 +63,74 @@ def schema_summary(prompt: Prompt) -> dict[str, Any]:
         }
         if isinstance(schema.get("required"), list):
             out["required"] = schema["required"]
-    return {"inputs": inputs, "output": out}
+    return inputs, OutputSummary(**out)
 
 
-def build_manifest(prompt: Prompt, version: str, git_sha: str, **extra: Any) -> dict[str, Any]:
-    from .._version import __version__
-
-    return {
-        "schema": MANIFEST_SCHEMA,
-        "name": prompt.name,
-        "version": version,
-        "sha256": prompt.sha256,
-        "git_sha": git_sha,
+def build_manifest(
+    prompt: Prompt, version: str, git_sha: str, *, gate: dict[str, Any] | None = None, **extra: Any
+) -> ReleaseManifest:
+    """The manifest of a new release of ``prompt`` (``extra``: previous, bump, impact, message, created_at…)."""
+    inputs, output = schema_summary(prompt)
+    return ReleaseManifest(
+        name=prompt.name,
+        version=version,
+        sha256=prompt.sha256,
+        git_sha=git_sha,
         **prompt.call_fields(),
-        "model_name": prompt.model_name,
-        **schema_summary(prompt),
-        "file": prompt.file,
+        model_name=prompt.model_name,
+        inputs=inputs,
+        output=output,
+        file=prompt.file,
+        gate=ManifestGate(**gate) if gate is not None else None,
         **extra,
-        "llmops_version": __version__,
-    }
+        llmops_version=__version__,
+    )
 
 
-def format_tag_message(manifest: dict[str, Any]) -> str:
-    title = f"llmops release {manifest['name']} {manifest['version']}"
-    return f"{title}\n\n{json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str)}\n"
+def format_tag_message(manifest: ReleaseManifest) -> str:
+    title = f"llmops release {manifest.name} {manifest.version}"
+    return f"{title}\n\n{json.dumps(manifest.to_json(), indent=2, sort_keys=True, ensure_ascii=False, default=str)}\n"
 
 
-def parse_tag_message(message: str, tag: str) -> dict[str, Any]:
-    """The manifest in a release tag's message; :class:`IntegrityError` when there is none."""
+def parse_tag_message(message: str, tag: str) -> ReleaseManifest:
+    """The manifest in a release tag's message; :class:`IntegrityError` when there is none or it does not
+    match :class:`~llmops_cli.records.releases.ReleaseManifest` (the error names the tag and the JSON path)."""
     _, _, body = message.partition("\n")
     start = body.find("{")
     if start < 0:
         raise IntegrityError(f"tag {tag} carries no release manifest (not made by `llmops release create`?)")
     try:
         data, _ = json.JSONDecoder().raw_decode(body[start:])
-    except json.JSONDecodeError as exc:
-        raise IntegrityError(f"tag {tag}: release manifest is not valid JSON ({exc.msg})") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise IntegrityError(f"tag {tag}: release manifest is not valid JSON ({why})") from None
     if not isinstance(data, dict) or data.get("schema") != MANIFEST_SCHEMA:
         raise IntegrityError(f"tag {tag}: not an llmops release manifest")
-    return data
+    return read_manifest(data, f"tag {tag}")
 
 
-def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str | None = None) -> None:
+def read_manifest(data: Any, where: str) -> ReleaseManifest:
+    """A manifest (a tag's, a bundle's) as its record; :class:`IntegrityError` naming ``where`` and the path."""
+    try:
+        return load_record(ReleaseManifest, data, source=where)
+    except RecordError as exc:
+        raise IntegrityError(f"{where}: release manifest {exc.message}") from None
+
+
+def verify(prompt: Prompt, manifest: ReleaseManifest, *, where: str, commit: str | None = None) -> None:
     """Refuse content that does not match its manifest (tampered bundle, re-pointed tag)."""
-    if prompt.name != manifest.get("name"):
-        raise IntegrityError(f"{where}: manifest is for {manifest.get('name')!r}, not {prompt.name!r}")
-    if commit is not None and manifest.get("git_sha") != commit:
+    if prompt.name != manifest.name:
+        raise IntegrityError(f"{where}: manifest is for {manifest.name!r}, not {prompt.name!r}")
+    if commit is not None and manifest.git_sha != commit:
         raise IntegrityError(
             f"{where}: tag points at commit {commit[:12]} but was released from "
-            f"{str(manifest.get('git_sha'))[:12]} — the tag was moved; refusing to load it"
+            f"{manifest.git_sha[:12]} — the tag was moved; refusing to load it"
         )
     call = prompt.call_fields()
-    differ = [k for k in CALL_FIELDS if k in manifest and canonical_json(manifest[k]) != canonical_json(call.get(k))]
-    if prompt.sha256 != manifest.get("sha256"):
-        if "api_base" not in manifest and prompt.legacy_sha256() == manifest.get("sha256"):
+    recorded = {k: getattr(manifest, k) for k in CALL_FIELDS if k in manifest.model_fields_set}
+    differ = [k for k, v in recorded.items() if canonical_json(v) != canonical_json(call.get(k))]
+    if prompt.sha256 != manifest.sha256:
+        if not manifest.has_call_target() and prompt.legacy_sha256() == manifest.sha256:
             raise IntegrityError(
                 f"{where}: its manifest (llmops 0.1.0) hashes no call target, but this content sets the model's "
                 "api_base, api_key_env or offline stand-in, which may have been added since — refusing to load "
@@ -121,12 +139,12 @@ def verify(prompt: Prompt, manifest: dict[str, Any], *, where: str, commit: str 
         also = f" (the call differs too: {', '.join(differ)})" if differ else ""
         raise IntegrityError(
             f"{where}: content sha256 {prompt.sha256[:16]}… does not match the released "
-            f"{str(manifest.get('sha256'))[:16]}…{also} — refusing to load modified content"
+            f"{manifest.sha256[:16]}…{also} — refusing to load modified content"
         )
     if differ:
         key = differ[0]
         raise IntegrityError(
-            f"{where}: the manifest's {key} ({_short(manifest[key])}) differs from the released content's "
+            f"{where}: the manifest's {key} ({_short(recorded[key])}) differs from the released content's "
             f"({_short(call.get(key))}) — refusing to load it"
         )
 

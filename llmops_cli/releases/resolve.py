@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, NotFoundError
+from ..versions import looks_like_spec, parse_spec, try_parse_version
 
 if TYPE_CHECKING:
     from ..git import GitRepoDir
@@ -34,8 +35,6 @@ def _channel_version(repo: GitRepoDir, name: str, channel: str) -> str | None:
 
 
 def pick_version(name: str, spec: str, versions: list[Any], channel_lookup: Any) -> Any:
-    from ..versions import looks_like_spec, parse_spec, try_parse_version
-
     spec = spec.strip()
     if spec == "latest":
         stable = [v for v in versions if not v.is_prerelease]

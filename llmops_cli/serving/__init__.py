@@ -4,7 +4,8 @@ OpenTelemetry.
 Turn it on with ``LLMOPS_LOG=/var/log/app/llm-requests.jsonl`` or ``load_prompt(..., log=PATH_OR_SINK)``;
 OpenTelemetry spans and metrics (the ``[otel]`` extra) with ``LLMOPS_OTEL=1`` or ``load_prompt(..., otel=True)``.
 
-* :mod:`.record` — the record (schema version 1, key order, strict types), tags and request id checks;
+* :mod:`.record` — building the record (its format: :mod:`llmops_cli.records.requests`), tags and request ids;
+* :mod:`.served` — :class:`~.served.ServedPrompt`, what serving needs of a prompt (no ``Prompt`` import here);
 * :mod:`.sinks` — :class:`JsonlFileSink` (buffered, bounded queue, background writer, rotation-safe);
 * :class:`RetryPolicy` — the model layer's one retry policy (:mod:`llmops_cli.models.retry`), counted here;
 * :mod:`.completion` — :class:`Completion`, what a call returns (text, typed tool calls, litellm's response);

@@ -36,12 +36,12 @@ from .record import (
     validate_request_id,
     validate_tags,
 )
+from .served import ServedPrompt
 from .sinks import Sink, env_sink, resolve_sink
 
 if TYPE_CHECKING:
     from ..models.call import Answer
     from ..models.targets import Target
-    from ..prompt import Prompt
     from ..safety.guards import GuardRecord, GuardSet
     from .otel import OtelCall
 
@@ -51,17 +51,17 @@ MAX_HISTORY_MESSAGES = 1000  # turns a caller may pass back in one call
 MAX_HISTORY_CHARS = 16 * 1024 * 1024  # their text together (tool results included)
 
 
-def sink_for(prompt: Prompt, log: Any) -> Sink | None:
+def sink_for(prompt: ServedPrompt, log: Any) -> Sink | None:
     if log is not None:
         return resolve_sink(log)
-    options = prompt.serving
+    options = prompt.options
     if options is not None and options.log is not None:
         return None if options.log is False else options.log  # type: ignore[return-value]
     return env_sink()
 
 
-def _otel_for(prompt: Prompt) -> OtelOptions | None:
-    options = prompt.serving
+def _otel_for(prompt: ServedPrompt) -> OtelOptions | None:
+    options = prompt.options
     if options is not None and options.otel is not None:
         return options.otel if isinstance(options.otel, OtelOptions) else None
     return env_otel()
@@ -72,7 +72,7 @@ class _Call:
 
     def __init__(
         self,
-        prompt: Prompt,
+        prompt: ServedPrompt,
         variables: Mapping[str, Any],
         *,
         tags: Mapping[str, str] | None,
@@ -103,10 +103,10 @@ class _Call:
         self.params: dict[str, Any] | None = None
         self.messages: list[ChatMessage] | None = None
         self.render_vars: dict[str, Any] | None = None
-        options = prompt.serving
+        options = prompt.options
         self.guards: GuardSet | None = options.guards if options is not None else None
-        if self.guards is None and prompt.spec.guards:
-            self.guards = file_guards(prompt)
+        if self.guards is None and prompt.guard_specs:
+            self.guards = file_guards(prompt.identity.sha256, prompt.guard_specs, prompt.output_schema, prompt.file)
         self.guard: GuardRecord | None = None
         if self.guards is not None:
             from ..safety.guards import GuardRecord
@@ -130,7 +130,7 @@ class _Call:
             self.guards.check_messages(rendered.messages, self.guard)
         target = prompt.target()
         self.model = target.model
-        params, response_format = target.prepare(rendered.params, rendered.response_format, prompt.spec.output.schema_)
+        params, response_format = target.prepare(rendered.params, rendered.response_format, prompt.output_schema)
         self.params = params
         request = build_request(
             target.model,
@@ -153,7 +153,7 @@ class _Call:
 
             instruments = instruments_for(self.otel_options)  # type: ignore[arg-type]
             start_ns = int(self.start_wall * 1e9)
-            self.otel = instruments.start(self.prompt, self.model, api_base, self.params or {}, start_ns)
+            self.otel = instruments.start(self.prompt.identity, self.model, api_base, self.params or {}, start_ns)
         except Exception:  # telemetry never breaks a call
             _logger.warning("llmops: could not start an OpenTelemetry span", exc_info=True)
             self.otel = None
@@ -201,11 +201,11 @@ class _Call:
             tokens_in, tokens_out = usage_tokens(answer.response)
             cost = clean_cost(answer.reply.cost_usd)
         record = build_record(
-            self.prompt,
+            self.prompt.identity,
             ts=utc_timestamp(self.start_wall),
             request_id=self.request_id or new_request_id(),
             model=self.model,
-            params_hash=params_hash(self.params if self.params is not None else self.prompt.params),
+            params_hash=params_hash(self.params if self.params is not None else dict(self.prompt.params)),
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             cost_usd=cost,
@@ -271,7 +271,7 @@ def _history(history: Sequence[ChatMessage | Mapping[str, Any]] | None) -> list[
     return messages
 
 
-def complete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> Completion:
+def complete(prompt: ServedPrompt, variables: Mapping[str, Any], **options: Any) -> Completion:
     """One blocking serving call of ``prompt`` (see :meth:`llmops_cli.prompt.Prompt.complete`)."""
     from ..models.call import CallFailed, call_raw
     from ..models.runtime import import_litellm
@@ -299,7 +299,7 @@ def complete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> Co
     return completion
 
 
-async def acomplete(prompt: Prompt, variables: Mapping[str, Any], **options: Any) -> Completion:
+async def acomplete(prompt: ServedPrompt, variables: Mapping[str, Any], **options: Any) -> Completion:
     """One awaited serving call of ``prompt`` (see :meth:`llmops_cli.prompt.Prompt.acomplete`)."""
     from ..models.call import CallFailed, acall_raw
     from ..models.runtime import import_litellm

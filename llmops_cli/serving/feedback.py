@@ -20,7 +20,7 @@ from ..redact import redactor
 from .record import utc_timestamp
 
 if TYPE_CHECKING:
-    from ..prompt import Prompt
+    from .served import ServedPrompt
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -66,7 +66,7 @@ def make_feedback(
 
 
 def give_feedback(
-    prompt: Prompt,
+    prompt: ServedPrompt,
     request_id: str,
     *,
     score: float | None = None,
@@ -80,7 +80,9 @@ def give_feedback(
     from .call import sink_for
 
     try:
-        record = make_feedback(request_id, prompt=prompt.name, score=score, label=label, comment=comment, source=source)
+        record = make_feedback(
+            request_id, prompt=prompt.identity.name, score=score, label=label, comment=comment, source=source
+        )
     except RecordError as exc:
         raise UsageError(str(exc)) from None
     sink = sink_for(prompt, log)

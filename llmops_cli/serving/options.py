@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ..errors import UsageError
+from ..safety.guards import GuardSet
 from .sinks import Sink, resolve_sink
 
 if TYPE_CHECKING:
-    from ..prompt import Prompt
     from ..safety.guards import GuardSet
 
 OTEL_ENV = settings.OTEL.name
@@ -59,23 +59,21 @@ def resolve_otel(otel: Any) -> OtelOptions | bool | None:
     raise UsageError(f"otel= takes True, False or OtelOptions(...), not {type(otel).__name__}")
 
 
-def with_serving(prompt: Prompt, log: Any = None, otel: Any = None, guards: Any = None) -> Prompt:
-    """``prompt`` with these serving options: a copy (cached prompts are shared and never changed).
-    ``guards``: :class:`~llmops_cli.safety.guards.Guard` objects or mappings, checked here and added after
-    the guards the prompt file declares."""
+def serving_options(
+    log: Any = None, otel: Any = None, guards: Any = None, *, file_guards: Any = (), schema: Any = None
+) -> ServingOptions | None:
+    """``load_prompt(log=, otel=, guards=)`` checked, as the options a prompt copy carries (None: none given).
+    ``guards``: :class:`~llmops_cli.safety.guards.Guard` objects or mappings, added after ``file_guards`` (the
+    guards the prompt file declares: code adds to them, never removes them); ``schema`` the output schema."""
     if log is None and otel is None and guards is None:
-        return prompt
+        return None
     sink = False if log is False else resolve_sink(log) if log is not None else None
     guard_set = None
     if guards is not None:
-        from ..safety.guards import GuardSet
-
         if isinstance(guards, str | bytes) or not hasattr(guards, "__iter__"):
             raise UsageError(f"guards= takes a list of guards, not {type(guards).__name__}")
-        # the prompt file's own guards first: code adds to them, never removes them
-        guard_set = GuardSet.of([*prompt.spec.guards, *guards], prompt.spec.output.schema_)
-    options = ServingOptions(log=sink, otel=resolve_otel(otel), guards=guard_set)
-    return dataclasses.replace(prompt, serving=options)
+        guard_set = GuardSet.of([*file_guards, *guards], schema)
+    return ServingOptions(log=sink, otel=resolve_otel(otel), guards=guard_set)
 
 
 _env_otel_failed = False
@@ -102,19 +100,17 @@ _ENV_OTEL = OtelOptions()
 _FILE_GUARDS: dict[str, GuardSet] = {}
 
 
-def file_guards(prompt: Prompt) -> GuardSet | None:
-    """The guards the prompt file declares (``guards:``), checked once per content hash; None without any."""
-    if not prompt.spec.guards:
+def file_guards(sha256: str, specs: Sequence[Any], schema: Any, file: str) -> GuardSet | None:
+    """The guards a prompt file declares (``guards:``), checked once per content hash; None without any."""
+    if not specs:
         return None
-    cached = _FILE_GUARDS.get(prompt.sha256)
+    cached = _FILE_GUARDS.get(sha256)
     if cached is None:
-        from ..safety.guards import GuardSet
-
         try:
-            cached = GuardSet.of(prompt.spec.guards, prompt.spec.output.schema_)
+            cached = GuardSet.of(list(specs), schema)
         except UsageError as exc:
-            raise UsageError(f"guards: {exc.message}", file=prompt.file) from None
+            raise UsageError(f"guards: {exc.message}", file=file) from None
         if len(_FILE_GUARDS) > 256:
             _FILE_GUARDS.clear()
-        _FILE_GUARDS[prompt.sha256] = cached
+        _FILE_GUARDS[sha256] = cached
     return cached

@@ -39,11 +39,11 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .._version import __version__
+from .record import CallIdentity
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..prompt import Prompt
     from ..records.chat import ToolCall
     from .options import OtelOptions
 
@@ -109,7 +109,7 @@ class Instruments:
         )
 
     def start(
-        self, prompt: Prompt, model: str, api_base: str | None, params: dict[str, Any], start_ns: int
+        self, prompt: CallIdentity, model: str, api_base: str | None, params: dict[str, Any], start_ns: int
     ) -> OtelCall:
         return OtelCall(self, prompt, model, api_base, params, start_ns)
 
@@ -120,7 +120,7 @@ class OtelCall:
     def __init__(
         self,
         instruments: Instruments,
-        prompt: Prompt,
+        prompt: CallIdentity,
         model: str,
         api_base: str | None,
         params: dict[str, Any],
@@ -143,8 +143,8 @@ class OtelCall:
         prompt_attrs: dict[str, Any] = {"llmops.prompt.name": prompt.name}
         for attr, value in (
             ("llmops.prompt.version", prompt.version),
-            ("llmops.prompt.channel", getattr(prompt, "channel", None)),
-            ("llmops.prompt.arm", getattr(prompt, "arm", None)),
+            ("llmops.prompt.channel", prompt.channel),
+            ("llmops.prompt.arm", prompt.arm),
         ):
             if value is not None:
                 prompt_attrs[attr] = value

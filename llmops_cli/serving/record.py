@@ -1,4 +1,6 @@
-"""The request record: one JSON object per provider call of ``Prompt.complete()`` / ``acomplete()``.
+"""Building the request record of a serving call (the format itself: :mod:`llmops_cli.records.requests`).
+
+One JSON object per provider call of ``Prompt.complete()`` / ``acomplete()``.
 
 Schema version 2, keys in this order (``input``, ``output`` and ``vars`` only when content logging was asked for)::
 
@@ -15,7 +17,8 @@ JSON data — kept whole or not at all, never cut (a cut input would replay a di
 A call a guard blocked has ``outcome: "error"`` and ``error_class: "GuardBlocked"``. Version 1 records (no
 ``guard``) are read as version 2 with ``guard: null`` (:func:`upgrade_record`; ``llmops usage`` does the same).
 
-Types are strict (``llmops usage`` reads them): see :data:`RECORD_KEYS` and README "Serving and monitoring".
+Types are strict (``llmops usage`` reads them): see :class:`~llmops_cli.records.requests.RequestRecord` and README
+"Serving and monitoring".
 Error *messages* never go in a record, only the exception's class name: a provider's error body may echo
 credentials or user content.
 """
@@ -29,42 +32,35 @@ import random
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..limits import bad_name_char
+from ..records.base import migrate
+from ..records.requests import CONTENT_KEYS, RECORD_KEYS, RequestRecord
 
 if TYPE_CHECKING:
-    from ..prompt import Prompt
     from ..safety.guards import GuardRecord
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # versions llmops reads (older ones are upgraded)
+SCHEMA_VERSION: int = RequestRecord.SCHEMA_VERSION or 2
+READABLE_VERSIONS = RequestRecord.readable_versions()  # versions llmops reads (older ones are upgraded)
 
-#: The keys of a record, in order (``input`` / ``output`` are optional and come last).
-RECORD_KEYS: tuple[str, ...] = (
-    "v",
-    "ts",
-    "request_id",
-    "prompt",
-    "version",
-    "channel",
-    "arm",
-    "content_sha256",
-    "git_sha",
-    "model",
-    "params_hash",
-    "tokens_in",
-    "tokens_out",
-    "cost_usd",
-    "latency_ms",
-    "outcome",
-    "error_class",
-    "retries",
-    "tags",
-    "guard",
-)
-CONTENT_KEYS: tuple[str, ...] = ("input", "output", "vars")
+__all__ = ["CONTENT_KEYS", "READABLE_VERSIONS", "RECORD_KEYS", "SCHEMA_VERSION", "CallIdentity"]
+
+
+@dataclass(frozen=True)
+class CallIdentity:
+    """What a request record says about the prompt called: its name, release, channel/arm and hashes."""
+
+    name: str
+    sha256: str
+    version: str | None = None
+    git_sha: str | None = None
+    channel: str | None = None
+    arm: str | None = None
+
+
 MAX_VARS_DEPTH = 16
 MAX_VARS_CHARS = 64 * 1024
 
@@ -200,7 +196,7 @@ def clean_cost(cost: float | None) -> float | None:
 
 
 def build_record(
-    prompt: Prompt,
+    identity: CallIdentity,
     *,
     ts: str,
     request_id: str,
@@ -215,17 +211,20 @@ def build_record(
     tags: dict[str, str],
     guard: GuardRecord | None = None,
 ) -> dict[str, Any]:
-    """One record (a new dict, keys in :data:`RECORD_KEYS` order)."""
+    """One record: a new dict, keys in the order of :data:`RECORD_KEYS` (the fields of
+    :class:`~llmops_cli.records.requests.RequestRecord`). A dict literal, not a validated model: this runs on every
+    call. Its keys are checked against the model when this module is imported (:func:`_check_keys`), and tests
+    validate what it builds as a ``RequestRecord``."""
     return {
         "v": SCHEMA_VERSION,
         "ts": ts,
         "request_id": request_id,
-        "prompt": prompt.name,
-        "version": prompt.version,
-        "channel": getattr(prompt, "channel", None),
-        "arm": getattr(prompt, "arm", None),
-        "content_sha256": prompt.sha256,
-        "git_sha": prompt.git_sha,
+        "prompt": identity.name,
+        "version": identity.version,
+        "channel": identity.channel,
+        "arm": identity.arm,
+        "content_sha256": identity.sha256,
+        "git_sha": identity.git_sha,
         "model": model,
         "params_hash": params_hash,
         "tokens_in": tokens_in,
@@ -240,15 +239,35 @@ def build_record(
     }
 
 
+def _check_keys() -> None:
+    """The keys :func:`build_record` writes are the model's, in its order (a new field fails here, at import)."""
+    built = build_record(
+        CallIdentity("p", ""),
+        ts="",
+        request_id="",
+        model="",
+        params_hash="",
+        tokens_in=None,
+        tokens_out=None,
+        cost_usd=None,
+        latency_ms=0.0,
+        error_class=None,
+        retries=0,
+        tags={},
+    )
+    if tuple(built) != RECORD_KEYS:
+        raise RuntimeError(f"serving/record.py writes {tuple(built)}, the request record has {RECORD_KEYS}")
+
+
+_check_keys()
+
+
 def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
     """A record of any readable version as the current version (a new dict; v1 gains ``guard: null``).
     Other versions are returned unchanged, for the reader to refuse."""
-    if record.get("v") == 1 and type(record.get("v")) is int:
-        out = {k: v for k, v in record.items() if k not in CONTENT_KEYS}
-        out["v"] = SCHEMA_VERSION
-        out["guard"] = None
-        out.update({k: record[k] for k in CONTENT_KEYS if k in record})
-        return out
+    version = record.get("v")
+    if type(version) is int and version in RequestRecord.MIGRATIONS:
+        return migrate(RequestRecord, dict(record), "request record")
     return dict(record)
 
 

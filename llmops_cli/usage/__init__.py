@@ -17,8 +17,8 @@ from __future__ import annotations
 from .check import CheckOptions, CheckResult, Finding, run_check
 from .compare import Comparison, run_compare
 from .engine import LogFileError, Records, open_records, parse_now, parse_when
+from .logfiles import LogFiles, resolve_logs
 from .report import UsageReport, build_report, parse_by
-from .sources import LogFiles, resolve_logs
 
 __all__ = [
     "CheckOptions",

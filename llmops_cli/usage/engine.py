@@ -5,7 +5,9 @@ DuckDB is imported here, lazily, only when a usage command runs (``import llmops
 Validation
 ----------
 Each JSON Lines line is read with every field as raw JSON (``ts`` and ``outcome`` as text) and checked
-against the record format (README, "Usage reports, budgets and spikes"): ``v`` is 1 or 2 (a version-1
+against the record format — the columns and checks are derived from the ``usage`` marks of
+:class:`~llmops_cli.records.requests.RequestRecord` (:func:`~llmops_cli.records.requests.usage_columns`), the one
+definition of the format (README, "Usage reports, budgets and spikes"): ``v`` is 1 or 2 (a version-1
 record is read as version 2 without guards: ``guard`` null); ``ts`` an RFC 3339
 string with its offset (``Z`` or ``±HH:MM``; a naive time is refused, not guessed — a typed Parquet timestamp
 is UTC); ``prompt`` and ``model`` non-empty strings; ``version``/``channel``/``arm``/``error_class`` strings
@@ -43,7 +45,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, cast
 
 from .. import settings
 from ..errors import UsageError, UserError
-from .sources import LogFiles
+from ..records.requests import (
+    MAX_COST_USD,
+    MAX_LATENCY_MS,
+    MAX_TOKENS,
+    USAGE_KINDS,
+    RequestRecord,
+    UsageColumn,
+    usage_columns,
+)
+from .logfiles import LogFiles
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,36 +62,22 @@ if TYPE_CHECKING:
 MEMORY_LIMIT = "256MB"  # 1M records: ~200 MB peak RSS (bench/usage_bench.py); LLMOPS_USAGE_MEMORY overrides
 MAX_THREADS = 4
 MAX_LINE_BYTES = 8 * 1024 * 1024  # DuckDB read buffer per record (maximum_object_size)
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # the serving record versions read (v1: no guard field)
-MAX_COST_USD = 1e9  # per call: no call costs a billion dollars; sums of such values stay finite
-MAX_LATENCY_MS = 1e10  # per call: 115 days
-MAX_TOKENS = 10**12  # per call
+READABLE_VERSIONS = RequestRecord.readable_versions()  # the request record versions read (v1: no guard field)
 MAX_PROBED_FILES = 256  # JSON Lines files probed one by one when the fast reader stops (more: all read slowly)
 
-_FIELDS = (
-    "v",
-    "ts",
-    "prompt",
-    "version",
-    "channel",
-    "arm",
-    "model",
-    "tokens_in",
-    "tokens_out",
-    "cost_usd",
-    "latency_ms",
-    "outcome",
-    "error_class",
-    "tags",
-    "guard",
-    # feedback and score records (kind "feedback" / "score") share the logs with request records
-    "kind",
-    "schema_version",
-    "request_id",
-    "score",
-    "metric",
-)
+COLUMNS: tuple[UsageColumn, ...] = usage_columns()
+# feedback and score records (kind "feedback" / "score", llmops_cli.records.feedback/score) share the logs
+ANNOTATION_FIELDS = ("kind", "schema_version", "request_id", "score", "metric")
+_FIELDS = (*(c.name for c in COLUMNS), *ANNOTATION_FIELDS)
+_KINDS: dict[str, tuple[str, ...]] = {}
+for _c in COLUMNS:
+    _KINDS.setdefault(_c.kind, ())
+    _KINDS[_c.kind] += (_c.name,)
+_VERSION = _KINDS["version"][0]  # the record's version field (v)
+_TS = _KINDS["timestamp"][0]
+_OUTCOME = next(c for c in COLUMNS if c.kind == "outcome")
+_MAPPINGS = _KINDS.get("mapping", ())  # tags
+_OBJECTS = _KINDS.get("object_or_null", ())  # guard
 ANNOTATION_KINDS = ("feedback", "score")
 MAX_FEEDBACK_SCORE = 1e6  # records.feedback.MAX_FEEDBACK_SCORE
 _REQUEST_ID_RE = r"[A-Za-z0-9_.:\-]{1,128}"  # records.feedback.REQUEST_ID_PATTERN
@@ -116,8 +113,15 @@ def connect() -> duckdb.DuckDBPyConnection:
 # ---- the normalised relation --------------------------------------------------------------------------------
 
 
-_STR = ("prompt", "version", "channel", "arm", "model", "error_class", "request_id", "metric")
-_NUM = ("v", "tokens_in", "tokens_out", "cost_usd", "latency_ms", "schema_version", "score")
+_STR = (*_KINDS.get("name", ()), *_KINDS.get("label", ()), "request_id", "metric")
+_NUM = (
+    _VERSION,
+    *_KINDS.get("count", ()),
+    *_KINDS.get("money", ()),
+    *_KINDS.get("duration", ()),
+    "schema_version",
+    "score",
+)
 
 
 # Stage 1: each raw JSON value (its JSON text) cast once: strings only from JSON strings (unescaped by the JSON
@@ -133,19 +137,22 @@ _TYPED = ", ".join(
     [
         "_file",
         "_row",
-        "ts IS NULL AND prompt IS NULL AND outcome IS NULL AND v IS NULL AND kind IS NULL AS _empty",
+        " AND ".join(f"{c} IS NULL" for c in (_TS, _KINDS["name"][0], _OUTCOME.name, _VERSION, "kind")) + " AS _empty",
         "_dup",
-        """CASE WHEN ends_with(ts, 'Z') THEN try_cast(ts AS TIMESTAMP)
-          WHEN ends_with(ts, 'z') OR (substr(ts, -6, 1) IN ('+', '-') AND substr(ts, -3, 1) = ':')
-          THEN try_cast(try_cast(ts AS TIMESTAMPTZ) AS TIMESTAMP) END AS ts""",
-        "outcome",
+        f"""CASE WHEN ends_with({_TS}, 'Z') THEN try_cast({_TS} AS TIMESTAMP)
+          WHEN ends_with({_TS}, 'z') OR (substr({_TS}, -6, 1) IN ('+', '-') AND substr({_TS}, -3, 1) = ':')
+          THEN try_cast(try_cast({_TS} AS TIMESTAMPTZ) AS TIMESTAMP) END AS {_TS}""",
+        _OUTCOME.name,
         "kind",
         *(f"{c} IS NULL AS {c}_null" for c in (*_STR, *_NUM)),
         *(f"{_str(c)} AS {c}" for c in _STR),
         *(f"try_cast({c}::VARCHAR AS DOUBLE) AS {c}" for c in _NUM),
-        "CASE WHEN tags IS NULL THEN '{}'::JSON WHEN starts_with(tags::VARCHAR, '{') THEN tags END AS tags",
-        "guard IS NULL AS guard_null",
-        "CASE WHEN starts_with(guard::VARCHAR, '{') THEN guard END AS guard",
+        *(
+            f"CASE WHEN {c} IS NULL THEN '{{}}'::JSON WHEN starts_with({c}::VARCHAR, '{{') THEN {c} END AS {c}"
+            for c in _MAPPINGS
+        ),
+        *(f"{c} IS NULL AS {c}_null" for c in _OBJECTS),
+        *(f"CASE WHEN starts_with({c}::VARCHAR, '{{') THEN {c} END AS {c}" for c in _OBJECTS),
     ]
 )
 
@@ -158,11 +165,7 @@ def _str_ok(c: str) -> str:
     return f"({c}_null OR {c} IS NOT NULL)"
 
 
-# Stage 2: the first problem of a record (NULL when valid), worded like record_problem().
-_PROBLEM = f"""CASE
-  WHEN _empty THEN 'not a JSON object (or not valid JSON)'
-  WHEN _dup THEN 'duplicate key in the record'
-  WHEN kind IS NOT NULL AND kind <> 'request' THEN CASE
+_ANNOTATION_SQL = f"""  WHEN kind IS NOT NULL AND kind <> 'request' THEN CASE
     WHEN kind NOT IN {ANNOTATION_KINDS} THEN 'kind: expected "feedback", "score" or none (a request record)'
     WHEN schema_version IS NULL OR schema_version <> 1 THEN 'schema_version: expected 1'
     WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)'
@@ -174,29 +177,84 @@ _PROBLEM = f"""CASE
     WHEN kind = 'score' AND NOT (score_null OR coalesce(score >= 0 AND score <= 1, false))
       THEN 'score: expected a number between 0 and 1 or null'
   END
-  WHEN v IS NULL OR v NOT IN {READABLE_VERSIONS} THEN 'v: expected 1 or 2'
-  WHEN ts IS NULL THEN 'ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)'
-  WHEN coalesce(prompt, '') = '' THEN 'prompt: expected a non-empty string'
-  WHEN coalesce(model, '') = '' THEN 'model: expected a non-empty string'
-  WHEN NOT {_str_ok("version")} THEN 'version: expected a string or null'
-  WHEN NOT {_str_ok("channel")} THEN 'channel: expected a string or null'
-  WHEN NOT {_str_ok("arm")} THEN 'arm: expected a string or null'
-  WHEN NOT {_str_ok("error_class")} THEN 'error_class: expected a string or null'
-  WHEN NOT {_int_ok("tokens_in")} THEN 'tokens_in: expected a non-negative integer or null'
-  WHEN NOT {_int_ok("tokens_out")} THEN 'tokens_out: expected a non-negative integer or null'
-  WHEN NOT (cost_usd_null OR coalesce(cost_usd >= 0 AND cost_usd <= {MAX_COST_USD:.0f}, false))
-    THEN 'cost_usd: expected a finite non-negative number (at most {MAX_COST_USD:.0e}) or null'
-  WHEN NOT coalesce(latency_ms >= 0 AND latency_ms <= {MAX_LATENCY_MS:.0f}, false)
-    THEN 'latency_ms: expected a finite non-negative number (at most {MAX_LATENCY_MS:.0e})'
-  WHEN outcome IS NULL OR outcome NOT IN ('ok', 'error') THEN 'outcome: expected "ok" or "error"'
-  WHEN tags IS NULL THEN 'tags: expected an object'
-  WHEN tags <> '{{}}' AND len(json_keys(tags)) <> len(list_distinct(json_keys(tags))) THEN 'tags: duplicate key'
-  WHEN NOT guard_null AND guard IS NULL THEN 'guard: expected an object or null'
-END"""
+"""
 
-_NORMAL = f"""_file, _row, ({_PROBLEM}) AS _problem, ts, prompt, version, channel, arm, model,
-  tokens_in::BIGINT AS tokens_in, tokens_out::BIGINT AS tokens_out, cost_usd, latency_ms, outcome, error_class, tags,
-  guard, CASE WHEN kind IS NULL THEN 'request' ELSE kind END AS _kind, request_id, score, metric"""
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _problems() -> list[tuple[str, str, str]]:
+    """``(kind, field, why)`` of every check, in the order they are made: by kind (the order of
+    :data:`~llmops_cli.records.requests.USAGE_KINDS`), then by field in record order. ``why`` is the message
+    (``tokens_in: expected a non-negative integer or null``), the same in SQL and in :func:`record_problem`."""
+    versions = " or ".join(str(v) for v in READABLE_VERSIONS)
+    outcomes = " or ".join(f'"{v}"' for v in _OUTCOME.values)
+    words = {
+        "version": f"expected {versions}",
+        "timestamp": "expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)",
+        "name": "expected a non-empty string",
+        "label": "expected a string or null",
+        "count": "expected a non-negative integer or null",
+        "money": f"expected a finite non-negative number (at most {MAX_COST_USD:.0e}) or null",
+        "duration": f"expected a finite non-negative number (at most {MAX_LATENCY_MS:.0e})",
+        "outcome": f"expected {outcomes}",
+        "mapping": "expected an object",
+        "object_or_null": "expected an object or null",
+    }
+    return [(kind, c, f"{c}: {words[kind]}") for kind in USAGE_KINDS for c in _KINDS.get(kind, ())]
+
+
+def _failed_sql(kind: str, c: str) -> str:
+    """The SQL condition under which field ``c`` of this kind fails its check."""
+    if kind == "version":
+        return f"{c} IS NULL OR {c} NOT IN {READABLE_VERSIONS}"
+    if kind == "timestamp":
+        return f"{c} IS NULL"
+    if kind == "name":
+        return f"coalesce({c}, '') = ''"
+    if kind == "label":
+        return f"NOT {_str_ok(c)}"
+    if kind == "count":
+        return f"NOT {_int_ok(c)}"
+    if kind == "money":
+        return f"NOT ({c}_null OR coalesce({c} >= 0 AND {c} <= {MAX_COST_USD:.0f}, false))"
+    if kind == "duration":
+        return f"NOT coalesce({c} >= 0 AND {c} <= {MAX_LATENCY_MS:.0f}, false)"
+    if kind == "outcome":
+        return f"{c} IS NULL OR {c} NOT IN ({', '.join(_sql_text(v) for v in _OUTCOME.values)})"
+    if kind == "mapping":
+        return f"{c} IS NULL"
+    return f"NOT {c}_null AND {c} IS NULL"  # object_or_null
+
+
+def _problem_sql() -> str:
+    whens = ["WHEN _empty THEN 'not a JSON object (or not valid JSON)'", "WHEN _dup THEN 'duplicate key in the record'"]
+    whens.append(_ANNOTATION_SQL.strip())  # a feedback or score record: its own checks
+    for kind, c, why in _problems():
+        whens.append(f"WHEN {_failed_sql(kind, c)} THEN {_sql_text(why)}")
+        if kind == "mapping":
+            whens.append(
+                f"WHEN {c} <> '{{}}' AND len(json_keys({c})) <> len(list_distinct(json_keys({c}))) "
+                f"THEN {_sql_text(c + ': duplicate key')}"
+            )
+    return "CASE\n  " + "\n  ".join(whens) + "\nEND"
+
+
+# Stage 2: the first problem of a record (NULL when valid), worded like record_problem().
+_PROBLEM = _problem_sql()
+_NORMAL = ", ".join(
+    [
+        "_file",
+        "_row",
+        f"({_PROBLEM}) AS _problem",
+        *(f"{c.name}::BIGINT AS {c.name}" if c.kind == "count" else c.name for c in COLUMNS if c.kind != "version"),
+        "CASE WHEN kind IS NULL THEN 'request' ELSE kind END AS _kind",
+        "request_id",
+        "score",
+        "metric",
+    ]
+)
 
 # ts and outcome are read as VARCHAR (DuckDB unescapes strings itself): any non-string JSON value becomes text that
 # is never a timestamp nor "ok"/"error", so this is as strict as JSON and cheaper; the rest stay raw JSON.
@@ -505,33 +563,33 @@ def record_problem(line: bytes | str) -> str | None:
     g = rec.get
     if g("kind") is not None and g("kind") != "request":
         return _annotation_problem(rec)
-    ts = g("ts")
-    if g("v") not in READABLE_VERSIONS or isinstance(g("v"), bool):
-        return "v: expected 1 or 2"
-    if not isinstance(ts, str) or _parse_ts(ts, naive_ok=False) is None:
-        return "ts: expected an RFC 3339 timestamp string with its offset (Z or ±HH:MM)"
-    for key in ("prompt", "model"):
-        if not isinstance(g(key), str) or not g(key):
-            return f"{key}: expected a non-empty string"
-    for key in ("version", "channel", "arm", "error_class"):
-        if g(key) is not None and not isinstance(g(key), str):
-            return f"{key}: expected a string or null"
-    for key in ("tokens_in", "tokens_out"):
-        val = g(key)
-        if val is not None and not (_is_num(val) and float(val).is_integer() and val <= MAX_TOKENS):
-            return f"{key}: expected a non-negative integer or null"
-    cost, latency = g("cost_usd"), g("latency_ms")
-    if cost is not None and not (_is_num(cost) and cost <= MAX_COST_USD):
-        return f"cost_usd: expected a finite non-negative number (at most {MAX_COST_USD:.0e}) or null"
-    if not (_is_num(latency) and latency <= MAX_LATENCY_MS):
-        return f"latency_ms: expected a finite non-negative number (at most {MAX_LATENCY_MS:.0e})"
-    if g("outcome") not in ("ok", "error"):
-        return 'outcome: expected "ok" or "error"'
-    if g("tags") is not None and not isinstance(g("tags"), dict):
-        return "tags: expected an object"
-    if g("guard") is not None and not isinstance(g("guard"), dict):
-        return "guard: expected an object or null"
+    for kind, key, why in _PROBLEMS:
+        if not _PY_CHECKS[kind](g(key)):
+            return why
     return None
+
+
+def _version_ok(x: Any) -> bool:
+    return x in READABLE_VERSIONS and not isinstance(x, bool)
+
+
+def _ts_ok(x: Any) -> bool:
+    return isinstance(x, str) and _parse_ts(x, naive_ok=False) is not None
+
+
+_PY_CHECKS: dict[str, Any] = {
+    "version": _version_ok,
+    "timestamp": _ts_ok,
+    "name": lambda x: isinstance(x, str) and bool(x),
+    "label": lambda x: x is None or isinstance(x, str),
+    "count": lambda x: x is None or (_is_num(x) and float(x).is_integer() and x <= MAX_TOKENS),
+    "money": lambda x: x is None or (_is_num(x) and x <= MAX_COST_USD),
+    "duration": lambda x: _is_num(x) and x <= MAX_LATENCY_MS,
+    "outcome": lambda x: x in _OUTCOME.values,
+    "mapping": lambda x: x is None or isinstance(x, dict),
+    "object_or_null": lambda x: x is None or isinstance(x, dict),
+}
+_PROBLEMS = _problems()
 
 
 def _annotation_problem(rec: dict[str, Any]) -> str | None:

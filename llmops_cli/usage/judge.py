@@ -40,8 +40,8 @@ from ..redact import redactor
 from ..serving.record import to_json_line, utc_timestamp
 from .appendlog import append_records
 from .engine import open_records
+from .logfiles import LogFiles, resolve_logs
 from .logged import LoggedCall, load_content, select_calls
-from .sources import LogFiles, resolve_logs
 
 SCORES_FILE = "llmops-scores.jsonl"
 REFERENCE_TYPES = frozenset({"factuality"})
