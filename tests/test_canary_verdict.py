@@ -14,6 +14,7 @@ import pytest
 from llmops_cli.config import CanaryConfig
 from llmops_cli.usage.compare import run_compare
 from llmops_cli.usage.engine import open_records
+from llmops_cli.usage.logfiles import resolve_logs
 from llmops_cli.usage.sequential import (
     ABORT,
     KEEP_RUNNING,
@@ -24,7 +25,6 @@ from llmops_cli.usage.sequential import (
     rate_stats,
     sequence,
 )
-from llmops_cli.usage.sources import resolve_logs
 from llmops_cli.usage.synth import canary_records, write_records
 from tests.conftest import make_sample_project, run_cli
 

@@ -18,7 +18,7 @@ from llmops_cli.usage.input_drift import (
     input_text,
     script_of,
 )
-from llmops_cli.usage.sources import resolve_logs
+from llmops_cli.usage.logfiles import resolve_logs
 from llmops_cli.usage.synth import input_text as gen_text
 from llmops_cli.usage.synth import inputs_records, write_records
 from tests.conftest import run_cli

@@ -23,7 +23,7 @@ def verdict_for_finish(
     """The canary verdict from ``logs`` (or ``$LLMOPS_LOG``); None when neither names any log."""
     from ..errors import NotFoundError
     from .engine import open_records
-    from .sources import resolve_logs
+    from .logfiles import resolve_logs
     from .verdict import canary_verdict
 
     if not logs and not LOG.raw():
