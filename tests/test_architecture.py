@@ -375,7 +375,7 @@ LAYERS: dict[str, set[str]] = {
     "evals": FOUNDATION | CORE,
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
     "gate": FOUNDATION | CORE | {"evals", "report"},
-    "releases": FOUNDATION | CORE | {"diff", "evals"},  # impact decides the bump; gate records are read as results
+    "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; drift: the gate's paired tests
     "usage": FOUNDATION | CORE | {"gate", "releases", "evals"},  # reports over serving logs; judges on logged calls
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
