@@ -375,7 +375,7 @@ LAYERS: dict[str, set[str]] = {
     "evals": FOUNDATION | CORE,
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
     "gate": FOUNDATION | CORE | {"evals", "report"},
-    "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # impact decides the bump; drift: the gate's paired tests
+    "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # the bump from impact; drift: gate's tests
     "usage": FOUNDATION | CORE | {"gate", "releases", "evals"},  # reports over serving logs; judges on logged calls
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
