@@ -165,6 +165,33 @@ def _margin_problem(value: Any) -> str | None:
     return None if ok else f"must be a number from 0 to 1, got {value!r} (deprecated and ignored)"
 
 
+class GateJudgesConfig(_Strict):
+    min_kappa_lower: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="A judged metric decides the gate only when its judge is calibrated (evals/<judge>.calibration."
+        "json, not stale) with kappa's 95% lower bound at least this; otherwise it is reported, not gated. "
+        "Unset: every judge decides (its calibration status is still shown).",
+    )
+
+
+class GatePairwiseConfig(_Strict):
+    judge: str | None = Field(
+        None,
+        description="A pairwise judge prompt (inputs answer_a, answer_b): every gated prompt's base and head "
+        "answers are judged in both orders and the preference is tested with an exact sign test.",
+    )
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_name(cls, value: str | None) -> str | None:
+        problem = None if value is None else name_problem(value, "prompt name")
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class GateConfig(_Strict):
     practical: float = Field(0.02, ge=0, le=1, description="Smallest drop worth failing for (0-1 scale).")
     alpha: float = Field(0.05, gt=0, lt=0.5)
@@ -176,6 +203,12 @@ class GateConfig(_Strict):
     )
     overrides: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="Per-prompt overrides: {prompt name: {practical, margin, alpha}}."
+    )
+    judges: GateJudgesConfig = Field(
+        default_factory=GateJudgesConfig, description="What a judge must show before its metrics may decide."
+    )
+    pairwise: GatePairwiseConfig = Field(
+        default_factory=GatePairwiseConfig, description="Pairwise judging of base vs head answers (off by default)."
     )
     max_removed_cases: float = Field(
         0.2,

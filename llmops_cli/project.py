@@ -290,6 +290,8 @@ class Project:
         names = []
         for f in self.source.list_files(evals, GOLDEN_SUFFIXES):
             stem = f[len(evals) + 1 :]
+            if stem.endswith(".labels.yaml"):  # a judge's human labels (llmops_cli.judging.labels), not a golden set
+                continue
             for suffix in GOLDEN_SUFFIXES:
                 if stem.endswith(suffix):
                     names.append(stem[: -len(suffix)])

@@ -374,12 +374,16 @@ LAYERS: dict[str, set[str]] = {
     "diff": FOUNDATION | CORE,
     "evals": FOUNDATION | CORE,
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
-    "gate": FOUNDATION | CORE | {"evals", "report"},
+    "judging": FOUNDATION | CORE | {"evals"},  # judges you can trust: agreement, labels, calibration, probes
+    "gate": FOUNDATION | CORE | {"evals", "report", "judging"},
     "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # the bump from impact; drift: gate's tests
     "usage": FOUNDATION | CORE | {"gate", "releases", "evals"},  # reports over serving logs; judges on logged calls
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},
-    "cli": FOUNDATION | CORE | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"},
+    "cli": FOUNDATION
+    | CORE
+    | {"scaffolding", "report", "diff", "evals", "importers", "gate", "releases", "usage"}
+    | {"judging"},
     "__main__": {"cli"},
 }
 

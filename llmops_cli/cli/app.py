@@ -55,6 +55,7 @@ def _register() -> None:
         gate_cmd,
         import_cmd,
         init_cmd,
+        judge_cmd,
         prompt_cmd,
         release_cmd,
         usage_cmd,
@@ -69,6 +70,7 @@ def _register() -> None:
     app.add_typer(import_cmd.app, name="import")
     init_cmd.register(app)
     app.add_typer(usage_cmd.app, name="usage")
+    app.add_typer(judge_cmd.app, name="judge")
     completion_cmd.register(app)
 
 

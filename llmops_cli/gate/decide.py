@@ -19,15 +19,18 @@ The overall verdict is FAIL if any prompt is FAIL, else WARN if any is WARN, els
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import GateConfig
+from ..judging.stability import stability
 from .collect import CHECKS_METRIC, PASS_METRIC, Arm, identical_pairs, metric_plan
 from .judging import JudgeNote, notes_for
 from .stats import MetricComparison, Thresholds, adjust_across_prompts, binom_sf, compare_prompt, overall_state
 
 if TYPE_CHECKING:
+    from ..judging.status import JudgeStatus
     from .judging import JudgePolicy
     from .policy import GatePolicy
 
@@ -195,6 +198,9 @@ class PromptGate:
     base: ArmInfo | None = None
     head: ArmInfo | None = None
     judge_notes: list[JudgeNote] = field(default_factory=list)  # judged metrics that do not decide, and why
+    judge_calibration: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # metric -> its judges' status
+    flaky: list[dict[str, Any]] = field(default_factory=list)  # head cases whose verdict flips across samples
+    pairwise: dict[str, Any] | None = None  # the pairwise judge's finding (llmops_cli.judging.pairwise)
 
     @property
     def lead(self) -> MetricComparison | None:
@@ -226,6 +232,9 @@ class PromptGate:
             "base": self.base.to_dict() if self.base else None,
             "head": self.head.to_dict() if self.head else None,
             "judge_notes": [n.to_dict() for n in self.judge_notes],
+            **({"judge_calibration": self.judge_calibration} if self.judge_calibration else {}),
+            **({"flaky_cases": self.flaky} if self.flaky else {}),
+            **({"pairwise": self.pairwise} if self.pairwise else {}),
         }
 
 
@@ -312,8 +321,12 @@ def _worst_cases(base: Arm, head: Arm, paired: list[str], metrics: list[str]) ->
     return changes[:WORST_CASES]
 
 
-def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> PromptGate:
-    """Gate one prompt present on both sides."""
+def compare_arms(
+    prompt: str, base: Arm, head: Arm, config: GateConfig, calibration: Mapping[str, JudgeStatus] | None = None
+) -> PromptGate:
+    """Gate one prompt present on both sides. ``calibration``: judge name → its calibration status (from the
+    project whose judges graded both arms); under ``gate.judges.min_kappa_lower`` a metric whose judge falls
+    short is reported, not decisive."""
     th = thresholds_for(prompt, config)
     base_ids, head_ids = set(base.cases), set(head.cases)
     paired = sorted(base_ids & head_ids)
@@ -335,6 +348,9 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
         head=ArmInfo.of(head, extra_h),
     )
     plan = metric_plan(base, head)
+    short = _short_judges(base, head, plan, calibration, config.judges.min_kappa_lower) if calibration else {}
+    for demoted in short:
+        plan[demoted] = (plan[demoted][0], False)
     clusters = {cid: head.cases[cid].cluster for cid in paired}
     spec = {
         m: (
@@ -347,6 +363,14 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
     }
     gate.metrics = compare_prompt(spec, clusters, th, identical=identical_pairs(base, head, paired))  # type: ignore[arg-type]
     gate.judge_notes = notes_for(base, head)
+    gate.judge_notes += [JudgeNote(name, "uncalibrated-judge", detail) for name, detail in short.items()]
+    if calibration:
+        gate.judge_calibration = {
+            name: [calibration[j].to_dict() for j in head.judged_by.get(name, []) if j in calibration]
+            for name in sorted(head.judged_metrics)
+            if any(j in calibration for j in head.judged_by.get(name, []))
+        }
+    gate.flaky = _flaky(head)
     noted = {n.metric: n for n in gate.judge_notes}
     for m in gate.metrics:
         if m.metric in noted:
@@ -375,6 +399,38 @@ def compare_arms(prompt: str, base: Arm, head: Arm, config: GateConfig) -> Promp
     ]
     settle_prompt(gate)
     return gate
+
+
+def _flaky(arm: Arm, top: int = 5) -> list[dict[str, Any]]:
+    """The flakiest cases of ``arm``: its ``(pass)`` verdict both passes and fails across the samples."""
+
+    verdicts = {cid: [v >= 0.5 for v in vals] for cid, vals in arm.samples(PASS_METRIC).items()}
+    return [{"case": c.case, "passes": c.passes, "samples": c.samples} for c in stability(verdicts, top=top).flakiest]
+
+
+def _short_judges(
+    base: Arm,
+    head: Arm,
+    plan: dict[str, tuple[str, bool]],
+    calibration: Mapping[str, JudgeStatus],
+    bound: float | None,
+) -> dict[str, str]:
+    """Decisive judged metrics whose judge does not meet ``gate.judges.min_kappa_lower``: metric → why."""
+    out: dict[str, str] = {}
+    if bound is None:
+        return out
+    for m, (_, decisive) in plan.items():
+        if not decisive:
+            continue
+        judges = sorted({*base.judged_by.get(m, []), *head.judged_by.get(m, [])})
+        for j in judges:
+            status = calibration.get(j)
+            if status is not None and not status.decisive(bound):
+                out[m] = (
+                    f"judge {j} is {status.summary()}; gate.judges.min_kappa_lower is {bound}: reported, not decisive."
+                )
+                break
+    return out
 
 
 def settle_prompt(gate: PromptGate) -> None:
@@ -430,8 +486,10 @@ def decide(
     base_meta: dict[str, Any] | None = None,
     head_meta: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
+    calibration: Mapping[str, JudgeStatus] | None = None,
 ) -> GateReport:
-    """Gate every prompt of ``head`` against ``base``. ``not_gated``: prompt → (status, reason) to list."""
+    """Gate every prompt of ``head`` against ``base``. ``not_gated``: prompt → (status, reason) to list;
+    ``calibration``: the judges' calibration status (:func:`compare_arms`)."""
     prompts: list[PromptGate] = []
     listed = dict(not_gated or {})
     for name in sorted(set(base) | set(head) | set(listed)):
@@ -451,7 +509,7 @@ def decide(
                 )
             )
         else:
-            prompts.append(compare_arms(name, base[name], head[name], config))
+            prompts.append(compare_arms(name, base[name], head[name], config, calibration))
     gated = [p for p in prompts if p.status == "gated" and p.thresholds is not None]
     family = adjust_across_prompts([(p.metrics, p.thresholds) for p in gated if p.thresholds is not None])
     for p in gated:

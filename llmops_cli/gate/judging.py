@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..project import Project
     from .collect import Arm
 
-NoteKind = Literal["new-judge", "new-metric", "judge-switched", "criteria-changed"]
+NoteKind = Literal["new-judge", "new-metric", "judge-switched", "criteria-changed", "uncalibrated-judge"]
 _ASKED = ("criteria", "rubric", "question_var", "context_var")  # what a judge assertion asks its judge
 _MAX_CHANGES = 20
 _ITEM_CHARS = 200

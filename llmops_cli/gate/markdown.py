@@ -12,6 +12,7 @@ worst regressed cases with base and head outputs side by side.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from .decide import GateReport, PromptGate
 from .stats import MetricComparison
@@ -80,6 +81,35 @@ def _table(report: GateReport, prompts: list[PromptGate], verbose: bool) -> list
     return lines
 
 
+def _calibration_text(status: dict[str, Any]) -> str:
+    """``judges/rubric: calibrated (kappa 0.81, lower bound 0.72)`` / ``…: stale (why)`` / ``…: uncalibrated``."""
+    name, state = str(status.get("judge", "")), str(status.get("state", ""))
+    if state == "calibrated":
+        low, kappa = status.get("kappa_low"), status.get("kappa")
+        low_s = "n/a" if not isinstance(low, float | int) else f"{low:.2f}"
+        kappa_s = "n/a" if not isinstance(kappa, float | int) else f"{kappa:.2f}"
+        return f"{name}: calibrated ({status.get('statistic')} {kappa_s}, 95% lower bound {low_s})"
+    detail = status.get("detail")
+    return f"{name}: {state}" + (f" ({detail})" if detail and state == "stale" else "")
+
+
+def _judges_lines(report: GateReport) -> list[str]:
+    """One line with each judge's calibration status, and a warning per metric a judge could not decide."""
+    seen: dict[str, dict[str, Any]] = {}
+    for p in report.gated:
+        for statuses in p.judge_calibration.values():
+            for st in statuses:
+                seen.setdefault(str(st.get("judge")), st)
+    out: list[str] = []
+    if seen:
+        out += ["", "Judges: " + " · ".join(_cell(_calibration_text(seen[j])) for j in sorted(seen))]
+    for p in report.gated:
+        for n in p.judge_notes:
+            if n.kind == "uncalibrated-judge":
+                out += ["", f"> ⚠️ `{_cell(p.prompt)}` **{_cell(n.metric)}**: {_cell(n.detail)}"]
+    return out
+
+
 def _details(p: PromptGate) -> list[str]:
     out = [
         f"<details><summary><b>{html.escape(p.prompt)}</b> — {ICONS[p.state or 'WARN']} {p.state}: "
@@ -98,6 +128,14 @@ def _details(p: PromptGate) -> list[str]:
         )
     for n in p.judge_notes:
         out.append(f"- judge note on **{_cell(n.metric)}** ({n.kind}): {_cell(n.detail)}")
+    if p.pairwise:
+        out.append(f"- pairwise judge: {_cell(str(p.pairwise.get('reason', '')))} → **{p.pairwise.get('state')}**")
+    if p.flaky:
+        named = ", ".join(f"`{_cell(str(c['case']))}` ({c['passes']}/{c['samples']} pass)" for c in p.flaky)
+        out.append(f"- flaky in head (the verdict flips across samples): {named}")
+    for metric, statuses in p.judge_calibration.items():
+        text = "; ".join(_calibration_text(s) for s in statuses)
+        out.append(f"- judge calibration of **{_cell(metric)}**: {_cell(text)}")
     if p.cases_added:
         out.append(f"- cases added in head (not paired): {', '.join(f'`{_cell(c)}`' for c in p.cases_added)}")
     if p.cases_removed:
@@ -147,6 +185,7 @@ def to_markdown(report: GateReport, *, verbose: bool = False) -> str:
         for judge_line in (report.judge.changed_line(), report.judge.new_line()):
             if judge_line:
                 lines += ["", f"> ⚠️ **{_cell(judge_line)}** (judges from {_cell(report.judge.source)})"]
+    lines += _judges_lines(report)
     lines.append("")
     removals = [p for p in report.prompts if p.status != "gated" and p.state is not None]
     if removals:

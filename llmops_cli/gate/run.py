@@ -29,15 +29,19 @@ from ..config import GateConfig
 from ..errors import CheckFailed, UserError
 from ..evals.model import EvalResults, GateInfo, RunInfo
 from ..hashing import sha256_of
+from ..judging.pairwise import pairwise_compare
+from ..judging.status import judge_statuses
 from ..project import Project
 from .collect import collect
-from .decide import GateReport, decide
+from .decide import GateReport, decide, verdict_line
 from .judging import JudgePolicy, criteria_changes, differs_from_base, judge_changes, mark_new_judges
 from .policy import GatePolicy, apply_removals, find_removals, policy_of, valid_moves
+from .stats import overall_state
 
 if TYPE_CHECKING:
     from ..evals.budget import Budget
     from ..evals.runner import RunOutcome
+    from ..judging.status import JudgeStatus
 
 Notify = Callable[[str], None]
 
@@ -125,8 +129,11 @@ def compare_results(
     not_gated: dict[str, tuple[str, str]] | None = None,
     check_config: bool = True,
     gate_config: GateConfig | None = None,
+    judge_project: Project | None = None,
 ) -> GateReport:
-    """Gate two loaded results files (thresholds: ``gate_config``, else ``config_project``'s ``gate:``)."""
+    """Gate two loaded results files (thresholds: ``gate_config``, else ``config_project``'s ``gate:``).
+    ``judge_project``: the project whose judges graded both arms (default ``config_project``); their calibration
+    status is shown per judged metric, and ``gate.judges.min_kappa_lower`` applies (:mod:`..judging.status`)."""
     check_comparable(base, head, base_label, head_label, config=check_config)
     skip = set(not_gated or {})
     names = [n for n in {*base.prompts, *head.prompts} if n not in skip]
@@ -138,7 +145,19 @@ def compare_results(
         base_meta=_meta(base, base_label),
         head_meta=_meta(head, head_label),
         settings={"repeat": head.run.repeat, "judge_samples": head.run.judge_samples},
+        calibration=_calibration(judge_project or config_project, base, head),
     )
+
+
+def _calibration(project: Project | None, base: EvalResults, head: EvalResults) -> dict[str, JudgeStatus] | None:
+    """The calibration status of every judge that graded either arm, read from ``project``."""
+    if project is None:
+        return None
+
+    names = {
+        j for r in (base, head) for info in r.prompts.values() for js in (info.judged_by or {}).values() for j in js
+    }
+    return judge_statuses(project, names)
 
 
 def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = None) -> GateReport:
@@ -199,6 +218,7 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
             base_label=options.base,
             head_label="head",
             gate_config=base_project.config.gate,
+            judge_project=base_project,
         )
         moved = {new: old for old, new in valid_moves(base_project, project).items()}
         _warn_on_criteria(report, base_project, project, moved)
@@ -283,10 +303,12 @@ def run_gate(project: Project, options: GateOptions, *, notify: Notify | None = 
         not_gated=not_gated,
         check_config=False,
         gate_config=bcfg.gate,
+        judge_project=base_project,
     )
     report.base["ref"] = options.base
     report.base["merge_base"] = base_sha
     _warn_on_criteria(report, base_project, project, moved_to)
+    _pairwise(report, base_results, head_results, base_project, project)
     judges = _judge_policy(base_results, head_results, base_project, project, f"llmops.yaml at {base_label}")
     return _with_policy(report, policy, base_project, project, say, moves, judges=judges)
 
@@ -320,8 +342,6 @@ def _with_policy(
 
 def _warn_on_criteria(report: GateReport, base_project: Project, project: Project, moved_to: dict[str, str]) -> None:
     """At least WARN for a gated prompt whose golden set changed what a judged metric asks its judge."""
-    from .decide import verdict_line
-    from .stats import overall_state
 
     changed = False
     for p in report.gated:
@@ -334,6 +354,44 @@ def _warn_on_criteria(report: GateReport, base_project: Project, project: Projec
     if changed:
         report.verdict = overall_state([p.state for p in report.prompts if p.state is not None])
         report.line = verdict_line(report.verdict, report.prompts)
+
+
+def _pairwise(
+    report: GateReport,
+    base: EvalResults,
+    head: EvalResults,
+    base_project: Project,
+    project: Project,
+) -> None:
+    """With ``gate.pairwise.judge`` (the base's), judge each gated prompt's base and head answers in both orders
+    and test the preference (:mod:`llmops_cli.judging.pairwise`); a FAIL or WARN there raises the prompt's state."""
+    judge = base_project.config.gate.pairwise.judge
+    if judge is None:
+        return
+
+    th = base_project.config.gate
+    for p in report.gated:
+        first = {s.case_id: s.output for s in base.samples if s.prompt == p.prompt and s.sample == 0}
+        golden = project.golden_set(p.prompt)
+        variables = {c.id: golden.vars_for(c) for c in golden.cases} if golden is not None else {}
+        pairs = [
+            (s.case_id, {"question": str(variables.get(s.case_id, {}).get("question", ""))}, first[s.case_id], s.output)
+            for s in head.samples
+            if s.prompt == p.prompt and s.sample == 0 and s.output is not None and first.get(s.case_id) is not None
+        ]
+        result = pairwise_compare(
+            base_project,
+            judge,
+            [(c, i, str(b), str(h)) for c, i, b, h in pairs],
+            alpha=th.alpha,
+            practical=th.practical,
+        )
+        p.pairwise = result.to_dict()
+        if result.state != "PASS":
+            p.state = overall_state([p.state or "PASS", result.state])
+            p.reason = f"{p.reason} {result.reason}.".strip()
+    report.verdict = overall_state([p.state for p in report.prompts if p.state is not None])
+    report.line = verdict_line(report.verdict, report.prompts)
 
 
 def with_note(line: str, note: str, limit: int = 140) -> str:

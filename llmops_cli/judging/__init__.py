@@ -1,0 +1,1 @@
+"""Judges you can trust: agreement statistics, human labels, calibration runs, bias probes and stability."""
