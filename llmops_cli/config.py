@@ -274,6 +274,35 @@ class BudgetConfig(_Strict):
     )
 
 
+class CanaryMargins(_Strict):
+    """The smallest worsening of each metric worth aborting a canary for (null: the metric does not decide)."""
+
+    quality: float | None = Field(
+        0.05, gt=0, le=1, description="Judge score drop (0-1 scale, per judge metric; 0.05 = 0.2 points on 1-5)."
+    )
+    feedback: float | None = Field(0.05, gt=0, le=1, description="Feedback score drop (feedback on a 0-1 scale).")
+    error_rate: float | None = Field(0.01, gt=0, le=1, description="Error-rate rise, absolute (0.01 = 1 point).")
+    cost_per_call: float | None = Field(
+        0.10, gt=0, le=10, description="Cost-per-call rise, relative to the stable arm (0.10 = 10%)."
+    )
+    latency_ms: float | None = Field(
+        0.20, gt=0, le=10, description="Mean-latency rise, relative to the stable arm (0.20 = 20%)."
+    )
+
+
+class CanaryConfig(_Strict):
+    """The canary verdict of ``llmops usage compare`` (always-valid sequential test, see docs/releases.md)."""
+
+    alpha: float = Field(
+        0.05, gt=0, lt=0.5, description="Chance of ever aborting an equal canary, however often it is checked."
+    )
+    min_calls: int = Field(100, ge=10, le=10_000_000, description="Calls each arm needs before PROMOTE.")
+    min_scored: int = Field(
+        30, ge=10, le=10_000_000, description="Judge scores / feedback each arm needs before a quality metric counts."
+    )
+    margins: CanaryMargins = Field(default_factory=CanaryMargins)
+
+
 class ProjectConfig(_Strict):
     version: int = 1
     models: dict[str, ModelAlias] = Field(default_factory=dict)
@@ -285,6 +314,8 @@ class ProjectConfig(_Strict):
     gate: GateConfig = Field(default_factory=GateConfig)
     # not in model_dump(): a spending cap changes no result, so it must not change the config hash
     budget: BudgetConfig = Field(default_factory=BudgetConfig, exclude=True)
+    # not in model_dump() either: how a canary is judged in production changes no eval result
+    canary: CanaryConfig = Field(default_factory=CanaryConfig, exclude=True)
 
     @field_validator("models")
     @classmethod

@@ -375,7 +375,7 @@ LAYERS: dict[str, set[str]] = {
     "importers": FOUNDATION | CORE | {"evals"},  # assertion validation
     "judging": FOUNDATION | CORE | {"evals"},  # judges you can trust: agreement, labels, calibration, probes
     "gate": FOUNDATION | CORE | {"evals", "report", "judging"},
-    "releases": FOUNDATION | CORE | {"diff", "evals"},  # impact decides the bump; gate records are read as results
+    "releases": FOUNDATION | CORE | {"diff", "evals", "gate"},  # the bump from impact; drift: gate's tests
     "usage": FOUNDATION | CORE | {"gate", "releases", "evals"},  # reports over serving logs; judges on logged calls
     # the public facade and the command line
     "": FOUNDATION | {"project", "prompt", "releases"},

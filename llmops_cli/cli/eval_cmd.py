@@ -379,3 +379,24 @@ def report(
     results = load_results(str(file))
     write_html_report(html, results=results, root=STATE.root)
     output.info(f"wrote {html}")
+
+
+@app.command("drift")
+def drift(
+    ref: Annotated[str, typer.Argument(help="NAME@CHANNEL or NAME@VERSION: the release to re-check.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the fresh results file here.")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Provider calls in flight.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Re-run a release's golden set now (same pinned model and params, no cache) and compare it case by
+    case with the baseline recorded at release: exit 1, naming the prompt, when quality dropped beyond the
+    gate's margin (the provider changed behaviour)."""
+    from ..releases.drift import check_drift, run_drift
+
+    res = run_drift(ref, root=STATE.root, out=str(out) if out else None, notify=output.info, concurrency=concurrency)
+    if as_json:
+        output.print_json(res.to_dict())
+    else:
+        for line in res.lines():
+            output.print_text(output.printable(line))
+    check_drift(res)

@@ -71,6 +71,10 @@ def create(
         first_version=first,
         dry_run=dry_run,
     )
+    if gate_result is not None and not dry_run:  # the eval that admitted it becomes the release's baseline
+        from ..releases.drift import baseline_after_release
+
+        res.warnings += baseline_after_release(res.name, res.version, gate_result, root=STATE.root)
     if as_json:
         output.print_json(res.to_dict())
         return
@@ -85,6 +89,8 @@ def create(
         output.warning("released without a gate result (--allow-no-gate)")
     if res.pushed_to:
         output.info(f"pushed {res.tag} to {res.pushed_to}")
+    for w in res.warnings:
+        output.info(output.printable(w))
 
 
 @app.command("list")
@@ -178,9 +184,34 @@ def promote_cmd(
     ] = None,
     finish: Annotated[bool, typer.Option("--finish", help="Promote the canary fully (channel → canary).")] = False,
     abort: Annotated[bool, typer.Option("--abort", help="Drop the canary (channel stays on stable).")] = False,
+    logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--logs",
+            help="With --finish: request logs whose canary verdict must not be ABORT (exit 1 while it is; default: "
+            "$LLMOPS_LOG).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --finish: finish even while the verdict is ABORT (kept in the history)."),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Move a channel to a release, or run a canary on it; every move is a commit in the channel's history."""
+    if finish and canary is None and not abort:
+        from ..usage.finish import finish_canary
+
+        done, verdict = finish_canary(
+            ref, to, logs=logs or [], force=force, root=STATE.root, reason=reason, push=push, remote=remote
+        )
+        if as_json:
+            output.print_json({"moved": done.to_dict(), "verdict": verdict.to_dict() if verdict else None})
+            return
+        if verdict is not None:
+            output.info(output.printable(f"canary verdict: {verdict.line()}"))
+        output.print_text(f"{to}: {done.prompt} {done.summary}")
+        return
     if canary is not None or finish or abort:
         from ..releases.canary_moves import change_canary
 
@@ -213,6 +244,24 @@ def promote_cmd(
         return
     prev = f" (was {move.previous})" if move.previous else ""
     output.print_text(f"{to}: {tag.name} → {tag.version}{prev}")
+
+
+@app.command("baseline")
+def baseline_cmd(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION of the release.")],
+    results: Annotated[Path, typer.Argument(help="The eval results file that admitted it (llmops eval run --out).")],
+    as_json: AsJson = False,
+) -> None:
+    """Record a release's eval baseline (per-case scores, model price) as a git note on its tag, for
+    `llmops eval drift` and the price check of `llmops usage check`."""
+    from ..releases.drift import NOTES_REF, record_baseline
+
+    b = record_baseline(ref, str(results), root=STATE.root)
+    if as_json:
+        output.print_json({"prompt": b.prompt, "version": b.version, "cases": len(b.cases), "sha256": b.sha256})
+        return
+    output.print_text(f"{b.prompt}@{b.version}: baseline of {len(b.cases)} cases recorded ({NOTES_REF})")
+    output.info(f"share it: git push origin {NOTES_REF}")
 
 
 @app.command("history")

@@ -355,6 +355,24 @@ def check(
             "--token-ratio", help="Flag the last hour's p95 input tokens above this many times the median hour."
         ),
     ] = 1.5,
+    provider: Annotated[
+        bool,
+        typer.Option(
+            "--provider/--no-provider",
+            help="Report price changes since each release's baseline and model deprecations (litellm's table).",
+        ),
+    ] = True,
+    input_drift: Annotated[
+        bool,
+        typer.Option(
+            "--input-drift/--no-input-drift",
+            help="Flag a prompt whose logged inputs (lengths, scripts/languages, topic words) moved against the "
+            "7 days before (content-logged calls only).",
+        ),
+    ] = True,
+    deprecation_days: Annotated[
+        int, typer.Option("--deprecation-days", help="Flag a model deprecated within this many days (0-3650).")
+    ] = 90,
     as_json: AsJson = False,
     markdown: Annotated[
         Path | None,
@@ -376,6 +394,8 @@ def check(
         raise UsageError("--budget-per-day must be a positive amount of USD")
     if not 24 <= lookback_hours <= 720 or min(version_ratio, hourly_ratio, token_ratio) <= 1 or version_min_calls < 1:
         raise UsageError("--lookback-hours must be 24-720, the ratios above 1 and --version-min-calls at least 1")
+    if not 0 <= deprecation_days <= 3650:
+        raise UsageError("--deprecation-days must be 0-3650")
     t_now = parse_now(now)
     opts = CheckOptions(
         budget_per_day=budget_per_day,
@@ -389,6 +409,10 @@ def check(
         hourly_min_usd=hourly_min_usd,
         tokens=token_check,
         token_ratio=token_ratio,
+        provider=provider,
+        inputs=input_drift,
+        deprecation_days=deprecation_days,
+        root=str(STATE.root) if STATE.root else None,
     )
     res = run_check(_open(logs, skip_invalid), opts, now=t_now)
     if markdown is not None:
@@ -416,13 +440,22 @@ def compare(
     fail_if_worse: Annotated[
         bool, typer.Option("--fail-if-worse", help="Exit 1 when the canary is clearly worse on any metric.")
     ] = False,
+    prompt: Annotated[
+        str | None,
+        typer.Option("--prompt", help="Prompt whose canary to decide (default: the one with canary calls)."),
+    ] = None,
+    fail_on_abort: Annotated[
+        bool, typer.Option("--fail-on-abort", help="Exit 1 when the decision is ABORT (for a scheduled check).")
+    ] = False,
     as_json: AsJson = False,
     skip_invalid: SkipInvalid = False,
     now: Now = None,
 ) -> None:
-    """Canary vs stable arm of CHANNEL: cost per call, error rate and p50/p95 latency, with intervals."""
+    """Canary vs stable arm of CHANNEL: cost per call, error rate, latency and quality (judge scores, feedback),
+    with intervals, and the decision PROMOTE / KEEP RUNNING / ABORT from an always-valid sequential test."""
     from ..usage.compare import run_compare
     from ..usage.engine import parse_now, parse_when
+    from ..usage.verdict import project_canary_config
 
     t_now = parse_now(now)
     comp = run_compare(
@@ -433,11 +466,15 @@ def compare(
         confidence=confidence,
         seed=seed,
         resamples=resamples,
+        prompt=prompt,
+        canary=project_canary_config(str(STATE.root) if STATE.root else None),
     )
     if as_json:
         output.print_json(comp.to_dict())
     else:
         _render_compare(comp)
+    if fail_on_abort and comp.decision is not None and comp.decision.verdict == "ABORT":
+        raise CheckFailed(comp.decision.line())
     if fail_if_worse and comp.worse:
         raise CheckFailed(comp.verdict)
 
@@ -466,4 +503,25 @@ def _render_compare(comp: Any) -> None:
         output.print_columns(
             ["metric", "stable", "canary", "canary − stable", f"{comp.confidence:.0%} interval", ""], rows
         )
+    if comp.decision is not None:
+        _render_decision(comp.decision)
+    for note in comp.notes:
+        output.info(output.printable(note))
     output.print_text(output.printable(comp.verdict))
+
+
+def _render_decision(dec: Any) -> None:
+    rows = []
+    for m in dec.to_dict()["metrics"]:
+
+        def f(x: float | None) -> str:
+            return "–" if x is None else f"{x:+.4g}"
+
+        rows.append(
+            [m["metric"], f(m["worsening"]), f"[{f(m['low'])}, {f(m['high'])}]", f"{m['margin']:.4g}", m["state"]]
+        )
+    if rows:
+        output.print_columns(["metric", "worsening", "always-valid interval", "margin", "state"], rows)
+    for note in dec.notes:
+        output.info(output.printable(note))
+    output.print_text(output.printable(f"DECISION {dec.line()}"))

@@ -116,3 +116,19 @@ def format_usd(value: float | None) -> str:
     sign = "-" if value < 0 else ""
     v = abs(value)
     return f"{sign}${v:,.2f}" if v >= 1 else f"{sign}${v:.4f}"
+
+
+@cache
+def deprecation_of(model: str) -> str | None:
+    """The model's deprecation date as litellm's table states it (``YYYY-MM-DD``); None when it states none.
+    (``get_model_info`` leaves the date out: the table is read by the model id, then without its provider.)"""
+    litellm = import_litellm()
+    table = getattr(litellm, "model_cost", None)
+    if not isinstance(table, dict):
+        return None
+    for key in (model, model.split("/", 1)[-1]):
+        info = table.get(key)
+        value = info.get("deprecation_date") if isinstance(info, dict) else None
+        if isinstance(value, str) and value:
+            return value[:40]
+    return None

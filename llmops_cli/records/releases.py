@@ -204,6 +204,11 @@ class ChannelMoveRecord(_Written):
     action: Any = Field(None, description="``promote``, ``canary``, ``finish`` or ``abort`` (absent: promote).")
     canary: Any = Field(None, description="The canary after the move (:class:`CanaryTarget`), or null.")
     previous_canary: Any = Field(None, description="The canary before the move (:class:`PreviousCanary`), or null.")
+    verdict: Any = Field(
+        None,
+        description="A finish's canary verdict: ``{decision: PROMOTE|KEEP RUNNING|ABORT|null, forced: bool}`` "
+        "(``forced``: finished with --force while the verdict was ABORT); absent on other moves.",
+    )
 
     @classmethod
     def stored_version(cls, data: Mapping[str, Any]) -> Any:

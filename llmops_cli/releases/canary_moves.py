@@ -7,7 +7,7 @@ the arithmetic (percent rules, bucketing) is in :mod:`.canary`.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, UsageError
 from ..git import discover
@@ -34,9 +34,12 @@ def change_canary(
     reason: str = "",
     push: bool = False,
     remote: str = "origin",
+    verdict: dict[str, Any] | None = None,
 ) -> ChannelMove | None:
     """``release promote --canary/--finish/--abort``: exactly one of them; returns the new move (None: nothing
-    changed, the canary already has that percent). Every refusal is a :class:`UsageError` (exit 2)."""
+    changed, the canary already has that percent). Every refusal is a :class:`UsageError` (exit 2).
+    ``verdict``: the canary verdict a ``--finish`` was made under (``{"decision", "forced"}``), kept in the
+    move (:func:`llmops_cli.usage.finish.finish_canary` gives it)."""
     from . import channels as ch
 
     if sum((percent is not None, finish, abort)) != 1:
@@ -51,7 +54,7 @@ def change_canary(
         assert spec is not None
         moved = start_canary(repo, name, channel, spec, pct, reason)
     else:
-        moved = end_canary(repo, name, channel, finish=finish, expect=spec, reason=reason)
+        moved = end_canary(repo, name, channel, finish=finish, expect=spec, reason=reason, verdict=verdict)
     if push and moved is not None:
         ch.push(repo, remote, name, channel)
     return moved
@@ -111,7 +114,14 @@ def start_canary(
 
 
 def end_canary(
-    repo: GitRepoDir, name: str, channel: str, *, finish: bool, expect: str | None, reason: str
+    repo: GitRepoDir,
+    name: str,
+    channel: str,
+    *,
+    finish: bool,
+    expect: str | None,
+    reason: str,
+    verdict: dict[str, Any] | None = None,
 ) -> ChannelMove:
     """``--finish`` (the channel moves to the canary version) or ``--abort`` (it stays on the stable one)."""
     from . import channels as ch
@@ -136,5 +146,6 @@ def end_canary(
         title = f"{channel}: {name} canary {prev.canary} aborted at {prev.canary_percent:g}%, stays {version}"
     action = "finish" if finish else "abort"
     return ch.write_move(
-        repo, name, channel, prev, version, tag, reason, title=title, action=action, previous_canary=was
-    )
+        repo, name, channel, prev, version, tag, reason, title=title, action=action, previous_canary=was,
+        verdict=verdict,
+    )  # fmt: skip

@@ -87,6 +87,7 @@ class ChannelMove:
     canary_percent: float | None = None
     previous_canary: dict[str, Any] | None = None  # {"version", "percent"} before this move
     problem: str | None = None  # a canary record that does not validate (the loader refuses the channel)
+    verdict: dict[str, Any] | None = None  # a finish's canary verdict: {"decision", "forced"} (usage compare's)
 
     @property
     def summary(self) -> str:
@@ -99,7 +100,8 @@ class ChannelMove:
             before = f" (was {pct}%)" if was.get("version") == self.canary else ""
             return f"{self.version} + canary {self.canary} at {self.canary_percent:g}%{before}"
         if self.action == "finish":
-            return f"{self.version} (canary finished at {pct}%, was {self.previous})"
+            forced = " FORCED over verdict ABORT" if (self.verdict or {}).get("forced") else ""
+            return f"{self.version} (canary finished at {pct}%, was {self.previous}){forced}"
         if self.action == "abort":
             return f"{self.version} (canary {was.get('version')} aborted at {pct}%)"
         return f"{self.version} (was {self.previous})" if self.previous else self.version
@@ -122,6 +124,7 @@ class ChannelMove:
             "moved_at": self.moved_at,
             "move": self.commit,
             **({"problem": self.problem} if self.problem else {}),
+            **({"verdict": self.verdict} if self.verdict else {}),
         }
 
 
@@ -158,7 +161,19 @@ def _parse_move(commit: str, author: str, date: str, body: str) -> ChannelMove |
         canary_percent=check_percent(canary.percent) if canary else None,
         previous_canary=prev.model_dump() if prev is not None else None,
         problem=problem,
+        verdict=_verdict(rec.verdict),
     )
+
+
+def _verdict(raw: Any) -> dict[str, Any] | None:
+    """A finish's recorded canary verdict, kept small and well-typed (anyone with push access writes moves)."""
+    if not isinstance(raw, dict):
+        return None
+    decision = raw.get("decision")
+    return {
+        "decision": decision if decision in ("PROMOTE", "KEEP RUNNING", "ABORT", None) else "?",
+        "forced": raw.get("forced") is True,
+    }
 
 
 def current(repo: GitRepoDir, name: str, channel: str) -> ChannelMove | None:
@@ -255,6 +270,7 @@ def write_move(
     action: str | None = None,
     canary: CanaryTarget | None = None,
     previous_canary: PreviousCanary | None = None,
+    verdict: dict[str, Any] | None = None,
 ) -> ChannelMove:
     """Append one move commit on top of ``prev`` (compare-and-swap). A plain promote writes no ``action``,
     ``canary`` nor ``previous_canary`` (as llmops 0.1.0 did); canary moves write all three."""
@@ -275,6 +291,8 @@ def write_move(
             "canary": canary.to_json() if canary is not None else None,
             "previous_canary": previous_canary.to_json() if previous_canary is not None else None,
         }
+    if verdict is not None:  # a finish's canary verdict (usage.finish): {"decision", "forced"}
+        body["verdict"] = ChannelMoveRecord(verdict=verdict).model_dump(mode="json", include={"verdict"})["verdict"]
     message = f"{title}\n\n{json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)}\n"
     empty_tree = repo.git("mktree", input="").strip()
     args = ["commit-tree", empty_tree]

@@ -28,6 +28,15 @@ Hourly spend spike
     ``hourly_min_calls`` (20) calls in the hour. The ratio floor keeps a steady (MAD ≈ 0) spend or normal
     day/night swings from raising alarms; the call floor keeps one pricey call of a rarely used prompt from it.
 
+Price changes and model deprecations (:mod:`.provider_check`)
+    The prices recorded with each release's baseline against litellm's price table now, and the providers'
+    published deprecation dates of the models that served calls in the last 24 h.
+
+Input drift (:mod:`.input_drift`)
+    Per prompt with content logging on, the lengths, scripts/languages and word distribution of the last 24 h
+    of inputs against the 7 days before, each tested against its own sampling noise with a practical floor;
+    ``bench/input_drift_bench.py`` measures the false-alarm rate of hourly checks.
+
 Input-token anomaly (:mod:`.tokens_check`)
     Per prompt, the ``token_percentile`` (p95) of ``tokens_in`` per call in the last hour against the same
     percentile of each trailing hour: flagged above ``max(token_ratio × median, median + token_k × 1.4826 ×
@@ -78,6 +87,10 @@ class CheckOptions:
     token_k: float = 6.0
     token_min_calls: int = 20
     token_min_baseline_h: int = 24
+    provider: bool = True  # price changes since release, model deprecations (:mod:`.provider_check`)
+    deprecation_days: int = 90
+    root: str | None = None  # where the release baselines are (the git repository around it)
+    inputs: bool = True  # input drift (:mod:`.input_drift`)
 
     def __post_init__(self) -> None:
         """Every threshold a finite number (``--budget-per-day inf`` or ``--version-ratio nan`` would never
@@ -89,8 +102,8 @@ class CheckOptions:
 
 @dataclass
 class Finding:
-    """One problem: ``kind`` is budget, budget-projected, version-cost-spike, hourly-spend-spike or
-    token-anomaly."""
+    """One problem: ``kind`` is budget, budget-projected, version-cost-spike, hourly-spend-spike,
+    token-anomaly, price-change, model-deprecation or input-drift."""
 
     kind: str
     group: dict[str, Any]
@@ -217,6 +230,25 @@ def run_check(recs: Records, opts: CheckOptions, *, now: datetime) -> CheckResul
             )  # fmt: skip
             for a in token_anomalies(recs, rule, now):
                 res.findings.append(Finding("token-anomaly", {"prompt": a.prompt}, a.message, a.details))
+    if opts.provider:
+        from .provider_check import provider_findings
+
+        found, notes = provider_findings(recs, now, root=opts.root, deprecation_days=opts.deprecation_days)
+        res.findings += [Finding(f.kind, f.group, f.message, f.details) for f in found]
+        res.notes += notes
+    if opts.inputs:
+        from .input_drift import input_drift
+
+        if recs.files.parquet:
+            res.notes.append("input drift reads JSON Lines logs only: Parquet files were not checked for it")
+
+        for d in input_drift(recs, now):
+            if d.drifted:
+                details = {
+                    f.feature: {"statistic": f.statistic, "null_median": f.null_median, "p_value": f.p_value}
+                    for f in d.features
+                }
+                res.findings.append(Finding("input-drift", {"prompt": d.prompt}, d.message(), details))
     return res
 
 

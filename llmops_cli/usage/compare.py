@@ -6,12 +6,17 @@ minus stable, each with a two-sided interval at ``confidence`` (95%):
 * cost per priced call: Welch's t interval for the difference of means (Welch–Satterthwaite df);
 * error rate: Newcombe's hybrid score interval (from the two Wilson intervals) for the difference;
 * p50 and p95 latency: the point estimate is the difference of the exact percentiles; the interval is a
-  percentile bootstrap (``resamples`` resamples of each arm, seeded by ``seed``; an arm with more than
+  percentile bootstrap (``resamples`` resamples of each arm, seeded by ``seed``, vectorised; an arm with more than
   ``max_sample`` calls is first subsampled to ``max_sample`` with the same seed). Same seed, same interval.
 
 The verdict names each metric whose interval lies wholly on the worse side (higher) or the better side
 (lower); a metric whose interval straddles 0 shows no clear difference. An arm with fewer than
-:data:`MIN_CALLS` calls gives "not enough data".
+:data:`MIN_CALLS` calls gives "not enough data". These fixed-n intervals describe one look at the data.
+
+The **decision** (PROMOTE / KEEP RUNNING / ABORT, :mod:`.verdict`) is the one to act on, every hour if you
+like: it comes from always-valid confidence sequences (:mod:`.sequential`) over cost, errors, latency and
+quality (judge scores and feedback joined by request id), with the margins of llmops.yaml's ``canary:``.
+It is made per prompt: ``prompt`` names it, or the one prompt with canary calls on the channel is taken.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from datetime import datetime
 from statistics import NormalDist
 from typing import Any
 
+from ..config import CanaryConfig
 from ..errors import NotFoundError, UsageError
 from .engine import Records
+from .verdict import CanaryVerdict, canary_verdict
 
 SCHEMA = "llmops.usage.compare/1"
 ARMS = ("stable", "canary")
@@ -76,6 +83,8 @@ class Comparison:
     worse: list[str] = field(default_factory=list)
     better: list[str] = field(default_factory=list)
     enough_data: bool = True
+    decision: CanaryVerdict | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON (schema ``llmops.usage.compare/1``)."""
@@ -90,6 +99,8 @@ class Comparison:
             "worse": self.worse,
             "better": self.better,
             "verdict": self.verdict,
+            "decision": self.decision.to_dict() if self.decision else None,
+            "notes": self.notes,
         }
 
 
@@ -145,19 +156,25 @@ def quantile(sorted_xs: list[float], q: float) -> float:
 def bootstrap_quantile_diffs(
     xs: list[float], ys: list[float], qs: tuple[float, ...], *, confidence: float, resamples: int, seed: int
 ) -> list[tuple[float, float]]:
-    """Percentile-bootstrap intervals of ``quantile(xs, q) − quantile(ys, q)`` for each ``q`` (seeded)."""
-    rng = random.Random(seed)
-    diffs: list[list[float]] = [[] for _ in qs]
-    for _ in range(resamples):
-        a = sorted(rng.choices(xs, k=len(xs)))
-        b = sorted(rng.choices(ys, k=len(ys)))
-        for i, q in enumerate(qs):
-            diffs[i].append(quantile(a, q) - quantile(b, q))
+    """Percentile-bootstrap intervals of ``quantile(xs, q) − quantile(ys, q)`` for each ``q`` (seeded: NumPy's
+    PCG64 from ``seed``; all resamples of an arm drawn, sorted and read at once)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xa, ya = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    chunk = max(1, 4_000_000 // max(len(xs), len(ys), 1))  # at most ~32 MB of resampled values at a time
+    diffs: list[list[Any]] = [[] for _ in qs]
+    for start in range(0, resamples, chunk):
+        k = min(chunk, resamples - start)
+        a = np.sort(xa[rng.integers(0, len(xs), size=(k, len(xs)))], axis=1)
+        b = np.sort(ya[rng.integers(0, len(ys), size=(k, len(ys)))], axis=1)
+        for i, q in enumerate(qs):  # linear interpolation, as quantile() and DuckDB's quantile_cont
+            diffs[i].append(np.quantile(a, q, axis=1) - np.quantile(b, q, axis=1))
     alpha = (1 - confidence) / 2
     out = []
-    for d in diffs:
-        d.sort()
-        out.append((quantile(d, alpha), quantile(d, 1 - alpha)))
+    for parts in diffs:
+        d = np.concatenate(parts)
+        out.append((float(np.quantile(d, alpha)), float(np.quantile(d, 1 - alpha))))
     return out
 
 
@@ -171,8 +188,11 @@ def run_compare(
     seed: int = 0,
     resamples: int = 1000,
     max_sample: int = 2000,
+    prompt: str | None = None,
+    canary: CanaryConfig | None = None,
 ) -> Comparison:
-    """Compare the canary and stable arms of ``channel`` over ``[since, until)``."""
+    """Compare the canary and stable arms of ``channel`` over ``[since, until)``, and decide ``prompt``'s
+    canary (``canary``: llmops.yaml's settings, defaults when None)."""
     if not 0.5 <= confidence < 1:
         raise UsageError(f"--confidence: expected a value in [0.5, 1), got {confidence}")
     if not 100 <= resamples <= 100_000 or not 100 <= max_sample <= 1_000_000:
@@ -205,6 +225,7 @@ def run_compare(
         }
     other = sum(r[1] for r in rows if r[0] not in ARMS)
     comp = Comparison(channel=channel, confidence=confidence, seed=seed, arms=arms)
+    _decide(recs, comp, prompt, canary or CanaryConfig())
     missing = [a for a in ARMS if arms.get(a, {}).get("calls", 0) < MIN_CALLS]
     if missing:
         comp.enough_data = False
@@ -245,6 +266,28 @@ def run_compare(
         tail = "no clear difference"
     comp.verdict = f"{head}: {tail} ({confidence:.0%} intervals)"
     return comp
+
+
+def _decide(recs: Records, comp: Comparison, prompt: str | None, cfg: CanaryConfig) -> None:
+    """The sequential decision for ``prompt`` (or the one prompt with canary calls on the channel)."""
+    if prompt is None:
+        names = [
+            r[0]
+            for r in recs.query(
+                "SELECT DISTINCT prompt FROM records WHERE channel = $c AND arm = 'canary' ORDER BY 1 LIMIT 11",
+                {"c": comp.channel},
+            )
+        ]
+        if len(names) != 1:
+            comp.notes.append(
+                "no canary calls on this channel: no decision"
+                if not names
+                else f"{len(names) if len(names) <= 10 else 'over 10'} prompts have canary calls here: "
+                "pass --prompt NAME for a decision"
+            )
+            return
+        prompt = names[0]
+    comp.decision = canary_verdict(recs, comp.channel, prompt, cfg)
 
 
 def _latencies(recs: Records, channel: str, arm: str, cap: int, seed: int) -> list[float]:

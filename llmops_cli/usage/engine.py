@@ -408,16 +408,29 @@ class Records:
         """Validate everything and keep the valid records in ``[since, until)`` as the table ``records``
         (without the columns check and compare never read: tokens, error class)."""
         window, params = window_sql(since, until)
+        # one pass over the logs: request records in the window, every score/feedback record (``annotations``:
+        # a judge's or a user's verdict may come after the window of the call it is about), every invalid one
         self.query(
-            f"CREATE TEMP TABLE checked AS SELECT {_KEPT} FROM ({{normal}}) WHERE _problem IS NOT NULL OR ({window})",
+            f"CREATE TEMP TABLE checked AS SELECT {_KEPT}, _kind, score, metric FROM ({{all}}) "
+            f"WHERE _problem IS NOT NULL OR _kind <> 'request' OR ({window})",
             params,
         )
         (count,) = self.con.execute("SELECT count(*) FROM checked WHERE _problem IS NOT NULL").fetchone() or (0,)
         self.note_invalid(count)
-        self.con.execute("CREATE TEMP VIEW records AS SELECT * EXCLUDE (_problem) FROM checked WHERE _problem IS NULL")
+        self.con.execute(
+            "CREATE TEMP VIEW records AS SELECT * EXCLUDE (_problem, _kind, score, metric) FROM checked "
+            "WHERE _problem IS NULL AND _kind = 'request'"
+        )
+        self.con.execute(
+            "CREATE TEMP VIEW annotations AS SELECT ts, prompt, request_id, _kind, score, metric FROM checked "
+            "WHERE _problem IS NULL AND _kind <> 'request'"
+        )
 
 
-_KEPT = "_problem, ts, prompt, version, channel, arm, model, tokens_in, cost_usd, latency_ms, outcome, tags, guard"
+_KEPT = (
+    "_problem, ts, prompt, version, channel, arm, model, tokens_in, cost_usd, latency_ms, outcome, tags, guard, "
+    "request_id"
+)
 
 
 def window_sql(since: datetime | None, until: datetime | None) -> tuple[str, dict[str, Any]]:

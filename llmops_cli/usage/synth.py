@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-__all__ = ["Stream", "Totals", "generate", "write_jsonl"]
+__all__ = [
+    "Stream",
+    "Totals",
+    "canary_records",
+    "generate",
+    "input_text",
+    "inputs_records",
+    "judge_score",
+    "write_jsonl",
+    "write_records",
+]
 
 
 @dataclass(frozen=True)
@@ -147,3 +158,133 @@ def write_jsonl(
             totals.add(rec)
             fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
     return totals
+
+
+# ---- canaries with judge scores (the sequential verdict's tests and benches) ---------------------------------
+
+JUDGE_LEVELS = (0.05, 0.10, 0.20, 0.35, 0.30)
+"""Probabilities of judge verdicts 1..5 (mean 3.75 points) in generated score records."""
+
+
+def judge_score(rng: random.Random, drop_points: float = 0.0) -> float:
+    """A 1..5 verdict normalised to 0..1; ``drop_points`` lowers the mean by that many points (one point lost on
+    a share ``drop_points / P(verdict > 1)`` of the calls)."""
+    s = rng.choices(range(1, 6), weights=JUDGE_LEVELS)[0]
+    if drop_points and s > 1 and rng.random() < drop_points / (1 - JUDGE_LEVELS[0]):
+        s -= 1
+    return (s - 1) / 4
+
+
+def canary_records(
+    *,
+    start: datetime,
+    hours: float = 24.0,
+    per_hour: float = 500.0,
+    canary_percent: float = 10.0,
+    judged: float = 0.2,
+    canary_drop_points: float = 0.0,
+    canary_cost_multiplier: float = 1.0,
+    prompt: str = "support/answer",
+    channel: str = "production",
+    seed: int = 0,
+) -> Iterator[dict[str, Any]]:
+    """Request records of a channel running a canary, and score records (``metric: rubric``) for a ``judged``
+    share of the successful calls, each one minute after its call: known truth for the canary verdict."""
+    p = canary_percent / 100
+    streams = [
+        Stream(prompt=prompt, version="1.0.0", channel=channel, arm="stable", hours=hours, per_hour=per_hour * (1 - p)),
+        Stream(
+            prompt=prompt, version="1.1.0", channel=channel, arm="canary", hours=hours, per_hour=per_hour * p,
+            cost_multiplier=canary_cost_multiplier,
+        ),
+    ]  # fmt: skip
+    rng = random.Random(f"scores:{seed}")
+    for rec in generate(streams, start=start, seed=seed):
+        yield rec
+        if rec["outcome"] == "ok" and rng.random() < judged:
+            t = datetime.fromisoformat(rec["ts"].replace("Z", "+00:00")) + timedelta(minutes=1)
+            drop = canary_drop_points if rec["arm"] == "canary" else 0.0
+            yield {
+                "kind": "score",
+                "schema_version": 1,
+                "ts": _ts(t),
+                "request_id": rec["request_id"],
+                "prompt": prompt,
+                "version": rec["version"],
+                "channel": channel,
+                "arm": rec["arm"],
+                "call_ts": rec["ts"],
+                "metric": "rubric",
+                "judge": "judges/rubric",
+                "judge_model": "openai/gpt-4o-mini",
+                "score": judge_score(rng, drop),
+                "passed": None,
+                "threshold": 0.5,
+                "error": None,
+                "reasoning": None,
+                "replayed": False,
+            }
+
+
+def write_records(path: str | Path, records: Iterable[Mapping[str, Any]]) -> int:
+    """Write any records as JSON Lines; returns how many."""
+    n = 0
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+            n += 1
+    return n
+
+
+# ---- inputs with known drift (input-drift tests and bench) -----------------------------------------------------
+
+TOPICS: dict[str, tuple[str, ...]] = {
+    "billing": ("invoice", "charge", "refund", "payment", "card", "billing", "price", "subscription", "receipt"),
+    "shipping": ("package", "delivery", "tracking", "courier", "shipment", "address", "delayed", "parcel", "arrive"),
+    "account": ("password", "login", "account", "email", "reset", "profile", "settings", "locked", "username"),
+    "product": ("feature", "setting", "screen", "button", "update", "version", "crash", "install", "device"),
+    "security": ("breach", "phishing", "suspicious", "hacked", "fraud", "stolen", "attack", "malware", "scam"),
+}
+FILLER = {
+    "en": ("the", "and", "you", "for", "with", "this", "that", "have", "not", "what", "how", "can", "your", "my"),
+    "de": ("und", "der", "die", "das", "ist", "nicht", "ich", "mit", "ein", "eine", "wie", "was", "mein", "für"),
+    "ru": ("и", "в", "не", "на", "что", "как", "мой", "это", "для", "заказ", "деньги", "помогите", "почему"),
+}
+
+
+def input_text(
+    rng: random.Random,
+    *,
+    topics: Mapping[str, float] | None = None,
+    languages: Mapping[str, float] | None = None,
+    mean_words: float = 30.0,
+) -> str:
+    """One generated user input: filler words of a language mixed with words of one topic; length lognormal."""
+    topics = topics or {"billing": 0.35, "shipping": 0.3, "account": 0.25, "product": 0.1}
+    languages = languages or {"en": 0.9, "de": 0.1}
+    topic = rng.choices(list(topics), weights=list(topics.values()))[0]
+    lang = rng.choices(list(languages), weights=list(languages.values()))[0]
+    n = max(3, round(rng.lognormvariate(math.log(mean_words), 0.5)))
+    words = [rng.choice(TOPICS[topic]) if rng.random() < 0.35 else rng.choice(FILLER[lang]) for _ in range(n)]
+    return " ".join(words)
+
+
+def inputs_records(
+    *,
+    start: datetime,
+    hours: float,
+    per_hour: float,
+    prompt: str = "support/answer",
+    seed: int = 0,
+    change_at_h: float | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Content-logged request records with ``vars: {"question": …}``; from ``change_at_h`` on, the inputs are
+    drawn with ``after`` (keyword arguments of :func:`input_text`): known drift."""
+    rng = random.Random(f"inputs:{seed}")
+    for rec in generate([Stream(prompt=prompt, hours=hours, per_hour=per_hour, error_rate=0)], start=start, seed=seed):
+        t = datetime.fromisoformat(rec["ts"].replace("Z", "+00:00"))
+        hours_in = (t - start).total_seconds() / 3600
+        kw = dict(after or {}) if change_at_h is not None and hours_in >= change_at_h else {}
+        rec["vars"] = {"question": input_text(rng, **kw)}
+        yield rec
