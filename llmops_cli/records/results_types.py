@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Self, Union
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from pydantic_core import ErrorDetails
 
 from ..limits import MAX_NAME_CHARS, label_problem, name_problem
@@ -269,7 +269,7 @@ def _path(cls: type[ResultsRecord], loc: tuple[str | int, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             tp = _inner(tp, list)
-        elif isinstance(tp, type) and issubclass(tp, ResultsRecord) and part in tp.model_fields:
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
             out += f".{part}" if out else part
             tp = tp.model_fields[part].annotation
         else:
