@@ -263,9 +263,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 
 # Cycles through type-only imports that another branch of issue #21 removes (the results model moves to
 # records/; the gate report and its policy). Each entry must still be a cycle: delete it when it is gone.
-PENDING_TYPE_ONLY_CYCLES = {
-    frozenset({"llmops_cli.gate.decide", "llmops_cli.gate.policy"}),
-}  # evals.model <-> summary <-> consistency: gone (the results model is records/results*.py)
+PENDING_TYPE_ONLY_CYCLES: set[frozenset[str]] = set()
+# gone: evals.model <-> summary <-> consistency (the results model is records/results*.py); gate.decide <-> policy
+# (decide types the policy with a protocol)
 
 
 def test_import_graph_walker_sees_function_level_and_relative_imports() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import GateConfig
 from ..judging.stability import stability
@@ -56,7 +56,17 @@ from .stats import (
 if TYPE_CHECKING:
     from ..judging.status import JudgeStatus
     from .judging import JudgePolicy
-    from .policy import GatePolicy
+
+
+class PolicySource(Protocol):
+    """Where a report's thresholds came from (:class:`llmops_cli.gate.policy.GatePolicy`; a protocol, so that
+    ``decide`` does not import ``policy``, which builds on it)."""
+
+    source: str
+    changed: list[str]
+
+    def changed_line(self) -> str | None: ...
+
 
 WORST_CASES = 5
 OUTPUT_CHARS = 600
@@ -279,7 +289,7 @@ class GateReport:
     base: GateSide
     head: GateSide
     settings: GateSettings
-    policy: GatePolicy | None = None  # where the thresholds came from (llmops_cli.gate.policy)
+    policy: PolicySource | None = None  # where the thresholds came from (llmops_cli.gate.policy.GatePolicy)
     judge: JudgePolicy | None = None  # where the judges came from (llmops_cli.gate.judging)
 
     @property
