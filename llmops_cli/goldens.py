@@ -39,6 +39,8 @@ calls of one sample (default :data:`DEFAULT_MAX_TURNS`, at most :data:`MAX_TURNS
         - {type: icontains, value: shipped, turn: 1}
 """
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +78,6 @@ class ToolResultEntry(BaseModel):
 
 def tool_result_text(value: Any) -> str:
     """A scripted result as the tool message's content: a string as it is, anything else as compact JSON."""
-    import json
 
     if isinstance(value, str):
         return value
@@ -103,7 +104,6 @@ class ConversationStep(BaseModel):
     @field_validator("tools")
     @classmethod
     def _tools(cls, value: dict[str, list[ToolResultEntry]] | None) -> dict[str, list[ToolResultEntry]] | None:
-        import re
 
         for name, entries in (value or {}).items():
             if not re.match(TOOL_NAME, name):
@@ -157,7 +157,6 @@ class Case(BaseModel):
 
     def script_view(self) -> list[tuple[str, str]]:
         """The scripted conversation for people: ``(heading, text)`` per step, after the rendered prompt."""
-        import json
 
         out: list[tuple[str, str]] = []
         for step in self.turns or []:

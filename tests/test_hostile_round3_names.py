@@ -23,13 +23,14 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import TypeAdapter, ValidationError
 
 from llmops_cli.config import parse_config
 from llmops_cli.errors import ConfigError, PromptFileError, UsageError
-from llmops_cli.evals import fields as F
 from llmops_cli.goldens import parse_golden
 from llmops_cli.limits import label_problem, name_problem
 from llmops_cli.project import parse_prompt_text
+from llmops_cli.records.results_types import CaseId, ClusterName, MetricName, PromptName
 from llmops_cli.releases import canary
 from llmops_cli.releases.channels import channel_problem, check_channel
 from llmops_cli.sources import check_outputs, output_problem
@@ -103,15 +104,15 @@ def _yaml_str(value: str) -> str:
 def test_the_rule_refuses_what_the_results_model_refuses(label: str) -> None:
     name = HOSTILE_NAMES[label]
     assert label_problem(name, "metric") is not None
-    for what in ("metric", "cluster", "prompt name", "case id"):
-        with pytest.raises(F.Invalid):
-            F.name(name, "x", what)
+    for kind in (MetricName, ClusterName, PromptName, CaseId):  # the results records' name types
+        with pytest.raises(ValidationError):
+            TypeAdapter(kind).validate_python(name)
 
 
 @pytest.mark.parametrize("name", BENIGN_NAMES)
 def test_benign_names_pass_everywhere(name: str) -> None:
     assert label_problem(name) is None
-    assert F.name(name, "x", "metric") == name
+    assert TypeAdapter(MetricName).validate_python(name) == name
     gs = parse_golden(_golden(metric=name, cluster=name, tag=name), "g.yaml", "p")
     assert gs.cases[0].cluster == name and gs.cases[0].tags == [name]
 

@@ -272,6 +272,9 @@ def _path(cls: type[ResultsRecord], loc: tuple[str | int, ...]) -> str:
         elif isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
             out += f".{part}" if out else part
             tp = tp.model_fields[part].annotation
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+            out += f".{part}" if out else part  # a key the record does not know (extra_forbidden)
+            tp = Any
         else:
             out += f"[{show(part)}]"
             tp = _inner(tp, dict)

@@ -14,6 +14,7 @@ sign-flip / McNemar tests, the practical margin and α of llmops.yaml's ``gate:`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -97,7 +98,6 @@ def baseline_from_results(path: str, tag: ReleaseTag, sha256: str, model: str | 
 
 
 def _file_sha256(path: str) -> str:
-    import hashlib
 
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -24,6 +24,7 @@ stationary generated traffic, checked hourly, is measured by ``bench/input_drift
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -276,7 +277,6 @@ def compare_inputs(prompt: str, now_texts: Sequence[str], ref_texts: Sequence[st
 
 def _sample_inputs(recs: Records, since: datetime, until: datetime, opts: DriftOptions) -> dict[str, list[str]]:
     """Per prompt, up to ``opts.sample`` input texts of request records in ``[since, until)`` (seeded sample)."""
-    import json
 
     files = [literal_path(f) for f in recs.files.jsonl]
     if not files:
