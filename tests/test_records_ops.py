@@ -304,6 +304,7 @@ def test_todays_code_writes_what_v0_2_0_wrote(tmp_path: Path) -> None:
             (r"\d{4}-\d\d-\d\dT[\d:.]+(Z|\+00:00)", "TIME"),
             (r"127\.0\.0\.1:\d+", "HOST"),
             (r'"latency_ms":[\d.]+', "LATENCY"),
+            (r'"llmops_version": "[^"]*"', "LLMOPS_VERSION"),  # the version that wrote the bundle
         ):
             text = re.sub(pattern, repl, text)
         return text
