@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from llmops_cli.errors import PromptFileError, ProviderError
-from llmops_cli.evals.providers import AimdLimiter
+from llmops_cli.evals.calling import AimdLimiter
 from llmops_cli.evals.results import content_view, load_results
 from llmops_cli.evals.runner import EvalOptions, RunOutcome, run_eval
 from llmops_cli.project import Project

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from llmops_cli.errors import UsageError
-from llmops_cli.evals.providers import Caller
+from llmops_cli.evals.calling import Caller
 from llmops_cli.models import Target
 from llmops_cli.models.call import CallFailed
 from llmops_cli.models.retry import BadReply, RetryPolicy, decide, failure_kind, retry_after
@@ -243,7 +243,7 @@ def test_only_the_model_call_sends_requests_and_reads_retry_after() -> None:
 
 
 def test_cached_tool_calls_round_trip_and_unreadable_ones_are_a_miss() -> None:
-    from llmops_cli.evals.providers import CallResult
+    from llmops_cli.evals.calling import CallResult
     from llmops_cli.records.chat import ModelReply, ToolCall, Usage
 
     reply = ModelReply(

@@ -20,8 +20,8 @@ from ..prompt import Prompt
 from ..records.base import dump_record
 from ..records.chat import ChatMessage, ToolCall, ToolSpec, Transcript, Turn, Usage
 from ..records.content import content_text
+from .calling import CallResult
 from .outputs import short
-from .providers import CallResult
 from .tool_assertions import subset_match
 
 Ask = Callable[[list[dict[str, Any]]], Awaitable[tuple[CallResult, bool]]]

@@ -14,8 +14,8 @@ from ..records.chat import Transcript
 from ..records.results import AssertionRecord, CallError, JudgeStats, SampleRecord, Tokens
 from .assertions import AssertionSpec, OutputContext, sample_verdict
 from .cache import generation_key, request_hash_of
+from .calling import CallFailed, CallResult
 from .conversation import exchanges, prompt_tools, render_transcript, run_conversation, tool_args
-from .providers import CallFailed, CallResult
 
 if TYPE_CHECKING:
     from .plan import CasePlan, PromptPlan

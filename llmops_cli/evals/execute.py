@@ -1,5 +1,5 @@
 """Executing a plan: generations and judge calls in a bounded asyncio worker pool, through the response cache
-(identical calls in flight share one request), retries and timeouts in :class:`~llmops_cli.evals.providers.Caller`;
+(identical calls in flight share one request), retries and timeouts in :class:`~llmops_cli.evals.calling.Caller`;
 every finished sample is scored and appended to the journal as a :class:`~llmops_cli.records.results.SampleRecord`.
 """
 
@@ -17,12 +17,12 @@ from ..records.results import AssertionRecord, CallError, JudgeStats, SampleReco
 from .assertions import AssertionSpec, OutputContext, evaluate, sample_verdict
 from .budget import Budget, BudgetReached, worst_cost
 from .cache import ResponseCache, cache_key, generation_key, request_hash_of
+from .calling import Caller, CallFailed, CallResult
 from .conversation import prompt_tools
 from .journal import Journal
 from .judges import JudgeParseError, candidate_inputs, normalize, parse_verdict, repair_messages, select_inputs
 from .plan import CasePlan, JudgePlan, Plan, PromptPlan
 from .progress import Progress
-from .providers import Caller, CallFailed, CallResult
 
 
 def _wire_tools(tool_args: dict[str, Any] | None) -> list[dict[str, Any]] | None:

@@ -33,11 +33,11 @@ from ..records.results import BudgetInfo, CacheStats, Execution, Incomplete, Pro
 from ..sources import check_outputs
 from .budget import Budget, check_enforceable
 from .cache import ResponseCache
+from .calling import Caller
 from .execute import Executor
 from .journal import Journal, new_run_id, record_key, runs_dir
 from .plan import EvalOptions, Plan, build_plan
 from .progress import PlainProgress, Progress
-from .providers import Caller
 from .results import write_results_json
 from .summary import summarize
 

@@ -20,12 +20,12 @@ from typing import Any, cast
 
 from ..errors import UsageError
 from ..evals.cache import ResponseCache
+from ..evals.calling import Caller
 from ..evals.execute import Executor
 from ..evals.journal import Journal
 from ..evals.judges import judge_config_sha256
 from ..evals.plan import EvalOptions, JudgePlan, Plan, key_trust
 from ..evals.progress import Progress
-from ..evals.providers import Caller
 from ..models import resolve_target
 from ..models.targets import check_api_base
 from ..pathsafe import confined

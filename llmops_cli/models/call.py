@@ -1,6 +1,6 @@
 """The one model call: ``call(target, ModelRequest) -> ModelReply`` and its awaited twin ``acall``.
 
-Eval generations and judges (:class:`llmops_cli.evals.providers.Caller`: AIMD limiter, budget, cache and
+Eval generations and judges (:class:`llmops_cli.evals.calling.Caller`: AIMD limiter, budget, cache and
 journal around it) and ``Prompt.complete()`` / ``acomplete()`` (:mod:`llmops_cli.serving.call`: counted
 retries, the request record, OpenTelemetry) all send their requests here. Every call:
 

@@ -160,10 +160,10 @@ def judge_logged(
     """Judge a sample of ``prompt_name``'s logged calls and append score records (see the module doc).
     ``progress(done, total)`` is called after each judged call."""
     from ..evals.cache import ResponseCache
+    from ..evals.calling import Caller
     from ..evals.execute import Executor
     from ..evals.plan import Plan
     from ..evals.progress import Progress
-    from ..evals.providers import Caller
     from ..sources import check_outputs
 
     if n is not None and not 1 <= n <= MAX_CALLS:
